@@ -1,0 +1,797 @@
+// Command capi is libmle: the C ABI over MLE's Go core, built with
+// `go build -buildmode=c-shared`. It only translates: handles to objects,
+// C structs to engine types, Go errors to status codes. The public symbols
+// are the C wrappers in wrappers.c, which guard against fork and call the
+// mlego_* exports here.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include -O2 -Wall
+#include <stdlib.h>
+#include <string.h>
+#include "mle.h"
+#include "internal.h"
+*/
+import "C"
+
+import (
+	"runtime/debug"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/format"
+	"github.com/mle-runtime/mle/core/graph"
+)
+
+func main() {}
+
+// ---------------------------------------------------------------- errors
+
+// fail stores err's details in *cerr (if wanted) and returns its status.
+func fail(cerr **C.mle_error, err error) C.mle_status {
+	code := errs.CodeOf(err)
+	if code == errs.OK {
+		code = errs.Internal
+	}
+	if cerr != nil {
+		e := (*C.mle_error)(C.malloc(C.size_t(unsafe.Sizeof(C.mle_error{}))))
+		e.status = C.mle_status(code)
+		e.message = C.CString(err.Error())
+		*cerr = e
+	}
+	return C.mle_status(code)
+}
+
+func failf(cerr **C.mle_error, code errs.Code, format string, args ...any) C.mle_status {
+	return fail(cerr, errs.New(code, format, args...))
+}
+
+func begin(cerr **C.mle_error) {
+	if cerr != nil {
+		*cerr = nil
+	}
+}
+
+// recoverStatus turns a panic in an export into MLE_ERR_INTERNAL: a bug in
+// MLE must never take the host process down.
+func recoverStatus(st *C.mle_status, cerr **C.mle_error) {
+	if v := recover(); v != nil {
+		*st = fail(cerr, errs.New(errs.Internal, "panic in libmle: %v\n%s", v, debug.Stack()))
+	}
+}
+
+// goStringView returns a Go string over a NUL-terminated C string without
+// copying; it must not outlive the call.
+func goStringView(s *C.char) string {
+	return unsafe.String((*byte)(unsafe.Pointer(s)), int(C.strlen(s)))
+}
+
+// ---------------------------------------------------------------- models
+
+// cmodel is what a model handle names. Its C strings (input/output names)
+// are shared with its sessions and freed when the last of them goes.
+type cmodel struct {
+	m        *engine.Model
+	inNames  []*C.char
+	outNames []*C.char
+	inIndex  map[string]int
+	outIndex map[string]int
+	refs     atomic.Int32
+}
+
+func newCModel(m *engine.Model) *cmodel {
+	c := &cmodel{m: m, inIndex: map[string]int{}, outIndex: map[string]int{}}
+	for i, v := range m.Inputs() {
+		c.inNames = append(c.inNames, C.CString(v.Name))
+		c.inIndex[v.Name] = i
+	}
+	for i, v := range m.Outputs() {
+		c.outNames = append(c.outNames, C.CString(v.Name))
+		c.outIndex[v.Name] = i
+	}
+	c.refs.Store(1)
+	return c
+}
+
+func (c *cmodel) release() {
+	if c.refs.Add(-1) != 0 {
+		return
+	}
+	for _, s := range append(c.inNames, c.outNames...) {
+		C.free(unsafe.Pointer(s))
+	}
+	c.inNames, c.outNames = nil, nil
+}
+
+func getModel(h C.uintptr_t) (*cmodel, bool) {
+	o, ok := handles.get(kindModel, handle(h))
+	if !ok {
+		return nil, false
+	}
+	return o.(*cmodel), true
+}
+
+// openOptions converts C options. A struct larger than this build's is
+// accepted only if the bytes it does not know are zero (a newer caller
+// asking for nothing new).
+func openOptions(o *C.mle_open_options) (engine.Options, error) {
+	if o == nil {
+		return engine.Options{}, nil
+	}
+	known := C.size_t(unsafe.Sizeof(C.mle_open_options{}))
+	if o.struct_size < known {
+		return engine.Options{}, errs.New(errs.InvalidOptions, "mle_open_options.struct_size is %d; this library needs %d (use mle_default_open_options)", o.struct_size, known)
+	}
+	if o.struct_size > 1<<16 {
+		return engine.Options{}, errs.New(errs.InvalidOptions, "mle_open_options.struct_size %d is implausible", o.struct_size)
+	}
+	extra := unsafe.Slice((*byte)(unsafe.Pointer(o)), int(o.struct_size))[known:]
+	for _, b := range extra {
+		if b != 0 {
+			return engine.Options{}, errs.New(errs.InvalidOptions, "mle_open_options sets fields this library (ABI %d) does not know", C.MLE_ABI_VERSION)
+		}
+	}
+	opts := engine.Options{Verify: o.verify != 0, ReadAll: o.read_all != 0, Threads: int(o.threads), MaxArenaBytes: int64(o.max_arena_bytes)}
+	switch o.device {
+	case C.MLE_DEVICE_CPU:
+	case C.MLE_DEVICE_CUDA:
+		opts.Device = "cuda"
+	default:
+		return opts, errs.New(errs.InvalidOptions, "unknown device %d", o.device)
+	}
+	return opts, nil
+}
+
+//export mlego_model_open
+func mlego_model_open(path *C.char, copts *C.mle_open_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	if path == nil || out == nil {
+		return failf(cerr, errs.InvalidNull, "mle_model_open: path and model must not be NULL")
+	}
+	opts, err := openOptions(copts)
+	if err != nil {
+		return fail(cerr, err)
+	}
+	m, err := engine.Open(C.GoString(path), opts)
+	if err != nil {
+		return fail(cerr, err)
+	}
+	*out = C.uintptr_t(handles.put(kindModel, newCModel(m)))
+	return C.MLE_OK
+}
+
+//export mlego_model_open_memory
+func mlego_model_open_memory(data unsafe.Pointer, n C.size_t, copts *C.mle_open_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	if (data == nil && n > 0) || out == nil {
+		return failf(cerr, errs.InvalidNull, "mle_model_open_memory: data and model must not be NULL")
+	}
+	opts, err := openOptions(copts)
+	if err != nil {
+		return fail(cerr, err)
+	}
+	if opts.ReadAll {
+		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for mle_model_open_memory")
+	}
+	// Copy: the caller's buffer is theirs again when we return.
+	buf := format.AlignedBytes(int(n))
+	if n > 0 {
+		copy(buf, unsafe.Slice((*byte)(data), int(n)))
+	}
+	m, err := engine.OpenBytes(buf, opts)
+	if err != nil {
+		return fail(cerr, err)
+	}
+	*out = C.uintptr_t(handles.put(kindModel, newCModel(m)))
+	return C.MLE_OK
+}
+
+//export mlego_model_free
+func mlego_model_free(h C.uintptr_t) (st C.mle_status) {
+	defer recoverStatus(&st, nil)
+	o, ok := handles.remove(kindModel, handle(h))
+	if !ok {
+		return C.MLE_ERR_BAD_HANDLE
+	}
+	c := o.(*cmodel)
+	err := c.m.Close()
+	c.release()
+	if err != nil {
+		return fail(nil, err)
+	}
+	return C.MLE_OK
+}
+
+func badHandle(cerr **C.mle_error, what string) C.mle_status {
+	return failf(cerr, errs.BadHandle, "invalid %s handle (NULL, freed, or not a %s)", what, what)
+}
+
+//export mlego_model_metadata
+func mlego_model_metadata(h C.uintptr_t, buf *C.char, capacity C.size_t, n *C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	c, ok := getModel(h)
+	if !ok {
+		return badHandle(cerr, "model")
+	}
+	if n == nil {
+		return failf(cerr, errs.InvalidNull, "mle_model_metadata: len must not be NULL")
+	}
+	js := c.m.File().MetadataJSON
+	*n = C.size_t(len(js))
+	if buf == nil {
+		return C.MLE_OK
+	}
+	if capacity < C.size_t(len(js))+1 {
+		return failf(cerr, errs.BufferTooSmall, "metadata needs %d bytes plus a NUL; the buffer holds %d", len(js), capacity)
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(js)+1)
+	copy(dst, js)
+	dst[len(js)] = 0
+	return C.MLE_OK
+}
+
+//export mlego_model_input_count
+func mlego_model_input_count(h C.uintptr_t, n *C.size_t) (st C.mle_status) {
+	defer recoverStatus(&st, nil)
+	c, ok := getModel(h)
+	if !ok {
+		return C.MLE_ERR_BAD_HANDLE
+	}
+	if n == nil {
+		return C.MLE_ERR_INVALID_NULL
+	}
+	*n = C.size_t(len(c.inNames))
+	return C.MLE_OK
+}
+
+//export mlego_model_output_count
+func mlego_model_output_count(h C.uintptr_t, n *C.size_t) (st C.mle_status) {
+	defer recoverStatus(&st, nil)
+	c, ok := getModel(h)
+	if !ok {
+		return C.MLE_ERR_BAD_HANDLE
+	}
+	if n == nil {
+		return C.MLE_ERR_INVALID_NULL
+	}
+	*n = C.size_t(len(c.outNames))
+	return C.MLE_OK
+}
+
+func ioInfo(h C.uintptr_t, index C.size_t, info *C.mle_io_info, cerr **C.mle_error, outputs bool) C.mle_status {
+	begin(cerr)
+	c, ok := getModel(h)
+	if !ok {
+		return badHandle(cerr, "model")
+	}
+	if info == nil {
+		return failf(cerr, errs.InvalidNull, "info must not be NULL")
+	}
+	if info.struct_size < C.size_t(unsafe.Sizeof(*info)) {
+		return failf(cerr, errs.InvalidOptions, "mle_io_info.struct_size is %d; set it to sizeof(mle_io_info) = %d", info.struct_size, unsafe.Sizeof(*info))
+	}
+	sig, names, what := c.m.Inputs(), c.inNames, "input"
+	if outputs {
+		sig, names, what = c.m.Outputs(), c.outNames, "output"
+	}
+	if index >= C.size_t(len(sig)) {
+		return failf(cerr, errs.InvalidValue, "%s index %d is out of range (the model has %d)", what, index, len(sig))
+	}
+	v := sig[index]
+	info.name = names[index]
+	info.dtype = C.mle_dtype(v.DType)
+	info.rank = C.int32_t(len(v.Shape))
+	for i := range info.shape {
+		info.shape[i] = 0
+	}
+	for i, d := range v.Shape {
+		info.shape[i] = C.int64_t(d)
+	}
+	return C.MLE_OK
+}
+
+//export mlego_model_input_info
+func mlego_model_input_info(h C.uintptr_t, index C.size_t, info *C.mle_io_info, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return ioInfo(h, index, info, cerr, false)
+}
+
+//export mlego_model_output_info
+func mlego_model_output_info(h C.uintptr_t, index C.size_t, info *C.mle_io_info, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return ioInfo(h, index, info, cerr, true)
+}
+
+// -------------------------------------------------------------- sessions
+
+// csession is what a session handle names. The slices are reused by every
+// run so that a steady-state run allocates nothing.
+type csession struct {
+	s       *engine.Session
+	c       *cmodel
+	ins     []engine.Tensor
+	outs    []engine.Tensor
+	outMap  []int  // C output position → graph output index
+	seen    []bool // scratch for duplicate detection
+	mallocd []bool // by graph output: the library allocated its buffer
+	// busy guards the scratch above: a second thread must be refused before
+	// it touches anything (the engine's own check comes too late for that).
+	busy atomic.Bool
+}
+
+//export mlego_session_new
+func mlego_session_new(h C.uintptr_t, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	c, ok := getModel(h)
+	if !ok {
+		return badHandle(cerr, "model")
+	}
+	if out == nil {
+		return failf(cerr, errs.InvalidNull, "mle_session_new: session must not be NULL")
+	}
+	s, err := c.m.NewSession()
+	if err != nil {
+		return fail(cerr, err)
+	}
+	c.refs.Add(1)
+	nIn, nOut := len(c.inNames), len(c.outNames)
+	cs := &csession{s: s, c: c, ins: make([]engine.Tensor, nIn), outs: make([]engine.Tensor, nOut),
+		outMap: make([]int, nOut), seen: make([]bool, max(nIn, nOut)), mallocd: make([]bool, nOut)}
+	*out = C.uintptr_t(handles.put(kindSession, cs))
+	return C.MLE_OK
+}
+
+//export mlego_session_free
+func mlego_session_free(h C.uintptr_t) (st C.mle_status) {
+	defer recoverStatus(&st, nil)
+	o, ok := handles.get(kindSession, handle(h))
+	if !ok {
+		return C.MLE_ERR_BAD_HANDLE
+	}
+	cs := o.(*csession)
+	if !cs.busy.CompareAndSwap(false, true) {
+		return C.MLE_ERR_BUSY
+	}
+	defer cs.busy.Store(false)
+	if err := cs.s.Close(); err != nil {
+		return fail(nil, err)
+	}
+	if _, ok := handles.remove(kindSession, handle(h)); !ok {
+		return C.MLE_ERR_BAD_HANDLE // another thread freed it first
+	}
+	cs.c.release()
+	return C.MLE_OK
+}
+
+// lookup resolves a tensor's position: by name if given, else its index.
+func lookup(name *C.char, i int, index map[string]int, what string) (int, error) {
+	if name == nil {
+		return i, nil
+	}
+	j, ok := index[goStringView(name)]
+	if !ok {
+		return 0, errs.New(errs.InvalidName, "the model has no %s named %q", what, C.GoString(name))
+	}
+	return j, nil
+}
+
+//export mlego_session_run
+func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.mle_tensor, nOut C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	o, ok := handles.get(kindSession, handle(h))
+	if !ok {
+		return badHandle(cerr, "session")
+	}
+	cs := o.(*csession)
+	if !cs.busy.CompareAndSwap(false, true) {
+		return failf(cerr, errs.Busy, "session is in use by another thread; use one session per thread")
+	}
+	defer cs.busy.Store(false)
+	if int(nIn) != len(cs.ins) || int(nOut) != len(cs.outs) {
+		return failf(cerr, errs.InvalidValue, "the model takes %d inputs and gives %d outputs; %d and %d given", len(cs.ins), len(cs.outs), nIn, nOut)
+	}
+	if (nIn > 0 && inputs == nil) || (nOut > 0 && outputs == nil) {
+		return failf(cerr, errs.InvalidNull, "mle_session_run: inputs and outputs must not be NULL")
+	}
+	cin := unsafe.Slice(inputs, int(nIn))
+	cout := unsafe.Slice(outputs, int(nOut))
+	clear(cs.seen)
+	for i := range cin {
+		t := &cin[i]
+		j, err := lookup(t.name, i, cs.c.inIndex, "input")
+		if err != nil {
+			return fail(cerr, err)
+		}
+		if cs.seen[j] {
+			return failf(cerr, errs.InvalidValue, "input %q is given twice", goStringView(cs.c.inNames[j]))
+		}
+		cs.seen[j] = true
+		if t.rank < 0 || t.rank > C.MLE_MAX_RANK {
+			return failf(cerr, errs.Shape, "input %q: rank %d is outside 0..%d", goStringView(cs.c.inNames[j]), t.rank, C.MLE_MAX_RANK)
+		}
+		if t.data == nil && t.nbytes > 0 {
+			return failf(cerr, errs.InvalidNull, "input %q: data is NULL", goStringView(cs.c.inNames[j]))
+		}
+		et := &cs.ins[j]
+		et.DType, et.Rank = dtype.DType(t.dtype), int(t.rank)
+		if t.dtype < 0 || t.dtype > 255 {
+			et.DType = dtype.Invalid
+		}
+		for d := 0; d < et.Rank; d++ {
+			et.Dims[d] = int64(t.shape[d])
+		}
+		et.Data = nil
+		if t.nbytes > 0 {
+			et.Data = unsafe.Slice((*byte)(t.data), int(t.nbytes))
+		}
+	}
+	clear(cs.seen)
+	needAlloc := false
+	for i := range cout {
+		t := &cout[i]
+		j, err := lookup(t.name, i, cs.c.outIndex, "output")
+		if err != nil {
+			return fail(cerr, err)
+		}
+		if cs.seen[j] {
+			return failf(cerr, errs.InvalidValue, "output %q is requested twice", goStringView(cs.c.outNames[j]))
+		}
+		cs.seen[j] = true
+		cs.outMap[i] = j
+		cs.mallocd[j] = t.data == nil
+		needAlloc = needAlloc || t.data == nil
+		cs.outs[j].Data = nil
+		if t.data != nil && t.nbytes > 0 {
+			cs.outs[j].Data = unsafe.Slice((*byte)(t.data), int(t.nbytes))
+		}
+	}
+	if needAlloc {
+		if err := cs.s.OutputShapes(cs.ins, cs.outs); err != nil {
+			return fail(cerr, err)
+		}
+		for j := range cs.outs {
+			if !cs.mallocd[j] {
+				continue
+			}
+			n, _ := dtype.ByteSize(cs.outs[j].DType, cs.outs[j].Shape())
+			p := C.malloc(C.size_t(max(n, 1)))
+			cs.outs[j].Data = unsafe.Slice((*byte)(p), int(n))[:n:n]
+			if n == 0 {
+				cs.outs[j].Data = unsafe.Slice((*byte)(p), 1)[:0]
+			}
+		}
+	}
+	err := cs.s.Run(cs.ins, cs.outs)
+	for j := range cs.ins {
+		cs.ins[j].Data = nil // never keep the caller's memory
+	}
+	code := errs.CodeOf(err)
+	for i := range cout {
+		t, et := &cout[i], &cs.outs[cs.outMap[i]]
+		j := cs.outMap[i]
+		t.name = cs.c.outNames[j]
+		if err != nil && cs.mallocd[j] {
+			// The caller gets nothing to free from a failed run.
+			C.free(unsafe.Pointer(unsafe.SliceData(et.Data)))
+			t.data, t.nbytes = nil, 0
+			if code != errs.BufferTooSmall {
+				et.Data = nil
+				continue
+			}
+		}
+		if err != nil && code != errs.BufferTooSmall {
+			et.Data = nil
+			continue
+		}
+		t.dtype, t.rank = C.mle_dtype(et.DType), C.int32_t(et.Rank)
+		for d := range t.shape {
+			t.shape[d] = 0
+		}
+		for d := 0; d < et.Rank; d++ {
+			t.shape[d] = C.int64_t(et.Dims[d])
+		}
+		need, _ := dtype.ByteSize(et.DType, et.Shape())
+		t.nbytes = C.size_t(need)
+		if cs.mallocd[j] && err == nil {
+			t.data = unsafe.Pointer(unsafe.SliceData(et.Data))
+		}
+		et.Data = nil
+	}
+	if err != nil {
+		return fail(cerr, err)
+	}
+	return C.MLE_OK
+}
+
+// --------------------------------------------------------------- builder
+
+// cbuilder is what a builder handle names.
+type cbuilder struct {
+	b    *format.Builder
+	busy atomic.Bool
+}
+
+func withBuilder(h C.uintptr_t, cerr **C.mle_error, fn func(b *format.Builder) error) C.mle_status {
+	begin(cerr)
+	o, ok := handles.get(kindBuilder, handle(h))
+	if !ok {
+		return badHandle(cerr, "builder")
+	}
+	cb := o.(*cbuilder)
+	if !cb.busy.CompareAndSwap(false, true) {
+		return failf(cerr, errs.Busy, "builder is in use by another thread")
+	}
+	defer cb.busy.Store(false)
+	if err := fn(cb.b); err != nil {
+		return fail(cerr, err)
+	}
+	return C.MLE_OK
+}
+
+//export mlego_builder_new
+func mlego_builder_new(out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	if out == nil {
+		return failf(cerr, errs.InvalidNull, "mle_builder_new: builder must not be NULL")
+	}
+	*out = C.uintptr_t(handles.put(kindBuilder, &cbuilder{b: format.NewBuilder()}))
+	return C.MLE_OK
+}
+
+//export mlego_builder_free
+func mlego_builder_free(h C.uintptr_t) (st C.mle_status) {
+	defer recoverStatus(&st, nil)
+	o, ok := handles.get(kindBuilder, handle(h))
+	if !ok {
+		return C.MLE_ERR_BAD_HANDLE
+	}
+	if !o.(*cbuilder).busy.CompareAndSwap(false, true) {
+		return C.MLE_ERR_BUSY
+	}
+	if _, ok := handles.remove(kindBuilder, handle(h)); !ok {
+		return C.MLE_ERR_BAD_HANDLE
+	}
+	return C.MLE_OK
+}
+
+func needString(s *C.char, what string) (string, error) {
+	if s == nil {
+		return "", errs.New(errs.InvalidNull, "%s must not be NULL", what)
+	}
+	return C.GoString(s), nil
+}
+
+func shapeOf(shape *C.int64_t, rank C.int32_t) ([]int64, error) {
+	if rank < 0 || rank > C.MLE_MAX_RANK {
+		return nil, errs.New(errs.InvalidValue, "rank %d is outside 0..%d", rank, C.MLE_MAX_RANK)
+	}
+	if rank > 0 && shape == nil {
+		return nil, errs.New(errs.InvalidNull, "shape must not be NULL when rank > 0")
+	}
+	out := make([]int64, int(rank))
+	for i, d := range unsafe.Slice(shape, int(rank)) {
+		out[i] = int64(d)
+	}
+	return out, nil
+}
+
+func dtypeOf(d C.mle_dtype) (dtype.DType, error) {
+	if d < 0 || d > 255 || !dtype.DType(d).Valid() {
+		return 0, errs.New(errs.InvalidValue, "unknown dtype %d", d)
+	}
+	return dtype.DType(d), nil
+}
+
+//export mlego_builder_set_metadata_json
+func mlego_builder_set_metadata_json(h C.uintptr_t, js *C.char, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		s, err := needString(js, "json")
+		if err != nil {
+			return err
+		}
+		return b.SetMetadataJSON([]byte(s))
+	})
+}
+
+//export mlego_builder_add_input
+func mlego_builder_add_input(h C.uintptr_t, name *C.char, dt C.mle_dtype, shape *C.int64_t, rank C.int32_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		n, err := needString(name, "name")
+		if err != nil {
+			return err
+		}
+		d, err := dtypeOf(dt)
+		if err != nil {
+			return err
+		}
+		s, err := shapeOf(shape, rank)
+		if err != nil {
+			return err
+		}
+		return b.AddInput(n, d, s)
+	})
+}
+
+//export mlego_builder_add_output
+func mlego_builder_add_output(h C.uintptr_t, name *C.char, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		n, err := needString(name, "name")
+		if err != nil {
+			return err
+		}
+		return b.AddOutput(n)
+	})
+}
+
+//export mlego_builder_add_tensor
+func mlego_builder_add_tensor(h C.uintptr_t, name *C.char, dt C.mle_dtype, shape *C.int64_t, rank C.int32_t, data unsafe.Pointer, n C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		nm, err := needString(name, "name")
+		if err != nil {
+			return err
+		}
+		d, err := dtypeOf(dt)
+		if err != nil {
+			return err
+		}
+		s, err := shapeOf(shape, rank)
+		if err != nil {
+			return err
+		}
+		if data == nil && n > 0 {
+			return errs.New(errs.InvalidNull, "tensor %q: data is NULL", nm)
+		}
+		var bytes []byte
+		if n > 0 {
+			bytes = unsafe.Slice((*byte)(data), int(n))
+		}
+		return b.AddTensor(nm, d, s, bytes) // copies
+	})
+}
+
+func cStrings(p **C.char, n C.size_t) []string {
+	out := make([]string, int(n))
+	for i, s := range unsafe.Slice(p, int(n)) {
+		if s != nil {
+			out[i] = C.GoString(s)
+		}
+	}
+	return out
+}
+
+//export mlego_builder_add_node
+func mlego_builder_add_node(h C.uintptr_t, op, name *C.char, inputs **C.char, nIn C.size_t, outputs **C.char, nOut C.size_t, index *C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		o, err := needString(op, "op")
+		if err != nil {
+			return err
+		}
+		if (nIn > 0 && inputs == nil) || (nOut > 0 && outputs == nil) {
+			return errs.New(errs.InvalidNull, "node %s: inputs/outputs array is NULL", o)
+		}
+		if nIn > 1<<16 || nOut > 1<<16 {
+			return errs.New(errs.InvalidValue, "node %s: too many inputs or outputs", o)
+		}
+		n := graph.Node{Op: o, Inputs: cStrings(inputs, nIn), Outputs: cStrings(outputs, nOut)}
+		if name != nil {
+			n.Name = C.GoString(name)
+		}
+		i := b.AddNode(n)
+		if index != nil {
+			*index = C.size_t(i)
+		}
+		return nil
+	})
+}
+
+func setAttr(h C.uintptr_t, node C.size_t, name *C.char, cerr **C.mle_error, a graph.Attr) C.mle_status {
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		n, err := needString(name, "attribute name")
+		if err != nil {
+			return err
+		}
+		a.Name = n
+		if node > 1<<40 {
+			return errs.New(errs.InvalidValue, "no node %d", node)
+		}
+		return b.SetAttr(int(node), a)
+	})
+}
+
+//export mlego_builder_set_attr_int
+func mlego_builder_set_attr_int(h C.uintptr_t, node C.size_t, name *C.char, v C.int64_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return setAttr(h, node, name, cerr, graph.Attr{Type: graph.AttrInt, Int: int64(v)})
+}
+
+//export mlego_builder_set_attr_float
+func mlego_builder_set_attr_float(h C.uintptr_t, node C.size_t, name *C.char, v C.double, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return setAttr(h, node, name, cerr, graph.Attr{Type: graph.AttrFloat, Float: float64(v)})
+}
+
+//export mlego_builder_set_attr_string
+func mlego_builder_set_attr_string(h C.uintptr_t, node C.size_t, name *C.char, v *C.char, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	if v == nil {
+		return failf(cerr, errs.InvalidNull, "attribute value must not be NULL")
+	}
+	return setAttr(h, node, name, cerr, graph.Attr{Type: graph.AttrString, String: C.GoString(v)})
+}
+
+//export mlego_builder_set_attr_ints
+func mlego_builder_set_attr_ints(h C.uintptr_t, node C.size_t, name *C.char, v *C.int64_t, n C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	if v == nil && n > 0 {
+		return failf(cerr, errs.InvalidNull, "attribute values must not be NULL")
+	}
+	vals := make([]int64, int(n))
+	for i, x := range unsafe.Slice(v, int(n)) {
+		vals[i] = int64(x)
+	}
+	return setAttr(h, node, name, cerr, graph.Attr{Type: graph.AttrInts, Ints: vals})
+}
+
+//export mlego_builder_set_attr_floats
+func mlego_builder_set_attr_floats(h C.uintptr_t, node C.size_t, name *C.char, v *C.double, n C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	if v == nil && n > 0 {
+		return failf(cerr, errs.InvalidNull, "attribute values must not be NULL")
+	}
+	vals := make([]float64, int(n))
+	for i, x := range unsafe.Slice(v, int(n)) {
+		vals[i] = float64(x)
+	}
+	return setAttr(h, node, name, cerr, graph.Attr{Type: graph.AttrFloats, Floats: vals})
+}
+
+//export mlego_builder_save
+func mlego_builder_save(h C.uintptr_t, path *C.char, written *C.uint64_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		p, err := needString(path, "path")
+		if err != nil {
+			return err
+		}
+		n, err := b.Save(p)
+		if err != nil {
+			return err
+		}
+		if written != nil {
+			*written = C.uint64_t(n)
+		}
+		return nil
+	})
+}
+
+//export mlego_builder_serialize
+func mlego_builder_serialize(h C.uintptr_t, data *unsafe.Pointer, n *C.size_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		if data == nil || n == nil {
+			return errs.New(errs.InvalidNull, "mle_builder_serialize: data and len must not be NULL")
+		}
+		bs, err := b.Bytes()
+		if err != nil {
+			return err
+		}
+		p := C.malloc(C.size_t(max(len(bs), 1)))
+		copy(unsafe.Slice((*byte)(p), len(bs)), bs)
+		*data, *n = p, C.size_t(len(bs))
+		return nil
+	})
+}

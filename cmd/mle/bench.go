@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/engine"
+)
+
+type stats struct {
+	N                        int
+	Mean, P50, P90, P99, Min time.Duration
+}
+
+func summarize(d []time.Duration) stats {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	var sum time.Duration
+	for _, x := range d {
+		sum += x
+	}
+	q := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
+	return stats{N: len(d), Mean: sum / time.Duration(len(d)), P50: q(0.5), P90: q(0.9), P99: q(0.99), Min: d[0]}
+}
+
+func (s stats) json() map[string]any {
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	return map[string]any{"n": s.N, "mean_us": us(s.Mean), "p50_us": us(s.P50), "p90_us": us(s.P90), "p99_us": us(s.P99), "min_us": us(s.Min)}
+}
+
+func (s stats) String() string {
+	r := func(d time.Duration) string { return d.Round(100 * time.Nanosecond).String() }
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  mean %s  min %s  (n=%d)", r(s.P50), r(s.P90), r(s.P99), r(s.Mean), r(s.Min), s.N)
+}
+
+// fill gives deterministic pseudo-random values in [-1, 1) to float inputs.
+func fill(t *engine.Tensor) {
+	le := binary.LittleEndian
+	n := len(t.Data) / t.DType.Size()
+	x := uint64(88172645463325252)
+	for i := 0; i < n; i++ {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		v := float64(x>>11)/(1<<52) - 1
+		switch t.DType {
+		case dtype.Float32:
+			le.PutUint32(t.Data[4*i:], math.Float32bits(float32(v)))
+		case dtype.Float64:
+			le.PutUint64(t.Data[8*i:], math.Float64bits(v))
+		}
+	}
+}
+
+func cmdBench(args []string, w io.Writer) (bool, error) {
+	fs, asJSON := newFlags("bench")
+	runs := fs.Int("runs", 1000, "timed runs")
+	opens := fs.Int("opens", 200, "timed opens")
+	batch := fs.Int64("batch", 1, "size given to dynamic dimensions")
+	threads := fs.Int("threads", 0, "intra-op threads (0 = all CPUs)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return *asJSON, err
+	}
+	path, err := oneFile(pos)
+	if err != nil {
+		return *asJSON, err
+	}
+	if *runs < 1 || *opens < 1 || *batch < 0 || *threads < 0 {
+		return *asJSON, fmt.Errorf("%w: --runs and --opens must be >= 1, --batch and --threads >= 0", errUsage)
+	}
+	openTimes := make([]time.Duration, *opens)
+	for i := range openTimes {
+		start := time.Now()
+		m, err := engine.Open(path, engine.Options{Threads: 1})
+		if err != nil {
+			return *asJSON, err
+		}
+		openTimes[i] = time.Since(start)
+		m.Close()
+	}
+	m, err := engine.Open(path, engine.Options{Threads: *threads})
+	if err != nil {
+		return *asJSON, err
+	}
+	defer m.Close()
+	s, err := m.NewSession()
+	if err != nil {
+		return *asJSON, err
+	}
+	defer s.Close()
+	ins := concreteInputs(m, *batch)
+	for i := range ins {
+		n, _ := dtype.ByteSize(ins[i].DType, ins[i].Shape())
+		ins[i].Data = make([]byte, n)
+		fill(&ins[i])
+	}
+	outs := make([]engine.Tensor, len(m.Outputs()))
+	if err := s.OutputShapes(ins, outs); err != nil {
+		return *asJSON, err
+	}
+	for i := range outs {
+		n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
+		outs[i].Data = make([]byte, n)
+	}
+	first := time.Now()
+	if err := s.Run(ins, outs); err != nil {
+		return *asJSON, err
+	}
+	firstRun := time.Since(first)
+	warm := min(*runs/10+1, 100)
+	for i := 0; i < warm; i++ {
+		if err := s.Run(ins, outs); err != nil {
+			return *asJSON, err
+		}
+	}
+	runTimes := make([]time.Duration, *runs)
+	for i := range runTimes {
+		start := time.Now()
+		if err := s.Run(ins, outs); err != nil {
+			return *asJSON, err
+		}
+		runTimes[i] = time.Since(start)
+	}
+	ost, rst := summarize(openTimes), summarize(runTimes)
+	rowsPerSec := float64(*batch) / rst.P50.Seconds()
+	if *asJSON {
+		writeJSON(w, map[string]any{"ok": true, "path": path, "batch": *batch, "threads": m.Threads(),
+			"open": ost.json(), "first_run_us": float64(firstRun.Nanoseconds()) / 1e3, "run": rst.json(), "rows_per_second_p50": rowsPerSec})
+		return true, nil
+	}
+	fmt.Fprintf(w, "%s (batch %d, %d threads)\n", path, *batch, m.Threads())
+	fmt.Fprintf(w, "  open+validate: %s\n", ost)
+	fmt.Fprintf(w, "  first run:     %s (plans and allocates the arena)\n", firstRun.Round(100*time.Nanosecond))
+	fmt.Fprintf(w, "  run:           %s\n", rst)
+	if *batch > 0 {
+		fmt.Fprintf(w, "  throughput:    %.0f rows/s at p50\n", rowsPerSec)
+	}
+	return false, nil
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/npy"
+	"github.com/mle-runtime/mle/kernels"
+)
+
+// multiFlag collects repeated --input flags.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdRun(args []string, w io.Writer) (bool, error) {
+	fs, asJSON := newFlags("run")
+	var inputs multiFlag
+	fs.Var(&inputs, "input", "NAME=FILE.npy (repeat per input; NAME= may be omitted for a single-input model)")
+	outDir := fs.String("output-dir", "", "write each output to DIR/NAME.npy")
+	verify := fs.Bool("verify", false, "check every CRC when opening")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return *asJSON, err
+	}
+	path, err := oneFile(pos)
+	if err != nil {
+		return *asJSON, err
+	}
+	m, err := engine.Open(path, engine.Options{Verify: *verify})
+	if err != nil {
+		return *asJSON, err
+	}
+	defer m.Close()
+	sig := m.Inputs()
+	byName := map[string]int{}
+	for i, v := range sig {
+		byName[v.Name] = i
+	}
+	ins := make([]engine.Tensor, len(sig))
+	given := make([]bool, len(sig))
+	var notes []string
+	for _, spec := range inputs {
+		name, file, ok := strings.Cut(spec, "=")
+		if !ok {
+			if len(sig) != 1 {
+				return *asJSON, fmt.Errorf("%w: --input %q: say NAME=FILE; the model has %d inputs", errUsage, spec, len(sig))
+			}
+			name, file = sig[0].Name, spec
+		}
+		i, ok := byName[name]
+		if !ok {
+			return *asJSON, errs.New(errs.InvalidName, "the model has no input %q (inputs: %s)", name, names(sig))
+		}
+		a, err := npy.ReadFile(file)
+		if err != nil {
+			return *asJSON, err
+		}
+		if a.DType != sig[i].DType {
+			converted, err := convert(a, sig[i].DType)
+			if err != nil {
+				return *asJSON, errs.Prefix(err, "input %q", name)
+			}
+			notes = append(notes, fmt.Sprintf("input %q: converted %s to %s", name, a.DType, sig[i].DType))
+			a = converted
+		}
+		ins[i] = engine.NewTensor(a.DType, a.Shape, a.Data)
+		given[i] = true
+	}
+	for i, g := range given {
+		if !g {
+			return *asJSON, fmt.Errorf("%w: no --input for %q (inputs: %s)", errUsage, sig[i].Name, names(sig))
+		}
+	}
+	s, err := m.NewSession()
+	if err != nil {
+		return *asJSON, err
+	}
+	defer s.Close()
+	outs := make([]engine.Tensor, len(m.Outputs()))
+	if err := s.OutputShapes(ins, outs); err != nil {
+		return *asJSON, err
+	}
+	for i := range outs {
+		n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
+		outs[i].Data = make([]byte, n)
+	}
+	if err := s.Run(ins, outs); err != nil {
+		return *asJSON, err
+	}
+	var results []map[string]any
+	for i, o := range m.Outputs() {
+		r := map[string]any{"name": o.Name, "dtype": outs[i].DType.String(), "shape": outs[i].Shape()}
+		if *outDir != "" {
+			if err := os.MkdirAll(*outDir, 0o755); err != nil {
+				return *asJSON, errs.Wrap(errs.IOWrite, err, "creating %s", *outDir)
+			}
+			p := filepath.Join(*outDir, safeName(o.Name)+".npy")
+			if err := npy.WriteFile(p, &npy.Array{DType: outs[i].DType, Shape: outs[i].Shape(), Data: outs[i].Data}); err != nil {
+				return *asJSON, err
+			}
+			r["path"] = p
+		}
+		r["values"] = preview(outs[i], 1000)
+		results = append(results, r)
+	}
+	if *asJSON {
+		writeJSON(w, map[string]any{"ok": true, "outputs": results, "notes": notes})
+		return true, nil
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	for i, r := range results {
+		fmt.Fprintf(w, "%s: %s %s", r["name"], r["dtype"], shapeString(outs[i].Shape()))
+		if p, ok := r["path"]; ok {
+			fmt.Fprintf(w, " -> %s", p)
+		}
+		fmt.Fprintf(w, "\n  %v\n", preview(outs[i], 12))
+	}
+	return false, nil
+}
+
+func names(sig []graph.ValueInfo) string {
+	var n []string
+	for _, v := range sig {
+		n = append(n, v.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// safeName turns a tensor name into a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r == ':' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// convert casts an array to dt (what the model takes).
+func convert(a *npy.Array, dt dtype.DType) (*npy.Array, error) {
+	n := len(a.Data) / a.DType.Size()
+	out := &npy.Array{DType: dt, Shape: a.Shape, Data: make([]byte, n*dt.Size())}
+	kernels.Cast(out.Data, kernels.Elem(dt), a.Data, kernels.Elem(a.DType), n)
+	return out, nil
+}
+
+// preview returns up to max elements of t as numbers.
+func preview(t engine.Tensor, max int) []float64 {
+	n := len(t.Data) / t.DType.Size()
+	if n > max {
+		n = max
+	}
+	f64 := make([]byte, 8*n)
+	kernels.Cast(f64, kernels.ElemF64, t.Data, kernels.Elem(t.DType), n)
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(f64[8*i:]))
+	}
+	return out
+}

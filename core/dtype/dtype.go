@@ -1,0 +1,130 @@
+// Package dtype defines MLE's element types and overflow-checked size arithmetic.
+//
+// The numeric ids equal ONNX TensorProto.DataType values, so an ONNX importer
+// needs no translation table. Ids are never reused.
+package dtype
+
+import (
+	"fmt"
+	"math/bits"
+)
+
+// DType is an element type id.
+type DType uint8
+
+// The dtypes of format v1.
+const (
+	Invalid  DType = 0
+	Float32  DType = 1
+	Uint8    DType = 2
+	Int8     DType = 3
+	Int32    DType = 6
+	Int64    DType = 7
+	Bool     DType = 9
+	Float16  DType = 10
+	Float64  DType = 11
+	BFloat16 DType = 16
+)
+
+// MaxRank is the largest tensor rank MLE accepts anywhere.
+const MaxRank = 8
+
+var info = [...]struct {
+	name string
+	size int
+}{
+	Float32: {"float32", 4}, Uint8: {"uint8", 1}, Int8: {"int8", 1}, Int32: {"int32", 4},
+	Int64: {"int64", 8}, Bool: {"bool", 1}, Float16: {"float16", 2}, Float64: {"float64", 8},
+	BFloat16: {"bfloat16", 2},
+}
+
+// Valid reports whether d is a known dtype.
+func (d DType) Valid() bool { return int(d) < len(info) && info[d].size != 0 }
+
+// Size returns the size of one element in bytes (0 for unknown dtypes).
+func (d DType) Size() int {
+	if !d.Valid() {
+		return 0
+	}
+	return info[d].size
+}
+
+// IsFloat reports whether d is a compute float type (float32 or float64).
+func (d DType) IsFloat() bool { return d == Float32 || d == Float64 }
+
+func (d DType) String() string {
+	if !d.Valid() {
+		return fmt.Sprintf("dtype(%d)", uint8(d))
+	}
+	return info[d].name
+}
+
+// Parse returns the dtype named s ("float32", "f32", ...).
+func Parse(s string) (DType, bool) {
+	switch s {
+	case "f32":
+		return Float32, true
+	case "f64":
+		return Float64, true
+	case "f16":
+		return Float16, true
+	case "bf16":
+		return BFloat16, true
+	case "i8":
+		return Int8, true
+	case "u8":
+		return Uint8, true
+	case "i32":
+		return Int32, true
+	case "i64":
+		return Int64, true
+	}
+	for i, in := range info {
+		if in.size != 0 && in.name == s {
+			return DType(i), true
+		}
+	}
+	return Invalid, false
+}
+
+// All lists every valid dtype.
+func All() []DType {
+	var out []DType
+	for i := range info {
+		if DType(i).Valid() {
+			out = append(out, DType(i))
+		}
+	}
+	return out
+}
+
+// NumElements returns the product of dims. ok is false when a dim is
+// negative or the product overflows int64.
+func NumElements(dims []int64) (n int64, ok bool) {
+	n = 1
+	for _, d := range dims {
+		if d < 0 {
+			return 0, false
+		}
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > 1<<62 {
+			return 0, false
+		}
+		n = int64(lo)
+	}
+	return n, true
+}
+
+// ByteSize returns NumElements(dims) × d.Size(), with the same overflow checks.
+// The result is capped at 2^62 so that later offset additions cannot overflow.
+func ByteSize(d DType, dims []int64) (int64, bool) {
+	n, ok := NumElements(dims)
+	if !ok || !d.Valid() {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(uint64(n), uint64(d.Size()))
+	if hi != 0 || lo > 1<<62 {
+		return 0, false
+	}
+	return int64(lo), true
+}

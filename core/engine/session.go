@@ -1,0 +1,323 @@
+package engine
+
+import (
+	"runtime/debug"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/format"
+	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/kernels"
+)
+
+// maxPlans bounds the per-session plan cache (one plan per distinct set of
+// input shapes); past it the cache starts over.
+const maxPlans = 16
+
+// Session runs a model. It owns an arena sized by the planner and caches a
+// plan per input-shape set, so that a repeated run allocates nothing. A
+// Session must be used by one goroutine at a time; concurrent use is
+// detected and refused with errs.Busy.
+type Session struct {
+	m       *Model
+	plans   map[uint64]*plan
+	arena   []byte
+	bufs    [][]byte // by value id, for the current run
+	staging [][]byte // by input index: copies of misaligned inputs
+	shapes  [][]int64
+	worker  kernels.Worker
+	ctx     runCtx // kept here so passing it to executors does not allocate
+	busy    atomic.Bool
+	closed  bool
+}
+
+// Close releases the session's reference to its model.
+func (s *Session) Close() error {
+	if !s.busy.CompareAndSwap(false, true) {
+		return errs.New(errs.Busy, "session is in use by another thread")
+	}
+	defer s.busy.Store(false)
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.plans, s.arena, s.bufs, s.staging = nil, nil, nil, nil
+	return s.m.release()
+}
+
+// Model returns the session's model.
+func (s *Session) Model() *Model { return s.m }
+
+func (s *Session) enter() error {
+	if !s.busy.CompareAndSwap(false, true) {
+		return errs.New(errs.Busy, "session is in use by another thread; use one session per thread")
+	}
+	if s.closed {
+		s.busy.Store(false)
+		return errs.New(errs.BadHandle, "session is closed")
+	}
+	return nil
+}
+
+// guard turns a memory fault (weights file truncated under the mapping) or
+// any other panic during a run into an error, so a run never crashes its host.
+func guard(err *error) {
+	if v := recover(); v != nil {
+		if fe, ok := v.(interface{ Addr() uintptr }); ok {
+			*err = errs.New(errs.IOFault, "memory fault at %#x reading the model's weights (was the file truncated?)", fe.Addr())
+			return
+		}
+		*err = errs.New(errs.Internal, "panic during run: %v\n%s", v, debug.Stack())
+	}
+}
+
+// Run executes the model. inputs are in graph-input order; outputs, in
+// graph-output order, receive dtype, shape and data (their Data must have
+// room; see errs.BufferTooSmall).
+func (s *Session) Run(inputs, outputs []Tensor) (err error) {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.busy.Store(false)
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer guard(&err)
+	p, err := s.planFor(inputs, true)
+	if err != nil {
+		return err
+	}
+	if err := s.fillOutputs(p, outputs, false); err != nil {
+		return err
+	}
+	defer s.forget(p)
+	s.execute(p, inputs)
+	return s.fillOutputs(p, outputs, true)
+}
+
+// OutputShapes fills the dtype and shape of every output tensor for the
+// given inputs without running the model (to size output buffers).
+func (s *Session) OutputShapes(inputs, outputs []Tensor) (err error) {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.busy.Store(false)
+	defer guard(&err)
+	p, err := s.planFor(inputs, false)
+	if err != nil {
+		return err
+	}
+	if len(outputs) != len(s.m.g.Outputs) {
+		return errs.New(errs.InvalidValue, "model has %d outputs; %d given", len(s.m.g.Outputs), len(outputs))
+	}
+	for i, id := range s.m.g.Outputs {
+		o := &outputs[i]
+		o.DType, o.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
+		copy(o.Dims[:], p.shapes[id])
+	}
+	return nil
+}
+
+// Memory returns the activation-memory plan for the given input shapes.
+func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
+	if err := s.enter(); err != nil {
+		return st, err
+	}
+	defer s.busy.Store(false)
+	defer guard(&err)
+	p, err := s.planFor(inputs, false)
+	if err != nil {
+		return st, err
+	}
+	return p.stats(), nil
+}
+
+// checkInputs validates inputs against the graph signature.
+func (s *Session) checkInputs(inputs []Tensor, needData bool) error {
+	sig := s.m.file.Graph.Inputs
+	if len(inputs) != len(sig) {
+		return errs.New(errs.InvalidValue, "model takes %d inputs; %d given", len(sig), len(inputs))
+	}
+	for i := range inputs {
+		t := &inputs[i]
+		want := sig[i]
+		if t.DType != want.DType {
+			return errs.New(errs.DType, "input %q: got %s, the model takes %s", want.Name, t.DType, want.DType)
+		}
+		if t.Rank < 0 || t.Rank > dtype.MaxRank || t.Rank != len(want.Shape) {
+			return errs.New(errs.Shape, "input %q: got rank %d shape %v, the model takes %v", want.Name, t.Rank, t.Dims[:max(0, min(t.Rank, dtype.MaxRank))], want.Shape)
+		}
+		for d := 0; d < t.Rank; d++ {
+			if t.Dims[d] < 0 || (want.Shape[d] != graph.Dynamic && t.Dims[d] != want.Shape[d]) {
+				return errs.New(errs.Shape, "input %q: got shape %v, the model takes %v (-1 = any size)", want.Name, t.Shape(), want.Shape)
+			}
+		}
+		size, ok := dtype.ByteSize(t.DType, t.Shape())
+		if !ok {
+			return errs.New(errs.Shape, "input %q: shape %v is too large", want.Name, t.Shape())
+		}
+		if needData && int64(len(t.Data)) != size {
+			return errs.New(errs.InvalidValue, "input %q: %s%v needs %d bytes of data, got %d", want.Name, t.DType, t.Shape(), size, len(t.Data))
+		}
+	}
+	return nil
+}
+
+// planKey hashes the input shapes (FNV-1a) without allocating.
+func planKey(inputs []Tensor) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v int64) {
+		h ^= uint64(v)
+		h *= 1099511628211
+	}
+	for i := range inputs {
+		mix(int64(inputs[i].Rank))
+		for _, d := range inputs[i].Shape() {
+			mix(d)
+		}
+	}
+	return h
+}
+
+func (p *plan) matches(inputs []Tensor) bool {
+	k := 0
+	for i := range inputs {
+		if k >= len(p.dims) || p.dims[k] != int64(inputs[i].Rank) {
+			return false
+		}
+		k++
+		for _, d := range inputs[i].Shape() {
+			if p.dims[k] != d {
+				return false
+			}
+			k++
+		}
+	}
+	return k == len(p.dims)
+}
+
+// planFor validates the inputs (their data too, when needData) and returns
+// the cached plan for their shapes, making one on first sight.
+func (s *Session) planFor(inputs []Tensor, needData bool) (*plan, error) {
+	if err := s.checkInputs(inputs, needData); err != nil {
+		return nil, err
+	}
+	key := planKey(inputs)
+	if p, ok := s.plans[key]; ok && p.matches(inputs) {
+		return p, nil
+	}
+	shapes := make([][]int64, len(inputs))
+	for i := range inputs {
+		shapes[i] = append([]int64{}, inputs[i].Shape()...)
+	}
+	p, err := newPlan(s.m, shapes, s.m.pool.Size())
+	if err != nil {
+		return nil, err
+	}
+	if p.arena > s.m.maxArena {
+		return nil, errs.New(errs.NoMemory, "these input shapes need %d bytes of activations; the limit is %d (Options.MaxArenaBytes)", p.arena, s.m.maxArena)
+	}
+	if len(s.plans) >= maxPlans {
+		clear(s.plans)
+	}
+	s.plans[key] = p
+	if int64(len(s.arena)) < p.arena {
+		s.arena = format.AlignedBytes(int(p.arena))
+	}
+	if s.bufs == nil {
+		s.bufs = make([][]byte, len(s.m.g.Values))
+		s.staging = make([][]byte, len(inputs))
+	}
+	return p, nil
+}
+
+// fillOutputs sets each output's dtype and shape; with copyData it also
+// copies the results, else it only checks that the buffers are big enough.
+func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool) error {
+	g := s.m.g
+	if len(outputs) != len(g.Outputs) {
+		return errs.New(errs.InvalidValue, "model has %d outputs; %d buffers given", len(g.Outputs), len(outputs))
+	}
+	var short error // the first too-small buffer; every output's shape is set regardless
+	for i, id := range g.Outputs {
+		o := &outputs[i]
+		need := p.bytes[id]
+		if !copyData {
+			o.DType, o.Rank = g.Values[id].DType, len(p.shapes[id])
+			copy(o.Dims[:], p.shapes[id])
+			if int64(len(o.Data)) < need && short == nil {
+				short = errs.New(errs.BufferTooSmall, "output %q needs %d bytes; the buffer holds %d", g.Values[id].Name, need, len(o.Data))
+			}
+			continue
+		}
+		copy(o.Data, s.bufs[id][:need])
+		o.Data = o.Data[:need]
+	}
+	return short
+}
+
+// aligned reports whether b can be viewed as elements of size n.
+func aligned(b []byte, n int) bool {
+	return len(b) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(n) == 0
+}
+
+func (s *Session) execute(p *plan, inputs []Tensor) {
+	g := s.m.g
+	for i, id := range g.Inputs {
+		data := inputs[i].Data
+		if !aligned(data, inputs[i].DType.Size()) {
+			if cap(s.staging[i]) < len(data) {
+				s.staging[i] = format.AlignedBytes(len(data))
+			}
+			s.staging[i] = append(s.staging[i][:0], data...)
+			data = s.staging[i]
+		}
+		s.bufs[id] = data
+	}
+	for id, c := range s.m.consts {
+		if c != nil {
+			s.bufs[id] = c
+		}
+	}
+	for id, off := range p.offset {
+		if off >= 0 {
+			s.bufs[id] = s.arena[off : off+p.bytes[id] : off+p.bytes[id]]
+		}
+	}
+	for id, a := range p.alias {
+		if a >= 0 {
+			s.bufs[id] = s.bufs[rootOf(p.alias, id)][:p.bytes[id]]
+		}
+	}
+	x := &s.ctx
+	x.pool, x.worker = s.m.pool, &s.worker
+	for i := range p.steps {
+		st := &p.steps[i]
+		if st.exec == nil {
+			continue
+		}
+		for j, id := range st.node.In {
+			st.in[j] = nil
+			if id >= 0 {
+				st.in[j] = s.bufs[id]
+			}
+		}
+		for j, id := range st.node.Out {
+			st.out[j] = nil
+			if id >= 0 {
+				st.out[j] = s.bufs[id]
+			}
+		}
+		st.exec.run(x, st.in, st.out)
+	}
+}
+
+// forget drops references to caller memory: it is not ours after Run returns.
+func (s *Session) forget(p *plan) {
+	clear(s.bufs)
+	for i := range p.steps {
+		clear(p.steps[i].in)
+		clear(p.steps[i].out)
+	}
+}

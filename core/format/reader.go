@@ -1,0 +1,414 @@
+package format
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"runtime/debug"
+	"slices"
+	"unsafe"
+
+	"github.com/edsrzf/mmap-go"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/graph"
+)
+
+// OpenOptions control how a file is opened.
+type OpenOptions struct {
+	// Verify checks every CRC (weights included) and the zero padding between
+	// tensors. Without it Open does only O(1)-in-weights structural checks.
+	Verify bool
+	// ReadAll reads the file into memory instead of mapping it (for network
+	// filesystems, or files that may be replaced while in use).
+	ReadAll bool
+}
+
+// File is an opened, validated .mle file. Its tensor data stays in the
+// mapping (or buffer) until Close.
+type File struct {
+	Header       Header
+	Sections     []Section
+	Metadata     *Metadata
+	MetadataJSON []byte // the METADATA section as stored (a copy)
+	Graph        *graph.Graph
+	Checked      *graph.Checked
+	Tensors      []TensorDesc
+
+	data      []byte
+	mapping   mmap.MMap
+	weights   []byte
+	tensorIdx map[string]int
+}
+
+// Open maps (or reads) path and validates it.
+func Open(path string, opts OpenOptions) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errs.Wrap(errs.IOOpen, err, "opening %s", path)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, errs.Wrap(errs.IOOpen, err, "stat %s", path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errs.New(errs.IOOpen, "%s is not a regular file", path)
+	}
+	size := st.Size()
+	if size > int64(^uint(0)>>1) {
+		return nil, errs.New(errs.IOOpen, "%s is too large to address (%d bytes)", path, size)
+	}
+	var data []byte
+	var m mmap.MMap
+	if opts.ReadAll || size < HeaderSize {
+		data = AlignedBytes(int(size))
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, errs.Wrap(errs.IORead, err, "reading %s", path)
+		}
+	} else {
+		m, err = mmap.Map(f, mmap.RDONLY, 0)
+		if err != nil {
+			return nil, errs.Wrap(errs.IOMap, err, "mapping %s", path)
+		}
+		data = m
+	}
+	file, err := parse(data, opts)
+	if err != nil {
+		if m != nil {
+			_ = m.Unmap()
+		}
+		return nil, errs.Prefix(err, "%s", path)
+	}
+	file.mapping = m
+	return file, nil
+}
+
+// Parse validates an in-memory file. data must stay unchanged while the File
+// is in use and should be 64-byte aligned (see AlignedBytes) so tensor views
+// are aligned; misaligned data is copied.
+func Parse(data []byte, opts OpenOptions) (*File, error) {
+	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%TensorAlign != 0 {
+		data = append(AlignedBytes(len(data))[:0], data...)
+	}
+	return parse(data, opts)
+}
+
+// AlignedBytes returns a zeroed slice of n bytes whose start is 64-byte aligned.
+func AlignedBytes(n int) []byte {
+	buf := make([]byte, n+TensorAlign)
+	off := 0
+	if r := uintptr(unsafe.Pointer(&buf[0])) % TensorAlign; r != 0 {
+		off = int(TensorAlign - r)
+	}
+	return buf[off : off+n : off+n]
+}
+
+// Close releases the mapping. Tensor views become invalid.
+func (f *File) Close() error {
+	if f.mapping == nil {
+		return nil
+	}
+	err := f.mapping.Unmap()
+	f.mapping, f.data, f.weights = nil, nil, nil
+	if err != nil {
+		return errs.Wrap(errs.IO, err, "unmapping")
+	}
+	return nil
+}
+
+// Size returns the file's length in bytes.
+func (f *File) Size() int64 { return int64(len(f.data)) }
+
+// Mapped reports whether the file is memory-mapped (rather than read).
+func (f *File) Mapped() bool { return f.mapping != nil }
+
+// TensorData returns the stored bytes of tensor i (a view, no copy).
+func (f *File) TensorData(i int) []byte {
+	t := &f.Tensors[i]
+	return f.weights[t.Offset : t.Offset+t.StoredLen : t.Offset+t.StoredLen]
+}
+
+// TensorIndex returns the index of the named tensor.
+func (f *File) TensorIndex(name string) (int, bool) {
+	i, ok := f.tensorIdx[name]
+	return i, ok
+}
+
+// Lookup implements graph.Constants.
+func (f *File) Lookup(name string) (graph.ValueInfo, bool) {
+	i, ok := f.tensorIdx[name]
+	if !ok {
+		return graph.ValueInfo{}, false
+	}
+	t := &f.Tensors[i]
+	return graph.ValueInfo{Name: t.Name, DType: t.DType, Shape: t.Shape}, true
+}
+
+// maxShapeTensor caps the stored int64 tensors read during validation.
+const maxShapeTensor = 1 << 12
+
+// Int64s implements graph.Constants.
+func (f *File) Int64s(name string) ([]int64, error) {
+	i, ok := f.tensorIdx[name]
+	if !ok {
+		return nil, errs.New(errs.GraphMissingTensor, "no stored tensor %q", name)
+	}
+	return int64sOf(name, f.Tensors[i].DType, f.TensorData(i))
+}
+
+func int64sOf(name string, dt dtype.DType, b []byte) ([]int64, error) {
+	if dt != dtype.Int64 {
+		return nil, errs.New(errs.GraphDType, "tensor %q is %s; int64 needed", name, dt)
+	}
+	if len(b)/8 > maxShapeTensor {
+		return nil, errs.New(errs.UnsupportedFeature, "shape tensor %q has %d elements; the limit is %d", name, len(b)/8, maxShapeTensor)
+	}
+	out := make([]int64, len(b)/8)
+	for i := range out {
+		out[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return out, nil
+}
+
+// guardFault runs fn with faults on mapped memory turned into an IOFault
+// error instead of a crash (the file may be truncated while mapped).
+func guardFault(fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if v := recover(); v != nil {
+			if fe, ok := v.(interface{ Addr() uintptr }); ok {
+				err = errs.New(errs.IOFault, "memory fault at %#x reading the mapped file (was it truncated or removed?)", fe.Addr())
+				return
+			}
+			panic(v)
+		}
+	}()
+	return fn()
+}
+
+func parse(data []byte, opts OpenOptions) (file *File, err error) {
+	err = guardFault(func() error {
+		file, err = parseUnguarded(data, opts)
+		return err
+	})
+	return file, err
+}
+
+func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
+	size := uint64(len(data))
+	if size < HeaderSize {
+		if bytes.HasPrefix(Magic[:], data[:min(len(data), len(Magic))]) {
+			return nil, errs.New(errs.FormatTruncated, "file is %d bytes; the header alone needs %d", size, HeaderSize)
+		}
+		return nil, errs.New(errs.FormatBadMagic, "not an .mle file: bad magic bytes %q", data[:min(len(data), len(Magic))])
+	}
+	if !bytes.Equal(data[:8], Magic[:]) {
+		return nil, errs.New(errs.FormatBadMagic, "not an .mle file: bad magic bytes %q", data[:8])
+	}
+	le := binary.LittleEndian
+	h := Header{
+		Major: le.Uint16(data[8:]), Minor: le.Uint16(data[10:]),
+		RequiredFlags: le.Uint64(data[16:]), OptionalFlags: le.Uint64(data[24:]),
+		TableOffset: le.Uint64(data[32:]), SectionCount: le.Uint32(data[40:]),
+		FileLength: le.Uint64(data[48:]), TableCRC: le.Uint32(data[56:]),
+	}
+	if h.Major != VersionMajor {
+		return nil, errs.New(errs.FormatVersion, "file format version %d.%d; this reader supports %d.x", h.Major, h.Minor, VersionMajor)
+	}
+	switch m := le.Uint32(data[12:]); m {
+	case EndianMarker:
+	case bits.ReverseBytes32(EndianMarker):
+		return nil, errs.New(errs.FormatEndian, "file is big-endian; MLE files are little-endian")
+	default:
+		return nil, errs.New(errs.FormatHeader, "header endianness marker is %#08x, want %#08x", m, EndianMarker)
+	}
+	if got, want := crc32c(data[:60]), le.Uint32(data[60:]); got != want {
+		return nil, errs.New(errs.ChecksumHeader, "header CRC-32C is %#08x but bytes 0..60 hash to %#08x", want, got)
+	}
+	if h.RequiredFlags != 0 {
+		return nil, errs.New(errs.FormatRequiredFlag, "file requires features %#x that this reader does not know", h.RequiredFlags)
+	}
+	if le.Uint32(data[44:]) != 0 {
+		return nil, errs.New(errs.FormatHeader, "header reserved field at offset 44 is not zero")
+	}
+	switch {
+	case h.FileLength > size:
+		return nil, errs.New(errs.FormatTruncated, "file is truncated: the header declares %d bytes, but there are %d", h.FileLength, size)
+	case h.FileLength < size:
+		return nil, errs.New(errs.FormatGap, "file has %d trailing bytes after its declared length %d", size-h.FileLength, h.FileLength)
+	}
+	if h.TableOffset != HeaderSize {
+		return nil, errs.New(errs.FormatHeader, "section table offset is %d; it must directly follow the header at %d", h.TableOffset, HeaderSize)
+	}
+	if h.SectionCount == 0 || h.SectionCount > MaxSections {
+		return nil, errs.New(errs.FormatHeader, "section count %d is outside 1..%d", h.SectionCount, MaxSections)
+	}
+	tableEnd := uint64(HeaderSize) + uint64(h.SectionCount)*SectionEntrySize
+	if tableEnd > size {
+		return nil, errs.New(errs.FormatSectionBounds, "section table [%d, %d) runs past the end of the %d-byte file", HeaderSize, tableEnd, size)
+	}
+	if got := crc32c(data[HeaderSize:tableEnd]); got != h.TableCRC {
+		return nil, errs.New(errs.ChecksumHeader, "section table CRC-32C is %#08x but bytes %d..%d hash to %#08x", h.TableCRC, HeaderSize, tableEnd, got)
+	}
+	f := &File{Header: h, data: data}
+	prevEnd := tableEnd
+	bySection := map[SectionKind]int{}
+	for i := 0; i < int(h.SectionCount); i++ {
+		e := data[HeaderSize+i*SectionEntrySize:]
+		s := Section{Kind: SectionKind(le.Uint32(e)), Flags: le.Uint32(e[4:]), Offset: le.Uint64(e[8:]),
+			Length: le.Uint64(e[16:]), CRC: le.Uint32(e[24:])}
+		if le.Uint32(e[28:]) != 0 {
+			return nil, errs.New(errs.FormatHeader, "section %d (%s): reserved field is not zero", i, s.Kind)
+		}
+		if s.Flags&^SectionIgnorable != 0 {
+			return nil, errs.New(errs.FormatHeader, "section %d (%s): unknown flags %#x", i, s.Kind, s.Flags)
+		}
+		switch s.Kind {
+		case SectionMetadata, SectionGraph, SectionTensors, SectionWeights:
+			if _, dup := bySection[s.Kind]; dup {
+				return nil, errs.New(errs.FormatHeader, "section %s appears twice", s.Kind)
+			}
+			bySection[s.Kind] = i
+		case SectionSignature:
+			return nil, errs.New(errs.UnsupportedFeature, "file has a SIGNATURE section; signatures are not supported by this build")
+		default:
+			if s.Flags&SectionIgnorable == 0 {
+				return nil, errs.New(errs.UnsupportedFeature, "section %d has unknown kind %d and is not marked ignorable", i, uint32(s.Kind))
+			}
+		}
+		if s.Offset > size || s.Length > size-s.Offset {
+			return nil, errs.New(errs.FormatSectionBounds, "section %d (%s) [%d, %d+%d) lies outside the %d-byte file", i, s.Kind, s.Offset, s.Offset, s.Length, size)
+		}
+		want, _ := alignUp(prevEnd, s.Kind.align())
+		switch {
+		case s.Offset < prevEnd:
+			return nil, errs.New(errs.FormatSectionOverlap, "section %d (%s) at offset %d overlaps the bytes before it, which end at %d", i, s.Kind, s.Offset, prevEnd)
+		case s.Offset != want:
+			return nil, errs.New(errs.FormatGap, "section %d (%s) at offset %d leaves a gap: it must start at %d", i, s.Kind, s.Offset, want)
+		}
+		if j := slices.IndexFunc(data[prevEnd:s.Offset], func(b byte) bool { return b != 0 }); j >= 0 {
+			return nil, errs.New(errs.FormatGap, "padding byte at offset %d before section %d (%s) is not zero", prevEnd+uint64(j), i, s.Kind)
+		}
+		prevEnd = s.Offset + s.Length
+		f.Sections = append(f.Sections, s)
+	}
+	if prevEnd != size {
+		return nil, errs.New(errs.FormatGap, "file has %d bytes after its last section", size-prevEnd)
+	}
+	body := func(k SectionKind) ([]byte, *Section, error) {
+		i, ok := bySection[k]
+		if !ok {
+			return nil, nil, errs.New(errs.FormatHeader, "file has no %s section", k)
+		}
+		s := &f.Sections[i]
+		return data[s.Offset : s.Offset+s.Length : s.Offset+s.Length], s, nil
+	}
+	var sec [4][]byte
+	for i, k := range []SectionKind{SectionMetadata, SectionGraph, SectionTensors, SectionWeights} {
+		b, s, err := body(k)
+		if err != nil {
+			return nil, err
+		}
+		// Small sections are checked at every open: they are read anyway.
+		// WEIGHTS is checked only by Verify, after its tensors, so that a
+		// damaged tensor is reported by name.
+		if k != SectionWeights {
+			if got := crc32c(b); got != s.CRC {
+				return nil, errs.New(errs.ChecksumSection, "%s section CRC-32C is %#08x but its bytes hash to %#08x", k, s.CRC, got)
+			}
+		}
+		sec[i] = b
+	}
+	var err error
+	if f.Metadata, err = ParseMetadata(sec[0]); err != nil {
+		return nil, err
+	}
+	f.MetadataJSON = bytes.Clone(sec[0])
+	if f.Graph, err = DecodeGraph(sec[1]); err != nil {
+		return nil, err
+	}
+	f.weights = sec[3]
+	if f.Tensors, err = decodeTensors(sec[2], uint64(len(sec[3]))); err != nil {
+		return nil, err
+	}
+	f.tensorIdx = make(map[string]int, len(f.Tensors))
+	for i := range f.Tensors {
+		f.tensorIdx[f.Tensors[i].Name] = i
+	}
+	if opts.Verify {
+		if err := f.verifyWeights(); err != nil {
+			return nil, err
+		}
+	}
+	if f.Checked, err = graph.Check(f.Graph, f); err != nil {
+		return nil, err
+	}
+	if err := checkSignature("inputs", f.Metadata.Inputs, f.Graph.Inputs); err != nil {
+		return nil, err
+	}
+	if err := checkSignature("outputs", f.Metadata.Outputs, f.Graph.Outputs); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// verifyWeights checks every tensor's CRC, that the padding between tensors
+// is zero, and the WEIGHTS section's CRC.
+func (f *File) verifyWeights() error {
+	var end uint64
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		if j := slices.IndexFunc(f.weights[end:t.Offset], func(b byte) bool { return b != 0 }); j >= 0 {
+			return errs.New(errs.FormatGap, "padding byte %d of WEIGHTS before tensor %q is not zero", end+uint64(j), t.Name)
+		}
+		if got := crc32c(f.TensorData(i)); got != t.CRC {
+			return errs.New(errs.ChecksumTensor, "tensor %q CRC-32C is %#08x but its bytes hash to %#08x", t.Name, t.CRC, got)
+		}
+		end = t.Offset + t.StoredLen
+	}
+	for _, s := range f.Sections {
+		if s.Kind == SectionWeights {
+			if got := crc32c(f.weights); got != s.CRC {
+				return errs.New(errs.ChecksumSection, "WEIGHTS section CRC-32C is %#08x but its bytes hash to %#08x", s.CRC, got)
+			}
+		}
+	}
+	return nil
+}
+
+// Verify checks every byte of an opened file: all CRCs and padding.
+func (f *File) Verify() error {
+	return guardFault(func() error {
+		for _, s := range f.Sections {
+			if s.Kind == SectionWeights {
+				continue
+			}
+			if got := crc32c(f.data[s.Offset : s.Offset+s.Length]); got != s.CRC {
+				return errs.New(errs.ChecksumSection, "%s section CRC-32C is %#08x but its bytes hash to %#08x", s.Kind, s.CRC, got)
+			}
+		}
+		return f.verifyWeights()
+	})
+}
+
+func checkSignature(what string, meta, g []graph.ValueInfo) error {
+	if len(meta) != len(g) {
+		return errs.New(errs.MetadataSignature, "metadata lists %d %s but the graph has %d", len(meta), what, len(g))
+	}
+	for i := range meta {
+		if meta[i].Name != g[i].Name || meta[i].DType != g[i].DType || !slices.Equal(meta[i].Shape, g[i].Shape) {
+			return errs.New(errs.MetadataSignature, "metadata %s[%d] is %s, but the graph says %s", what, i, describe(meta[i]), describe(g[i]))
+		}
+	}
+	return nil
+}
+
+func describe(v graph.ValueInfo) string {
+	return fmt.Sprintf("%q %s%v", v.Name, v.DType, v.Shape)
+}

@@ -1,0 +1,78 @@
+package format
+
+import (
+	"encoding/binary"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/graph"
+)
+
+func f32bytes(v ...float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// tinyModel is Y = Relu(X·W + b) with X [-1, 2].
+func tinyModel(t testing.TB) *Builder {
+	t.Helper()
+	b := NewBuilder()
+	if err := b.SetMetadataJSON([]byte(`{"name":"tiny","version":"1.0.0","created":"2026-01-02T03:04:05Z","producer":{"name":"test","version":"1"},"properties":{"k":"v"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(b.AddInput("X", dtype.Float32, []int64{-1, 2}))
+	must(b.AddTensor("W", dtype.Float32, []int64{2, 3}, f32bytes(1, 2, 3, 4, 5, 6)))
+	must(b.AddTensor("B", dtype.Float32, []int64{3}, f32bytes(0.5, -100, 0)))
+	b.AddNode(graph.Node{Op: "Gemm", Name: "fc", Inputs: []string{"X", "W", "B"}, Outputs: []string{"H"}})
+	b.AddNode(graph.Node{Op: "Relu", Inputs: []string{"H"}, Outputs: []string{"Y"}})
+	must(b.AddOutput("Y"))
+	return b
+}
+
+func TestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.mle")
+	n, err := tinyModel(t).Save(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []OpenOptions{{}, {Verify: true}, {ReadAll: true}} {
+		f, err := Open(path, opts)
+		if err != nil {
+			t.Fatalf("%+v: %v", opts, err)
+		}
+		if f.Size() != n {
+			t.Errorf("size %d, Save said %d", f.Size(), n)
+		}
+		if f.Metadata.Name != "tiny" || f.Metadata.Properties["k"] != "v" || f.Metadata.Writer != WriterName {
+			t.Errorf("metadata %+v", f.Metadata)
+		}
+		want := []graph.ValueInfo{{Name: "Y", DType: dtype.Float32, Shape: []int64{-1, 3}}}
+		if d := cmp.Diff(want, f.Metadata.Outputs); d != "" {
+			t.Errorf("outputs: %s", d)
+		}
+		i, _ := f.TensorIndex("W")
+		if d := cmp.Diff(f32bytes(1, 2, 3, 4, 5, 6), f.TensorData(i)); d != "" {
+			t.Errorf("W: %s", d)
+		}
+		if len(f.Checked.Nodes) != 2 {
+			t.Errorf("nodes %d", len(f.Checked.Nodes))
+		}
+		if err := f.Verify(); err != nil {
+			t.Error(err)
+		}
+		f.Close()
+	}
+}

@@ -1,0 +1,360 @@
+package format
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/graph"
+)
+
+// WriterName is recorded in every file's metadata "writer" field.
+const WriterName = "libmle " + LibraryVersion
+
+// LibraryVersion is the version of this implementation.
+const LibraryVersion = "0.1.0"
+
+// Builder assembles a model and writes it as an .mle file. It is the only
+// writer of the format: every exporter, in every language, goes through it.
+// A Builder is not safe for concurrent use.
+type Builder struct {
+	meta    Metadata
+	g       graph.Graph
+	tensors []TensorDesc
+	data    [][]byte
+	names   map[string]int // tensor name → index
+}
+
+// NewBuilder returns an empty builder.
+func NewBuilder() *Builder {
+	return &Builder{names: map[string]int{}}
+}
+
+// SetMetadata sets the descriptive metadata. Inputs, Outputs and Writer are
+// ignored: the builder derives them.
+func (b *Builder) SetMetadata(m Metadata) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	m.Properties = cloneMap(m.Properties)
+	b.meta = m
+	return nil
+}
+
+// SetMetadataJSON sets the descriptive metadata from JSON (fields: name,
+// description, version, created, producer {name, version}, properties).
+func (b *Builder) SetMetadataJSON(js []byte) error {
+	m, err := ParseUserMetadata(js)
+	if err != nil {
+		return err
+	}
+	b.meta = *m
+	return nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// AddInput declares a graph input. Use graph.Dynamic (-1) for dimensions
+// known only at run time.
+func (b *Builder) AddInput(name string, dt dtype.DType, shape []int64) error {
+	v := graph.ValueInfo{Name: name, DType: dt, Shape: slices.Clone(shape)}
+	if v.Shape == nil {
+		v.Shape = []int64{}
+	}
+	if !dt.Valid() {
+		return errs.New(errs.InvalidValue, "input %q: unknown dtype %d", name, uint8(dt))
+	}
+	b.g.Inputs = append(b.g.Inputs, v)
+	return nil
+}
+
+// AddOutput declares a graph output; its dtype and shape are inferred.
+func (b *Builder) AddOutput(name string) error {
+	b.g.Outputs = append(b.g.Outputs, graph.ValueInfo{Name: name})
+	return nil
+}
+
+// AddNode appends a node. It returns the node's index.
+func (b *Builder) AddNode(n graph.Node) int {
+	n.Inputs = slices.Clone(n.Inputs)
+	n.Outputs = slices.Clone(n.Outputs)
+	n.Attrs = slices.Clone(n.Attrs)
+	for i := range n.Attrs {
+		n.Attrs[i].Ints = slices.Clone(n.Attrs[i].Ints)
+		n.Attrs[i].Floats = slices.Clone(n.Attrs[i].Floats)
+	}
+	b.g.Nodes = append(b.g.Nodes, n)
+	return len(b.g.Nodes) - 1
+}
+
+// SetAttr adds an attribute to node i.
+func (b *Builder) SetAttr(i int, a graph.Attr) error {
+	if i < 0 || i >= len(b.g.Nodes) {
+		return errs.New(errs.InvalidValue, "no node %d (the builder has %d)", i, len(b.g.Nodes))
+	}
+	a.Ints, a.Floats = slices.Clone(a.Ints), slices.Clone(a.Floats)
+	b.g.Nodes[i].Attrs = append(b.g.Nodes[i].Attrs, a)
+	return nil
+}
+
+// AddTensor stores a constant tensor (weights). data holds the raw
+// little-endian elements and is copied.
+func (b *Builder) AddTensor(name string, dt dtype.DType, shape []int64, data []byte) error {
+	if name == "" || len(name) > graph.MaxNameLen {
+		return errs.New(errs.InvalidValue, "tensor name must be 1..%d bytes", graph.MaxNameLen)
+	}
+	if _, dup := b.names[name]; dup {
+		return errs.New(errs.GraphDuplicate, "tensor %q added twice", name)
+	}
+	if !dt.Valid() {
+		return errs.New(errs.InvalidValue, "tensor %q: unknown dtype %d", name, uint8(dt))
+	}
+	if len(shape) > dtype.MaxRank {
+		return errs.New(errs.UnsupportedFeature, "tensor %q has rank %d; MLE supports rank <= %d", name, len(shape), dtype.MaxRank)
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return errs.New(errs.InvalidValue, "tensor %q: negative dimension in %v", name, shape)
+		}
+	}
+	size, ok := dtype.ByteSize(dt, shape)
+	if !ok {
+		return errs.New(errs.InvalidValue, "tensor %q: shape %v overflows", name, shape)
+	}
+	if int64(len(data)) != size {
+		return errs.New(errs.InvalidValue, "tensor %q: %s%v needs %d bytes, got %d", name, dt, shape, size, len(data))
+	}
+	if len(b.tensors) >= MaxTensors {
+		return errs.New(errs.InvalidValue, "too many tensors (limit %d)", MaxTensors)
+	}
+	b.names[name] = len(b.tensors)
+	b.tensors = append(b.tensors, TensorDesc{Name: name, DType: dt, Encoding: EncodingRaw, Shape: slices.Clone(shape),
+		StoredLen: uint64(size), RawLen: uint64(size), CRC: crc32c(data)})
+	b.data = append(b.data, bytes.Clone(data))
+	return nil
+}
+
+// builderConsts serves the builder's tensors to the graph checker.
+type builderConsts struct{ b *Builder }
+
+func (c builderConsts) Lookup(name string) (graph.ValueInfo, bool) {
+	i, ok := c.b.names[name]
+	if !ok {
+		return graph.ValueInfo{}, false
+	}
+	return graph.ValueInfo{Name: name, DType: c.b.tensors[i].DType, Shape: c.b.tensors[i].Shape}, true
+}
+
+func (c builderConsts) Int64s(name string) ([]int64, error) {
+	i, ok := c.b.names[name]
+	if !ok {
+		return nil, errs.New(errs.GraphMissingTensor, "no stored tensor %q", name)
+	}
+	return int64sOf(name, c.b.tensors[i].DType, c.b.data[i])
+}
+
+// layout is a validated, fully placed file ready to be written.
+type layout struct {
+	head     []byte // header + section table + small sections, padded to WEIGHTS
+	tensors  []TensorDesc
+	data     [][]byte
+	fileSize uint64
+}
+
+func (b *Builder) layout() (*layout, error) {
+	g := b.g
+	g.Outputs = slices.Clone(b.g.Outputs)
+	if _, err := graph.CheckInferOutputs(&g, builderConsts{b}); err != nil {
+		return nil, err
+	}
+	meta := b.meta
+	meta.Inputs, meta.Outputs, meta.Writer = g.Inputs, g.Outputs, WriterName
+	if meta.Created == "" {
+		meta.Created = time.Now().UTC().Format(time.RFC3339)
+	}
+	metaJSON, err := meta.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if len(metaJSON) > MaxMetadataSize {
+		return nil, errs.New(errs.MetadataTooLarge, "metadata is %d bytes; the limit is %d", len(metaJSON), MaxMetadataSize)
+	}
+	tensors := slices.Clone(b.tensors)
+	var end uint64
+	for i := range tensors {
+		tensors[i].Offset, _ = alignUp(end, TensorAlign)
+		end = tensors[i].Offset + tensors[i].StoredLen
+	}
+	return assemble(metaJSON, EncodeGraph(&g), tensors, b.data), nil
+}
+
+// assemble places the sections (METADATA, GRAPH, TENSORS, WEIGHTS) in the
+// canonical layout and computes every CRC. tensors must already carry their
+// WEIGHTS offsets.
+func assemble(meta, graphBody []byte, tensors []TensorDesc, data [][]byte) *layout {
+	var weightsLen uint64
+	if n := len(tensors); n > 0 {
+		weightsLen = tensors[n-1].Offset + tensors[n-1].StoredLen
+	}
+	bodies := [][]byte{meta, graphBody, encodeTensors(tensors)}
+	kinds := []SectionKind{SectionMetadata, SectionGraph, SectionTensors, SectionWeights}
+	sections := make([]Section, len(kinds))
+	pos := uint64(HeaderSize + len(kinds)*SectionEntrySize)
+	for i, k := range kinds {
+		sections[i].Kind = k
+		sections[i].Offset, _ = alignUp(pos, k.align())
+		if k == SectionWeights {
+			sections[i].Length = weightsLen
+			sections[i].CRC = weightsCRC(tensors, data)
+		} else {
+			sections[i].Length = uint64(len(bodies[i]))
+			sections[i].CRC = crc32c(bodies[i])
+		}
+		pos = sections[i].Offset + sections[i].Length
+	}
+	head := AlignedBytes(int(sections[3].Offset))
+	for i := range sections {
+		sections[i].encode(head[HeaderSize+i*SectionEntrySize:])
+		if i < len(bodies) {
+			copy(head[sections[i].Offset:], bodies[i])
+		}
+	}
+	h := Header{Major: VersionMajor, Minor: VersionMinor, TableOffset: HeaderSize,
+		SectionCount: uint32(len(sections)), FileLength: pos,
+		TableCRC: crc32c(head[HeaderSize : HeaderSize+len(sections)*SectionEntrySize])}
+	copy(head, h.encode())
+	return &layout{head: head, tensors: tensors, data: data, fileSize: pos}
+}
+
+// weightsCRC hashes the WEIGHTS section as it will be written, padding included.
+func weightsCRC(ts []TensorDesc, data [][]byte) uint32 {
+	var crc uint32
+	var end uint64
+	var zeros [TensorAlign]byte
+	for i, t := range ts {
+		crc = crc32cUpdate(crc, zeros[:t.Offset-end])
+		crc = crc32cUpdate(crc, data[i])
+		end = t.Offset + t.StoredLen
+	}
+	return crc
+}
+
+// writeTo streams the file.
+func (l *layout) writeTo(w io.Writer) (int64, error) {
+	n, err := w.Write(l.head)
+	total := int64(n)
+	if err != nil {
+		return total, err
+	}
+	var zeros [TensorAlign]byte
+	var end uint64
+	for i, t := range l.tensors {
+		if pad := t.Offset - end; pad > 0 {
+			n, err = w.Write(zeros[:pad])
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+		}
+		n, err = w.Write(l.data[i])
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+		end = t.Offset + t.StoredLen
+	}
+	return total, nil
+}
+
+// Bytes validates the model and returns the file's bytes.
+func (b *Builder) Bytes() ([]byte, error) {
+	l, err := b.layout()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(l.fileSize))
+	if _, err := l.writeTo(&buf); err != nil {
+		return nil, errs.Wrap(errs.IOWrite, err, "serializing")
+	}
+	return buf.Bytes(), nil
+}
+
+// Save validates the model and writes it to path atomically: a temporary
+// file in the same directory is written, fsynced, re-opened and checked, then
+// renamed over path. On failure nothing is left behind and path is untouched.
+// It returns the file's size.
+func (b *Builder) Save(path string) (int64, error) {
+	l, err := b.layout()
+	if err != nil {
+		return 0, err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return 0, errs.Wrap(errs.IOWrite, err, "creating a temporary file next to %s", path)
+	}
+	tmpName := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	n, err := l.writeTo(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, errs.Wrap(errs.IOWrite, err, "writing %s", tmpName)
+	}
+	// Never publish a file the reader would reject.
+	f, err := Open(tmpName, OpenOptions{})
+	if err != nil {
+		return 0, errs.Prefix(err, "the written file does not validate (a bug in the writer)")
+	}
+	_ = f.Close()
+	if err := os.Rename(tmpName, path); err != nil {
+		return 0, errs.Wrap(errs.IOWrite, err, "renaming %s to %s", tmpName, path)
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		// Persist the rename; not all filesystems support syncing directories.
+		if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+			_ = d.Close()
+			return n, errs.Wrap(errs.IOWrite, err, "syncing directory %s", dir)
+		}
+		_ = d.Close()
+	}
+	return n, nil
+}

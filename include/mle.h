@@ -1,0 +1,308 @@
+/*
+ * mle.h — the C API of MLE, a runtime for machine-learning models stored in
+ * .mle files (see docs/FORMAT.md and docs/C_API.md).
+ *
+ * Conventions
+ *  - Every function that can fail returns an mle_status (MLE_OK == 0). The
+ *    low 8 bits are the primary code; the upper bits refine it (SQLite's
+ *    scheme): MLE_STATUS_PRIMARY(s) gives the class to branch on.
+ *  - Functions taking `mle_error **err` store details there on failure (a
+ *    heap object: free it with mle_error_free) and NULL on success. Pass NULL
+ *    if you only want the status.
+ *  - Handles (mle_model*, mle_session*, mle_builder*) are opaque and checked:
+ *    NULL, freed, forged or wrong-type handles give MLE_ERR_BAD_HANDLE.
+ *  - The library never keeps a pointer you pass in after the call returns,
+ *    and never hands out memory you must free with anything but mle_free /
+ *    mle_error_free.
+ *  - After fork(), every call in the child returns MLE_ERR_FORKED at once
+ *    (the Go runtime inside does not survive fork). Open models in the child.
+ *
+ * Thread safety
+ *  - mle_model: immutable; any function on it may be called from any thread
+ *    concurrently. Freeing it while its sessions live is allowed: sessions
+ *    keep the model's data alive.
+ *  - mle_session: one thread at a time. Concurrent calls on one session are
+ *    detected and refused with MLE_ERR_BUSY. Use one session per thread.
+ *  - mle_builder: one thread at a time (also refused with MLE_ERR_BUSY).
+ */
+#ifndef MLE_H
+#define MLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change of this header. Compare with
+ * mle_abi_version() at load time. */
+#define MLE_ABI_VERSION 1u
+
+/* Largest tensor rank MLE handles. */
+#define MLE_MAX_RANK 8
+
+/* ---------------------------------------------------------------- status */
+
+typedef uint32_t mle_status;
+
+#define MLE_STATUS_PRIMARY(s) ((mle_status)(s) & 0xffu)
+
+/* Primary codes. */
+#define MLE_OK                         0u
+#define MLE_ERR_INVALID_ARGUMENT       1u  /* a bad argument or option */
+#define MLE_ERR_BAD_HANDLE             2u  /* NULL, freed, forged or wrong-type handle */
+#define MLE_ERR_IO                     3u  /* open/read/map/write failed, or mapped memory faulted */
+#define MLE_ERR_FORMAT                 4u  /* the file is not a valid .mle file */
+#define MLE_ERR_CHECKSUM               5u  /* a CRC does not match: the file is damaged */
+#define MLE_ERR_GRAPH                  6u  /* the model's graph is invalid */
+#define MLE_ERR_METADATA               7u  /* the metadata JSON is invalid */
+#define MLE_ERR_UNSUPPORTED            8u  /* valid, but not supported by this build */
+#define MLE_ERR_SHAPE                  9u  /* input shapes do not fit the model */
+#define MLE_ERR_DTYPE                  10u /* input dtype does not match the model */
+#define MLE_ERR_BUFFER_TOO_SMALL       11u /* an output buffer is too small; the size needed was written */
+#define MLE_ERR_FORKED                 12u /* called in a child process after fork() */
+#define MLE_ERR_NO_MEMORY              13u /* a run would need more memory than allowed */
+#define MLE_ERR_INTERNAL               14u /* a bug in MLE: please report it */
+#define MLE_ERR_BUSY                   15u /* the session or builder is in use by another thread */
+
+/* Extended codes: primary | (n << 8). */
+#define MLE_ERR_INVALID_NULL           257u  /* a required pointer was NULL */
+#define MLE_ERR_INVALID_OPTIONS        513u  /* bad options struct (struct_size or a field) */
+#define MLE_ERR_INVALID_NAME           769u  /* no input or output has that name */
+#define MLE_ERR_INVALID_VALUE          1025u /* a value outside its documented range */
+
+#define MLE_ERR_IO_OPEN                259u
+#define MLE_ERR_IO_READ                515u
+#define MLE_ERR_IO_MAP                 771u
+#define MLE_ERR_IO_FAULT               1027u /* the mapped file was truncated while in use */
+#define MLE_ERR_IO_WRITE               1283u
+
+#define MLE_ERR_FORMAT_TRUNCATED       260u  /* shorter than its structures say */
+#define MLE_ERR_FORMAT_BAD_MAGIC       516u  /* not an .mle file */
+#define MLE_ERR_FORMAT_VERSION         772u  /* a newer major format version */
+#define MLE_ERR_FORMAT_REQUIRED_FLAG   1028u /* requires a feature this build does not know */
+#define MLE_ERR_FORMAT_ENDIAN          1284u /* not little-endian */
+#define MLE_ERR_FORMAT_SECTION_BOUNDS  1540u /* a section lies outside the file */
+#define MLE_ERR_FORMAT_SECTION_OVERLAP 1796u /* sections or tensors overlap */
+#define MLE_ERR_FORMAT_GAP             2052u /* gap, trailing bytes or non-zero padding */
+#define MLE_ERR_FORMAT_HEADER          2308u /* a bad header or section-table field */
+#define MLE_ERR_FORMAT_MISALIGNED      2564u /* tensor data not 64-byte aligned */
+#define MLE_ERR_FORMAT_SHAPE_OVERFLOW  2820u /* shape x itemsize overflows */
+#define MLE_ERR_FORMAT_NEGATIVE_DIM    3076u /* a stored tensor has a negative dimension */
+#define MLE_ERR_FORMAT_DTYPE           3332u /* unknown dtype id */
+#define MLE_ERR_FORMAT_TENSOR_BOUNDS   3588u /* tensor data runs past the WEIGHTS section */
+#define MLE_ERR_FORMAT_DESCRIPTOR      3844u /* another malformed tensor descriptor */
+
+#define MLE_ERR_CHECKSUM_HEADER        261u
+#define MLE_ERR_CHECKSUM_SECTION       517u
+#define MLE_ERR_CHECKSUM_TENSOR        773u
+
+#define MLE_ERR_GRAPH_MISSING_TENSOR   262u  /* a node reads a tensor nothing defines */
+#define MLE_ERR_GRAPH_CYCLE            518u
+#define MLE_ERR_GRAPH_UNKNOWN_OP       774u
+#define MLE_ERR_GRAPH_ATTRIBUTE        1030u /* missing, unknown or wrongly typed attribute */
+#define MLE_ERR_GRAPH_SHAPE            1286u /* shapes or arities do not fit an op */
+#define MLE_ERR_GRAPH_MALFORMED        1542u /* the GRAPH section does not decode */
+#define MLE_ERR_GRAPH_DUPLICATE        1798u /* a tensor name is defined twice */
+#define MLE_ERR_GRAPH_DTYPE            2054u /* dtypes do not fit an op */
+
+#define MLE_ERR_METADATA_SYNTAX        263u
+#define MLE_ERR_METADATA_DUPLICATE     519u  /* duplicate JSON object key */
+#define MLE_ERR_METADATA_TOO_LARGE     775u
+#define MLE_ERR_METADATA_DEPTH         1031u
+#define MLE_ERR_METADATA_FIELD         1287u /* a known field has the wrong type or value */
+#define MLE_ERR_METADATA_UTF8          1543u
+#define MLE_ERR_METADATA_SIGNATURE     1799u /* inputs/outputs disagree with the graph */
+#define MLE_ERR_METADATA_MISSING_KEY   2055u
+
+#define MLE_ERR_UNSUPPORTED_ENCODING   264u  /* a tensor encoding this build lacks (zstd, ...) */
+#define MLE_ERR_UNSUPPORTED_DEVICE     520u  /* e.g. CUDA in a CPU-only build */
+#define MLE_ERR_UNSUPPORTED_FEATURE    776u
+
+/* ----------------------------------------------------------------- dtypes */
+
+/* Element types. The ids equal ONNX TensorProto.DataType values. */
+typedef int32_t mle_dtype;
+#define MLE_DTYPE_FLOAT32  1
+#define MLE_DTYPE_UINT8    2
+#define MLE_DTYPE_INT8     3
+#define MLE_DTYPE_INT32    6
+#define MLE_DTYPE_INT64    7
+#define MLE_DTYPE_BOOL     9
+#define MLE_DTYPE_FLOAT16  10
+#define MLE_DTYPE_FLOAT64  11
+#define MLE_DTYPE_BFLOAT16 16
+
+/* -------------------------------------------------------- handles, errors */
+
+typedef struct mle_model mle_model;
+typedef struct mle_session mle_session;
+typedef struct mle_builder mle_builder;
+typedef struct mle_error mle_error;
+
+/* MLE_ABI_VERSION of the loaded library. */
+uint32_t mle_abi_version(void);
+
+/* Library version, e.g. "0.1.0". Static storage. */
+const char *mle_version(void);
+
+/* Name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC". Static storage;
+ * never NULL (unknown codes give "MLE_ERR_UNKNOWN"). */
+const char *mle_status_string(mle_status status);
+
+/* The status an error carries. 0 for NULL. */
+mle_status mle_error_status(const mle_error *err);
+
+/* The error's message: what failed and where. Valid until mle_error_free.
+ * "" for NULL. */
+const char *mle_error_message(const mle_error *err);
+
+/* Frees an error. NULL is a no-op. */
+void mle_error_free(mle_error *err);
+
+/* Frees memory the library allocated for you (output tensors, serialized
+ * files). NULL is a no-op. */
+void mle_free(void *ptr);
+
+/* ---------------------------------------------------------------- models */
+
+#define MLE_DEVICE_CPU  0
+#define MLE_DEVICE_CUDA 1
+
+typedef struct mle_open_options {
+    size_t struct_size;      /* sizeof(mle_open_options); set by mle_default_open_options */
+    int32_t verify;          /* non-zero: check every CRC, weights included */
+    int32_t read_all;        /* non-zero: read the file into memory instead of mapping it */
+    int32_t threads;         /* intra-op threads; 0 = number of CPUs */
+    int32_t device;          /* MLE_DEVICE_CPU; MLE_DEVICE_CUDA is MLE_ERR_UNSUPPORTED_DEVICE in this build */
+    int64_t max_arena_bytes; /* cap on a session's activation memory; 0 = 16 GiB */
+} mle_open_options;
+
+/* Default options. */
+mle_open_options mle_default_open_options(void);
+
+/* Opens and validates the model at path (memory-mapped unless read_all).
+ * opts may be NULL for defaults. On success *model is a new handle. */
+mle_status mle_model_open(const char *path, const mle_open_options *opts, mle_model **model, mle_error **err);
+
+/* Opens a model from a buffer holding a whole .mle file. The bytes are
+ * copied; the buffer may be freed after the call. */
+mle_status mle_model_open_memory(const void *data, size_t len, const mle_open_options *opts, mle_model **model,
+                                 mle_error **err);
+
+/* Frees a model handle. Sessions created from it stay usable. */
+mle_status mle_model_free(mle_model *model);
+
+/* The METADATA section's JSON (name, producer, version, inputs, outputs, ...).
+ * Sets *len to its length in bytes (without the terminating NUL). If buf is
+ * not NULL, copies it NUL-terminated; cap must be at least *len + 1, else
+ * MLE_ERR_BUFFER_TOO_SMALL. Call with buf = NULL first to size the buffer. */
+mle_status mle_model_metadata(mle_model *model, char *buf, size_t cap, size_t *len, mle_error **err);
+
+/* One graph input or output. */
+typedef struct mle_io_info {
+    size_t struct_size;           /* set by the caller to sizeof(mle_io_info) */
+    const char *name;             /* valid until the model handle is freed */
+    mle_dtype dtype;
+    int32_t rank;
+    int64_t shape[MLE_MAX_RANK];  /* -1 marks a dimension sized at run time */
+} mle_io_info;
+
+mle_status mle_model_input_count(mle_model *model, size_t *count);
+mle_status mle_model_output_count(mle_model *model, size_t *count);
+mle_status mle_model_input_info(mle_model *model, size_t index, mle_io_info *info, mle_error **err);
+mle_status mle_model_output_info(mle_model *model, size_t index, mle_io_info *info, mle_error **err);
+
+/* -------------------------------------------------------------- sessions */
+
+/* A tensor passed to or returned from mle_session_run. */
+typedef struct mle_tensor {
+    /* Inputs: which graph input (NULL: by position). Outputs: which graph
+     * output (NULL: by position); the library sets it to the output's name,
+     * valid while the session lives. */
+    const char *name;
+    mle_dtype dtype;              /* inputs: must equal the model's; outputs: set by the library */
+    int32_t rank;                 /* inputs: given; outputs: set by the library */
+    int64_t shape[MLE_MAX_RANK];  /* inputs: given; outputs: set by the library */
+    /* Inputs: the elements, C order, little-endian; read during the call only.
+     * Outputs: a buffer of nbytes bytes to fill, or NULL to have the library
+     * allocate one (free it with mle_free). */
+    void *data;
+    /* Inputs: bytes at data (must equal the shape's size). Outputs: capacity
+     * on entry; bytes written (or needed, with MLE_ERR_BUFFER_TOO_SMALL) on return. */
+    size_t nbytes;
+} mle_tensor;
+
+/* Creates a session: per-thread state (activation arena, cached plans). */
+mle_status mle_session_new(mle_model *model, mle_session **session, mle_error **err);
+
+/* Frees a session. MLE_ERR_BUSY if another thread is running it. */
+mle_status mle_session_free(mle_session *session);
+
+/* Runs the model. n_inputs must equal the model's input count and n_outputs
+ * its output count. Runs with the same input shapes as an earlier run
+ * allocate nothing. Outputs the library allocated are freed again if the run
+ * fails. */
+mle_status mle_session_run(mle_session *session, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs,
+                           size_t n_outputs, mle_error **err);
+
+/* --------------------------------------------------------------- builder */
+
+/* The builder assembles a model and writes an .mle file. It is the only
+ * writer of the format: exporters in every language use it. Names must be
+ * non-empty UTF-8. Validation (references, cycles, ops, attributes, shapes)
+ * happens in mle_builder_save / mle_builder_serialize. */
+mle_status mle_builder_new(mle_builder **builder, mle_error **err);
+mle_status mle_builder_free(mle_builder *builder);
+
+/* Descriptive metadata as a JSON object with any of: "name", "description",
+ * "version" (semver), "created" (RFC 3339; default: the save time),
+ * "producer": {"name", "version"}, "properties": {string: string}. */
+mle_status mle_builder_set_metadata_json(mle_builder *builder, const char *json, mle_error **err);
+
+/* Declares a graph input; -1 in shape marks a dimension sized at run time. */
+mle_status mle_builder_add_input(mle_builder *builder, const char *name, mle_dtype dtype, const int64_t *shape,
+                                 int32_t rank, mle_error **err);
+
+/* Declares a graph output (dtype and shape are inferred). */
+mle_status mle_builder_add_output(mle_builder *builder, const char *name, mle_error **err);
+
+/* Stores a constant tensor (weights). data (nbytes, C order, little-endian)
+ * is copied. */
+mle_status mle_builder_add_tensor(mle_builder *builder, const char *name, mle_dtype dtype, const int64_t *shape,
+                                  int32_t rank, const void *data, size_t nbytes, mle_error **err);
+
+/* Appends a node running op (ONNX names and semantics: "Gemm", "Relu", ...).
+ * name may be NULL. An input or output that is NULL or "" is an absent
+ * optional argument. *node_index (may be NULL) receives the node's index
+ * for the attribute setters. */
+mle_status mle_builder_add_node(mle_builder *builder, const char *op, const char *name, const char *const *inputs,
+                                size_t n_inputs, const char *const *outputs, size_t n_outputs, size_t *node_index,
+                                mle_error **err);
+
+mle_status mle_builder_set_attr_int(mle_builder *builder, size_t node, const char *name, int64_t value,
+                                    mle_error **err);
+mle_status mle_builder_set_attr_float(mle_builder *builder, size_t node, const char *name, double value,
+                                      mle_error **err);
+mle_status mle_builder_set_attr_string(mle_builder *builder, size_t node, const char *name, const char *value,
+                                       mle_error **err);
+mle_status mle_builder_set_attr_ints(mle_builder *builder, size_t node, const char *name, const int64_t *values,
+                                     size_t n, mle_error **err);
+mle_status mle_builder_set_attr_floats(mle_builder *builder, size_t node, const char *name, const double *values,
+                                       size_t n, mle_error **err);
+
+/* Validates the model and writes it to path atomically (temporary file,
+ * fsync, rename): on failure path is untouched and nothing is left behind.
+ * *bytes_written (may be NULL) receives the file size. */
+mle_status mle_builder_save(mle_builder *builder, const char *path, uint64_t *bytes_written, mle_error **err);
+
+/* Validates the model and returns the file's bytes in *data (free with
+ * mle_free) and their count in *len. */
+mle_status mle_builder_serialize(mle_builder *builder, void **data, size_t *len, mle_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MLE_H */

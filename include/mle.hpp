@@ -1,0 +1,508 @@
+// mle.hpp — header-only C++17 RAII wrapper over the C API in mle.h.
+//
+// Every failing C call becomes an mle::Error carrying the status. Handles are
+// owned by move-only objects that free them in their destructors; memory the
+// library allocates (output tensors, serialized files) is freed with mle_free
+// by RAII. Thread safety is the C API's: Model is shareable, Session and
+// Builder are one thread at a time (concurrent use throws MLE_ERR_BUSY).
+#ifndef MLE_HPP
+#define MLE_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mle.h"
+
+namespace mle {
+
+/// Name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC".
+inline const char *status_string(mle_status status) { return mle_status_string(status); }
+
+/// Version of the loaded library, e.g. "0.1.0".
+inline std::string version() { return mle_version(); }
+
+/// ABI version of the loaded library (compare with MLE_ABI_VERSION).
+inline uint32_t abi_version() { return mle_abi_version(); }
+
+/// A failed MLE call: the status and the library's message.
+class Error : public std::runtime_error {
+public:
+    Error(mle_status status, const std::string &message) : std::runtime_error(message), status_(status) {}
+    /// The full status (primary code plus refinement).
+    mle_status status() const noexcept { return status_; }
+    /// The primary code, MLE_STATUS_PRIMARY(status()).
+    mle_status primary() const noexcept { return MLE_STATUS_PRIMARY(status_); }
+
+private:
+    mle_status status_;
+};
+
+/// The element type id of T (float → MLE_DTYPE_FLOAT32, ...).
+template <class T> struct dtype_of;
+template <> struct dtype_of<float> { static constexpr mle_dtype value = MLE_DTYPE_FLOAT32; };
+template <> struct dtype_of<double> { static constexpr mle_dtype value = MLE_DTYPE_FLOAT64; };
+template <> struct dtype_of<int64_t> { static constexpr mle_dtype value = MLE_DTYPE_INT64; };
+template <> struct dtype_of<int32_t> { static constexpr mle_dtype value = MLE_DTYPE_INT32; };
+template <> struct dtype_of<int8_t> { static constexpr mle_dtype value = MLE_DTYPE_INT8; };
+template <> struct dtype_of<uint8_t> { static constexpr mle_dtype value = MLE_DTYPE_UINT8; };
+template <> struct dtype_of<bool> { static constexpr mle_dtype value = MLE_DTYPE_BOOL; };
+
+namespace detail {
+
+/// Throws Error for a failed status, taking ownership of err. Call it as
+/// `st = mle_x(..., &err); check(st, err);`: in `check(mle_x(..., &err), err)`
+/// err may be read before the call stores it.
+inline void check(mle_status status, mle_error *err = nullptr) {
+    std::unique_ptr<mle_error, void (*)(mle_error *)> owned(err, mle_error_free);
+    if (status == MLE_OK) return;
+    std::string msg = err ? mle_error_message(err) : "";
+    throw Error(status, msg.empty() ? status_string(status) : msg);
+}
+
+/// Throws unless the loaded library speaks this header's ABI. Checked once.
+inline void check_abi() {
+    static const bool ok = mle_abi_version() == MLE_ABI_VERSION;
+    if (!ok)
+        throw Error(MLE_ERR_UNSUPPORTED, "libmle ABI version " + std::to_string(mle_abi_version()) +
+                                             " does not match mle.hpp's " + std::to_string(MLE_ABI_VERSION));
+}
+
+/// Product of dims (element count); negative dims count as 0.
+inline size_t elements(const std::vector<int64_t> &shape) {
+    size_t n = 1;
+    for (int64_t d : shape) n *= d > 0 ? static_cast<size_t>(d) : 0;
+    return n;
+}
+
+inline void set_shape(mle_tensor &t, const std::vector<int64_t> &shape) {
+    if (shape.size() > MLE_MAX_RANK) throw Error(MLE_ERR_SHAPE, "rank " + std::to_string(shape.size()) + " > MLE_MAX_RANK");
+    t.rank = static_cast<int32_t>(shape.size());
+    for (size_t i = 0; i < shape.size(); i++) t.shape[i] = shape[i];
+}
+
+inline std::vector<int64_t> shape_of(const int64_t *dims, int32_t rank) { return {dims, dims + (rank > 0 ? rank : 0)}; }
+
+struct FreeDeleter {
+    void operator()(void *p) const noexcept { mle_free(p); }
+};
+
+}  // namespace detail
+
+/// Options for Model::open (see mle_open_options).
+struct OpenOptions {
+    bool verify = false;            ///< check every CRC, weights included
+    bool read_all = false;          ///< read the file instead of mapping it
+    int32_t threads = 0;            ///< intra-op threads; 0 = number of CPUs
+    int32_t device = MLE_DEVICE_CPU;
+    int64_t max_arena_bytes = 0;    ///< cap on a session's activations; 0 = 16 GiB
+
+    /// The C struct, struct_size set.
+    mle_open_options to_c() const {
+        mle_open_options o = mle_default_open_options();
+        o.verify = verify, o.read_all = read_all, o.threads = threads, o.device = device;
+        o.max_arena_bytes = max_arena_bytes;
+        return o;
+    }
+};
+
+/// A graph input or output: name, dtype and shape (-1 = sized at run time).
+struct IoInfo {
+    std::string name;
+    mle_dtype dtype = 0;
+    std::vector<int64_t> shape;
+};
+
+/// A non-owning input tensor: dtype, shape and the caller's bytes. The data
+/// is read during Session::run only.
+struct TensorView {
+    std::string name;  ///< graph input to bind; empty = by position
+    mle_dtype dtype = MLE_DTYPE_FLOAT32;
+    std::vector<int64_t> shape;
+    const void *data = nullptr;
+    size_t nbytes = 0;
+
+    TensorView() = default;
+    /// Any dtype: raw bytes.
+    TensorView(mle_dtype type, std::vector<int64_t> dims, const void *ptr, size_t size, std::string input = {})
+        : name(std::move(input)), dtype(type), shape(std::move(dims)), data(ptr), nbytes(size) {}
+    /// Typed elements (float, double, int64_t, ...): dtype and nbytes follow from T and shape.
+    template <class T>
+    TensorView(const T *ptr, std::vector<int64_t> dims, std::string input = {})
+        : name(std::move(input)), dtype(dtype_of<T>::value), shape(std::move(dims)), data(ptr),
+          nbytes(detail::elements(shape) * sizeof(T)) {}
+};
+
+/// A caller-provided output buffer for Session::run. On return dtype, shape
+/// and nbytes describe the result (or, on MLE_ERR_BUFFER_TOO_SMALL, what is
+/// needed).
+struct OutputBuffer {
+    std::string name;  ///< graph output to fill; empty = by position
+    void *data = nullptr;
+    size_t capacity = 0;  ///< bytes at data
+    mle_dtype dtype = 0;
+    std::vector<int64_t> shape;
+    size_t nbytes = 0;
+
+    OutputBuffer() = default;
+    /// Raw bytes.
+    OutputBuffer(void *ptr, size_t bytes, std::string output = {})
+        : name(std::move(output)), data(ptr), capacity(bytes) {}
+    /// Room for count elements of T.
+    template <class T>
+    OutputBuffer(T *ptr, size_t count, std::string output = {})
+        : name(std::move(output)), data(ptr), capacity(count * sizeof(T)) {}
+};
+
+/// An output tensor owning library-allocated memory (freed with mle_free).
+class Tensor {
+public:
+    /// The graph output's name.
+    const std::string &name() const noexcept { return name_; }
+    /// Element type id (MLE_DTYPE_*).
+    mle_dtype dtype() const noexcept { return dtype_; }
+    /// Dimensions.
+    const std::vector<int64_t> &shape() const noexcept { return shape_; }
+    /// Size of the data in bytes.
+    size_t nbytes() const noexcept { return nbytes_; }
+    /// Number of elements.
+    size_t size() const noexcept { return detail::elements(shape_); }
+    /// The bytes, whatever the dtype.
+    const void *raw() const noexcept { return data_.get(); }
+    /// The elements as T; throws MLE_ERR_DTYPE if T does not match dtype().
+    template <class T> const T *data() const {
+        if (dtype_of<T>::value != dtype_)
+            throw Error(MLE_ERR_DTYPE, "output \"" + name_ + "\" has dtype " + std::to_string(dtype_) +
+                                           ", not the requested " + std::to_string(dtype_of<T>::value));
+        return static_cast<const T *>(data_.get());
+    }
+    /// A copy of the elements as T (dtype-checked).
+    template <class T> std::vector<T> to_vector() const {
+        const T *p = data<T>();
+        return std::vector<T>(p, p + size());
+    }
+
+private:
+    friend class Session;
+    std::string name_;
+    mle_dtype dtype_ = 0;
+    std::vector<int64_t> shape_;
+    size_t nbytes_ = 0;
+    std::unique_ptr<void, detail::FreeDeleter> data_;
+};
+
+/// An opened model: immutable, usable from any thread. Move-only.
+class Model {
+public:
+    /// Opens the .mle file at path (mapped unless options.read_all).
+    static Model open(const std::string &path, const OpenOptions &options = {}) {
+        detail::check_abi();
+        mle_open_options o = options.to_c();
+        mle_model *m = nullptr;
+        mle_error *err = nullptr;
+        mle_status st = mle_model_open(path.c_str(), &o, &m, &err);
+        detail::check(st, err);
+        return Model(m);
+    }
+
+    /// Opens a model from a whole .mle file in memory; the bytes are copied.
+    static Model open_memory(const void *data, size_t len, const OpenOptions &options = {}) {
+        detail::check_abi();
+        mle_open_options o = options.to_c();
+        mle_model *m = nullptr;
+        mle_error *err = nullptr;
+        mle_status st = mle_model_open_memory(data, len, &o, &m, &err);
+        detail::check(st, err);
+        return Model(m);
+    }
+
+    /// open_memory over a byte vector (e.g. Builder::serialize()).
+    static Model open_memory(const std::vector<uint8_t> &bytes, const OpenOptions &options = {}) {
+        return open_memory(bytes.data(), bytes.size(), options);
+    }
+
+    /// Takes over other's handle; other is left empty (safe to destroy).
+    Model(Model &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    Model &operator=(Model &&other) noexcept {
+        if (this != &other) {
+            reset();
+            h_ = std::exchange(other.h_, nullptr);
+        }
+        return *this;
+    }
+    Model(const Model &) = delete;
+    Model &operator=(const Model &) = delete;
+    /// Frees the handle (errors are ignored: destructors cannot throw).
+    ~Model() { reset(); }
+
+    /// The METADATA JSON.
+    std::string metadata() const {
+        size_t len = 0;
+        mle_error *err = nullptr;
+        mle_status st = mle_model_metadata(h_, nullptr, 0, &len, &err);
+        detail::check(st, err);
+        std::string s(len + 1, '\0');
+        st = mle_model_metadata(h_, &s[0], s.size(), &len, &err);
+        detail::check(st, err);
+        s.resize(len);
+        return s;
+    }
+
+    /// The graph's inputs, in order.
+    std::vector<IoInfo> inputs() const { return infos(mle_model_input_count, mle_model_input_info); }
+    /// The graph's outputs, in order.
+    std::vector<IoInfo> outputs() const { return infos(mle_model_output_count, mle_model_output_info); }
+
+    /// The C handle (still owned by this object); nullptr once moved from.
+    mle_model *get() const noexcept { return h_; }
+
+private:
+    explicit Model(mle_model *h) : h_(h) {}
+    void reset() noexcept {
+        if (h_) mle_model_free(h_);
+        h_ = nullptr;
+    }
+    template <class Count, class Info> std::vector<IoInfo> infos(Count count, Info info) const {
+        size_t n = 0;
+        detail::check(count(h_, &n));
+        std::vector<IoInfo> out;
+        for (size_t i = 0; i < n; i++) {
+            mle_io_info c{};
+            c.struct_size = sizeof c;
+            mle_error *err = nullptr;
+            mle_status st = info(h_, i, &c, &err);
+            detail::check(st, err);
+            out.push_back({c.name, c.dtype, detail::shape_of(c.shape, c.rank)});
+        }
+        return out;
+    }
+    mle_model *h_ = nullptr;
+};
+
+/// Runs a model; one thread at a time. Keeps the model's data alive, so the
+/// Model may be destroyed first. Move-only.
+class Session {
+public:
+    /// A new session of model.
+    explicit Session(const Model &model) {
+        mle_error *err = nullptr;
+        mle_status st = mle_session_new(model.get(), &h_, &err);
+        detail::check(st, err);
+        size_t n = 0;
+        st = mle_model_output_count(model.get(), &n);
+        if (st != MLE_OK) {
+            mle_session_free(h_);
+            detail::check(st);
+        }
+        n_outputs_ = n;
+    }
+
+    /// Takes over other's handle; other is left empty (safe to destroy).
+    Session(Session &&other) noexcept
+        : h_(std::exchange(other.h_, nullptr)), n_outputs_(std::exchange(other.n_outputs_, 0)) {}
+    Session &operator=(Session &&other) noexcept {
+        if (this != &other) {
+            reset();
+            h_ = std::exchange(other.h_, nullptr);
+            n_outputs_ = std::exchange(other.n_outputs_, 0);
+        }
+        return *this;
+    }
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
+    /// Frees the handle (errors are ignored: destructors cannot throw).
+    ~Session() { reset(); }
+
+    /// Runs the model; returns every output in graph order, in memory the
+    /// library allocated (owned by the returned Tensors).
+    std::vector<Tensor> run(const std::vector<TensorView> &inputs) {
+        std::vector<mle_tensor> in = to_c(inputs);
+        std::vector<mle_tensor> out(n_outputs_, mle_tensor{});
+        mle_error *err = nullptr;
+        mle_status st = mle_session_run(h_, in.data(), in.size(), out.data(), out.size(), &err);
+        // Own whatever the library left allocated before checking st, so
+        // nothing leaks on any path.
+        std::vector<Tensor> result(out.size());
+        for (size_t i = 0; i < out.size(); i++) {
+            Tensor &t = result[i];
+            t.data_.reset(out[i].data);
+            t.name_ = out[i].name ? out[i].name : "";
+            t.dtype_ = out[i].dtype;
+            t.shape_ = detail::shape_of(out[i].shape, out[i].rank);
+            t.nbytes_ = out[i].nbytes;
+        }
+        detail::check(st, err);
+        return result;
+    }
+
+    /// Runs the model into caller buffers (one per output, by name or in
+    /// graph order). Each buffer's dtype, shape and nbytes are set; on
+    /// MLE_ERR_BUFFER_TOO_SMALL they are set to what is needed before the
+    /// Error is thrown.
+    void run(const std::vector<TensorView> &inputs, std::vector<OutputBuffer> &outputs) {
+        std::vector<mle_tensor> in = to_c(inputs);
+        std::vector<mle_tensor> out(outputs.size(), mle_tensor{});
+        for (size_t i = 0; i < outputs.size(); i++) {
+            out[i].name = outputs[i].name.empty() ? nullptr : outputs[i].name.c_str();
+            out[i].data = outputs[i].data;
+            out[i].nbytes = outputs[i].capacity;
+        }
+        mle_error *err = nullptr;
+        mle_status st = mle_session_run(h_, in.data(), in.size(), out.data(), out.size(), &err);
+        for (size_t i = 0; i < outputs.size(); i++) {
+            OutputBuffer &o = outputs[i];
+            if (out[i].name) o.name = out[i].name;
+            o.dtype = out[i].dtype;
+            o.shape = detail::shape_of(out[i].shape, out[i].rank);
+            o.nbytes = out[i].nbytes;
+        }
+        detail::check(st, err);
+    }
+
+    /// The C handle (still owned by this object); nullptr once moved from.
+    mle_session *get() const noexcept { return h_; }
+
+private:
+    static std::vector<mle_tensor> to_c(const std::vector<TensorView> &inputs) {
+        std::vector<mle_tensor> in(inputs.size(), mle_tensor{});
+        for (size_t i = 0; i < inputs.size(); i++) {
+            const TensorView &v = inputs[i];
+            in[i].name = v.name.empty() ? nullptr : v.name.c_str();
+            in[i].dtype = v.dtype;
+            detail::set_shape(in[i], v.shape);
+            in[i].data = const_cast<void *>(v.data);  // inputs are only read
+            in[i].nbytes = v.nbytes;
+        }
+        return in;
+    }
+    void reset() noexcept {
+        if (h_) mle_session_free(h_);
+        h_ = nullptr;
+    }
+    mle_session *h_ = nullptr;
+    size_t n_outputs_ = 0;
+};
+
+/// Assembles a model and writes an .mle file. Validation happens in save()
+/// and serialize(). One thread at a time. Move-only.
+class Builder {
+public:
+    Builder() {
+        detail::check_abi();
+        mle_error *err = nullptr;
+        mle_status st = mle_builder_new(&h_, &err);
+        detail::check(st, err);
+    }
+    /// Takes over other's handle; other is left empty (safe to destroy).
+    Builder(Builder &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    Builder &operator=(Builder &&other) noexcept {
+        if (this != &other) {
+            reset();
+            h_ = std::exchange(other.h_, nullptr);
+        }
+        return *this;
+    }
+    Builder(const Builder &) = delete;
+    Builder &operator=(const Builder &) = delete;
+    /// Frees the handle (errors are ignored: destructors cannot throw).
+    ~Builder() { reset(); }
+
+    /// Descriptive metadata as a JSON object (name, description, version, producer, ...).
+    Builder &set_metadata_json(const std::string &json) {
+        return call(mle_builder_set_metadata_json, json.c_str());
+    }
+    /// Declares a graph input; -1 in shape marks a dimension sized at run time.
+    Builder &add_input(const std::string &name, mle_dtype dtype, const std::vector<int64_t> &shape) {
+        return call(mle_builder_add_input, name.c_str(), dtype, shape.data(), rank(shape));
+    }
+    /// Declares a graph output (dtype and shape are inferred).
+    Builder &add_output(const std::string &name) { return call(mle_builder_add_output, name.c_str()); }
+    /// Stores a constant tensor; the bytes are copied.
+    Builder &add_tensor(const std::string &name, mle_dtype dtype, const std::vector<int64_t> &shape, const void *data,
+                        size_t nbytes) {
+        return call(mle_builder_add_tensor, name.c_str(), dtype, shape.data(), rank(shape), data, nbytes);
+    }
+    /// Stores a constant tensor of T elements (dtype from T).
+    template <class T>
+    Builder &add_tensor(const std::string &name, const std::vector<int64_t> &shape, const std::vector<T> &values) {
+        return add_tensor(name, dtype_of<T>::value, shape, values.data(), values.size() * sizeof(T));
+    }
+    /// Appends a node running op (ONNX semantics); "" in inputs/outputs is an
+    /// absent optional argument. Returns the node's index for set_attr_*.
+    size_t add_node(const std::string &op, const std::vector<std::string> &inputs,
+                    const std::vector<std::string> &outputs, const std::string &name = {}) {
+        std::vector<const char *> in, out;
+        for (const auto &s : inputs) in.push_back(s.c_str());
+        for (const auto &s : outputs) out.push_back(s.c_str());
+        size_t index = 0;
+        call(mle_builder_add_node, op.c_str(), name.empty() ? nullptr : name.c_str(), in.data(), in.size(),
+             out.data(), out.size(), &index);
+        return index;
+    }
+    /// Sets an int attribute of node.
+    Builder &set_attr_int(size_t node, const std::string &name, int64_t value) {
+        return call(mle_builder_set_attr_int, node, name.c_str(), value);
+    }
+    /// Sets a float attribute of node.
+    Builder &set_attr_float(size_t node, const std::string &name, double value) {
+        return call(mle_builder_set_attr_float, node, name.c_str(), value);
+    }
+    /// Sets a string attribute of node.
+    Builder &set_attr_string(size_t node, const std::string &name, const std::string &value) {
+        return call(mle_builder_set_attr_string, node, name.c_str(), value.c_str());
+    }
+    /// Sets an ints attribute of node.
+    Builder &set_attr_ints(size_t node, const std::string &name, const std::vector<int64_t> &values) {
+        return call(mle_builder_set_attr_ints, node, name.c_str(), values.data(), values.size());
+    }
+    /// Sets a floats attribute of node.
+    Builder &set_attr_floats(size_t node, const std::string &name, const std::vector<double> &values) {
+        return call(mle_builder_set_attr_floats, node, name.c_str(), values.data(), values.size());
+    }
+
+    /// Validates and writes the model to path atomically; returns the file size.
+    uint64_t save(const std::string &path) {
+        uint64_t written = 0;
+        call(mle_builder_save, path.c_str(), &written);
+        return written;
+    }
+
+    /// Validates the model and returns the file's bytes.
+    std::vector<uint8_t> serialize() {
+        void *data = nullptr;
+        size_t len = 0;
+        call(mle_builder_serialize, &data, &len);
+        std::unique_ptr<void, detail::FreeDeleter> owned(data);
+        const uint8_t *p = static_cast<const uint8_t *>(data);
+        return std::vector<uint8_t>(p, p + len);
+    }
+
+    /// The C handle (still owned by this object); nullptr once moved from.
+    mle_builder *get() const noexcept { return h_; }
+
+private:
+    static int32_t rank(const std::vector<int64_t> &shape) {
+        if (shape.size() > MLE_MAX_RANK) throw Error(MLE_ERR_INVALID_VALUE, "rank > MLE_MAX_RANK");
+        return static_cast<int32_t>(shape.size());
+    }
+    // Calls fn(handle, args..., &err) and throws on failure.
+    template <class Fn, class... Args> Builder &call(Fn fn, Args... args) {
+        mle_error *err = nullptr;
+        mle_status st = fn(h_, args..., &err);
+        detail::check(st, err);
+        return *this;
+    }
+    void reset() noexcept {
+        if (h_) mle_builder_free(h_);
+        h_ = nullptr;
+    }
+    mle_builder *h_ = nullptr;
+};
+
+}  // namespace mle
+
+#endif  // MLE_HPP

@@ -1,0 +1,196 @@
+package kernels
+
+// Number is the element types of MLE's arithmetic ops.
+type Number interface {
+	~float32 | ~float64 | ~int32 | ~int64
+}
+
+// Float is the element types of MLE's floating-point ops.
+type Float interface {
+	~float32 | ~float64
+}
+
+// BinaryOp selects the arithmetic of Binary.
+type BinaryOp uint8
+
+// Binary ops.
+const (
+	OpAdd BinaryOp = iota
+	OpSub
+	OpMul
+	OpDiv
+)
+
+// Strided describes a broadcast binary loop over a coalesced shape: out has
+// Dims (contiguous), and A and B are read with strides StrideA/StrideB
+// (0 along broadcast dimensions). Rank is at least 1.
+type Strided struct {
+	Dims             []int
+	StrideA, StrideB []int
+}
+
+// NewStrided builds the loop for out = a ∘ b with numpy broadcasting, given
+// the operand shapes and the output shape, merging dimensions that can be
+// walked as one so that the inner loop is as long as possible.
+func NewStrided(outShape, aShape, bShape []int64) Strided {
+	r := len(outShape)
+	sa, sb := bcastStrides(aShape, r), bcastStrides(bShape, r)
+	var s Strided
+	for i := 0; i < r; i++ {
+		d := int(outShape[i])
+		if d == 1 {
+			continue // size-1 dims contribute nothing to the walk
+		}
+		if k := len(s.Dims) - 1; k >= 0 && s.StrideA[k] == sa[i]*d && s.StrideB[k] == sb[i]*d {
+			s.Dims[k] *= d
+			s.StrideA[k], s.StrideB[k] = sa[i], sb[i]
+			continue
+		}
+		s.Dims = append(s.Dims, d)
+		s.StrideA = append(s.StrideA, sa[i])
+		s.StrideB = append(s.StrideB, sb[i])
+	}
+	if len(s.Dims) == 0 {
+		s.Dims, s.StrideA, s.StrideB = []int{1}, []int{0}, []int{0}
+	}
+	return s
+}
+
+// bcastStrides returns element strides of a tensor of shape s read as if
+// broadcast to rank r: 0 where s has size 1 or is missing.
+func bcastStrides(s []int64, r int) []int {
+	st := make([]int, r)
+	stride := 1
+	for i := len(s) - 1; i >= 0; i-- {
+		j := i + r - len(s)
+		if s[i] != 1 {
+			st[j] = stride
+		}
+		stride *= int(s[i])
+	}
+	return st
+}
+
+// Rows returns how many inner-loop rows the walk has (the product of all
+// dims but the last) and the inner length.
+func (s *Strided) Rows() (rows, inner int) {
+	rows = 1
+	for _, d := range s.Dims[:len(s.Dims)-1] {
+		rows *= d
+	}
+	return rows, s.Dims[len(s.Dims)-1]
+}
+
+// offsets returns the starting offsets in A and B of row r.
+func (s *Strided) offsets(r int) (oa, ob int) {
+	for i := len(s.Dims) - 2; i >= 0; i-- {
+		d := s.Dims[i]
+		idx := r % d
+		r /= d
+		oa += idx * s.StrideA[i]
+		ob += idx * s.StrideB[i]
+	}
+	return oa, ob
+}
+
+// Binary computes out = a op b for rows [r0, r1) of the walk s.
+// Integer division by zero yields 0 instead of a panic.
+func Binary[T Number](op BinaryOp, s *Strided, out, a, b []T, r0, r1 int) {
+	_, inner := s.Rows()
+	ia, ib := s.StrideA[len(s.Dims)-1], s.StrideB[len(s.Dims)-1]
+	for r := r0; r < r1; r++ {
+		oa, ob := s.offsets(r)
+		o := out[r*inner : r*inner+inner]
+		binaryRow(op, o, a[oa:], b[ob:], ia, ib)
+	}
+}
+
+func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
+	n := len(o)
+	switch {
+	case ia == 1 && ib == 1:
+		a, b = a[:n], b[:n]
+		switch op {
+		case OpAdd:
+			for i := range o {
+				o[i] = a[i] + b[i]
+			}
+		case OpSub:
+			for i := range o {
+				o[i] = a[i] - b[i]
+			}
+		case OpMul:
+			for i := range o {
+				o[i] = a[i] * b[i]
+			}
+		case OpDiv:
+			for i := range o {
+				o[i] = div(a[i], b[i])
+			}
+		}
+	case ia == 1 && ib == 0:
+		a = a[:n]
+		y := b[0]
+		switch op {
+		case OpAdd:
+			for i := range o {
+				o[i] = a[i] + y
+			}
+		case OpSub:
+			for i := range o {
+				o[i] = a[i] - y
+			}
+		case OpMul:
+			for i := range o {
+				o[i] = a[i] * y
+			}
+		case OpDiv:
+			for i := range o {
+				o[i] = div(a[i], y)
+			}
+		}
+	default:
+		for i := range o {
+			x, y := a[i*ia], b[i*ib]
+			switch op {
+			case OpAdd:
+				o[i] = x + y
+			case OpSub:
+				o[i] = x - y
+			case OpMul:
+				o[i] = x * y
+			case OpDiv:
+				o[i] = div(x, y)
+			}
+		}
+	}
+}
+
+func div[T Number](x, y T) T {
+	var zero T
+	if y == zero {
+		switch any(zero).(type) {
+		case int32, int64:
+			return zero
+		}
+	}
+	return x / y
+}
+
+// BroadcastCopy writes a broadcast to the shape of out, using the A side of
+// the walk s (build s with NewStrided(outShape, aShape, outShape)).
+func BroadcastCopy[T any](s *Strided, out, a []T) {
+	rows, inner := s.Rows()
+	ia := s.StrideA[len(s.Dims)-1]
+	for r := 0; r < rows; r++ {
+		oa, _ := s.offsets(r)
+		o := out[r*inner : r*inner+inner]
+		if ia == 1 {
+			copy(o, a[oa:oa+inner])
+			continue
+		}
+		for i := range o {
+			o[i] = a[oa+i*ia]
+		}
+	}
+}

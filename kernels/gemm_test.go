@@ -1,0 +1,489 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+// gemmCase is one product to check.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float64
+	pad            int // extra leading-dimension elements beyond the minimum
+}
+
+func (g gemmCase) String() string {
+	return fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d,alpha=%g,beta=%g,pad=%d", g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.beta, g.pad)
+}
+
+// gemmOperands holds the stored operands of a case, in float64, with slices
+// of exactly the minimal length.
+type gemmOperands struct {
+	a, b, c       []float64
+	lda, ldb, ldc int
+}
+
+// gemmGap marks stored elements outside the matrices (between the end of a
+// row and the leading dimension). Reading one into A or B poisons the result;
+// writing one in C is caught by the check.
+var gemmGap = math.Inf(1)
+
+func newGemmOperands(g gemmCase, rng *rand.Rand) gemmOperands {
+	ar, ac := g.m, g.k
+	if g.transA {
+		ar, ac = g.k, g.m
+	}
+	br, bc := g.k, g.n
+	if g.transB {
+		br, bc = g.n, g.k
+	}
+	fill := func(rows, cols, pad int, nanFill bool) ([]float64, int) {
+		ld := cols + pad
+		if ld == 0 {
+			ld = 1
+		}
+		size := 0
+		if rows > 0 && cols > 0 {
+			size = (rows-1)*ld + cols
+		}
+		s := make([]float64, size)
+		for i := range s {
+			switch {
+			case i%ld >= cols:
+				s[i] = gemmGap
+			case nanFill:
+				s[i] = math.NaN()
+			default:
+				s[i] = rng.Float64()*2 - 1
+			}
+		}
+		return s[:size:size], ld
+	}
+	var o gemmOperands
+	o.a, o.lda = fill(ar, ac, g.pad, false)
+	o.b, o.ldb = fill(br, bc, 2*g.pad, false)
+	o.c, o.ldc = fill(g.m, g.n, g.pad+1, g.beta == 0)
+	return o
+}
+
+// gemmRef computes the expected C in float64 and, per element, the scale
+// |alpha|·Σ|a||b| + |beta·c| that bounds the rounding error.
+func gemmRef(g gemmCase, o gemmOperands) (want, scale []float64) {
+	at := func(i, p int) float64 {
+		if g.transA {
+			return o.a[p*o.lda+i]
+		}
+		return o.a[i*o.lda+p]
+	}
+	bt := func(p, j int) float64 {
+		if g.transB {
+			return o.b[j*o.ldb+p]
+		}
+		return o.b[p*o.ldb+j]
+	}
+	want = make([]float64, len(o.c))
+	scale = make([]float64, len(o.c))
+	copy(want, o.c)
+	for i := 0; i < g.m; i++ {
+		for j := 0; j < g.n; j++ {
+			var s, sa float64
+			for p := 0; p < g.k; p++ {
+				s += at(i, p) * bt(p, j)
+				sa += math.Abs(at(i, p) * bt(p, j))
+			}
+			idx := i*o.ldc + j
+			cv := o.c[idx]
+			if g.beta == 0 {
+				cv = 0
+			}
+			want[idx] = g.alpha*s + g.beta*cv
+			scale[idx] = math.Abs(g.alpha)*sa + math.Abs(g.beta*cv)
+		}
+	}
+	return want, scale
+}
+
+func toF32(s []float64) []float32 {
+	r := make([]float32, len(s))
+	for i, v := range s {
+		r[i] = float32(v)
+	}
+	return r[:len(r):len(r)]
+}
+
+// checkGemm compares got with the reference; tol is relative to scale.
+func checkGemm[T gemmFloat](t *testing.T, g gemmCase, o gemmOperands, want, scale []float64, got []T, tol float64) {
+	t.Helper()
+	for idx := range got {
+		gv := float64(got[idx])
+		if idx%o.ldc >= g.n {
+			if gv != gemmGap {
+				t.Fatalf("%v: wrote C gap element %d: %v", g, idx, gv)
+			}
+			continue
+		}
+		if d := math.Abs(gv - want[idx]); !(d <= tol*scale[idx]+1e-300) {
+			t.Fatalf("%v: C[%d,%d] = %v, want %v (diff %g, scale %g)", g, idx/o.ldc, idx%o.ldc, gv, want[idx], d, scale[idx])
+		}
+	}
+}
+
+func runGemmCase(t *testing.T, p *Pool, w *Worker, g gemmCase, rng *rand.Rand) {
+	t.Helper()
+	o := newGemmOperands(g, rng)
+	want, scale := gemmRef(g, o)
+	// f64: the reference sums in the same precision, in another order.
+	c64 := append([]float64(nil), o.c...)
+	c64 = c64[:len(c64):len(c64)]
+	Dgemm(p, w, g.transA, g.transB, g.m, g.n, g.k, g.alpha, o.a, o.lda, o.b, o.ldb, g.beta, c64, o.ldc)
+	checkGemm(t, g, o, want, scale, c64, 1e-12)
+	// f32: rounding the operands (relative 6e-8 each) is well inside the
+	// tolerance, so the same float64 reference serves.
+	a32, b32, c32 := toF32(o.a), toF32(o.b), toF32(o.c)
+	Sgemm(p, w, g.transA, g.transB, g.m, g.n, g.k, float32(g.alpha), a32, o.lda, b32, o.ldb, float32(g.beta), c32, o.ldc)
+	checkGemm(t, g, o, want, scale, c32, 1e-5*math.Sqrt(float64(max(g.k, 1))))
+}
+
+// gemmShapes crosses every block boundary of the active kernels as well as
+// the degenerate and odd sizes.
+func gemmShapes() [][3]int {
+	shapes := [][3]int{
+		{0, 0, 0}, {0, 5, 3}, {5, 0, 3}, {4, 5, 0}, {1, 1, 1}, {1, 1, 2}, {2, 1, 1},
+		{3, 5, 7}, {2, 3, 4}, {1, 64, 64}, {64, 1, 64}, {7, 13, 1}, {17, 33, 65},
+		{130, 70, 300}, {31, 29, 37},
+	}
+	for _, mr := range []int{sgemmKern.mr, dgemmKern.mr, sgemmKernelGo.mr} {
+		shapes = append(shapes, [3]int{mr - 1, 5, 3}, [3]int{mr + 1, 5, 3})
+	}
+	for _, nr := range []int{sgemmKern.nr, dgemmKern.nr, sgemmKernelGo.nr} {
+		shapes = append(shapes, [3]int{5, nr - 1, 3}, [3]int{5, nr + 1, 3})
+	}
+	for _, kc := range []int{sgemmKern.kc, dgemmKern.kc} {
+		shapes = append(shapes, [3]int{5, 7, kc}, [3]int{5, 7, kc + 1}, [3]int{3, 4, 2*kc + 3})
+	}
+	for _, mc := range []int{sgemmKern.mc, dgemmKern.mc} {
+		shapes = append(shapes, [3]int{mc, 6, 9}, [3]int{mc + 1, 6, 9}, [3]int{2*mc + 5, 3, 4})
+	}
+	for _, nc := range []int{sgemmKern.nc, dgemmKern.nc} {
+		shapes = append(shapes, [3]int{4, nc + 1, 3}, [3]int{2, 2*nc + 7, 2})
+	}
+	return shapes
+}
+
+func testGemmAll(t *testing.T, p *Pool) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	w := new(Worker)
+	alphas := []float64{1, 0.5, -2}
+	betas := []float64{0, 1, 0.25}
+	for _, s := range gemmShapes() {
+		m, n, k := s[0], s[1], s[2]
+		full := m*n*k <= 60000
+		for tr := 0; tr < 4; tr++ {
+			for ai, alpha := range alphas {
+				for bi, beta := range betas {
+					if !full && ai != bi {
+						continue // big shapes: a diagonal of the alpha×beta grid
+					}
+					for _, pad := range []int{0, 3} {
+						g := gemmCase{tr&1 != 0, tr&2 != 0, m, n, k, alpha, beta, pad}
+						runGemmCase(t, p, w, g, rng)
+					}
+				}
+			}
+		}
+	}
+	// alpha == 0 leaves C = beta·C and must not read A or B.
+	for _, beta := range betas {
+		g := gemmCase{false, false, 9, 8, 7, 0, beta, 1}
+		runGemmCase(t, p, w, g, rng)
+	}
+}
+
+// withKernels runs f once for every micro-kernel available on this machine
+// (the pure-Go ones always), and once with tiny block sizes so that small
+// shapes cross every MC/KC/NC boundary many times.
+func withKernels(t *testing.T, f func(t *testing.T)) {
+	s0, d0 := sgemmKern, dgemmKern
+	defer func() { sgemmKern, dgemmKern = s0, d0 }()
+	type pair struct {
+		s *gemmKernel[float32]
+		d *gemmKernel[float64]
+	}
+	kerns := []pair{{&sgemmKernelGo, &dgemmKernelGo}}
+	if s0 != &sgemmKernelGo || d0 != &dgemmKernelGo {
+		kerns = append(kerns, pair{s0, d0})
+	}
+	for _, kp := range kerns {
+		ts, td := *kp.s, *kp.d
+		ts.mc, ts.kc, ts.nc = 2*ts.mr, 5, 3*ts.nr
+		td.mc, td.kc, td.nc = 3*td.mr, 4, 2*td.nr
+		for _, v := range []pair{kp, {&ts, &td}} {
+			sgemmKern, dgemmKern = v.s, v.d
+			name := fmt.Sprintf("%s,%s/mc=%d,kc=%d,nc=%d", v.s.name, v.d.name, v.s.mc, v.s.kc, v.s.nc)
+			t.Run(name, f)
+		}
+	}
+}
+
+func TestGemm(t *testing.T) {
+	withKernels(t, func(t *testing.T) { testGemmAll(t, nil) })
+}
+
+func TestGemmParallel(t *testing.T) {
+	gemmForceSplit = true // split even tiny products so splitting is tested
+	defer func() { gemmForceSplit = false }()
+	for _, size := range []int{3} { // uneven: 3 goroutines, even chunk counts
+		p := NewPool(size)
+		t.Run(fmt.Sprint("pool", size), func(t *testing.T) {
+			withKernels(t, func(t *testing.T) { testGemmAll(t, p) })
+		})
+		p.Close()
+	}
+}
+
+// TestGemmParallelBitExact checks that splitting over a pool does not change
+// a single bit of the result, on shapes big enough to split for real.
+func TestGemmParallelBitExact(t *testing.T) {
+	shapes := [][3]int{{200, 150, 130}, {2, 3001, 400}, {1500, 1, 900}, {1000, 4, 600}, {97, 301, 259}}
+	if testing.Short() {
+		shapes = shapes[:2]
+	}
+	p := NewPool(4)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	w := new(Worker)
+	for _, s := range shapes {
+		for tr := 0; tr < 4; tr++ {
+			g := gemmCase{tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], 0.5, 0.25, 1}
+			o := newGemmOperands(g, rng)
+			a32, b32 := toF32(o.a), toF32(o.b)
+			cs, cp := toF32(o.c), toF32(o.c)
+			Sgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, 0.5, a32, o.lda, b32, o.ldb, 0.25, cs, o.ldc)
+			Sgemm(p, w, g.transA, g.transB, g.m, g.n, g.k, 0.5, a32, o.lda, b32, o.ldb, 0.25, cp, o.ldc)
+			for i := range cs {
+				if math.Float32bits(cs[i]) != math.Float32bits(cp[i]) {
+					t.Fatalf("%v: f32 parallel C[%d] = %v, serial %v", g, i, cp[i], cs[i])
+				}
+			}
+			ds, dp := append([]float64(nil), o.c...), append([]float64(nil), o.c...)
+			Dgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, 0.5, o.a, o.lda, o.b, o.ldb, 0.25, ds, o.ldc)
+			Dgemm(p, w, g.transA, g.transB, g.m, g.n, g.k, 0.5, o.a, o.lda, o.b, o.ldb, 0.25, dp, o.ldc)
+			for i := range ds {
+				if math.Float64bits(ds[i]) != math.Float64bits(dp[i]) {
+					t.Fatalf("%v: f64 parallel C[%d] = %v, serial %v", g, i, dp[i], ds[i])
+				}
+			}
+		}
+	}
+}
+
+func TestGemmNoAllocs(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	for _, s := range [][3]int{{1, 64, 64}, {64, 64, 64}, {200, 200, 200}} {
+		m, n, k := s[0], s[1], s[2]
+		a32, b32, c32 := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+		for _, pool := range []*Pool{nil, p} {
+			w := new(Worker)
+			f := func() {
+				Sgemm(pool, w, false, true, m, n, k, 1, a32, k, b32, k, 0, c32, n)
+				Dgemm(pool, w, true, false, m, n, k, 1, a64, m, b64, n, 1, c64, n)
+			}
+			f() // grow scratch in every Worker first
+			f()
+			if got := testing.AllocsPerRun(20, f); got != 0 {
+				t.Errorf("%dx%dx%d pool=%v: %v allocs per run, want 0", m, n, k, pool != nil, got)
+			}
+		}
+	}
+}
+
+// TestGemmScratchIsolation checks that C may live in the Worker's general
+// scratch: GEMM packs into memory of its own.
+func TestGemmScratchIsolation(t *testing.T) {
+	w := new(Worker)
+	c := w.Float32s(4 * 5)
+	a := []float32{1, 2, 3, 4, 5, 6, 7, 8}       // 4×2
+	b := []float32{1, 0, 0, 1, 1, 0, 1, 1, 0, 1} // 2×5
+	Sgemm(nil, w, false, false, 4, 5, 2, 1, a, 2, b, 5, 0, c, 5)
+	want := []float32{1, 2, 2, 1, 3, 3, 4, 4, 3, 7, 5, 6, 6, 5, 11, 7, 8, 8, 7, 15}
+	for i := range want {
+		if c[i] != want[i] {
+			t.Fatalf("C = %v, want %v", c, want)
+		}
+	}
+	// A nil Worker is tolerated.
+	Sgemm(nil, nil, false, false, 4, 5, 2, 1, a, 2, b, 5, 0, c, 5)
+	if c[19] != 15 {
+		t.Fatalf("nil Worker: C = %v", c)
+	}
+}
+
+// benchGemm runs f on a Pool of runtime.NumCPU() goroutines, or of
+// $MLE_BENCH_THREADS (1 measures one goroutine).
+func benchGemm(b *testing.B, f func(p *Pool, w *Worker, m, n, k int)) {
+	threads := runtime.NumCPU()
+	if v, err := strconv.Atoi(os.Getenv("MLE_BENCH_THREADS")); err == nil && v > 0 {
+		threads = v
+	}
+	p := NewPool(threads)
+	defer p.Close()
+	for _, s := range [][3]int{{1, 64, 64}, {256, 256, 256}, {1024, 1024, 1024}, {2048, 2048, 2048}} {
+		m, n, k := s[0], s[1], s[2]
+		name := fmt.Sprintf("%dx%dx%d", m, n, k)
+		if m == n && n == k {
+			name = fmt.Sprint(m)
+		}
+		b.Run(name, func(b *testing.B) {
+			w := new(Worker)
+			f(p, w, m, n, k) // warm the scratch
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				f(p, w, m, n, k)
+			}
+			flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	var a, bb, c []float32
+	benchGemm(b, func(p *Pool, w *Worker, m, n, k int) {
+		if len(a) != m*k || len(bb) != k*n {
+			a, bb, c = make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			for i := range a {
+				a[i] = float32(i%7) * 0.25
+			}
+			for i := range bb {
+				bb[i] = float32(i%5) * 0.5
+			}
+		}
+		Sgemm(p, w, false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+	})
+}
+
+func BenchmarkDgemm(b *testing.B) {
+	var a, bb, c []float64
+	benchGemm(b, func(p *Pool, w *Worker, m, n, k int) {
+		if len(a) != m*k || len(bb) != k*n {
+			a, bb, c = make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+			for i := range a {
+				a[i] = float64(i%7) * 0.25
+			}
+			for i := range bb {
+				bb[i] = float64(i%5) * 0.5
+			}
+		}
+		Dgemm(p, w, false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+	})
+}
+
+// TestGemmMicroKernels runs every micro-kernel on the same packed operands
+// as the plain-loop reference of the same shape: the SIMD kernels must agree
+// with it, and beta == 0 must ignore NaN in C.
+func TestGemmMicroKernels(t *testing.T) {
+	testMicro(t, gemmKernels32(), 1e-5)
+	testMicro(t, gemmKernels64(), 1e-13)
+}
+
+func gemmKernels32() []*gemmKernel[float32] {
+	ks := []*gemmKernel[float32]{&sgemmKernelGo}
+	if sgemmKern != &sgemmKernelGo {
+		ks = append(ks, sgemmKern)
+	}
+	return ks
+}
+
+func gemmKernels64() []*gemmKernel[float64] {
+	ks := []*gemmKernel[float64]{&dgemmKernelGo}
+	if dgemmKern != &dgemmKernelGo {
+		ks = append(ks, dgemmKern)
+	}
+	return ks
+}
+
+func testMicro[T gemmFloat](t *testing.T, kerns []*gemmKernel[T], tol float64) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, kern := range kerns {
+		mr, nr := kern.mr, kern.nr
+		for _, kc := range []int{1, 2, 3, 7, 64, 257} {
+			for _, beta := range []T{0, 1, -0.5} {
+				a, b := make([]T, kc*mr), make([]T, kc*nr)
+				for i := range a {
+					a[i] = T(rng.Float64()*2 - 1)
+				}
+				for i := range b {
+					b[i] = T(rng.Float64()*2 - 1)
+				}
+				ldc := nr + 3
+				size := (mr-1)*ldc + nr
+				c, want := make([]T, size), make([]T, size)
+				for i := range c {
+					c[i] = T(rng.Float64())
+					if beta == 0 && i%ldc < nr {
+						c[i] = T(math.NaN())
+					}
+					want[i] = c[i]
+				}
+				alpha := T(0.75)
+				kern.fn(kc, a, b, alpha, beta, c[:size:size], ldc)
+				gemmMicroRef(mr, nr, kc, a, b, alpha, beta, want, ldc)
+				for i := range c {
+					if i%ldc >= nr {
+						if c[i] != want[i] {
+							t.Fatalf("%s kc=%d: wrote outside the tile at %d", kern.name, kc, i)
+						}
+						continue
+					}
+					d := math.Abs(float64(c[i] - want[i]))
+					if !(d <= tol*math.Sqrt(float64(kc))*(1+math.Abs(float64(want[i])))) {
+						t.Fatalf("%s kc=%d beta=%v: c[%d] = %v, want %v", kern.name, kc, beta, i, c[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkGemmBlocks sweeps cache block sizes of the active kernels on one
+// goroutine, to choose mc, kc and nc for a machine.
+func BenchmarkGemmBlocks(b *testing.B) {
+	const n = 1024
+	s0, d0 := sgemmKern, dgemmKern
+	defer func() { sgemmKern, dgemmKern = s0, d0 }()
+	a32, b32, c32 := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	a64, b64, c64 := make([]float64, n*n), make([]float64, n*n), make([]float64, n*n)
+	w := new(Worker)
+	for _, mc := range []int{48, 96, 144, 288} {
+		for _, kc := range []int{128, 256, 384, 512} {
+			for _, nc := range []int{512, 2048, 4096} {
+				ks, kd := *s0, *d0
+				ks.mc, ks.kc, ks.nc = roundUp(mc, ks.mr), kc, roundUp(nc, ks.nr)
+				kd.mc, kd.kc, kd.nc = roundUp(mc, kd.mr), kc, roundUp(nc, kd.nr)
+				sgemmKern, dgemmKern = &ks, &kd
+				name := fmt.Sprintf("mc=%d,kc=%d,nc=%d", mc, kc, nc)
+				b.Run("f32/"+name, func(b *testing.B) {
+					for b.Loop() {
+						Sgemm(nil, w, false, false, n, n, n, 1, a32, n, b32, n, 0, c32, n)
+					}
+					b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+				b.Run("f64/"+name, func(b *testing.B) {
+					for b.Loop() {
+						Dgemm(nil, w, false, false, n, n, n, 1, a64, n, b64, n, 0, c64, n)
+					}
+					b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}

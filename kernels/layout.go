@@ -1,0 +1,91 @@
+package kernels
+
+import "unsafe"
+
+// maxRank bounds the rank of tensors the layout kernels handle (MLE's limit).
+const maxRank = 8
+
+// Transpose permutes the axes of src (shape inShape, elemSize-byte
+// elements) into dst: dst axis i is src axis perm[i].
+func Transpose(dst, src []byte, elemSize int, inShape []int64, perm []int) {
+	r := len(perm)
+	if r == 0 {
+		copy(dst, src[:elemSize])
+		return
+	}
+	// Source strides (in elements) walked in destination order.
+	if r > maxRank {
+		panic("kernels: Transpose rank")
+	}
+	var inStrideA, dimsA, stridesA [maxRank]int
+	inStride, dims, strides := inStrideA[:r], dimsA[:r], stridesA[:r]
+	s := 1
+	for i := r - 1; i >= 0; i-- {
+		inStride[i] = s
+		s *= int(inShape[i])
+	}
+	total := 1
+	for i, p := range perm {
+		dims[i] = int(inShape[p])
+		strides[i] = inStride[p]
+		total *= dims[i]
+	}
+	if total == 0 {
+		return
+	}
+	switch elemSize {
+	case 1:
+		transposeT(dst, src, dims, strides)
+	case 2:
+		transposeT(view[uint16](dst), view[uint16](src), dims, strides)
+	case 4:
+		transposeT(view[uint32](dst), view[uint32](src), dims, strides)
+	case 8:
+		transposeT(view[uint64](dst), view[uint64](src), dims, strides)
+	default:
+		panic("kernels: Transpose element size")
+	}
+}
+
+// view reinterprets b as a slice of T. b must be aligned for T.
+func view[T any](b []byte) []T {
+	var z T
+	n := len(b) / int(unsafe.Sizeof(z))
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+func transposeT[T any](dst, src []T, dims, strides []int) {
+	r := len(dims)
+	var idxA [maxRank]int
+	idx := idxA[:r]
+	inner, innerStride := dims[r-1], strides[r-1]
+	off := 0
+	for o := 0; o < len(dst); o += inner {
+		row := dst[o : o+inner]
+		for i := range row {
+			row[i] = src[off+i*innerStride]
+		}
+		// Advance the odometer over all but the innermost axis.
+		for k := r - 2; k >= 0; k-- {
+			idx[k]++
+			off += strides[k]
+			if idx[k] < dims[k] {
+				break
+			}
+			off -= strides[k] * dims[k]
+			idx[k] = 0
+		}
+	}
+}
+
+// ConcatCopy copies one input's block into the output of a Concat: the
+// input is [outer, inBlock] bytes, the output [outer, outBlock] bytes, and
+// this input lands at byte offset at within each output block.
+func ConcatCopy(dst, src []byte, outer, inBlock, outBlock, at int) {
+	for o := 0; o < outer; o++ {
+		copy(dst[o*outBlock+at:o*outBlock+at+inBlock], src[o*inBlock:o*inBlock+inBlock])
+	}
+}

@@ -1,0 +1,208 @@
+// Package kernels holds MLE's CPU math. Kernels take plain slices and sizes;
+// they know nothing of graphs, files or sessions.
+package kernels
+
+import (
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// Task is one data-parallel loop body. RunChunk is called once for every
+// chunk index in [0, n) of a Pool.For call, possibly from several goroutines.
+// Implementations are kept in long-lived structs (a Worker's slot or a plan)
+// so that dispatching a loop allocates nothing.
+type Task interface {
+	RunChunk(chunk int, w *Worker)
+}
+
+// Worker is the scratch memory of one goroutine taking part in a loop. A
+// Worker is used by one goroutine at a time; tasks may use its buffers freely
+// during RunChunk.
+type Worker struct {
+	f32    []float32
+	f64    []float64
+	inPool bool // a pool goroutine: nested For calls run inline
+	busy   bool // dispatching a loop: nested For calls on it run inline
+	call   call // the loop this Worker's goroutine is dispatching
+	gemm   gemmScratch
+}
+
+// Float32s returns a scratch slice of length n, reusing earlier memory.
+func (w *Worker) Float32s(n int) []float32 {
+	if cap(w.f32) < n {
+		w.f32 = make([]float32, n)
+	}
+	return w.f32[:n]
+}
+
+// Float64s returns a scratch slice of length n, reusing earlier memory.
+func (w *Worker) Float64s(n int) []float64 {
+	if cap(w.f64) < n {
+		w.f64 = make([]float64, n)
+	}
+	return w.f64[:n]
+}
+
+// call is the shared state of one For invocation.
+type call struct {
+	task  Task
+	n     int64
+	next  atomic.Int64
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	panic any
+}
+
+func (c *call) work(w *Worker) {
+	for {
+		i := c.next.Add(1) - 1
+		if i >= c.n {
+			return
+		}
+		c.task.RunChunk(int(i), w)
+	}
+}
+
+func (c *call) recordPanic(v any) {
+	c.mu.Lock()
+	if c.panic == nil {
+		c.panic = v
+	}
+	c.mu.Unlock()
+}
+
+// Pool runs data-parallel loops on a fixed set of goroutines. Idle workers
+// block on a channel; nothing spins. A Pool is safe for concurrent use: loops
+// from several callers interleave on the same workers.
+type Pool struct {
+	size int
+	jobs chan *call
+	once sync.Once
+}
+
+// NewPool returns a pool whose loops use up to size goroutines, the caller's
+// included. size <= 0 means runtime.NumCPU().
+func NewPool(size int) *Pool {
+	if size <= 0 {
+		size = runtime.NumCPU()
+	}
+	p := &Pool{size: size, jobs: make(chan *call, 4*size)}
+	for i := 1; i < size; i++ {
+		go p.worker()
+	}
+	return p
+}
+
+// Size returns the number of goroutines a loop may use, the caller's included.
+func (p *Pool) Size() int {
+	if p == nil {
+		return 1
+	}
+	return p.size
+}
+
+// Close stops the worker goroutines. Loops started afterwards run on the
+// caller alone.
+func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
+	p.once.Do(func() { close(p.jobs) })
+}
+
+func (p *Pool) worker() {
+	// Faults on mapped weights must become panics we can report, not SIGBUS.
+	debug.SetPanicOnFault(true)
+	w := &Worker{inPool: true}
+	for c := range p.jobs {
+		p.help(c, w)
+	}
+}
+
+func (p *Pool) help(c *call, w *Worker) {
+	defer c.wg.Done()
+	defer func() {
+		if v := recover(); v != nil {
+			c.recordPanic(v)
+		}
+	}()
+	c.work(w)
+}
+
+// For calls t.RunChunk(i, ·) for every i in [0, n), spreading chunks over
+// the pool, and returns when all are done. caller is the scratch of the
+// calling goroutine. A panic in any chunk is re-raised here, after every
+// chunk has stopped, so the caller's memory is never used after For returns.
+func (p *Pool) For(caller *Worker, n int, t Task) {
+	if n <= 0 {
+		return
+	}
+	helpers := 0
+	if p != nil && !caller.inPool && !caller.busy {
+		helpers = min(n, p.size) - 1
+	}
+	if helpers <= 0 {
+		for i := 0; i < n; i++ {
+			t.RunChunk(i, caller)
+		}
+		return
+	}
+	// A chunk run by the caller may call For again with the same Worker;
+	// that call must not reuse caller.call while this loop still owns it.
+	caller.busy = true
+	defer func() { caller.busy = false }()
+	c := &caller.call
+	c.task, c.n, c.panic = t, int64(n), nil
+	c.next.Store(0)
+	c.wg.Add(helpers)
+	sent := 0
+	func() {
+		defer func() {
+			// A send on a closed pool panics; those helpers never started.
+			if v := recover(); v != nil {
+				c.wg.Add(sent - helpers)
+			}
+		}()
+		for ; sent < helpers; sent++ {
+			p.jobs <- c
+		}
+	}()
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				c.recordPanic(v)
+			}
+		}()
+		c.work(caller)
+	}()
+	c.wg.Wait()
+	c.task = nil
+	if v := c.panic; v != nil {
+		c.panic = nil
+		panic(v)
+	}
+}
+
+// Chunks splits n items into at most maxChunks chunks of at least grain
+// items each and returns the chunk count and size.
+func Chunks(n, grain, maxChunks int) (count, size int) {
+	if n <= 0 {
+		return 0, 0
+	}
+	grain = max(grain, 1)
+	count = min(max(n/grain, 1), max(maxChunks, 1))
+	size = ceilDiv(n, count)
+	count = ceilDiv(n, size)
+	return count, size
+}
+
+// ceilDiv returns ⌈n/d⌉ for n >= 0, d > 0 without overflowing near MaxInt.
+func ceilDiv(n, d int) int {
+	q := n / d
+	if q*d != n {
+		q++
+	}
+	return q
+}

@@ -1,0 +1,184 @@
+// test_hpp: the C++ wrapper — building, opening, running (library-allocated
+// and caller buffers), errors as exceptions with the right status, move
+// semantics, and serialize() + open_memory().
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "mle.hpp"
+#include "testutil.h"
+
+namespace {
+
+std::string kDir;  // scratch directory of this run
+
+// The test MLP of tests/c/testutil.c, built through mle::Builder.
+mle::Builder build_mlp() {
+    mlp_weights w;
+    mlp_make_weights(&w);
+    mle::Builder b;
+    b.set_metadata_json(R"({"name":"test-mlp-cpp","version":"2.0.0"})")
+        .add_input("X", MLE_DTYPE_FLOAT32, {-1, MLP_IN})
+        .add_tensor("W1", {MLP_IN, MLP_HIDDEN}, std::vector<float>(w.w1, w.w1 + MLP_IN * MLP_HIDDEN))
+        .add_tensor("b1", MLE_DTYPE_FLOAT32, {MLP_HIDDEN}, w.b1, sizeof w.b1)
+        .add_tensor("W2", {MLP_HIDDEN, MLP_OUT}, std::vector<float>(w.w2, w.w2 + MLP_HIDDEN * MLP_OUT))
+        .add_tensor("b2", MLE_DTYPE_FLOAT32, {MLP_OUT}, w.b2, sizeof w.b2);
+    b.add_node("Gemm", {"X", "W1", "b1"}, {"h"}, "fc1");
+    b.add_node("Relu", {"h"}, {"r"});
+    b.add_node("Gemm", {"r", "W2", "b2"}, {"logits"}, "fc2");
+    b.set_attr_int(b.add_node("Softmax", {"logits"}, {"probs"}), "axis", -1);
+    size_t argmax = b.add_node("ArgMax", {"probs"}, {"label"});
+    b.set_attr_int(argmax, "axis", 1).set_attr_int(argmax, "keepdims", 0);
+    b.add_output("probs").add_output("label");
+    return b;
+}
+
+// Outputs of a run on rows x MLP_IN inputs must match the C reference.
+void check_outputs(const std::vector<mle::Tensor> &out, const std::vector<float> &x, const char *what) {
+    size_t rows = x.size() / MLP_IN;
+    std::vector<float> ref(rows * MLP_OUT + 1);
+    std::vector<int64_t> ref_labels(rows + 1);
+    mlp_reference(x.data(), rows, ref.data(), ref_labels.data());
+    CHECKF(out.size() == 2, "%s: %zu outputs", what, out.size());
+    if (out.size() != 2) return;
+    CHECKF(out[0].name() == "probs" && out[1].name() == "label", "%s: output names", what);
+    CHECKF(out[0].shape() == (std::vector<int64_t>{(int64_t)rows, MLP_OUT}), "%s: probs shape", what);
+    CHECKF(out[1].shape() == std::vector<int64_t>{(int64_t)rows} && out[1].dtype() == MLE_DTYPE_INT64,
+           "%s: label shape/dtype", what);
+    std::vector<float> probs = out[0].to_vector<float>();
+    const int64_t *labels = out[1].data<int64_t>();
+    for (size_t i = 0; i < rows * MLP_OUT; i++)
+        CHECKF(std::fabs(probs[i] - ref[i]) <= 1e-5f, "%s: probs[%zu] %g vs %g", what, i, probs[i], ref[i]);
+    for (size_t r = 0; r < rows; r++) CHECKF(labels[r] == ref_labels[r], "%s: label[%zu]", what, r);
+}
+
+// Runs fn, which must throw mle::Error with status want.
+template <class Fn> void expect_error(Fn fn, mle_status want, const char *what) {
+    try {
+        fn();
+        tu_fail(__FILE__, __LINE__, "%s: no exception, want %s", what, mle::status_string(want));
+    } catch (const mle::Error &e) {
+        CHECKF(e.status() == want, "%s: status %s (%s), want %s", what, mle::status_string(e.status()), e.what(),
+               mle::status_string(want));
+        CHECKF(e.primary() == MLE_STATUS_PRIMARY(want), "%s: primary %u", what, e.primary());
+        CHECKF(std::string(e.what()).size() > 0, "%s: empty message", what);
+    }
+}
+
+void test_build_open_run() {
+    const std::string path = kDir + "/mlp.mle";
+    uint64_t written = build_mlp().save(path);
+    CHECK(written > 0);
+
+    mle::OpenOptions opts;
+    opts.verify = true;
+    mle::Model model = mle::Model::open(path, opts);
+    std::string meta = model.metadata();
+    CHECKF(meta.find("test-mlp-cpp") != std::string::npos, "metadata: %s", meta.c_str());
+
+    auto inputs = model.inputs();
+    auto outputs = model.outputs();
+    CHECK(inputs.size() == 1 && inputs[0].name == "X" && inputs[0].dtype == MLE_DTYPE_FLOAT32);
+    CHECK(inputs.size() == 1 && inputs[0].shape == (std::vector<int64_t>{-1, MLP_IN}));
+    CHECK(outputs.size() == 2 && outputs[0].name == "probs" && outputs[1].name == "label");
+    CHECK(outputs.size() == 2 && outputs[1].dtype == MLE_DTYPE_INT64 && outputs[1].shape == std::vector<int64_t>{-1});
+
+    mle::Session session(model);
+    for (size_t rows : {1, 5, 0}) {
+        std::vector<float> x(rows * MLP_IN);
+        mlp_make_input(x.data(), rows, 7);
+        check_outputs(session.run({mle::TensorView(x.data(), {(int64_t)rows, MLP_IN}, "X")}), x, "run");
+    }
+
+    // Caller buffers: one too small first, then the size reported.
+    std::vector<float> x(3 * MLP_IN), probs(1);
+    std::vector<int64_t> labels(3);
+    mlp_make_input(x.data(), 3, 8);
+    std::vector<mle::OutputBuffer> out = {{probs.data(), probs.size()}, {labels.data(), labels.size()}};
+    expect_error([&] { session.run({mle::TensorView(x.data(), {3, MLP_IN})}, out); }, MLE_ERR_BUFFER_TOO_SMALL,
+                 "small buffer");
+    CHECKF(out[0].nbytes == 3 * MLP_OUT * sizeof(float), "needed nbytes %zu", out[0].nbytes);
+    probs.resize(out[0].nbytes / sizeof(float));
+    out[0] = mle::OutputBuffer(probs.data(), probs.size());
+    session.run({mle::TensorView(x.data(), {3, MLP_IN})}, out);
+    std::vector<float> ref(3 * MLP_OUT);
+    std::vector<int64_t> ref_labels(3);
+    mlp_reference(x.data(), 3, ref.data(), ref_labels.data());
+    CHECK(out[0].name == "probs" && out[0].shape == (std::vector<int64_t>{3, MLP_OUT}));
+    for (size_t i = 0; i < ref.size(); i++) CHECKF(std::fabs(probs[i] - ref[i]) <= 1e-5f, "caller probs[%zu]", i);
+    CHECK(labels == ref_labels);
+
+    // Errors as exceptions.
+    expect_error([] { mle::Model::open(kDir + "/missing.mle"); }, MLE_ERR_IO_OPEN, "missing file");
+    try {
+        mle::Model::open(kDir + "/missing.mle");
+    } catch (const mle::Error &e) {  // the library's message, which names the file
+        CHECKF(std::string(e.what()).find("missing.mle") != std::string::npos, "message: %s", e.what());
+    }
+    std::vector<double> xd(2 * MLP_IN);
+    expect_error([&] { session.run({mle::TensorView(xd.data(), {2, MLP_IN})}); }, MLE_ERR_DTYPE, "float64 input");
+    expect_error([&] { session.run({mle::TensorView(x.data(), {1, MLP_IN}, "nope")}); }, MLE_ERR_INVALID_NAME,
+                 "unknown input");
+    auto res = session.run({mle::TensorView(x.data(), {1, MLP_IN})});
+    expect_error([&] { res[0].data<int64_t>(); }, MLE_ERR_DTYPE, "Tensor::data<int64_t> on float32");
+    mle::Builder bad;
+    bad.add_input("X", MLE_DTYPE_FLOAT32, {-1, MLP_IN}).add_output("Y");
+    bad.add_node("NoSuchOp", {"X"}, {"Y"});
+    expect_error([&] { bad.serialize(); }, MLE_ERR_GRAPH_UNKNOWN_OP, "unknown op");
+}
+
+void test_moves_and_memory() {
+    std::vector<uint8_t> bytes = build_mlp().serialize();
+    CHECK(bytes.size() > 0);
+    mle::Model a = mle::Model::open_memory(bytes);
+    bytes.assign(bytes.size(), 0);  // copied: the model must not need them
+
+    mle::Model b = std::move(a);
+    CHECK(a.get() == nullptr && b.get() != nullptr);
+    // A moved-from object is empty: using it throws BAD_HANDLE, destroying it is fine.
+    expect_error([&] { a.metadata(); }, MLE_ERR_BAD_HANDLE, "moved-from model");
+    mle::Model c = mle::Model::open(kDir + "/mlp.mle");
+    c = std::move(b);  // frees c's first model
+    CHECK(b.get() == nullptr);
+
+    mle::Session s1(c);
+    mle::Session s2 = std::move(s1);
+    CHECK(s1.get() == nullptr);
+    { mle::Model gone = std::move(c); }  // the session keeps the model's data alive
+    std::vector<float> x(2 * MLP_IN);
+    mlp_make_input(x.data(), 2, 9);
+    check_outputs(s2.run({mle::TensorView(x.data(), {2, MLP_IN})}), x, "open_memory, model freed first");
+    expect_error([&] { s1.run({mle::TensorView(x.data(), {2, MLP_IN})}); }, MLE_ERR_BAD_HANDLE, "moved-from session");
+
+    std::vector<mle::Tensor> outs = s2.run({mle::TensorView(x.data(), {2, MLP_IN})});
+    mle::Tensor t = std::move(outs[0]);
+    CHECK(t.raw() != nullptr && outs[0].raw() == nullptr);
+
+    mle::Builder b1 = build_mlp();
+    mle::Builder b2 = std::move(b1);
+    CHECK(b1.get() == nullptr);
+    expect_error([&] { b1.add_output("x"); }, MLE_ERR_BAD_HANDLE, "moved-from builder");
+    CHECK(b2.serialize().size() > 0);
+}
+
+}  // namespace
+
+int main() {
+    char *dir = tu_tempdir("test_hpp");
+    kDir = dir;
+    CHECK(mle::abi_version() == MLE_ABI_VERSION);
+    CHECK(!mle::version().empty());
+    CHECK(std::string(mle::status_string(MLE_ERR_FORMAT_BAD_MAGIC)) == "MLE_ERR_FORMAT_BAD_MAGIC");
+    try {
+        test_build_open_run();
+        test_moves_and_memory();
+    } catch (const std::exception &e) {
+        tu_fail(__FILE__, __LINE__, "unexpected exception: %s", e.what());
+    }
+    int rc = tu_finish("test_hpp");
+    if (rc == 0) tu_rmdir(dir);
+    std::free(dir);
+    return rc;
+}
