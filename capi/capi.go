@@ -39,7 +39,7 @@ func fail(cerr **C.mle_error, err error) C.mle_status {
 	if cerr != nil {
 		e := (*C.mle_error)(C.malloc(C.size_t(unsafe.Sizeof(C.mle_error{}))))
 		e.status = C.mle_status(code)
-		e.message = C.CString(err.Error())
+		e.message = C.CString(errs.Message(err)) // the code is reported separately
 		*cerr = e
 	}
 	return C.mle_status(code)

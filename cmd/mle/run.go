@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -126,7 +127,7 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 		if p, ok := r["path"]; ok {
 			fmt.Fprintf(w, " -> %s", p)
 		}
-		fmt.Fprintf(w, "\n  %v\n", preview(outs[i], 12))
+		fmt.Fprintf(w, "\n  %s\n", formatValues(preview(outs[i], 12), outs[i].DType, len(outs[i].Data)/outs[i].DType.Size()))
 	}
 	return false, nil
 }
@@ -170,4 +171,21 @@ func preview(t engine.Tensor, max int) []float64 {
 		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(f64[8*i:]))
 	}
 	return out
+}
+
+// formatValues prints values at the precision of their dtype.
+func formatValues(vals []float64, dt dtype.DType, total int) string {
+	bitSize := 64
+	if dt != dtype.Float64 {
+		bitSize = 32
+	}
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, bitSize)
+	}
+	s := "[" + strings.Join(parts, " ")
+	if total > len(vals) {
+		s += fmt.Sprintf(" ... (%d values)", total)
+	}
+	return s + "]"
 }

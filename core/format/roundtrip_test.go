@@ -76,3 +76,10 @@ func TestRoundTrip(t *testing.T) {
 		f.Close()
 	}
 }
+
+// FORMAT.md quotes the CRC-32C check value; keep the spec honest.
+func TestCRCCheckValue(t *testing.T) {
+	if got := crc32c([]byte("123456789")); got != 0xE3069283 {
+		t.Fatalf("crc32c check value %#x", got)
+	}
+}

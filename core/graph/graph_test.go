@@ -1,0 +1,244 @@
+package graph
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
+)
+
+type consts map[string]ValueInfo
+
+func (c consts) Lookup(n string) (ValueInfo, bool) { v, ok := c[n]; return v, ok }
+func (c consts) Int64s(n string) ([]int64, error) {
+	if n == "shape" {
+		return []int64{0, -1}, nil
+	}
+	return nil, errs.New(errs.GraphMissingTensor, "no %q", n)
+}
+
+func TestBroadcast(t *testing.T) {
+	cases := []struct {
+		a, b, want []int64
+		ok         bool
+	}{
+		{[]int64{2, 3}, []int64{3}, []int64{2, 3}, true},
+		{[]int64{2, 1}, []int64{1, 4}, []int64{2, 4}, true},
+		{[]int64{}, []int64{5}, []int64{5}, true},
+		{[]int64{-1, 3}, []int64{3}, []int64{-1, 3}, true},
+		{[]int64{-1, 3}, []int64{4, 1}, []int64{4, 3}, true},
+		{[]int64{-1}, []int64{-1}, []int64{-1}, true},
+		{[]int64{0, 3}, []int64{1, 3}, []int64{0, 3}, true},
+		{[]int64{2, 3}, []int64{4}, nil, false},
+		{[]int64{0}, []int64{2}, nil, false},
+	}
+	for _, c := range cases {
+		got, ok := Broadcast(c.a, c.b)
+		if ok != c.ok || (ok && !cmp.Equal(got, c.want)) {
+			t.Errorf("Broadcast(%v, %v) = %v, %v; want %v, %v", c.a, c.b, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestMatMulShape(t *testing.T) {
+	cases := []struct{ a, b, want []int64 }{
+		{[]int64{3, 4}, []int64{4, 5}, []int64{3, 5}},
+		{[]int64{4}, []int64{4, 5}, []int64{5}},
+		{[]int64{3, 4}, []int64{4}, []int64{3}},
+		{[]int64{4}, []int64{4}, []int64{}},
+		{[]int64{2, 1, 3, 4}, []int64{5, 4, 6}, []int64{2, 5, 3, 6}},
+		{[]int64{-1, 4}, []int64{4, 2}, []int64{-1, 2}},
+		{[]int64{2, 4}, []int64{-1, 2}, []int64{2, 2}},
+	}
+	for _, c := range cases {
+		got, err := MatMulShape(c.a, c.b)
+		if err != nil || !cmp.Equal(got, c.want) {
+			t.Errorf("MatMulShape(%v, %v) = %v, %v; want %v", c.a, c.b, got, err, c.want)
+		}
+	}
+	if _, err := MatMulShape([]int64{3, 4}, []int64{5, 6}); errs.CodeOf(err) != errs.GraphShape {
+		t.Errorf("inner mismatch: %v", err)
+	}
+}
+
+func TestReshapeShape(t *testing.T) {
+	cases := []struct {
+		in, target, want []int64
+		allowZero        bool
+		code             errs.Code
+	}{
+		{[]int64{2, 3, 4}, []int64{0, -1}, []int64{2, 12}, false, errs.OK},
+		{[]int64{2, 3, 4}, []int64{-1}, []int64{24}, false, errs.OK},
+		{[]int64{-1, 3, 4}, []int64{0, -1}, []int64{-1, -1}, false, errs.OK},
+		{[]int64{2, 3}, []int64{0, 3}, []int64{0, 3}, true, errs.GraphShape},
+		{[]int64{2, 0}, []int64{0, 5}, []int64{0, 5}, true, errs.OK},
+		{[]int64{2, 3}, []int64{4, -1}, nil, false, errs.GraphShape},
+		{[]int64{2, 3}, []int64{-1, -1}, nil, false, errs.GraphShape},
+		{[]int64{2, 3}, []int64{7}, nil, false, errs.GraphShape},
+		{[]int64{2, 3}, []int64{-2, 3}, nil, false, errs.GraphShape},
+		{[]int64{2}, []int64{0, 0}, nil, false, errs.GraphShape},
+	}
+	for _, c := range cases {
+		got, err := ReshapeShape(c.in, c.target, c.allowZero)
+		if errs.CodeOf(err) != c.code || (c.code == errs.OK && !cmp.Equal(got, c.want)) {
+			t.Errorf("ReshapeShape(%v, %v, %v) = %v, %v; want %v, %v", c.in, c.target, c.allowZero, got, err, c.want, c.code)
+		}
+	}
+}
+
+func TestTransposePerm(t *testing.T) {
+	if p, err := TransposePerm(nil, 3); err != nil || !cmp.Equal(p, []int{2, 1, 0}) {
+		t.Errorf("default perm %v %v", p, err)
+	}
+	for _, bad := range [][]int64{{0, 0, 1}, {0, 1}, {0, 1, 3}, {-1, 0, 1}} {
+		if _, err := TransposePerm(bad, 3); errs.CodeOf(err) != errs.GraphAttribute {
+			t.Errorf("perm %v: %v", bad, err)
+		}
+	}
+}
+
+func f32(name string, shape ...int64) ValueInfo {
+	return ValueInfo{Name: name, DType: dtype.Float32, Shape: shape}
+}
+
+func TestCheckOrdersAndTypes(t *testing.T) {
+	// Nodes stored out of order; the checker sorts them and keeps the
+	// stored order among independent nodes.
+	g := &Graph{
+		Inputs:  []ValueInfo{f32("x", -1, 4)},
+		Outputs: []ValueInfo{f32("y", -1, 4), f32("z", -1, 4)},
+		Nodes: []Node{
+			{Op: "Relu", Name: "second", Inputs: []string{"h"}, Outputs: []string{"y"}},
+			{Op: "Add", Name: "first", Inputs: []string{"x", "b"}, Outputs: []string{"h"}},
+			{Op: "Sigmoid", Name: "third", Inputs: []string{"h"}, Outputs: []string{"z"}},
+		},
+	}
+	c, err := Check(g, consts{"b": f32("b", 4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, n := range c.Nodes {
+		order = append(order, n.Name)
+	}
+	if !cmp.Equal(order, []string{"first", "second", "third"}) {
+		t.Errorf("order %v", order)
+	}
+	if v := c.Values[c.ByName["h"]]; v.Kind != KindComputed || !cmp.Equal(v.Shape, []int64{-1, 4}) {
+		t.Errorf("h = %+v", v)
+	}
+	if c.Values[c.ByName["b"]].Kind != KindConstant {
+		t.Error("b should be a constant")
+	}
+}
+
+func TestAttributeDefaults(t *testing.T) {
+	g := &Graph{
+		Inputs:  []ValueInfo{f32("x", 2, 3)},
+		Outputs: []ValueInfo{f32("y", 2, 3)},
+		Nodes:   []Node{{Op: "LeakyRelu", Inputs: []string{"x"}, Outputs: []string{"y"}}},
+	}
+	c, err := Check(g, consts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Nodes[0].Attr("alpha"); a.Float != 0.01 || a.Type != AttrFloat {
+		t.Errorf("alpha default %+v", a)
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	base := func() *Graph {
+		return &Graph{
+			Inputs:  []ValueInfo{f32("x", -1, 4)},
+			Outputs: []ValueInfo{f32("y", -1, 4)},
+			Nodes:   []Node{{Op: "Relu", Inputs: []string{"x"}, Outputs: []string{"y"}}},
+		}
+	}
+	cases := []struct {
+		name string
+		edit func(g *Graph)
+		want errs.Code
+	}{
+		{"input shadows constant", func(g *Graph) { g.Inputs[0].Name = "b" }, errs.GraphDuplicate},
+		{"output undefined", func(g *Graph) { g.Outputs[0].Name = "nope" }, errs.GraphMissingTensor},
+		{"output listed twice", func(g *Graph) { g.Outputs = append(g.Outputs, g.Outputs[0]) }, errs.GraphDuplicate},
+		{"no outputs", func(g *Graph) { g.Outputs = nil }, errs.GraphShape},
+		{"empty name", func(g *Graph) { g.Nodes[0].Outputs[0] = ""; g.Outputs[0].Name = "" }, errs.GraphShape},
+		{"NUL in name", func(g *Graph) { g.Inputs[0].Name = "a\x00b" }, errs.GraphMalformed},
+		{"bad dtype", func(g *Graph) { g.Inputs[0].DType = 42 }, errs.GraphDType},
+		{"int relu", func(g *Graph) { g.Inputs[0].DType = dtype.Int64; g.Outputs[0].DType = dtype.Int64 }, errs.GraphDType},
+		{"rank 9", func(g *Graph) { g.Inputs[0].Shape = make([]int64, 9) }, errs.UnsupportedFeature},
+		{"dim -2", func(g *Graph) { g.Inputs[0].Shape = []int64{-2, 4} }, errs.GraphShape},
+		{"self loop", func(g *Graph) { g.Nodes[0].Inputs[0] = "y" }, errs.GraphCycle},
+		{"NaN attribute", func(g *Graph) {
+			g.Nodes[0].Op = "LeakyRelu"
+			g.Nodes[0].Attrs = []Attr{{Name: "alpha", Type: AttrFloat, Float: nan()}}
+		}, errs.GraphAttribute},
+		{"duplicate attribute", func(g *Graph) {
+			g.Nodes[0].Op = "LeakyRelu"
+			g.Nodes[0].Attrs = []Attr{{Name: "alpha", Type: AttrFloat}, {Name: "alpha", Type: AttrFloat}}
+		}, errs.GraphAttribute},
+		{"missing required attribute", func(g *Graph) { g.Nodes[0].Op = "Cast" }, errs.GraphAttribute},
+		{"bad gelu mode", func(g *Graph) {
+			g.Nodes[0].Op = "Gelu"
+			g.Nodes[0].Attrs = []Attr{{Name: "approximate", Type: AttrString, String: "fast"}}
+		}, errs.GraphAttribute},
+		{"softmax axis", func(g *Graph) {
+			g.Nodes[0].Op = "Softmax"
+			g.Nodes[0].Attrs = []Attr{{Name: "axis", Type: AttrInt, Int: 2}}
+		}, errs.GraphAttribute},
+		{"computed reshape shape", func(g *Graph) {
+			g.Inputs = append(g.Inputs, ValueInfo{Name: "s", DType: dtype.Int64, Shape: []int64{2}})
+			g.Nodes[0] = Node{Op: "Reshape", Inputs: []string{"x", "s"}, Outputs: []string{"y"}}
+		}, errs.UnsupportedFeature},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := base()
+			c.edit(g)
+			_, err := Check(g, consts{"b": f32("b", 4)})
+			if got := errs.CodeOf(err); got != c.want {
+				t.Fatalf("got %v (%v), want %v", got, err, c.want)
+			}
+		})
+	}
+}
+
+func nan() float64 { var z float64; return z / z }
+
+func TestEveryOpInfers(t *testing.T) {
+	// Each schema accepts a minimal well-typed use (guards the registry).
+	for _, op := range Ops() {
+		t.Run(op, func(t *testing.T) {
+			n := Node{Op: op, Inputs: []string{"x"}, Outputs: []string{"y"}}
+			switch op {
+			case "Gemm":
+				n.Inputs = []string{"x", "w"}
+			case "MatMul", "Add", "Sub", "Mul", "Div":
+				n.Inputs = []string{"x", "sq"}
+			case "LayerNormalization":
+				n.Inputs = []string{"x", "v"}
+			case "Reshape":
+				n.Inputs = []string{"x", "shape"}
+			case "Concat":
+				n.Attrs = []Attr{{Name: "axis", Type: AttrInt, Int: 1}}
+			case "Cast":
+				n.Attrs = []Attr{{Name: "to", Type: AttrInt, Int: int64(dtype.Float64)}}
+			}
+			g := &Graph{Inputs: []ValueInfo{f32("x", 4, 4)}, Outputs: []ValueInfo{{Name: "y"}}, Nodes: []Node{n}}
+			c := consts{"w": f32("w", 4, 2), "sq": f32("sq", 4, 4), "v": f32("v", 4),
+				"shape": {Name: "shape", DType: dtype.Int64, Shape: []int64{2}}}
+			if _, err := CheckInferOutputs(g, c); err != nil {
+				t.Fatal(err)
+			}
+			if g.Outputs[0].DType == dtype.Invalid {
+				t.Fatal("output type not inferred")
+			}
+			_ = fmt.Sprint(g.Outputs[0])
+		})
+	}
+}
