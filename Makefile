@@ -59,7 +59,7 @@ demo: all cmake
 	@scripts/demo.sh $(BUILD) $(CMAKE_DIR)
 
 bench: all
-	@scripts/bench.sh
+	@bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

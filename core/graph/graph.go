@@ -5,7 +5,6 @@
 package graph
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"unicode/utf8"
@@ -242,17 +241,18 @@ func check(g *Graph, consts Constants, inferOutputs bool) (*Checked, error) {
 		}
 	}
 
-	// Dependencies between nodes; constants are resolved lazily.
-	deps := make([][]int, len(g.Nodes)) // deps[i] = nodes that read i's outputs
-	indeg := make([]int, len(g.Nodes))
+	// Resolve every node input; note whether the stored order is already
+	// topological (the common case, kept as is).
+	sorted := true
+	edges := 0
 	for i := range g.Nodes {
 		for _, in := range g.Nodes[i].Inputs {
 			if in == "" {
 				continue
 			}
 			if p, ok := producer[in]; ok {
-				deps[p] = append(deps[p], i)
-				indeg[i]++
+				edges++
+				sorted = sorted && p < i
 				continue
 			}
 			if _, ok := c.ByName[in]; ok {
@@ -267,50 +267,47 @@ func check(g *Graph, consts Constants, inferOutputs bool) (*Checked, error) {
 			return nil, errs.New(errs.GraphMissingTensor, "node %d (%s %q) reads tensor %q, which no input, stored tensor or node defines", i, g.Nodes[i].Op, g.Nodes[i].Name, in)
 		}
 	}
-
-	// Kahn's algorithm, taking the lowest ready index first so that an
-	// already-sorted graph keeps its order.
-	ready := &intHeap{}
-	for i, d := range indeg {
-		if d == 0 {
-			*ready = append(*ready, i)
-		}
+	order := make([]int, len(g.Nodes))
+	for i := range order {
+		order[i] = i
 	}
-	heap.Init(ready)
-	order := make([]int, 0, len(g.Nodes))
-	for ready.Len() > 0 {
-		i := heap.Pop(ready).(int)
-		order = append(order, i)
-		for _, j := range deps[i] {
-			indeg[j]--
-			if indeg[j] == 0 {
-				heap.Push(ready, j)
-			}
-		}
-	}
-	if len(order) != len(g.Nodes) {
-		for i, d := range indeg {
-			if d > 0 {
-				return nil, errs.New(errs.GraphCycle, "the graph has a cycle through node %d (%s %q)", i, g.Nodes[i].Op, g.Nodes[i].Name)
-			}
+	if !sorted {
+		var err error
+		if order, err = topoSort(g, producer, edges); err != nil {
+			return nil, err
 		}
 	}
 
+	// One allocation each for every node's argument ids and attributes.
+	nArgs, nAttrs := 0, 0
+	for i := range g.Nodes {
+		nArgs += len(g.Nodes[i].Inputs) + len(g.Nodes[i].Outputs)
+		nAttrs += len(schemas[g.Nodes[i].Op].Attrs)
+	}
+	args, attrs := make([]int, nArgs), make([]Attr, nAttrs)
+	take := func(n int) []int {
+		s := args[:n:n]
+		args = args[n:]
+		return s
+	}
 	c.Nodes = make([]CNode, len(order))
 	var ins []*ValueInfo
+	var x inferCtx
+	cr := &constReader{c, consts}
 	for k, i := range order {
 		n := &g.Nodes[i]
 		cn := &c.Nodes[k]
 		cn.Node = n
 		cn.Schema = schemas[n.Op] // presence checked in checkNodeSyntax
-		cn.In = make([]int, len(n.Inputs))
+		cn.In = take(len(n.Inputs))
 		for j, in := range n.Inputs {
 			cn.In[j] = -1
 			if in != "" {
 				cn.In[j] = c.ByName[in]
 			}
 		}
-		if err := resolveAttrs(cn, k); err != nil {
+		cn.attrs, attrs = attrs[:len(cn.Schema.Attrs):len(cn.Schema.Attrs)], attrs[len(cn.Schema.Attrs):]
+		if err := resolveAttrs(cn); err != nil {
 			return nil, err
 		}
 		ins = ins[:0]
@@ -321,11 +318,11 @@ func check(g *Graph, consts Constants, inferOutputs bool) (*Checked, error) {
 			}
 			ins = append(ins, in)
 		}
-		outs, err := Infer(cn, ins, constReader{c, consts})
+		outs, err := x.run(cn, ins, cr)
 		if err != nil {
 			return nil, errs.Prefix(err, "node %d (%s %q)", i, n.Op, n.Name)
 		}
-		cn.Out = make([]int, len(n.Outputs))
+		cn.Out = take(len(n.Outputs))
 		for j, o := range n.Outputs {
 			cn.Out[j] = -1
 			if o == "" {
@@ -442,9 +439,10 @@ func checkNodeSyntax(n *Node, i int) error {
 	return nil
 }
 
-func resolveAttrs(cn *CNode, k int) error {
+// resolveAttrs fills cn.attrs (one slot per schema attribute) from the
+// node's attributes and the schema's defaults.
+func resolveAttrs(cn *CNode) error {
 	s := cn.Schema
-	cn.attrs = make([]Attr, len(s.Attrs))
 	var set uint64 // bit i: attribute i was given (schemas have < 64)
 	for _, a := range cn.Attrs {
 		idx := -1
@@ -488,7 +486,7 @@ type constReader struct {
 	consts Constants
 }
 
-func (r constReader) Int64s(id int) ([]int64, bool, error) {
+func (r *constReader) Int64s(id int) ([]int64, bool, error) {
 	v := r.c.Values[id]
 	if v.Kind != KindConstant {
 		return nil, false, nil
@@ -497,15 +495,96 @@ func (r constReader) Int64s(id int) ([]int64, bool, error) {
 	return vals, true, err
 }
 
-type intHeap []int
+// topoSort orders the nodes with Kahn's algorithm, taking the lowest ready
+// index first so the result is deterministic and close to the stored order.
+func topoSort(g *Graph, producer map[string]int, edges int) ([]int, error) {
+	n := len(g.Nodes)
+	// Readers of each node's outputs, in compressed rows: readers[start[p]:start[p+1]].
+	start := make([]int, n+1)
+	indeg := make([]int, n)
+	for i := range g.Nodes {
+		for _, in := range g.Nodes[i].Inputs {
+			if p, ok := producer[in]; ok && in != "" {
+				start[p+1]++
+				indeg[i]++
+			}
+		}
+	}
+	for p := 0; p < n; p++ {
+		start[p+1] += start[p]
+	}
+	readers := make([]int, edges)
+	fill := append([]int(nil), start[:n]...)
+	for i := range g.Nodes {
+		for _, in := range g.Nodes[i].Inputs {
+			if p, ok := producer[in]; ok && in != "" {
+				readers[fill[p]] = i
+				fill[p]++
+			}
+		}
+	}
+	var ready minHeap
+	for i, d := range indeg {
+		if d == 0 {
+			ready.push(i)
+		}
+	}
+	order := make([]int, 0, n)
+	for len(ready) > 0 {
+		i := ready.pop()
+		order = append(order, i)
+		for _, j := range readers[start[i]:start[i+1]] {
+			if indeg[j]--; indeg[j] == 0 {
+				ready.push(j)
+			}
+		}
+	}
+	if len(order) != n {
+		for i, d := range indeg {
+			if d > 0 {
+				return nil, errs.New(errs.GraphCycle, "the graph has a cycle through node %d (%s %q)", i, g.Nodes[i].Op, g.Nodes[i].Name)
+			}
+		}
+	}
+	return order, nil
+}
 
-func (h intHeap) Len() int           { return len(h) }
-func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
-func (h *intHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// minHeap is a binary min-heap of ints (container/heap would box each one).
+type minHeap []int
+
+func (h *minHeap) push(x int) {
+	*h = append(*h, x)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p] <= a[i] {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *minHeap) pop() int {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(a) && a[l] < a[m] {
+			m = l
+		}
+		if l+1 < len(a) && a[l+1] < a[m] {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }

@@ -48,7 +48,19 @@ func (x *inferCtx) errf(code errs.Code, format string, args ...any) error {
 // inputs' (Dynamic dims allowed). The engine calls it again with concrete
 // shapes when it plans a run. The result has one entry per node output.
 func Infer(n *CNode, in []*ValueInfo, consts ConstSource) ([]ValueInfo, error) {
-	x := &inferCtx{n: n, in: in, out: make([]ValueInfo, len(n.Outputs)), consts: consts}
+	var x inferCtx
+	out, err := x.run(n, in, consts)
+	return append([]ValueInfo(nil), out...), err
+}
+
+// run infers n's outputs into x's reusable scratch: the result is valid
+// until the next run.
+func (x *inferCtx) run(n *CNode, in []*ValueInfo, consts ConstSource) ([]ValueInfo, error) {
+	out := x.out[:0]
+	for range n.Outputs {
+		out = append(out, ValueInfo{})
+	}
+	*x = inferCtx{n: n, in: in, out: out, consts: consts}
 	if err := n.Schema.infer(x); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make bench: every benchmark of the core, with its anchor where one exists.
+#   1. open + validate (+ plan) for 1 MB / 100 MB / 1 GB of weights and a 1,000-node graph
+#   2. steady-state runs: ns/op and allocs/op (target 0)
+#   3. GEMM GFLOP/s at 256/1024/2048 next to numpy in the same run
+#   4. the demo MLP through the CLI (open and run latency percentiles)
+# Results are recorded, with this command, in docs/BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import numpy' 2>/dev/null; then
+  echo "== creating .venv with bench/requirements.txt" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet -r bench/requirements.txt
+fi
+
+echo "== machine"
+echo "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); $(go version)"
+
+echo
+echo "== 1. open + validate (+ plan for batch 1)   go test -bench Open ./core/engine"
+go test -run '^$' -bench 'Open' -benchtime "${OPEN_BENCHTIME:-300x}" -count "${COUNT:-3}" ./core/engine | grep -E '^Benchmark'
+
+echo
+echo "== 2. steady-state runs   go test -bench Run ./core/engine"
+go test -run '^$' -bench 'Run' -benchtime "${RUN_BENCHTIME:-2000x}" -count "${COUNT:-3}" ./core/engine | grep -E '^Benchmark'
+
+echo
+echo "== 3. GEMM vs numpy   bench/gemm.sh"
+PYTHON=.venv/bin/python bench/gemm.sh
+
+echo
+echo "== 4. the demo MLP through the CLI"
+make -s demo >/dev/null
+build/mle bench --runs 20000 --opens 1000 build/demo/mlp.mle
+build/mle bench --runs 2000 --batch 256 build/demo/mlp.mle
