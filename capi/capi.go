@@ -236,9 +236,8 @@ func mlego_model_metadata(h C.uintptr_t, buf *C.char, capacity C.size_t, n *C.si
 	return C.MLE_OK
 }
 
-//export mlego_model_input_count
-func mlego_model_input_count(h C.uintptr_t, n *C.size_t) (st C.mle_status) {
-	defer recoverStatus(&st, nil)
+// ioCount stores how many inputs (or outputs) the model has.
+func ioCount(h C.uintptr_t, n *C.size_t, outputs bool) C.mle_status {
 	c, ok := getModel(h)
 	if !ok {
 		return C.MLE_ERR_BAD_HANDLE
@@ -247,21 +246,22 @@ func mlego_model_input_count(h C.uintptr_t, n *C.size_t) (st C.mle_status) {
 		return C.MLE_ERR_INVALID_NULL
 	}
 	*n = C.size_t(len(c.inNames))
+	if outputs {
+		*n = C.size_t(len(c.outNames))
+	}
 	return C.MLE_OK
+}
+
+//export mlego_model_input_count
+func mlego_model_input_count(h C.uintptr_t, n *C.size_t) (st C.mle_status) {
+	defer recoverStatus(&st, nil)
+	return ioCount(h, n, false)
 }
 
 //export mlego_model_output_count
 func mlego_model_output_count(h C.uintptr_t, n *C.size_t) (st C.mle_status) {
 	defer recoverStatus(&st, nil)
-	c, ok := getModel(h)
-	if !ok {
-		return C.MLE_ERR_BAD_HANDLE
-	}
-	if n == nil {
-		return C.MLE_ERR_INVALID_NULL
-	}
-	*n = C.size_t(len(c.outNames))
-	return C.MLE_OK
+	return ioCount(h, n, true)
 }
 
 func ioInfo(h C.uintptr_t, index C.size_t, info *C.mle_io_info, cerr **C.mle_error, outputs bool) C.mle_status {

@@ -93,12 +93,8 @@ func Cast(dst []byte, to Elem, src []byte, from Elem, n int) {
 			} else {
 				dst[i] = 0
 			}
-		default:
-			if from.isFloat() {
-				storeInt(dst, to, i, saturate(v, to))
-			} else {
-				storeInt(dst, to, i, int64(v))
-			}
+		default: // an integer type from a float one (int→int took the loop above)
+			storeInt(dst, to, i, saturate(v, to))
 		}
 	}
 }

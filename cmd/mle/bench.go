@@ -62,11 +62,7 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 	opens := fs.Int("opens", 200, "timed opens")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions")
 	threads := fs.Int("threads", 0, "intra-op threads (0 = all CPUs)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return *asJSON, err
-	}
-	path, err := oneFile(pos)
+	path, err := parseFile(fs, args)
 	if err != nil {
 		return *asJSON, err
 	}

@@ -43,11 +43,7 @@ func concreteInputs(m *engine.Model, batch int64) []engine.Tensor {
 func cmdInspect(args []string, w io.Writer) (bool, error) {
 	fs, asJSON := newFlags("inspect")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions when planning memory")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return *asJSON, err
-	}
-	path, err := oneFile(pos)
+	path, err := parseFile(fs, args)
 	if err != nil {
 		return *asJSON, err
 	}
@@ -175,11 +171,7 @@ func cmdInspect(args []string, w io.Writer) (bool, error) {
 
 func cmdValidate(args []string, w io.Writer) (bool, error) {
 	fs, asJSON := newFlags("validate")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return *asJSON, err
-	}
-	path, err := oneFile(pos)
+	path, err := parseFile(fs, args)
 	if err != nil {
 		return *asJSON, err
 	}

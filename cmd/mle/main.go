@@ -106,7 +106,12 @@ func newFlags(name string) (*flag.FlagSet, *bool) {
 	return fs, asJSON
 }
 
-func oneFile(pos []string) (string, error) {
+// parseFile parses the flags of a command that takes exactly one FILE.
+func parseFile(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
 	if len(pos) != 1 {
 		return "", fmt.Errorf("%w: want exactly one FILE, got %d arguments", errUsage, len(pos))
 	}

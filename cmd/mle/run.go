@@ -30,11 +30,7 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 	fs.Var(&inputs, "input", "NAME=FILE.npy (repeat per input; NAME= may be omitted for a single-input model)")
 	outDir := fs.String("output-dir", "", "write each output to DIR/NAME.npy")
 	verify := fs.Bool("verify", false, "check every CRC when opening")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return *asJSON, err
-	}
-	path, err := oneFile(pos)
+	path, err := parseFile(fs, args)
 	if err != nil {
 		return *asJSON, err
 	}
