@@ -27,10 +27,10 @@ go test -run '^$' -bench 'Run' -benchtime "${RUN_BENCHTIME:-2000x}" -count "${CO
 
 echo
 echo "== 3. GEMM vs numpy   bench/gemm.sh"
-PYTHON=.venv/bin/python bench/gemm.sh
+PYTHON=.venv/bin/python BENCHTIME="${GEMM_BENCHTIME:-10x}" bench/gemm.sh
 
 echo
 echo "== 4. the demo MLP through the CLI"
-make -s demo >/dev/null
+make -s demo >/dev/null 2>&1
 build/mle bench --runs 20000 --opens 1000 build/demo/mlp.mle
 build/mle bench --runs 2000 --batch 256 build/demo/mlp.mle
