@@ -96,6 +96,19 @@ func newCModel(m *engine.Model) *cmodel {
 	return c
 }
 
+// acquire takes a reference unless the last one is already gone.
+func (c *cmodel) acquire() bool {
+	for {
+		r := c.refs.Load()
+		if r <= 0 {
+			return false
+		}
+		if c.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
 func (c *cmodel) release() {
 	if c.refs.Add(-1) != 0 {
 		return
@@ -336,11 +349,16 @@ func mlego_session_new(h C.uintptr_t, out *C.uintptr_t, cerr **C.mle_error) (st 
 	if out == nil {
 		return failf(cerr, errs.InvalidNull, "mle_session_new: session must not be NULL")
 	}
+	// Take the names' reference first: a concurrent mle_model_free must not
+	// free them under the new session.
+	if !c.acquire() {
+		return badHandle(cerr, "model")
+	}
 	s, err := c.m.NewSession()
 	if err != nil {
+		c.release()
 		return fail(cerr, err)
 	}
-	c.refs.Add(1)
 	nIn, nOut := len(c.inNames), len(c.outNames)
 	cs := &csession{s: s, c: c, ins: make([]engine.Tensor, nIn), outs: make([]engine.Tensor, nOut),
 		outMap: make([]int, nOut), seen: make([]bool, max(nIn, nOut)), mallocd: make([]bool, nOut)}

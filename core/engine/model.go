@@ -135,6 +135,20 @@ func liveNodes(g *graph.Checked) []bool {
 	return live
 }
 
+// acquire takes a reference unless the object is closed or already released
+// (a plain Add could resurrect an object whose last reference just went).
+func acquire(refs *atomic.Int64, closed *atomic.Bool) bool {
+	for {
+		r := refs.Load()
+		if r <= 0 || closed.Load() {
+			return false
+		}
+		if refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
 // Close releases the caller's reference. The mapping is released when the
 // last Session closes. Close is idempotent.
 func (m *Model) Close() error {
@@ -169,10 +183,9 @@ func (m *Model) Threads() int { return m.pool.Size() }
 
 // NewSession returns a session for running the model from one goroutine at a time.
 func (m *Model) NewSession() (*Session, error) {
-	if m.closed.Load() {
+	if !acquire(&m.refs, &m.closed) {
 		return nil, errs.New(errs.BadHandle, "model is closed")
 	}
-	m.refs.Add(1)
 	return &Session{m: m, plans: map[uint64]*plan{}}, nil
 }
 

@@ -73,10 +73,9 @@ func guard(err *error) {
 	}
 }
 
-// Run executes the model. inputs are in graph-input order; outputs, in
-// graph-output order, receive dtype, shape and data (their Data must have
-// room; see errs.BufferTooSmall).
-func (s *Session) Run(inputs, outputs []Tensor) (err error) {
+// do runs fn as the session's only user, with faults on the mapped file and
+// panics turned into errors.
+func (s *Session) do(fn func() error) (err error) {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -84,53 +83,57 @@ func (s *Session) Run(inputs, outputs []Tensor) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
 	defer guard(&err)
-	p, err := s.planFor(inputs, true)
-	if err != nil {
-		return err
-	}
-	if err := s.fillOutputs(p, outputs, false); err != nil {
-		return err
-	}
-	defer s.forget(p)
-	s.execute(p, inputs)
-	return s.fillOutputs(p, outputs, true)
+	return fn()
+}
+
+// Run executes the model. inputs are in graph-input order; outputs, in
+// graph-output order, receive dtype, shape and data (their Data must have
+// room; see errs.BufferTooSmall).
+func (s *Session) Run(inputs, outputs []Tensor) error {
+	return s.do(func() error {
+		p, err := s.planFor(inputs, true)
+		if err != nil {
+			return err
+		}
+		if err := s.fillOutputs(p, outputs, false); err != nil {
+			return err
+		}
+		defer s.forget(p)
+		s.execute(p, inputs)
+		return s.fillOutputs(p, outputs, true)
+	})
 }
 
 // OutputShapes fills the dtype and shape of every output tensor for the
 // given inputs without running the model (to size output buffers).
-func (s *Session) OutputShapes(inputs, outputs []Tensor) (err error) {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.busy.Store(false)
-	defer guard(&err)
-	p, err := s.planFor(inputs, false)
-	if err != nil {
-		return err
-	}
-	if len(outputs) != len(s.m.g.Outputs) {
-		return errs.New(errs.InvalidValue, "model has %d outputs; %d given", len(s.m.g.Outputs), len(outputs))
-	}
-	for i, id := range s.m.g.Outputs {
-		o := &outputs[i]
-		o.DType, o.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
-		copy(o.Dims[:], p.shapes[id])
-	}
-	return nil
+func (s *Session) OutputShapes(inputs, outputs []Tensor) error {
+	return s.do(func() error {
+		p, err := s.planFor(inputs, false)
+		if err != nil {
+			return err
+		}
+		if len(outputs) != len(s.m.g.Outputs) {
+			return errs.New(errs.InvalidValue, "model has %d outputs; %d given", len(s.m.g.Outputs), len(outputs))
+		}
+		for i, id := range s.m.g.Outputs {
+			o := &outputs[i]
+			o.DType, o.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
+			copy(o.Dims[:], p.shapes[id])
+		}
+		return nil
+	})
 }
 
 // Memory returns the activation-memory plan for the given input shapes.
 func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
-	if err := s.enter(); err != nil {
-		return st, err
-	}
-	defer s.busy.Store(false)
-	defer guard(&err)
-	p, err := s.planFor(inputs, false)
-	if err != nil {
-		return st, err
-	}
-	return p.stats(), nil
+	err = s.do(func() error {
+		p, err := s.planFor(inputs, false)
+		if err == nil {
+			st = p.stats()
+		}
+		return err
+	})
+	return st, err
 }
 
 // checkInputs validates inputs against the graph signature.

@@ -325,3 +325,37 @@ func TestTruncatedWhileMapped(t *testing.T) {
 	_, err = runModel(t, m, []Tensor{NewTensor(dtype.Float32, []int64{1, 1024}, make([]byte, 4096))})
 	wantCode(t, err, errs.IOFault)
 }
+
+// Closing a model while other goroutines create sessions: each NewSession
+// either fails with BadHandle or returns a session that works.
+func TestCloseRacesNewSession(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		m := mlp(t, dtype.Float32, 4, 8, 3, Options{Threads: 1})
+		var wg sync.WaitGroup
+		errc := make(chan error, 8)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := m.NewSession()
+				if err != nil {
+					if errs.CodeOf(err) != errs.BadHandle {
+						errc <- err
+					}
+					return
+				}
+				defer s.Close()
+				outs := []Tensor{{Data: make([]byte, 12)}, {Data: make([]byte, 8)}}
+				if err := s.Run([]Tensor{xbatch(dtype.Float32, 1, 4, 0)}, outs); err != nil {
+					errc <- err
+				}
+			}()
+		}
+		m.Close()
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+	}
+}
