@@ -13,6 +13,11 @@ const (
 	OpTanh
 	OpGeluErf
 	OpGeluTanh
+	OpAbs
+	OpNeg
+	OpSqrt
+	OpExp
+	OpLog
 )
 
 // Unary computes out[i] = f(x[i]). alpha is LeakyRelu's negative slope.
@@ -49,6 +54,26 @@ func Unary[T Float](op UnaryOp, out, x []T, alpha float64) {
 		for i, v := range x {
 			f := float64(v)
 			out[i] = T(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+		}
+	case OpAbs:
+		for i, v := range x {
+			out[i] = T(math.Abs(float64(v)))
+		}
+	case OpNeg:
+		for i, v := range x {
+			out[i] = -v
+		}
+	case OpSqrt:
+		for i, v := range x {
+			out[i] = T(math.Sqrt(float64(v)))
+		}
+	case OpExp:
+		for i, v := range x {
+			out[i] = T(math.Exp(float64(v)))
+		}
+	case OpLog:
+		for i, v := range x {
+			out[i] = T(math.Log(float64(v)))
 		}
 	case OpGeluTanh:
 		const c = 0.7978845608028654 // sqrt(2/pi)

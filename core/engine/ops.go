@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -17,6 +18,14 @@ const parallelMin = 1 << 15
 type runCtx struct {
 	pool   *kernels.Pool
 	worker *kernels.Worker
+	err    error // the first data-dependent failure (e.g. a Gather index out of range)
+}
+
+// fail records a run-time error; the session stops after the current step.
+func (x *runCtx) fail(err error) {
+	if x.err == nil {
+		x.err = err
+	}
 }
 
 func (x *runCtx) parallel(chunks int, t kernels.Task) { x.pool.For(x.worker, chunks, t) }
@@ -90,9 +99,19 @@ func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolS
 		s := kernels.NewStrided(out[0].Shape, in[0].Shape, in[1].Shape)
 		rows, inner := s.Rows()
 		return &binaryExec{op: op, s: s, dt: out[0].DType, rc: splitRows(rows, inner, poolSize)}, false, nil
-	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu":
+	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Abs", "Neg", "Sqrt", "Exp", "Log":
 		e := &unaryExec{dt: out[0].DType}
 		switch n.Op {
+		case "Abs":
+			e.op = kernels.OpAbs
+		case "Neg":
+			e.op = kernels.OpNeg
+		case "Sqrt":
+			e.op = kernels.OpSqrt
+		case "Exp":
+			e.op = kernels.OpExp
+		case "Log":
+			e.op = kernels.OpLog
 		case "Relu":
 			e.op = kernels.OpRelu
 		case "LeakyRelu":
@@ -146,6 +165,29 @@ func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolS
 		axis, _ := graph.NormAxis(n.Attr("axis").Int, len(s))
 		return &argMaxExec{dt: in[0].DType, outer: numel(s[:axis]), axis: int(s[axis]), inner: numel(s[axis+1:]),
 			last: n.Attr("select_last_index").Int != 0}, false, nil
+	case "Equal", "Greater", "Less":
+		op := map[string]kernels.CompareOp{"Equal": kernels.OpEqual, "Greater": kernels.OpGreater, "Less": kernels.OpLess}[n.Op]
+		return &compareExec{op: op, dt: in[0].DType, s: kernels.NewStrided(out[0].Shape, in[0].Shape, in[1].Shape)}, false, nil
+	case "IsNaN":
+		return &isNaNExec{dt: in[0].DType}, false, nil
+	case "Where":
+		return newWhereExec(in, out[0]), false, nil
+	case "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2":
+		reduced, err := graph.ReduceAxes(n.Attr("axes").Ints, len(in[0].Shape))
+		if err != nil {
+			return nil, false, err
+		}
+		ops := map[string]kernels.ReduceOp{"ReduceSum": kernels.OpReduceSum, "ReduceMean": kernels.OpReduceMean,
+			"ReduceMax": kernels.OpReduceMax, "ReduceMin": kernels.OpReduceMin, "ReduceL1": kernels.OpReduceL1, "ReduceL2": kernels.OpReduceL2}
+		return &reduceExec{op: ops[n.Op], dt: in[0].DType, shape: in[0].Shape, reduced: reduced,
+			acc: make([]float64, numel(out[0].Shape))}, false, nil
+	case "Clip":
+		return &clipExec{dt: in[0].DType}, false, nil
+	case "Gather":
+		s := in[0].Shape
+		axis, _ := graph.NormAxis(n.Attr("axis").Int, len(s))
+		return &gatherExec{idx: in[1].DType, outer: numel(s[:axis]), dim: int(s[axis]),
+			block: numel(s[axis+1:]) * in[0].DType.Size()}, false, nil
 	case "Cast":
 		return &castExec{from: kernels.Elem(in[0].DType), to: kernels.Elem(out[0].DType), n: numel(in[0].Shape)}, false, nil
 	}
@@ -321,6 +363,162 @@ func (e *argMaxExec) run(_ *runCtx, in, out [][]byte) {
 type castExec struct {
 	from, to kernels.Elem
 	n        int
+}
+
+type compareExec struct {
+	op kernels.CompareOp
+	dt dtype.DType
+	s  kernels.Strided
+}
+
+func (e *compareExec) run(_ *runCtx, in, out [][]byte) {
+	rows, _ := e.s.Rows()
+	switch e.dt {
+	case dtype.Float32:
+		kernels.Compare(e.op, &e.s, out[0], f32s(in[0]), f32s(in[1]), 0, rows)
+	case dtype.Float64:
+		kernels.Compare(e.op, &e.s, out[0], f64s(in[0]), f64s(in[1]), 0, rows)
+	case dtype.Int32:
+		kernels.Compare(e.op, &e.s, out[0], i32s(in[0]), i32s(in[1]), 0, rows)
+	case dtype.Int64:
+		kernels.Compare(e.op, &e.s, out[0], i64s(in[0]), i64s(in[1]), 0, rows)
+	}
+}
+
+type isNaNExec struct{ dt dtype.DType }
+
+func (e *isNaNExec) run(_ *runCtx, in, out [][]byte) {
+	if e.dt == dtype.Float32 {
+		kernels.IsNaN(out[0], f32s(in[0]))
+	} else {
+		kernels.IsNaN(out[0], f64s(in[0]))
+	}
+}
+
+// whereExec is ONNX Where with three-way broadcasting: an odometer over the
+// output walks the condition and both branches with their own strides.
+type whereExec struct {
+	size    int
+	dims    []int
+	strides [3][]int // condition, X, Y: element strides along the output's axes
+}
+
+func newWhereExec(in []*graph.ValueInfo, out graph.ValueInfo) *whereExec {
+	r := len(out.Shape)
+	e := &whereExec{size: out.DType.Size(), dims: make([]int, r)}
+	for d := range e.dims {
+		e.dims[d] = int(out.Shape[d])
+	}
+	for k := range e.strides {
+		s := in[k].Shape
+		e.strides[k] = make([]int, r)
+		stride := 1
+		for d := len(s) - 1; d >= 0; d-- {
+			if s[d] != 1 {
+				e.strides[k][d+r-len(s)] = stride
+			}
+			stride *= int(s[d])
+		}
+	}
+	return e
+}
+
+func (e *whereExec) run(_ *runCtx, in, out [][]byte) {
+	n := len(out[0]) / e.size
+	var idxA [dtype.MaxRank]int
+	idx := idxA[:len(e.dims)]
+	c, a, b := 0, 0, 0
+	for i := 0; i < n; i++ {
+		src, off := in[2], b
+		if in[0][c] != 0 {
+			src, off = in[1], a
+		}
+		copy(out[0][i*e.size:(i+1)*e.size], src[off*e.size:(off+1)*e.size])
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			c, a, b = c+e.strides[0][d], a+e.strides[1][d], b+e.strides[2][d]
+			if idx[d] < e.dims[d] {
+				break
+			}
+			c -= e.strides[0][d] * e.dims[d]
+			a -= e.strides[1][d] * e.dims[d]
+			b -= e.strides[2][d] * e.dims[d]
+			idx[d] = 0
+		}
+	}
+}
+
+type reduceExec struct {
+	op      kernels.ReduceOp
+	dt      dtype.DType
+	shape   []int64
+	reduced []bool
+	acc     []float64 // scratch, owned by the plan
+}
+
+func (e *reduceExec) run(_ *runCtx, in, out [][]byte) {
+	if e.dt == dtype.Float32 {
+		kernels.Reduce(e.op, f32s(out[0]), f32s(in[0]), e.shape, e.reduced, e.acc)
+	} else {
+		kernels.Reduce(e.op, f64s(out[0]), f64s(in[0]), e.shape, e.reduced, e.acc)
+	}
+}
+
+type clipExec struct{ dt dtype.DType }
+
+func (e *clipExec) run(_ *runCtx, in, out [][]byte) {
+	lo, hi := math.Inf(-1), math.Inf(1)
+	bound := func(i int, def float64) float64 {
+		if b := opt(in, i); b != nil {
+			if e.dt == dtype.Float32 {
+				return float64(f32s(b)[0])
+			}
+			return f64s(b)[0]
+		}
+		return def
+	}
+	lo, hi = bound(1, lo), bound(2, hi)
+	if e.dt == dtype.Float32 {
+		kernels.Clip(f32s(out[0]), f32s(in[0]), float32(lo), float32(hi))
+	} else {
+		kernels.Clip(f64s(out[0]), f64s(in[0]), lo, hi)
+	}
+}
+
+// gatherExec is ONNX Gather: data viewed as [outer, dim, block bytes].
+type gatherExec struct {
+	idx               dtype.DType
+	outer, dim, block int
+}
+
+func (e *gatherExec) run(x *runCtx, in, out [][]byte) {
+	var n int
+	if e.idx == dtype.Int64 {
+		n = len(in[1]) / 8
+	} else {
+		n = len(in[1]) / 4
+	}
+	o := 0
+	for r := 0; r < e.outer; r++ {
+		for i := 0; i < n; i++ {
+			var k int64
+			if e.idx == dtype.Int64 {
+				k = i64s(in[1])[i]
+			} else {
+				k = int64(i32s(in[1])[i])
+			}
+			if k < 0 {
+				k += int64(e.dim)
+			}
+			if k < 0 || k >= int64(e.dim) {
+				x.fail(errs.New(errs.InvalidValue, "Gather index %d is out of range for an axis of size %d", k, e.dim))
+				return
+			}
+			src := (r*e.dim + int(k)) * e.block
+			copy(out[0][o:o+e.block], in[0][src:src+e.block])
+			o += e.block
+		}
+	}
 }
 
 func (e *castExec) run(_ *runCtx, in, out [][]byte) {

@@ -99,7 +99,9 @@ func (s *Session) Run(inputs, outputs []Tensor) error {
 			return err
 		}
 		defer s.forget(p)
-		s.execute(p, inputs)
+		if err := s.execute(p, inputs); err != nil {
+			return err
+		}
 		return s.fillOutputs(p, outputs, true)
 	})
 }
@@ -265,7 +267,7 @@ func aligned(b []byte, n int) bool {
 	return len(b) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(n) == 0
 }
 
-func (s *Session) execute(p *plan, inputs []Tensor) {
+func (s *Session) execute(p *plan, inputs []Tensor) error {
 	g := s.m.g
 	for i, id := range g.Inputs {
 		data := inputs[i].Data
@@ -313,7 +315,13 @@ func (s *Session) execute(p *plan, inputs []Tensor) {
 			}
 		}
 		st.exec.run(x, st.in, st.out)
+		if x.err != nil {
+			err := errs.Prefix(x.err, "node %s %q", st.node.Op, st.node.Name)
+			x.err = nil
+			return err
+		}
 	}
+	return nil
 }
 
 // forget drops references to caller memory: it is not ours after Run returns.

@@ -218,8 +218,14 @@ func TestEveryOpInfers(t *testing.T) {
 			switch op {
 			case "Gemm":
 				n.Inputs = []string{"x", "w"}
-			case "MatMul", "Add", "Sub", "Mul", "Div":
+			case "MatMul", "Add", "Sub", "Mul", "Div", "Equal", "Greater", "Less":
 				n.Inputs = []string{"x", "sq"}
+			case "Where":
+				n.Inputs = []string{"cond", "x", "sq"}
+			case "Gather":
+				n.Inputs = []string{"x", "idx"}
+			case "Clip":
+				n.Inputs = []string{"x", "lo", ""}
 			case "LayerNormalization":
 				n.Inputs = []string{"x", "v"}
 			case "Reshape":
@@ -231,7 +237,10 @@ func TestEveryOpInfers(t *testing.T) {
 			}
 			g := &Graph{Inputs: []ValueInfo{f32("x", 4, 4)}, Outputs: []ValueInfo{{Name: "y"}}, Nodes: []Node{n}}
 			c := consts{"w": f32("w", 4, 2), "sq": f32("sq", 4, 4), "v": f32("v", 4),
-				"shape": {Name: "shape", DType: dtype.Int64, Shape: []int64{2}}}
+				"shape": {Name: "shape", DType: dtype.Int64, Shape: []int64{2}},
+				"cond":  {Name: "cond", DType: dtype.Bool, Shape: []int64{4, 1}},
+				"idx":   {Name: "idx", DType: dtype.Int64, Shape: []int64{3}},
+				"lo":    f32("lo")}
 			if _, err := CheckInferOutputs(g, c); err != nil {
 				t.Fatal(err)
 			}

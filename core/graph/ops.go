@@ -117,6 +117,20 @@ func init() {
 	for _, op := range []string{"Relu", "Sigmoid", "Tanh"} {
 		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, infer: inferUnaryFloat})
 	}
+	for _, op := range []string{"Abs", "Neg", "Sqrt", "Exp", "Log"} {
+		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, infer: inferUnaryFloat})
+	}
+	for _, op := range []string{"Equal", "Greater", "Less"} {
+		register(&OpSchema{Name: op, MinInputs: 2, MaxInputs: 2, infer: inferCompare})
+	}
+	register(&OpSchema{Name: "IsNaN", MinInputs: 1, MaxInputs: 1, infer: inferIsNaN})
+	register(&OpSchema{Name: "Where", MinInputs: 3, MaxInputs: 3, infer: inferWhere})
+	for _, op := range []string{"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2"} {
+		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1,
+			Attrs: []AttrSpec{{Name: "axes", Type: AttrInts}, intAttr("keepdims", 1)}, infer: inferReduce})
+	}
+	register(&OpSchema{Name: "Clip", MinInputs: 1, MaxInputs: 3, infer: inferClip})
+	register(&OpSchema{Name: "Gather", MinInputs: 2, MaxInputs: 2, Attrs: []AttrSpec{intAttr("axis", 0)}, infer: inferGather})
 	register(&OpSchema{Name: "LeakyRelu", MinInputs: 1, MaxInputs: 1,
 		Attrs: []AttrSpec{floatAttr("alpha", 0.01)}, infer: inferUnaryFloat})
 	register(&OpSchema{Name: "Gelu", MinInputs: 1, MaxInputs: 1,
@@ -618,6 +632,120 @@ func inferCast(x *inferCtx) error {
 		return x.errf(errs.GraphAttribute, "Cast to %d: unknown dtype", to)
 	}
 	x.out[0] = ValueInfo{DType: dtype.DType(to), Shape: x.in[0].Shape}
+	return nil
+}
+
+func inferCompare(x *inferCtx) error {
+	if _, err := x.sameType(numericTypes); err != nil {
+		return err
+	}
+	s, ok := Broadcast(x.in[0].Shape, x.in[1].Shape)
+	if !ok {
+		return x.errf(errs.GraphShape, "shapes %v and %v do not broadcast", x.in[0].Shape, x.in[1].Shape)
+	}
+	x.out[0] = ValueInfo{DType: dtype.Bool, Shape: s}
+	return nil
+}
+
+func inferIsNaN(x *inferCtx) error {
+	if _, err := x.sameType(floatTypes); err != nil {
+		return err
+	}
+	x.out[0] = ValueInfo{DType: dtype.Bool, Shape: x.in[0].Shape}
+	return nil
+}
+
+func inferWhere(x *inferCtx) error {
+	if x.in[0].DType != dtype.Bool {
+		return x.errf(errs.GraphDType, "Where condition %q is %s; it must be bool", x.in[0].Name, x.in[0].DType)
+	}
+	if x.in[1].DType != x.in[2].DType {
+		return x.errf(errs.GraphDType, "Where branches are %s and %s; they must match", x.in[1].DType, x.in[2].DType)
+	}
+	s, ok := Broadcast(x.in[0].Shape, x.in[1].Shape)
+	if ok {
+		s, ok = Broadcast(s, x.in[2].Shape)
+	}
+	if !ok {
+		return x.errf(errs.GraphShape, "Where shapes %v, %v and %v do not broadcast", x.in[0].Shape, x.in[1].Shape, x.in[2].Shape)
+	}
+	x.out[0] = ValueInfo{DType: x.in[1].DType, Shape: s}
+	return nil
+}
+
+// ReduceAxes returns which axes of a rank-r tensor the axes attribute
+// reduces (all when empty).
+func ReduceAxes(axes []int64, r int) ([]bool, error) {
+	reduced := make([]bool, r)
+	if len(axes) == 0 {
+		for i := range reduced {
+			reduced[i] = true
+		}
+		return reduced, nil
+	}
+	for _, a := range axes {
+		d, ok := NormAxis(a, r)
+		if !ok || reduced[d] {
+			return nil, errs.New(errs.GraphAttribute, "axes %v are not distinct axes of a rank-%d tensor", axes, r)
+		}
+		reduced[d] = true
+	}
+	return reduced, nil
+}
+
+func inferReduce(x *inferCtx) error {
+	t, err := x.sameType(floatTypes)
+	if err != nil {
+		return err
+	}
+	s := x.in[0].Shape
+	reduced, err := ReduceAxes(x.attr("axes").Ints, len(s))
+	if err != nil {
+		return err
+	}
+	out := []int64{}
+	for d, dim := range s {
+		switch {
+		case !reduced[d]:
+			out = append(out, dim)
+		case x.attr("keepdims").Int != 0:
+			out = append(out, 1)
+		}
+	}
+	x.out[0] = ValueInfo{DType: t, Shape: out}
+	return nil
+}
+
+func inferClip(x *inferCtx) error {
+	t, err := x.sameType(floatTypes)
+	if err != nil {
+		return err
+	}
+	for i := 1; i < len(x.in); i++ {
+		if x.in[i] != nil {
+			if n, ok := dtype.NumElements(x.in[i].Shape); !ok || n != 1 {
+				return x.errf(errs.GraphShape, "Clip bound %q has shape %v; it must hold one value", x.in[i].Name, x.in[i].Shape)
+			}
+		}
+	}
+	x.out[0] = ValueInfo{DType: t, Shape: x.in[0].Shape}
+	return nil
+}
+
+func inferGather(x *inferCtx) error {
+	data, idx := x.in[0], x.in[1]
+	if idx.DType != dtype.Int64 && idx.DType != dtype.Int32 {
+		return x.errf(errs.GraphDType, "Gather indices %q are %s; they must be int32 or int64", idx.Name, idx.DType)
+	}
+	if len(data.Shape) == 0 {
+		return x.errf(errs.GraphShape, "Gather data %q is a scalar", data.Name)
+	}
+	axis, ok := NormAxis(x.attr("axis").Int, len(data.Shape))
+	if !ok {
+		return x.errf(errs.GraphAttribute, "Gather axis %d is out of range for rank %d", x.attr("axis").Int, len(data.Shape))
+	}
+	out := append(append(append([]int64{}, data.Shape[:axis]...), idx.Shape...), data.Shape[axis+1:]...)
+	x.out[0] = ValueInfo{DType: data.DType, Shape: out}
 	return nil
 }
 
