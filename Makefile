@@ -7,6 +7,9 @@ LIB     := $(BUILD)/libmle.so
 CLI     := $(BUILD)/mle
 CMAKE_DIR := $(BUILD)/cmake
 FUZZTIME ?= 60s
+VENV    := .venv
+PY      := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
 
 # Only the documented mle_* symbols are exported (capi/libmle.map); the
 # library is never unloaded (-z nodelete: the Go runtime cannot be).
@@ -14,7 +17,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: all lib cli check-abi cmake test test-go test-fuzz test-c demo bench clean
+.PHONY: all lib cli check-abi cmake venv python test test-go test-fuzz test-c test-python demo bench clean
 
 all: lib cli check-abi
 
@@ -40,7 +43,21 @@ cmake: $(LIB)
 	cmake -S . -B $(CMAKE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLE_PREBUILT_LIB=$(CURDIR)/$(LIB) >/dev/null
 	cmake --build $(CMAKE_DIR) -j2
 
-test: all test-go test-fuzz test-c
+# The project's Python environment: pinned test and benchmark dependencies
+# (torch included: a large download, done once and reused).
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): bindings/python/requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r bindings/python/requirements-dev.txt
+	touch $@
+
+# mle_runtime installed (editable) into the venv, with the libmle just built.
+python: $(LIB) venv
+	MLE_PREBUILT_LIB=$(CURDIR)/$(LIB) $(VENV)/bin/pip install --quiet --no-build-isolation --no-deps -e bindings/python
+
+test: all test-go test-fuzz test-c test-python
 
 test-go:
 	@test -z "$$(gofmt -l capi core kernels cmd)" || { echo "gofmt needed:"; gofmt -l capi core kernels cmd; exit 1; }
@@ -55,11 +72,15 @@ test-fuzz:
 test-c: cmake
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure
 
-demo: all cmake
-	@scripts/demo.sh $(BUILD) $(CMAKE_DIR)
+test-python: python
+	cd bindings/python && ../../$(PY) -m pytest -q
 
-bench: all
+demo: all cmake python
+	@scripts/demo.sh $(BUILD) $(CMAKE_DIR)
+	@$(PY) examples/complete_workflow.py --out $(BUILD)/demo
+
+bench: all python
 	@bench/run.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info

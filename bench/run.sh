@@ -8,11 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import numpy' 2>/dev/null; then
-  echo "== creating .venv with bench/requirements.txt" >&2
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet -r bench/requirements.txt
-fi
+make -s venv  # numpy and friends, pinned in bindings/python/requirements-dev.txt
 
 echo "== machine"
 echo "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); $(go version)"

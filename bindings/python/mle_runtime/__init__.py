@@ -1,0 +1,148 @@
+"""mle_runtime: save scikit-learn and PyTorch models as .mle files and run
+them anywhere, without unpickling, through libmle.
+
+    import mle_runtime
+    mle_runtime.dump(model, "model.mle")          # instead of joblib.dump
+    m = mle_runtime.load("model.mle")             # instead of joblib.load
+    m.predict(X)
+
+Running a model needs only numpy; exporting needs the source framework.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _lib
+from ._errors import (
+    MLEBusyError,
+    MLEChecksumError,
+    MLEDTypeError,
+    MLEError,
+    MLEForkError,
+    MLEFormatError,
+    MLEInternalError,
+    MLEIOError,
+    MLEShapeError,
+    MLEUnsupportedError,
+    MLEValueError,
+)
+from ._model import Model, TensorSpec
+from ._sklearn import SklearnMLEExporter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "dump", "load", "Model", "TensorSpec", "DumpInfo", "Engine", "Device", "SklearnMLEExporter",
+    "export_pytorch", "library_version",
+    "MLEError", "MLEValueError", "MLEIOError", "MLEFormatError", "MLEChecksumError", "MLEUnsupportedError",
+    "MLEShapeError", "MLEDTypeError", "MLEForkError", "MLEBusyError", "MLEInternalError",
+]
+
+
+@dataclass(frozen=True)
+class DumpInfo:
+    """What dump() wrote."""
+
+    path: str
+    bytes: int
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+
+
+def library_version() -> str:
+    """The version of the loaded libmle."""
+    return _lib.get().mle_version().decode()
+
+
+def _is_torch(model: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, dtype: Any = None,
+         example_input: Any = None) -> DumpInfo:
+    """Writes a fitted scikit-learn estimator (or Pipeline) or a torch.nn.Module
+    to an .mle file, atomically.
+
+    dtype: compute dtype (default float64 for scikit-learn, float32 for torch).
+    metadata: name, description, version (semver), properties {str: str}.
+    example_input: for torch, an example batch when the input width cannot be
+    read from the first layer.
+    """
+    from . import _sklearn
+
+    if _sklearn.is_sklearn(model):
+        g, head, info = _sklearn.export(model, dtype or np.float64)
+    elif _is_torch(model):
+        from . import _torch
+
+        g, head, info = _torch.export(model, dtype or np.float32, example_input)
+    else:
+        raise MLEUnsupportedError(f"cannot export {type(model).__module__}.{type(model).__name__}: "
+                                  "mle_runtime exports scikit-learn estimators and torch.nn.Modules",
+                                  8 | 3 << 8, "MLE_ERR_UNSUPPORTED_FEATURE")
+    meta = dict(info["meta"])
+    props = dict(info["properties"])
+    for key, value in (metadata or {}).items():
+        if key == "properties":
+            props.update({str(k): str(v) for k, v in value.items()})
+        else:
+            meta[key] = value
+    meta["properties"] = props
+    outputs = {name: value for name, value in head.outputs.items()}
+    size, _ = g.write(g.inputs, outputs, meta, path)
+    with Model(path) as m:
+        return DumpInfo(os.fspath(path), size, m.inputs, m.outputs)
+
+
+def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", threads: int = 0) -> Model:
+    """Opens an .mle file: memory-mapped and validated, no code executed.
+
+    verify: also check every CRC (reads the whole file).
+    device: "cpu" ("cuda" raises MLEUnsupportedError in a CPU-only build).
+    threads: intra-op threads (0 = all CPUs).
+    """
+    return Model(path, verify=verify, device=device, threads=threads)
+
+
+def export_pytorch(module: Any, path: str | os.PathLike, example_input: Any = None, *, dtype: Any = None,
+                   metadata: dict | None = None) -> DumpInfo:
+    """Exports a torch.nn.Module (traced with torch.fx) to an .mle file."""
+    if not _is_torch(module):
+        raise MLEUnsupportedError(f"{type(module).__name__} is not a torch.nn.Module", 8 | 3 << 8,
+                                  "MLE_ERR_UNSUPPORTED_FEATURE")
+    return dump(module, path, metadata=metadata, dtype=dtype, example_input=example_input)
+
+
+class Device(enum.Enum):
+    """Where an Engine runs models."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Engine:
+    """The seed API: ``Engine(Device.CPU).load_model(path)`` then ``run([arrays])``."""
+
+    def __init__(self, device: Device | str = Device.CPU, threads: int = 0) -> None:
+        self.device = Device(device) if not isinstance(device, Device) else device
+        self.threads = threads
+        self.model: Model | None = None
+
+    def load_model(self, path: str | os.PathLike, verify: bool = False) -> Model:
+        self.model = load(path, verify=verify, device=self.device.value, threads=self.threads)
+        return self.model
+
+    def run(self, inputs: Any) -> list[np.ndarray]:
+        """Runs the loaded model; returns the outputs in graph order."""
+        if self.model is None:
+            raise MLEValueError("no model loaded: call load_model(path) first", 1025, "MLE_ERR_INVALID_VALUE")
+        return list(self.model.run(inputs).values())

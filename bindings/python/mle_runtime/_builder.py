@@ -1,0 +1,143 @@
+"""The Go builder (the one writer of .mle) through the C API."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import _lib
+from ._errors import error_for
+
+# numpy dtype -> MLE dtype id (ONNX TensorProto ids).
+DTYPE_IDS = {
+    np.dtype(np.float32): 1, np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.int32): 6,
+    np.dtype(np.int64): 7, np.dtype(np.bool_): 9, np.dtype(np.float16): 10, np.dtype(np.float64): 11,
+}
+DTYPES = {v: k for k, v in DTYPE_IDS.items()}
+
+
+def dtype_id(dt: Any) -> int:
+    """The MLE id of a numpy dtype."""
+    try:
+        return DTYPE_IDS[np.dtype(dt)]
+    except (KeyError, TypeError):
+        raise error_for(8 | 3 << 8, "MLE_ERR_UNSUPPORTED_FEATURE", f"dtype {dt} has no MLE equivalent") from None
+
+
+def _cstr(s: str | None) -> bytes | None:
+    return None if s is None else s.encode("utf-8")
+
+
+class Builder:
+    """Assembles a model graph and writes it as an .mle file.
+
+    Names are strings; tensors are numpy arrays; ops use ONNX names and
+    attribute names (see docs/FORMAT.md). Validation happens in save().
+    """
+
+    def __init__(self) -> None:
+        lib = _lib.get()
+        self._lib = lib
+        h, err = ctypes.c_void_p(), ctypes.c_void_p()
+        _lib.check(lib.mle_builder_new(ctypes.byref(h), ctypes.byref(err)), err)
+        self._h = h
+
+    def _call(self, fn: str, *args: Any) -> None:
+        err = ctypes.c_void_p()
+        _lib.check(getattr(self._lib, fn)(self._h, *args, ctypes.byref(err)), err)
+
+    def set_metadata(self, meta: dict) -> None:
+        """Sets name, description, version, created, producer, properties."""
+        self._call("mle_builder_set_metadata_json", json.dumps(meta).encode())
+
+    @staticmethod
+    def _shape(shape: Sequence[int]) -> tuple[Any, int]:
+        arr = (ctypes.c_int64 * max(len(shape), 1))(*[int(d) for d in shape])
+        return arr, len(shape)
+
+    def add_input(self, name: str, dtype: Any, shape: Sequence[int]) -> None:
+        """Declares an input; -1 in shape marks a dimension sized at run time."""
+        arr, rank = self._shape(shape)
+        self._call("mle_builder_add_input", _cstr(name), dtype_id(dtype), arr, rank)
+
+    def add_output(self, name: str) -> None:
+        """Declares an output; its dtype and shape are inferred."""
+        self._call("mle_builder_add_output", _cstr(name))
+
+    def add_tensor(self, name: str, value: np.ndarray) -> None:
+        """Stores a constant tensor (copied)."""
+        a = np.ascontiguousarray(value)
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        arr, rank = self._shape(a.shape)
+        self._call("mle_builder_add_tensor", _cstr(name), dtype_id(a.dtype), arr, rank,
+                   ctypes.c_void_p(a.ctypes.data), a.nbytes)
+
+    def add_node(self, op: str, inputs: Sequence[str | None], outputs: Sequence[str | None],
+                 name: str | None = None, **attrs: Any) -> int:
+        """Appends a node; attrs are typed from their Python values (int,
+        float, str, or lists of ints/floats). Returns the node's index."""
+        ins = (ctypes.c_char_p * max(len(inputs), 1))(*[_cstr(i) for i in inputs])
+        outs = (ctypes.c_char_p * max(len(outputs), 1))(*[_cstr(o) for o in outputs])
+        index = ctypes.c_size_t()
+        self._call("mle_builder_add_node", _cstr(op), _cstr(name), ins, len(inputs), outs, len(outputs),
+                   ctypes.byref(index))
+        for key, value in attrs.items():
+            self.set_attr(index.value, key, value)
+        return index.value
+
+    def set_attr(self, node: int, key: str, value: Any) -> None:
+        """Sets one attribute of a node."""
+        k = _cstr(key)
+        if isinstance(value, (bool, int, np.integer)):
+            self._call("mle_builder_set_attr_int", node, k, int(value))
+        elif isinstance(value, (float, np.floating)):
+            self._call("mle_builder_set_attr_float", node, k, float(value))
+        elif isinstance(value, str):
+            self._call("mle_builder_set_attr_string", node, k, _cstr(value))
+        elif isinstance(value, Iterable):
+            vals = list(value)
+            if all(isinstance(v, (bool, int, np.integer)) for v in vals):
+                arr = (ctypes.c_int64 * max(len(vals), 1))(*[int(v) for v in vals])
+                self._call("mle_builder_set_attr_ints", node, k, arr, len(vals))
+            else:
+                arr = (ctypes.c_double * max(len(vals), 1))(*[float(v) for v in vals])
+                self._call("mle_builder_set_attr_floats", node, k, arr, len(vals))
+        else:
+            raise TypeError(f"attribute {key}: unsupported value {value!r}")
+
+    def save(self, path: str | os.PathLike) -> int:
+        """Validates and writes the file atomically; returns its size."""
+        n = ctypes.c_uint64()
+        self._call("mle_builder_save", os.fsencode(os.fspath(path)), ctypes.byref(n))
+        return n.value
+
+    def serialize(self) -> bytes:
+        """Validates and returns the file's bytes."""
+        data, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._call("mle_builder_serialize", ctypes.byref(data), ctypes.byref(n))
+        try:
+            return ctypes.string_at(data, n.value)
+        finally:
+            self._lib.mle_free(data)
+
+    def close(self) -> None:
+        if self._h is not None and self._h.value and _lib.loaded_in_this_process():
+            self._lib.mle_builder_free(self._h)
+        self._h = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> "Builder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

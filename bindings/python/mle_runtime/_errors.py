@@ -1,0 +1,94 @@
+"""Exception classes, one per primary MLE status code (see include/mle.h)."""
+
+from __future__ import annotations
+
+
+class MLEError(Exception):
+    """Base class of every MLE error.
+
+    ``status`` is the extended status code (e.g. ``MLE_ERR_FORMAT_TRUNCATED``),
+    ``status_name`` its name, and the message says what failed and where.
+    """
+
+    def __init__(self, message: str, status: int = 0, status_name: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.status_name = status_name
+
+    def __str__(self) -> str:
+        msg = super().__str__()
+        return f"{self.status_name}: {msg}" if self.status_name else msg
+
+
+class MLEValueError(MLEError, ValueError):
+    """A bad argument or input value (NaN where the model has no imputer, ...)."""
+
+
+class MLEIOError(MLEError, OSError):
+    """The file could not be read or written, or a mapped file was truncated."""
+
+
+class MLEFormatError(MLEError, ValueError):
+    """The file is not a valid .mle file (structure, graph or metadata)."""
+
+
+class MLEChecksumError(MLEFormatError):
+    """A CRC does not match: the file is damaged."""
+
+
+class MLEUnsupportedError(MLEError, NotImplementedError):
+    """Valid, but not supported: an estimator, a torch op, an encoding, a device."""
+
+
+class MLEShapeError(MLEError, ValueError):
+    """Input shapes or feature names do not fit the model (says expected vs got)."""
+
+
+class MLEDTypeError(MLEError, TypeError):
+    """An input cannot be converted to the dtype the model takes."""
+
+
+class MLEForkError(MLEError, RuntimeError):
+    """A model opened before fork() was used in the child process."""
+
+
+class MLEBusyError(MLEError, RuntimeError):
+    """A session was used from two threads at once."""
+
+
+class MLEInternalError(MLEError, RuntimeError):
+    """A bug in MLE; please report it with the message."""
+
+
+# Primary status code -> exception class.
+_BY_PRIMARY = {
+    1: MLEValueError,        # MLE_ERR_INVALID_ARGUMENT
+    2: MLEValueError,        # MLE_ERR_BAD_HANDLE (a closed model or session)
+    3: MLEIOError,           # MLE_ERR_IO
+    4: MLEFormatError,       # MLE_ERR_FORMAT
+    5: MLEChecksumError,     # MLE_ERR_CHECKSUM
+    6: MLEFormatError,       # MLE_ERR_GRAPH
+    7: MLEFormatError,       # MLE_ERR_METADATA
+    8: MLEUnsupportedError,  # MLE_ERR_UNSUPPORTED
+    9: MLEShapeError,        # MLE_ERR_SHAPE
+    10: MLEDTypeError,       # MLE_ERR_DTYPE
+    11: MLEValueError,       # MLE_ERR_BUFFER_TOO_SMALL
+    12: MLEForkError,        # MLE_ERR_FORKED
+    13: MLEValueError,       # MLE_ERR_NO_MEMORY
+    14: MLEInternalError,    # MLE_ERR_INTERNAL
+    15: MLEBusyError,        # MLE_ERR_BUSY
+}
+
+FORK_GUIDANCE = (
+    " Open the model in the worker process instead: mle_runtime.load() takes microseconds and the OS "
+    "shares the mapped file between processes, so there is nothing to gain from loading in the parent. "
+    "See docs/python.md."
+)
+
+
+def error_for(status: int, name: str, message: str) -> MLEError:
+    """Returns the exception for a status code."""
+    cls = _BY_PRIMARY.get(status & 0xFF, MLEError)
+    if cls is MLEForkError:
+        message += FORK_GUIDANCE
+    return cls(message, status, name)

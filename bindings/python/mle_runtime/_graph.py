@@ -1,0 +1,75 @@
+"""A small graph under construction in Python, written through the Go builder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._builder import Builder
+
+
+@dataclass
+class Graph:
+    """Nodes and constants collected by an exporter. Values are named
+    strings; ``const`` and ``op`` return the name of what they create."""
+
+    dtype: np.dtype
+    inputs: list[tuple[str, np.dtype, list[int]]] = field(default_factory=list)
+    consts: dict[str, np.ndarray] = field(default_factory=dict)
+    nodes: list[tuple[str, list[str], list[str], dict]] = field(default_factory=list)
+    _n: int = 0
+
+    def fresh(self, hint: str) -> str:
+        self._n += 1
+        return f"{hint}_{self._n}"
+
+    def const(self, value: Any, hint: str = "c", dtype: Any = None) -> str:
+        """Stores a constant, in the graph's float dtype unless dtype is given."""
+        name = self.fresh(hint)
+        self.consts[name] = np.ascontiguousarray(np.asarray(value, dtype=dtype or self.dtype))
+        return name
+
+    def op(self, op: str, *inputs: str, hint: str | None = None, outputs: int = 1, **attrs: Any) -> Any:
+        """Appends a node and returns its output name (or names)."""
+        outs = [self.fresh(hint or op.lower()) for _ in range(outputs)]
+        self.nodes.append((op, list(inputs), outs, attrs))
+        return outs[0] if outputs == 1 else outs
+
+    # Helpers for patterns every exporter needs.
+
+    def flatten_column(self, y: str) -> str:
+        """[N, 1] -> [N]."""
+        return self.op("Reshape", y, self.const([-1], "shape", np.int64))
+
+    def column(self, y: str) -> str:
+        """[N] -> [N, 1]."""
+        return self.op("Reshape", y, self.const([-1, 1], "shape", np.int64))
+
+    def two_class_proba(self, p: str) -> str:
+        """[N] probability of class 1 -> [N, 2] as [1 - p, p]."""
+        one = self.const(1.0, "one")
+        return self.op("Concat", self.column(self.op("Sub", one, p)), self.column(p), axis=1, hint="proba")
+
+    def write(self, inputs: Sequence[tuple[str, np.dtype, Sequence[int]]], outputs: dict[str, str],
+              metadata: dict, path: str | os.PathLike | None) -> tuple[int, bytes | None]:
+        """Writes the graph; ``outputs`` maps public output names to values
+        (each gets an Identity, which the engine runs as a free view). Saves
+        to path (returning the size) or serializes (returning the bytes)."""
+        with Builder() as b:
+            b.set_metadata(metadata)
+            for name, dt, shape in inputs:
+                b.add_input(name, dt, shape)
+            for name, value in self.consts.items():
+                b.add_tensor(name, value)
+            for op, ins, outs, attrs in self.nodes:
+                b.add_node(op, ins, outs, **attrs)
+            for public, value in outputs.items():
+                b.add_node("Identity", [value], [public])
+                b.add_output(public)
+            if path is not None:
+                return b.save(path), None
+            data = b.serialize()
+            return len(data), data

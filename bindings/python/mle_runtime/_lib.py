@@ -1,0 +1,160 @@
+"""ctypes bindings to libmle, loaded lazily on first use.
+
+Loading at first use, not at import, is what makes "import in the parent,
+fork workers, use in the workers" work: the Go runtime inside libmle does not
+survive fork(), so a process must load the library itself. A library loaded
+before a fork answers MLE_ERR_FORKED in the child (MLEForkError).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+
+from ._errors import MLEError, error_for
+
+ABI_VERSION = 1
+MAX_RANK = 8
+
+MLE_OK = 0
+MLE_ERR_BUFFER_TOO_SMALL = 11
+MLE_ERR_FORKED = 12
+
+
+class OpenOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("verify", ctypes.c_int32),
+        ("read_all", ctypes.c_int32),
+        ("threads", ctypes.c_int32),
+        ("device", ctypes.c_int32),
+        ("max_arena_bytes", ctypes.c_int64),
+    ]
+
+
+class IoInfo(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("name", ctypes.c_char_p),
+        ("dtype", ctypes.c_int32),
+        ("rank", ctypes.c_int32),
+        ("shape", ctypes.c_int64 * MAX_RANK),
+    ]
+
+
+class Tensor(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("dtype", ctypes.c_int32),
+        ("rank", ctypes.c_int32),
+        ("shape", ctypes.c_int64 * MAX_RANK),
+        ("data", ctypes.c_void_p),
+        ("nbytes", ctypes.c_size_t),
+    ]
+
+
+_c = ctypes
+_P = ctypes.c_void_p
+_ERR = ctypes.POINTER(ctypes.c_void_p)  # mle_error**
+
+# name -> (restype, argtypes)
+_SIGNATURES = {
+    "mle_abi_version": (_c.c_uint32, []),
+    "mle_version": (_c.c_char_p, []),
+    "mle_status_string": (_c.c_char_p, [_c.c_uint32]),
+    "mle_error_status": (_c.c_uint32, [_P]),
+    "mle_error_message": (_c.c_char_p, [_P]),
+    "mle_error_free": (None, [_P]),
+    "mle_free": (None, [_P]),
+    "mle_default_open_options": (OpenOptions, []),
+    "mle_model_open": (_c.c_uint32, [_c.c_char_p, _c.POINTER(OpenOptions), _c.POINTER(_P), _ERR]),
+    "mle_model_open_memory": (_c.c_uint32, [_P, _c.c_size_t, _c.POINTER(OpenOptions), _c.POINTER(_P), _ERR]),
+    "mle_model_free": (_c.c_uint32, [_P]),
+    "mle_model_metadata": (_c.c_uint32, [_P, _c.c_char_p, _c.c_size_t, _c.POINTER(_c.c_size_t), _ERR]),
+    "mle_model_input_count": (_c.c_uint32, [_P, _c.POINTER(_c.c_size_t)]),
+    "mle_model_output_count": (_c.c_uint32, [_P, _c.POINTER(_c.c_size_t)]),
+    "mle_model_input_info": (_c.c_uint32, [_P, _c.c_size_t, _c.POINTER(IoInfo), _ERR]),
+    "mle_model_output_info": (_c.c_uint32, [_P, _c.c_size_t, _c.POINTER(IoInfo), _ERR]),
+    "mle_session_new": (_c.c_uint32, [_P, _c.POINTER(_P), _ERR]),
+    "mle_session_free": (_c.c_uint32, [_P]),
+    "mle_session_run": (_c.c_uint32, [_P, _c.POINTER(Tensor), _c.c_size_t, _c.POINTER(Tensor), _c.c_size_t, _ERR]),
+    "mle_builder_new": (_c.c_uint32, [_c.POINTER(_P), _ERR]),
+    "mle_builder_free": (_c.c_uint32, [_P]),
+    "mle_builder_set_metadata_json": (_c.c_uint32, [_P, _c.c_char_p, _ERR]),
+    "mle_builder_add_input": (_c.c_uint32, [_P, _c.c_char_p, _c.c_int32, _c.POINTER(_c.c_int64), _c.c_int32, _ERR]),
+    "mle_builder_add_output": (_c.c_uint32, [_P, _c.c_char_p, _ERR]),
+    "mle_builder_add_tensor": (_c.c_uint32, [_P, _c.c_char_p, _c.c_int32, _c.POINTER(_c.c_int64), _c.c_int32, _P, _c.c_size_t, _ERR]),
+    "mle_builder_add_node": (_c.c_uint32, [_P, _c.c_char_p, _c.c_char_p, _c.POINTER(_c.c_char_p), _c.c_size_t,
+                                           _c.POINTER(_c.c_char_p), _c.c_size_t, _c.POINTER(_c.c_size_t), _ERR]),
+    "mle_builder_set_attr_int": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.c_int64, _ERR]),
+    "mle_builder_set_attr_float": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.c_double, _ERR]),
+    "mle_builder_set_attr_string": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.c_char_p, _ERR]),
+    "mle_builder_set_attr_ints": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.POINTER(_c.c_int64), _c.c_size_t, _ERR]),
+    "mle_builder_set_attr_floats": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.POINTER(_c.c_double), _c.c_size_t, _ERR]),
+    "mle_builder_save": (_c.c_uint32, [_P, _c.c_char_p, _c.POINTER(_c.c_uint64), _ERR]),
+    "mle_builder_serialize": (_c.c_uint32, [_P, _c.POINTER(_P), _c.POINTER(_c.c_size_t), _ERR]),
+}
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_loaded_pid: int | None = None
+
+
+def library_path() -> Path:
+    """Where libmle is loaded from: $MLE_LIBRARY, else the copy inside this
+    package (built by `pip install`), else the repository's build/ (development)."""
+    env = os.environ.get("MLE_LIBRARY")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "libmle.so", here.parents[2] / "build" / "libmle.so"):
+        if candidate.exists():
+            return candidate
+    raise MLEError(
+        "libmle.so not found: install the package with `pip install ./bindings/python` (it builds libmle with Go), "
+        "or set MLE_LIBRARY to its path"
+    )
+
+
+def get() -> ctypes.CDLL:
+    """Returns the loaded library, loading it on first use."""
+    global _lib, _loaded_pid
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is None:
+            path = library_path()
+            try:
+                lib = ctypes.CDLL(str(path))
+            except OSError as e:
+                raise MLEError(f"cannot load {path}: {e}") from e
+            for name, (restype, argtypes) in _SIGNATURES.items():
+                fn = getattr(lib, name)
+                fn.restype, fn.argtypes = restype, argtypes
+            abi = lib.mle_abi_version()
+            if abi != ABI_VERSION:
+                raise MLEError(f"{path} has ABI version {abi}; this mle_runtime needs {ABI_VERSION}")
+            _loaded_pid = os.getpid()
+            _lib = lib
+    return _lib
+
+
+def loaded_in_this_process() -> bool:
+    """False in a child forked after the library was loaded."""
+    return _lib is not None and _loaded_pid == os.getpid()
+
+
+def check(status: int, err: ctypes.c_void_p | None = None) -> None:
+    """Raises the exception for a failed call, freeing its mle_error."""
+    if status == MLE_OK:
+        return
+    lib = get()
+    message = ""
+    if err is not None and err.value:
+        message = lib.mle_error_message(err).decode("utf-8", "replace")
+        lib.mle_error_free(err)
+        err.value = None
+    name = lib.mle_status_string(status).decode()
+    raise error_for(status, name, message or name)

@@ -1,0 +1,307 @@
+"""A loaded model: open, inspect, run; scikit-learn-style methods."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import _lib
+from ._builder import DTYPES, dtype_id
+from ._errors import MLEDTypeError, MLEForkError, MLEShapeError, MLEValueError, FORK_GUIDANCE
+
+_DEVICES = {"cpu": 0, "cuda": 1}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A graph input or output: name, numpy dtype, shape (-1 = any size)."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+def _check_not_forked(lib_pid: int) -> None:
+    if os.getpid() != lib_pid:
+        raise MLEForkError("this model was opened in a parent process before fork()." + FORK_GUIDANCE,
+                           12, "MLE_ERR_FORKED")
+
+
+class _Session:
+    """One thread's session: the C handle plus reusable ctypes structs."""
+
+    def __init__(self, model: "Model") -> None:
+        lib = model._lib
+        h, err = ctypes.c_void_p(), ctypes.c_void_p()
+        _lib.check(lib.mle_session_new(model._h, ctypes.byref(h), ctypes.byref(err)), err)
+        self.h, self.lib, self.pid = h, lib, os.getpid()
+        self.ins = (_lib.Tensor * max(len(model.inputs), 1))()
+        self.outs = (_lib.Tensor * max(len(model.outputs), 1))()
+        for i, spec in enumerate(model.inputs):
+            self.ins[i].dtype = dtype_id(spec.dtype)
+        # Output dtypes and shapes seen per input-shape key, so outputs can be
+        # allocated as numpy arrays and filled in place.
+        self.out_shapes: dict[tuple, list[tuple[np.dtype, tuple[int, ...]]]] = {}
+
+    def run(self, arrays: Sequence[np.ndarray], n_out: int) -> list[np.ndarray]:
+        key = tuple(a.shape for a in arrays)
+        for t, a in zip(self.ins, arrays):
+            t.rank = a.ndim
+            for d, n in enumerate(a.shape):
+                t.shape[d] = n
+            t.data = a.ctypes.data
+            t.nbytes = a.nbytes
+        known = self.out_shapes.get(key)
+        results: list[np.ndarray] = []
+        if known is not None:
+            for t, (dt, shape) in zip(self.outs, known):
+                r = np.empty(shape, dt)
+                t.data, t.nbytes = r.ctypes.data, r.nbytes
+                results.append(r)
+        else:
+            for i in range(n_out):
+                self.outs[i].data, self.outs[i].nbytes = None, 0
+        err = ctypes.c_void_p()
+        _lib.check(self.lib.mle_session_run(self.h, self.ins, len(arrays), self.outs, n_out, ctypes.byref(err)), err)
+        if known is not None:
+            return results
+        shapes = []
+        for i in range(n_out):
+            t = self.outs[i]
+            dt = DTYPES[t.dtype]
+            shape = tuple(t.shape[d] for d in range(t.rank))
+            try:
+                r = np.frombuffer(ctypes.string_at(t.data, t.nbytes), dtype=dt).reshape(shape).copy()
+            finally:
+                self.lib.mle_free(t.data)
+            results.append(r)
+            shapes.append((dt, shape))
+        if len(self.out_shapes) > 64:
+            self.out_shapes.clear()
+        self.out_shapes[key] = shapes
+        return results
+
+    def __del__(self) -> None:
+        if self.h and self.h.value and os.getpid() == self.pid:
+            try:
+                self.lib.mle_session_free(self.h)
+            except Exception:
+                pass
+
+
+class Model:
+    """A model opened from an .mle file (memory-mapped, validated).
+
+    Thread-safe: each thread gets its own session inside, and runs release the
+    GIL. After fork(), use in the child raises MLEForkError: open the model in
+    the child instead (see docs/python.md).
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, data: bytes | None = None, verify: bool = False,
+                 device: str = "cpu", threads: int = 0, read_all: bool = False) -> None:
+        lib = _lib.get()
+        self._lib, self._pid = lib, os.getpid()
+        if device not in _DEVICES:
+            raise MLEValueError(f"unknown device {device!r}; want 'cpu' or 'cuda'", 513, "MLE_ERR_INVALID_OPTIONS")
+        opts = lib.mle_default_open_options()
+        opts.verify, opts.read_all, opts.threads, opts.device = int(verify), int(read_all), int(threads), _DEVICES[device]
+        h, err = ctypes.c_void_p(), ctypes.c_void_p()
+        if data is not None:
+            buf = ctypes.create_string_buffer(bytes(data), len(data))
+            status = lib.mle_model_open_memory(buf, len(data), ctypes.byref(opts), ctypes.byref(h), ctypes.byref(err))
+        else:
+            status = lib.mle_model_open(os.fsencode(os.fspath(path)), ctypes.byref(opts), ctypes.byref(h),
+                                        ctypes.byref(err))
+        _lib.check(status, err)
+        self._h = h
+        self.path = None if path is None else os.fspath(path)
+        self.metadata: dict = self._read_metadata()
+        self.inputs = self._specs("input")
+        self.outputs = self._specs("output")
+        self._out_index = {s.name: i for i, s in enumerate(self.outputs)}
+        self._local = threading.local()
+        props = self.metadata.get("properties", {})
+        self._methods: dict = json.loads(props.get("mle.methods", "{}"))
+        self._classes = None
+        if "mle.classes" in props:
+            c = json.loads(props["mle.classes"])
+            self._classes = np.asarray(c["values"], dtype=np.dtype(c["dtype"]))
+        self._labels_are_indices = props.get("mle.labels") == "index"
+        self._feature_names = json.loads(props["mle.feature_names"]) if "mle.feature_names" in props else None
+        self._allow_nan = props.get("mle.allow_nan", "true") == "true"
+
+    # ---------------------------------------------------------------- info
+
+    def _read_metadata(self) -> dict:
+        n, err = ctypes.c_size_t(), ctypes.c_void_p()
+        _lib.check(self._lib.mle_model_metadata(self._h, None, 0, ctypes.byref(n), ctypes.byref(err)), err)
+        buf = ctypes.create_string_buffer(n.value + 1)
+        _lib.check(self._lib.mle_model_metadata(self._h, buf, n.value + 1, ctypes.byref(n), ctypes.byref(err)), err)
+        return json.loads(buf.value.decode("utf-8"))
+
+    def _specs(self, kind: str) -> list[TensorSpec]:
+        count = ctypes.c_size_t()
+        _lib.check(getattr(self._lib, f"mle_model_{kind}_count")(self._h, ctypes.byref(count)))
+        specs = []
+        for i in range(count.value):
+            info, err = _lib.IoInfo(), ctypes.c_void_p()
+            info.struct_size = ctypes.sizeof(info)
+            _lib.check(getattr(self._lib, f"mle_model_{kind}_info")(self._h, i, ctypes.byref(info), ctypes.byref(err)), err)
+            specs.append(TensorSpec(info.name.decode(), DTYPES[info.dtype], tuple(info.shape[d] for d in range(info.rank))))
+        return specs
+
+    def __repr__(self) -> str:
+        name = self.metadata.get("name") or self.path or "model"
+        sig = ", ".join(f"{s.name}: {s.dtype}{list(s.shape)}" for s in self.inputs)
+        return f"<mle_runtime.Model {name} ({sig})>"
+
+    # ----------------------------------------------------------------- run
+
+    def _session(self) -> _Session:
+        _check_not_forked(self._pid)
+        if self._h is None:
+            raise MLEValueError("the model is closed", 2, "MLE_ERR_BAD_HANDLE")
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = _Session(self)
+            self._local.session = s
+        return s
+
+    def _convert(self, spec: TensorSpec, x: Any) -> np.ndarray:
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError) as e:
+            raise MLEDTypeError(f"input {spec.name!r}: cannot make an array: {e}", 10, "MLE_ERR_DTYPE") from e
+        if a.dtype != spec.dtype:
+            if a.dtype.kind not in "biuf" or (spec.dtype.kind == "b" and a.dtype.kind != "b"):
+                raise MLEDTypeError(f"input {spec.name!r}: got {a.dtype}, which cannot convert to the model's {spec.dtype}",
+                                    10, "MLE_ERR_DTYPE")
+            a = a.astype(spec.dtype)
+        if not a.flags.c_contiguous or a.dtype.byteorder == ">":
+            a = np.ascontiguousarray(a, dtype=spec.dtype.newbyteorder("<"))
+        return a
+
+    def run(self, inputs: Any = None, /, **named: Any) -> dict[str, np.ndarray]:
+        """Runs the model. ``inputs``: one array (single-input models), a list
+        in input order, or a dict by name; or pass arrays as keywords.
+        Returns {output name: array}."""
+        arrays = self._arrays(inputs, named)
+        outs = self._session().run(arrays, len(self.outputs))
+        return {s.name: o for s, o in zip(self.outputs, outs)}
+
+    def __call__(self, *inputs: Any, **named: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Runs the model on positional inputs; returns the single output, or a
+        tuple of outputs in graph order."""
+        arrays = self._arrays(list(inputs) if inputs else None, named)
+        outs = self._session().run(arrays, len(self.outputs))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _arrays(self, inputs: Any, named: Mapping[str, Any]) -> list[np.ndarray]:
+        if named:
+            if inputs is not None:
+                raise MLEValueError("pass inputs positionally or by name, not both", 1025, "MLE_ERR_INVALID_VALUE")
+            inputs = dict(named)
+        if isinstance(inputs, Mapping):
+            missing = [s.name for s in self.inputs if s.name not in inputs]
+            extra = [k for k in inputs if k not in {s.name for s in self.inputs}]
+            if missing or extra:
+                raise MLEValueError(f"inputs {sorted(inputs)} do not match the model's {[s.name for s in self.inputs]}",
+                                    769, "MLE_ERR_INVALID_NAME")
+            seq = [inputs[s.name] for s in self.inputs]
+        elif isinstance(inputs, (list, tuple)) and (
+                len(self.inputs) > 1 or (len(inputs) == 1 and isinstance(inputs[0], np.ndarray))):
+            seq = list(inputs)  # one entry per input (a list of arrays)
+        elif inputs is None:
+            seq = []
+        else:
+            seq = [inputs]
+        if len(seq) != len(self.inputs):
+            raise MLEValueError(f"the model takes {len(self.inputs)} inputs; {len(seq)} given", 1025, "MLE_ERR_INVALID_VALUE")
+        return [self._convert(s, x) for s, x in zip(self.inputs, seq)]
+
+    # ------------------------------------------------- scikit-learn methods
+
+    def _features(self, X: Any) -> np.ndarray:
+        """Validates X like scikit-learn: 2-D, feature count, names, NaN."""
+        names = getattr(X, "columns", None)
+        if names is not None and self._feature_names is not None:
+            got = [str(c) for c in names]
+            if got != self._feature_names:
+                raise MLEShapeError(
+                    f"feature names do not match those seen at fit time: expected {self._feature_names}, got {got}",
+                    9, "MLE_ERR_SHAPE")
+        spec = self.inputs[0]
+        a = self._convert(spec, X)
+        if a.ndim != 2:
+            raise MLEShapeError(f"expected a 2-D array of shape (n_samples, {spec.shape[-1]}), got shape {a.shape}"
+                                + (" (reshape a single sample with X.reshape(1, -1))" if a.ndim == 1 else ""),
+                                9, "MLE_ERR_SHAPE")
+        if spec.shape[-1] != -1 and a.shape[1] != spec.shape[-1]:
+            raise MLEShapeError(f"X has {a.shape[1]} features, but the model expects {spec.shape[-1]}", 9, "MLE_ERR_SHAPE")
+        if a.dtype.kind == "f":
+            bad = not np.isfinite(a).all() if not self._allow_nan else np.isinf(a).any()
+            if bad:
+                what = "NaN or infinity" if not self._allow_nan else "infinity"
+                raise MLEValueError(f"Input X contains {what}; this model has no imputer for it", 1025, "MLE_ERR_INVALID_VALUE")
+        return a
+
+    def _method(self, name: str, X: Any) -> np.ndarray:
+        out = self._methods.get(name)
+        if out is None:
+            raise AttributeError(f"this model has no {name}(); it supports {sorted(self._methods) or ['run']}")
+        outs = self._session().run([self._features(X)], len(self.outputs))
+        y = outs[self._out_index[out]]
+        if name == "predict" and self._classes is not None:
+            y = self._classes[y] if self._labels_are_indices else y.astype(self._classes.dtype, copy=False)
+        return y
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Like the source estimator's predict (labels in their original dtype)."""
+        return self._method("predict", X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self._method("predict_proba", X)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        return self._method("predict_log_proba", X)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        return self._method("decision_function", X)
+
+    def transform(self, X: Any) -> np.ndarray:
+        return self._method("transform", X)
+
+    @property
+    def classes_(self) -> np.ndarray | None:
+        """Class labels of a classifier, as the source had them."""
+        return self._classes
+
+    @property
+    def feature_names_in_(self) -> list[str] | None:
+        return self._feature_names
+
+    # ------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Frees the model now (sessions of other threads keep it alive)."""
+        if self._h is not None and self._h.value and os.getpid() == self._pid:
+            self._lib.mle_model_free(self._h)
+        self._h = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

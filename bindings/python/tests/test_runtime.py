@@ -1,0 +1,258 @@
+"""Errors, inputs, threads and processes: the runtime side of mle_runtime."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+import mle_runtime
+from mle_runtime import (MLEChecksumError, MLEDTypeError, MLEError, MLEForkError, MLEFormatError, MLEIOError,
+                         MLEShapeError, MLEUnsupportedError, MLEValueError)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=200, n_features=6, n_informative=4, n_classes=3, random_state=1)
+    return X, np.array(["a", "b", "c"])[y]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory, data):
+    X, y = data
+    est = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+    path = tmp_path_factory.mktemp("m") / "lr.mle"
+    mle_runtime.dump(est, path, metadata={"description": "test model", "version": "1.2.3",
+                                          "properties": {"owner": "tests"}})
+    return path, est
+
+
+def test_metadata_and_signature(model_path):
+    path, est = model_path
+    m = mle_runtime.load(path)
+    assert m.metadata["version"] == "1.2.3" and m.metadata["description"] == "test model"
+    assert m.metadata["producer"]["name"] == "scikit-learn"
+    assert m.metadata["properties"]["owner"] == "tests"
+    assert [s.name for s in m.inputs] == ["X"] and m.inputs[0].shape == (-1, 6)
+    assert {s.name for s in m.outputs} >= {"label", "probabilities", "decision"}
+    assert list(m.classes_) == ["a", "b", "c"]
+    assert "Pipeline" in repr(m)
+
+
+def test_inputs_lists_and_ints(model_path, data):
+    path, est = model_path
+    X, _ = data
+    m = mle_runtime.load(path)
+    np.testing.assert_array_equal(m.predict(X[:4].tolist()), est.predict(X[:4]))
+    Xi = np.round(X[:4] * 10).astype(np.int32)
+    np.testing.assert_allclose(m.predict_proba(Xi), est.predict_proba(Xi.astype(np.float64)), rtol=1e-9)
+    np.testing.assert_array_equal(m.predict(np.asfortranarray(X[:5])), est.predict(X[:5]))
+
+
+def test_bad_inputs(model_path, data):
+    path, _ = model_path
+    X, _ = data
+    m = mle_runtime.load(path)
+    with pytest.raises(MLEShapeError, match="7 features, but the model expects 6"):
+        m.predict(np.zeros((2, 7)))
+    with pytest.raises(MLEShapeError, match="2-D"):
+        m.predict(np.zeros(6))
+    with pytest.raises(MLEDTypeError, match="cannot convert"):
+        m.predict(np.array([["x"] * 6]))
+    bad = X[:3].copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(MLEValueError, match="NaN"):  # like scikit-learn: no imputer, no NaN
+        m.predict(bad)
+    bad[1, 2] = np.inf
+    with pytest.raises(MLEValueError, match="infinity"):
+        m.predict(bad)
+    with pytest.raises(AttributeError, match="transform"):
+        m.transform(X)
+    with pytest.raises(MLEValueError, match="inputs"):
+        m.run({"nope": X})
+    assert isinstance(MLEShapeError("x"), MLEError) and isinstance(MLEShapeError("x"), ValueError)
+
+
+def test_imputer_accepts_nan(data, tmp_path):
+    X, y = data
+    est = make_pipeline(SimpleImputer(), LogisticRegression(max_iter=1000)).fit(X, y)
+    mle_runtime.dump(est, tmp_path / "m.mle")
+    Xn = X.copy()
+    Xn[::3, 0] = np.nan
+    np.testing.assert_array_equal(mle_runtime.load(tmp_path / "m.mle").predict(Xn), est.predict(Xn))
+
+
+def test_dataframe_feature_names(data, tmp_path):
+    X, y = data
+    cols = [f"f{i}" for i in range(6)]
+    df = pd.DataFrame(X, columns=cols)
+    est = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(df, y)
+    mle_runtime.dump(est, tmp_path / "m.mle")
+    m = mle_runtime.load(tmp_path / "m.mle")
+    assert m.feature_names_in_ == cols
+    np.testing.assert_array_equal(m.predict(df), est.predict(df))
+    renamed = df.rename(columns={"f2": "height"})
+    with pytest.raises(MLEShapeError, match="feature names"):
+        m.predict(renamed)
+    with pytest.raises(MLEShapeError, match="feature names"):
+        m.predict(df[cols[::-1]])
+    np.testing.assert_array_equal(m.predict(X), est.predict(X))  # plain arrays stay fine
+
+
+def test_unsupported_estimators(data, tmp_path):
+    X, y = data
+    with pytest.raises(MLEUnsupportedError, match="RandomForestClassifier"):
+        mle_runtime.dump(RandomForestClassifier(n_estimators=2).fit(X, y), tmp_path / "rf.mle")
+    with pytest.raises(MLEUnsupportedError, match="not fitted"):
+        mle_runtime.dump(LogisticRegression(), tmp_path / "unfitted.mle")
+    with pytest.raises(MLEUnsupportedError, match="cannot export"):
+        mle_runtime.dump({"not": "a model"}, tmp_path / "dict.mle")
+    assert not (tmp_path / "rf.mle").exists() and os.listdir(tmp_path) == []
+
+
+def test_no_predict_proba_for_linear_svc(data, tmp_path):
+    X, y = data
+    mle_runtime.dump(LinearSVC().fit(X, y), tmp_path / "svc.mle")
+    m = mle_runtime.load(tmp_path / "svc.mle")
+    with pytest.raises(AttributeError, match="predict_proba"):
+        m.predict_proba(X)
+
+
+def test_damaged_files(model_path, tmp_path):
+    path, _ = model_path
+    raw = path.read_bytes()
+    with pytest.raises(MLEIOError, match="no such file"):
+        mle_runtime.load(tmp_path / "missing.mle")
+    trunc = tmp_path / "trunc.mle"
+    trunc.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(MLEFormatError, match="truncated") as e:
+        mle_runtime.load(trunc)
+    assert e.value.status_name == "MLE_ERR_FORMAT_TRUNCATED"
+    flipped = bytearray(raw)
+    flipped[-20] ^= 0xFF  # inside the weights
+    bad = tmp_path / "bad.mle"
+    bad.write_bytes(bytes(flipped))
+    mle_runtime.load(bad)  # structure only: opening does not read the weights
+    with pytest.raises(MLEChecksumError, match="CRC"):
+        mle_runtime.load(bad, verify=True)
+    junk = tmp_path / "junk.mle"
+    junk.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(MLEFormatError, match="magic"):
+        mle_runtime.load(junk)
+    with pytest.raises(MLEUnsupportedError, match="CUDA"):
+        mle_runtime.load(path, device="cuda")
+
+
+def test_threads_share_one_model(model_path, data):
+    path, est = model_path
+    X, _ = data
+    m = mle_runtime.load(path)
+    want = est.predict_proba(X)
+    errors = []
+
+    def work(k):
+        try:
+            rows = X[k * 20:(k + 1) * 20]
+            first = m.predict_proba(rows)
+            for _ in range(200):
+                np.testing.assert_array_equal(m.predict_proba(rows), first)
+            np.testing.assert_allclose(first, want[k * 20:(k + 1) * 20], rtol=1e-9)
+        except Exception as e:  # reported in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def _script(body: str, path) -> subprocess.CompletedProcess:
+    """Runs body as a script file (spawn and forkserver re-import __main__)."""
+    script = path.parent / f"script_{os.getpid()}_{time.monotonic_ns()}.py"
+    script.write_text(textwrap.dedent(body).replace("MODEL", repr(str(path))))
+    try:
+        return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    finally:
+        script.unlink()
+
+
+def test_use_after_fork_raises_fast(model_path):
+    path, _ = model_path
+    r = _script("""
+        import os, time, mle_runtime, numpy as np
+        m = mle_runtime.load(MODEL)
+        m.predict(np.zeros((1, 6)))
+        pid = os.fork()
+        if pid == 0:
+            t = time.time()
+            try:
+                m.predict(np.zeros((1, 6)))
+                os._exit(3)
+            except mle_runtime.MLEForkError as e:
+                assert "fork" in str(e) and "docs/python.md" in str(e), str(e)
+                os._exit(0 if time.time() - t < 1 else 4)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        print(m.predict(np.zeros((1, 6)))[0])  # the parent keeps working
+    """, path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() in ("a", "b", "c")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_worker_processes_load_their_own(model_path, method):
+    """Importing in the parent and loading in the workers works with every
+    start method (the library loads lazily, per process)."""
+    path, est = model_path
+    r = _script(f"""
+        import multiprocessing as mp, numpy as np, mle_runtime
+        def work(k):
+            return list(mle_runtime.load(MODEL).predict(np.full((2, 6), float(k))))
+        if __name__ == "__main__":
+            with mp.get_context("{method}").Pool(2) as pool:
+                print(pool.map(work, range(4)))
+    """, path)
+    assert r.returncode == 0, r.stderr
+    want = [list(est.predict(np.full((2, 6), float(k)))) for k in range(4)]
+    assert r.stdout.strip() == str(want)
+
+
+def test_run_and_call(model_path, data):
+    path, est = model_path
+    X, _ = data
+    m = mle_runtime.load(path)
+    outs = m.run(X[:3])
+    assert set(outs) == {s.name for s in m.outputs}
+    np.testing.assert_allclose(outs["probabilities"], est.predict_proba(X[:3]), rtol=1e-9)
+    assert len(m(X[:3])) == len(m.outputs)
+    with mle_runtime.load(path) as m2:
+        m2.predict(X[:1])
+    with pytest.raises(MLEValueError, match="closed"):
+        m2.predict(X[:1])
+
+
+def test_dump_is_atomic(data, tmp_path):
+    X, y = data
+    target = tmp_path / "model.mle"
+    target.write_bytes(b"old contents")
+    with pytest.raises(MLEUnsupportedError):
+        mle_runtime.dump(RandomForestClassifier(n_estimators=1).fit(X, y), target)
+    assert target.read_bytes() == b"old contents"
+    info = mle_runtime.dump(LogisticRegression(max_iter=500).fit(X, y), target)
+    assert info.bytes == target.stat().st_size and sorted(os.listdir(tmp_path)) == ["model.mle"]
