@@ -33,59 +33,112 @@ def _check_not_forked(lib_pid: int) -> None:
                            12, "MLE_ERR_FORKED")
 
 
+_ONE_BYTE = ctypes.c_char * 1
+
+
+def _address(a: np.ndarray) -> int:
+    """The data address of a C-contiguous array (the fast way when writable)."""
+    if a.flags.writeable:
+        return ctypes.addressof(_ONE_BYTE.from_buffer(a))
+    return a.ctypes.data
+
+
+class _Layout:
+    """Where each output lives in one buffer, for one set of input shapes."""
+
+    def __init__(self, outs: list[tuple[np.dtype, tuple[int, ...]]]) -> None:
+        self.outs = outs
+        self.offsets, total = [], 0
+        for dt, shape in outs:
+            total = (total + 63) & ~63  # keep every output 64-byte aligned
+            self.offsets.append(total)
+            total += int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        self.nbytes = [int(np.prod(shape, dtype=np.int64)) * dt.itemsize for dt, shape in outs]
+        self.buffer_type = ctypes.c_char * max(total + 64, 1)
+
+    def view(self, buf: ctypes.Array, base: int, i: int) -> np.ndarray:
+        dt, shape = self.outs[i]
+        return np.ndarray(shape, dt, buf, self.offsets[i] + base)
+
+
 class _Session:
-    """One thread's session: the C handle plus reusable ctypes structs."""
+    """One thread's session: the C handle plus reusable ctypes structs.
+
+    After the first run with given input shapes, outputs are written straight
+    into one buffer per call that the returned arrays share (no copies)."""
 
     def __init__(self, model: "Model") -> None:
         lib = model._lib
         h, err = ctypes.c_void_p(), ctypes.c_void_p()
         _lib.check(lib.mle_session_new(model._h, ctypes.byref(h), ctypes.byref(err)), err)
         self.h, self.lib, self.pid = h, lib, os.getpid()
-        self.ins = (_lib.Tensor * max(len(model.inputs), 1))()
-        self.outs = (_lib.Tensor * max(len(model.outputs), 1))()
+        self.n_in, self.n_out = len(model.inputs), len(model.outputs)
+        self.ins = (_lib.Tensor * max(self.n_in, 1))()
+        self.outs = (_lib.Tensor * max(self.n_out, 1))()
         for i, spec in enumerate(model.inputs):
             self.ins[i].dtype = dtype_id(spec.dtype)
-        # Output dtypes and shapes seen per input-shape key, so outputs can be
-        # allocated as numpy arrays and filled in place.
-        self.out_shapes: dict[tuple, list[tuple[np.dtype, tuple[int, ...]]]] = {}
+        self.err = ctypes.c_void_p()
+        self.err_ref = ctypes.byref(self.err)
+        self.layouts: dict[tuple, _Layout] = {}
+        self.last_key: tuple | None = None
 
-    def run(self, arrays: Sequence[np.ndarray], n_out: int) -> list[np.ndarray]:
-        key = tuple(a.shape for a in arrays)
+    def _set_shapes(self, key: tuple, arrays: Sequence[np.ndarray]) -> _Layout | None:
         for t, a in zip(self.ins, arrays):
             t.rank = a.ndim
             for d, n in enumerate(a.shape):
                 t.shape[d] = n
-            t.data = a.ctypes.data
+        layout = self.layouts.get(key)
+        if layout is not None:
+            for t, n in zip(self.outs, layout.nbytes):
+                t.nbytes = n
+        self.last_key = key
+        return layout
+
+    def run(self, arrays: Sequence[np.ndarray]) -> tuple[_Layout, ctypes.Array | None, int, list[np.ndarray] | None]:
+        """Runs; returns the layout and either (buffer, aligned base) for
+        views, or the outputs themselves (first run with these shapes)."""
+        key = tuple(a.shape for a in arrays)
+        layout = self.layouts.get(key) if key == self.last_key else self._set_shapes(key, arrays)
+        for t, a in zip(self.ins, arrays):
+            t.data = _address(a)
             t.nbytes = a.nbytes
-        known = self.out_shapes.get(key)
-        results: list[np.ndarray] = []
-        if known is not None:
-            for t, (dt, shape) in zip(self.outs, known):
-                r = np.empty(shape, dt)
-                t.data, t.nbytes = r.ctypes.data, r.nbytes
-                results.append(r)
-        else:
-            for i in range(n_out):
-                self.outs[i].data, self.outs[i].nbytes = None, 0
-        err = ctypes.c_void_p()
-        _lib.check(self.lib.mle_session_run(self.h, self.ins, len(arrays), self.outs, n_out, ctypes.byref(err)), err)
-        if known is not None:
-            return results
-        shapes = []
-        for i in range(n_out):
+        if layout is not None:
+            buf = layout.buffer_type()
+            addr = ctypes.addressof(buf)
+            base = (-addr) & 63
+            for t, off in zip(self.outs, layout.offsets):
+                t.data = addr + base + off
+            _lib.check(self.lib.mle_session_run(self.h, self.ins, self.n_in, self.outs, self.n_out, self.err_ref),
+                       self.err)
+            return layout, buf, base, None
+        for i in range(self.n_out):
+            self.outs[i].data, self.outs[i].nbytes = None, 0
+        _lib.check(self.lib.mle_session_run(self.h, self.ins, self.n_in, self.outs, self.n_out, self.err_ref),
+                   self.err)
+        results, shapes = [], []
+        for i in range(self.n_out):
             t = self.outs[i]
             dt = DTYPES[t.dtype]
             shape = tuple(t.shape[d] for d in range(t.rank))
             try:
-                r = np.frombuffer(ctypes.string_at(t.data, t.nbytes), dtype=dt).reshape(shape).copy()
+                results.append(np.frombuffer(ctypes.string_at(t.data, t.nbytes), dtype=dt).reshape(shape).copy())
             finally:
                 self.lib.mle_free(t.data)
-            results.append(r)
             shapes.append((dt, shape))
-        if len(self.out_shapes) > 64:
-            self.out_shapes.clear()
-        self.out_shapes[key] = shapes
-        return results
+        if len(self.layouts) > 64:
+            self.layouts.clear()
+        layout = _Layout(shapes)
+        self.layouts[key] = layout
+        self._set_shapes(key, arrays)
+        return layout, None, 0, results
+
+    def outputs(self, arrays: Sequence[np.ndarray], which: Sequence[int] | None = None) -> list[np.ndarray]:
+        """Runs and returns the outputs (all, or those at the indices given)."""
+        layout, buf, base, results = self.run(arrays)
+        idx = range(self.n_out) if which is None else which
+        if results is not None:
+            return [results[i] for i in idx]
+        return [layout.view(buf, base, i) for i in idx]
 
     def __del__(self) -> None:
         if self.h and self.h.value and os.getpid() == self.pid:
@@ -191,15 +244,13 @@ class Model:
         """Runs the model. ``inputs``: one array (single-input models), a list
         in input order, or a dict by name; or pass arrays as keywords.
         Returns {output name: array}."""
-        arrays = self._arrays(inputs, named)
-        outs = self._session().run(arrays, len(self.outputs))
+        outs = self._session().outputs(self._arrays(inputs, named))
         return {s.name: o for s, o in zip(self.outputs, outs)}
 
     def __call__(self, *inputs: Any, **named: Any) -> np.ndarray | tuple[np.ndarray, ...]:
         """Runs the model on positional inputs; returns the single output, or a
         tuple of outputs in graph order."""
-        arrays = self._arrays(list(inputs) if inputs else None, named)
-        outs = self._session().run(arrays, len(self.outputs))
+        outs = self._session().outputs(self._arrays(list(inputs) if inputs else None, named))
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def _arrays(self, inputs: Any, named: Mapping[str, Any]) -> list[np.ndarray]:
@@ -255,8 +306,7 @@ class Model:
         out = self._methods.get(name)
         if out is None:
             raise AttributeError(f"this model has no {name}(); it supports {sorted(self._methods) or ['run']}")
-        outs = self._session().run([self._features(X)], len(self.outputs))
-        y = outs[self._out_index[out]]
+        y = self._session().outputs([self._features(X)], (self._out_index[out],))[0]
         if name == "predict" and self._classes is not None:
             y = self._classes[y] if self._labels_are_indices else y.astype(self._classes.dtype, copy=False)
         return y
