@@ -38,7 +38,7 @@ _ONE_BYTE = ctypes.c_char * 1
 
 def _address(a: np.ndarray) -> int:
     """The data address of a C-contiguous array (the fast way when writable)."""
-    if a.flags.writeable:
+    if a.flags.writeable and a.nbytes:
         return ctypes.addressof(_ONE_BYTE.from_buffer(a))
     return a.ctypes.data
 
