@@ -27,7 +27,6 @@ const (
 	SectionEntrySize = 32
 	MaxSections      = 64
 	TensorAlign      = 64   // every tensor's data starts on this boundary
-	WeightsAlign     = 4096 // the WEIGHTS section starts on a page boundary
 	SectionAlign     = 8    // every other section
 
 	MaxMetadataSize  = 1 << 20 // bytes of metadata JSON
@@ -67,9 +66,12 @@ func (k SectionKind) String() string {
 	return "UNKNOWN"
 }
 
+// align returns the alignment of a section of kind k. WEIGHTS needs only
+// TensorAlign: the mapping itself starts on a page, so 64-byte file offsets
+// give 64-byte aligned tensors that kernels use in place (see docs/DESIGN.md).
 func (k SectionKind) align() uint64 {
 	if k == SectionWeights {
-		return WeightsAlign
+		return TensorAlign
 	}
 	return SectionAlign
 }

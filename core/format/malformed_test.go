@@ -60,8 +60,8 @@ func (p parts) bytes(t testing.TB) []byte {
 // rehash recomputes the section-table and header CRCs after an edit.
 func rehash(b []byte) []byte {
 	le := binary.LittleEndian
-	n := le.Uint32(b[40:])
-	le.PutUint32(b[56:], crc32c(b[HeaderSize:HeaderSize+int(n)*SectionEntrySize]))
+	end := min(len(b), HeaderSize+int(le.Uint32(b[40:]))*SectionEntrySize)
+	le.PutUint32(b[56:], crc32c(b[HeaderSize:end]))
 	le.PutUint32(b[60:], crc32c(b[:60]))
 	return b
 }

@@ -75,11 +75,13 @@ func (m *Metadata) Encode() ([]byte, error) {
 		p := m.Producer
 		jm.Producer = &p
 	}
-	b, err := json.Marshal(jm)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "<i8" readable, not "\u003ci8"
+	if err := enc.Encode(jm); err != nil {
 		return nil, errs.Wrap(errs.MetadataField, err, "encoding metadata")
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Validate checks field values (semver, RFC 3339 time, lengths).

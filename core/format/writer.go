@@ -218,7 +218,6 @@ func assemble(meta, graphBody []byte, tensors []TensorDesc, data [][]byte) *layo
 	pos := uint64(HeaderSize + len(kinds)*SectionEntrySize)
 	for i, k := range kinds {
 		sections[i].Kind = k
-		sections[i].Offset, _ = alignUp(pos, k.align())
 		if k == SectionWeights {
 			sections[i].Length = weightsLen
 			sections[i].CRC = weightsCRC(tensors, data)
@@ -226,6 +225,7 @@ func assemble(meta, graphBody []byte, tensors []TensorDesc, data [][]byte) *layo
 			sections[i].Length = uint64(len(bodies[i]))
 			sections[i].CRC = crc32c(bodies[i])
 		}
+		sections[i].Offset, _ = alignUp(pos, k.align())
 		pos = sections[i].Offset + sections[i].Length
 	}
 	head := AlignedBytes(int(sections[3].Offset))

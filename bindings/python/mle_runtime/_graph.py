@@ -55,9 +55,19 @@ class Graph:
 
     def write(self, inputs: Sequence[tuple[str, np.dtype, Sequence[int]]], outputs: dict[str, str],
               metadata: dict, path: str | os.PathLike | None) -> tuple[int, bytes | None]:
-        """Writes the graph; ``outputs`` maps public output names to values
-        (each gets an Identity, which the engine runs as a free view). Saves
-        to path (returning the size) or serializes (returning the bytes)."""
+        """Writes the graph; ``outputs`` maps public output names to values.
+        A value a node produces takes its public name directly; one that is
+        an input, a constant or published twice gets an Identity (a free view
+        in the engine). Saves to path (returning the size) or serializes
+        (returning the bytes)."""
+        produced = {o for _, _, outs, _ in self.nodes for o in outs}
+        rename: dict[str, str] = {}
+        identities: list[tuple[str, str]] = []
+        for public, value in outputs.items():
+            if value in produced and value not in rename:
+                rename[value] = public
+            else:
+                identities.append((public, value))
         with Builder() as b:
             b.set_metadata(metadata)
             for name, dt, shape in inputs:
@@ -65,9 +75,10 @@ class Graph:
             for name, value in self.consts.items():
                 b.add_tensor(name, value)
             for op, ins, outs, attrs in self.nodes:
-                b.add_node(op, ins, outs, **attrs)
-            for public, value in outputs.items():
-                b.add_node("Identity", [value], [public])
+                b.add_node(op, [rename.get(i, i) for i in ins], [rename.get(o, o) for o in outs], **attrs)
+            for public, value in identities:
+                b.add_node("Identity", [rename.get(value, value)], [public])
+            for public in outputs:
                 b.add_output(public)
             if path is not None:
                 return b.save(path), None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -187,7 +188,7 @@ class Model:
             self._classes = np.asarray(c["values"], dtype=np.dtype(c["dtype"]))
         self._labels_are_indices = props.get("mle.labels") == "index"
         self._feature_names = json.loads(props["mle.feature_names"]) if "mle.feature_names" in props else None
-        self._allow_nan = props.get("mle.allow_nan", "true") == "true"
+        self._allow_nan = props.get("mle.allow_nan") == "true"
 
     # ---------------------------------------------------------------- info
 
@@ -227,6 +228,8 @@ class Model:
         return s
 
     def _convert(self, spec: TensorSpec, x: Any) -> np.ndarray:
+        if type(x) is np.ndarray and x.dtype == spec.dtype and x.flags.c_contiguous:
+            return x  # the common case, checked cheaply
         try:
             a = np.asarray(x)
         except (TypeError, ValueError) as e:
@@ -280,7 +283,7 @@ class Model:
 
     def _features(self, X: Any) -> np.ndarray:
         """Validates X like scikit-learn: 2-D, feature count, names, NaN."""
-        names = getattr(X, "columns", None)
+        names = None if type(X) is np.ndarray else getattr(X, "columns", None)
         if names is not None and self._feature_names is not None:
             got = [str(c) for c in names]
             if got != self._feature_names:
@@ -296,7 +299,10 @@ class Model:
         if spec.shape[-1] != -1 and a.shape[1] != spec.shape[-1]:
             raise MLEShapeError(f"X has {a.shape[1]} features, but the model expects {spec.shape[-1]}", 9, "MLE_ERR_SHAPE")
         if a.dtype.kind == "f":
-            bad = not np.isfinite(a).all() if not self._allow_nan else np.isinf(a).any()
+            if self._allow_nan:
+                bad = bool(np.isinf(a).any())
+            else:  # a finite sum proves every value finite; else look closer
+                bad = not math.isfinite(a.sum()) and not np.isfinite(a).all()
             if bad:
                 what = "NaN or infinity" if not self._allow_nan else "infinity"
                 raise MLEValueError(f"Input X contains {what}; this model has no imputer for it", 1025, "MLE_ERR_INVALID_VALUE")
@@ -307,6 +313,8 @@ class Model:
         if out is None:
             raise AttributeError(f"this model has no {name}(); it supports {sorted(self._methods) or ['run']}")
         y = self._session().outputs([self._features(X)], (self._out_index[out],))[0]
+        if name == "predict_log_proba":
+            return np.log(y)  # what scikit-learn computes, warnings included
         if name == "predict" and self._classes is not None:
             y = self._classes[y] if self._labels_are_indices else y.astype(self._classes.dtype, copy=False)
         return y

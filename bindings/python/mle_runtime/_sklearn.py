@@ -131,7 +131,9 @@ def _classes(g: Graph, head: Head, est: Any, index: str) -> None:
     Rust and Node users get them too), else indices mapped in Python."""
     classes = np.asarray(est.classes_)
     head.classes = classes
-    if classes.dtype.kind in "iu":
+    if classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(len(classes))):
+        head.outputs["label"] = index  # the index is the label
+    elif classes.dtype.kind in "iu":
         head.outputs["label"] = g.op("Gather", g.const(classes.astype(np.int64), "classes", np.int64), index)
     else:
         head.outputs["label"] = index
@@ -140,10 +142,11 @@ def _classes(g: Graph, head: Head, est: Any, index: str) -> None:
 
 
 def _proba_outputs(g: Graph, head: Head, proba: str) -> None:
+    # predict_log_proba is np.log(predict_proba) in scikit-learn too; the
+    # binding computes it from this output rather than every run computing it.
     head.outputs["probabilities"] = proba
-    head.outputs["log_probabilities"] = g.op("Log", proba)
     head.methods["predict_proba"] = "probabilities"
-    head.methods["predict_log_proba"] = "log_probabilities"
+    head.methods["predict_log_proba"] = "probabilities"
 
 
 def _ovr_normalize(g: Graph, p: str, n_classes: int) -> str:
@@ -328,24 +331,28 @@ def export(model: Any, dtype: Any = np.float64) -> tuple[Graph, Head, dict]:
     first = steps[0]
     props = {
         "mle.task": head.task,
-        "mle.estimator": _describe(model),
-        "mle.methods": json.dumps(head.methods),
-        "mle.n_features": str(n_features),
-        "mle.allow_nan": "true" if type(first).__name__ == "SimpleImputer" and _is_nan(first.missing_values) else "false",
+        "mle.methods": _json(head.methods),
     }
+    if type(first).__name__ == "SimpleImputer" and _is_nan(first.missing_values):
+        props["mle.allow_nan"] = "true"  # absent means false
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = getattr(first, "feature_names_in_", None)
     if names is not None:
-        props["mle.feature_names"] = json.dumps([str(n) for n in names])
+        props["mle.feature_names"] = _json([str(n) for n in names])
     if head.classes is not None:
         c = head.classes
         values = [v.item() if hasattr(v, "item") else v for v in c.tolist()]
-        props["mle.classes"] = json.dumps({"dtype": c.dtype.str if c.dtype.kind != "O" else "O", "values": values})
-        props["mle.labels"] = "index" if head.labels_are_indices else "values"
+        props["mle.classes"] = _json({"dtype": c.dtype.str if c.dtype.kind != "O" else "O", "values": values})
+        if head.labels_are_indices:
+            props["mle.labels"] = "index"  # absent: the label output holds the class values
     meta = {"producer": {"name": "scikit-learn", "version": sklearn.__version__}, "name": _describe(model)}
     g.inputs = [("X", np.dtype(dtype), [-1, n_features])]
     return g, head, {"meta": meta, "properties": props}
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"))
 
 
 def _is_nan(v: Any) -> bool:
