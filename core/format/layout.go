@@ -26,8 +26,8 @@ const (
 	HeaderSize       = 64
 	SectionEntrySize = 32
 	MaxSections      = 64
-	TensorAlign      = 64   // every tensor's data starts on this boundary
-	SectionAlign     = 8    // every other section
+	TensorAlign      = 64 // every tensor's data starts on this boundary
+	SectionAlign     = 8  // every other section
 
 	MaxMetadataSize  = 1 << 20 // bytes of metadata JSON
 	MaxMetadataDepth = 32
