@@ -17,7 +17,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: all lib cli check-abi cmake venv python test test-go test-fuzz test-c test-python demo bench clean
+.PHONY: all lib cli check-abi cmake venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -81,6 +81,11 @@ demo: all cmake python
 
 bench: all python
 	@bench/run.sh
+
+# The Python package next to joblib, pickle, skops and onnxruntime (~10 min);
+# rewrites section 6 of docs/BENCHMARKS.md.
+bench-python: python
+	$(PY) bench/mle_vs_joblib.py --write-docs
 
 clean:
 	rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info

@@ -97,18 +97,47 @@ func Softmax[T Float](log bool, out, x []T, axis, inner, o0, o1 int) {
 				}
 			}
 			var sum float64
-			for k := 0; k < axis; k++ {
-				sum += math.Exp(float64(x[base+k*inner]) - mx)
-			}
 			if log {
+				for k := 0; k < axis; k++ {
+					sum += math.Exp(float64(x[base+k*inner]) - mx)
+				}
 				lse := mx + math.Log(sum)
 				for k := 0; k < axis; k++ {
 					out[base+k*inner] = T(float64(x[base+k*inner]) - lse)
 				}
-			} else {
-				for k := 0; k < axis; k++ {
-					out[base+k*inner] = T(math.Exp(float64(x[base+k*inner])-mx) / sum)
+				continue
+			}
+			for k := 0; k < axis; k++ {
+				sum += math.Exp(float64(x[base+k*inner]) - mx)
+			}
+			for k := 0; k < axis; k++ {
+				out[base+k*inner] = T(math.Exp(float64(x[base+k*inner])-mx) / sum)
+			}
+		}
+	}
+}
+
+// SoftmaxF64 is Softmax (not log) for float64, computing each exp once: the
+// float64 output holds it until the division (float32 cannot, without
+// rounding twice).
+func SoftmaxF64(out, x []float64, axis, inner, o0, o1 int) {
+	for o := o0; o < o1; o++ {
+		for in := 0; in < inner; in++ {
+			base := o*axis*inner + in
+			mx := math.Inf(-1)
+			for k := 0; k < axis; k++ {
+				if v := x[base+k*inner]; v > mx || v != v {
+					mx = v
 				}
+			}
+			var sum float64
+			for k := 0; k < axis; k++ {
+				e := math.Exp(x[base+k*inner] - mx)
+				out[base+k*inner] = e
+				sum += e
+			}
+			for k := 0; k < axis; k++ {
+				out[base+k*inner] /= sum
 			}
 		}
 	}

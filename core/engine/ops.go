@@ -280,7 +280,11 @@ func (e *softmaxExec) RunChunk(c int, _ *kernels.Worker) {
 	case dtype.Float32:
 		kernels.Softmax(e.log, f32s(e.out), f32s(e.x), e.axis, e.inner, r0, r1)
 	case dtype.Float64:
-		kernels.Softmax(e.log, f64s(e.out), f64s(e.x), e.axis, e.inner, r0, r1)
+		if e.log {
+			kernels.Softmax(true, f64s(e.out), f64s(e.x), e.axis, e.inner, r0, r1)
+		} else {
+			kernels.SoftmaxF64(f64s(e.out), f64s(e.x), e.axis, e.inner, r0, r1)
+		}
 	}
 }
 
