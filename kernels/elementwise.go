@@ -107,6 +107,9 @@ func Binary[T Number](op BinaryOp, s *Strided, out, a, b []T, r0, r1 int) {
 
 func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	n := len(o)
+	if op == OpDiv && !isInteger[T]() {
+		op = opFloatDiv // IEEE division: no zero check per element
+	}
 	switch {
 	case ia == 1 && ib == 1:
 		a, b = a[:n], b[:n]
@@ -126,6 +129,10 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 		case OpDiv:
 			for i := range o {
 				o[i] = div(a[i], b[i])
+			}
+		case opFloatDiv:
+			for i := range o {
+				o[i] = a[i] / b[i]
 			}
 		}
 	case ia == 1 && ib == 0:
@@ -148,6 +155,10 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			for i := range o {
 				o[i] = div(a[i], y)
 			}
+		case opFloatDiv:
+			for i := range o {
+				o[i] = a[i] / y
+			}
 		}
 	default:
 		for i := range o {
@@ -161,9 +172,23 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 				o[i] = x * y
 			case OpDiv:
 				o[i] = div(x, y)
+			case opFloatDiv:
+				o[i] = x / y
 			}
 		}
 	}
+}
+
+// opFloatDiv is OpDiv for float types, chosen once per row.
+const opFloatDiv BinaryOp = 255
+
+func isInteger[T Number]() bool {
+	var z T
+	switch any(z).(type) {
+	case int32, int64:
+		return true
+	}
+	return false
 }
 
 func div[T Number](x, y T) T {
