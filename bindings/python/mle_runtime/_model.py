@@ -28,8 +28,21 @@ class TensorSpec:
     shape: tuple[int, ...]
 
 
-def _check_not_forked(lib_pid: int) -> None:
-    if os.getpid() != lib_pid:
+# Bumped in every child after fork(): cheaper to compare than os.getpid().
+_fork_generation = 0
+
+
+def _forked() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def _check_not_forked(generation: int) -> None:
+    if generation != _fork_generation:
         raise MLEForkError("this model was opened in a parent process before fork()." + FORK_GUIDANCE,
                            12, "MLE_ERR_FORKED")
 
@@ -160,7 +173,7 @@ class Model:
     def __init__(self, path: str | os.PathLike | None = None, *, data: bytes | None = None, verify: bool = False,
                  device: str = "cpu", threads: int = 0, read_all: bool = False) -> None:
         lib = _lib.get()
-        self._lib, self._pid = lib, os.getpid()
+        self._lib, self._pid, self._generation = lib, os.getpid(), _fork_generation
         if device not in _DEVICES:
             raise MLEValueError(f"unknown device {device!r}; want 'cpu' or 'cuda'", 513, "MLE_ERR_INVALID_OPTIONS")
         opts = lib.mle_default_open_options()
@@ -218,7 +231,7 @@ class Model:
     # ----------------------------------------------------------------- run
 
     def _session(self) -> _Session:
-        _check_not_forked(self._pid)
+        _check_not_forked(self._generation)
         if self._h is None:
             raise MLEValueError("the model is closed", 2, "MLE_ERR_BAD_HANDLE")
         s = getattr(self._local, "session", None)
