@@ -8,6 +8,8 @@ package kernels
 // micro-kernel only ever sees unit-stride data, and it pads edge slivers
 // with zeros so every micro-kernel call is a full tile.
 
+import "unsafe"
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C where op(A) is m×k and op(B) is k×n.
 // A is stored m×k with row stride lda (k×m when transA); B is k×n with row stride ldb (n×k when transB);
 // C is m×n with row stride ldc. beta == 0 overwrites C without reading it (NaN/Inf in C are ignored, as in BLAS).
@@ -91,10 +93,6 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 	}
-	threads := 1
-	if p != nil && !w.inPool && !w.busy && (m*n*k >= kern.parMACs || gemmForceSplit) {
-		threads = p.Size()
-	}
 	t.rsc, t.csc = ldc, 1
 	switch {
 	case m <= kern.directMax:
@@ -107,6 +105,10 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 		t.m, t.n = n, m
 		t.a, t.lda, t.b, t.ldb = b, ldb, a, lda
 		t.rsc, t.csc = 1, ldc
+	}
+	threads := 1
+	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy && (size >= minPar || gemmForceSplit) {
+		threads = p.Size()
 	}
 	switch {
 	case threads <= 1 && t.direct:
@@ -136,7 +138,7 @@ func (t *gemmTask[T]) split(threads int) int {
 	// One chunk per goroutine until each could take several of the
 	// kernel's minimum parallel size; a multiple of threads keeps them even.
 	target := threads
-	if t.m*t.n*t.k >= 4*threads*t.kern.parMACs {
+	if size, minPar := t.parSize(); size >= 4*threads*minPar {
 		target = threads * gemmChunksPerThread
 	}
 	rowTiles := (t.m + mr - 1) / mr
@@ -151,6 +153,16 @@ func (t *gemmTask[T]) split(threads int) int {
 	rc = (rowTiles + rowTilesPer - 1) / rowTilesPer
 	t.colChunks = (colTiles + colTilesPer - 1) / colTilesPer
 	return rc * t.colChunks
+}
+
+// parSize returns t's size and the size from which splitting it over a
+// pool pays: m·n·k against the kernel's parMACs, or for the direct path
+// with directParBytes set, the bytes of op(B).
+func (t *gemmTask[T]) parSize() (size, minPar int) {
+	if t.direct && t.kern.directParBytes > 0 {
+		return t.n * t.k * int(unsafe.Sizeof(t.alpha)), t.kern.directParBytes
+	}
+	return t.m * t.n * t.k, t.kern.parMACs
 }
 
 // RunChunk computes one block of C in w's scratch.
@@ -208,13 +220,26 @@ func (t *gemmTask[T]) block(st *gemmState[T], i0, i1, j0, j1 int) {
 	}
 }
 
-// gemmDirectCols is the column granule of parallel direct-path chunks.
-const gemmDirectCols = 64
+// gemmDirectCols is the column granule of parallel direct-path chunks, a
+// multiple of every SIMD block width (64, 32, 24 f32 and 32, 16, 12 f64
+// columns) so that only a product's last chunk ends in a partial block,
+// and at least the widest, so that a chunk or tile narrower than a block
+// always has a full block's columns on its left (see gemmKernel.gemvN).
+const gemmDirectCols = 192
+
+// gemmDirectTile is the width of the SIMD direct path's output tile: four
+// rows of it stay in L1 (12 KiB in f64), and it is a multiple of
+// gemmDirectCols.
+const gemmDirectTile = 2 * gemmDirectCols
 
 // directBlock computes columns [j0, j1) of all t.m rows without packing.
 // Each element's sum runs over p in groups of four, the same way in every
 // chunking.
 func (t *gemmTask[T]) directBlock(st *gemmState[T], j0, j1 int) {
+	if t.kern.gemvN != nil {
+		t.directBlockSIMD(st, j0, j1)
+		return
+	}
 	k, nc := t.k, j1-j0
 	acc := growScratch(&st.tile, nc)
 	for i := 0; i < t.m; i++ {
@@ -236,6 +261,82 @@ func (t *gemmTask[T]) directBlock(st *gemmState[T], j0, j1 int) {
 			gemmAxpyRows(acc, arow, t.b, t.ldb, j0)
 		}
 		gemmStoreStrided(acc, t.alpha, t.beta, t.c, i*t.rsc+j0*t.csc, t.csc)
+	}
+}
+
+// directBlockSIMD is directBlock with the kernel's gemvN/gemvT: four rows
+// of op(A) at a time, so that each load of B serves all of them, into a
+// scratch tile that is then scaled into C.
+func (t *gemmTask[T]) directBlockSIMD(st *gemmState[T], j0, j1 int) {
+	kern, k := t.kern, t.k
+	a, lda := t.a, t.lda
+	if t.transA {
+		// The kernels read rows of op(A) along k; gather them.
+		pa := growScratch(&st.packA, t.m*k)
+		for i := 0; i < t.m; i++ {
+			row := pa[i*k : i*k+k]
+			for p := range row {
+				row[p] = a[p*lda+i]
+			}
+		}
+		a, lda = pa, k
+	}
+	const ldt = gemmDirectTile
+	tile := growScratch(&st.tile, 4*ldt)
+	for jb := j0; jb < j1; jb += ldt {
+		nc := min(ldt, j1-jb)
+		for i0 := 0; i0 < t.m; i0 += 4 {
+			mg := min(4, t.m-i0)
+			if t.transB {
+				kern.gemvT(mg, k, a[i0*lda:], lda, t.b, t.ldb, jb, nc, tile, ldt)
+			} else {
+				kern.gemvN(mg, k, a[i0*lda:], lda, t.b, t.ldb, jb, nc, tile, ldt)
+			}
+			gemmStoreTile(tile, ldt, mg, nc, t.alpha, t.beta, t.c, i0*t.rsc+jb*t.csc, t.rsc, t.csc)
+		}
+	}
+}
+
+// gemmStoreTile stores alpha·tile + beta·C for an m×n block of C at
+// c[off:] with row and column strides rsc and csc; tile has four rows of
+// stride ldt (rows past m-1 are ignored).
+func gemmStoreTile[T gemmFloat](tile []T, ldt, m, n int, alpha, beta T, c []T, off, rsc, csc int) {
+	if csc == 1 || m == 1 {
+		for i := 0; i < m; i++ {
+			gemmStoreStrided(tile[i*ldt:i*ldt+n], alpha, beta, c, off+i*rsc, csc)
+		}
+		return
+	}
+	// C computed transposed (rsc == 1): tile column j is m consecutive
+	// values of C. Filling them together costs a third of the strided
+	// stores per row, which dominated the tall-thin products.
+	r0 := tile[:n]
+	r1, r2, r3 := tile[ldt:ldt+n], tile[2*ldt:2*ldt+n], tile[3*ldt:3*ldt+n]
+	r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
+	if m == 4 {
+		// The common 4-class head, unrolled.
+		for j := range r0 {
+			row := (*[4]T)(c[off+j*csc:])
+			if beta == 0 {
+				*row = [4]T{alpha * r0[j], alpha * r1[j], alpha * r2[j], alpha * r3[j]}
+			} else {
+				*row = [4]T{alpha*r0[j] + beta*row[0], alpha*r1[j] + beta*row[1], alpha*r2[j] + beta*row[2], alpha*r3[j] + beta*row[3]}
+			}
+		}
+		return
+	}
+	for j := range r0 {
+		v := [4]T{r0[j], r1[j], r2[j], r3[j]}
+		row := c[off+j*csc:][:m:m]
+		if beta == 0 {
+			for i := range row {
+				row[i] = alpha * v[i&3]
+			}
+		} else {
+			for i := range row {
+				row[i] = alpha*v[i&3] + beta*row[i]
+			}
+		}
 	}
 }
 

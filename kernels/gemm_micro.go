@@ -28,6 +28,24 @@ type gemmKernel[T gemmFloat] struct {
 	// after For wakes it, so smaller products run faster on one goroutine.
 	parMACs int
 	fn      func(kc int, a, b []T, alpha, beta T, c []T, ldc int)
+
+	// gemvN and gemvT, where set, are SIMD kernels for the direct path
+	// (nil: the pure-Go loops of directBlock). They take m <= 4 rows of
+	// op(A) (row i at a[i*lda:], k values) and write the raw sums of
+	// columns [j0, j0+n) of op(B) into the first m rows of the 4-row tile
+	// c (row stride ldc >= 64), which they may overwrite whole. gemvN is
+	// for op(B) = B row-major (element (p, j) at b[p*ldb+j]), gemvT for B
+	// stored n×k (at b[j*ldb+p]); they may read any column left of j0.
+	// An output's value may depend on whether j0+n is below 64 (the
+	// driver cuts columns at multiples of gemmDirectCols, so that happens
+	// only when all of op(B) is that narrow) but not otherwise on j0 or
+	// n: splitting columns over a pool must not change a bit. k, n >= 1.
+	gemvN, gemvT func(m, k int, a []T, lda int, b []T, ldb, j0, n int, c []T, ldc int)
+	// directParBytes, where set, replaces parMACs for the direct path: the
+	// size of op(B) in bytes from which a split pays. With at most four
+	// rows of A the SIMD kernels' time follows the bytes of B they stream,
+	// not m·n·k.
+	directParBytes int
 }
 
 // The kernels the Sgemm and Dgemm drivers use. They start as the pure-Go

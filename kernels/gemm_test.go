@@ -15,11 +15,16 @@ type gemmCase struct {
 	transA, transB bool
 	m, n, k        int
 	alpha, beta    float64
-	pad            int // extra leading-dimension elements beyond the minimum
+	pad            int    // extra leading-dimension elements beyond the minimum
+	tag            string // names the configuration in failures, if set
 }
 
 func (g gemmCase) String() string {
-	return fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d,alpha=%g,beta=%g,pad=%d", g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.beta, g.pad)
+	s := fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d,alpha=%g,beta=%g,pad=%d", g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.beta, g.pad)
+	if g.tag != "" {
+		s = g.tag + ":" + s
+	}
+	return s
 }
 
 // gemmOperands holds the stored operands of a case, in float64, with slices
@@ -94,8 +99,12 @@ func gemmRef(g gemmCase, o gemmOperands) (want, scale []float64) {
 		for j := 0; j < g.n; j++ {
 			var s, sa float64
 			for p := 0; p < g.k; p++ {
-				s += at(i, p) * bt(p, j)
-				sa += math.Abs(at(i, p) * bt(p, j))
+				v := at(i, p) * bt(p, j)
+				s += v
+				if v < 0 { // not math.Abs: its checkptr checks dominate -race runs
+					v = -v
+				}
+				sa += v
 			}
 			idx := i*o.ldc + j
 			cv := o.c[idx]
@@ -138,6 +147,13 @@ func runGemmCase(t *testing.T, p *Pool, w *Worker, g gemmCase, rng *rand.Rand) {
 	t.Helper()
 	o := newGemmOperands(g, rng)
 	want, scale := gemmRef(g, o)
+	checkGemmCase(t, p, w, g, o, toF32(o.a), toF32(o.b), want, scale)
+}
+
+// checkGemmCase runs Dgemm and Sgemm (with a32, b32: o's A and B in
+// float32) on copies of o's C and checks them.
+func checkGemmCase(t *testing.T, p *Pool, w *Worker, g gemmCase, o gemmOperands, a32, b32 []float32, want, scale []float64) {
+	t.Helper()
 	// f64: the reference sums in the same precision, in another order.
 	c64 := append([]float64(nil), o.c...)
 	c64 = c64[:len(c64):len(c64)]
@@ -145,7 +161,7 @@ func runGemmCase(t *testing.T, p *Pool, w *Worker, g gemmCase, rng *rand.Rand) {
 	checkGemm(t, g, o, want, scale, c64, 1e-12)
 	// f32: rounding the operands (relative 6e-8 each) is well inside the
 	// tolerance, so the same float64 reference serves.
-	a32, b32, c32 := toF32(o.a), toF32(o.b), toF32(o.c)
+	c32 := toF32(o.c)
 	Sgemm(p, w, g.transA, g.transB, g.m, g.n, g.k, float32(g.alpha), a32, o.lda, b32, o.ldb, float32(g.beta), c32, o.ldc)
 	checkGemm(t, g, o, want, scale, c32, 1e-5*math.Sqrt(float64(max(g.k, 1))))
 }
@@ -191,7 +207,7 @@ func testGemmAll(t *testing.T, p *Pool) {
 						continue // big shapes: a diagonal of the alpha×beta grid
 					}
 					for _, pad := range []int{0, 3} {
-						g := gemmCase{tr&1 != 0, tr&2 != 0, m, n, k, alpha, beta, pad}
+						g := gemmCase{tr&1 != 0, tr&2 != 0, m, n, k, alpha, beta, pad, ""}
 						runGemmCase(t, p, w, g, rng)
 					}
 				}
@@ -200,7 +216,7 @@ func testGemmAll(t *testing.T, p *Pool) {
 	}
 	// alpha == 0 leaves C = beta·C and must not read A or B.
 	for _, beta := range betas {
-		g := gemmCase{false, false, 9, 8, 7, 0, beta, 1}
+		g := gemmCase{false, false, 9, 8, 7, 0, beta, 1, ""}
 		runGemmCase(t, p, w, g, rng)
 	}
 }
@@ -250,7 +266,8 @@ func TestGemmParallel(t *testing.T) {
 // TestGemmParallelBitExact checks that splitting over a pool does not change
 // a single bit of the result, on shapes big enough to split for real.
 func TestGemmParallelBitExact(t *testing.T) {
-	shapes := [][3]int{{200, 150, 130}, {2, 3001, 400}, {1500, 1, 900}, {1000, 4, 600}, {97, 301, 259}}
+	shapes := [][3]int{{200, 150, 130}, {2, 3001, 400}, {1500, 1, 900}, {1000, 4, 600}, {97, 301, 259},
+		{1, 4099, 700}, {3, 2001, 700}, {5003, 3, 300}}
 	if testing.Short() {
 		shapes = shapes[:2]
 	}
@@ -260,7 +277,7 @@ func TestGemmParallelBitExact(t *testing.T) {
 	w := new(Worker)
 	for _, s := range shapes {
 		for tr := 0; tr < 4; tr++ {
-			g := gemmCase{tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], 0.5, 0.25, 1}
+			g := gemmCase{tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], 0.5, 0.25, 1, ""}
 			o := newGemmOperands(g, rng)
 			a32, b32 := toF32(o.a), toF32(o.b)
 			cs, cp := toF32(o.c), toF32(o.c)
@@ -283,10 +300,89 @@ func TestGemmParallelBitExact(t *testing.T) {
 	}
 }
 
+// gemmDirectCases crosses few-row shapes around the direct-path limits
+// with the SIMD block widths and k around the vector widths, plus the same
+// shapes transposed (few columns), for every transpose flag. alpha, beta
+// and the leading-dimension padding cycle over the cases.
+func gemmDirectCases() []gemmCase {
+	ms := []int{1, 2, 3, 4, 5}
+	ns := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 32, 33, 64, 65, 255, 256, 257}
+	ks := []int{1, 7, 8, 9, 63, 64, 65, 784}
+	ab := [][2]float64{{1, 0}, {0.5, 1}, {-2, 0.25}, {1, 1}, {0.75, 0}, {1, -1}}
+	var cases []gemmCase
+	i := 0
+	for _, m := range ms {
+		for _, n := range ns {
+			for _, k := range ks {
+				for tr := 0; tr < 4; tr++ {
+					for _, tall := range []bool{false, true} {
+						mm, nn := m, n
+						if tall {
+							if n <= 5 {
+								continue // already among the few-row shapes
+							}
+							mm, nn = n, m
+						}
+						v := ab[i%len(ab)]
+						cases = append(cases, gemmCase{tr&1 != 0, tr&2 != 0, mm, nn, k, v[0], v[1], (i / len(ab)) % 2 * 3, ""})
+						i++
+					}
+				}
+			}
+		}
+	}
+	// Tiles (384 columns) and pool chunks (192) that end a few columns past
+	// a boundary take their last block or group from the columns on their
+	// left.
+	for _, n := range []int{197, 389} {
+		for m := 1; m <= 4; m++ {
+			for tr := 0; tr < 4; tr++ {
+				cases = append(cases, gemmCase{tr&1 != 0, tr&2 != 0, m, n, 65, 0.5, 0.25, 1, ""})
+				cases = append(cases, gemmCase{tr&1 != 0, tr&2 != 0, n, m, 9, 1, 0, 0, ""})
+			}
+		}
+	}
+	return cases
+}
+
+// TestGemmDirect checks the direct path of every kernel family (the SIMD
+// one where present) against the float64 reference, serially and split
+// over a pool at every column granule.
+func TestGemmDirect(t *testing.T) {
+	cases := gemmDirectCases()
+	p := NewPool(3)
+	defer p.Close()
+	s0, d0 := sgemmKern, dgemmKern
+	defer func() { sgemmKern, dgemmKern = s0, d0 }()
+	kerns := []*gemmKernel[float32]{&sgemmKernelGo}
+	kernd := []*gemmKernel[float64]{&dgemmKernelGo}
+	if s0 != &sgemmKernelGo {
+		kerns, kernd = append(kerns, s0), append(kernd, d0)
+	}
+	defer func() { gemmForceSplit = false }()
+	rng := rand.New(rand.NewPCG(9, 10))
+	w := new(Worker)
+	for _, g := range cases {
+		o := newGemmOperands(g, rng)
+		want, scale := gemmRef(g, o)
+		a32, b32 := toF32(o.a), toF32(o.b)
+		for ki := range kerns {
+			sgemmKern, dgemmKern = kerns[ki], kernd[ki]
+			for _, pool := range []*Pool{nil, p} {
+				gemmForceSplit = pool != nil
+				g.tag = fmt.Sprintf("%s/pool=%v", kerns[ki].name, pool != nil)
+				checkGemmCase(t, pool, w, g, o, a32, b32, want, scale)
+			}
+		}
+	}
+}
+
 func TestGemmNoAllocs(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
-	for _, s := range [][3]int{{1, 64, 64}, {64, 64, 64}, {200, 200, 200}} {
+	// Direct-path shapes too: few rows, few columns (computed transposed)
+	// and one big enough to split over the pool.
+	for _, s := range [][3]int{{1, 64, 64}, {64, 64, 64}, {200, 200, 200}, {3, 256, 100}, {1000, 4, 50}, {1, 4096, 1024}} {
 		m, n, k := s[0], s[1], s[2]
 		a32, b32, c32 := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
@@ -294,7 +390,9 @@ func TestGemmNoAllocs(t *testing.T) {
 			w := new(Worker)
 			f := func() {
 				Sgemm(pool, w, false, true, m, n, k, 1, a32, k, b32, k, 0, c32, n)
+				Sgemm(pool, w, false, false, m, n, k, 1, a32, k, b32, n, 0, c32, n)
 				Dgemm(pool, w, true, false, m, n, k, 1, a64, m, b64, n, 1, c64, n)
+				Dgemm(pool, w, false, true, m, n, k, 1, a64, k, b64, k, 0.5, c64, n)
 			}
 			f() // grow scratch in every Worker first
 			f()
@@ -485,5 +583,73 @@ func BenchmarkGemmBlocks(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkGemv measures the few-row and few-column products that take the
+// direct (unpacked) path: 1-row inference through dense and torch Linear
+// (transB) layers, a 4-row batch, and a tall-thin logistic-regression head.
+// The pool has runtime.NumCPU() goroutines, or $MLE_BENCH_THREADS.
+func BenchmarkGemv(b *testing.B) {
+	threads := runtime.NumCPU()
+	if v, err := strconv.Atoi(os.Getenv("MLE_BENCH_THREADS")); err == nil && v > 0 {
+		threads = v
+	}
+	p := NewPool(threads)
+	defer p.Close()
+	cases := []struct {
+		f64            bool
+		m, n, k        int
+		transA, transB bool
+	}{
+		{false, 1, 256, 784, false, false},
+		{false, 1, 256, 784, false, true},
+		{false, 1, 4096, 1024, false, true},
+		{false, 4, 256, 256, false, false},
+		{false, 4, 256, 256, false, true},
+		{true, 10000, 4, 50, false, true},
+	}
+	for _, cs := range cases {
+		m, n, k := cs.m, cs.n, cs.k
+		typ := "f32"
+		if cs.f64 {
+			typ = "f64"
+		}
+		name := fmt.Sprintf("%s/%dx%dx%d", typ, m, k, n)
+		if cs.transB {
+			name += "/transB"
+		}
+		lda, ldb := k, n
+		if cs.transB {
+			ldb = k
+		}
+		rng := rand.New(rand.NewPCG(7, 8))
+		a, bb := make([]float64, m*k), make([]float64, k*n)
+		for i := range a {
+			a[i] = rng.Float64()*2 - 1
+		}
+		for i := range bb {
+			bb[i] = rng.Float64()*2 - 1
+		}
+		c := make([]float64, m*n)
+		a32, b32, c32 := toF32(a), toF32(bb), toF32(c)
+		b.Run(name, func(b *testing.B) {
+			w := new(Worker)
+			f := func() {
+				if cs.f64 {
+					Dgemm(p, w, cs.transA, cs.transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+				} else {
+					Sgemm(p, w, cs.transA, cs.transB, m, n, k, 1, a32, lda, b32, ldb, 0, c32, n)
+				}
+			}
+			f() // warm the scratch
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				f()
+			}
+			flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }
