@@ -332,7 +332,7 @@ type csession struct {
 	outs    []engine.Tensor
 	outMap  []int  // C output position → graph output index
 	seen    []bool // scratch for duplicate detection
-	mallocd []bool // by graph output: the library allocated its buffer
+	mallocd []bool // by C output position: the library allocated its buffer
 	// busy guards the scratch above: a second thread must be refused before
 	// it touches anything (the engine's own check comes too late for that).
 	busy atomic.Bool
@@ -413,8 +413,8 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 		return failf(cerr, errs.Busy, "session is in use by another thread; use one session per thread")
 	}
 	defer cs.busy.Store(false)
-	if int(nIn) != len(cs.ins) || int(nOut) != len(cs.outs) {
-		return failf(cerr, errs.InvalidValue, "the model takes %d inputs and gives %d outputs; %d and %d given", len(cs.ins), len(cs.outs), nIn, nOut)
+	if int(nIn) != len(cs.ins) || nOut == 0 || int(nOut) > len(cs.outs) {
+		return failf(cerr, errs.InvalidValue, "the model takes %d inputs and gives 1 to %d outputs; %d and %d given", len(cs.ins), len(cs.outs), nIn, nOut)
 	}
 	if (nIn > 0 && inputs == nil) || (nOut > 0 && outputs == nil) {
 		return failf(cerr, errs.InvalidNull, "mle_session_run: inputs and outputs must not be NULL")
@@ -453,6 +453,8 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 	}
 	clear(cs.seen)
 	needAlloc := false
+	n := len(cout)
+	outs, which := cs.outs[:n], cs.outMap[:n] // by C position: output i is graph output which[i]
 	for i := range cout {
 		t := &cout[i]
 		j, err := lookup(t.name, i, cs.c.outIndex, "output")
@@ -463,40 +465,39 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 			return failf(cerr, errs.InvalidValue, "output %q is requested twice", goStringView(cs.c.outNames[j]))
 		}
 		cs.seen[j] = true
-		cs.outMap[i] = j
-		cs.mallocd[j] = t.data == nil
+		which[i] = j
+		cs.mallocd[i] = t.data == nil
 		needAlloc = needAlloc || t.data == nil
-		cs.outs[j].Data = nil
+		outs[i].Data = nil
 		if t.data != nil && t.nbytes > 0 {
-			cs.outs[j].Data = unsafe.Slice((*byte)(t.data), int(t.nbytes))
+			outs[i].Data = unsafe.Slice((*byte)(t.data), int(t.nbytes))
 		}
 	}
 	if needAlloc {
-		if err := cs.s.OutputShapes(cs.ins, cs.outs); err != nil {
+		if err := cs.s.OutputShapes(cs.ins, outs, which); err != nil {
 			return fail(cerr, err)
 		}
-		for j := range cs.outs {
-			if !cs.mallocd[j] {
+		for i := range outs {
+			if !cs.mallocd[i] {
 				continue
 			}
-			n, _ := dtype.ByteSize(cs.outs[j].DType, cs.outs[j].Shape())
+			n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
 			p := C.malloc(C.size_t(max(n, 1)))
-			cs.outs[j].Data = unsafe.Slice((*byte)(p), int(n))[:n:n]
+			outs[i].Data = unsafe.Slice((*byte)(p), int(n))[:n:n]
 			if n == 0 {
-				cs.outs[j].Data = unsafe.Slice((*byte)(p), 1)[:0]
+				outs[i].Data = unsafe.Slice((*byte)(p), 1)[:0]
 			}
 		}
 	}
-	err := cs.s.Run(cs.ins, cs.outs)
+	err := cs.s.RunSelected(cs.ins, outs, which)
 	for j := range cs.ins {
 		cs.ins[j].Data = nil // never keep the caller's memory
 	}
 	code := errs.CodeOf(err)
 	for i := range cout {
-		t, et := &cout[i], &cs.outs[cs.outMap[i]]
-		j := cs.outMap[i]
-		t.name = cs.c.outNames[j]
-		if err != nil && cs.mallocd[j] {
+		t, et := &cout[i], &outs[i]
+		t.name = cs.c.outNames[which[i]]
+		if err != nil && cs.mallocd[i] {
 			// The caller gets nothing to free from a failed run.
 			C.free(unsafe.Pointer(unsafe.SliceData(et.Data)))
 			t.data, t.nbytes = nil, 0
@@ -518,7 +519,7 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 		}
 		need, _ := dtype.ByteSize(et.DType, et.Shape())
 		t.nbytes = C.size_t(need)
-		if cs.mallocd[j] && err == nil {
+		if cs.mallocd[i] && err == nil {
 			t.data = unsafe.Pointer(unsafe.SliceData(et.Data))
 		}
 		et.Data = nil

@@ -240,10 +240,12 @@ mle_status mle_session_new(mle_model *model, mle_session **session, mle_error **
 /* Frees a session. MLE_ERR_BUSY if another thread is running it. */
 mle_status mle_session_free(mle_session *session);
 
-/* Runs the model. n_inputs must equal the model's input count and n_outputs
- * its output count. Runs with the same input shapes as an earlier run
- * allocate nothing. Outputs the library allocated are freed again if the run
- * fails. */
+/* Runs the model. n_inputs must equal the model's input count. n_outputs may
+ * be anything from 1 to the model's output count: only the outputs asked for
+ * (by name, or the first n_outputs by position) are computed, and nodes that
+ * feed none of them do not run. Runs with the same input shapes and outputs
+ * as an earlier run allocate nothing. Outputs the library allocated are freed
+ * again if the run fails. */
 mle_status mle_session_run(mle_session *session, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs,
                            size_t n_outputs, mle_error **err);
 

@@ -96,7 +96,7 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 		fill(&ins[i])
 	}
 	outs := make([]engine.Tensor, len(m.Outputs()))
-	if err := s.OutputShapes(ins, outs); err != nil {
+	if err := s.OutputShapes(ins, outs, nil); err != nil {
 		return *asJSON, err
 	}
 	for i := range outs {

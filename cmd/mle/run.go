@@ -85,7 +85,7 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 	}
 	defer s.Close()
 	outs := make([]engine.Tensor, len(m.Outputs()))
-	if err := s.OutputShapes(ins, outs); err != nil {
+	if err := s.OutputShapes(ins, outs, nil); err != nil {
 		return *asJSON, err
 	}
 	for i := range outs {

@@ -129,7 +129,7 @@ func runModel(t testing.TB, m *Model, inputs []Tensor) ([]Tensor, error) {
 	}
 	defer s.Close()
 	outs := make([]Tensor, len(m.Outputs()))
-	if err := s.OutputShapes(inputs, outs); err != nil {
+	if err := s.OutputShapes(inputs, outs, nil); err != nil {
 		return nil, err
 	}
 	for i := range outs {

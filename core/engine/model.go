@@ -104,17 +104,16 @@ func newModel(f *format.File, opts Options) (*Model, error) {
 			m.consts[id] = f.TensorData(i)
 		}
 	}
-	m.live = liveNodes(m.g)
 	m.pool = kernels.NewPool(threads)
 	m.refs.Store(1)
 	return m, nil
 }
 
-// liveNodes marks the nodes whose results reach a graph output.
-func liveNodes(g *graph.Checked) []bool {
+// liveNodes marks the nodes whose results reach the given outputs (value ids).
+func liveNodes(g *graph.Checked, outputs []int) []bool {
 	live := make([]bool, len(g.Nodes))
 	need := make([]bool, len(g.Values))
-	for _, o := range g.Outputs {
+	for _, o := range outputs {
 		need[o] = true
 	}
 	for i := len(g.Nodes) - 1; i >= 0; i-- {

@@ -16,7 +16,9 @@ const arenaAlign = 64
 // plan is everything a run needs for one set of input shapes: concrete
 // shapes, the arena layout and the prepared kernels. Plans are per session.
 type plan struct {
-	dims   []int64   // input ranks and dims, the cache key
+	dims   []int64   // input ranks and dims, the cache key (with sel)
+	sel    []int     // the graph outputs this plan computes (indices into Checked.Outputs)
+	all    bool      // sel was not given: every output, in order
 	shapes [][]int64 // by value id
 	bytes  []int64   // by value id
 	alias  []int     // by value id: value whose storage this one shares, or -1
@@ -60,9 +62,15 @@ func (c constSource) Int64s(id int) ([]int64, bool, error) {
 
 // newPlan infers concrete shapes for the given input shapes, prepares each
 // live node and lays out the arena.
-func newPlan(m *Model, inShapes [][]int64, poolSize int) (*plan, error) {
+func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int) (*plan, error) {
 	g := m.g
+	outIDs := make([]int, len(sel))
+	for i, o := range sel {
+		outIDs[i] = g.Outputs[o]
+	}
+	live := liveNodes(g, outIDs)
 	p := &plan{
+		sel:    sel,
 		shapes: make([][]int64, len(g.Values)),
 		bytes:  make([]int64, len(g.Values)),
 		alias:  make([]int, len(g.Values)),
@@ -99,7 +107,7 @@ func newPlan(m *Model, inShapes [][]int64, poolSize int) (*plan, error) {
 	cs := constSource{m}
 	infos := make([]graph.ValueInfo, len(g.Values))
 	for ni := range g.Nodes {
-		if !m.live[ni] {
+		if !live[ni] {
 			continue
 		}
 		n := &g.Nodes[ni]
@@ -133,7 +141,7 @@ func newPlan(m *Model, inShapes [][]int64, poolSize int) (*plan, error) {
 		st := step{node: n, exec: exec, in: make([][]byte, len(n.In)), out: make([][]byte, len(n.Out))}
 		p.steps = append(p.steps, st)
 	}
-	p.layout(g)
+	p.layout(outIDs)
 	return p, nil
 }
 
@@ -159,7 +167,7 @@ func runShapeErr(err error, n *graph.CNode) error {
 // that writes it to the last step that reads it (or its aliases); buffers
 // are placed largest first at the lowest offset that does not collide with
 // an already placed buffer whose lifetime overlaps (TFLite's greedy-by-size).
-func (p *plan) layout(g *graph.Checked) {
+func (p *plan) layout(outputs []int) {
 	type buf struct {
 		id         int
 		size       int64
@@ -191,7 +199,7 @@ func (p *plan) layout(g *graph.Checked) {
 			}
 		}
 	}
-	for _, id := range g.Outputs {
+	for _, id := range outputs {
 		extend(id, len(p.steps))
 	}
 	order := slices.Clone(bufs)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -90,8 +91,15 @@ func (s *Session) do(fn func() error) (err error) {
 // graph-output order, receive dtype, shape and data (their Data must have
 // room; see errs.BufferTooSmall).
 func (s *Session) Run(inputs, outputs []Tensor) error {
+	return s.RunSelected(inputs, outputs, nil)
+}
+
+// RunSelected computes only the graph outputs at the indices in which (nil:
+// all, in order): outputs[i] receives output which[i], and nodes that feed
+// none of them do not run.
+func (s *Session) RunSelected(inputs, outputs []Tensor, which []int) error {
 	return s.do(func() error {
-		p, err := s.planFor(inputs, true)
+		p, err := s.planFor(inputs, which, true)
 		if err != nil {
 			return err
 		}
@@ -106,21 +114,22 @@ func (s *Session) Run(inputs, outputs []Tensor) error {
 	})
 }
 
-// OutputShapes fills the dtype and shape of every output tensor for the
-// given inputs without running the model (to size output buffers).
-func (s *Session) OutputShapes(inputs, outputs []Tensor) error {
+// OutputShapes fills the dtype and shape of the outputs RunSelected would
+// give for these inputs (which as there), without running the model.
+func (s *Session) OutputShapes(inputs, outputs []Tensor, which []int) error {
 	return s.do(func() error {
-		p, err := s.planFor(inputs, false)
+		p, err := s.planFor(inputs, which, false)
 		if err != nil {
 			return err
 		}
-		if len(outputs) != len(s.m.g.Outputs) {
-			return errs.New(errs.InvalidValue, "model has %d outputs; %d given", len(s.m.g.Outputs), len(outputs))
+		if len(outputs) != len(p.sel) {
+			return errs.New(errs.InvalidValue, "%d outputs selected; %d given", len(p.sel), len(outputs))
 		}
-		for i, id := range s.m.g.Outputs {
-			o := &outputs[i]
-			o.DType, o.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
-			copy(o.Dims[:], p.shapes[id])
+		for i, o := range p.sel {
+			id := s.m.g.Outputs[o]
+			t := &outputs[i]
+			t.DType, t.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
+			copy(t.Dims[:], p.shapes[id])
 		}
 		return nil
 	})
@@ -129,7 +138,7 @@ func (s *Session) OutputShapes(inputs, outputs []Tensor) error {
 // Memory returns the activation-memory plan for the given input shapes.
 func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
 	err = s.do(func() error {
-		p, err := s.planFor(inputs, false)
+		p, err := s.planFor(inputs, nil, false)
 		if err == nil {
 			st = p.stats()
 		}
@@ -169,8 +178,9 @@ func (s *Session) checkInputs(inputs []Tensor, needData bool) error {
 	return nil
 }
 
-// planKey hashes the input shapes (FNV-1a) without allocating.
-func planKey(inputs []Tensor) uint64 {
+// planKey hashes the input shapes and the selected outputs (FNV-1a)
+// without allocating.
+func planKey(inputs []Tensor, which []int) uint64 {
 	h := uint64(14695981039346656037)
 	mix := func(v int64) {
 		h ^= uint64(v)
@@ -182,10 +192,17 @@ func planKey(inputs []Tensor) uint64 {
 			mix(d)
 		}
 	}
+	mix(-1)
+	for _, o := range which {
+		mix(int64(o))
+	}
 	return h
 }
 
-func (p *plan) matches(inputs []Tensor) bool {
+func (p *plan) matches(inputs []Tensor, which []int) bool {
+	if (which == nil) != p.all || (which != nil && !slices.Equal(p.sel, which)) {
+		return false
+	}
 	k := 0
 	for i := range inputs {
 		if k >= len(p.dims) || p.dims[k] != int64(inputs[i].Rank) {
@@ -204,22 +221,27 @@ func (p *plan) matches(inputs []Tensor) bool {
 
 // planFor validates the inputs (their data too, when needData) and returns
 // the cached plan for their shapes, making one on first sight.
-func (s *Session) planFor(inputs []Tensor, needData bool) (*plan, error) {
+func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, error) {
 	if err := s.checkInputs(inputs, needData); err != nil {
 		return nil, err
 	}
-	key := planKey(inputs)
-	if p, ok := s.plans[key]; ok && p.matches(inputs) {
+	key := planKey(inputs, which)
+	if p, ok := s.plans[key]; ok && p.matches(inputs, which) {
 		return p, nil
+	}
+	sel, err := s.selection(which)
+	if err != nil {
+		return nil, err
 	}
 	shapes := make([][]int64, len(inputs))
 	for i := range inputs {
 		shapes[i] = append([]int64{}, inputs[i].Shape()...)
 	}
-	p, err := newPlan(s.m, shapes, s.m.pool.Size())
+	p, err := newPlan(s.m, shapes, sel, s.m.pool.Size())
 	if err != nil {
 		return nil, err
 	}
+	p.all = which == nil
 	if p.arena > s.m.maxArena {
 		return nil, errs.New(errs.NoMemory, "these input shapes need %d bytes of activations; the limit is %d (Options.MaxArenaBytes)", p.arena, s.m.maxArena)
 	}
@@ -237,15 +259,39 @@ func (s *Session) planFor(inputs []Tensor, needData bool) (*plan, error) {
 	return p, nil
 }
 
-// fillOutputs sets each output's dtype and shape; with copyData it also
-// copies the results, else it only checks that the buffers are big enough.
+// selection validates which (graph output indices; nil: all) and returns a
+// copy the plan can keep.
+func (s *Session) selection(which []int) ([]int, error) {
+	n := len(s.m.g.Outputs)
+	if which == nil {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		return all, nil
+	}
+	seen := make([]bool, n)
+	for _, o := range which {
+		if o < 0 || o >= n || seen[o] {
+			// Clone: passing which itself to the formatter would make every
+			// caller's selection escape to the heap.
+			return nil, errs.New(errs.InvalidValue, "output selection %v: indices must be distinct and below %d", slices.Clone(which), n)
+		}
+		seen[o] = true
+	}
+	return slices.Clone(which), nil
+}
+
+// fillOutputs sets each selected output's dtype and shape; with copyData it
+// also copies the results, else it only checks that the buffers are big enough.
 func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool) error {
 	g := s.m.g
-	if len(outputs) != len(g.Outputs) {
-		return errs.New(errs.InvalidValue, "model has %d outputs; %d buffers given", len(g.Outputs), len(outputs))
+	if len(outputs) != len(p.sel) {
+		return errs.New(errs.InvalidValue, "%d outputs selected; %d buffers given", len(p.sel), len(outputs))
 	}
 	var short error // the first too-small buffer; every output's shape is set regardless
-	for i, id := range g.Outputs {
+	for i, sel := range p.sel {
+		id := g.Outputs[sel]
 		o := &outputs[i]
 		need := p.bytes[id]
 		if !copyData {

@@ -257,8 +257,8 @@ func TestViewsAndPassThrough(t *testing.T) {
 	near(t, "C", decode(dtype.Float32, outs[1].Data), []float64{1, 2, 3}, 0)
 	near(t, "flat", decode(dtype.Float32, outs[2].Data), x, 0)
 	near(t, "c2", decode(dtype.Float32, outs[3].Data), []float64{1, 2, 3}, 0)
-	if len(m.live) != 3 || m.live[2] {
-		t.Fatalf("dead node not pruned: %v", m.live)
+	if live := liveNodes(m.g, m.g.Outputs); len(live) != 3 || live[2] {
+		t.Fatalf("dead node not pruned: %v", live)
 	}
 }
 
@@ -357,5 +357,46 @@ func TestCloseRacesNewSession(t *testing.T) {
 		for err := range errc {
 			t.Fatal(err)
 		}
+	}
+}
+
+// RunSelected computes only what the selected outputs need.
+func TestRunSelected(t *testing.T) {
+	m := mlp(t, dtype.Float64, 4, 8, 3, Options{})
+	s, _ := m.NewSession()
+	defer s.Close()
+	in := []Tensor{xbatch(dtype.Float64, 5, 4, 0.3)}
+	all := []Tensor{{Data: make([]byte, 5*3*8)}, {Data: make([]byte, 5*8)}}
+	if err := s.Run(in, all); err != nil {
+		t.Fatal(err)
+	}
+	only := []Tensor{{Data: make([]byte, 5*8)}}
+	if err := s.RunSelected(in, only, []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "label", decode(dtype.Int64, only[0].Data), decode(dtype.Int64, all[1].Data), 0)
+	// The label does not need Softmax: the plan skips it.
+	for _, p := range s.plans {
+		if !p.all {
+			for _, st := range p.steps {
+				if st.node.Op == "Softmax" {
+					t.Fatal("Softmax ran for a label-only selection")
+				}
+			}
+		}
+	}
+	swapped := []Tensor{{Data: make([]byte, 5*8)}, {Data: make([]byte, 5*3*8)}}
+	if err := s.RunSelected(in, swapped, []int{1, 0}); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "probs", decode(dtype.Float64, swapped[1].Data), decode(dtype.Float64, all[0].Data), 0)
+	for _, bad := range [][]int{{2}, {0, 0}, {-1}} {
+		wantCode(t, s.RunSelected(in, make([]Tensor, len(bad)), bad), errs.InvalidValue)
+	}
+	if a := testing.AllocsPerRun(50, func() {
+		only[0].Data = only[0].Data[:cap(only[0].Data)]
+		s.RunSelected(in, only, []int{1})
+	}); a != 0 {
+		t.Errorf("%v allocs per selected run", a)
 	}
 }

@@ -255,11 +255,28 @@ static void test_run_errors(mle_model *m) {
     RUN_EXPECT(1, 2, MLE_ERR_INVALID_NULL);
     RUN_EXPECT(2, 2, MLE_ERR_INVALID_VALUE);
     RUN_EXPECT(0, 2, MLE_ERR_INVALID_VALUE);
-    RUN_EXPECT(1, 1, MLE_ERR_INVALID_VALUE);
+    RUN_EXPECT(1, 0, MLE_ERR_INVALID_VALUE);
     RUN_EXPECT(1, 3, MLE_ERR_INVALID_VALUE);
 #undef RUN_EXPECT
     CHECK_ST(mle_session_run(s, NULL, 1, out, 2, &err), MLE_ERR_INVALID_NULL, err);
     CHECK_ST(mle_session_run(s, in, 1, NULL, 2, &err), MLE_ERR_INVALID_NULL, err);
+
+    /* A subset of the outputs, by name: only "label" is computed. */
+    {
+        float xs[2 * MLP_IN] = {0.5f, -1.0f, 2.0f, 0.25f, -0.5f, 1.5f, 0.0f, 3.0f};
+        mle_tensor xin = {.dtype = MLE_DTYPE_FLOAT32, .rank = 2, .shape = {2, MLP_IN}, .data = xs, .nbytes = sizeof xs};
+        int64_t only[2] = {-7, -7};
+        mle_tensor one = {.name = "label", .data = only, .nbytes = sizeof only};
+        CHECK_ST(mle_session_run(s, &xin, 1, &one, 1, &err), MLE_OK, err);
+        mle_tensor both[2] = {{.data = NULL}, {.data = NULL}};
+        CHECK_ST(mle_session_run(s, &xin, 1, both, 2, &err), MLE_OK, err);
+        CHECK(one.dtype == MLE_DTYPE_INT64 && one.rank == 1 && one.shape[0] == 2 && strcmp(one.name, "label") == 0);
+        CHECK(both[1].data != NULL && memcmp(only, both[1].data, sizeof only) == 0);
+        mle_tensor bad = {.name = "nope", .data = only, .nbytes = sizeof only};
+        CHECK_ST(mle_session_run(s, &xin, 1, &bad, 1, &err), MLE_ERR_INVALID_NAME, err);
+        mle_free(both[0].data);
+        mle_free(both[1].data);
+    }
 
     /* Output buffers too small: the sizes needed come back. */
     mle_tensor small[2] = {{.data = probs, .nbytes = 8}, {.data = labels, .nbytes = sizeof labels}};

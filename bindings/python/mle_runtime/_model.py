@@ -78,8 +78,9 @@ class _Layout:
 class _Session:
     """One thread's session: the C handle plus reusable ctypes structs.
 
-    After the first run with given input shapes, outputs are written straight
-    into one buffer per call that the returned arrays share (no copies)."""
+    After the first run with given input shapes and outputs, results are
+    written straight into one buffer per call that the returned arrays share
+    (no copies). Asking for some outputs computes only what they need."""
 
     def __init__(self, model: "Model") -> None:
         lib = model._lib
@@ -87,6 +88,7 @@ class _Session:
         _lib.check(lib.mle_session_new(model._h, ctypes.byref(h), ctypes.byref(err)), err)
         self.h, self.lib, self.pid = h, lib, os.getpid()
         self.n_in, self.n_out = len(model.inputs), len(model.outputs)
+        self.names = [spec.name.encode() for spec in model.outputs]
         self.ins = (_lib.Tensor * max(self.n_in, 1))()
         self.outs = (_lib.Tensor * max(self.n_out, 1))()
         for i, spec in enumerate(model.inputs):
@@ -96,11 +98,14 @@ class _Session:
         self.layouts: dict[tuple, _Layout] = {}
         self.last_key: tuple | None = None
 
-    def _set_shapes(self, key: tuple, arrays: Sequence[np.ndarray]) -> _Layout | None:
+    def _prepare(self, key: tuple, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None) -> _Layout | None:
+        """Writes what stays the same between runs with this key."""
         for t, a in zip(self.ins, arrays):
             t.rank = a.ndim
             for d, n in enumerate(a.shape):
                 t.shape[d] = n
+        for i in range(self.n_out if which is None else len(which)):
+            self.outs[i].name = None if which is None else self.names[which[i]]
         layout = self.layouts.get(key)
         if layout is not None:
             for t, n in zip(self.outs, layout.nbytes):
@@ -108,11 +113,13 @@ class _Session:
         self.last_key = key
         return layout
 
-    def run(self, arrays: Sequence[np.ndarray]) -> tuple[_Layout, ctypes.Array | None, int, list[np.ndarray] | None]:
+    def run(self, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None
+            ) -> tuple[_Layout, ctypes.Array | None, int, list[np.ndarray] | None]:
         """Runs; returns the layout and either (buffer, aligned base) for
-        views, or the outputs themselves (first run with these shapes)."""
-        key = tuple(a.shape for a in arrays)
-        layout = self.layouts.get(key) if key == self.last_key else self._set_shapes(key, arrays)
+        views, or the outputs themselves (first run with this key)."""
+        key = (tuple(a.shape for a in arrays), which)
+        layout = self.layouts.get(key) if key == self.last_key else self._prepare(key, arrays, which)
+        n_out = self.n_out if which is None else len(which)
         for t, a in zip(self.ins, arrays):
             t.data = _address(a)
             t.nbytes = a.nbytes
@@ -122,15 +129,15 @@ class _Session:
             base = (-addr) & 63
             for t, off in zip(self.outs, layout.offsets):
                 t.data = addr + base + off
-            _lib.check(self.lib.mle_session_run(self.h, self.ins, self.n_in, self.outs, self.n_out, self.err_ref),
+            _lib.check(self.lib.mle_session_run(self.h, self.ins, self.n_in, self.outs, n_out, self.err_ref),
                        self.err)
             return layout, buf, base, None
-        for i in range(self.n_out):
+        for i in range(n_out):
             self.outs[i].data, self.outs[i].nbytes = None, 0
-        _lib.check(self.lib.mle_session_run(self.h, self.ins, self.n_in, self.outs, self.n_out, self.err_ref),
+        _lib.check(self.lib.mle_session_run(self.h, self.ins, self.n_in, self.outs, n_out, self.err_ref),
                    self.err)
         results, shapes = [], []
-        for i in range(self.n_out):
+        for i in range(n_out):
             t = self.outs[i]
             dt = DTYPES[t.dtype]
             shape = tuple(t.shape[d] for d in range(t.rank))
@@ -143,16 +150,15 @@ class _Session:
             self.layouts.clear()
         layout = _Layout(shapes)
         self.layouts[key] = layout
-        self._set_shapes(key, arrays)
+        self._prepare(key, arrays, which)
         return layout, None, 0, results
 
-    def outputs(self, arrays: Sequence[np.ndarray], which: Sequence[int] | None = None) -> list[np.ndarray]:
-        """Runs and returns the outputs (all, or those at the indices given)."""
-        layout, buf, base, results = self.run(arrays)
-        idx = range(self.n_out) if which is None else which
+    def outputs(self, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None = None) -> list[np.ndarray]:
+        """Runs and returns all outputs, or only those at the indices given."""
+        layout, buf, base, results = self.run(arrays, which)
         if results is not None:
-            return [results[i] for i in idx]
-        return [layout.view(buf, base, i) for i in idx]
+            return results
+        return [layout.view(buf, base, i) for i in range(len(layout.outs))]
 
     def __del__(self) -> None:
         if self.h and self.h.value and os.getpid() == self.pid:
