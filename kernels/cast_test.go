@@ -68,3 +68,13 @@ func TestStridedCoalesces(t *testing.T) {
 		t.Errorf("scalar: %+v", s)
 	}
 }
+
+func TestErfFloat32(t *testing.T) {
+	worst := 0.0
+	for x := -6.0; x <= 6; x += 1e-4 {
+		worst = math.Max(worst, math.Abs(erfFloat32(x)-math.Erf(x)))
+	}
+	if worst > 1.5e-7 {
+		t.Fatalf("erfFloat32 is off by %g", worst)
+	}
+}

@@ -34,10 +34,17 @@ func (x *runCtx) parallel(chunks int, t kernels.Task) { x.pool.For(x.worker, chu
 type rowChunks struct{ rows, size, count int }
 
 func splitRows(rows, inner, poolSize int) rowChunks {
-	if rows*inner < parallelMin || poolSize <= 1 {
+	return splitWork(rows, inner, 1, poolSize)
+}
+
+// splitWork is splitRows for loops whose elements cost about cost times a
+// simple arithmetic op (transcendental functions): they pay for the pool's
+// dispatch sooner.
+func splitWork(rows, inner, cost, poolSize int) rowChunks {
+	if rows*inner*cost < parallelMin || poolSize <= 1 {
 		return rowChunks{rows: rows, size: max(rows, 1), count: min(rows, 1)}
 	}
-	grain := max(1, parallelMin/(4*max(inner, 1)))
+	grain := max(1, parallelMin/(4*max(inner*cost, 1)))
 	count, size := kernels.Chunks(rows, grain, 4*poolSize)
 	return rowChunks{rows: rows, size: size, count: count}
 }
@@ -127,7 +134,12 @@ func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolS
 			}
 		}
 		const chunk = 4096
-		e.rc = splitRows((numel(out[0].Shape)+chunk-1)/chunk, chunk, poolSize)
+		cost := 16 // exp, tanh, erf, log, sqrt: tens of nanoseconds each
+		switch e.op {
+		case kernels.OpRelu, kernels.OpLeakyRelu, kernels.OpAbs, kernels.OpNeg:
+			cost = 1
+		}
+		e.rc = splitWork((numel(out[0].Shape)+chunk-1)/chunk, chunk, cost, poolSize)
 		e.n = numel(out[0].Shape)
 		return e, false, nil
 	case "Softmax", "LogSoftmax":
