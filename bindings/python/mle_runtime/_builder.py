@@ -32,7 +32,7 @@ def _cstr(s: str | None) -> bytes | None:
     return None if s is None else s.encode("utf-8")
 
 
-class Builder:
+class Builder(_lib.Closeable):
     """Assembles a model graph and writes it as an .mle file.
 
     Names are strings; tensors are numpy arrays; ops use ONNX names and
@@ -129,15 +129,3 @@ class Builder:
         if self._h is not None and self._h.value and _lib.loaded_in_this_process():
             self._lib.mle_builder_free(self._h)
         self._h = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self) -> "Builder":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()

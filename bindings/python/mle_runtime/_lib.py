@@ -146,6 +146,26 @@ def loaded_in_this_process() -> bool:
     return _lib is not None and _loaded_pid == os.getpid()
 
 
+class Closeable:
+    """Context-manager and finalizer plumbing for objects owning a handle:
+    subclasses implement close(), which must be idempotent."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass  # finalizers must not raise (interpreter shutdown, a fork child)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def check(status: int, err: ctypes.c_void_p | None = None) -> None:
     """Raises the exception for a failed call, freeing its mle_error."""
     if status == MLE_OK:

@@ -168,7 +168,7 @@ class _Session:
                 pass
 
 
-class Model:
+class Model(_lib.Closeable):
     """A model opened from an .mle file (memory-mapped, validated).
 
     Thread-safe: each thread gets its own session inside, and runs release the
@@ -370,15 +370,3 @@ class Model:
         if self._h is not None and self._h.value and os.getpid() == self._pid:
             self._lib.mle_model_free(self._h)
         self._h = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()

@@ -34,12 +34,17 @@ def _unsupported(what: str) -> MLEUnsupportedError:
 
 # ------------------------------------------------------------ transformers
 
-def _standard_scaler(g: Graph, est: Any, x: str) -> str:
-    if est.with_mean and est.mean_ is not None:
-        x = g.op("Sub", x, g.const(est.mean_, "mean"))
-    if est.with_std and est.scale_ is not None:
-        x = g.op("Div", x, g.const(est.scale_, "scale"))
+def _center_scale(g: Graph, x: str, center: Any, scale: Any) -> str:
+    """X -= center; X /= scale, each when present (scikit-learn's order)."""
+    if center is not None:
+        x = g.op("Sub", x, g.const(center, "center"))
+    if scale is not None:
+        x = g.op("Div", x, g.const(scale, "scale"))
     return x
+
+
+def _standard_scaler(g: Graph, est: Any, x: str) -> str:
+    return _center_scale(g, x, est.mean_ if est.with_mean else None, est.scale_ if est.with_std else None)
 
 
 def _min_max_scaler(g: Graph, est: Any, x: str) -> str:
@@ -55,11 +60,7 @@ def _max_abs_scaler(g: Graph, est: Any, x: str) -> str:
 
 
 def _robust_scaler(g: Graph, est: Any, x: str) -> str:
-    if est.with_centering and est.center_ is not None:
-        x = g.op("Sub", x, g.const(est.center_, "center"))
-    if est.with_scaling and est.scale_ is not None:
-        x = g.op("Div", x, g.const(est.scale_, "scale"))
-    return x
+    return _center_scale(g, x, est.center_ if est.with_centering else None, est.scale_ if est.with_scaling else None)
 
 
 def _normalizer(g: Graph, est: Any, x: str) -> str:
