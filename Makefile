@@ -17,7 +17,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: all lib cli check-abi cmake venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: all lib cli check-abi cmake conformance venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -42,6 +42,12 @@ check-abi: $(LIB)
 cmake: $(LIB)
 	cmake -S . -B $(CMAKE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLE_PREBUILT_LIB=$(CURDIR)/$(LIB) >/dev/null
 	cmake --build $(CMAKE_DIR) -j2
+
+# The cross-language conformance suite (tests/conformance/README.md).
+conformance: $(BUILD)/conformance/manifest.json
+
+$(BUILD)/conformance/manifest.json: $(GO_SRC) $(shell find tests/conformance/gen -name '*.go')
+	$(GO) run ./tests/conformance/gen -out $(BUILD)/conformance
 
 # The project's Python environment: pinned test and benchmark dependencies
 # (torch included: a large download, done once and reused).
@@ -69,11 +75,11 @@ test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGraph$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
 
-test-c: cmake
+test-c: cmake conformance
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure
 
-test-python: python
-	cd bindings/python && ../../$(PY) -m pytest -q
+test-python: python conformance
+	cd bindings/python && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance ../../$(PY) -m pytest -q
 
 demo: all cmake python
 	@scripts/demo.sh $(BUILD) $(CMAKE_DIR)

@@ -358,3 +358,25 @@ func (b *Builder) Save(path string) (int64, error) {
 	}
 	return n, nil
 }
+
+// AssembleUnchecked lays out and serializes a file from raw parts without
+// validating them: metadata JSON as given, the graph as given, tensors
+// placed in order (offsets, stored lengths and CRCs are computed; a zero
+// RawLen becomes the stored length). It exists so tests and conformance tools can write
+// deliberately malformed files; models are written with Builder.
+func AssembleUnchecked(meta []byte, g *graph.Graph, tensors []TensorDesc, data [][]byte) []byte {
+	ts := slices.Clone(tensors)
+	var end uint64
+	for i := range ts {
+		ts[i].Offset, _ = alignUp(end, TensorAlign)
+		ts[i].StoredLen = uint64(len(data[i]))
+		if ts[i].RawLen == 0 {
+			ts[i].RawLen = ts[i].StoredLen
+		}
+		ts[i].CRC = crc32c(data[i])
+		end = ts[i].Offset + ts[i].StoredLen
+	}
+	var buf bytes.Buffer
+	_, _ = assemble(meta, EncodeGraph(g), ts, data).writeTo(&buf)
+	return buf.Bytes()
+}

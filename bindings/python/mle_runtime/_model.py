@@ -91,8 +91,6 @@ class _Session:
         self.names = [spec.name.encode() for spec in model.outputs]
         self.ins = (_lib.Tensor * max(self.n_in, 1))()
         self.outs = (_lib.Tensor * max(self.n_out, 1))()
-        for i, spec in enumerate(model.inputs):
-            self.ins[i].dtype = dtype_id(spec.dtype)
         self.err = ctypes.c_void_p()
         self.err_ref = ctypes.byref(self.err)
         self.layouts: dict[tuple, _Layout] = {}
@@ -101,6 +99,7 @@ class _Session:
     def _prepare(self, key: tuple, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None) -> _Layout | None:
         """Writes what stays the same between runs with this key."""
         for t, a in zip(self.ins, arrays):
+            t.dtype = dtype_id(a.dtype)
             t.rank = a.ndim
             for d, n in enumerate(a.shape):
                 t.shape[d] = n
@@ -117,7 +116,7 @@ class _Session:
             ) -> tuple[_Layout, ctypes.Array | None, int, list[np.ndarray] | None]:
         """Runs; returns the layout and either (buffer, aligned base) for
         views, or the outputs themselves (first run with this key)."""
-        key = (tuple(a.shape for a in arrays), which)
+        key = (tuple((a.shape, a.dtype.num) for a in arrays), which)
         layout = self.layouts.get(key) if key == self.last_key else self._prepare(key, arrays, which)
         n_out = self.n_out if which is None else len(which)
         for t, a in zip(self.ins, arrays):
@@ -262,11 +261,12 @@ class Model(_lib.Closeable):
             a = np.ascontiguousarray(a, dtype=spec.dtype.newbyteorder("<"))
         return a
 
-    def run(self, inputs: Any = None, /, **named: Any) -> dict[str, np.ndarray]:
+    def run(self, inputs: Any = None, /, *, convert: bool = True, **named: Any) -> dict[str, np.ndarray]:
         """Runs the model. ``inputs``: one array (single-input models), a list
         in input order, or a dict by name; or pass arrays as keywords.
-        Returns {output name: array}."""
-        outs = self._session().outputs(self._arrays(inputs, named))
+        convert=False passes arrays with their own dtype, so a mismatch
+        raises MLEDTypeError instead of converting. Returns {output name: array}."""
+        outs = self._session().outputs(self._arrays(inputs, named, convert))
         return {s.name: o for s, o in zip(self.outputs, outs)}
 
     def __call__(self, *inputs: Any, **named: Any) -> np.ndarray | tuple[np.ndarray, ...]:
@@ -275,7 +275,7 @@ class Model(_lib.Closeable):
         outs = self._session().outputs(self._arrays(list(inputs) if inputs else None, named))
         return outs[0] if len(outs) == 1 else tuple(outs)
 
-    def _arrays(self, inputs: Any, named: Mapping[str, Any]) -> list[np.ndarray]:
+    def _arrays(self, inputs: Any, named: Mapping[str, Any], convert: bool = True) -> list[np.ndarray]:
         if named:
             if inputs is not None:
                 raise MLEValueError("pass inputs positionally or by name, not both", 1025, "MLE_ERR_INVALID_VALUE")
@@ -296,6 +296,8 @@ class Model(_lib.Closeable):
             seq = [inputs]
         if len(seq) != len(self.inputs):
             raise MLEValueError(f"the model takes {len(self.inputs)} inputs; {len(seq)} given", 1025, "MLE_ERR_INVALID_VALUE")
+        if not convert:
+            return [np.ascontiguousarray(x) for x in seq]
         return [self._convert(s, x) for s, x in zip(self.inputs, seq)]
 
     # ------------------------------------------------- scikit-learn methods
