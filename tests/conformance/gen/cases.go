@@ -100,7 +100,7 @@ func (s *suite) binary() error {
 	nan := math.NaN()
 	return s.add(&spec{name: "op_isnan_where", desc: "the imputer pattern: Where(IsNaN(X), fill, X)",
 		inputs: []graph.ValueInfo{in("X", dtype.Float64, -1, 3)}, consts: []constant{{"fill", dtype.Float64, []int64{3}, []float64{10, 20, 30}}},
-		nodes: []graph.Node{node("IsNaN", []string{"X"}, []string{"mask"}), node("Where", []string{"mask", "fill", "X"}, []string{"Y"})},
+		nodes:   []graph.Node{node("IsNaN", []string{"X"}, []string{"mask"}), node("Where", []string{"mask", "fill", "X"}, []string{"Y"})},
 		outputs: []string{"mask", "Y"},
 		runs:    [][]value{{{dtype.Float64, []int64{2, 3}, []float64{1, nan, 3, nan, nan, 6}}}}})
 }
@@ -159,7 +159,9 @@ func (s *suite) structural() error {
 		}
 	}
 	x := val(dtype.Float32, []int64{2, 3, 4}, 0.1)
-	i64 := func(name string, v ...float64) constant { return constant{name, dtype.Int64, []int64{int64(len(v))}, v} }
+	i64 := func(name string, v ...float64) constant {
+		return constant{name, dtype.Int64, []int64{int64(len(v))}, v}
+	}
 	layout := []*spec{
 		{name: "op_reshape", desc: "Reshape with 0 and -1", consts: []constant{i64("shape", 0, -1)},
 			nodes: []graph.Node{node("Reshape", []string{"X", "shape"}, []string{"Y"})}},

@@ -309,9 +309,11 @@ func node(op string, inputs []string, outputs []string, attrs ...graph.Attr) gra
 	return graph.Node{Op: op, Inputs: inputs, Outputs: outputs, Attrs: attrs}
 }
 
-func ai(name string, v int64) graph.Attr   { return graph.Attr{Name: name, Type: graph.AttrInt, Int: v} }
-func af(name string, v float64) graph.Attr { return graph.Attr{Name: name, Type: graph.AttrFloat, Float: v} }
-func as(name, v string) graph.Attr         { return graph.Attr{Name: name, Type: graph.AttrString, String: v} }
+func ai(name string, v int64) graph.Attr { return graph.Attr{Name: name, Type: graph.AttrInt, Int: v} }
+func af(name string, v float64) graph.Attr {
+	return graph.Attr{Name: name, Type: graph.AttrFloat, Float: v}
+}
+func as(name, v string) graph.Attr { return graph.Attr{Name: name, Type: graph.AttrString, String: v} }
 func ais(name string, v ...int64) graph.Attr {
 	return graph.Attr{Name: name, Type: graph.AttrInts, Ints: v}
 }
