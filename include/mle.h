@@ -174,7 +174,7 @@ typedef struct mle_open_options {
     size_t struct_size;      /* sizeof(mle_open_options); set by mle_default_open_options */
     int32_t verify;          /* non-zero: check every CRC, weights included */
     int32_t read_all;        /* non-zero: read the file into memory instead of mapping it */
-    int32_t threads;         /* intra-op threads; 0 = number of CPUs */
+    int32_t threads;         /* intra-op threads: 0 = number of CPUs, at most 1024 */
     int32_t device;          /* MLE_DEVICE_CPU; MLE_DEVICE_CUDA is MLE_ERR_UNSUPPORTED_DEVICE in this build */
     int64_t max_arena_bytes; /* cap on a session's activation memory; 0 = 16 GiB */
 } mle_open_options;

@@ -27,6 +27,9 @@ type Options struct {
 	MaxArenaBytes int64
 }
 
+// MaxThreads caps Options.Threads.
+const MaxThreads = 1024
+
 // DefaultMaxArenaBytes is the default cap on a session's activation arena.
 const DefaultMaxArenaBytes = 16 << 30
 
@@ -81,9 +84,9 @@ func OpenBytes(b []byte, opts Options) (*Model, error) {
 }
 
 func newModel(f *format.File, opts Options) (*Model, error) {
-	if opts.Threads < 0 {
+	if opts.Threads < 0 || opts.Threads > MaxThreads {
 		_ = f.Close()
-		return nil, errs.New(errs.InvalidOptions, "threads must be >= 0, got %d", opts.Threads)
+		return nil, errs.New(errs.InvalidOptions, "threads must be 0 (all CPUs) to %d, got %d", MaxThreads, opts.Threads)
 	}
 	threads := opts.Threads
 	if threads == 0 {

@@ -400,3 +400,16 @@ func TestRunSelected(t *testing.T) {
 		t.Errorf("%v allocs per selected run", a)
 	}
 }
+
+func TestThreadsLimit(t *testing.T) {
+	b := format.NewBuilder()
+	b.AddInput("X", dtype.Float32, []int64{1})
+	b.AddNode(graph.Node{Op: "Relu", Inputs: []string{"X"}, Outputs: []string{"Y"}})
+	b.AddOutput("Y")
+	data, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenBytes(data, Options{Threads: MaxThreads + 1})
+	wantCode(t, err, errs.InvalidOptions)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
 )
 
@@ -81,5 +82,18 @@ func TestRoundTrip(t *testing.T) {
 func TestCRCCheckValue(t *testing.T) {
 	if got := crc32c([]byte("123456789")); got != 0xE3069283 {
 		t.Fatalf("crc32c check value %#x", got)
+	}
+}
+
+// Names the format cannot hold are refused when given, not at save time.
+func TestBuilderRefusesBadNames(t *testing.T) {
+	b := NewBuilder()
+	for _, err := range []error{
+		b.AddInput("", dtype.Float32, nil), b.AddOutput(""), b.AddOutput("a\x00b"),
+		b.AddTensor("\xff", dtype.Float32, nil, make([]byte, 4)),
+	} {
+		if errs.CodeOf(err) != errs.InvalidValue {
+			t.Errorf("got %v, want MLE_ERR_INVALID_VALUE", err)
+		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
@@ -73,6 +75,9 @@ func cloneMap(m map[string]string) map[string]string {
 // AddInput declares a graph input. Use graph.Dynamic (-1) for dimensions
 // known only at run time.
 func (b *Builder) AddInput(name string, dt dtype.DType, shape []int64) error {
+	if err := checkBuilderName("input", name); err != nil {
+		return err
+	}
 	v := graph.ValueInfo{Name: name, DType: dt, Shape: slices.Clone(shape)}
 	if v.Shape == nil {
 		v.Shape = []int64{}
@@ -86,7 +91,19 @@ func (b *Builder) AddInput(name string, dt dtype.DType, shape []int64) error {
 
 // AddOutput declares a graph output; its dtype and shape are inferred.
 func (b *Builder) AddOutput(name string) error {
+	if err := checkBuilderName("output", name); err != nil {
+		return err
+	}
 	b.g.Outputs = append(b.g.Outputs, graph.ValueInfo{Name: name})
+	return nil
+}
+
+// checkBuilderName refuses a name the format cannot hold when it is given,
+// rather than at save time.
+func checkBuilderName(what, name string) error {
+	if name == "" || len(name) > graph.MaxNameLen || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
+		return errs.New(errs.InvalidValue, "%s name %q must be 1..%d bytes of UTF-8 without NUL", what, name, graph.MaxNameLen)
+	}
 	return nil
 }
 
@@ -116,8 +133,8 @@ func (b *Builder) SetAttr(i int, a graph.Attr) error {
 // AddTensor stores a constant tensor (weights). data holds the raw
 // little-endian elements and is copied.
 func (b *Builder) AddTensor(name string, dt dtype.DType, shape []int64, data []byte) error {
-	if name == "" || len(name) > graph.MaxNameLen {
-		return errs.New(errs.InvalidValue, "tensor name must be 1..%d bytes", graph.MaxNameLen)
+	if err := checkBuilderName("tensor", name); err != nil {
+		return err
 	}
 	if _, dup := b.names[name]; dup {
 		return errs.New(errs.GraphDuplicate, "tensor %q added twice", name)

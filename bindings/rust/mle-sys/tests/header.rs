@@ -1,0 +1,88 @@
+//! The hand-written bindings against include/mle.h and capi/symbols.txt, so
+//! they cannot drift apart silently.
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+fn read(rel: &str) -> String {
+    let p = repo().join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn source() -> String {
+    // Normalize whitespace so that signatures split over lines still match.
+    include_str!("../src/lib.rs").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn every_exported_function_is_declared() {
+    let src = source();
+    let mut n = 0;
+    for line in read("capi/symbols.txt").lines() {
+        let name = line.trim();
+        if name.is_empty() || name.starts_with('#') {
+            continue;
+        }
+        assert!(src.contains(&format!("pub fn {name}(")), "{name} is exported by libmle but not declared");
+        n += 1;
+    }
+    assert!(n >= 33, "only {n} symbols in capi/symbols.txt?");
+}
+
+/// `#define NAME VALUE` lines of the header with an integer value.
+fn header_defines() -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for line in read("include/mle.h").lines() {
+        let mut it = line.split_whitespace();
+        if it.next() != Some("#define") {
+            continue;
+        }
+        let (Some(name), Some(value)) = (it.next(), it.next()) else { continue };
+        if let Ok(v) = value.trim_end_matches('u').parse::<i64>() {
+            out.push((name.to_string(), v));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_constant_matches_the_header() {
+    let src = source();
+    let defines = header_defines();
+    assert!(defines.len() > 60, "parsed only {} #defines", defines.len());
+    for (name, value) in &defines {
+        let found = src.contains(&format!("pub const {name}: mle_status = {value};"))
+            || src.contains(&format!("pub const {name}: mle_dtype = {value};"))
+            || src.contains(&format!("pub const {name}: i32 = {value};"))
+            || src.contains(&format!("pub const {name}: u32 = {value};"))
+            || src.contains(&format!("pub const {name}: usize = {value};"));
+        assert!(found, "#define {name} {value} has no matching constant in mle-sys");
+    }
+}
+
+#[test]
+fn status_strings_name_the_constants() {
+    for (name, value) in header_defines() {
+        if !(name.starts_with("MLE_ERR_") || name == "MLE_OK") {
+            continue;
+        }
+        // SAFETY: mle_status_string takes any value and returns a static,
+        // NUL-terminated, never-NULL string.
+        let got = unsafe { CStr::from_ptr(mle_sys::mle_status_string(value as u32)) };
+        assert_eq!(got.to_str().unwrap(), name, "mle_status_string({value})");
+    }
+}
+
+#[test]
+fn abi_version_and_defaults() {
+    // SAFETY: plain calls without arguments.
+    let (abi, opts) = unsafe { (mle_sys::mle_abi_version(), mle_sys::mle_default_open_options()) };
+    assert_eq!(abi, mle_sys::MLE_ABI_VERSION);
+    assert_eq!(opts.struct_size, std::mem::size_of::<mle_sys::mle_open_options>());
+    assert_eq!(opts.device, mle_sys::MLE_DEVICE_CPU);
+    assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_FORMAT_GAP), mle_sys::MLE_ERR_FORMAT);
+}

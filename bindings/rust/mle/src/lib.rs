@@ -1,0 +1,71 @@
+//! Safe Rust API of MLE, a runtime for machine-learning models stored in `.mle`
+//! files. It wraps `libmle` (the C API in `include/mle.h`) through the
+//! [`mle_sys`] crate.
+//!
+//! ```no_run
+//! # fn main() -> mle::Result<()> {
+//! let model = mle::Model::open("model.mle", &mle::OpenOptions::default())?;
+//! let mut session = model.session()?;
+//! let x = [0.5f32, -1.0, 2.0, 0.25];
+//! let outputs = session.run(&[mle::TensorView::from_f32(&x, &[1, 4]).named("features")])?;
+//! println!("{:?}", outputs[0].as_f32());
+//! # Ok(()) }
+//! ```
+//!
+//! Thread safety follows the C library: a [`Model`] is immutable and `Send +
+//! Sync` (share it with `Arc` or a scoped borrow); a [`Session`] and a
+//! [`Builder`] are `Send` but not `Sync` and take `&mut self`, so one thread
+//! uses each at a time. A `Session` does not borrow its `Model`: the library
+//! keeps the model's data alive while sessions exist.
+//!
+//! Every failure is an [`Error`] carrying the library's status code
+//! (`status()`, e.g. 516 `MLE_ERR_FORMAT_BAD_MAGIC`), its class (`primary()`,
+//! [`kind()`](Error::kind)) and message; nothing panics on a library error.
+//! The constants of `mle.h` are in [`status`].
+
+#[cfg(target_endian = "big")]
+compile_error!("MLE tensors are little-endian; this crate supports little-endian targets only");
+
+mod builder;
+mod dtype;
+mod error;
+mod model;
+mod session;
+mod tensor;
+
+pub use builder::Builder;
+pub use dtype::{DType, Element};
+pub use error::{status_string, Error, ErrorKind, Result};
+pub use model::{Device, IoInfo, Model, OpenOptions};
+pub use session::Session;
+pub use tensor::{Tensor, TensorView};
+
+/// The raw C bindings.
+pub use mle_sys as sys;
+
+/// The status codes of `mle.h` (`MLE_OK`, `MLE_ERR_DTYPE`, `MLE_ERR_IO_OPEN`, ...).
+pub use mle_sys::status;
+
+/// Version of the loaded library, e.g. `"0.1.0"`.
+pub fn version() -> &'static str {
+    // SAFETY: mle_version returns a NUL-terminated string in static storage.
+    unsafe { std::ffi::CStr::from_ptr(sys::mle_version()) }.to_str().unwrap_or("")
+}
+
+/// ABI version of the loaded library; this crate needs [`sys::MLE_ABI_VERSION`]
+/// (checked when the first `Model` or `Builder` is created).
+pub fn abi_version() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { sys::mle_abi_version() }
+}
+
+// The thread-safety mapping of mle.h, checked at compile time.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<Model>();
+    send::<Session>();
+    send::<Builder>();
+    send_sync::<Tensor>();
+    send_sync::<Error>();
+};

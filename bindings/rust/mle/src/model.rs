@@ -1,0 +1,313 @@
+//! [`Model`]: an opened .mle file, and its [`OpenOptions`].
+
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+use mle_sys as sys;
+
+use crate::dtype::DType;
+use crate::error::{call, check, Error, Result};
+use crate::session::Session;
+
+/// Where a model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Device {
+    /// `MLE_DEVICE_CPU`.
+    #[default]
+    Cpu,
+    /// `MLE_DEVICE_CUDA`: `MLE_ERR_UNSUPPORTED_DEVICE` in a CPU-only build.
+    Cuda,
+}
+
+/// Options for [`Model::open`] and [`Model::open_memory`] (`mle_open_options`).
+///
+/// `OpenOptions::default()` takes the library's `mle_default_open_options()`.
+/// Set fields directly or chain the setters:
+/// `OpenOptions::new().verify(true).threads(2)`. Values out of range (negative
+/// threads, ...) are refused by the library with `MLE_ERR_INVALID_OPTIONS`.
+///
+/// Non-exhaustive: a newer header may add options (the C struct carries its
+/// size for that), so build it from `default()` rather than a struct literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// Check every CRC, weights included.
+    pub verify: bool,
+    /// Read the file into memory instead of mapping it.
+    pub read_all: bool,
+    /// Intra-op threads; 0 = number of CPUs.
+    pub threads: i32,
+    /// Where to run.
+    pub device: Device,
+    /// Cap on a session's activation memory in bytes; 0 = 16 GiB.
+    pub max_arena_bytes: i64,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let c = unsafe { sys::mle_default_open_options() };
+        OpenOptions {
+            verify: c.verify != 0,
+            read_all: c.read_all != 0,
+            threads: c.threads,
+            device: if c.device == sys::MLE_DEVICE_CUDA { Device::Cuda } else { Device::Cpu },
+            max_arena_bytes: c.max_arena_bytes,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The library's defaults (same as `Default`).
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+    /// Sets [`verify`](OpenOptions::verify).
+    #[must_use]
+    pub fn verify(mut self, yes: bool) -> OpenOptions {
+        self.verify = yes;
+        self
+    }
+    /// Sets [`read_all`](OpenOptions::read_all).
+    #[must_use]
+    pub fn read_all(mut self, yes: bool) -> OpenOptions {
+        self.read_all = yes;
+        self
+    }
+    /// Sets [`threads`](OpenOptions::threads).
+    #[must_use]
+    pub fn threads(mut self, n: i32) -> OpenOptions {
+        self.threads = n;
+        self
+    }
+    /// Sets [`device`](OpenOptions::device).
+    #[must_use]
+    pub fn device(mut self, d: Device) -> OpenOptions {
+        self.device = d;
+        self
+    }
+    /// Sets [`max_arena_bytes`](OpenOptions::max_arena_bytes).
+    #[must_use]
+    pub fn max_arena_bytes(mut self, n: i64) -> OpenOptions {
+        self.max_arena_bytes = n;
+        self
+    }
+
+    /// The C struct, `struct_size` set by `mle_default_open_options`.
+    pub fn to_c(&self) -> sys::mle_open_options {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let mut c = unsafe { sys::mle_default_open_options() };
+        c.verify = i32::from(self.verify);
+        c.read_all = i32::from(self.read_all);
+        c.threads = self.threads;
+        c.device = match self.device {
+            Device::Cpu => sys::MLE_DEVICE_CPU,
+            Device::Cuda => sys::MLE_DEVICE_CUDA,
+        };
+        c.max_arena_bytes = self.max_arena_bytes;
+        c
+    }
+}
+
+/// A graph input or output: name, dtype and shape (-1 = sized at run time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IoInfo {
+    /// The name to bind inputs to / select outputs by.
+    pub name: String,
+    /// Element type.
+    pub dtype: DType,
+    /// Dimensions; -1 marks one sized at run time.
+    pub shape: Vec<i64>,
+}
+
+/// Checks once that the loaded libmle speaks `MLE_ABI_VERSION`.
+pub(crate) fn check_abi() -> Result<()> {
+    static ABI: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    // SAFETY: no arguments.
+    let abi = *ABI.get_or_init(|| unsafe { sys::mle_abi_version() });
+    if abi == sys::MLE_ABI_VERSION {
+        Ok(())
+    } else {
+        Err(Error::new(
+            sys::MLE_ERR_UNSUPPORTED,
+            format!("libmle has ABI version {abi}; this crate speaks {}", sys::MLE_ABI_VERSION),
+        ))
+    }
+}
+
+/// A path as a C string (`MLE_ERR_INVALID_VALUE` if it contains NUL).
+pub(crate) fn path_cstring(path: &Path) -> Result<CString> {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path
+        .to_str()
+        .ok_or_else(|| Error::new(sys::MLE_ERR_INVALID_VALUE, format!("path {path:?} is not UTF-8")))?
+        .as_bytes()
+        .to_vec();
+    CString::new(bytes)
+        .map_err(|_| Error::new(sys::MLE_ERR_INVALID_VALUE, format!("path {path:?} contains a NUL byte")))
+}
+
+/// An opened model: immutable and shareable between threads (`Send + Sync`;
+/// wrap it in an `Arc` or borrow it). Run it through [`Session`]s, one per
+/// thread. Dropping it frees the handle; sessions made from it keep working,
+/// because the library keeps the model's data alive while they exist.
+pub struct Model {
+    h: NonNull<sys::mle_model>,
+}
+
+// SAFETY: mle.h: "mle_model: immutable; any function on it may be called from
+// any thread concurrently", and freeing it while sessions live is allowed.
+// The handle is an opaque checked token, not a pointer into Rust memory.
+unsafe impl Send for Model {}
+// SAFETY: see Send: every function on a model may run concurrently.
+unsafe impl Sync for Model {}
+
+impl Model {
+    /// Opens and validates the .mle file at `path` (memory-mapped unless
+    /// `options.read_all`; every CRC checked if `options.verify`).
+    pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Model> {
+        check_abi()?;
+        let path = path_cstring(path.as_ref())?;
+        let opts = options.to_c();
+        let mut h = ptr::null_mut();
+        // SAFETY: path is NUL-terminated and opts a valid struct, both alive
+        // for the call (the library keeps no pointer); h and err are valid
+        // out-pointers.
+        call(|err| unsafe { sys::mle_model_open(path.as_ptr(), &opts, &mut h, err) })?;
+        Model::from_raw(h)
+    }
+
+    /// Opens a model from the bytes of a whole .mle file (e.g.
+    /// [`Builder::serialize`](crate::Builder::serialize)). The bytes are
+    /// copied: the slice may be dropped afterwards.
+    pub fn open_memory(bytes: &[u8], options: &OpenOptions) -> Result<Model> {
+        check_abi()?;
+        let opts = options.to_c();
+        let mut h = ptr::null_mut();
+        // SAFETY: bytes is valid for bytes.len() reads during the call (the
+        // library copies it); opts, h and err are valid pointers.
+        call(|err| unsafe { sys::mle_model_open_memory(bytes.as_ptr().cast(), bytes.len(), &opts, &mut h, err) })?;
+        Model::from_raw(h)
+    }
+
+    fn from_raw(h: *mut sys::mle_model) -> Result<Model> {
+        NonNull::new(h)
+            .map(|h| Model { h })
+            .ok_or_else(|| Error::new(sys::MLE_ERR_INTERNAL, "mle_model_open returned MLE_OK but no handle"))
+    }
+
+    /// The raw handle, owned by this `Model` (for calls into `mle_sys`).
+    pub fn as_raw(&self) -> *mut sys::mle_model {
+        self.h.as_ptr()
+    }
+
+    /// The METADATA section's JSON (name, producer, version, inputs, outputs, ...).
+    pub fn metadata(&self) -> Result<String> {
+        let mut len = 0usize;
+        // SAFETY: the handle is live; buf NULL with cap 0 only queries the length.
+        call(|err| unsafe { sys::mle_model_metadata(self.as_raw(), ptr::null_mut(), 0, &mut len, err) })?;
+        let mut buf = vec![0u8; len + 1];
+        let mut got = 0usize;
+        // SAFETY: buf is writable for buf.len() bytes, which the library
+        // checks against cap before writing.
+        call(|err| unsafe {
+            sys::mle_model_metadata(self.as_raw(), buf.as_mut_ptr().cast(), buf.len(), &mut got, err)
+        })?;
+        if got > len {
+            return Err(Error::new(sys::MLE_ERR_INTERNAL, "metadata length changed between calls"));
+        }
+        buf.truncate(got);
+        String::from_utf8(buf)
+            .map_err(|e| Error::new(sys::MLE_ERR_METADATA_UTF8, format!("metadata JSON is not UTF-8: {e}")))
+    }
+
+    /// The graph's inputs, in order.
+    pub fn inputs(&self) -> Result<Vec<IoInfo>> {
+        self.infos(sys::mle_model_input_count, sys::mle_model_input_info)
+    }
+
+    /// The graph's outputs, in order.
+    pub fn outputs(&self) -> Result<Vec<IoInfo>> {
+        self.infos(sys::mle_model_output_count, sys::mle_model_output_info)
+    }
+
+    /// Number of graph outputs.
+    pub(crate) fn output_count(&self) -> Result<usize> {
+        let mut n = 0usize;
+        // SAFETY: live handle, valid out-pointer.
+        check(unsafe { sys::mle_model_output_count(self.as_raw(), &mut n) })?;
+        Ok(n)
+    }
+
+    fn infos(
+        &self,
+        count: unsafe extern "C" fn(*mut sys::mle_model, *mut usize) -> u32,
+        info: unsafe extern "C" fn(*mut sys::mle_model, usize, *mut sys::mle_io_info, *mut *mut sys::mle_error) -> u32,
+    ) -> Result<Vec<IoInfo>> {
+        let mut n = 0usize;
+        // SAFETY: live handle, valid out-pointer.
+        check(unsafe { count(self.as_raw(), &mut n) })?;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut c = sys::mle_io_info {
+                struct_size: std::mem::size_of::<sys::mle_io_info>(),
+                name: ptr::null(),
+                dtype: 0,
+                rank: 0,
+                shape: [0; sys::MLE_MAX_RANK],
+            };
+            // SAFETY: live handle, i < count, c is a valid mle_io_info with
+            // struct_size set.
+            call(|err| unsafe { info(self.as_raw(), i, &mut c, err) })?;
+            if c.name.is_null() {
+                return Err(Error::new(sys::MLE_ERR_INTERNAL, format!("io info {i} has no name")));
+            }
+            // SAFETY: the name is NUL-terminated and valid while the model
+            // handle lives, which &self guarantees; it is copied at once.
+            let name = unsafe { CStr::from_ptr(c.name) }.to_string_lossy().into_owned();
+            out.push(IoInfo { name, dtype: dtype_from_lib(c.dtype)?, shape: shape_from_lib(&c.shape, c.rank)? });
+        }
+        Ok(out)
+    }
+
+    /// A new session of this model. Same as [`Session::new`].
+    pub fn session(&self) -> Result<Session> {
+        Session::new(self)
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        // SAFETY: the handle is live and owned by this Model alone; it is not
+        // used after this. Sessions made from it stay valid (mle.h). The
+        // status cannot be reported from drop; it can only be MLE_OK here.
+        unsafe { sys::mle_model_free(self.h.as_ptr()) };
+    }
+}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model").field("handle", &self.h).finish()
+    }
+}
+
+/// A dtype id reported by the library.
+pub(crate) fn dtype_from_lib(id: i32) -> Result<DType> {
+    DType::from_id(id)
+        .ok_or_else(|| Error::new(sys::MLE_ERR_INTERNAL, format!("libmle reported unknown dtype id {id}")))
+}
+
+/// A shape reported by the library.
+pub(crate) fn shape_from_lib(dims: &[i64; sys::MLE_MAX_RANK], rank: i32) -> Result<Vec<i64>> {
+    match usize::try_from(rank) {
+        Ok(r) if r <= sys::MLE_MAX_RANK => Ok(dims[..r].to_vec()),
+        _ => Err(Error::new(sys::MLE_ERR_INTERNAL, format!("libmle reported rank {rank}"))),
+    }
+}
