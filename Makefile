@@ -20,7 +20,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: all lib cli check-abi cmake test-asan test-rust conformance venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: all lib cli check-abi cmake test-asan test-rust test-node conformance venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -67,7 +67,7 @@ $(VENV_STAMP): bindings/python/requirements-dev.txt
 python: $(LIB) venv
 	MLE_PREBUILT_LIB=$(CURDIR)/$(LIB) $(VENV)/bin/pip install --quiet --no-build-isolation --no-deps -e bindings/python
 
-test: all test-go test-fuzz test-c test-asan test-python test-rust
+test: all test-go test-fuzz test-c test-asan test-python test-rust test-node
 
 test-go:
 	@test -z "$$(gofmt -l capi core kernels cmd tests)" || { echo "gofmt needed:"; gofmt -l capi core kernels cmd tests; exit 1; }
@@ -97,6 +97,12 @@ test-rust: lib conformance
 	cd bindings/rust && CARGO_BUILD_JOBS=2 cargo clippy --locked --all-targets -- -D warnings
 	cd bindings/rust && cargo run --locked -q --example predict -- $(CURDIR)/$(BUILD)/conformance/models/mlp_classifier.mle
 
+# Node.js: the N-API addon (bindings/node), built by npm ci against build/libmle.so.
+test-node: lib conformance
+	cd bindings/node && npm ci --no-audit --no-fund
+	cd bindings/node && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance npm test
+	cd bindings/node && node ../../examples/node/predict.js $(CURDIR)/$(BUILD)/conformance/models/mlp_classifier.mle
+
 test-python: python conformance
 	cd bindings/python && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance ../../$(PY) -m pytest -q
 
@@ -113,4 +119,4 @@ bench-python: python
 	$(PY) bench/mle_vs_joblib.py --write-docs
 
 clean:
-	rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info bindings/rust/target
+	rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info bindings/rust/target bindings/node/build bindings/node/node_modules

@@ -438,11 +438,11 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 		if t.data == nil && t.nbytes > 0 {
 			return failf(cerr, errs.InvalidNull, "input %q: data is NULL", goStringView(cs.c.inNames[j]))
 		}
+		if t.dtype < 0 || t.dtype > 255 || !dtype.DType(t.dtype).Valid() {
+			return failf(cerr, errs.DType, "input %q: unknown dtype id %d", goStringView(cs.c.inNames[j]), t.dtype)
+		}
 		et := &cs.ins[j]
 		et.DType, et.Rank = dtype.DType(t.dtype), int(t.rank)
-		if t.dtype < 0 || t.dtype > 255 {
-			et.DType = dtype.Invalid
-		}
 		for d := 0; d < et.Rank; d++ {
 			et.Dims[d] = int64(t.shape[d])
 		}

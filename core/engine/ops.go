@@ -523,11 +523,12 @@ func (e *gatherExec) run(x *runCtx, in, out [][]byte) {
 			} else {
 				k = int64(i32s(in[1])[i])
 			}
+			given := k
 			if k < 0 {
 				k += int64(e.dim)
 			}
 			if k < 0 || k >= int64(e.dim) {
-				x.fail(errs.New(errs.InvalidValue, "Gather index %d is out of range for an axis of size %d", k, e.dim))
+				x.fail(errs.New(errs.InvalidValue, "Gather index %d is out of range for an axis of size %d", given, e.dim))
 				return
 			}
 			src := (r*e.dim + int(k)) * e.block

@@ -147,7 +147,8 @@ func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
 	return st, err
 }
 
-// checkInputs validates inputs against the graph signature.
+// checkInputs validates inputs against the graph signature, and their data
+// lengths when needData or when data is given.
 func (s *Session) checkInputs(inputs []Tensor, needData bool) error {
 	sig := s.m.file.Graph.Inputs
 	if len(inputs) != len(sig) {
@@ -171,7 +172,7 @@ func (s *Session) checkInputs(inputs []Tensor, needData bool) error {
 		if !ok {
 			return errs.New(errs.Shape, "input %q: shape %v is too large", want.Name, t.Shape())
 		}
-		if needData && int64(len(t.Data)) != size {
+		if (needData || t.Data != nil) && int64(len(t.Data)) != size {
 			return errs.New(errs.InvalidValue, "input %q: %s%v needs %d bytes of data, got %d", want.Name, t.DType, t.Shape(), size, len(t.Data))
 		}
 	}

@@ -1,0 +1,235 @@
+// Type declarations for mle-runtime (index.js). See docs/node.md.
+
+/// <reference types="node" />
+
+/** Element type names (docs/FORMAT.md §7). */
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
+
+/** The TypedArray each dtype comes back as (bool: 0/1 bytes; float16/bfloat16: raw bits). */
+export interface DTypeArrayMap {
+  float32: Float32Array;
+  float64: Float64Array;
+  int64: BigInt64Array;
+  int32: Int32Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+}
+
+/** Any TypedArray run() returns. */
+export type OutputArray = DTypeArrayMap[DType];
+
+/** A graph input or output as the model declares it. */
+export interface TensorInfo {
+  readonly name: string;
+  /** The dtype name; "dtype<id>" for an id this package does not know. */
+  readonly dtype: DType | string;
+  /** Dimensions; -1 marks one sized at run time. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * Elements of an input:
+ * - a TypedArray: Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array and Uint8Array imply
+ *   float32, float64, int64, int32, int8 and uint8 (a Uint8Array also fits a bool input, a Uint16Array a
+ *   float16/bfloat16 input, as raw bits);
+ * - a Uint8Array (Buffer) or DataView of raw little-endian bytes of any dtype;
+ * - a plain (possibly nested) array of numbers, bigints or booleans, converted to the dtype.
+ */
+export type InputData =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | Int32Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array
+  | DataView
+  | ArrayLike<number | bigint | boolean>
+  | readonly unknown[];
+
+/** One input tensor. */
+export interface InputTensor {
+  data: InputData;
+  /**
+   * Dimensions (non-negative integers, rank <= 8). Optional when the model's declared shape has at most
+   * one -1 (inferred from the element count) or data is a nested array (its nesting).
+   */
+  shape?: readonly (number | bigint)[];
+  /** Element type; by default the TypedArray's (or, for plain arrays, the model input's). */
+  dtype?: DType;
+}
+
+/** run() inputs by input name: {data, shape?, dtype?}, or the data alone. */
+export type Inputs = Record<string, InputTensor | InputData>;
+
+/** One output tensor. Its data owns its memory and outlives the model. */
+export interface OutputTensor<A extends OutputArray = OutputArray> {
+  data: A;
+  shape: number[];
+  dtype: DType | string;
+}
+
+/** run() results by output name, in the order asked for (default: graph order). */
+export type Outputs = Record<string, OutputTensor>;
+
+export interface RunOptions {
+  /** Compute only these outputs (by name); nodes that feed none of them do not run. Default: all. */
+  outputs?: readonly string[] | string;
+}
+
+export interface LoadOptions {
+  /** Check every CRC, weights included (default false). */
+  verify?: boolean;
+  /** Read the file into memory instead of mapping it (default false; not with loadBuffer). */
+  readAll?: boolean;
+  /** Intra-op threads; 0 (default) = number of CPUs. */
+  threads?: number;
+  /** "cpu" (default); "cuda" fails with MLE_ERR_UNSUPPORTED_DEVICE in CPU-only builds. */
+  device?: 'cpu' | 'cuda';
+  /** Cap on a session's activation memory in bytes; 0 (default) = 16 GiB. */
+  maxArenaBytes?: number | bigint;
+}
+
+/** Session pool of a model. */
+export interface PoolStats {
+  /** Sessions alive (idle or running). */
+  sessions: number;
+  /** Sessions idle. */
+  idle: number;
+  /** Runs begun and not finished. */
+  pending: number;
+}
+
+/** An open model. Safe to run from many async calls at once (each takes its own session). */
+export declare class Model {
+  /** Not constructible: use load(), loadAsync() or loadBuffer(). */
+  private constructor();
+  /** The graph inputs, in order (frozen). */
+  readonly inputs: readonly TensorInfo[];
+  /** The graph outputs, in order (frozen). */
+  readonly outputs: readonly TensorInfo[];
+  /** The METADATA section parsed (frozen): name, version, description, producer, inputs, outputs, ... */
+  readonly metadata: Readonly<Record<string, any>>;
+  /** The METADATA section's JSON text. */
+  readonly metadataJSON: string;
+  /** Whether close() was called. */
+  readonly closed: boolean;
+  /**
+   * Runs on the libuv thread pool without blocking the event loop. Inputs are copied before this
+   * returns. Rejects with MLEError (argument errors too).
+   */
+  run(inputs: Inputs, options?: RunOptions): Promise<Outputs>;
+  /** Runs on the calling thread. Throws MLEError (TypeError for arguments of the wrong type). */
+  runSync(inputs: Inputs, options?: RunOptions): Outputs;
+  /**
+   * Refuses further runs (MLE_ERR_BAD_HANDLE) and frees the model and its sessions, once the runs
+   * already begun finish. Idempotent. Without it, garbage collection frees the model.
+   */
+  close(): void;
+  /** The session pool's state. */
+  poolStats(): PoolStats;
+  [Symbol.dispose](): void;
+}
+
+/** An error from libmle, or from argument checks here (same status scheme). */
+export declare class MLEError extends Error {
+  constructor(message: string, code: number, status?: string);
+  readonly name: 'MLEError';
+  /** The extended status code, e.g. 516. */
+  readonly code: number;
+  /** Its name, e.g. "MLE_ERR_FORMAT_BAD_MAGIC". */
+  readonly status: string;
+  /** The primary code, code & 0xff, e.g. 4. */
+  readonly primary: number;
+  /** The primary code's name, e.g. "MLE_ERR_FORMAT". */
+  readonly primaryStatus: string;
+}
+
+/** Status codes of include/mle.h by name without the MLE_ prefix. */
+export declare const Status: {
+  readonly OK: 0;
+  readonly ERR_INVALID_ARGUMENT: 1;
+  readonly ERR_BAD_HANDLE: 2;
+  readonly ERR_IO: 3;
+  readonly ERR_FORMAT: 4;
+  readonly ERR_CHECKSUM: 5;
+  readonly ERR_GRAPH: 6;
+  readonly ERR_METADATA: 7;
+  readonly ERR_UNSUPPORTED: 8;
+  readonly ERR_SHAPE: 9;
+  readonly ERR_DTYPE: 10;
+  readonly ERR_BUFFER_TOO_SMALL: 11;
+  readonly ERR_FORKED: 12;
+  readonly ERR_NO_MEMORY: 13;
+  readonly ERR_INTERNAL: 14;
+  readonly ERR_BUSY: 15;
+  readonly ERR_INVALID_NULL: 257;
+  readonly ERR_INVALID_OPTIONS: 513;
+  readonly ERR_INVALID_NAME: 769;
+  readonly ERR_INVALID_VALUE: 1025;
+  readonly ERR_IO_OPEN: 259;
+  readonly ERR_IO_READ: 515;
+  readonly ERR_IO_MAP: 771;
+  readonly ERR_IO_FAULT: 1027;
+  readonly ERR_IO_WRITE: 1283;
+  readonly ERR_FORMAT_TRUNCATED: 260;
+  readonly ERR_FORMAT_BAD_MAGIC: 516;
+  readonly ERR_FORMAT_VERSION: 772;
+  readonly ERR_FORMAT_REQUIRED_FLAG: 1028;
+  readonly ERR_FORMAT_ENDIAN: 1284;
+  readonly ERR_FORMAT_SECTION_BOUNDS: 1540;
+  readonly ERR_FORMAT_SECTION_OVERLAP: 1796;
+  readonly ERR_FORMAT_GAP: 2052;
+  readonly ERR_FORMAT_HEADER: 2308;
+  readonly ERR_FORMAT_MISALIGNED: 2564;
+  readonly ERR_FORMAT_SHAPE_OVERFLOW: 2820;
+  readonly ERR_FORMAT_NEGATIVE_DIM: 3076;
+  readonly ERR_FORMAT_DTYPE: 3332;
+  readonly ERR_FORMAT_TENSOR_BOUNDS: 3588;
+  readonly ERR_FORMAT_DESCRIPTOR: 3844;
+  readonly ERR_CHECKSUM_HEADER: 261;
+  readonly ERR_CHECKSUM_SECTION: 517;
+  readonly ERR_CHECKSUM_TENSOR: 773;
+  readonly ERR_GRAPH_MISSING_TENSOR: 262;
+  readonly ERR_GRAPH_CYCLE: 518;
+  readonly ERR_GRAPH_UNKNOWN_OP: 774;
+  readonly ERR_GRAPH_ATTRIBUTE: 1030;
+  readonly ERR_GRAPH_SHAPE: 1286;
+  readonly ERR_GRAPH_MALFORMED: 1542;
+  readonly ERR_GRAPH_DUPLICATE: 1798;
+  readonly ERR_GRAPH_DTYPE: 2054;
+  readonly ERR_METADATA_SYNTAX: 263;
+  readonly ERR_METADATA_DUPLICATE: 519;
+  readonly ERR_METADATA_TOO_LARGE: 775;
+  readonly ERR_METADATA_DEPTH: 1031;
+  readonly ERR_METADATA_FIELD: 1287;
+  readonly ERR_METADATA_UTF8: 1543;
+  readonly ERR_METADATA_SIGNATURE: 1799;
+  readonly ERR_METADATA_MISSING_KEY: 2055;
+  readonly ERR_UNSUPPORTED_ENCODING: 264;
+  readonly ERR_UNSUPPORTED_DEVICE: 520;
+  readonly ERR_UNSUPPORTED_FEATURE: 776;
+};
+
+/** Opens the .mle file at path (memory-mapped unless readAll) and validates it. Throws MLEError. */
+export declare function load(path: string | URL, options?: LoadOptions): Model;
+/** load() on the libuv thread pool (useful with verify on large files). Rejects with MLEError. */
+export declare function loadAsync(path: string | URL, options?: LoadOptions): Promise<Model>;
+/** Opens a model from a whole .mle file's bytes (copied). Throws MLEError. */
+export declare function loadBuffer(
+  buffer: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
+  options?: Omit<LoadOptions, 'readAll'> & { readAll?: false },
+): Model;
+/** Version of the loaded libmle, e.g. "0.1.0". */
+export declare function version(): string;
+/** ABI version of the loaded libmle (equals ABI_VERSION, checked at require time). */
+export declare function abiVersion(): number;
+/** Name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC"; "MLE_ERR_UNKNOWN" for unknown codes. */
+export declare function statusString(code: number): string;
+/** The dtype names. */
+export declare const dtypes: readonly DType[];
+/** The libmle ABI this package speaks (MLE_ABI_VERSION). */
+export declare const ABI_VERSION: 1;

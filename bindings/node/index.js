@@ -1,0 +1,534 @@
+'use strict';
+// mle-runtime: run .mle models from Node.js (docs/node.md).
+//
+// The native addon (src/addon.cc) links libmle; this file checks arguments,
+// infers dtypes and shapes, and presents models as JS objects.
+
+const { fileURLToPath } = require('node:url');
+const util = require('node:util');
+
+// Must equal MLE_ABI_VERSION in include/mle.h.
+const ABI_VERSION = 1;
+
+const native = loadNative();
+
+function loadNative() {
+  const candidates = ['./build/Release/mle.node', './build/Debug/mle.node'];
+  let notFound;
+  for (const file of candidates) {
+    try {
+      return require(file);
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes('mle.node')) {
+        e.message = `mle-runtime: cannot load the native addon ${file}: ${e.message}`;
+        if (String(e.message).includes('libmle')) {
+          e.message +=
+            ' (the addon finds libmle.so through the rpath set at build time, MLE_LIB_DIR or <repo>/build; ' +
+            'rebuild with `npm run build` or set LD_LIBRARY_PATH)';
+        }
+        throw e;
+      }
+      notFound = notFound || e;
+    }
+  }
+  throw new Error(
+    'mle-runtime: the native addon is not built: run `npm install` (or `npm run build`) in bindings/node ' +
+      'after `make lib` at the repository root',
+    { cause: notFound },
+  );
+}
+
+if (native.abiVersion() !== ABI_VERSION || native.headerAbiVersion() !== ABI_VERSION) {
+  throw new Error(
+    `mle-runtime: libmle ABI version ${native.abiVersion()} (addon built for ${native.headerAbiVersion()}); ` +
+      `this package needs ${ABI_VERSION}`,
+  );
+}
+
+// ------------------------------------------------------------------ status
+
+/** Status codes of include/mle.h, by name without the MLE_ prefix. */
+const Status = Object.freeze({
+  OK: 0,
+  ERR_INVALID_ARGUMENT: 1,
+  ERR_BAD_HANDLE: 2,
+  ERR_IO: 3,
+  ERR_FORMAT: 4,
+  ERR_CHECKSUM: 5,
+  ERR_GRAPH: 6,
+  ERR_METADATA: 7,
+  ERR_UNSUPPORTED: 8,
+  ERR_SHAPE: 9,
+  ERR_DTYPE: 10,
+  ERR_BUFFER_TOO_SMALL: 11,
+  ERR_FORKED: 12,
+  ERR_NO_MEMORY: 13,
+  ERR_INTERNAL: 14,
+  ERR_BUSY: 15,
+  ERR_INVALID_NULL: 257,
+  ERR_INVALID_OPTIONS: 513,
+  ERR_INVALID_NAME: 769,
+  ERR_INVALID_VALUE: 1025,
+  ERR_IO_OPEN: 259,
+  ERR_IO_READ: 515,
+  ERR_IO_MAP: 771,
+  ERR_IO_FAULT: 1027,
+  ERR_IO_WRITE: 1283,
+  ERR_FORMAT_TRUNCATED: 260,
+  ERR_FORMAT_BAD_MAGIC: 516,
+  ERR_FORMAT_VERSION: 772,
+  ERR_FORMAT_REQUIRED_FLAG: 1028,
+  ERR_FORMAT_ENDIAN: 1284,
+  ERR_FORMAT_SECTION_BOUNDS: 1540,
+  ERR_FORMAT_SECTION_OVERLAP: 1796,
+  ERR_FORMAT_GAP: 2052,
+  ERR_FORMAT_HEADER: 2308,
+  ERR_FORMAT_MISALIGNED: 2564,
+  ERR_FORMAT_SHAPE_OVERFLOW: 2820,
+  ERR_FORMAT_NEGATIVE_DIM: 3076,
+  ERR_FORMAT_DTYPE: 3332,
+  ERR_FORMAT_TENSOR_BOUNDS: 3588,
+  ERR_FORMAT_DESCRIPTOR: 3844,
+  ERR_CHECKSUM_HEADER: 261,
+  ERR_CHECKSUM_SECTION: 517,
+  ERR_CHECKSUM_TENSOR: 773,
+  ERR_GRAPH_MISSING_TENSOR: 262,
+  ERR_GRAPH_CYCLE: 518,
+  ERR_GRAPH_UNKNOWN_OP: 774,
+  ERR_GRAPH_ATTRIBUTE: 1030,
+  ERR_GRAPH_SHAPE: 1286,
+  ERR_GRAPH_MALFORMED: 1542,
+  ERR_GRAPH_DUPLICATE: 1798,
+  ERR_GRAPH_DTYPE: 2054,
+  ERR_METADATA_SYNTAX: 263,
+  ERR_METADATA_DUPLICATE: 519,
+  ERR_METADATA_TOO_LARGE: 775,
+  ERR_METADATA_DEPTH: 1031,
+  ERR_METADATA_FIELD: 1287,
+  ERR_METADATA_UTF8: 1543,
+  ERR_METADATA_SIGNATURE: 1799,
+  ERR_METADATA_MISSING_KEY: 2055,
+  ERR_UNSUPPORTED_ENCODING: 264,
+  ERR_UNSUPPORTED_DEVICE: 520,
+  ERR_UNSUPPORTED_FEATURE: 776,
+});
+
+/** The name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC" ("MLE_ERR_UNKNOWN" if unknown). */
+function statusString(code) {
+  return native.statusString(Number(code) >>> 0);
+}
+
+/**
+ * An error reported by libmle (or by this package, with a status of the same
+ * scheme). `code` is the extended status, `status` its name, `primary` the
+ * class (code & 0xff), `primaryStatus` the class's name.
+ */
+class MLEError extends Error {
+  constructor(message, code, status) {
+    super(message);
+    const c = Number(code) >>> 0;
+    Object.defineProperty(this, 'name', { value: 'MLEError', enumerable: false, configurable: true, writable: true });
+    this.code = c;
+    this.status = typeof status === 'string' ? status : native.statusString(c);
+    this.primary = c & 0xff;
+  }
+
+  get primaryStatus() {
+    return native.statusString(this.primary);
+  }
+}
+
+native.setErrorClass(MLEError);
+
+function mleError(code, message) {
+  return new MLEError(message, code);
+}
+
+// ------------------------------------------------------------------ dtypes
+
+// Element types (docs/FORMAT.md §7) and the TypedArray each is held in.
+const DTYPES = {
+  float32: { id: 1, size: 4, Array: Float32Array },
+  uint8: { id: 2, size: 1, Array: Uint8Array },
+  int8: { id: 3, size: 1, Array: Int8Array },
+  int32: { id: 6, size: 4, Array: Int32Array },
+  int64: { id: 7, size: 8, Array: BigInt64Array },
+  bool: { id: 9, size: 1, Array: Uint8Array },
+  float16: { id: 10, size: 2, Array: Uint16Array },
+  float64: { id: 11, size: 8, Array: Float64Array },
+  bfloat16: { id: 16, size: 2, Array: Uint16Array },
+};
+const DTYPE_NAMES = Object.freeze(Object.keys(DTYPES));
+
+// The dtype a TypedArray gives when none is named.
+const NATURAL = new Map([
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+  [BigInt64Array, 'int64'],
+  [Int32Array, 'int32'],
+  [Int8Array, 'int8'],
+  [Uint8Array, 'uint8'],
+]);
+
+function naturalDType(data) {
+  for (const [Ctor, name] of NATURAL) if (data instanceof Ctor) return name;
+  return undefined;
+}
+
+// ----------------------------------------------------------------- options
+
+const OPEN_OPTIONS = new Set(['verify', 'readAll', 'threads', 'device', 'maxArenaBytes']);
+const DEVICES = { cpu: 0, cuda: 1 };
+
+function openOptions(options) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
+  const bad = (msg) => mleError(Status.ERR_INVALID_OPTIONS, msg);
+  for (const key of Object.keys(options)) {
+    if (!OPEN_OPTIONS.has(key)) throw bad(`unknown option "${key}" (known: ${[...OPEN_OPTIONS].join(', ')})`);
+  }
+  const o = {};
+  for (const key of ['verify', 'readAll']) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw bad(`options.${key} must be a boolean`);
+    o[key] = v;
+  }
+  if (options.threads !== undefined) {
+    const t = options.threads;
+    if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) throw bad('options.threads must be an integer >= 0 (0 = every CPU)');
+    o.threads = t;
+  }
+  if (options.device !== undefined) {
+    if (!Object.prototype.hasOwnProperty.call(DEVICES, options.device)) {
+      throw bad(`options.device must be "cpu" or "cuda", not ${JSON.stringify(options.device)}`);
+    }
+    o.device = DEVICES[options.device];
+  }
+  if (options.maxArenaBytes !== undefined) {
+    const m = Number(options.maxArenaBytes);
+    if (!Number.isSafeInteger(m) || m < 0) throw bad('options.maxArenaBytes must be an integer >= 0 (0 = 16 GiB)');
+    o.maxArenaBytes = m;
+  }
+  return o;
+}
+
+function toPath(path) {
+  if (path instanceof URL) return fileURLToPath(path);
+  if (typeof path !== 'string') throw new TypeError('path must be a string or a file: URL');
+  return path;
+}
+
+// ------------------------------------------------------------------ inputs
+
+// Shape of a (rectangular) nested array.
+function nestedShape(name, arr) {
+  const shape = [];
+  let a = arr;
+  while (Array.isArray(a)) {
+    shape.push(a.length);
+    if (shape.length > 8) throw mleError(Status.ERR_SHAPE, `input "${name}": nested deeper than rank 8`);
+    if (a.length === 0) break;
+    a = a[0];
+  }
+  const check = (x, depth) => {
+    if (depth === shape.length) {
+      if (Array.isArray(x)) throw mleError(Status.ERR_SHAPE, `input "${name}": ragged nested array`);
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[depth]) {
+      throw mleError(Status.ERR_SHAPE, `input "${name}": ragged nested array`);
+    }
+    for (const y of x) check(y, depth + 1);
+  };
+  check(arr, 0);
+  return shape;
+}
+
+// Elements of a JS array as the dtype's TypedArray.
+function fromArray(name, values, dtype) {
+  const d = DTYPES[dtype];
+  try {
+    if (dtype === 'int64') return BigInt64Array.from(values, (v) => (typeof v === 'bigint' ? v : BigInt(v)));
+    if (dtype === 'bool') return Uint8Array.from(values, (v) => (v ? 1 : 0));
+    return d.Array.from(values, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  } catch (e) {
+    throw mleError(Status.ERR_INVALID_VALUE, `input "${name}": cannot convert the array to ${dtype}: ${e.message}`);
+  }
+}
+
+function checkShape(name, shape) {
+  if (!Array.isArray(shape)) throw new TypeError(`input "${name}": shape must be an array of integers`);
+  if (shape.length > 8) throw mleError(Status.ERR_SHAPE, `input "${name}": rank ${shape.length} is outside 0..8`);
+  return shape.map((dim) => {
+    const n = typeof dim === 'bigint' ? Number(dim) : dim;
+    if (!Number.isSafeInteger(n)) throw new TypeError(`input "${name}": shape must be an array of integers`);
+    if (n < 0) throw mleError(Status.ERR_SHAPE, `input "${name}": dimension ${n} is negative`);
+    return n;
+  });
+}
+
+// The shape of count elements fed to an input declared as decl (one -1 at
+// most is inferred).
+function inferShape(name, decl, count) {
+  if (!decl) throw mleError(Status.ERR_SHAPE, `input "${name}": give a shape (the model has no input "${name}")`);
+  const dynamic = decl.shape.filter((d) => d < 0).length;
+  if (dynamic === 0) return decl.shape.slice();
+  const known = decl.shape.reduce((p, d) => (d < 0 ? p : p * d), 1);
+  if (dynamic > 1 || known === 0 || count % known !== 0) {
+    throw mleError(
+      Status.ERR_SHAPE,
+      `input "${name}": give a shape (${count} elements do not fit [${decl.shape.join(', ')}] unambiguously)`,
+    );
+  }
+  return decl.shape.map((d) => (d < 0 ? count / known : d));
+}
+
+// One input as the addon takes it: {name, dtype (id), shape, data}.
+function prepareInput(name, value, decl) {
+  let data, shape, dtype;
+  if (ArrayBuffer.isView(value) || Array.isArray(value)) {
+    data = value;
+  } else if (value !== null && typeof value === 'object') {
+    ({ data, shape, dtype } = value);
+  } else {
+    throw new TypeError(`input "${name}" must be {data, shape, dtype?} (or a TypedArray)`);
+  }
+
+  if (dtype !== undefined && !Object.prototype.hasOwnProperty.call(DTYPES, dtype)) {
+    throw mleError(Status.ERR_DTYPE, `input "${name}": unknown dtype ${JSON.stringify(dtype)} (one of ${DTYPE_NAMES.join(', ')})`);
+  }
+
+  if (Array.isArray(data)) {
+    dtype = dtype || (decl && decl.dtype);
+    if (!dtype || !DTYPES[dtype]) throw mleError(Status.ERR_DTYPE, `input "${name}": give a dtype for a plain array`);
+    if (shape === undefined) shape = nestedShape(name, data);
+    data = fromArray(name, data.some(Array.isArray) ? data.flat(Infinity) : data, dtype);
+  } else if (ArrayBuffer.isView(data)) {
+    const raw = data instanceof Uint8Array || data instanceof DataView; // raw little-endian bytes: any dtype
+    if (dtype !== undefined) {
+      if (!(data instanceof DTYPES[dtype].Array) && !raw) {
+        throw mleError(
+          Status.ERR_DTYPE,
+          `input "${name}": dtype ${dtype} needs a ${DTYPES[dtype].Array.name} (or raw bytes in a Uint8Array), ` +
+            `not a ${data.constructor.name}`,
+        );
+      }
+    } else {
+      const declared = decl && DTYPES[decl.dtype] ? decl.dtype : undefined;
+      if (data instanceof Uint8Array && (declared === 'bool' || declared === 'uint8')) dtype = declared;
+      else if (data instanceof Uint16Array && (declared === 'float16' || declared === 'bfloat16')) dtype = declared;
+      else if (data instanceof DataView && declared) dtype = declared;
+      else dtype = naturalDType(data);
+      if (dtype === undefined) {
+        throw mleError(
+          Status.ERR_DTYPE,
+          `input "${name}": a ${data.constructor.name} needs a dtype ` +
+            '(Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array and Uint8Array imply theirs)',
+        );
+      }
+    }
+  } else {
+    throw new TypeError(`input "${name}": data must be a TypedArray, a DataView or an array`);
+  }
+
+  const d = DTYPES[dtype];
+  if (shape === undefined) {
+    if (data.byteLength % d.size !== 0) {
+      throw mleError(Status.ERR_SHAPE, `input "${name}": ${data.byteLength} bytes are not a whole number of ${dtype}`);
+    }
+    shape = inferShape(name, decl, data.byteLength / d.size);
+  } else {
+    shape = checkShape(name, shape);
+  }
+  return { name, dtype: d.id, shape, data };
+}
+
+const RUN_OPTIONS = new Set(['outputs']);
+
+function outputNames(options) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('run options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!RUN_OPTIONS.has(key)) throw mleError(Status.ERR_INVALID_OPTIONS, `unknown run option "${key}" (known: outputs)`);
+  }
+  let names = options.outputs;
+  if (names === undefined || names === null) return undefined;
+  if (typeof names === 'string') names = [names];
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+    throw new TypeError('options.outputs must be an array of output names');
+  }
+  return names;
+}
+
+// ------------------------------------------------------------------- model
+
+function deepFreeze(x) {
+  if (x !== null && typeof x === 'object' && !Object.isFrozen(x)) {
+    Object.freeze(x);
+    for (const v of Object.values(x)) deepFreeze(v);
+  }
+  return x;
+}
+
+const kCreate = Symbol('mle-runtime.create');
+
+/** An open model. Get one from load(), loadAsync() or loadBuffer(). */
+class Model {
+  #native;
+  #inputs;
+  #outputs;
+  #inputByName;
+  #metadataJSON;
+  #metadata;
+
+  constructor(token, nativeModel) {
+    if (token !== kCreate) throw new TypeError('Model is not constructible: use mle.load() or mle.loadBuffer()');
+    this.#native = nativeModel;
+    const info = nativeModel.info();
+    this.#inputs = deepFreeze(info.inputs);
+    this.#outputs = deepFreeze(info.outputs);
+    this.#inputByName = new Map(info.inputs.map((i) => [i.name, i]));
+    this.#metadataJSON = info.metadata;
+  }
+
+  /** The graph inputs: [{name, dtype, shape}] (-1 = sized at run time). */
+  get inputs() {
+    return this.#inputs;
+  }
+
+  /** The graph outputs: [{name, dtype, shape}] (-1 = sized at run time). */
+  get outputs() {
+    return this.#outputs;
+  }
+
+  /** The METADATA section, parsed (frozen). */
+  get metadata() {
+    if (this.#metadata === undefined) this.#metadata = deepFreeze(JSON.parse(this.#metadataJSON));
+    return this.#metadata;
+  }
+
+  /** The METADATA section as the file stores it (JSON text). */
+  get metadataJSON() {
+    return this.#metadataJSON;
+  }
+
+  /** Whether close() was called. */
+  get closed() {
+    return this.#native.isClosed();
+  }
+
+  #prepare(inputs, options) {
+    if (this.#native.isClosed()) throw mleError(Status.ERR_BAD_HANDLE, 'the model is closed');
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || ArrayBuffer.isView(inputs)) {
+      throw new TypeError('inputs must be an object: {inputName: {data, shape, dtype?}}');
+    }
+    const list = Object.keys(inputs).map((name) => prepareInput(name, inputs[name], this.#inputByName.get(name)));
+    return [list, outputNames(options)];
+  }
+
+  /**
+   * Runs the model on the libuv thread pool. Inputs are copied first, so the
+   * arrays may change as soon as this returns. Resolves to
+   * {outputName: {data, shape, dtype}}; rejects with MLEError.
+   */
+  run(inputs, options) {
+    let args;
+    try {
+      args = this.#prepare(inputs, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    try {
+      return this.#native.run(args[0], args[1]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Same as run(), on this thread. Throws MLEError. */
+  runSync(inputs, options) {
+    const args = this.#prepare(inputs, options);
+    return this.#native.runSync(args[0], args[1]);
+  }
+
+  /**
+   * Frees the model and its idle sessions now (otherwise garbage collection
+   * does). Runs in flight finish; later runs fail with MLE_ERR_BAD_HANDLE.
+   * Idempotent.
+   */
+  close() {
+    this.#native.close();
+  }
+
+  /** The session pool: {sessions (alive), idle}. */
+  poolStats() {
+    return this.#native.poolStats();
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    const io = (l) => l.map((t) => `${t.name}: ${t.dtype}[${t.shape.join(', ')}]`).join(', ');
+    let name = '';
+    try {
+      name = this.metadata.name ? ` ${JSON.stringify(this.metadata.name)}` : '';
+    } catch {
+      // metadata is validated by libmle; never expected
+    }
+    return `Model${name} { inputs: (${io(this.#inputs)}), outputs: (${io(this.#outputs)})${this.closed ? ', closed' : ''} }`;
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Model.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+}
+
+// --------------------------------------------------------------- functions
+
+/** Opens the .mle file at path (memory-mapped unless readAll). Throws MLEError. */
+function load(path, options) {
+  const p = toPath(path);
+  const o = openOptions(options);
+  return new Model(kCreate, native.open(p, o));
+}
+
+/** load() on the libuv thread pool (for verify on large files). Rejects with MLEError. */
+async function loadAsync(path, options) {
+  const p = toPath(path);
+  const o = openOptions(options);
+  return new Model(kCreate, await native.openAsync(p, o));
+}
+
+/** Opens a model from the bytes of a whole .mle file (copied). Throws MLEError. */
+function loadBuffer(buffer, options) {
+  if (!(ArrayBuffer.isView(buffer) || buffer instanceof ArrayBuffer || buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError('loadBuffer needs a Buffer, TypedArray, DataView or ArrayBuffer');
+  }
+  if (buffer instanceof SharedArrayBuffer) buffer = new Uint8Array(buffer);
+  return new Model(kCreate, native.openMemory(buffer, openOptions(options)));
+}
+
+/** Version of the loaded libmle, e.g. "0.1.0". */
+function version() {
+  return native.version();
+}
+
+/** ABI version of the loaded libmle (this package needs ABI_VERSION). */
+function abiVersion() {
+  return native.abiVersion();
+}
+
+module.exports = {
+  load,
+  loadAsync,
+  loadBuffer,
+  version,
+  abiVersion,
+  statusString,
+  Model,
+  MLEError,
+  Status,
+  dtypes: DTYPE_NAMES,
+  ABI_VERSION,
+};

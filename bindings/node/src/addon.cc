@@ -1,0 +1,874 @@
+// addon.cc — the native half of mle-runtime (index.js is the other half).
+//
+// Design
+//  - Context-aware: everything that refers to JS lives in the per-instance
+//    MleAddon (Napi::Addon), so the addon loads in any number of worker
+//    threads. No static JS references.
+//  - A JS Model wraps a NativeModel (Napi::ObjectWrap), which holds a
+//    shared_ptr<Core>. Core owns the mle_model handle and a pool of idle
+//    mle_session handles. A run takes an idle session (or creates one), runs,
+//    and puts it back, so each session is used by one thread at a time (the C
+//    API's rule) while any number of runs proceed at once. Asynchronous runs
+//    (Napi::AsyncWorker, on the libuv thread pool) hold their own shared_ptr.
+//    close() (or the finalizer) refuses new runs at once; runs already begun
+//    finish normally and the last of them frees the model handle.
+//  - Inputs of asynchronous runs are copied before the work is queued, so the
+//    caller's arrays may change or be collected meanwhile. Outputs are the
+//    library's allocations, handed to JS as external ArrayBuffers that
+//    mle_free them when collected (copied where external buffers are not
+//    allowed).
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mle.h"
+
+namespace {
+
+// ------------------------------------------------------------------ dtypes
+
+struct DTypeInfo {
+    mle_dtype id;
+    const char *name;
+    size_t size;
+    napi_typedarray_type array;
+};
+
+// The element types of docs/FORMAT.md §7 and the typed array each comes back
+// as (bool as Uint8Array; float16/bfloat16 as their raw bits).
+const DTypeInfo kDTypes[] = {
+    {MLE_DTYPE_FLOAT32, "float32", 4, napi_float32_array},  {MLE_DTYPE_UINT8, "uint8", 1, napi_uint8_array},
+    {MLE_DTYPE_INT8, "int8", 1, napi_int8_array},           {MLE_DTYPE_INT32, "int32", 4, napi_int32_array},
+    {MLE_DTYPE_INT64, "int64", 8, napi_bigint64_array},     {MLE_DTYPE_BOOL, "bool", 1, napi_uint8_array},
+    {MLE_DTYPE_FLOAT16, "float16", 2, napi_uint16_array},   {MLE_DTYPE_FLOAT64, "float64", 8, napi_float64_array},
+    {MLE_DTYPE_BFLOAT16, "bfloat16", 2, napi_uint16_array},
+};
+
+const DTypeInfo *FindDType(mle_dtype id) {
+    for (const DTypeInfo &d : kDTypes)
+        if (d.id == id) return &d;
+    return nullptr;
+}
+
+std::string DTypeName(mle_dtype id) {
+    const DTypeInfo *d = FindDType(id);
+    return d ? d->name : "dtype" + std::to_string(id);
+}
+
+// ------------------------------------------------------------------ errors
+
+// A status and the library's message.
+struct Status {
+    mle_status code = MLE_OK;
+    std::string message;
+    bool ok() const { return code == MLE_OK; }
+};
+
+// Takes ownership of err (may be NULL).
+Status MakeStatus(mle_status code, mle_error *err) {
+    Status s;
+    s.code = code;
+    if (err) s.message = mle_error_message(err);
+    mle_error_free(err);
+    if (s.message.empty()) s.message = mle_status_string(code);
+    return s;
+}
+
+Status MakeStatus(mle_status code, std::string message) {
+    Status s;
+    s.code = code;
+    s.message = std::move(message);
+    return s;
+}
+
+// ------------------------------------------------------------- the addon
+
+// Per-instance (per main thread / worker thread) data.
+class MleAddon : public Napi::Addon<MleAddon> {
+public:
+    MleAddon(Napi::Env env, Napi::Object exports);
+
+    Napi::FunctionReference model_class;  // NativeModel
+    Napi::FunctionReference error_class;  // index.js's MLEError (setErrorClass)
+
+private:
+    Napi::Value Version(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), mle_version()); }
+    Napi::Value AbiVersion(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), mle_abi_version()); }
+    Napi::Value HeaderAbiVersion(const Napi::CallbackInfo &info) {
+        return Napi::Number::New(info.Env(), MLE_ABI_VERSION);
+    }
+    Napi::Value StatusString(const Napi::CallbackInfo &info);
+    Napi::Value SetErrorClass(const Napi::CallbackInfo &info);
+    Napi::Value Open(const Napi::CallbackInfo &info);
+    Napi::Value OpenAsync(const Napi::CallbackInfo &info);
+    Napi::Value OpenMemory(const Napi::CallbackInfo &info);
+};
+
+// A JS error for s: an MLEError (index.js) once it is registered, else an
+// Error with the same properties.
+Napi::Value ErrorValue(Napi::Env env, const Status &s) {
+    MleAddon *addon = env.GetInstanceData<MleAddon>();
+    Napi::String msg = Napi::String::New(env, s.message);
+    Napi::Number code = Napi::Number::New(env, s.code);
+    Napi::String name = Napi::String::New(env, mle_status_string(s.code));
+    if (addon && !addon->error_class.IsEmpty()) return addon->error_class.New({msg, code, name});
+    Napi::Error e = Napi::Error::New(env, s.message);
+    e.Set("code", code);
+    e.Set("status", name);
+    e.Set("primary", Napi::Number::New(env, MLE_STATUS_PRIMARY(s.code)));
+    return e.Value();
+}
+
+[[noreturn]] void Throw(Napi::Env env, const Status &s) { throw Napi::Error(env, ErrorValue(env, s)); }
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string &msg) { throw Napi::TypeError::New(env, msg); }
+
+// ------------------------------------------------------------------- Core
+
+struct IoInfo {
+    std::string name;
+    mle_dtype dtype = 0;
+    std::vector<int64_t> shape;
+};
+
+// An open model and its session pool. Shared by the NativeModel and any
+// asynchronous runs in flight; every method is thread-safe.
+class Core {
+public:
+    // Takes ownership of model (freed on failure too).
+    static Status Create(mle_model *model, std::shared_ptr<Core> *out) {
+        std::shared_ptr<Core> c(new Core(model));
+        Status st = c->ReadInfo(mle_model_input_count, mle_model_input_info, &c->inputs_);
+        if (st.ok()) st = c->ReadInfo(mle_model_output_count, mle_model_output_info, &c->outputs_);
+        if (st.ok()) st = c->ReadMetadata();
+        if (!st.ok()) return st;  // c's destructor frees the model
+        *out = std::move(c);
+        return st;
+    }
+
+    ~Core() { FreeAll(); }
+    Core(const Core &) = delete;
+    Core &operator=(const Core &) = delete;
+
+    const std::vector<IoInfo> &inputs() const { return inputs_; }
+    const std::vector<IoInfo> &outputs() const { return outputs_; }
+    const std::string &metadata() const { return metadata_; }
+
+    // Registers a run (or refuses it with MLE_ERR_BAD_HANDLE once closed).
+    // Until the matching End, the model handle stays open: runs begun before
+    // close() complete normally.
+    Status Begin() {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (closing_) return MakeStatus(MLE_ERR_BAD_HANDLE, "the model is closed");
+        pending_++;
+        return Status{};
+    }
+
+    // Ends a run registered with Begin; the last run after close() frees.
+    void End() {
+        bool last;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            pending_--;
+            last = closing_ && pending_ == 0;
+        }
+        if (last) FreeAll();
+    }
+
+    // An idle session, or a new one. Only between Begin and End.
+    Status Acquire(mle_session **out) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!model_) return MakeStatus(MLE_ERR_BAD_HANDLE, "the model is closed");
+        if (!idle_.empty()) {
+            *out = idle_.back();
+            idle_.pop_back();
+            return Status{};
+        }
+        mle_error *err = nullptr;
+        mle_status st = mle_session_new(model_, out, &err);
+        if (st != MLE_OK) return MakeStatus(st, err);
+        live_++;
+        return Status{};
+    }
+
+    // Returns a session taken with Acquire; freed if the model is closing.
+    void Release(mle_session *s) {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (!closing_) {
+                idle_.push_back(s);
+                return;
+            }
+            live_--;
+        }
+        mle_session_free(s);
+    }
+
+    // Refuses new runs and frees the idle sessions; the model handle is freed
+    // now, or by the last run in flight. Idempotent.
+    void Close() {
+        bool now;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            closing_ = true;
+            now = pending_ == 0;
+        }
+        if (now) {
+            FreeAll();
+        } else {
+            FreeIdle();
+        }
+    }
+
+    bool closed() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return closing_;
+    }
+
+    // Sessions alive (idle or in use), idle, and runs in flight.
+    struct Stats {
+        size_t sessions, idle, pending;
+    };
+    Stats PoolStats() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return {live_, idle_.size(), pending_};
+    }
+
+private:
+    explicit Core(mle_model *m) : model_(m) {}
+
+    template <class CountFn, class InfoFn>
+    Status ReadInfo(CountFn count_fn, InfoFn info_fn, std::vector<IoInfo> *out) {
+        size_t n = 0;
+        mle_status st = count_fn(model_, &n);
+        if (st != MLE_OK) return MakeStatus(st, nullptr);
+        for (size_t i = 0; i < n; i++) {
+            mle_io_info info;
+            std::memset(&info, 0, sizeof info);
+            info.struct_size = sizeof info;
+            mle_error *err = nullptr;
+            st = info_fn(model_, i, &info, &err);
+            if (st != MLE_OK) return MakeStatus(st, err);
+            IoInfo io;
+            io.name = info.name ? info.name : "";
+            io.dtype = info.dtype;
+            int32_t rank = info.rank < 0 ? 0 : (info.rank > MLE_MAX_RANK ? MLE_MAX_RANK : info.rank);
+            io.shape.assign(info.shape, info.shape + rank);
+            out->push_back(std::move(io));
+        }
+        return Status{};
+    }
+
+    Status ReadMetadata() {
+        size_t len = 0;
+        mle_error *err = nullptr;
+        mle_status st = mle_model_metadata(model_, nullptr, 0, &len, &err);
+        if (st != MLE_OK) return MakeStatus(st, err);
+        std::string buf(len + 1, '\0');
+        st = mle_model_metadata(model_, &buf[0], buf.size(), &len, &err);
+        if (st != MLE_OK) return MakeStatus(st, err);
+        buf.resize(len);
+        metadata_ = std::move(buf);
+        return Status{};
+    }
+
+    void FreeIdle() {
+        std::vector<mle_session *> idle;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            idle.swap(idle_);
+            live_ -= idle.size();
+        }
+        for (mle_session *s : idle) mle_session_free(s);
+    }
+
+    void FreeAll() {
+        FreeIdle();
+        mle_model *m;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            m = model_;
+            model_ = nullptr;
+        }
+        if (m) mle_model_free(m);
+    }
+
+    std::mutex mu_;
+    // Guarded by mu_:
+    mle_model *model_;                 // nullptr once freed
+    bool closing_ = false;             // close() was called: no new runs
+    size_t pending_ = 0;               // runs between Begin and End
+    std::vector<mle_session *> idle_;  // sessions not in use
+    size_t live_ = 0;                  // sessions not yet freed
+    std::vector<IoInfo> inputs_, outputs_;
+    std::string metadata_;
+};
+
+// ------------------------------------------------------------------- runs
+
+// Some non-NULL address for empty inputs (a NULL data pointer with 0 bytes
+// is valid C API input too; this avoids depending on it).
+alignas(16) const uint8_t kEmpty[16] = {};
+
+struct InputTensor {
+    std::string name;
+    mle_dtype dtype = 0;
+    std::vector<int64_t> shape;
+    const void *data = nullptr;
+    size_t nbytes = 0;
+    std::unique_ptr<uint8_t[]> owned;  // a copy of the caller's bytes, when taken
+};
+
+// An output in memory the library allocated (mle_free'd unless handed on).
+struct OutputTensor {
+    std::string name;
+    mle_dtype dtype = 0;
+    std::vector<int64_t> shape;
+    void *data = nullptr;
+    size_t nbytes = 0;
+
+    OutputTensor() = default;
+    OutputTensor(OutputTensor &&o) noexcept
+        : name(std::move(o.name)), dtype(o.dtype), shape(std::move(o.shape)), data(std::exchange(o.data, nullptr)),
+          nbytes(o.nbytes) {}
+    OutputTensor &operator=(OutputTensor &&) = delete;
+    OutputTensor(const OutputTensor &) = delete;
+    ~OutputTensor() { mle_free(data); }
+};
+
+// One run: inputs, which outputs, and what came back. Execute needs no JS,
+// so it runs on any thread.
+struct RunJob {
+    std::shared_ptr<Core> core;
+    std::vector<InputTensor> inputs;
+    std::vector<std::string> output_names;  // empty: every output, in graph order
+    Status status;
+    std::vector<OutputTensor> outputs;
+    bool begun = false;  // core->Begin() succeeded and End() is due
+
+    RunJob() = default;
+    RunJob(const RunJob &) = delete;
+    RunJob &operator=(const RunJob &) = delete;
+    ~RunJob() {
+        if (begun) core->End();  // never executed (e.g. cancelled at shutdown)
+    }
+
+    void Execute() {
+        struct EndGuard {
+            RunJob *job;
+            ~EndGuard() {
+                if (job->begun) job->begun = false, job->core->End();
+            }
+        } guard{this};
+        mle_session *session = nullptr;
+        status = core->Acquire(&session);
+        if (!status.ok()) return;
+
+        std::vector<mle_tensor> in(inputs.size());
+        for (size_t i = 0; i < inputs.size(); i++) {
+            const InputTensor &t = inputs[i];
+            mle_tensor &c = in[i];
+            std::memset(&c, 0, sizeof c);
+            c.name = t.name.c_str();
+            c.dtype = t.dtype;
+            c.rank = static_cast<int32_t>(t.shape.size());
+            for (size_t d = 0; d < t.shape.size(); d++) c.shape[d] = t.shape[d];
+            c.data = const_cast<void *>(t.data ? t.data : kEmpty);  // inputs are only read
+            c.nbytes = t.nbytes;
+        }
+        size_t n_out = output_names.empty() ? core->outputs().size() : output_names.size();
+        std::vector<mle_tensor> out(n_out);
+        for (size_t i = 0; i < n_out; i++) {
+            std::memset(&out[i], 0, sizeof out[i]);
+            out[i].name = output_names.empty() ? nullptr : output_names[i].c_str();
+            out[i].data = nullptr;  // the library allocates
+        }
+        mle_error *err = nullptr;
+        mle_status st = mle_session_run(session, in.empty() ? nullptr : in.data(), in.size(),
+                                        out.empty() ? nullptr : out.data(), out.size(), &err);
+        // Own the results (names are valid while the session lives) before
+        // the session goes back to the pool.
+        outputs.clear();
+        outputs.reserve(n_out);
+        for (size_t i = 0; i < n_out; i++) {
+            OutputTensor o;
+            o.data = st == MLE_OK ? out[i].data : nullptr;  // a failed run leaves nothing to free
+            o.nbytes = out[i].nbytes;
+            o.name = out[i].name ? out[i].name : "";
+            o.dtype = out[i].dtype;
+            int32_t rank = out[i].rank < 0 ? 0 : (out[i].rank > MLE_MAX_RANK ? MLE_MAX_RANK : out[i].rank);
+            o.shape.assign(out[i].shape, out[i].shape + rank);
+            outputs.push_back(std::move(o));
+        }
+        core->Release(session);
+        if (st != MLE_OK) {
+            status = MakeStatus(st, err);
+            outputs.clear();
+        } else {
+            mle_error_free(err);
+        }
+    }
+};
+
+void FreeExternal(napi_env, void *data, void *) { mle_free(data); }
+
+// The output as a typed array over its own ArrayBuffer.
+Napi::Value OutputArray(Napi::Env env, OutputTensor &o) {
+    const DTypeInfo *d = FindDType(o.dtype);
+    napi_typedarray_type type = d ? d->array : napi_uint8_array;
+    size_t size = d ? d->size : 1;
+    if (o.nbytes % size != 0) type = napi_uint8_array, size = 1;
+
+    napi_value ab = nullptr;
+    if (o.nbytes == 0 || o.data == nullptr) {
+        ab = Napi::ArrayBuffer::New(env, 0);
+    } else {
+        napi_status s = napi_create_external_arraybuffer(env, o.data, o.nbytes, FreeExternal, nullptr, &ab);
+        if (s == napi_ok) {
+            o.data = nullptr;  // the ArrayBuffer owns it now
+        } else {
+            // External buffers not allowed (e.g. a V8 sandbox): copy.
+            if (s == napi_pending_exception) {
+                napi_value ignored;
+                napi_get_and_clear_last_exception(env, &ignored);
+            }
+            Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, o.nbytes);
+            std::memcpy(copy.Data(), o.data, o.nbytes);
+            ab = copy;
+        }
+    }
+    napi_value array = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, type, o.nbytes / size, ab, 0, &array), Napi::Value());
+    return Napi::Value(env, array);
+}
+
+Napi::Array ShapeArray(Napi::Env env, const std::vector<int64_t> &shape) {
+    Napi::Array a = Napi::Array::New(env, shape.size());
+    for (size_t i = 0; i < shape.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, double(shape[i])));
+    return a;
+}
+
+// {name: {data, shape, dtype}} in the order the outputs were asked for.
+Napi::Object OutputsToJS(Napi::Env env, std::vector<OutputTensor> &outputs) {
+    Napi::Object result = Napi::Object::New(env);
+    for (OutputTensor &o : outputs) {
+        Napi::Object t = Napi::Object::New(env);
+        t.Set("data", OutputArray(env, o));
+        t.Set("shape", ShapeArray(env, o.shape));
+        t.Set("dtype", DTypeName(o.dtype));
+        result.Set(o.name, t);
+    }
+    return result;
+}
+
+// Reads the inputs index.js normalized: [{name, dtype (id), shape, data}].
+// copy: take a copy of the bytes (asynchronous runs); otherwise point at the
+// caller's memory (used during the call only), copying only if misaligned.
+std::vector<InputTensor> ParseInputs(Napi::Env env, Napi::Value value, bool copy) {
+    if (!value.IsArray()) ThrowType(env, "inputs must be an array");
+    Napi::Array arr = value.As<Napi::Array>();
+    std::vector<InputTensor> inputs;
+    inputs.reserve(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsObject()) ThrowType(env, "each input must be an object");
+        Napi::Object o = v.As<Napi::Object>();
+        InputTensor t;
+        Napi::Value name = o.Get("name"), dtype = o.Get("dtype"), shape = o.Get("shape"), data = o.Get("data");
+        if (!name.IsString()) ThrowType(env, "input name must be a string");
+        t.name = name.As<Napi::String>().Utf8Value();
+        if (t.name.find('\0') != std::string::npos)
+            Throw(env, MakeStatus(MLE_ERR_INVALID_NAME, "input name contains a NUL character"));
+        if (!dtype.IsNumber()) ThrowType(env, "input " + t.name + ": dtype must be a number");
+        t.dtype = dtype.As<Napi::Number>().Int32Value();
+        if (!shape.IsArray()) ThrowType(env, "input " + t.name + ": shape must be an array");
+        Napi::Array dims = shape.As<Napi::Array>();
+        if (dims.Length() > MLE_MAX_RANK)
+            Throw(env, MakeStatus(MLE_ERR_SHAPE, "input \"" + t.name + "\": rank " + std::to_string(dims.Length()) +
+                                                     " is outside 0.." + std::to_string(MLE_MAX_RANK)));
+        for (uint32_t d = 0; d < dims.Length(); d++) {
+            Napi::Value dim = dims.Get(d);
+            if (!dim.IsNumber()) ThrowType(env, "input " + t.name + ": shape must hold numbers");
+            t.shape.push_back(dim.As<Napi::Number>().Int64Value());
+        }
+        void *ptr = nullptr;
+        size_t len = 0;
+        if (data.IsTypedArray()) {
+            napi_typedarray_type type;
+            size_t length, offset;
+            napi_value ab;
+            NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, data, &type, &length, &ptr, &ab, &offset), {});
+            len = data.As<Napi::TypedArray>().ByteLength();
+        } else if (data.IsDataView()) {
+            napi_value ab;
+            size_t offset;
+            NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, data, &len, &ptr, &ab, &offset), {});
+        } else {
+            ThrowType(env, "input " + t.name + ": data must be a TypedArray or DataView");
+        }
+        if (len > 0 && ptr == nullptr) ThrowType(env, "input " + t.name + ": data is detached");
+        const DTypeInfo *di = FindDType(t.dtype);
+        size_t align = di ? di->size : 1;
+        bool misaligned = reinterpret_cast<uintptr_t>(ptr) % align != 0;
+        if ((copy || misaligned) && len > 0) {
+            t.owned.reset(new uint8_t[len]);
+            std::memcpy(t.owned.get(), ptr, len);
+            t.data = t.owned.get();
+        } else {
+            t.data = len > 0 ? ptr : nullptr;
+        }
+        t.nbytes = len;
+        inputs.push_back(std::move(t));
+    }
+    return inputs;
+}
+
+std::vector<std::string> ParseOutputNames(Napi::Env env, Napi::Value value) {
+    std::vector<std::string> names;
+    if (value.IsUndefined() || value.IsNull()) return names;
+    if (!value.IsArray()) ThrowType(env, "outputs must be an array of names");
+    Napi::Array arr = value.As<Napi::Array>();
+    if (arr.Length() == 0)
+        Throw(env, MakeStatus(MLE_ERR_INVALID_VALUE, "outputs is empty: ask for at least one output (or leave it out)"));
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsString()) ThrowType(env, "outputs must be an array of names");
+        names.push_back(v.As<Napi::String>().Utf8Value());
+        if (names.back().find('\0') != std::string::npos)
+            Throw(env, MakeStatus(MLE_ERR_INVALID_NAME, "output name contains a NUL character"));
+    }
+    return names;
+}
+
+// Runs a RunJob on the libuv thread pool and settles a promise.
+class RunWorker : public Napi::AsyncWorker {
+public:
+    RunWorker(Napi::Env env, std::unique_ptr<RunJob> job)
+        : Napi::AsyncWorker(env, "mle:run"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+
+    Napi::Promise Promise() const { return deferred_.Promise(); }
+
+protected:
+    void Execute() override { job_->Execute(); }
+
+    void OnOK() override {
+        Napi::Env env = Env();
+        try {
+            if (job_->status.ok())
+                deferred_.Resolve(OutputsToJS(env, job_->outputs));
+            else
+                deferred_.Reject(ErrorValue(env, job_->status));
+        } catch (const Napi::Error &e) {
+            try {
+                deferred_.Reject(e.Value());
+            } catch (...) {
+                // the environment is shutting down: nobody is waiting
+            }
+        }
+    }
+
+private:
+    Napi::Promise::Deferred deferred_;
+    std::unique_ptr<RunJob> job_;
+};
+
+// ----------------------------------------------------------- NativeModel
+
+class NativeModel : public Napi::ObjectWrap<NativeModel> {
+public:
+    static Napi::Function Define(Napi::Env env) {
+        return DefineClass(env, "NativeModel",
+                           {
+                               InstanceMethod<&NativeModel::Info>("info"),
+                               InstanceMethod<&NativeModel::RunSync>("runSync"),
+                               InstanceMethod<&NativeModel::Run>("run"),
+                               InstanceMethod<&NativeModel::Close>("close"),
+                               InstanceMethod<&NativeModel::IsClosed>("isClosed"),
+                               InstanceMethod<&NativeModel::PoolStats>("poolStats"),
+                           });
+    }
+
+    // A new JS object owning core.
+    static Napi::Object New(Napi::Env env, std::shared_ptr<Core> core) {
+        MleAddon *addon = env.GetInstanceData<MleAddon>();
+        Napi::Object obj = addon->model_class.New({});
+        Unwrap(obj)->core_ = std::move(core);
+        return obj;
+    }
+
+    explicit NativeModel(const Napi::CallbackInfo &info) : Napi::ObjectWrap<NativeModel>(info) {}
+
+    // Finalizer (garbage collection or environment teardown).
+    ~NativeModel() override {
+        if (core_) core_->Close();
+    }
+
+private:
+    Core &core(Napi::Env env) {
+        if (!core_) Throw(env, MakeStatus(MLE_ERR_BAD_HANDLE, "not an open model"));
+        return *core_;
+    }
+
+    static Napi::Array IoArray(Napi::Env env, const std::vector<IoInfo> &ios) {
+        Napi::Array a = Napi::Array::New(env, ios.size());
+        for (size_t i = 0; i < ios.size(); i++) {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("name", ios[i].name);
+            o.Set("dtype", DTypeName(ios[i].dtype));
+            o.Set("shape", ShapeArray(env, ios[i].shape));
+            a.Set(static_cast<uint32_t>(i), o);
+        }
+        return a;
+    }
+
+    Napi::Value Info(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        Core &c = core(env);
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("inputs", IoArray(env, c.inputs()));
+        o.Set("outputs", IoArray(env, c.outputs()));
+        o.Set("metadata", c.metadata());
+        return o;
+    }
+
+    std::unique_ptr<RunJob> MakeJob(const Napi::CallbackInfo &info, bool copy) {
+        Napi::Env env = info.Env();
+        core(env);
+        auto job = std::make_unique<RunJob>();
+        job->core = core_;
+        job->inputs = ParseInputs(env, info[0], copy);
+        job->output_names = ParseOutputNames(env, info[1]);
+        Status st = core_->Begin();
+        if (!st.ok()) Throw(env, st);
+        job->begun = true;
+        return job;
+    }
+
+    // runSync(inputs, outputNames?) -> {name: {data, shape, dtype}}
+    Napi::Value RunSync(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        std::unique_ptr<RunJob> job = MakeJob(info, false);
+        job->Execute();
+        if (!job->status.ok()) Throw(env, job->status);
+        return OutputsToJS(env, job->outputs);
+    }
+
+    // run(inputs, outputNames?) -> Promise; errors in the arguments reject too.
+    Napi::Value Run(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        std::unique_ptr<RunJob> job;
+        try {
+            job = MakeJob(info, true);
+        } catch (const Napi::Error &e) {
+            Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+            d.Reject(e.Value());
+            return d.Promise();
+        }
+        RunWorker *w = new RunWorker(env, std::move(job));  // deletes itself when done
+        Napi::Promise p = w->Promise();
+        w->Queue();
+        return p;
+    }
+
+    Napi::Value Close(const Napi::CallbackInfo &info) {
+        if (core_) core_->Close();
+        return info.Env().Undefined();
+    }
+
+    Napi::Value IsClosed(const Napi::CallbackInfo &info) {
+        return Napi::Boolean::New(info.Env(), !core_ || core_->closed());
+    }
+
+    Napi::Value PoolStats(const Napi::CallbackInfo &info) {
+        Napi::Env env = info.Env();
+        Napi::Object o = Napi::Object::New(env);
+        Core::Stats s = core_ ? core_->PoolStats() : Core::Stats{0, 0, 0};
+        o.Set("sessions", Napi::Number::New(env, double(s.sessions)));
+        o.Set("idle", Napi::Number::New(env, double(s.idle)));
+        o.Set("pending", Napi::Number::New(env, double(s.pending)));
+        return o;
+    }
+
+    std::shared_ptr<Core> core_;
+};
+
+// ------------------------------------------------------------------ opening
+
+// Reads the options index.js normalized: {verify, readAll, threads, device, maxArenaBytes}.
+mle_open_options ParseOptions(Napi::Env env, Napi::Value v) {
+    mle_open_options o = mle_default_open_options();
+    if (v.IsUndefined() || v.IsNull()) return o;
+    if (!v.IsObject()) ThrowType(env, "options must be an object");
+    Napi::Object obj = v.As<Napi::Object>();
+    auto num = [&](const char *key, double def) {
+        Napi::Value x = obj.Get(key);
+        if (x.IsUndefined()) return def;
+        if (!x.IsNumber()) ThrowType(env, std::string("options.") + key + " must be a number");
+        return x.As<Napi::Number>().DoubleValue();
+    };
+    auto flag = [&](const char *key) {
+        Napi::Value x = obj.Get(key);
+        return !x.IsUndefined() && x.ToBoolean().Value();
+    };
+    o.verify = flag("verify") ? 1 : 0;
+    o.read_all = flag("readAll") ? 1 : 0;
+    o.threads = static_cast<int32_t>(num("threads", 0));
+    o.device = static_cast<int32_t>(num("device", MLE_DEVICE_CPU));
+    o.max_arena_bytes = static_cast<int64_t>(num("maxArenaBytes", 0));
+    return o;
+}
+
+std::string ParsePath(Napi::Env env, Napi::Value v) {
+    if (!v.IsString()) ThrowType(env, "path must be a string");
+    std::string path = v.As<Napi::String>().Utf8Value();
+    if (path.find('\0') != std::string::npos)
+        Throw(env, MakeStatus(MLE_ERR_INVALID_VALUE, "path contains a NUL character"));
+    return path;
+}
+
+Status OpenPath(const std::string &path, const mle_open_options &opts, std::shared_ptr<Core> *core) {
+    mle_model *m = nullptr;
+    mle_error *err = nullptr;
+    mle_status st = mle_model_open(path.c_str(), &opts, &m, &err);
+    if (st != MLE_OK) return MakeStatus(st, err);
+    return Core::Create(m, core);
+}
+
+class OpenWorker : public Napi::AsyncWorker {
+public:
+    OpenWorker(Napi::Env env, std::string path, mle_open_options opts)
+        : Napi::AsyncWorker(env, "mle:load"), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+          opts_(opts) {}
+
+    Napi::Promise Promise() const { return deferred_.Promise(); }
+
+protected:
+    void Execute() override { status_ = OpenPath(path_, opts_, &core_); }
+
+    void OnOK() override {
+        Napi::Env env = Env();
+        try {
+            if (status_.ok())
+                deferred_.Resolve(NativeModel::New(env, std::move(core_)));
+            else
+                deferred_.Reject(ErrorValue(env, status_));
+        } catch (const Napi::Error &e) {
+            try {
+                deferred_.Reject(e.Value());
+            } catch (...) {
+            }
+        }
+    }
+
+private:
+    Napi::Promise::Deferred deferred_;
+    std::string path_;
+    mle_open_options opts_;
+    Status status_;
+    std::shared_ptr<Core> core_;
+};
+
+// ----------------------------------------------------------- the addon
+
+MleAddon::MleAddon(Napi::Env env, Napi::Object exports) {
+    if (mle_abi_version() != MLE_ABI_VERSION)
+        throw Napi::Error::New(env, "mle-runtime: libmle ABI version " + std::to_string(mle_abi_version()) +
+                                        " does not match the header's " + std::to_string(MLE_ABI_VERSION) +
+                                        " (rebuild the addon against this libmle)");
+    model_class = Napi::Persistent(NativeModel::Define(env));
+    DefineAddon(exports, {
+                             InstanceMethod<&MleAddon::Version>("version"),
+                             InstanceMethod<&MleAddon::AbiVersion>("abiVersion"),
+                             InstanceMethod<&MleAddon::HeaderAbiVersion>("headerAbiVersion"),
+                             InstanceMethod<&MleAddon::StatusString>("statusString"),
+                             InstanceMethod<&MleAddon::SetErrorClass>("setErrorClass"),
+                             InstanceMethod<&MleAddon::Open>("open"),
+                             InstanceMethod<&MleAddon::OpenAsync>("openAsync"),
+                             InstanceMethod<&MleAddon::OpenMemory>("openMemory"),
+                         });
+}
+
+Napi::Value MleAddon::StatusString(const Napi::CallbackInfo &info) {
+    if (!info[0].IsNumber()) ThrowType(info.Env(), "statusString needs a number");
+    return Napi::String::New(info.Env(), mle_status_string(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+Napi::Value MleAddon::SetErrorClass(const Napi::CallbackInfo &info) {
+    if (!info[0].IsFunction()) ThrowType(info.Env(), "setErrorClass needs a constructor");
+    error_class = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+}
+
+// open(path, options) -> NativeModel
+Napi::Value MleAddon::Open(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string path = ParsePath(env, info[0]);
+    mle_open_options opts = ParseOptions(env, info[1]);
+    std::shared_ptr<Core> core;
+    Status st = OpenPath(path, opts, &core);
+    if (!st.ok()) Throw(env, st);
+    return NativeModel::New(env, std::move(core));
+}
+
+// openAsync(path, options) -> Promise<NativeModel>
+Napi::Value MleAddon::OpenAsync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string path;
+    mle_open_options opts;
+    try {
+        path = ParsePath(env, info[0]);
+        opts = ParseOptions(env, info[1]);
+    } catch (const Napi::Error &e) {
+        Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+        d.Reject(e.Value());
+        return d.Promise();
+    }
+    OpenWorker *w = new OpenWorker(env, std::move(path), opts);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+}
+
+// openMemory(view, options) -> NativeModel; the bytes are copied by libmle.
+Napi::Value MleAddon::OpenMemory(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    void *ptr = nullptr;
+    size_t len = 0;
+    Napi::Value v = info[0];
+    if (v.IsTypedArray()) {
+        napi_typedarray_type type;
+        size_t length, offset;
+        napi_value ab;
+        NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset), {});
+        len = v.As<Napi::TypedArray>().ByteLength();
+    } else if (v.IsDataView()) {
+        napi_value ab;
+        size_t offset;
+        NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &len, &ptr, &ab, &offset), {});
+    } else if (v.IsArrayBuffer()) {
+        Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+        ptr = ab.Data();
+        len = ab.ByteLength();
+    } else {
+        ThrowType(env, "loadBuffer needs a Buffer, TypedArray, DataView or ArrayBuffer");
+    }
+    mle_open_options opts = ParseOptions(env, info[1]);
+    mle_model *m = nullptr;
+    mle_error *err = nullptr;
+    mle_status st = mle_model_open_memory(len > 0 ? ptr : kEmpty, len, &opts, &m, &err);
+    if (st != MLE_OK) Throw(env, MakeStatus(st, err));
+    std::shared_ptr<Core> core;
+    Status s = Core::Create(m, &core);
+    if (!s.ok()) Throw(env, s);
+    return NativeModel::New(env, std::move(core));
+}
+
+}  // namespace
+
+NODE_API_ADDON(MleAddon)

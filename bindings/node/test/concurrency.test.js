@@ -1,0 +1,98 @@
+'use strict';
+// Many asynchronous runs on one model at once: the session pool, results
+// going to the right promise, and an event loop that keeps turning.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+
+const mle = require('..');
+const suite = require('../support/suite.js');
+
+const N = 200;
+
+// Deterministic inputs of different batch sizes, so a result delivered to the
+// wrong promise would show.
+function batch(i) {
+  const rows = 1 + ((i * 389) % 6000);
+  const data = new Float32Array(rows * 4);
+  for (let j = 0; j < data.length; j++) data[j] = Math.sin(i * 7.31 + j * 0.173) * 3;
+  return { features: { data, shape: [rows, 4] } };
+}
+
+function same(got, want, how) {
+  assert.deepEqual(Object.keys(got), Object.keys(want), how);
+  for (const name of Object.keys(want)) {
+    assert.equal(got[name].dtype, want[name].dtype, `${how}: ${name}`);
+    assert.deepEqual(got[name].shape, want[name].shape, `${how}: ${name}`);
+    assert.ok(suite.bytesOf(got[name].data).equals(suite.bytesOf(want[name].data)), `${how}: ${name} bytes differ`);
+  }
+}
+
+test(`${N} pending runs on one model match runSync`, async (t) => {
+  const model = mle.load(suite.mlpPath());
+  const inputs = Array.from({ length: N }, (_, i) => batch(i));
+  const expected = inputs.map((x) => model.runSync(x));
+
+  let settled = 0;
+  let immediateSawPending = null;
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+
+  const started = process.hrtime.bigint();
+  const promises = inputs.map((x) =>
+    model.run(x).then((r) => {
+      settled++;
+      return r;
+    }),
+  );
+  const queueMs = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(settled, 0, 'run() must not settle synchronously');
+  setImmediate(() => {
+    immediateSawPending = N - settled;
+  });
+  // The callers' arrays may change as soon as run() returns: inputs are copied.
+  for (const x of inputs) x.features.data.fill(Number.NaN);
+
+  const results = await Promise.all(promises);
+  const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
+  clearInterval(timer);
+
+  for (let i = 0; i < N; i++) same(results[i], expected[i], `run ${i}`);
+  assert.ok(immediateSawPending !== null, 'setImmediate never ran while runs were pending');
+  assert.ok(immediateSawPending > 0, `setImmediate ran only after every run settled (queued in ${queueMs} ms)`);
+  t.diagnostic(
+    `queued ${N} runs in ${queueMs.toFixed(1)} ms, all done in ${totalMs.toFixed(1)} ms; ` +
+      `setImmediate ran with ${immediateSawPending} pending; ${ticks} timer ticks; pool ${JSON.stringify(model.poolStats())}`,
+  );
+
+  // The pool holds at most one session per thread that ran the model (the
+  // libuv pool's threads and this one), all idle again.
+  const { sessions, idle, pending } = model.poolStats();
+  assert.equal(pending, 0);
+  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  assert.ok(sessions >= 1 && sessions <= threads + 1, `${sessions} sessions for ${threads} pool threads`);
+  assert.equal(idle, sessions);
+  model.close();
+  assert.deepEqual(model.poolStats(), { sessions: 0, idle: 0, pending: 0 });
+});
+
+test('close() with runs pending: they finish, later runs fail with MLE_ERR_BAD_HANDLE', async () => {
+  const model = mle.load(suite.mlpPath());
+  const x = batch(5);
+  const want = model.runSync(x);
+  const pending = Array.from({ length: 50 }, () => model.run(x));
+  model.close();
+  assert.equal(model.closed, true);
+  await assert.rejects(model.run(x), (e) => e instanceof mle.MLEError && e.code === 2);
+  assert.throws(() => model.runSync(x), (e) => e instanceof mle.MLEError && e.code === 2);
+  for (const r of await Promise.all(pending)) same(r, want, 'run begun before close()');
+  assert.deepEqual(model.poolStats(), { sessions: 0, idle: 0, pending: 0 });
+});
+
+test('many models at once', async () => {
+  const models = Array.from({ length: 8 }, () => mle.load(suite.mlpPath()));
+  const x = batch(11);
+  const want = models[0].runSync(x);
+  const results = await Promise.all(models.flatMap((m) => [m.run(x), m.run(x), m.run(x)]));
+  for (const r of results) same(r, want, 'result');
+  for (const m of models) m.close();
+});
