@@ -20,7 +20,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: all lib cli check-abi cmake test-asan test-rust test-node conformance venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -109,6 +109,18 @@ test-python: python conformance
 demo: all cmake python
 	@scripts/demo.sh $(BUILD) $(CMAKE_DIR)
 	@$(PY) examples/complete_workflow.py --out $(BUILD)/demo
+	@$(MAKE) --no-print-directory examples
+
+# The models the Python workflow wrote, run without Python from C, C++, Rust
+# and Node.js (a conformance model stands in when the workflow has not run).
+DEMO_MODEL = $(firstword $(wildcard $(BUILD)/demo/torch_mlp.mle) $(BUILD)/conformance/models/mlp_classifier.mle)
+examples: cmake conformance
+	@printf '\n\033[1m== Without Python: C, C++, Rust and Node.js run %s\033[0m\n' $(DEMO_MODEL)
+	$(CMAKE_DIR)/bin/predict $(DEMO_MODEL)
+	$(CMAKE_DIR)/bin/predict_cpp $(DEMO_MODEL)
+	cd bindings/rust && cargo run --locked -q --example predict -- $(CURDIR)/$(DEMO_MODEL)
+	test -d bindings/node/node_modules || (cd bindings/node && npm ci --no-audit --no-fund)
+	node examples/node/predict.js $(CURDIR)/$(DEMO_MODEL)
 
 bench: all python
 	@bench/run.sh
