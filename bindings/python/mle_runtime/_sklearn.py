@@ -159,10 +159,10 @@ def _ovr_normalize(g: Graph, p: str, n_classes: int) -> str:
     return g.op("Div", p, total)
 
 
-def _classifier_linear(g: Graph, est: Any, x: str) -> Head:
-    name = type(est).__name__
-    scores = _linear(g, est.coef_, est.intercept_, x)
-    binary = np.shape(est.coef_)[0] == 1
+def _decision_head(g: Graph, est: Any, scores: str, binary: bool) -> tuple[Head, str]:
+    """The decision function and labels of a linear classifier: a binary one
+    has one score column and predicts class 1 where it is > 0 (as scikit-learn
+    does, rather than an argmax that would tie at 0), others the argmax."""
     head = Head("classifier")
     if binary:
         d = g.flatten_column(scores)
@@ -173,6 +173,19 @@ def _classifier_linear(g: Graph, est: Any, x: str) -> Head:
     head.outputs["decision"] = d
     head.methods["decision_function"] = "decision"
     _classes(g, head, est, index)
+    return head, d
+
+
+def _modified_huber(g: Graph, d: str) -> str:
+    """(clip(d, -1, 1) + 1) / 2, the modified Huber loss's probability."""
+    clipped = g.op("Clip", d, g.const(-1.0, "lo"), g.const(1.0, "hi"))
+    return g.op("Div", g.op("Add", clipped, g.const(1.0, "one")), g.const(2.0, "two"))
+
+
+def _classifier_linear(g: Graph, est: Any, x: str) -> Head:
+    name = type(est).__name__
+    binary = np.shape(est.coef_)[0] == 1
+    head, d = _decision_head(g, est, _linear(g, est.coef_, est.intercept_, x), binary)
     loss = getattr(est, "loss", None)
     if name == "LogisticRegression" or (name == "SGDClassifier" and loss == "log_loss"):
         if binary:
@@ -183,8 +196,7 @@ def _classifier_linear(g: Graph, est: Any, x: str) -> Head:
             proba = _ovr_normalize(g, g.op("Sigmoid", d), len(est.classes_))
         _proba_outputs(g, head, proba)
     elif name == "SGDClassifier" and loss == "modified_huber":
-        clipped = g.op("Clip", d, g.const(-1.0, "lo"), g.const(1.0, "hi"))
-        p = g.op("Div", g.op("Add", clipped, g.const(1.0, "one")), g.const(2.0, "two"))
+        p = _modified_huber(g, d)
         proba = g.two_class_proba(p) if binary else _ovr_normalize(g, p, len(est.classes_))
         _proba_outputs(g, head, proba)
     return head
@@ -199,23 +211,10 @@ def _one_vs_rest(g: Graph, est: Any, x: str) -> Head:
     if est.label_binarizer_.y_type_ not in ("binary", "multiclass"):
         raise _unsupported("OneVsRestClassifier on multilabel targets")
     scores = _linear(g, np.vstack([e.coef_ for e in subs]), np.hstack([e.intercept_ for e in subs]), x)
-    head = Head("classifier")
-    if len(subs) == 1:
-        d = g.flatten_column(scores)
-        index = g.op("Cast", g.op("Greater", d, g.const(0.0, "zero")), to=7)
-    else:
-        d = scores
-        index = g.op("ArgMax", d, axis=1, keepdims=0)
-    head.outputs["decision"] = d
-    head.methods["decision_function"] = "decision"
-    _classes(g, head, est, index)
+    head, d = _decision_head(g, est, scores, len(subs) == 1)
     if all(hasattr(e, "predict_proba") and _has_proba(e) for e in subs):
         loss = getattr(subs[0], "loss", "log_loss")
-        if loss == "modified_huber":
-            clipped = g.op("Clip", d, g.const(-1.0, "lo"), g.const(1.0, "hi"))
-            p = g.op("Div", g.op("Add", clipped, g.const(1.0, "one")), g.const(2.0, "two"))
-        else:
-            p = g.op("Sigmoid", d)
+        p = _modified_huber(g, d) if loss == "modified_huber" else g.op("Sigmoid", d)
         p = g.two_class_proba(p) if len(subs) == 1 else p
         # Rows are normalized where their sum is not zero (np.divide(where=)).
         total = g.op("ReduceSum", p, axes=[1], keepdims=1)
