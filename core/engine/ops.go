@@ -90,6 +90,17 @@ func numel(s []int64) int {
 	return n
 }
 
+// binaryOps and unaryOps map op names to their kernels.
+var binaryOps = map[string]kernels.BinaryOp{
+	"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv,
+}
+
+var unaryOps = map[string]kernels.UnaryOp{
+	"Abs": kernels.OpAbs, "Neg": kernels.OpNeg, "Sqrt": kernels.OpSqrt, "Exp": kernels.OpExp,
+	"Log": kernels.OpLog, "Relu": kernels.OpRelu, "LeakyRelu": kernels.OpLeakyRelu,
+	"Sigmoid": kernels.OpSigmoid, "Tanh": kernels.OpTanh, "Gelu": kernels.OpGeluErf,
+}
+
 // prepare builds the executor of node n for concrete shapes. alias is true
 // when output 0 is a view of input 0 (no work, no buffer).
 func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolSize int) (executor, bool, error) {
@@ -102,36 +113,16 @@ func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolS
 		}
 		return nil, true, nil
 	case "Add", "Sub", "Mul", "Div":
-		op := map[string]kernels.BinaryOp{"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv}[n.Op]
 		s := kernels.NewStrided(out[0].Shape, in[0].Shape, in[1].Shape)
 		rows, inner := s.Rows()
-		return &binaryExec{op: op, s: s, dt: out[0].DType, rc: splitRows(rows, inner, poolSize)}, false, nil
+		return &binaryExec{op: binaryOps[n.Op], s: s, dt: out[0].DType, rc: splitRows(rows, inner, poolSize)}, false, nil
 	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Abs", "Neg", "Sqrt", "Exp", "Log":
-		e := &unaryExec{dt: out[0].DType}
-		switch n.Op {
-		case "Abs":
-			e.op = kernels.OpAbs
-		case "Neg":
-			e.op = kernels.OpNeg
-		case "Sqrt":
-			e.op = kernels.OpSqrt
-		case "Exp":
-			e.op = kernels.OpExp
-		case "Log":
-			e.op = kernels.OpLog
-		case "Relu":
-			e.op = kernels.OpRelu
-		case "LeakyRelu":
-			e.op, e.alpha = kernels.OpLeakyRelu, n.Attr("alpha").Float
-		case "Sigmoid":
-			e.op = kernels.OpSigmoid
-		case "Tanh":
-			e.op = kernels.OpTanh
-		case "Gelu":
-			e.op = kernels.OpGeluErf
-			if n.Attr("approximate").String == "tanh" {
-				e.op = kernels.OpGeluTanh
-			}
+		e := &unaryExec{dt: out[0].DType, op: unaryOps[n.Op]}
+		switch {
+		case n.Op == "LeakyRelu":
+			e.alpha = n.Attr("alpha").Float
+		case n.Op == "Gelu" && n.Attr("approximate").String == "tanh":
+			e.op = kernels.OpGeluTanh
 		}
 		const chunk = 4096
 		cost := 16 // exp, tanh, erf, log, sqrt: tens of nanoseconds each

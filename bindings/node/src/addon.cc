@@ -546,24 +546,24 @@ std::vector<std::string> ParseOutputNames(Napi::Env env, Napi::Value value) {
     return names;
 }
 
-// Runs a RunJob on the libuv thread pool and settles a promise.
-class RunWorker : public Napi::AsyncWorker {
+// An AsyncWorker that settles a promise: resolved with value() when the work
+// ended with an ok status, rejected with the status's error otherwise.
+class PromiseWorker : public Napi::AsyncWorker {
 public:
-    RunWorker(Napi::Env env, std::unique_ptr<RunJob> job)
-        : Napi::AsyncWorker(env, "mle:run"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+    PromiseWorker(Napi::Env env, const char *name)
+        : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
 
     Napi::Promise Promise() const { return deferred_.Promise(); }
 
 protected:
-    void Execute() override { job_->Execute(); }
-
-    void OnOK() override {
+    template <typename F>
+    void Settle(const Status &status, F value) {
         Napi::Env env = Env();
         try {
-            if (job_->status.ok())
-                deferred_.Resolve(OutputsToJS(env, job_->outputs));
+            if (status.ok())
+                deferred_.Resolve(value(env));
             else
-                deferred_.Reject(ErrorValue(env, job_->status));
+                deferred_.Reject(ErrorValue(env, status));
         } catch (const Napi::Error &e) {
             try {
                 deferred_.Reject(e.Value());
@@ -575,6 +575,21 @@ protected:
 
 private:
     Napi::Promise::Deferred deferred_;
+};
+
+// Runs a RunJob on the libuv thread pool and settles a promise.
+class RunWorker : public PromiseWorker {
+public:
+    RunWorker(Napi::Env env, std::unique_ptr<RunJob> job) : PromiseWorker(env, "mle:run"), job_(std::move(job)) {}
+
+protected:
+    void Execute() override { job_->Execute(); }
+
+    void OnOK() override {
+        Settle(job_->status, [this](Napi::Env env) { return OutputsToJS(env, job_->outputs); });
+    }
+
+private:
     std::unique_ptr<RunJob> job_;
 };
 
@@ -740,34 +755,19 @@ Status OpenPath(const std::string &path, const mle_open_options &opts, std::shar
     return Core::Create(m, core);
 }
 
-class OpenWorker : public Napi::AsyncWorker {
+class OpenWorker : public PromiseWorker {
 public:
     OpenWorker(Napi::Env env, std::string path, mle_open_options opts)
-        : Napi::AsyncWorker(env, "mle:load"), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
-          opts_(opts) {}
-
-    Napi::Promise Promise() const { return deferred_.Promise(); }
+        : PromiseWorker(env, "mle:load"), path_(std::move(path)), opts_(opts) {}
 
 protected:
     void Execute() override { status_ = OpenPath(path_, opts_, &core_); }
 
     void OnOK() override {
-        Napi::Env env = Env();
-        try {
-            if (status_.ok())
-                deferred_.Resolve(NativeModel::New(env, std::move(core_)));
-            else
-                deferred_.Reject(ErrorValue(env, status_));
-        } catch (const Napi::Error &e) {
-            try {
-                deferred_.Reject(e.Value());
-            } catch (...) {
-            }
-        }
+        Settle(status_, [this](Napi::Env env) { return NativeModel::New(env, std::move(core_)); });
     }
 
 private:
-    Napi::Promise::Deferred deferred_;
     std::string path_;
     mle_open_options opts_;
     Status status_;
