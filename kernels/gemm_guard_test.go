@@ -25,7 +25,7 @@ func newGuardedRegion(t *testing.T, size int) *guardedRegion {
 	n := (size + pg - 1) / pg * pg
 	mem, err := unix.Mmap(-1, 0, n+2*pg, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
-		t.Skipf("mmap: %v", err)
+		t.Fatalf("mmap: %v", err)
 	}
 	t.Cleanup(func() { _ = unix.Munmap(mem) })
 	if err := unix.Mprotect(mem[:pg], unix.PROT_NONE); err != nil {
