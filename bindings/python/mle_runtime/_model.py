@@ -175,8 +175,8 @@ class Model(_lib.Closeable):
     the child instead (see docs/python.md).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, data: bytes | None = None, verify: bool = False,
-                 device: str = "cpu", threads: int = 0, read_all: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, *, data: bytes | bytearray | memoryview | None = None,
+                 verify: bool = False, device: str = "cpu", threads: int = 0, read_all: bool = False) -> None:
         lib = _lib.get()
         self._lib, self._pid, self._generation = lib, os.getpid(), _fork_generation
         if device not in _DEVICES:
@@ -185,8 +185,10 @@ class Model(_lib.Closeable):
         opts.verify, opts.read_all, opts.threads, opts.device = int(verify), int(read_all), int(threads), _DEVICES[device]
         h, err = ctypes.c_void_p(), ctypes.c_void_p()
         if data is not None:
-            buf = ctypes.create_string_buffer(bytes(data), len(data))
-            status = lib.mle_model_open_memory(buf, len(data), ctypes.byref(opts), ctypes.byref(h), ctypes.byref(err))
+            # libmle copies the bytes; any contiguous bytes-like object is read in place.
+            raw = np.frombuffer(data, dtype=np.uint8)
+            status = lib.mle_model_open_memory(raw.ctypes.data, raw.size, ctypes.byref(opts), ctypes.byref(h),
+                                               ctypes.byref(err))
         else:
             status = lib.mle_model_open(os.fsencode(os.fspath(path)), ctypes.byref(opts), ctypes.byref(h),
                                         ctypes.byref(err))

@@ -157,6 +157,24 @@ def test_damaged_files(model_path, tmp_path):
         mle_runtime.load(path, device="cuda")
 
 
+def test_open_from_memory(model_path, data):
+    path, est = model_path
+    X, _ = data
+    raw = path.read_bytes()
+    for buf in (raw, bytearray(raw), memoryview(raw)):
+        with mle_runtime.Model(data=buf) as m:
+            assert m.path is None
+            np.testing.assert_array_equal(m.predict(X), est.predict(X))
+    for short in (raw[:40], b""):
+        with pytest.raises(MLEFormatError, match="header alone needs 64") as e:
+            mle_runtime.Model(data=short)
+        assert e.value.status_name == "MLE_ERR_FORMAT_TRUNCATED"
+    with pytest.raises(MLEFormatError, match="magic"):
+        mle_runtime.Model(data=b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(MLEValueError, match="read_all"):
+        mle_runtime.Model(data=raw, read_all=True)
+
+
 def test_threads_share_one_model(model_path, data):
     path, est = model_path
     X, _ = data
