@@ -99,6 +99,26 @@ func Cast(dst []byte, to Elem, src []byte, from Elem, n int) {
 	}
 }
 
+// ToFloat64s returns n elements of type from in src as float64 values.
+func ToFloat64s(src []byte, from Elem, n int) []float64 {
+	b := make([]byte, 8*n)
+	Cast(b, ElemF64, src, from, n)
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return out
+}
+
+// FromFloat64s stores vals in dst as elements of type to, by Cast's rules.
+func FromFloat64s(dst []byte, to Elem, vals []float64) {
+	b := make([]byte, 8*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
+	}
+	Cast(dst, to, b, ElemF64, len(vals))
+}
+
 // saturate truncates v toward zero and clamps it to to's range; NaN gives 0.
 func saturate(v float64, to Elem) int64 {
 	if v != v {

@@ -78,3 +78,29 @@ func TestErfFloat32(t *testing.T) {
 		t.Fatalf("erfFloat32 is off by %g", worst)
 	}
 }
+
+func TestFloat64sRoundTrip(t *testing.T) {
+	vals := []float64{-3.9, -1, 0, 0.5, 2.7, 300}
+	cases := []struct {
+		to   Elem
+		size int
+		want []float64
+	}{
+		{ElemF64, 8, vals},
+		{ElemF32, 4, []float64{float64(float32(-3.9)), -1, 0, 0.5, float64(float32(2.7)), 300}},
+		{ElemI32, 4, []float64{-3, -1, 0, 0, 2, 300}},                      // truncates toward zero
+		{ElemU8, 1, []float64{0, 0, 0, 0, 2, 255}},                         // saturates
+		{ElemBool, 1, []float64{1, 1, 0, 1, 1, 1}},                         // x != 0
+		{ElemF16, 2, []float64{-3.900390625, -1, 0, 0.5, 2.69921875, 300}}, // nearest even
+	}
+	for _, c := range cases {
+		b := make([]byte, c.size*len(vals))
+		FromFloat64s(b, c.to, vals)
+		got := ToFloat64s(b, c.to, len(vals))
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("elem %d: %v → %v, want %v", c.to, vals[i], got[i], c.want[i])
+			}
+		}
+	}
+}

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"time"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/kernels"
 )
 
 type stats struct {
@@ -39,21 +38,18 @@ func (s stats) String() string {
 
 // fill gives deterministic pseudo-random values in [-1, 1) to float inputs.
 func fill(t *engine.Tensor) {
-	le := binary.LittleEndian
-	n := len(t.Data) / t.DType.Size()
+	if !t.DType.IsFloat() {
+		return
+	}
+	vals := make([]float64, len(t.Data)/t.DType.Size())
 	x := uint64(88172645463325252)
-	for i := 0; i < n; i++ {
+	for i := range vals {
 		x ^= x << 13
 		x ^= x >> 7
 		x ^= x << 17
-		v := float64(x>>11)/(1<<52) - 1
-		switch t.DType {
-		case dtype.Float32:
-			le.PutUint32(t.Data[4*i:], math.Float32bits(float32(v)))
-		case dtype.Float64:
-			le.PutUint64(t.Data[8*i:], math.Float64bits(v))
-		}
+		vals[i] = float64(x>>11)/(1<<52) - 1
 	}
+	kernels.FromFloat64s(t.Data, kernels.Elem(t.DType), vals)
 }
 
 func cmdBench(args []string, w io.Writer) (bool, error) {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -160,13 +158,7 @@ func preview(t engine.Tensor, max int) []float64 {
 	if n > max {
 		n = max
 	}
-	f64 := make([]byte, 8*n)
-	kernels.Cast(f64, kernels.ElemF64, t.Data, kernels.Elem(t.DType), n)
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(f64[8*i:]))
-	}
-	return out
+	return kernels.ToFloat64s(t.Data, kernels.Elem(t.DType), n)
 }
 
 // formatValues prints values at the precision of their dtype.

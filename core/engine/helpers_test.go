@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"math"
 	"path/filepath"
 	"testing"
@@ -10,55 +9,19 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/kernels"
 )
 
 // encode packs float64 values as elements of dt.
 func encode(dt dtype.DType, vals []float64) []byte {
 	b := make([]byte, len(vals)*dt.Size())
-	le := binary.LittleEndian
-	for i, v := range vals {
-		switch dt {
-		case dtype.Float32:
-			le.PutUint32(b[4*i:], math.Float32bits(float32(v)))
-		case dtype.Float64:
-			le.PutUint64(b[8*i:], math.Float64bits(v))
-		case dtype.Int32:
-			le.PutUint32(b[4*i:], uint32(int32(v)))
-		case dtype.Int64:
-			le.PutUint64(b[8*i:], uint64(int64(v)))
-		case dtype.Uint8, dtype.Int8, dtype.Bool:
-			b[i] = byte(int64(v))
-		default:
-			panic("encode: " + dt.String())
-		}
-	}
+	kernels.FromFloat64s(b, kernels.Elem(dt), vals)
 	return b
 }
 
 // decode unpacks elements of dt as float64.
 func decode(dt dtype.DType, b []byte) []float64 {
-	n := len(b) / dt.Size()
-	out := make([]float64, n)
-	le := binary.LittleEndian
-	for i := range out {
-		switch dt {
-		case dtype.Float32:
-			out[i] = float64(math.Float32frombits(le.Uint32(b[4*i:])))
-		case dtype.Float64:
-			out[i] = math.Float64frombits(le.Uint64(b[8*i:]))
-		case dtype.Int32:
-			out[i] = float64(int32(le.Uint32(b[4*i:])))
-		case dtype.Int64:
-			out[i] = float64(int64(le.Uint64(b[8*i:])))
-		case dtype.Uint8, dtype.Bool:
-			out[i] = float64(b[i])
-		case dtype.Int8:
-			out[i] = float64(int8(b[i]))
-		default:
-			panic("decode: " + dt.String())
-		}
-	}
-	return out
+	return kernels.ToFloat64s(b, kernels.Elem(dt), len(b)/dt.Size())
 }
 
 // tin is a test input: a graph input spec plus the values fed at run time.

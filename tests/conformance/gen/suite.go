@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/npy"
+	"github.com/mle-runtime/mle/kernels"
 )
 
 // Manifest is manifest.json: the single source of truth of the suite.
@@ -260,23 +260,7 @@ func (s *suite) tensor(base, name string, t engine.Tensor) Tensor {
 // encode packs values as little-endian elements of dt.
 func encode(dt dtype.DType, vals []float64) []byte {
 	b := make([]byte, len(vals)*dt.Size())
-	le := binary.LittleEndian
-	for i, v := range vals {
-		switch dt {
-		case dtype.Float32:
-			le.PutUint32(b[4*i:], math.Float32bits(float32(v)))
-		case dtype.Float64:
-			le.PutUint64(b[8*i:], math.Float64bits(v))
-		case dtype.Int32:
-			le.PutUint32(b[4*i:], uint32(int32(v)))
-		case dtype.Int64:
-			le.PutUint64(b[8*i:], uint64(int64(v)))
-		case dtype.Int8, dtype.Uint8, dtype.Bool:
-			b[i] = byte(int64(v))
-		default:
-			panic("encode " + dt.String())
-		}
-	}
+	kernels.FromFloat64s(b, kernels.Elem(dt), vals)
 	return b
 }
 
