@@ -17,6 +17,7 @@ import "C"
 import (
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -24,6 +25,7 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/osmem"
 )
 
 func main() {}
@@ -61,6 +63,25 @@ func recoverStatus(st *C.mle_status, cerr **C.mle_error) {
 	if v := recover(); v != nil {
 		*st = fail(cerr, errs.New(errs.Internal, "panic in libmle: %v\n%s", v, debug.Stack()))
 	}
+}
+
+// maxBufferBytes bounds any caller buffer: no process has more address
+// space (and unsafe.Slice would panic on more).
+const maxBufferBytes = 1 << 47
+
+// cBytes views n bytes at p as a Go slice, refusing sizes no buffer can have
+// (what names the buffer in the message).
+func cBytes(p unsafe.Pointer, n C.size_t, what string) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if p == nil {
+		return nil, errs.New(errs.InvalidNull, "%s: data is NULL", what)
+	}
+	if uint64(n) > maxBufferBytes || uintptr(p)+uintptr(n) < uintptr(p) {
+		return nil, errs.New(errs.InvalidValue, "%s: nbytes %d is larger than any buffer can be", what, uint64(n))
+	}
+	return unsafe.Slice((*byte)(p), int(n)), nil
 }
 
 // goStringView returns a Go string over a NUL-terminated C string without
@@ -173,8 +194,7 @@ func mlego_model_open(path *C.char, copts *C.mle_open_options, out *C.uintptr_t,
 	if err != nil {
 		return fail(cerr, err)
 	}
-	*out = C.uintptr_t(handles.put(kindModel, newCModel(m)))
-	return C.MLE_OK
+	return putModel(m, out, cerr)
 }
 
 //export mlego_model_open_memory
@@ -191,16 +211,38 @@ func mlego_model_open_memory(data unsafe.Pointer, n C.size_t, copts *C.mle_open_
 	if opts.ReadAll {
 		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for mle_model_open_memory")
 	}
-	// Copy: the caller's buffer is theirs again when we return.
-	buf := format.AlignedBytes(int(n))
-	if n > 0 {
-		copy(buf, unsafe.Slice((*byte)(data), int(n)))
-	}
-	m, err := engine.OpenBytes(buf, opts)
+	src, err := cBytes(data, n, "mle_model_open_memory")
 	if err != nil {
 		return fail(cerr, err)
 	}
-	*out = C.uintptr_t(handles.put(kindModel, newCModel(m)))
+	// Copy: the caller's buffer is theirs again when we return. The copy
+	// comes from the system, so a buffer too large for the machine is an
+	// error, not an abort.
+	buf, err := osmem.Alloc(int64(len(src)))
+	if err != nil {
+		return fail(cerr, errs.Prefix(err, "copying the model"))
+	}
+	if err := callerMemory(func() error { copy(buf.Bytes(), src); return nil }); err != nil {
+		osmem.Free(&buf)
+		return fail(cerr, err)
+	}
+	m, err := engine.OpenOwned(buf, opts)
+	if err != nil {
+		return fail(cerr, err)
+	}
+	return putModel(m, out, cerr)
+}
+
+// putModel hands out a handle for m (closing m if no handle is left).
+func putModel(m *engine.Model, out *C.uintptr_t, cerr **C.mle_error) C.mle_status {
+	c := newCModel(m)
+	h, err := handles.put(kindModel, c)
+	if err != nil {
+		_ = m.Close()
+		c.release()
+		return fail(cerr, err)
+	}
+	*out = C.uintptr_t(h)
 	return C.MLE_OK
 }
 
@@ -333,9 +375,21 @@ type csession struct {
 	outMap  []int  // C output position → graph output index
 	seen    []bool // scratch for duplicate detection
 	mallocd []bool // by C output position: the library allocated its buffer
+	alloc   func(int, int64) ([]byte, error) // cs.mallocOutput, made once
 	// busy guards the scratch above: a second thread must be refused before
 	// it touches anything (the engine's own check comes too late for that).
 	busy atomic.Bool
+}
+
+// mallocOutput allocates output i's buffer with C malloc (the caller frees
+// it with mle_free).
+func (cs *csession) mallocOutput(i int, n int64) ([]byte, error) {
+	p := C.malloc(C.size_t(max(n, 1)))
+	if p == nil {
+		return nil, errs.New(errs.NoMemorySystem, "output %d: malloc(%d) failed", i, n)
+	}
+	cs.mallocd[i] = true
+	return unsafe.Slice((*byte)(p), int(max(n, 1)))[:n:n], nil
 }
 
 //export mlego_session_new
@@ -362,7 +416,14 @@ func mlego_session_new(h C.uintptr_t, out *C.uintptr_t, cerr **C.mle_error) (st 
 	nIn, nOut := len(c.inNames), len(c.outNames)
 	cs := &csession{s: s, c: c, ins: make([]engine.Tensor, nIn), outs: make([]engine.Tensor, nOut),
 		outMap: make([]int, nOut), seen: make([]bool, max(nIn, nOut)), mallocd: make([]bool, nOut)}
-	*out = C.uintptr_t(handles.put(kindSession, cs))
+	cs.alloc = cs.mallocOutput
+	hs, err := handles.put(kindSession, cs)
+	if err != nil {
+		_ = s.Close()
+		c.release()
+		return fail(cerr, err)
+	}
+	*out = C.uintptr_t(hs)
 	return C.MLE_OK
 }
 
@@ -403,6 +464,43 @@ func lookup(name *C.char, i int, index map[string]int, what string) (int, error)
 //export mlego_session_run
 func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.mle_tensor, nOut C.size_t, cerr **C.mle_error) (st C.mle_status) {
 	defer recoverStatus(&st, cerr)
+	return sessionRun(h, inputs, nIn, outputs, nOut, nil, cerr)
+}
+
+//export mlego_session_run_opts
+func mlego_session_run_opts(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.mle_tensor, nOut C.size_t, opts *C.mle_run_options, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return sessionRun(h, inputs, nIn, outputs, nOut, opts, cerr)
+}
+
+// runOptions converts C run options (nil: none).
+func runOptions(o *C.mle_run_options) (engine.RunOptions, error) {
+	var ro engine.RunOptions
+	if o == nil {
+		return ro, nil
+	}
+	known := C.size_t(unsafe.Sizeof(C.mle_run_options{}))
+	if o.struct_size < known || o.struct_size > 1<<16 {
+		return ro, errs.New(errs.InvalidOptions, "mle_run_options.struct_size is %d; this library needs %d (use mle_default_run_options)", o.struct_size, known)
+	}
+	for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(o)), int(o.struct_size))[known:] {
+		if b != 0 {
+			return ro, errs.New(errs.InvalidOptions, "mle_run_options sets fields this library (ABI %d) does not know", C.MLE_ABI_VERSION)
+		}
+	}
+	if o.timeout_us < 0 {
+		return ro, errs.New(errs.InvalidOptions, "mle_run_options.timeout_us is %d; it must be >= 0 (0: no limit)", o.timeout_us)
+	}
+	if o.timeout_us > 0 {
+		ro.Timeout = time.Duration(min(int64(o.timeout_us), int64(time.Duration(1<<62)/time.Microsecond))) * time.Microsecond
+	}
+	if o.cancel != nil {
+		ro.Cancel = (*atomic.Int32)(unsafe.Pointer(o.cancel))
+	}
+	return ro, nil
+}
+
+func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.mle_tensor, nOut C.size_t, copts *C.mle_run_options, cerr **C.mle_error) C.mle_status {
 	begin(cerr)
 	o, ok := handles.get(kindSession, handle(h))
 	if !ok {
@@ -413,12 +511,21 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 		return failf(cerr, errs.Busy, "session is in use by another thread; use one session per thread")
 	}
 	defer cs.busy.Store(false)
+	opts, err := runOptions(copts)
+	if err != nil {
+		return fail(cerr, err)
+	}
 	if int(nIn) != len(cs.ins) || nOut == 0 || int(nOut) > len(cs.outs) {
 		return failf(cerr, errs.InvalidValue, "the model takes %d inputs and gives 1 to %d outputs; %d and %d given", len(cs.ins), len(cs.outs), nIn, nOut)
 	}
 	if (nIn > 0 && inputs == nil) || (nOut > 0 && outputs == nil) {
 		return failf(cerr, errs.InvalidNull, "mle_session_run: inputs and outputs must not be NULL")
 	}
+	defer func() {
+		for j := range cs.ins {
+			cs.ins[j].Data = nil // never keep the caller's memory
+		}
+	}()
 	cin := unsafe.Slice(inputs, int(nIn))
 	cout := unsafe.Slice(outputs, int(nOut))
 	clear(cs.seen)
@@ -428,31 +535,27 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 		if err != nil {
 			return fail(cerr, err)
 		}
+		name := goStringView(cs.c.inNames[j])
 		if cs.seen[j] {
-			return failf(cerr, errs.InvalidValue, "input %q is given twice", goStringView(cs.c.inNames[j]))
+			return failf(cerr, errs.InvalidValue, "input %q is given twice", name)
 		}
 		cs.seen[j] = true
 		if t.rank < 0 || t.rank > C.MLE_MAX_RANK {
-			return failf(cerr, errs.Shape, "input %q: rank %d is outside 0..%d", goStringView(cs.c.inNames[j]), t.rank, C.MLE_MAX_RANK)
-		}
-		if t.data == nil && t.nbytes > 0 {
-			return failf(cerr, errs.InvalidNull, "input %q: data is NULL", goStringView(cs.c.inNames[j]))
+			return failf(cerr, errs.Shape, "input %q: rank %d is outside 0..%d", name, t.rank, C.MLE_MAX_RANK)
 		}
 		if t.dtype < 0 || t.dtype > 255 || !dtype.DType(t.dtype).Valid() {
-			return failf(cerr, errs.DType, "input %q: unknown dtype id %d", goStringView(cs.c.inNames[j]), t.dtype)
+			return failf(cerr, errs.DType, "input %q: unknown dtype id %d", name, t.dtype)
 		}
 		et := &cs.ins[j]
 		et.DType, et.Rank = dtype.DType(t.dtype), int(t.rank)
 		for d := 0; d < et.Rank; d++ {
 			et.Dims[d] = int64(t.shape[d])
 		}
-		et.Data = nil
-		if t.nbytes > 0 {
-			et.Data = unsafe.Slice((*byte)(t.data), int(t.nbytes))
+		if et.Data, err = cBytes(t.data, t.nbytes, "input "+quote(name)); err != nil {
+			return fail(cerr, err)
 		}
 	}
 	clear(cs.seen)
-	needAlloc := false
 	n := len(cout)
 	outs, which := cs.outs[:n], cs.outMap[:n] // by C position: output i is graph output which[i]
 	for i := range cout {
@@ -461,38 +564,25 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 		if err != nil {
 			return fail(cerr, err)
 		}
+		name := goStringView(cs.c.outNames[j])
 		if cs.seen[j] {
-			return failf(cerr, errs.InvalidValue, "output %q is requested twice", goStringView(cs.c.outNames[j]))
+			return failf(cerr, errs.InvalidValue, "output %q is requested twice", name)
 		}
 		cs.seen[j] = true
 		which[i] = j
-		cs.mallocd[i] = t.data == nil
-		needAlloc = needAlloc || t.data == nil
+		cs.mallocd[i] = false
 		outs[i].Data = nil
-		if t.data != nil && t.nbytes > 0 {
-			outs[i].Data = unsafe.Slice((*byte)(t.data), int(t.nbytes))
-		}
-	}
-	if needAlloc {
-		if err := cs.s.OutputShapes(cs.ins, outs, which); err != nil {
-			return fail(cerr, err)
-		}
-		for i := range outs {
-			if !cs.mallocd[i] {
-				continue
+		if t.data != nil {
+			if outs[i].Data, err = cBytes(t.data, t.nbytes, "output "+quote(name)); err != nil {
+				return fail(cerr, err)
 			}
-			n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
-			p := C.malloc(C.size_t(max(n, 1)))
-			outs[i].Data = unsafe.Slice((*byte)(p), int(n))[:n:n]
-			if n == 0 {
-				outs[i].Data = unsafe.Slice((*byte)(p), 1)[:0]
+			if outs[i].Data == nil {
+				outs[i].Data = []byte{} // a caller's empty buffer, not a request to allocate
 			}
 		}
 	}
-	err := cs.s.RunSelected(cs.ins, outs, which)
-	for j := range cs.ins {
-		cs.ins[j].Data = nil // never keep the caller's memory
-	}
+	opts.Alloc = cs.alloc
+	err = cs.s.RunWith(cs.ins, outs, which, opts)
 	code := errs.CodeOf(err)
 	for i := range cout {
 		t, et := &cout[i], &outs[i]
@@ -530,6 +620,9 @@ func mlego_session_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, output
 	return C.MLE_OK
 }
 
+// quote formats a name for messages.
+func quote(s string) string { return `"` + s + `"` }
+
 // --------------------------------------------------------------- builder
 
 // cbuilder is what a builder handle names.
@@ -549,10 +642,27 @@ func withBuilder(h C.uintptr_t, cerr **C.mle_error, fn func(b *format.Builder) e
 		return failf(cerr, errs.Busy, "builder is in use by another thread")
 	}
 	defer cb.busy.Store(false)
-	if err := fn(cb.b); err != nil {
+	if err := callerMemory(func() error { return fn(cb.b) }); err != nil {
 		return fail(cerr, err)
 	}
 	return C.MLE_OK
+}
+
+// callerMemory runs fn, which reads a caller's buffers: a fault there (a
+// buffer shorter than its length says) is the caller's error, not a crash.
+func callerMemory(fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if v := recover(); v != nil {
+			if fe, ok := v.(interface{ Addr() uintptr }); ok {
+				err = errs.New(errs.InvalidBuffer, "reading a caller's buffer faulted at %#x: it holds fewer bytes than its length says", fe.Addr())
+				return
+			}
+			panic(v)
+		}
+	}()
+	return fn()
 }
 
 //export mlego_builder_new
@@ -562,7 +672,11 @@ func mlego_builder_new(out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
 	if out == nil {
 		return failf(cerr, errs.InvalidNull, "mle_builder_new: builder must not be NULL")
 	}
-	*out = C.uintptr_t(handles.put(kindBuilder, &cbuilder{b: format.NewBuilder()}))
+	hb, err := handles.put(kindBuilder, &cbuilder{b: format.NewBuilder()})
+	if err != nil {
+		return fail(cerr, err)
+	}
+	*out = C.uintptr_t(hb)
 	return C.MLE_OK
 }
 
@@ -670,12 +784,9 @@ func mlego_builder_add_tensor(h C.uintptr_t, name *C.char, dt C.mle_dtype, shape
 		if err != nil {
 			return err
 		}
-		if data == nil && n > 0 {
-			return errs.New(errs.InvalidNull, "tensor %q: data is NULL", nm)
-		}
-		var bytes []byte
-		if n > 0 {
-			bytes = unsafe.Slice((*byte)(data), int(n))
+		bytes, err := cBytes(data, n, "tensor "+quote(nm))
+		if err != nil {
+			return err
 		}
 		return b.AddTensor(nm, d, s, bytes) // copies
 	})

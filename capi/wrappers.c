@@ -27,7 +27,9 @@ __attribute__((constructor)) static void mle__register_atfork(void) {
 static mle_status mle__forked_error(mle_error **err) {
     static const char msg[] =
         "MLE cannot be used in a child process after fork(): the Go runtime inside libmle does not survive "
-        "fork. Open the model in the child (loading takes microseconds), or start workers with spawn.";
+        "fork, so a child of a process that has loaded libmle cannot call it at all (opening the model again "
+        "does not help). Start workers with spawn or forkserver (exec), or load libmle only in the workers, "
+        "after they are forked; the Python, Node.js and Rust bindings load it at first use, not at import.";
     if (err) {
         *err = NULL;
         mle_error *e = malloc(sizeof *e);
@@ -143,6 +145,18 @@ mle_status mle_session_free(mle_session *session) {
 mle_status mle_session_run(mle_session *session, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs, size_t n_outputs, mle_error **err) {
     MLE_FORK_GUARD(err);
     return mlego_session_run((uintptr_t)session, (mle_tensor *)inputs, n_inputs, outputs, n_outputs, err);
+}
+
+mle_run_options mle_default_run_options(void) {
+    mle_run_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+
+mle_status mle_session_run_opts(mle_session *session, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs, size_t n_outputs, const mle_run_options *opts, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_session_run_opts((uintptr_t)session, (mle_tensor *)inputs, n_inputs, outputs, n_outputs, (mle_run_options *)opts, err);
 }
 
 mle_status mle_builder_new(mle_builder **builder, mle_error **err) {

@@ -14,8 +14,15 @@
  *  - The library never keeps a pointer you pass in after the call returns,
  *    and never hands out memory you must free with anything but mle_free /
  *    mle_error_free.
- *  - After fork(), every call in the child returns MLE_ERR_FORKED at once
- *    (the Go runtime inside does not survive fork). Open models in the child.
+ *  - After fork(), every call in the child returns MLE_ERR_FORKED at once:
+ *    the Go runtime inside libmle does not survive fork, and a child of a
+ *    process that has loaded libmle cannot use it at all. Start workers with
+ *    spawn/exec (or load libmle only in the children).
+ *  - Bounded: no file and no input makes a call abort, hang or exhaust the
+ *    process. Memory a run needs is checked against max_arena_bytes before
+ *    it is allocated (MLE_ERR_NO_MEMORY_LIMIT) and taken from the operating
+ *    system through a path that can fail (MLE_ERR_NO_MEMORY_SYSTEM); a run
+ *    can be cancelled or given a timeout (mle_session_run_opts).
  *
  * Thread safety
  *  - mle_model: immutable; any function on it may be called from any thread
@@ -65,18 +72,21 @@ typedef uint32_t mle_status;
 #define MLE_ERR_NO_MEMORY              13u /* a run would need more memory than allowed */
 #define MLE_ERR_INTERNAL               14u /* a bug in MLE: please report it */
 #define MLE_ERR_BUSY                   15u /* the session or builder is in use by another thread */
+#define MLE_ERR_CANCELLED              16u /* the run was cancelled or ran past its timeout */
 
 /* Extended codes: primary | (n << 8). */
 #define MLE_ERR_INVALID_NULL           257u  /* a required pointer was NULL */
 #define MLE_ERR_INVALID_OPTIONS        513u  /* bad options struct (struct_size or a field) */
 #define MLE_ERR_INVALID_NAME           769u  /* no input or output has that name */
 #define MLE_ERR_INVALID_VALUE          1025u /* a value outside its documented range */
+#define MLE_ERR_INVALID_BUFFER         1281u /* reading or writing a caller's buffer faulted */
 
 #define MLE_ERR_IO_OPEN                259u
 #define MLE_ERR_IO_READ                515u
 #define MLE_ERR_IO_MAP                 771u
 #define MLE_ERR_IO_FAULT               1027u /* the mapped file was truncated while in use */
 #define MLE_ERR_IO_WRITE               1283u
+#define MLE_ERR_IO_NOT_FILE            1539u /* not a regular file (FIFO, device, directory) */
 
 #define MLE_ERR_FORMAT_TRUNCATED       260u  /* shorter than its structures say */
 #define MLE_ERR_FORMAT_BAD_MAGIC       516u  /* not an .mle file */
@@ -106,6 +116,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_GRAPH_MALFORMED        1542u /* the GRAPH section does not decode */
 #define MLE_ERR_GRAPH_DUPLICATE        1798u /* a tensor name is defined twice */
 #define MLE_ERR_GRAPH_DTYPE            2054u /* dtypes do not fit an op */
+#define MLE_ERR_GRAPH_TOO_LARGE        2310u /* a tensor's static size exceeds what any run could hold */
 
 #define MLE_ERR_METADATA_SYNTAX        263u
 #define MLE_ERR_METADATA_DUPLICATE     519u  /* duplicate JSON object key */
@@ -119,6 +130,13 @@ typedef uint32_t mle_status;
 #define MLE_ERR_UNSUPPORTED_ENCODING   264u  /* a tensor encoding this build lacks (zstd, ...) */
 #define MLE_ERR_UNSUPPORTED_DEVICE     520u  /* e.g. CUDA in a CPU-only build */
 #define MLE_ERR_UNSUPPORTED_FEATURE    776u
+
+#define MLE_ERR_SHAPE_TOO_LARGE        265u  /* at these input shapes a tensor's size overflows */
+
+#define MLE_ERR_NO_MEMORY_LIMIT        269u  /* the run needs more than max_arena_bytes */
+#define MLE_ERR_NO_MEMORY_SYSTEM       525u  /* the operating system refused the memory */
+
+#define MLE_ERR_CANCELLED_DEADLINE     272u  /* the run took longer than its timeout */
 
 /* ----------------------------------------------------------------- dtypes */
 
@@ -176,7 +194,13 @@ typedef struct mle_open_options {
     int32_t read_all;        /* non-zero: read the file into memory instead of mapping it */
     int32_t threads;         /* intra-op threads: 0 = number of CPUs, at most 1024 */
     int32_t device;          /* MLE_DEVICE_CPU; MLE_DEVICE_CUDA is MLE_ERR_UNSUPPORTED_DEVICE in this build */
-    int64_t max_arena_bytes; /* cap on a session's activation memory; 0 = 16 GiB */
+    /* Cap on the memory a session allocates for one run: activation arena,
+     * kernel scratch and plan tables, staging copies of misaligned inputs and
+     * the outputs the library allocates. A run that would need more fails
+     * with MLE_ERR_NO_MEMORY_LIMIT before allocating anything. 0 = the
+     * default: 16 GiB, or 3/4 of what this process may use if that is less
+     * (physical memory, cgroup memory.max, RLIMIT_AS, RLIMIT_DATA). */
+    int64_t max_arena_bytes;
 } mle_open_options;
 
 /* Default options. */
@@ -234,7 +258,9 @@ typedef struct mle_tensor {
     size_t nbytes;
 } mle_tensor;
 
-/* Creates a session: per-thread state (activation arena, cached plans). */
+/* Creates a session: per-thread state (activation arena, cached plans). The
+ * arena is mapped from the operating system, not taken from a heap, so a
+ * machine that has run out of memory gives MLE_ERR_NO_MEMORY_SYSTEM. */
 mle_status mle_session_new(mle_model *model, mle_session **session, mle_error **err);
 
 /* Frees a session. MLE_ERR_BUSY if another thread is running it. */
@@ -245,9 +271,42 @@ mle_status mle_session_free(mle_session *session);
  * (by name, or the first n_outputs by position) are computed, and nodes that
  * feed none of them do not run. Runs with the same input shapes and outputs
  * as an earlier run allocate nothing. Outputs the library allocated are freed
- * again if the run fails. */
+ * again if the run fails.
+ *
+ * Buffers: each input's data must hold at least nbytes readable bytes, each
+ * caller-provided output buffer nbytes writable bytes; a buffer that faults
+ * gives MLE_ERR_INVALID_BUFFER naming the tensor. Output buffers must not
+ * overlap each other or any input's bytes (MLE_ERR_INVALID_VALUE): outputs
+ * may be views of inputs, so writing one could change another. nbytes above
+ * PTRDIFF_MAX is MLE_ERR_INVALID_VALUE. */
 mle_status mle_session_run(mle_session *session, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs,
                            size_t n_outputs, mle_error **err);
+
+/* Per-run options (cancellation and timeout). */
+typedef struct mle_run_options {
+    size_t struct_size; /* sizeof(mle_run_options); set by mle_default_run_options */
+    /* > 0: the run fails with MLE_ERR_CANCELLED_DEADLINE once it has taken
+     * this many microseconds. 0: no limit. Negative: MLE_ERR_INVALID_OPTIONS. */
+    int64_t timeout_us;
+    /* Optional. The run fails with MLE_ERR_CANCELLED soon after *cancel
+     * becomes non-zero; a run started with *cancel already non-zero does no
+     * work. Set it from any thread or from a signal handler. The library
+     * reads it during the call only and never writes it. */
+    const volatile int32_t *cancel;
+} mle_run_options;
+
+/* Default run options: no timeout, no cancel flag. */
+mle_run_options mle_default_run_options(void);
+
+/* mle_session_run with options (opts may be NULL: no timeout, no flag).
+ * Cancellation and the timeout are checked between nodes and between chunks
+ * of every long kernel, so a run stops within about a millisecond of work
+ * (the longest single row of a row-wise op, e.g. one softmax row, runs to
+ * its end). A cancelled run leaves caller output buffers with unspecified
+ * contents and frees the outputs the library allocated. */
+mle_status mle_session_run_opts(mle_session *session, const mle_tensor *inputs, size_t n_inputs,
+                                mle_tensor *outputs, size_t n_outputs, const mle_run_options *opts,
+                                mle_error **err);
 
 /* --------------------------------------------------------------- builder */
 

@@ -81,6 +81,17 @@ func (s *Strided) Rows() (rows, inner int) {
 	return rows, s.Dims[len(s.Dims)-1]
 }
 
+// Offsets returns the offsets in A and B of output element i.
+func (s *Strided) Offsets(i int) (oa, ob int) {
+	for d := len(s.Dims) - 1; d >= 0; d-- {
+		idx := i % s.Dims[d]
+		i /= s.Dims[d]
+		oa += idx * s.StrideA[d]
+		ob += idx * s.StrideB[d]
+	}
+	return oa, ob
+}
+
 // offsets returns the starting offsets in A and B of row r.
 func (s *Strided) offsets(r int) (oa, ob int) {
 	for i := len(s.Dims) - 2; i >= 0; i-- {
@@ -205,9 +216,15 @@ func div[T Number](x, y T) T {
 // BroadcastCopy writes a broadcast to the shape of out, using the A side of
 // the walk s (build s with NewStrided(outShape, aShape, outShape)).
 func BroadcastCopy[T any](s *Strided, out, a []T) {
-	rows, inner := s.Rows()
+	rows, _ := s.Rows()
+	BroadcastCopyRows(s, out, a, 0, rows)
+}
+
+// BroadcastCopyRows is BroadcastCopy for rows [r0, r1) of the walk.
+func BroadcastCopyRows[T any](s *Strided, out, a []T, r0, r1 int) {
+	_, inner := s.Rows()
 	ia := s.StrideA[len(s.Dims)-1]
-	for r := 0; r < rows; r++ {
+	for r := r0; r < r1; r++ {
 		oa, _ := s.offsets(r)
 		o := out[r*inner : r*inner+inner]
 		if ia == 1 {

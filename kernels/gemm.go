@@ -53,6 +53,10 @@ type gemmState[T gemmFloat] struct {
 // kernel's minimum; tests use it to exercise chunking on small shapes.
 var gemmForceSplit = false
 
+// gemmStopMACs is the work (multiply-adds) between two polls of a Stop in a
+// product that can be cancelled: about a millisecond.
+const gemmStopMACs = 1 << 24
+
 // gemmChunksPerThread oversplits large products so that a goroutine that is
 // descheduled or slowed does not hold up the whole product. More chunks cost
 // more repacking (each row chunk packs all of B), so it stays small.
@@ -110,13 +114,22 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy && (size >= minPar || gemmForceSplit) {
 		threads = p.Size()
 	}
+	// A run that can be cancelled cuts big products into chunks of about
+	// gemmStopMACs so the Stop is polled often; the cut never changes an
+	// element's arithmetic (see split).
+	chunks := threads
+	if w.Stop.Armed() {
+		chunks = max(chunks, min(m*n*k/gemmStopMACs, 1<<12))
+	}
 	switch {
-	case threads <= 1 && t.direct:
+	case chunks <= 1 && t.direct:
 		t.directBlock(st, 0, t.n)
-	case threads <= 1:
+	case chunks <= 1:
 		t.block(st, 0, m, 0, n)
+	case threads <= 1:
+		Serial(w, t.split(chunks), t)
 	default:
-		p.For(w, t.split(threads), t)
+		p.For(w, t.split(chunks), t)
 	}
 	// Drop the references so the Worker does not keep the caller's matrices alive.
 	*t = gemmTask[T]{}

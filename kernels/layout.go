@@ -8,6 +8,21 @@ const maxRank = 8
 // Transpose permutes the axes of src (shape inShape, elemSize-byte
 // elements) into dst: dst axis i is src axis perm[i].
 func Transpose(dst, src []byte, elemSize int, inShape []int64, perm []int) {
+	TransposeRows(dst, src, elemSize, inShape, perm, 0, TransposeRowCount(inShape, perm))
+}
+
+// TransposeRowCount returns how many rows (all destination axes but the
+// last) a transpose walks; TransposeRows computes a range of them.
+func TransposeRowCount(inShape []int64, perm []int) int {
+	rows := 1
+	for _, p := range perm[:max(len(perm)-1, 0)] {
+		rows *= int(inShape[p])
+	}
+	return rows
+}
+
+// TransposeRows is Transpose for destination rows [r0, r1).
+func TransposeRows(dst, src []byte, elemSize int, inShape []int64, perm []int, r0, r1 int) {
 	r := len(perm)
 	if r == 0 {
 		copy(dst, src[:elemSize])
@@ -24,24 +39,22 @@ func Transpose(dst, src []byte, elemSize int, inShape []int64, perm []int) {
 		inStride[i] = s
 		s *= int(inShape[i])
 	}
-	total := 1
 	for i, p := range perm {
 		dims[i] = int(inShape[p])
 		strides[i] = inStride[p]
-		total *= dims[i]
-	}
-	if total == 0 {
-		return
+		if dims[i] == 0 {
+			return
+		}
 	}
 	switch elemSize {
 	case 1:
-		transposeT(dst, src, dims, strides)
+		transposeT(dst, src, dims, strides, r0, r1)
 	case 2:
-		transposeT(view[uint16](dst), view[uint16](src), dims, strides)
+		transposeT(view[uint16](dst), view[uint16](src), dims, strides, r0, r1)
 	case 4:
-		transposeT(view[uint32](dst), view[uint32](src), dims, strides)
+		transposeT(view[uint32](dst), view[uint32](src), dims, strides, r0, r1)
 	case 8:
-		transposeT(view[uint64](dst), view[uint64](src), dims, strides)
+		transposeT(view[uint64](dst), view[uint64](src), dims, strides, r0, r1)
 	default:
 		panic("kernels: Transpose element size")
 	}
@@ -57,18 +70,23 @@ func view[T any](b []byte) []T {
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }
 
-func transposeT[T any](dst, src []T, dims, strides []int) {
+func transposeT[T any](dst, src []T, dims, strides []int, r0, r1 int) {
 	r := len(dims)
 	var idxA [maxRank]int
 	idx := idxA[:r]
 	inner, innerStride := dims[r-1], strides[r-1]
+	// Start the odometer over all but the innermost axis at row r0.
 	off := 0
-	for o := 0; o < len(dst); o += inner {
+	for k, q := r-2, r0; k >= 0; k-- {
+		idx[k] = q % dims[k]
+		q /= dims[k]
+		off += idx[k] * strides[k]
+	}
+	for o := r0 * inner; o < r1*inner; o += inner {
 		row := dst[o : o+inner]
 		for i := range row {
 			row[i] = src[off+i*innerStride]
 		}
-		// Advance the odometer over all but the innermost axis.
 		for k := r - 2; k >= 0; k-- {
 			idx[k]++
 			off += strides[k]
@@ -81,11 +99,15 @@ func transposeT[T any](dst, src []T, dims, strides []int) {
 	}
 }
 
-// ConcatCopy copies one input's block into the output of a Concat: the
-// input is [outer, inBlock] bytes, the output [outer, outBlock] bytes, and
-// this input lands at byte offset at within each output block.
-func ConcatCopy(dst, src []byte, outer, inBlock, outBlock, at int) {
-	for o := 0; o < outer; o++ {
+// ConcatCopy copies one input's block into the output of a Concat, for
+// outer rows [o0, o1): the input is [outer, inBlock] bytes, the output
+// [outer, outBlock] bytes, and this input lands at byte offset at within
+// each output block.
+func ConcatCopy(dst, src []byte, inBlock, outBlock, at, o0, o1 int) {
+	if inBlock == 0 {
+		return
+	}
+	for o := o0; o < o1; o++ {
 		copy(dst[o*outBlock+at:o*outBlock+at+inBlock], src[o*inBlock:o*inBlock+inBlock])
 	}
 }

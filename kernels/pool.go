@@ -21,6 +21,9 @@ type Task interface {
 // Worker is used by one goroutine at a time; tasks may use its buffers freely
 // during RunChunk.
 type Worker struct {
+	// Stop, when set, is polled between chunks of every loop this Worker
+	// dispatches; chunks not yet started when it fires are skipped.
+	Stop   *Stop
 	f32    []float32
 	f64    []float64
 	inPool bool // a pool goroutine: nested For calls run inline
@@ -48,6 +51,7 @@ func (w *Worker) Float64s(n int) []float64 {
 // call is the shared state of one For invocation.
 type call struct {
 	task  Task
+	stop  *Stop
 	n     int64
 	next  atomic.Int64
 	wg    sync.WaitGroup
@@ -58,7 +62,7 @@ type call struct {
 func (c *call) work(w *Worker) {
 	for {
 		i := c.next.Add(1) - 1
-		if i >= c.n {
+		if i >= c.n || c.stop.Stopped() {
 			return
 		}
 		c.task.RunChunk(int(i), w)
@@ -144,9 +148,7 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 		helpers = min(n, p.size) - 1
 	}
 	if helpers <= 0 {
-		for i := 0; i < n; i++ {
-			t.RunChunk(i, caller)
-		}
+		Serial(caller, n, t)
 		return
 	}
 	// A chunk run by the caller may call For again with the same Worker;
@@ -154,7 +156,7 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 	caller.busy = true
 	defer func() { caller.busy = false }()
 	c := &caller.call
-	c.task, c.n, c.panic = t, int64(n), nil
+	c.task, c.stop, c.n, c.panic = t, caller.Stop, int64(n), nil
 	c.next.Store(0)
 	c.wg.Add(helpers)
 	sent := 0
@@ -178,7 +180,7 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 		c.work(caller)
 	}()
 	c.wg.Wait()
-	c.task = nil
+	c.task, c.stop = nil, nil
 	if v := c.panic; v != nil {
 		c.panic = nil
 		panic(v)

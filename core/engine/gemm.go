@@ -14,9 +14,11 @@ type gemmExec struct {
 	alpha, beta    float64
 	hasC           bool
 	c              kernels.Strided // broadcast of C to [m, n]
+	crc            rowChunks       // the broadcast copy's chunks
+	y, cdata       []byte
 }
 
-func prepareGemm(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo) (executor, bool, error) {
+func prepareGemm(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolSize int) (executor, error) {
 	e := &gemmExec{dt: out[0].DType, transA: n.Attr("transA").Int != 0, transB: n.Attr("transB").Int != 0,
 		alpha: n.Attr("alpha").Float, beta: n.Attr("beta").Float}
 	e.m, e.n = int(out[0].Shape[0]), int(out[0].Shape[1])
@@ -27,8 +29,10 @@ func prepareGemm(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo) (
 	if len(in) > 2 && in[2] != nil && e.beta != 0 {
 		e.hasC = true
 		e.c = kernels.NewStrided(out[0].Shape, in[2].Shape, out[0].Shape)
+		rows, inner := e.c.Rows()
+		e.crc = splitRows(rows, inner, poolSize)
 	}
-	return e, false, nil
+	return e, nil
 }
 
 func (e *gemmExec) run(x *runCtx, in, out [][]byte) {
@@ -39,35 +43,48 @@ func (e *gemmExec) run(x *runCtx, in, out [][]byte) {
 	if e.transB {
 		ldb = e.k
 	}
+	if e.hasC {
+		e.y, e.cdata = out[0], in[2]
+		x.parallel(e.crc.count, e)
+		e.y, e.cdata = nil, nil
+	}
 	switch e.dt {
 	case dtype.Float32:
-		y := f32s(out[0])
 		beta := float32(0)
 		if e.hasC {
-			kernels.BroadcastCopy(&e.c, y, f32s(in[2]))
 			beta = float32(e.beta)
 		}
-		kernels.Sgemm(x.pool, x.worker, e.transA, e.transB, e.m, e.n, e.k, float32(e.alpha), f32s(in[0]), lda, f32s(in[1]), ldb, beta, y, e.n)
+		kernels.Sgemm(x.pool, x.worker, e.transA, e.transB, e.m, e.n, e.k, float32(e.alpha), f32s(in[0]), lda, f32s(in[1]), ldb, beta, f32s(out[0]), e.n)
 	case dtype.Float64:
-		y := f64s(out[0])
 		beta := 0.0
 		if e.hasC {
-			kernels.BroadcastCopy(&e.c, y, f64s(in[2]))
 			beta = e.beta
 		}
-		kernels.Dgemm(x.pool, x.worker, e.transA, e.transB, e.m, e.n, e.k, e.alpha, f64s(in[0]), lda, f64s(in[1]), ldb, beta, y, e.n)
+		kernels.Dgemm(x.pool, x.worker, e.transA, e.transB, e.m, e.n, e.k, e.alpha, f64s(in[0]), lda, f64s(in[1]), ldb, beta, f64s(out[0]), e.n)
+	}
+}
+
+// RunChunk copies rows of C's broadcast into Y.
+func (e *gemmExec) RunChunk(c int, _ *kernels.Worker) {
+	r0, r1 := e.crc.bounds(c)
+	if e.dt == dtype.Float32 {
+		kernels.BroadcastCopyRows(&e.c, f32s(e.y), f32s(e.cdata), r0, r1)
+	} else {
+		kernels.BroadcastCopyRows(&e.c, f64s(e.y), f64s(e.cdata), r0, r1)
 	}
 }
 
 // matMulExec is numpy matmul: a batch of m×k · k×n products, with the batch
-// dims broadcast. offA/offB hold each batch's element offsets.
+// dims broadcast. Each product's operand offsets come from walking the
+// broadcast batch (nothing per batch element is stored).
 type matMulExec struct {
-	dt         dtype.DType
-	m, n, k    int
-	offA, offB []int
+	dt      dtype.DType
+	m, n, k int
+	batch   int
+	walk    kernels.Strided // over the batch dims: A and B batch strides
 }
 
-func prepareMatMul(in []*graph.ValueInfo, out []graph.ValueInfo) (executor, bool, error) {
+func prepareMatMul(in []*graph.ValueInfo, out []graph.ValueInfo) (executor, error) {
 	a, b := in[0].Shape, in[1].Shape
 	if len(a) == 1 {
 		a = []int64{1, a[0]}
@@ -75,47 +92,35 @@ func prepareMatMul(in []*graph.ValueInfo, out []graph.ValueInfo) (executor, bool
 	if len(b) == 1 {
 		b = []int64{b[0], 1}
 	}
-	e := &matMulExec{dt: out[0].DType, m: int(a[len(a)-2]), k: int(a[len(a)-1]), n: int(b[len(b)-1])}
+	e := &matMulExec{dt: out[0].DType, m: int(a[len(a)-2]), k: int(a[len(a)-1]), n: int(b[len(b)-1]), batch: 1}
 	batchA, batchB := a[:len(a)-2], b[:len(b)-2]
 	// B without batch dims: fold A's batch into M, one large product.
 	if numel(batchB) == 1 {
 		e.m *= numel(batchA)
-		e.offA, e.offB = []int{0}, []int{0}
-		return e, false, nil
+		return e, nil
 	}
 	batch, _ := graph.Broadcast(batchA, batchB)
-	s := kernels.NewStrided(batch, batchA, batchB)
-	rows, inner := s.Rows()
-	total := rows * inner
-	// Walk the broadcast batch with a 0/1 matrix trick: offsets come from
-	// the strided walk over batch indices.
-	ia := make([]int64, numel(batchA))
-	ib := make([]int64, numel(batchB))
-	for i := range ia {
-		ia[i] = int64(i)
-	}
-	for i := range ib {
-		ib[i] = int64(i)
-	}
-	idxA, idxB := make([]int64, total), make([]int64, total)
-	kernels.BroadcastCopy(&s, idxA, ia)
-	sb := kernels.NewStrided(batch, batchB, batchA)
-	kernels.BroadcastCopy(&sb, idxB, ib)
-	for i := 0; i < total; i++ {
-		e.offA = append(e.offA, int(idxA[i])*e.m*e.k)
-		e.offB = append(e.offB, int(idxB[i])*e.k*e.n)
-	}
-	return e, false, nil
+	e.batch = numel(batch)
+	e.walk = kernels.NewStrided(batch, batchA, batchB)
+	return e, nil
 }
 
 func (e *matMulExec) run(x *runCtx, in, out [][]byte) {
 	mn := e.m * e.n
-	for i := range e.offA {
+	for i := 0; i < e.batch; i++ {
+		if x.worker.Stop.Stopped() {
+			return
+		}
+		oa, ob := 0, 0
+		if e.batch > 1 {
+			oa, ob = e.walk.Offsets(i)
+		}
+		oa, ob = oa*e.m*e.k, ob*e.k*e.n
 		switch e.dt {
 		case dtype.Float32:
-			kernels.Sgemm(x.pool, x.worker, false, false, e.m, e.n, e.k, 1, f32s(in[0])[e.offA[i]:], e.k, f32s(in[1])[e.offB[i]:], e.n, 0, f32s(out[0])[i*mn:], e.n)
+			kernels.Sgemm(x.pool, x.worker, false, false, e.m, e.n, e.k, 1, f32s(in[0])[oa:], e.k, f32s(in[1])[ob:], e.n, 0, f32s(out[0])[i*mn:], e.n)
 		case dtype.Float64:
-			kernels.Dgemm(x.pool, x.worker, false, false, e.m, e.n, e.k, 1, f64s(in[0])[e.offA[i]:], e.k, f64s(in[1])[e.offB[i]:], e.n, 0, f64s(out[0])[i*mn:], e.n)
+			kernels.Dgemm(x.pool, x.worker, false, false, e.m, e.n, e.k, 1, f64s(in[0])[oa:], e.k, f64s(in[1])[ob:], e.n, 0, f64s(out[0])[i*mn:], e.n)
 		}
 	}
 }

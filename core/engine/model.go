@@ -13,6 +13,7 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/osmem"
 	"github.com/mle-runtime/mle/kernels"
 )
 
@@ -22,16 +23,28 @@ type Options struct {
 	ReadAll bool   // read the file instead of mapping it
 	Threads int    // intra-op threads; 0 = runtime.NumCPU()
 	Device  string // "" or "cpu"; "cuda" is not in this build
-	// MaxArenaBytes caps a session's activation memory; 0 means
-	// DefaultMaxArenaBytes. Runs whose shapes need more fail with NoMemory.
+	// MaxArenaBytes caps the memory a session allocates for a run (arena
+	// with kernel scratch, staging copies, outputs it allocates); 0 means
+	// DefaultMaxMemory(). Runs that would need more fail with
+	// errs.NoMemoryLimit before allocating.
 	MaxArenaBytes int64
 }
 
 // MaxThreads caps Options.Threads.
 const MaxThreads = 1024
 
-// DefaultMaxArenaBytes is the default cap on a session's activation arena.
+// DefaultMaxArenaBytes is the largest default memory limit of a session.
 const DefaultMaxArenaBytes = 16 << 30
+
+// DefaultMaxMemory returns the default memory limit of a session:
+// DefaultMaxArenaBytes, or 3/4 of what this process may use if that is
+// less (physical memory, cgroup limit, RLIMIT_AS, RLIMIT_DATA).
+func DefaultMaxMemory() int64 {
+	if l := osmem.Limit(); l > 0 {
+		return min(DefaultMaxArenaBytes, l/4*3)
+	}
+	return DefaultMaxArenaBytes
+}
 
 // Model is an opened model: the file, its checked graph and views of its
 // weights. It is safe for concurrent use. The file stays open until Close
@@ -42,7 +55,7 @@ type Model struct {
 	pool     *kernels.Pool
 	consts   [][]byte // by value id: stored bytes of constants, nil otherwise
 	live     []bool   // by node index: the node contributes to an output
-	maxArena int64
+	maxMemory int64
 	refs     atomic.Int64
 	closed   atomic.Bool
 	closeMu  sync.Mutex
@@ -83,6 +96,20 @@ func OpenBytes(b []byte, opts Options) (*Model, error) {
 	return newModel(f, opts)
 }
 
+// OpenOwned opens a model held in memory from osmem.Alloc; the Model takes
+// the buffer over and frees it when the last of it is released.
+func OpenOwned(buf osmem.Buffer, opts Options) (*Model, error) {
+	if err := checkDevice(opts.Device); err != nil {
+		osmem.Free(&buf)
+		return nil, err
+	}
+	f, err := format.ParseOwned(buf, format.OpenOptions{Verify: opts.Verify})
+	if err != nil {
+		return nil, err
+	}
+	return newModel(f, opts)
+}
+
 func newModel(f *format.File, opts Options) (*Model, error) {
 	if opts.Threads < 0 || opts.Threads > MaxThreads {
 		_ = f.Close()
@@ -96,9 +123,9 @@ func newModel(f *format.File, opts Options) (*Model, error) {
 		_ = f.Close()
 		return nil, errs.New(errs.InvalidOptions, "MaxArenaBytes must be >= 0, got %d", opts.MaxArenaBytes)
 	}
-	m := &Model{file: f, g: f.Checked, maxArena: opts.MaxArenaBytes}
-	if m.maxArena == 0 {
-		m.maxArena = DefaultMaxArenaBytes
+	m := &Model{file: f, g: f.Checked, maxMemory: opts.MaxArenaBytes}
+	if m.maxMemory == 0 {
+		m.maxMemory = DefaultMaxMemory()
 	}
 	m.consts = make([][]byte, len(m.g.Values))
 	for id, v := range m.g.Values {
@@ -179,6 +206,9 @@ func (m *Model) Inputs() []graph.ValueInfo { return m.file.Graph.Inputs }
 
 // Outputs returns the graph's output signature.
 func (m *Model) Outputs() []graph.ValueInfo { return m.file.Graph.Outputs }
+
+// MaxMemory returns the memory limit of the model's sessions.
+func (m *Model) MaxMemory() int64 { return m.maxMemory }
 
 // Threads returns the size of the model's worker pool.
 func (m *Model) Threads() int { return m.pool.Size() }

@@ -1,10 +1,6 @@
 package engine
 
 import (
-	"cmp"
-	"slices"
-	"sort"
-
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
@@ -23,17 +19,19 @@ type plan struct {
 	bytes  []int64   // by value id
 	alias  []int     // by value id: value whose storage this one shares, or -1
 	offset []int64   // by value id: arena offset of computed, non-alias values; -1 otherwise
-	arena  int64     // planned peak bytes
+	arena  int64     // planned peak bytes: activations and kernel scratch
 	naive  int64     // sum of all computed buffers, for comparison
 	steps  []step
 }
 
 // step is one live node, prepared.
 type step struct {
-	node *graph.CNode
-	exec executor // nil for pure views (Identity, Reshape, Flatten)
-	in   [][]byte // argument buffers, filled per run
-	out  [][]byte
+	node       *graph.CNode
+	exec       executor // nil: a view (Identity, Reshape, ...) or no elements to compute
+	in         [][]byte // argument buffers, filled per run
+	out        [][]byte
+	scratch    int64 // bytes of arena scratch the kernel needs during this step
+	scratchOff int64
 }
 
 // executor runs one prepared node on its argument buffers.
@@ -60,9 +58,14 @@ func (c constSource) Int64s(id int) ([]int64, bool, error) {
 	return vals, true, err
 }
 
-// newPlan infers concrete shapes for the given input shapes, prepares each
-// live node and lays out the arena.
-func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int) (*plan, error) {
+// viewOps are ops whose output 0 is input 0's storage, reinterpreted.
+var viewOps = map[string]bool{"Identity": true, "Reshape": true, "Flatten": true, "Dropout": true}
+
+// newPlan infers concrete shapes for the given input shapes, lays out the
+// arena and prepares each live node. Nothing proportional to a tensor's size
+// is allocated here: the arena (which holds kernels' scratch too) is checked
+// against limit first, and allocated by the session.
+func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64) (*plan, error) {
 	g := m.g
 	outIDs := make([]int, len(sel))
 	for i, o := range sel {
@@ -92,7 +95,10 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int) (*plan, erro
 	setBytes := func(id int) error {
 		n, ok := dtype.ByteSize(g.Values[id].DType, p.shapes[id])
 		if !ok {
-			return errs.New(errs.Shape, "tensor %q: shape %v is too large", g.Values[id].Name, p.shapes[id])
+			return errs.New(errs.ShapeTooLarge, "tensor %q: shape %v is too large for any run", g.Values[id].Name, p.shapes[id])
+		}
+		if n > limit {
+			return errs.New(errs.NoMemoryLimit, "tensor %q: shape %v needs %d bytes; the session's memory limit is %d", g.Values[id].Name, p.shapes[id], n, limit)
 		}
 		p.bytes[id] = n
 		return nil
@@ -106,6 +112,13 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int) (*plan, erro
 	}
 	cs := constSource{m}
 	infos := make([]graph.ValueInfo, len(g.Values))
+	// Pass 1: shapes. Each step keeps its argument infos for pass 3.
+	type pending struct {
+		ins     []*graph.ValueInfo
+		outs    []graph.ValueInfo
+		compute bool // a kernel must run (a Dropout's mask counts)
+	}
+	var todo []pending
 	for ni := range g.Nodes {
 		if !live[ni] {
 			continue
@@ -122,27 +135,64 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int) (*plan, erro
 		if err != nil {
 			return nil, runShapeErr(err, n)
 		}
+		empty := true
 		for j, id := range n.Out {
 			if id < 0 {
 				continue
 			}
 			p.shapes[id] = outs[j].Shape
 			if err := setBytes(id); err != nil {
-				return nil, err
+				return nil, errs.Prefix(err, "node %s %q", n.Op, n.Name)
+			}
+			if c, _ := dtype.NumElements(outs[j].Shape); c > 0 {
+				empty = false
 			}
 		}
-		exec, alias, err := prepare(n, ins, outs, poolSize)
+		st := step{node: n, in: make([][]byte, len(n.In)), out: make([][]byte, len(n.Out))}
+		compute := false
+		switch {
+		case empty:
+			// Nothing to compute: no kernel runs, so no loop can spin over
+			// the outer dimensions of a tensor that has no elements.
+		case viewOps[n.Op]:
+			p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
+			compute = n.Op == "Dropout" && len(n.Out) > 1 && n.Out[1] >= 0
+		default:
+			st.scratch = scratchBytes(n, outs)
+			compute = true
+		}
+		p.steps = append(p.steps, st)
+		todo = append(todo, pending{ins, outs, compute})
+	}
+	// Pass 2: memory.
+	p.layout(outIDs)
+	if p.arena > limit {
+		return nil, errs.New(errs.NoMemoryLimit, "these input shapes need %d bytes of activations; the session's memory limit is %d", p.arena, limit)
+	}
+	// Pass 3: kernels, for steps with elements to compute.
+	for i := range p.steps {
+		if !todo[i].compute {
+			continue
+		}
+		st := &p.steps[i]
+		n := st.node
+		exec, err := prepare(n, todo[i].ins, todo[i].outs, poolSize)
 		if err != nil {
 			return nil, runShapeErr(err, n)
 		}
-		if alias {
-			p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
-		}
-		st := step{node: n, exec: exec, in: make([][]byte, len(n.In)), out: make([][]byte, len(n.Out))}
-		p.steps = append(p.steps, st)
+		st.exec = exec
 	}
-	p.layout(outIDs)
 	return p, nil
+}
+
+// scratchBytes is the arena scratch a node's kernel needs while it runs.
+func scratchBytes(n *graph.CNode, outs []graph.ValueInfo) int64 {
+	switch n.Op {
+	case "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2":
+		c, _ := dtype.NumElements(outs[0].Shape)
+		return 8 * c // float64 accumulators
+	}
+	return 0
 }
 
 func rootOf(alias []int, id int) int {
@@ -159,78 +209,10 @@ func runShapeErr(err error, n *graph.CNode) error {
 	switch code {
 	case errs.GraphShape, errs.GraphAttribute:
 		code = errs.Shape
+	case errs.GraphTooLarge:
+		code = errs.ShapeTooLarge
 	}
 	return errs.Wrap(code, err, "node %s %q does not accept these input shapes", n.Op, n.Name)
-}
-
-// layout assigns arena offsets: each computed buffer lives from the step
-// that writes it to the last step that reads it (or its aliases); buffers
-// are placed largest first at the lowest offset that does not collide with
-// an already placed buffer whose lifetime overlaps (TFLite's greedy-by-size).
-func (p *plan) layout(outputs []int) {
-	type buf struct {
-		id         int
-		size       int64
-		start, end int
-		off        int64
-	}
-	var bufs []*buf
-	byID := map[int]*buf{}
-	for si, st := range p.steps {
-		for _, id := range st.node.Out {
-			if id < 0 || p.alias[id] >= 0 {
-				continue
-			}
-			b := &buf{id: id, size: (p.bytes[id] + arenaAlign - 1) &^ (arenaAlign - 1), start: si, end: si}
-			bufs = append(bufs, b)
-			byID[id] = b
-			p.naive += b.size
-		}
-	}
-	extend := func(id, at int) {
-		if b, ok := byID[rootOf(p.alias, id)]; ok && at > b.end {
-			b.end = at
-		}
-	}
-	for si, st := range p.steps {
-		for _, id := range st.node.In {
-			if id >= 0 {
-				extend(id, si)
-			}
-		}
-	}
-	for _, id := range outputs {
-		extend(id, len(p.steps))
-	}
-	order := slices.Clone(bufs)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].size > order[j].size })
-	// placed holds values (no pointers: inserting moves no write barriers)
-	// sorted by offset, so one pass finds the lowest gap among the buffers
-	// whose lifetimes overlap b's.
-	type span struct {
-		off, size  int64
-		start, end int
-	}
-	placed := make([]span, 0, len(order))
-	for _, b := range order {
-		var off int64
-		for _, q := range placed {
-			if q.start > b.end || b.start > q.end {
-				continue
-			}
-			if off+b.size <= q.off {
-				break
-			}
-			off = max(off, q.off+q.size)
-		}
-		b.off = off
-		at, _ := slices.BinarySearchFunc(placed, off, func(q span, o int64) int { return cmp.Compare(q.off, o) })
-		placed = slices.Insert(placed, at, span{off, b.size, b.start, b.end})
-		p.arena = max(p.arena, off+b.size)
-	}
-	for _, b := range bufs {
-		p.offset[b.id] = b.off
-	}
 }
 
 // stats reports the plan's memory use.

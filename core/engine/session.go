@@ -4,12 +4,13 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
-	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/osmem"
 	"github.com/mle-runtime/mle/kernels"
 )
 
@@ -21,20 +22,28 @@ const maxPlans = 16
 // plan per input-shape set, so that a repeated run allocates nothing. A
 // Session must be used by one goroutine at a time; concurrent use is
 // detected and refused with errs.Busy.
+//
+// The arena and staging copies are mapped from the operating system
+// (package osmem): they never count toward the Go heap, and a machine out of
+// memory gives errs.NoMemorySystem. Together they stay within the model's
+// memory limit.
 type Session struct {
 	m       *Model
 	plans   map[uint64]*plan
-	arena   []byte
-	bufs    [][]byte // by value id, for the current run
-	staging [][]byte // by input index: copies of misaligned inputs
+	arena   osmem.Buffer
+	bufs    [][]byte       // by value id, for the current run
+	staging []osmem.Buffer // by input index: copies of misaligned inputs
 	shapes  [][]int64
 	worker  kernels.Worker
+	stop    kernels.Stop
 	ctx     runCtx // kept here so passing it to executors does not allocate
 	busy    atomic.Bool
 	closed  bool
+	// The current run's caller buffers, to say whose memory faulted.
+	curIn, curOut []Tensor
 }
 
-// Close releases the session's reference to its model.
+// Close releases the session's memory and its reference to its model.
 func (s *Session) Close() error {
 	if !s.busy.CompareAndSwap(false, true) {
 		return errs.New(errs.Busy, "session is in use by another thread")
@@ -44,8 +53,17 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.plans, s.arena, s.bufs, s.staging = nil, nil, nil, nil
+	s.release()
+	s.plans, s.bufs, s.staging = nil, nil, nil
 	return s.m.release()
+}
+
+// release frees the arena and the staging copies.
+func (s *Session) release() {
+	osmem.Free(&s.arena)
+	for i := range s.staging {
+		osmem.Free(&s.staging[i])
+	}
 }
 
 // Model returns the session's model.
@@ -62,20 +80,51 @@ func (s *Session) enter() error {
 	return nil
 }
 
-// guard turns a memory fault (weights file truncated under the mapping) or
-// any other panic during a run into an error, so a run never crashes its host.
-func guard(err *error) {
-	if v := recover(); v != nil {
-		if fe, ok := v.(interface{ Addr() uintptr }); ok {
-			*err = errs.New(errs.IOFault, "memory fault at %#x reading the model's weights (was the file truncated?)", fe.Addr())
+// guard turns a memory fault or any other panic during a run into an error,
+// so a run never crashes its host. A fault is blamed on whoever owns the
+// address: a caller's buffer (errs.InvalidBuffer, naming the tensor) or the
+// model's mapped file (errs.IOFault: it was truncated under us).
+func (s *Session) guard(err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	fe, ok := v.(interface{ Addr() uintptr })
+	if !ok {
+		*err = errs.New(errs.Internal, "panic during run: %v\n%s", v, debug.Stack())
+		return
+	}
+	addr := fe.Addr()
+	for i := range s.curIn {
+		if within(addr, s.curIn[i].Data) {
+			*err = errs.New(errs.InvalidBuffer, "input %q: reading its buffer faulted at %#x: it holds fewer bytes than its nbytes says", s.m.Inputs()[i].Name, addr)
 			return
 		}
-		*err = errs.New(errs.Internal, "panic during run: %v\n%s", v, debug.Stack())
 	}
+	for i := range s.curOut {
+		if within(addr, s.curOut[i].Data) {
+			*err = errs.New(errs.InvalidBuffer, "output %d: writing its buffer faulted at %#x: it holds fewer bytes than its nbytes says", i, addr)
+			return
+		}
+	}
+	if within(addr, s.m.file.Bytes()) {
+		*err = errs.New(errs.IOFault, "memory fault at %#x reading the model's weights: the file was truncated while in use", addr)
+		return
+	}
+	*err = errs.New(errs.InvalidBuffer, "memory fault at %#x outside the model and the session: a caller's buffer is shorter than declared", addr)
 }
 
-// do runs fn as the session's only user, with faults on the mapped file and
-// panics turned into errors.
+// within reports whether addr lies in b.
+func within(addr uintptr, b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return addr >= p && addr-p < uintptr(len(b))
+}
+
+// do runs fn as the session's only user, with faults and panics turned into
+// errors.
 func (s *Session) do(fn func() error) (err error) {
 	if err := s.enter(); err != nil {
 		return err
@@ -83,35 +132,140 @@ func (s *Session) do(fn func() error) (err error) {
 	defer s.busy.Store(false)
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
-	defer guard(&err)
+	defer s.guard(&err)
 	return fn()
+}
+
+// RunOptions bound one run.
+type RunOptions struct {
+	// Timeout > 0 stops the run with errs.CancelledDeadline once it has
+	// taken that long.
+	Timeout time.Duration
+	// Cancel, when set, stops the run with errs.Cancelled soon after it
+	// becomes non-zero (any goroutine or thread may set it).
+	Cancel *atomic.Int32
+	// Alloc, when set, provides the buffer of every output given with nil
+	// Data, once its size is known and has been counted against the memory
+	// limit. i is the position in outputs.
+	Alloc func(i int, nbytes int64) ([]byte, error)
 }
 
 // Run executes the model. inputs are in graph-input order; outputs, in
 // graph-output order, receive dtype, shape and data (their Data must have
 // room; see errs.BufferTooSmall).
 func (s *Session) Run(inputs, outputs []Tensor) error {
-	return s.RunSelected(inputs, outputs, nil)
+	return s.RunWith(inputs, outputs, nil, RunOptions{})
 }
 
 // RunSelected computes only the graph outputs at the indices in which (nil:
 // all, in order): outputs[i] receives output which[i], and nodes that feed
 // none of them do not run.
 func (s *Session) RunSelected(inputs, outputs []Tensor, which []int) error {
+	return s.RunWith(inputs, outputs, which, RunOptions{})
+}
+
+// RunWith is RunSelected with a timeout, a cancel flag and output
+// allocation. Output buffers must not overlap each other or any input
+// (errs.InvalidValue): an output may be a view of an input.
+func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions) error {
+	if opts.Timeout < 0 {
+		return errs.New(errs.InvalidOptions, "timeout %v is negative", opts.Timeout)
+	}
 	return s.do(func() error {
+		s.curIn, s.curOut = inputs, outputs
+		defer func() { s.curIn, s.curOut = nil, nil }()
 		p, err := s.planFor(inputs, which, true)
 		if err != nil {
 			return err
 		}
+		if opts.Alloc != nil {
+			if err := s.allocOutputs(p, outputs, opts.Alloc); err != nil {
+				return err
+			}
+		}
 		if err := s.fillOutputs(p, outputs, false); err != nil {
 			return err
 		}
+		if err := checkOverlap(s.m, inputs, outputs); err != nil {
+			return err
+		}
 		defer s.forget(p)
+		s.worker.Stop = nil
+		if opts.Cancel != nil || opts.Timeout > 0 {
+			s.stop.Reset(opts.Cancel, opts.Timeout)
+			s.worker.Stop = &s.stop
+		}
 		if err := s.execute(p, inputs); err != nil {
 			return err
 		}
 		return s.fillOutputs(p, outputs, true)
 	})
+}
+
+// allocOutputs sizes the outputs that have no buffer, checks them against
+// the memory limit with the session's own memory, and has alloc provide them.
+func (s *Session) allocOutputs(p *plan, outputs []Tensor, alloc func(int, int64) ([]byte, error)) error {
+	if len(outputs) != len(p.sel) {
+		return errs.New(errs.InvalidValue, "%d outputs selected; %d buffers given", len(p.sel), len(outputs))
+	}
+	var total int64
+	for i, o := range p.sel {
+		if outputs[i].Data == nil {
+			total += p.bytes[s.m.g.Outputs[o]]
+		}
+	}
+	if held := s.held(); total > s.m.maxMemory-held {
+		return errs.New(errs.NoMemoryLimit, "the outputs need %d bytes and the session holds %d; the memory limit is %d", total, held, s.m.maxMemory)
+	}
+	for i, o := range p.sel {
+		if outputs[i].Data != nil {
+			continue
+		}
+		b, err := alloc(i, p.bytes[s.m.g.Outputs[o]])
+		if err != nil {
+			return err
+		}
+		outputs[i].Data = b
+	}
+	return nil
+}
+
+// held returns the bytes the session holds from the system.
+func (s *Session) held() int64 {
+	n := s.arena.Len()
+	for i := range s.staging {
+		n += s.staging[i].Len()
+	}
+	return n
+}
+
+// checkOverlap refuses output buffers that overlap each other or an input.
+func checkOverlap(m *Model, inputs, outputs []Tensor) error {
+	for i := range outputs {
+		o := outputs[i].Data
+		if len(o) == 0 {
+			continue
+		}
+		for j := range inputs {
+			if overlap(o, inputs[j].Data) {
+				return errs.New(errs.InvalidValue, "output %d's buffer overlaps input %q: outputs may be views of inputs, so output buffers must not share their memory", i, m.Inputs()[j].Name)
+			}
+		}
+		for j := range outputs[:i] {
+			if overlap(o, outputs[j].Data) {
+				return errs.New(errs.InvalidValue, "the buffers of outputs %d and %d overlap", j, i)
+			}
+		}
+	}
+	return nil
+}
+
+func overlap(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return pa < pb+uintptr(len(b)) && pb < pa+uintptr(len(a))
 }
 
 // OutputShapes fills the dtype and shape of the outputs RunSelected would
@@ -135,10 +289,19 @@ func (s *Session) OutputShapes(inputs, outputs []Tensor, which []int) error {
 	})
 }
 
-// Memory returns the activation-memory plan for the given input shapes.
+// Memory returns the activation-memory plan for the given input shapes,
+// without allocating it.
 func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
 	err = s.do(func() error {
-		p, err := s.planFor(inputs, nil, false)
+		if err := s.checkInputs(inputs, false); err != nil {
+			return err
+		}
+		shapes := make([][]int64, len(inputs))
+		for i := range inputs {
+			shapes[i] = inputs[i].Shape()
+		}
+		sel, _ := s.selection(nil)
+		p, err := newPlan(s.m, shapes, sel, s.m.pool.Size(), s.m.maxMemory)
 		if err == nil {
 			st = p.stats()
 		}
@@ -221,7 +384,8 @@ func (p *plan) matches(inputs []Tensor, which []int) bool {
 }
 
 // planFor validates the inputs (their data too, when needData) and returns
-// the cached plan for their shapes, making one on first sight.
+// the cached plan for their shapes, making one on first sight. The arena
+// grows (from the system) to the plan's size.
 func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, error) {
 	if err := s.checkInputs(inputs, needData); err != nil {
 		return nil, err
@@ -238,24 +402,27 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 	for i := range inputs {
 		shapes[i] = append([]int64{}, inputs[i].Shape()...)
 	}
-	p, err := newPlan(s.m, shapes, sel, s.m.pool.Size())
+	p, err := newPlan(s.m, shapes, sel, s.m.pool.Size(), s.m.maxMemory)
 	if err != nil {
 		return nil, err
 	}
 	p.all = which == nil
-	if p.arena > s.m.maxArena {
-		return nil, errs.New(errs.NoMemory, "these input shapes need %d bytes of activations; the limit is %d (Options.MaxArenaBytes)", p.arena, s.m.maxArena)
+	if s.arena.Len() < p.arena {
+		// Staging copies are dropped first: they are remade at need.
+		s.release()
+		a, err := osmem.Alloc(p.arena)
+		if err != nil {
+			return nil, errs.Prefix(err, "the activation arena")
+		}
+		s.arena = a
 	}
 	if len(s.plans) >= maxPlans {
 		clear(s.plans)
 	}
 	s.plans[key] = p
-	if int64(len(s.arena)) < p.arena {
-		s.arena = format.AlignedBytes(int(p.arena))
-	}
 	if s.bufs == nil {
 		s.bufs = make([][]byte, len(s.m.g.Values))
-		s.staging = make([][]byte, len(inputs))
+		s.staging = make([]osmem.Buffer, len(inputs))
 	}
 	return p, nil
 }
@@ -319,11 +486,19 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 	for i, id := range g.Inputs {
 		data := inputs[i].Data
 		if !aligned(data, inputs[i].DType.Size()) {
-			if cap(s.staging[i]) < len(data) {
-				s.staging[i] = format.AlignedBytes(len(data))
+			st := &s.staging[i]
+			if st.Len() < int64(len(data)) {
+				osmem.Free(st)
+				if held := s.held(); int64(len(data)) > s.m.maxMemory-held {
+					return errs.New(errs.NoMemoryLimit, "input %q is not aligned to its element size and its copy needs %d bytes; the session holds %d of its memory limit %d", s.m.Inputs()[i].Name, len(data), held, s.m.maxMemory)
+				}
+				b, err := osmem.Alloc(int64(len(data)))
+				if err != nil {
+					return errs.Prefix(err, "copying misaligned input %q", s.m.Inputs()[i].Name)
+				}
+				*st = b
 			}
-			s.staging[i] = append(s.staging[i][:0], data...)
-			data = s.staging[i]
+			data = st.Bytes()[:copy(st.Bytes(), data)]
 		}
 		s.bufs[id] = data
 	}
@@ -332,9 +507,10 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 			s.bufs[id] = c
 		}
 	}
+	arena := s.arena.Bytes()
 	for id, off := range p.offset {
 		if off >= 0 {
-			s.bufs[id] = s.arena[off : off+p.bytes[id] : off+p.bytes[id]]
+			s.bufs[id] = arena[off : off+p.bytes[id] : off+p.bytes[id]]
 		}
 	}
 	for id, a := range p.alias {
@@ -344,10 +520,14 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 	}
 	x := &s.ctx
 	x.pool, x.worker = s.m.pool, &s.worker
+	stop := s.worker.Stop
 	for i := range p.steps {
 		st := &p.steps[i]
 		if st.exec == nil {
 			continue
+		}
+		if stop.Stopped() {
+			return stopErr(stop, i, len(p.steps), st.node)
 		}
 		for j, id := range st.node.In {
 			st.in[j] = nil
@@ -361,14 +541,31 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 				st.out[j] = s.bufs[id]
 			}
 		}
+		x.scratch = arena[st.scratchOff : st.scratchOff+st.scratch]
 		st.exec.run(x, st.in, st.out)
+		x.scratch = nil
 		if x.err != nil {
 			err := errs.Prefix(x.err, "node %s %q", st.node.Op, st.node.Name)
 			x.err = nil
 			return err
 		}
 	}
+	if stop.Stopped() { // a kernel may have stopped early in the last step
+		return stopErr(stop, len(p.steps), len(p.steps), nil)
+	}
 	return nil
+}
+
+// stopErr reports a run that stopped before step i of n.
+func stopErr(stop *kernels.Stop, i, n int, at *graph.CNode) error {
+	where := "at its end"
+	if at != nil {
+		where = "at node " + at.Op + " " + at.Name
+	}
+	if stop.Why() == kernels.StopDeadline {
+		return errs.New(errs.CancelledDeadline, "the run took longer than its timeout of %v (stopped %s, step %d of %d)", stop.Limit(), where, i, n)
+	}
+	return errs.New(errs.Cancelled, "the run was cancelled (stopped %s, step %d of %d)", where, i, n)
 }
 
 // forget drops references to caller memory: it is not ours after Run returns.

@@ -299,7 +299,7 @@ func TestOpenOptions(t *testing.T) {
 func TestArenaLimit(t *testing.T) {
 	m := mlp(t, dtype.Float32, 4, 1000, 3, Options{MaxArenaBytes: 1 << 20})
 	_, err := runModel(t, m, []Tensor{xbatch(dtype.Float32, 1000, 4, 0)})
-	wantCode(t, err, errs.NoMemory)
+	wantCode(t, err, errs.NoMemoryLimit)
 }
 
 // A file truncated while mapped must give IOFault, not SIGBUS.

@@ -31,6 +31,7 @@ const (
 	NoMemory        Code = 13
 	Internal        Code = 14
 	Busy            Code = 15
+	Cancelled       Code = 16
 )
 
 func ext(primary Code, n uint32) Code { return primary | Code(n<<8) }
@@ -41,12 +42,14 @@ var (
 	InvalidOptions = ext(InvalidArgument, 2) // bad options struct (struct_size, unknown value)
 	InvalidName    = ext(InvalidArgument, 3) // unknown input/output name
 	InvalidValue   = ext(InvalidArgument, 4) // a value out of its documented range
+	InvalidBuffer  = ext(InvalidArgument, 5) // a caller's buffer faulted when read or written
 
-	IOOpen  = ext(IO, 1) // the file could not be opened or stat'ed
-	IORead  = ext(IO, 2) // reading failed
-	IOMap   = ext(IO, 3) // mmap failed
-	IOFault = ext(IO, 4) // mapped memory faulted (file truncated while in use)
-	IOWrite = ext(IO, 5) // writing, syncing or renaming failed
+	IOOpen    = ext(IO, 1) // the file could not be opened or stat'ed
+	IORead    = ext(IO, 2) // reading failed
+	IOMap     = ext(IO, 3) // mmap failed
+	IOFault   = ext(IO, 4) // mapped memory faulted (file truncated while in use)
+	IOWrite   = ext(IO, 5) // writing, syncing or renaming failed
+	IONotFile = ext(IO, 6) // the path is not a regular file (FIFO, device, directory)
 
 	FormatTruncated      = ext(Format, 1)  // file shorter than its structures say
 	FormatBadMagic       = ext(Format, 2)  // not an .mle file
@@ -76,6 +79,7 @@ var (
 	GraphMalformed     = ext(Graph, 6) // the GRAPH section's bytes do not decode
 	GraphDuplicate     = ext(Graph, 7) // a name is defined twice
 	GraphDType         = ext(Graph, 8) // dtypes do not fit the op
+	GraphTooLarge      = ext(Graph, 9) // a tensor's static size exceeds what any run could hold
 
 	MetadataSyntax     = ext(Metadata, 1) // not valid JSON
 	MetadataDuplicate  = ext(Metadata, 2) // duplicate object key
@@ -89,6 +93,13 @@ var (
 	UnsupportedEncoding = ext(Unsupported, 1)
 	UnsupportedDevice   = ext(Unsupported, 2)
 	UnsupportedFeature  = ext(Unsupported, 3)
+
+	ShapeTooLarge = ext(Shape, 1) // a tensor's size at these input shapes exceeds what any run could hold
+
+	NoMemoryLimit  = ext(NoMemory, 1) // the run needs more than the session's memory cap
+	NoMemorySystem = ext(NoMemory, 2) // the operating system refused the memory
+
+	CancelledDeadline = ext(Cancelled, 1) // the run took longer than its timeout
 )
 
 // Primary returns the primary code of c.
@@ -100,12 +111,14 @@ var names = map[Code]string{
 	Metadata: "MLE_ERR_METADATA", Unsupported: "MLE_ERR_UNSUPPORTED", Shape: "MLE_ERR_SHAPE",
 	DType: "MLE_ERR_DTYPE", BufferTooSmall: "MLE_ERR_BUFFER_TOO_SMALL", Forked: "MLE_ERR_FORKED",
 	NoMemory: "MLE_ERR_NO_MEMORY", Internal: "MLE_ERR_INTERNAL", Busy: "MLE_ERR_BUSY",
+	Cancelled: "MLE_ERR_CANCELLED",
 
 	InvalidNull: "MLE_ERR_INVALID_NULL", InvalidOptions: "MLE_ERR_INVALID_OPTIONS",
 	InvalidName: "MLE_ERR_INVALID_NAME", InvalidValue: "MLE_ERR_INVALID_VALUE",
+	InvalidBuffer: "MLE_ERR_INVALID_BUFFER",
 
 	IOOpen: "MLE_ERR_IO_OPEN", IORead: "MLE_ERR_IO_READ", IOMap: "MLE_ERR_IO_MAP",
-	IOFault: "MLE_ERR_IO_FAULT", IOWrite: "MLE_ERR_IO_WRITE",
+	IOFault: "MLE_ERR_IO_FAULT", IOWrite: "MLE_ERR_IO_WRITE", IONotFile: "MLE_ERR_IO_NOT_FILE",
 
 	FormatTruncated: "MLE_ERR_FORMAT_TRUNCATED", FormatBadMagic: "MLE_ERR_FORMAT_BAD_MAGIC",
 	FormatVersion: "MLE_ERR_FORMAT_VERSION", FormatRequiredFlag: "MLE_ERR_FORMAT_REQUIRED_FLAG",
@@ -123,6 +136,7 @@ var names = map[Code]string{
 	GraphUnknownOp: "MLE_ERR_GRAPH_UNKNOWN_OP", GraphAttribute: "MLE_ERR_GRAPH_ATTRIBUTE",
 	GraphShape: "MLE_ERR_GRAPH_SHAPE", GraphMalformed: "MLE_ERR_GRAPH_MALFORMED",
 	GraphDuplicate: "MLE_ERR_GRAPH_DUPLICATE", GraphDType: "MLE_ERR_GRAPH_DTYPE",
+	GraphTooLarge: "MLE_ERR_GRAPH_TOO_LARGE",
 
 	MetadataSyntax: "MLE_ERR_METADATA_SYNTAX", MetadataDuplicate: "MLE_ERR_METADATA_DUPLICATE",
 	MetadataTooLarge: "MLE_ERR_METADATA_TOO_LARGE", MetadataDepth: "MLE_ERR_METADATA_DEPTH",
@@ -131,6 +145,12 @@ var names = map[Code]string{
 
 	UnsupportedEncoding: "MLE_ERR_UNSUPPORTED_ENCODING", UnsupportedDevice: "MLE_ERR_UNSUPPORTED_DEVICE",
 	UnsupportedFeature: "MLE_ERR_UNSUPPORTED_FEATURE",
+
+	ShapeTooLarge: "MLE_ERR_SHAPE_TOO_LARGE",
+
+	NoMemoryLimit: "MLE_ERR_NO_MEMORY_LIMIT", NoMemorySystem: "MLE_ERR_NO_MEMORY_SYSTEM",
+
+	CancelledDeadline: "MLE_ERR_CANCELLED_DEADLINE",
 }
 
 // String returns the C constant name of c, e.g. "MLE_ERR_FORMAT_BAD_MAGIC".

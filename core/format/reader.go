@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"syscall"
 	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
@@ -16,6 +17,7 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/osmem"
 )
 
 // OpenOptions control how a file is opened.
@@ -41,13 +43,22 @@ type File struct {
 
 	data      []byte
 	mapping   mmap.MMap
+	owned     osmem.Buffer // data, when read into memory the File owns
 	weights   []byte
 	tensorIdx map[string]int
 }
 
-// Open maps (or reads) path and validates it.
+// Open maps (or reads) path and validates it. Only regular files are
+// opened: a FIFO or a device is refused without blocking on it.
 func Open(path string, opts OpenOptions) (*File, error) {
-	f, err := os.Open(path)
+	if st, err := os.Stat(path); err != nil {
+		return nil, errs.Wrap(errs.IOOpen, err, "opening %s", path)
+	} else if !st.Mode().IsRegular() {
+		return nil, errs.New(errs.IONotFile, "%s is %s, not a regular file", path, fileKind(st.Mode()))
+	}
+	// O_NONBLOCK: should the path become a FIFO after the Stat, opening it
+	// must not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, errs.Wrap(errs.IOOpen, err, "opening %s", path)
 	}
@@ -57,7 +68,7 @@ func Open(path string, opts OpenOptions) (*File, error) {
 		return nil, errs.Wrap(errs.IOOpen, err, "stat %s", path)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, errs.New(errs.IOOpen, "%s is not a regular file", path)
+		return nil, errs.New(errs.IONotFile, "%s is %s, not a regular file", path, fileKind(st.Mode()))
 	}
 	size := st.Size()
 	if size > int64(^uint(0)>>1) {
@@ -65,9 +76,14 @@ func Open(path string, opts OpenOptions) (*File, error) {
 	}
 	var data []byte
 	var m mmap.MMap
+	var owned osmem.Buffer
 	if opts.ReadAll || size < HeaderSize {
-		data = AlignedBytes(int(size))
+		if owned, err = osmem.Alloc(size); err != nil {
+			return nil, errs.Prefix(err, "reading %s into memory", path)
+		}
+		data = owned.Bytes()
 		if _, err := io.ReadFull(f, data); err != nil {
+			osmem.Free(&owned)
 			return nil, errs.Wrap(errs.IORead, err, "reading %s", path)
 		}
 	} else {
@@ -82,10 +98,38 @@ func Open(path string, opts OpenOptions) (*File, error) {
 		if m != nil {
 			_ = m.Unmap()
 		}
+		osmem.Free(&owned)
 		return nil, errs.Prefix(err, "%s", path)
 	}
-	file.mapping = m
+	file.mapping, file.owned = m, owned
 	return file, nil
+}
+
+// fileKind names what a non-regular file is, for messages.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "special (" + m.Type().String() + ")"
+}
+
+// ParseOwned is Parse for memory from osmem.Alloc, which the File takes over:
+// Close (or a failed parse) frees it.
+func ParseOwned(buf osmem.Buffer, opts OpenOptions) (*File, error) {
+	f, err := parse(buf.Bytes(), opts)
+	if err != nil {
+		osmem.Free(&buf)
+		return nil, err
+	}
+	f.owned = buf
+	return f, nil
 }
 
 // Parse validates an in-memory file. data must stay unchanged while the File
@@ -108,8 +152,13 @@ func AlignedBytes(n int) []byte {
 	return buf[off : off+n : off+n]
 }
 
-// Close releases the mapping. Tensor views become invalid.
+// Close releases the mapping (or the memory the File owns). Tensor views
+// become invalid.
 func (f *File) Close() error {
+	if f.owned.Len() > 0 {
+		osmem.Free(&f.owned)
+		f.data, f.weights = nil, nil
+	}
 	if f.mapping == nil {
 		return nil
 	}
@@ -120,6 +169,9 @@ func (f *File) Close() error {
 	}
 	return nil
 }
+
+// Bytes returns the whole file (a view of the mapping or buffer).
+func (f *File) Bytes() []byte { return f.data }
 
 // Size returns the file's length in bytes.
 func (f *File) Size() int64 { return int64(len(f.data)) }

@@ -581,7 +581,9 @@ static void test_status_strings(void) {
         S(MLE_ERR_GRAPH_DTYPE), S(MLE_ERR_METADATA_SYNTAX), S(MLE_ERR_METADATA_DUPLICATE),
         S(MLE_ERR_METADATA_TOO_LARGE), S(MLE_ERR_METADATA_DEPTH), S(MLE_ERR_METADATA_FIELD), S(MLE_ERR_METADATA_UTF8),
         S(MLE_ERR_METADATA_SIGNATURE), S(MLE_ERR_METADATA_MISSING_KEY), S(MLE_ERR_UNSUPPORTED_ENCODING),
-        S(MLE_ERR_UNSUPPORTED_DEVICE), S(MLE_ERR_UNSUPPORTED_FEATURE),
+        S(MLE_ERR_UNSUPPORTED_DEVICE), S(MLE_ERR_UNSUPPORTED_FEATURE), S(MLE_ERR_CANCELLED), S(MLE_ERR_INVALID_BUFFER),
+        S(MLE_ERR_IO_NOT_FILE), S(MLE_ERR_GRAPH_TOO_LARGE), S(MLE_ERR_SHAPE_TOO_LARGE), S(MLE_ERR_NO_MEMORY_LIMIT),
+        S(MLE_ERR_NO_MEMORY_SYSTEM), S(MLE_ERR_CANCELLED_DEADLINE),
     };
 #undef S
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -589,9 +591,9 @@ static void test_status_strings(void) {
         CHECKF(got && strcmp(got, names[i].name) == 0, "mle_status_string(%u) = %s, want %s", names[i].code, got,
                names[i].name);
         /* Every extended code refines a primary code, which it keeps in its low 8 bits. */
-        CHECKF(MLE_STATUS_PRIMARY(names[i].code) <= MLE_ERR_BUSY, "%s: primary out of range", names[i].name);
+        CHECKF(MLE_STATUS_PRIMARY(names[i].code) <= MLE_ERR_CANCELLED, "%s: primary out of range", names[i].name);
     }
-    const mle_status unknown[] = {16, 255, 9999, 0xffffffffu, MLE_ERR_FORMAT_DESCRIPTOR + 256};
+    const mle_status unknown[] = {17, 255, 9999, 0xffffffffu, MLE_ERR_FORMAT_DESCRIPTOR + 256};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECKF(strcmp(mle_status_string(unknown[i]), "MLE_ERR_UNKNOWN") == 0, "mle_status_string(%u) = %s",
                unknown[i], mle_status_string(unknown[i]));

@@ -13,7 +13,7 @@ var floats = []dtype.DType{dtype.Float32, dtype.Float64}
 
 // build adds every case of the suite.
 func (s *suite) build() error {
-	for _, add := range []func() error{s.unary, s.binary, s.structural, s.casts, s.composite, s.runErrors, s.malformed} {
+	for _, add := range []func() error{s.unary, s.binary, s.structural, s.casts, s.composite, s.runErrors, s.hostile, s.malformed} {
 		if err := add(); err != nil {
 			return err
 		}
@@ -269,4 +269,46 @@ func (s *suite) runErrors() error {
 		inputs: []graph.ValueInfo{in("I", dtype.Int64, -1)}, consts: []constant{{"T", dtype.Float32, []int64{3}, []float64{1, 2, 3}}},
 		nodes: []graph.Node{node("Gather", []string{"T", "I"}, []string{"Y"})}, outputs: []string{"Y"},
 		runs: [][]value{{{dtype.Int64, []int64{2}, []float64{1, 7}}}}, fail: []*Status{status(errs.InvalidValue)}})
+}
+
+// hostile: valid models fed legal inputs that once aborted or hung a host.
+// Zero-element tensors with huge other dimensions must finish at once;
+// shapes whose results no machine could hold must fail before allocating.
+// slow_matmul is the bindings' workload for cancellation and timeouts.
+func (s *suite) hostile() error {
+	const huge = 1 << 40
+	empty := &spec{name: "hostile_empty_huge", desc: "softmax, transpose, concat and a cast over [2^40, 0] and [0, 2^40] inputs: empty results, no work",
+		inputs: []graph.ValueInfo{in("X", dtype.Float32, -1, -1)},
+		nodes: []graph.Node{
+			node("Softmax", []string{"X"}, []string{"softmax"}),
+			node("Transpose", []string{"X"}, []string{"transposed"}),
+			node("Concat", []string{"X", "X"}, []string{"concat"}, ai("axis", 0)),
+			node("Cast", []string{"X"}, []string{"cast"}, ai("to", int64(dtype.Float64))),
+		},
+		outputs: []string{"softmax", "transposed", "concat", "cast"},
+		runs:    [][]value{{{dtype.Float32, []int64{huge, 0}, nil}}, {{dtype.Float32, []int64{0, huge}, nil}}}}
+	reduce := &spec{name: "hostile_reduce_huge", desc: "a sum over the empty axis of a [2^40, 0] input would be 4 TiB: refused before allocating",
+		inputs:  []graph.ValueInfo{in("X", dtype.Float32, -1, -1)},
+		nodes:   []graph.Node{node("ReduceSum", []string{"X"}, []string{"Y"}, ais("axes", 1), ai("keepdims", 0))},
+		outputs: []string{"Y"},
+		runs:    [][]value{{{dtype.Float32, []int64{3, 0}, nil}}, {{dtype.Float32, []int64{huge, 0}, nil}}},
+		fail:    []*Status{nil, status(errs.NoMemoryLimit)}}
+	blowup := &spec{name: "hostile_broadcast_blowup", desc: "[2^18, 1] + [1, 2^18] float64 broadcasts to 512 GiB: refused before allocating",
+		inputs:  []graph.ValueInfo{in("A", dtype.Float64, -1, -1), in("B", dtype.Float64, -1, -1)},
+		nodes:   []graph.Node{node("Add", []string{"A", "B"}, []string{"Y"})},
+		outputs: []string{"Y"},
+		runs: [][]value{{val(dtype.Float64, []int64{2, 1}, 0.1), val(dtype.Float64, []int64{1, 3}, 0.2)},
+			{val(dtype.Float64, []int64{1 << 18, 1}, 0.1), val(dtype.Float64, []int64{1, 1 << 18}, 0.2)}},
+		fail: []*Status{nil, status(errs.NoMemoryLimit)}}
+	slow := &spec{name: "slow_matmul", desc: "Y = A·B for any sizes: large inputs make a long run (cancellation and timeout tests)",
+		inputs:  []graph.ValueInfo{in("A", dtype.Float32, -1, -1), in("B", dtype.Float32, -1, -1)},
+		nodes:   []graph.Node{node("MatMul", []string{"A", "B"}, []string{"Y"})},
+		outputs: []string{"Y"},
+		runs:    [][]value{{val(dtype.Float32, []int64{2, 3}, 0.1), val(dtype.Float32, []int64{3, 2}, 0.2)}}}
+	for _, sp := range []*spec{empty, reduce, blowup, slow} {
+		if err := s.add(sp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
