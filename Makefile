@@ -28,8 +28,9 @@ lib: $(LIB)
 
 $(LIB): $(GO_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -trimpath -ldflags="$(LIB_LDFLAGS)" -o $@ ./capi
-	@rm -f $(BUILD)/libmle.h  # cgo's generated header is internal; include/mle.h is public
+	$(GO) build -buildmode=c-shared -trimpath -ldflags="$(LIB_LDFLAGS)" -o $@.tmp ./capi
+	@mv -f $@.tmp $@  # replaced atomically: processes using the old one keep their mapping
+	@rm -f $@.tmp.h $(BUILD)/libmle.h  # cgo's generated header is internal; include/mle.h is public
 
 cli: $(CLI)
 
