@@ -5,12 +5,16 @@
 // library allocates (output tensors, serialized files) is freed with mle_free
 // by RAII. Thread safety is the C API's: Model is shareable, Session and
 // Builder are one thread at a time (concurrent use throws MLE_ERR_BUSY).
+// A run can carry a timeout and a cancel flag (RunOptions).
 #ifndef MLE_HPP
 #define MLE_HPP
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -99,13 +103,66 @@ struct OpenOptions {
     bool read_all = false;          ///< read the file instead of mapping it
     int32_t threads = 0;            ///< intra-op threads; 0 = number of CPUs
     int32_t device = MLE_DEVICE_CPU;
-    int64_t max_arena_bytes = 0;    ///< cap on a session's activations; 0 = 16 GiB
+    /// Cap on all memory a session allocates for one run (arena, scratch,
+    /// plan tables, outputs): a run needing more throws MLE_ERR_NO_MEMORY_LIMIT
+    /// before allocating. 0 = 16 GiB, or 3/4 of what the process may use.
+    int64_t max_arena_bytes = 0;
 
     /// The C struct, struct_size set.
     mle_open_options to_c() const {
         mle_open_options o = mle_default_open_options();
         o.verify = verify, o.read_all = read_all, o.threads = threads, o.device = device;
         o.max_arena_bytes = max_arena_bytes;
+        return o;
+    }
+};
+
+// The library reads the flag as a `const volatile int32_t *` (with atomic
+// loads): that needs an atomic with exactly an int32_t's representation.
+static_assert(std::atomic<int32_t>::is_always_lock_free, "mle::RunOptions needs a lock-free std::atomic<int32_t>");
+static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t) && alignof(std::atomic<int32_t>) == alignof(int32_t),
+              "mle::RunOptions needs std::atomic<int32_t> laid out as int32_t");
+
+/// Options of one Session::run: a timeout and a cancel flag (see
+/// mle_run_options). Both are checked between nodes and between ~1 ms chunks
+/// of long kernels; a stopped run throws Error with MLE_ERR_CANCELLED_DEADLINE
+/// (timeout) or MLE_ERR_CANCELLED (flag), returns no outputs, and leaves the
+/// session usable.
+struct RunOptions {
+    /// Set: the run throws MLE_ERR_CANCELLED_DEADLINE once it has taken this
+    /// long, rounded up to a whole microsecond (so zero is a deadline already
+    /// past). Empty: no limit. Negative: throws MLE_ERR_INVALID_OPTIONS.
+    std::optional<std::chrono::nanoseconds> timeout;
+    /// Optional. The run throws MLE_ERR_CANCELLED soon after *cancel becomes
+    /// non-zero (store to it from any thread); a run started with it non-zero
+    /// does no work. Read during the run only, never written.
+    const std::atomic<int32_t> *cancel = nullptr;
+
+    /// Sets timeout (any std::chrono duration that converts to nanoseconds).
+    RunOptions &with_timeout(std::chrono::nanoseconds limit) {
+        timeout = limit;
+        return *this;
+    }
+    /// Sets cancel.
+    RunOptions &with_cancel(const std::atomic<int32_t> *flag) {
+        cancel = flag;
+        return *this;
+    }
+
+    /// The C struct, struct_size set. It points to *cancel.
+    mle_run_options to_c() const {
+        mle_run_options o = mle_default_run_options();
+        if (timeout) {
+            int64_t ns = timeout->count();
+            if (ns < 0)
+                throw Error(MLE_ERR_INVALID_OPTIONS,
+                            "RunOptions::timeout is negative (" + std::to_string(ns) + " ns); leave it empty for no limit");
+            // At least 1 µs: 0 would mean "no limit" to the library.
+            o.timeout_us = ns / 1000 + (ns % 1000 != 0);
+            if (o.timeout_us == 0) o.timeout_us = 1;
+        }
+        // Same representation (asserted above); the library only loads it.
+        o.cancel = reinterpret_cast<const volatile int32_t *>(cancel);
         return o;
     }
 };
@@ -318,12 +375,17 @@ public:
     ~Session() { reset(); }
 
     /// Runs the model; returns every output in graph order, in memory the
-    /// library allocated (owned by the returned Tensors).
-    std::vector<Tensor> run(const std::vector<TensorView> &inputs) {
+    /// library allocated (owned by the returned Tensors). The run cannot be
+    /// interrupted: pass RunOptions for a timeout or a cancel flag.
+    std::vector<Tensor> run(const std::vector<TensorView> &inputs) { return run(inputs, RunOptions{}); }
+
+    /// run(inputs) with a timeout and/or a cancel flag.
+    std::vector<Tensor> run(const std::vector<TensorView> &inputs, const RunOptions &options) {
         std::vector<mle_tensor> in = to_c(inputs);
         std::vector<mle_tensor> out(n_outputs_, mle_tensor{});
+        mle_run_options o = options.to_c();
         mle_error *err = nullptr;
-        mle_status st = mle_session_run(h_, in.data(), in.size(), out.data(), out.size(), &err);
+        mle_status st = mle_session_run_opts(h_, in.data(), in.size(), out.data(), out.size(), &o, &err);
         // Own whatever the library left allocated before checking st, so
         // nothing leaks on any path.
         std::vector<Tensor> result(out.size());
@@ -344,7 +406,14 @@ public:
     /// MLE_ERR_BUFFER_TOO_SMALL they are set to what is needed before the
     /// Error is thrown.
     void run(const std::vector<TensorView> &inputs, std::vector<OutputBuffer> &outputs) {
+        run(inputs, outputs, RunOptions{});
+    }
+
+    /// run(inputs, outputs) with a timeout and/or a cancel flag. A stopped
+    /// run leaves the buffers' contents unspecified.
+    void run(const std::vector<TensorView> &inputs, std::vector<OutputBuffer> &outputs, const RunOptions &options) {
         std::vector<mle_tensor> in = to_c(inputs);
+        mle_run_options o = options.to_c();
         std::vector<mle_tensor> out(outputs.size(), mle_tensor{});
         for (size_t i = 0; i < outputs.size(); i++) {
             out[i].name = outputs[i].name.empty() ? nullptr : outputs[i].name.c_str();
@@ -352,7 +421,7 @@ public:
             out[i].nbytes = outputs[i].capacity;
         }
         mle_error *err = nullptr;
-        mle_status st = mle_session_run(h_, in.data(), in.size(), out.data(), out.size(), &err);
+        mle_status st = mle_session_run_opts(h_, in.data(), in.size(), out.data(), out.size(), &o, &err);
         for (size_t i = 0; i < outputs.size(); i++) {
             OutputBuffer &o = outputs[i];
             if (out[i].name) o.name = out[i].name;

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/engine"
 	"github.com/mle-runtime/mle/kernels"
 )
@@ -58,7 +58,11 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 	opens := fs.Int("opens", 200, "timed opens")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions")
 	threads := fs.Int("threads", 0, "intra-op threads (0 = all CPUs)")
+	lim := addLimitFlags(fs, true)
 	path, err := parseFile(fs, args)
+	if err == nil {
+		err = lim.check()
+	}
 	if err != nil {
 		return *asJSON, err
 	}
@@ -75,7 +79,7 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 		openTimes[i] = time.Since(start)
 		m.Close()
 	}
-	m, err := engine.Open(path, engine.Options{Threads: *threads})
+	m, err := engine.Open(path, lim.options(engine.Options{Threads: *threads}))
 	if err != nil {
 		return *asJSON, err
 	}
@@ -85,35 +89,34 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 		return *asJSON, err
 	}
 	defer s.Close()
+	bufs := newBuffers(m)
+	defer bufs.free()
 	ins := concreteInputs(m, *batch)
 	for i := range ins {
-		n, _ := dtype.ByteSize(ins[i].DType, ins[i].Shape())
-		ins[i].Data = make([]byte, n)
+		if ins[i], err = bufs.tensor(ins[i].DType, ins[i].Shape()); err != nil {
+			return *asJSON, errs.Prefix(err, "input %q at --batch %d", m.Inputs()[i].Name, *batch)
+		}
 		fill(&ins[i])
 	}
 	outs := make([]engine.Tensor, len(m.Outputs()))
-	if err := s.OutputShapes(ins, outs, nil); err != nil {
-		return *asJSON, err
-	}
-	for i := range outs {
-		n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
-		outs[i].Data = make([]byte, n)
-	}
+	ro := lim.run()
+	ro.Alloc = func(_ int, n int64) ([]byte, error) { return bufs.alloc(n) }
 	first := time.Now()
-	if err := s.Run(ins, outs); err != nil {
+	if err := s.RunWith(ins, outs, nil, ro); err != nil {
 		return *asJSON, err
 	}
 	firstRun := time.Since(first)
+	ro.Alloc = nil
 	warm := min(*runs/10+1, 100)
 	for i := 0; i < warm; i++ {
-		if err := s.Run(ins, outs); err != nil {
+		if err := s.RunWith(ins, outs, nil, ro); err != nil {
 			return *asJSON, err
 		}
 	}
 	runTimes := make([]time.Duration, *runs)
 	for i := range runTimes {
 		start := time.Now()
-		if err := s.Run(ins, outs); err != nil {
+		if err := s.RunWith(ins, outs, nil, ro); err != nil {
 			return *asJSON, err
 		}
 		runTimes[i] = time.Since(start)

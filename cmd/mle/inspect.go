@@ -43,6 +43,7 @@ func concreteInputs(m *engine.Model, batch int64) []engine.Tensor {
 func cmdInspect(args []string, w io.Writer) (bool, error) {
 	fs, asJSON := newFlags("inspect")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions when planning memory")
+	lim := addLimitFlags(fs, false)
 	path, err := parseFile(fs, args)
 	if err != nil {
 		return *asJSON, err
@@ -51,7 +52,7 @@ func cmdInspect(args []string, w io.Writer) (bool, error) {
 		return *asJSON, fmt.Errorf("%w: --batch must be >= 0", errUsage)
 	}
 	start := time.Now()
-	m, err := engine.Open(path, engine.Options{Threads: 1})
+	m, err := engine.Open(path, lim.options(engine.Options{Threads: 1}))
 	if err != nil {
 		return *asJSON, err
 	}

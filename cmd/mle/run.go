@@ -28,11 +28,15 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 	fs.Var(&inputs, "input", "NAME=FILE.npy (repeat per input; NAME= may be omitted for a single-input model)")
 	outDir := fs.String("output-dir", "", "write each output to DIR/NAME.npy")
 	verify := fs.Bool("verify", false, "check every CRC when opening")
+	lim := addLimitFlags(fs, true)
 	path, err := parseFile(fs, args)
+	if err == nil {
+		err = lim.check()
+	}
 	if err != nil {
 		return *asJSON, err
 	}
-	m, err := engine.Open(path, engine.Options{Verify: *verify})
+	m, err := engine.Open(path, lim.options(engine.Options{Verify: *verify}))
 	if err != nil {
 		return *asJSON, err
 	}
@@ -83,14 +87,11 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 	}
 	defer s.Close()
 	outs := make([]engine.Tensor, len(m.Outputs()))
-	if err := s.OutputShapes(ins, outs, nil); err != nil {
-		return *asJSON, err
-	}
-	for i := range outs {
-		n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
-		outs[i].Data = make([]byte, n)
-	}
-	if err := s.Run(ins, outs); err != nil {
+	bufs := newBuffers(m)
+	defer bufs.free()
+	ro := lim.run()
+	ro.Alloc = func(_ int, n int64) ([]byte, error) { return bufs.alloc(n) }
+	if err := s.RunWith(ins, outs, nil, ro); err != nil {
 		return *asJSON, err
 	}
 	var results []map[string]any

@@ -36,14 +36,15 @@ func writeChain(b *testing.B, dir string, layers, width int) string {
 // BenchmarkOpen measures open + structural validation + planning a session
 // for batch 1 — what a process pays before its first run. The weights cases
 // keep the graph fixed (one Gemm+Relu layer) and grow the weights from 1 MB
-// to 1 GB: the target is < 1 ms and flat in size. The nodes case is a
-// 1,000-node graph with small weights (target < 1 ms).
+// to 1 GB: the target is < 1 ms and flat in size. The nodes cases are
+// 1,000- and 100,000-node graphs with small weights (targets < 1 ms and,
+// planning included, well under a second: the planner is O(n log n)).
 func BenchmarkOpen(b *testing.B) {
 	dir := b.TempDir()
 	for _, c := range []struct {
 		name          string
 		layers, width int
-	}{{"weights=1MB", 1, 512}, {"weights=100MB", 1, 5120}, {"weights=1GB", 1, 16384}, {"nodes=1000", 500, 16}} {
+	}{{"weights=1MB", 1, 512}, {"weights=100MB", 1, 5120}, {"weights=1GB", 1, 16384}, {"nodes=1000", 500, 16}, {"nodes=100000", 50000, 4}} {
 		var path string
 		file := func(b *testing.B) string { // written on first use only
 			if path == "" {

@@ -132,6 +132,7 @@ func (s *Session) do(fn func() error) (err error) {
 	defer s.busy.Store(false)
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
+	defer func() { s.curIn, s.curOut = nil, nil }() // after guard has used them
 	defer s.guard(&err)
 	return fn()
 }
@@ -173,7 +174,6 @@ func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions
 	}
 	return s.do(func() error {
 		s.curIn, s.curOut = inputs, outputs
-		defer func() { s.curIn, s.curOut = nil, nil }()
 		p, err := s.planFor(inputs, which, true)
 		if err != nil {
 			return err

@@ -177,6 +177,22 @@ func checkValueInfo(what string, v ValueInfo, allowDynamic bool) error {
 	return nil
 }
 
+// checkSize refuses a tensor whose static dimensions alone make it larger
+// than any run could hold (its byte size overflows 2^62).
+func checkSize(v ValueInfo) error {
+	var buf [dtype.MaxRank]int64
+	static := buf[:0] // no allocation for the usual ranks
+	for _, d := range v.Shape {
+		if d != Dynamic {
+			static = append(static, d)
+		}
+	}
+	if _, ok := dtype.ByteSize(v.DType, static); !ok && v.DType.Valid() {
+		return errs.New(errs.GraphTooLarge, "tensor %q: shape %v is larger than any run could hold", trunc(v.Name), v.Shape)
+	}
+	return nil
+}
+
 // Check validates g against the op schemas and the stored constants and
 // returns it in topological order with every value's dtype and shape.
 func Check(g *Graph, consts Constants) (*Checked, error) {
@@ -198,6 +214,9 @@ func check(g *Graph, consts Constants, inferOutputs bool) (*Checked, error) {
 	define := func(v Value) (int, error) {
 		if _, dup := c.ByName[v.Name]; dup {
 			return 0, errs.New(errs.GraphDuplicate, "tensor %q is defined more than once", v.Name)
+		}
+		if err := checkSize(v.ValueInfo); err != nil {
+			return 0, err
 		}
 		c.ByName[v.Name] = len(c.Values)
 		c.Values = append(c.Values, v)

@@ -191,6 +191,16 @@ func TestCheckErrors(t *testing.T) {
 			g.Nodes[0].Op = "Softmax"
 			g.Nodes[0].Attrs = []Attr{{Name: "axis", Type: AttrInt, Int: 2}}
 		}, errs.GraphAttribute},
+		{"static input larger than any run", func(g *Graph) {
+			g.Inputs[0].Shape = []int64{-1, 1 << 31, 1 << 31, 4}
+			g.Outputs[0].Shape = g.Inputs[0].Shape
+		}, errs.GraphTooLarge},
+		{"computed tensor larger than any run", func(g *Graph) {
+			g.Inputs[0].Shape = []int64{1 << 31, 1}
+			g.Inputs = append(g.Inputs, f32("z", 1, 1<<31))
+			g.Nodes[0] = Node{Op: "Add", Inputs: []string{"x", "z"}, Outputs: []string{"y"}}
+			g.Outputs[0].Shape = []int64{1 << 31, 1 << 31}
+		}, errs.GraphTooLarge},
 		{"computed reshape shape", func(g *Graph) {
 			g.Inputs = append(g.Inputs, ValueInfo{Name: "s", DType: dtype.Int64, Shape: []int64{2}})
 			g.Nodes[0] = Node{Op: "Reshape", Inputs: []string{"x", "s"}, Outputs: []string{"y"}}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/osmem"
 )
 
 var magic = []byte("\x93NUMPY")
@@ -55,8 +56,19 @@ type Array struct {
 	Data  []byte
 }
 
-// ReadFile reads an .npy file.
+// ReadFile reads an .npy file. Only regular files are read (a FIFO would
+// block), and only when the machine has the memory to hold them.
 func ReadFile(path string) (*Array, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, errs.Wrap(errs.IORead, err, "reading %s", path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errs.New(errs.IONotFile, "%s is not a regular file", path)
+	}
+	if avail, ok := osmem.Available(); ok && st.Size() > avail {
+		return nil, errs.New(errs.NoMemorySystem, "%s holds %d bytes; the system has %d available", path, st.Size(), avail)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, errs.Wrap(errs.IORead, err, "reading %s", path)

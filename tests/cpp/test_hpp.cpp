@@ -1,10 +1,14 @@
 // test_hpp: the C++ wrapper — building, opening, running (library-allocated
 // and caller buffers), errors as exceptions with the right status, move
-// semantics, and serialize() + open_memory().
+// semantics, serialize() + open_memory(), stopping runs (timeout, cancel
+// flag) and the memory cap.
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mle.hpp"
@@ -163,6 +167,164 @@ void test_moves_and_memory() {
     CHECK(b2.serialize().size() > 0);
 }
 
+// ------------------------------------------------------- stopping runs
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+long long ms(Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
+
+// Y = A·B for any sizes (the conformance suite's slow_matmul), run on n×n
+// matrices of ones: every result is n.
+struct BigMatMul {
+    mle::Model model = [] {
+        mle::Builder b;
+        b.add_input("A", MLE_DTYPE_FLOAT32, {-1, -1}).add_input("B", MLE_DTYPE_FLOAT32, {-1, -1});
+        b.add_node("MatMul", {"A", "B"}, {"Y"});
+        b.add_output("Y");
+        return mle::Model::open_memory(b.serialize());
+    }();
+    int64_t n = 2048;
+    std::vector<float> ones;
+    Clock::duration full{};  // one uncancelled run, measured here
+
+    std::vector<mle::TensorView> inputs() const {
+        return {mle::TensorView(ones.data(), {n, n}, "A"), mle::TensorView(ones.data(), {n, n}, "B")};
+    }
+
+    // Sized so that a full run takes at least 250 ms (2048 is a fraction of
+    // a second on a fast machine; then 4096).
+    BigMatMul() {
+        mle::Session s(model);
+        for (;; n *= 2) {
+            ones.assign(static_cast<size_t>(n * n), 1.0f);
+            Clock::time_point t0 = Clock::now();
+            std::vector<mle::Tensor> out = s.run(inputs());
+            full = Clock::now() - t0;
+            CHECK(out.size() == 1 && out[0].shape() == (std::vector<int64_t>{n, n}));
+            const float *y = out[0].data<float>();
+            CHECKF(y[0] == float(n) && y[n * n - 1] == float(n), "A·B of ones: %g", y[0]);
+            if (full >= milliseconds(250) || n >= 4096) break;
+        }
+        CHECKF(full >= milliseconds(100), "%lldx%lld took only %lld ms", (long long)n, (long long)n, ms(full));
+    }
+
+    // A stopped run must take well under a full one.
+    void check_early(Clock::duration took, Clock::duration after, const char *what) const {
+        CHECKF(took < after + full / 2, "%s: took %lld ms; a full run takes %lld ms", what, ms(took), ms(full));
+    }
+};
+
+// A small product through s, to show the session works after a stop.
+void small_run(mle::Session &s, const mle::RunOptions &opts, const char *what) {
+    const float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1};
+    std::vector<mle::TensorView> in = {mle::TensorView(a, {2, 3}, "A"), mle::TensorView(b, {3, 2}, "B")};
+    std::vector<float> want = {4, 5, 10, 11};
+    std::vector<mle::Tensor> out = s.run(in, opts);
+    CHECKF(out.size() == 1 && out[0].to_vector<float>() == want, "%s: library-allocated", what);
+    std::vector<float> y(4);
+    std::vector<mle::OutputBuffer> bufs = {{y.data(), y.size()}};
+    s.run(in, bufs, opts);
+    CHECKF(y == want && bufs[0].name == "Y", "%s: caller buffer", what);
+}
+
+void test_timeout(const BigMatMul &big) {
+    mle::Session s(big.model);
+    Clock::time_point t0 = Clock::now();
+    expect_error([&] { s.run(big.inputs(), mle::RunOptions().with_timeout(milliseconds(10))); },
+                 MLE_ERR_CANCELLED_DEADLINE, "10 ms timeout");
+    Clock::duration took = Clock::now() - t0;
+    CHECKF(took >= milliseconds(10), "stopped after %lld ms, before its timeout", ms(took));
+    big.check_early(took, milliseconds(10), "10 ms timeout");
+    CHECK(MLE_ERR_CANCELLED_DEADLINE == 272 && MLE_STATUS_PRIMARY(MLE_ERR_CANCELLED_DEADLINE) == MLE_ERR_CANCELLED);
+
+    // Caller buffers, and a zero timeout: a deadline already past, not "no limit".
+    std::vector<float> y(static_cast<size_t>(big.n * big.n));
+    std::vector<mle::OutputBuffer> bufs = {{y.data(), y.size()}};
+    mle::RunOptions zero;
+    zero.timeout = std::chrono::nanoseconds(0);
+    expect_error([&] { s.run(big.inputs(), bufs, zero); }, MLE_ERR_CANCELLED_DEADLINE, "zero timeout");
+    zero.timeout = std::chrono::nanoseconds(-1);
+    expect_error([&] { s.run(big.inputs(), zero); }, MLE_ERR_INVALID_OPTIONS, "negative timeout");
+
+    small_run(s, mle::RunOptions().with_timeout(std::chrono::seconds(60)), "after a timeout");
+    CHECK(mle::RunOptions().with_timeout(std::chrono::microseconds(10)).to_c().timeout_us == 10);
+    CHECK(mle::RunOptions().with_timeout(std::chrono::nanoseconds(1001)).to_c().timeout_us == 2);
+    CHECK(mle::RunOptions().to_c().timeout_us == 0 && mle::RunOptions().to_c().cancel == nullptr);
+}
+
+void test_cancel_from_thread(const BigMatMul &big) {
+    mle::Session s(big.model);
+    std::atomic<int32_t> flag{0};
+    mle::RunOptions opts;
+    opts.cancel = &flag;
+    Clock::time_point t0 = Clock::now();
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(milliseconds(50));
+        flag.store(1);
+    });
+    expect_error([&] { s.run(big.inputs(), opts); }, MLE_ERR_CANCELLED, "cancelled from another thread");
+    Clock::duration took = Clock::now() - t0;
+    canceller.join();
+    CHECKF(took >= milliseconds(50), "cancelled after %lld ms, before the flag was set", ms(took));
+    big.check_early(took, milliseconds(50), "cancelled after 50 ms");
+    CHECK(flag.load() == 1);  // the library never writes it
+
+    flag.store(0);  // cleared, the same flag lets runs through
+    small_run(s, opts, "after a cancel");
+}
+
+void test_flag_already_set(const BigMatMul &big) {
+    mle::Session s(big.model);
+    std::atomic<int32_t> flag{1};
+    Clock::time_point t0 = Clock::now();
+    expect_error([&] { s.run(big.inputs(), mle::RunOptions().with_cancel(&flag)); }, MLE_ERR_CANCELLED,
+                 "flag set before the run");
+    Clock::duration took = Clock::now() - t0;
+    CHECKF(took < big.full / 10, "took %lld ms of a %lld ms run: it did work", ms(took), ms(big.full));
+
+    // Any non-zero value, with caller buffers and a timeout too.
+    flag.store(-7);
+    float a[6] = {0}, y[4] = {0};
+    std::vector<mle::OutputBuffer> bufs = {{y, 4}};
+    auto opts = mle::RunOptions().with_cancel(&flag).with_timeout(std::chrono::seconds(60));
+    expect_error([&] { s.run({mle::TensorView(a, {2, 3}, "A"), mle::TensorView(a, {3, 2}, "B")}, bufs, opts); },
+                 MLE_ERR_CANCELLED, "flag set, caller buffers");
+    flag.store(0);
+    small_run(s, opts, "flag cleared");
+}
+
+void test_memory_cap() {
+    std::vector<uint8_t> bytes = build_mlp().serialize();
+    mle::OpenOptions tiny;
+    tiny.max_arena_bytes = 64;
+    mle::Session s(mle::Model::open_memory(bytes, tiny));
+    std::vector<float> x(1000 * MLP_IN);
+    mlp_make_input(x.data(), 1000, 3);
+    expect_error([&] { s.run({mle::TensorView(x.data(), {1000, MLP_IN})}); }, MLE_ERR_NO_MEMORY_LIMIT,
+                 "64-byte memory cap");
+    try {
+        s.run({mle::TensorView(x.data(), {1000, MLP_IN})});
+    } catch (const mle::Error &e) {
+        CHECKF(e.status() == 269 && e.primary() == MLE_ERR_NO_MEMORY, "status %u primary %u", e.status(), e.primary());
+    }
+
+    // 1 MiB fits a few rows, not 100,000 (their outputs alone are 3.2 MB).
+    mle::OpenOptions mib;
+    mib.max_arena_bytes = 1 << 20;
+    mle::Session s2(mle::Model::open_memory(bytes, mib));
+    std::vector<float> few(4 * MLP_IN), many(100000 * MLP_IN);
+    mlp_make_input(few.data(), 4, 5);
+    check_outputs(s2.run({mle::TensorView(few.data(), {4, MLP_IN})}), few, "within the cap");
+    expect_error([&] { s2.run({mle::TensorView(many.data(), {100000, MLP_IN})}); }, MLE_ERR_NO_MEMORY_LIMIT,
+                 "100,000 rows in 1 MiB");
+    check_outputs(s2.run({mle::TensorView(few.data(), {4, MLP_IN})}), few, "after refusing");
+
+    mle::OpenOptions negative;
+    negative.max_arena_bytes = -1;
+    expect_error([&] { mle::Model::open_memory(bytes, negative); }, MLE_ERR_INVALID_OPTIONS, "negative cap");
+}
+
 }  // namespace
 
 int main() {
@@ -174,6 +336,11 @@ int main() {
     try {
         test_build_open_run();
         test_moves_and_memory();
+        test_memory_cap();
+        BigMatMul big;
+        test_timeout(big);
+        test_cancel_from_thread(big);
+        test_flag_already_set(big);
     } catch (const std::exception &e) {
         tu_fail(__FILE__, __LINE__, "unexpected exception: %s", e.what());
     }

@@ -71,6 +71,8 @@ pub mod status {
     pub const MLE_ERR_INTERNAL: mle_status = 14;
     /// The session or builder is in use by another thread.
     pub const MLE_ERR_BUSY: mle_status = 15;
+    /// The run was cancelled or ran past its timeout.
+    pub const MLE_ERR_CANCELLED: mle_status = 16;
 
     // Extended codes: primary | (n << 8).
     /// A required pointer was NULL.
@@ -81,6 +83,8 @@ pub mod status {
     pub const MLE_ERR_INVALID_NAME: mle_status = 769;
     /// A value outside its documented range.
     pub const MLE_ERR_INVALID_VALUE: mle_status = 1025;
+    /// Reading or writing a caller's buffer faulted.
+    pub const MLE_ERR_INVALID_BUFFER: mle_status = 1281;
 
     pub const MLE_ERR_IO_OPEN: mle_status = 259;
     pub const MLE_ERR_IO_READ: mle_status = 515;
@@ -88,6 +92,8 @@ pub mod status {
     /// The mapped file was truncated while in use.
     pub const MLE_ERR_IO_FAULT: mle_status = 1027;
     pub const MLE_ERR_IO_WRITE: mle_status = 1283;
+    /// Not a regular file (FIFO, device, directory).
+    pub const MLE_ERR_IO_NOT_FILE: mle_status = 1539;
 
     /// Shorter than its structures say.
     pub const MLE_ERR_FORMAT_TRUNCATED: mle_status = 260;
@@ -138,6 +144,8 @@ pub mod status {
     pub const MLE_ERR_GRAPH_DUPLICATE: mle_status = 1798;
     /// Dtypes do not fit an op.
     pub const MLE_ERR_GRAPH_DTYPE: mle_status = 2054;
+    /// A tensor's static size exceeds what any run could hold.
+    pub const MLE_ERR_GRAPH_TOO_LARGE: mle_status = 2310;
 
     pub const MLE_ERR_METADATA_SYNTAX: mle_status = 263;
     /// Duplicate JSON object key.
@@ -156,6 +164,17 @@ pub mod status {
     /// E.g. CUDA in a CPU-only build.
     pub const MLE_ERR_UNSUPPORTED_DEVICE: mle_status = 520;
     pub const MLE_ERR_UNSUPPORTED_FEATURE: mle_status = 776;
+
+    /// At these input shapes a tensor's size overflows.
+    pub const MLE_ERR_SHAPE_TOO_LARGE: mle_status = 265;
+
+    /// The run needs more than `max_arena_bytes`.
+    pub const MLE_ERR_NO_MEMORY_LIMIT: mle_status = 269;
+    /// The operating system refused the memory.
+    pub const MLE_ERR_NO_MEMORY_SYSTEM: mle_status = 525;
+
+    /// The run took longer than its timeout.
+    pub const MLE_ERR_CANCELLED_DEADLINE: mle_status = 272;
 }
 
 // ---------------------------------------------------------------- dtypes
@@ -216,7 +235,11 @@ pub struct mle_open_options {
     pub threads: i32,
     /// `MLE_DEVICE_CPU`; `MLE_DEVICE_CUDA` is `MLE_ERR_UNSUPPORTED_DEVICE` in a CPU-only build.
     pub device: i32,
-    /// Cap on a session's activation memory; 0 = 16 GiB.
+    /// Cap on the memory a session allocates for one run (arena, kernel
+    /// scratch, plan tables, staging copies, library-allocated outputs); a
+    /// run that would need more fails with `MLE_ERR_NO_MEMORY_LIMIT` before
+    /// allocating. 0 = the default: 16 GiB, or 3/4 of what the process may
+    /// use if that is less.
     pub max_arena_bytes: i64,
 }
 
@@ -259,9 +282,29 @@ pub struct mle_tensor {
     pub nbytes: usize,
 }
 
+/// Per-run options (cancellation and timeout) of [`mle_session_run_opts`];
+/// get them from [`mle_default_run_options`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct mle_run_options {
+    /// `sizeof(mle_run_options)`; set by `mle_default_run_options`.
+    pub struct_size: usize,
+    /// Positive: the run fails with `MLE_ERR_CANCELLED_DEADLINE` once it has
+    /// taken this many microseconds. 0: no limit. Negative: `MLE_ERR_INVALID_OPTIONS`.
+    pub timeout_us: i64,
+    /// Optional (`const volatile int32_t *` in C). The run fails with
+    /// `MLE_ERR_CANCELLED` soon after `*cancel` becomes non-zero; a run
+    /// started with it non-zero does no work. The library reads it during the
+    /// call only and never writes it: point it at an `AtomicI32`
+    /// (`AtomicI32::as_ptr`) and store to that from any thread.
+    pub cancel: *const i32,
+}
+
 // Layouts checked against the C compiler's (x86_64 / aarch64 LP64).
 const _: () = {
     use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<mle_run_options>() == 24 && align_of::<mle_run_options>() == 8);
+    assert!(offset_of!(mle_run_options, timeout_us) == 8 && offset_of!(mle_run_options, cancel) == 16);
     assert!(size_of::<mle_open_options>() == 32 && align_of::<mle_open_options>() == 8);
     assert!(offset_of!(mle_open_options, verify) == 8 && offset_of!(mle_open_options, max_arena_bytes) == 24);
     assert!(size_of::<mle_io_info>() == 88 && offset_of!(mle_io_info, shape) == 24);
@@ -345,6 +388,22 @@ extern "C" {
         n_inputs: usize,
         outputs: *mut mle_tensor,
         n_outputs: usize,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Default run options: no timeout, no cancel flag.
+    pub fn mle_default_run_options() -> mle_run_options;
+    /// `mle_session_run` with options (`opts` may be NULL: no timeout, no
+    /// flag). Cancellation and the timeout are checked between nodes and
+    /// between chunks of every long kernel. A cancelled run leaves caller
+    /// output buffers with unspecified contents and frees the outputs the
+    /// library allocated.
+    pub fn mle_session_run_opts(
+        session: *mut mle_session,
+        inputs: *const mle_tensor,
+        n_inputs: usize,
+        outputs: *mut mle_tensor,
+        n_outputs: usize,
+        opts: *const mle_run_options,
         err: *mut *mut mle_error,
     ) -> mle_status;
 

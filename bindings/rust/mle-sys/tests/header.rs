@@ -85,4 +85,14 @@ fn abi_version_and_defaults() {
     assert_eq!(opts.struct_size, std::mem::size_of::<mle_sys::mle_open_options>());
     assert_eq!(opts.device, mle_sys::MLE_DEVICE_CPU);
     assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_FORMAT_GAP), mle_sys::MLE_ERR_FORMAT);
+    assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_CANCELLED_DEADLINE), mle_sys::MLE_ERR_CANCELLED);
+    assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_NO_MEMORY_LIMIT), mle_sys::MLE_ERR_NO_MEMORY);
+}
+
+#[test]
+fn default_run_options() {
+    // SAFETY: no arguments; returns a plain struct by value.
+    let o = unsafe { mle_sys::mle_default_run_options() };
+    assert_eq!(o.struct_size, std::mem::size_of::<mle_sys::mle_run_options>());
+    assert_eq!((o.timeout_us, o.cancel), (0, std::ptr::null()));
 }

@@ -23,7 +23,12 @@ pub struct Error {
     message: String,
 }
 
-/// The primary class of a status (its low 8 bits), to branch on.
+/// The class of a status, to branch on: its primary code (low 8 bits), except
+/// that a run past its timeout (`MLE_ERR_CANCELLED_DEADLINE`) is [`Timeout`]
+/// rather than [`Cancelled`], since callers handle the two differently.
+///
+/// [`Timeout`]: ErrorKind::Timeout
+/// [`Cancelled`]: ErrorKind::Cancelled
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -51,12 +56,21 @@ pub enum ErrorKind {
     BufferTooSmall,
     /// `MLE_ERR_FORKED`: called in a child process after fork().
     Forked,
-    /// `MLE_ERR_NO_MEMORY`: a run would exceed `max_arena_bytes`.
+    /// `MLE_ERR_NO_MEMORY`: a run would need more than `max_arena_bytes`
+    /// (`MLE_ERR_NO_MEMORY_LIMIT`), or the operating system refused the
+    /// memory (`MLE_ERR_NO_MEMORY_SYSTEM`). Nothing was allocated or run.
     NoMemory,
     /// `MLE_ERR_INTERNAL`: a bug in MLE.
     Internal,
     /// `MLE_ERR_BUSY`: a session or builder used by two threads at once.
     Busy,
+    /// `MLE_ERR_CANCELLED`: the run's cancel flag was set
+    /// ([`RunOptions::cancel`](crate::RunOptions::cancel)).
+    Cancelled,
+    /// `MLE_ERR_CANCELLED_DEADLINE`: the run took longer than its timeout
+    /// ([`RunOptions::timeout`](crate::RunOptions::timeout)); `primary()` is
+    /// still `MLE_ERR_CANCELLED`.
+    Timeout,
     /// A primary code this crate does not know (a newer library).
     Other(u32),
 }
@@ -64,6 +78,9 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// The class of a (primary or extended) status code.
     pub fn from_status(status: u32) -> ErrorKind {
+        if status == sys::MLE_ERR_CANCELLED_DEADLINE {
+            return ErrorKind::Timeout;
+        }
         match sys::MLE_STATUS_PRIMARY(status) {
             sys::MLE_ERR_INVALID_ARGUMENT => ErrorKind::InvalidArgument,
             sys::MLE_ERR_BAD_HANDLE => ErrorKind::BadHandle,
@@ -80,6 +97,7 @@ impl ErrorKind {
             sys::MLE_ERR_NO_MEMORY => ErrorKind::NoMemory,
             sys::MLE_ERR_INTERNAL => ErrorKind::Internal,
             sys::MLE_ERR_BUSY => ErrorKind::Busy,
+            sys::MLE_ERR_CANCELLED => ErrorKind::Cancelled,
             p => ErrorKind::Other(p),
         }
     }
@@ -101,7 +119,7 @@ impl Error {
         sys::MLE_STATUS_PRIMARY(self.status)
     }
 
-    /// The primary code as an enum.
+    /// The class as an enum ([`ErrorKind::from_status`]).
     pub fn kind(&self) -> ErrorKind {
         ErrorKind::from_status(self.status)
     }

@@ -22,6 +22,12 @@
 //! (`status()`, e.g. 516 `MLE_ERR_FORMAT_BAD_MAGIC`), its class (`primary()`,
 //! [`kind()`](Error::kind)) and message; nothing panics on a library error.
 //! The constants of `mle.h` are in [`status`].
+//!
+//! No model and no input can abort, hang or exhaust the process: memory a run
+//! needs is checked against [`OpenOptions::max_arena_bytes`] before it is
+//! allocated ([`ErrorKind::NoMemory`]), and [`Session::run_with`] takes a
+//! timeout and a cancel flag ([`RunOptions`]; [`ErrorKind::Timeout`],
+//! [`ErrorKind::Cancelled`]).
 
 #[cfg(target_endian = "big")]
 compile_error!("MLE tensors are little-endian; this crate supports little-endian targets only");
@@ -37,7 +43,7 @@ pub use builder::Builder;
 pub use dtype::{DType, Element};
 pub use error::{status_string, Error, ErrorKind, Result};
 pub use model::{Device, IoInfo, Model, OpenOptions};
-pub use session::Session;
+pub use session::{RunOptions, Session};
 pub use tensor::{Tensor, TensorView};
 
 /// The raw C bindings.
@@ -68,4 +74,8 @@ const _: () = {
     send::<Builder>();
     send_sync::<Tensor>();
     send_sync::<Error>();
+    send_sync::<RunOptions<'static>>();
+    // RunOptions hands the library an AtomicI32 as its `const volatile int32_t *`.
+    assert!(std::mem::size_of::<std::sync::atomic::AtomicI32>() == 4);
+    assert!(std::mem::align_of::<std::sync::atomic::AtomicI32>() == 4);
 };

@@ -41,7 +41,13 @@ pub struct OpenOptions {
     pub threads: i32,
     /// Where to run.
     pub device: Device,
-    /// Cap on a session's activation memory in bytes; 0 = 16 GiB.
+    /// Cap in bytes on all the memory a session allocates for one run
+    /// (activation arena, kernel scratch, plan tables, staging copies and the
+    /// outputs). A run that would need more fails with `MLE_ERR_NO_MEMORY_LIMIT`
+    /// ([`ErrorKind::NoMemory`](crate::ErrorKind::NoMemory)) before allocating
+    /// anything. 0 = the library's default: 16 GiB, or 3/4 of what this
+    /// process may use (physical memory, cgroup limit, `RLIMIT_AS`,
+    /// `RLIMIT_DATA`) if that is less. Negative: `MLE_ERR_INVALID_OPTIONS`.
     pub max_arena_bytes: i64,
 }
 

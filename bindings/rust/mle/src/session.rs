@@ -3,6 +3,8 @@
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicI32;
+use std::time::Duration;
 
 use mle_sys as sys;
 
@@ -10,6 +12,81 @@ use crate::dtype::DType;
 use crate::error::{call, cstring, Error, Result};
 use crate::model::{dtype_from_lib, shape_from_lib, Model};
 use crate::tensor::{element_count, Tensor, TensorView};
+
+/// Options of one run ([`Session::run_with`]): a timeout and a cancel flag.
+///
+/// ```no_run
+/// # fn main() -> mle::Result<()> {
+/// use std::sync::atomic::{AtomicI32, Ordering};
+/// use std::time::Duration;
+///
+/// # let model = mle::Model::open("model.mle", &mle::OpenOptions::default())?;
+/// # let mut session = model.session()?;
+/// # let x = [0.5f32; 4];
+/// let stop = AtomicI32::new(0); // another thread may `stop.store(1, Ordering::Relaxed)`
+/// let opts = mle::RunOptions::new().timeout(Duration::from_millis(100)).cancel(&stop);
+/// match session.run_with(&[mle::TensorView::from_f32(&x, &[1, 4])], &opts) {
+///     Ok(outputs) => println!("{:?}", outputs[0].as_f32()),
+///     Err(e) if e.kind() == mle::ErrorKind::Timeout => println!("took over 100 ms"),
+///     Err(e) if e.kind() == mle::ErrorKind::Cancelled => println!("cancelled"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// Both are checked between nodes and between ~1 ms chunks of long kernels,
+/// so a run stops within about a millisecond of work once the flag is set or
+/// the time is up. A stopped run returns no outputs; the session stays usable.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct RunOptions<'a> {
+    /// `Some(d)`: the run fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)
+    /// (`MLE_ERR_CANCELLED_DEADLINE`) once it has taken `d`, rounded up to a
+    /// whole microsecond (so `Duration::ZERO` is a deadline already past).
+    /// `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// The run fails with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)
+    /// (`MLE_ERR_CANCELLED`) soon after the flag becomes non-zero; a run
+    /// started with it non-zero does no work. Set it from any thread. The
+    /// library only reads it, and only during the call.
+    pub cancel: Option<&'a AtomicI32>,
+}
+
+impl<'a> RunOptions<'a> {
+    /// No timeout, no cancel flag (same as `Default`).
+    pub fn new() -> RunOptions<'a> {
+        RunOptions::default()
+    }
+    /// Sets [`timeout`](RunOptions::timeout).
+    #[must_use]
+    pub fn timeout(mut self, limit: Duration) -> RunOptions<'a> {
+        self.timeout = Some(limit);
+        self
+    }
+    /// Sets [`cancel`](RunOptions::cancel).
+    #[must_use]
+    pub fn cancel(mut self, flag: &'a AtomicI32) -> RunOptions<'a> {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// The C struct. Its `cancel` pointer borrows the flag: use the struct
+    /// only while this `RunOptions` (and so the flag) is alive.
+    pub fn to_c(&self) -> sys::mle_run_options {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let mut c = unsafe { sys::mle_default_run_options() };
+        if let Some(limit) = self.timeout {
+            // At least 1 µs: 0 would mean "no limit" to the library.
+            c.timeout_us = i64::try_from(limit.as_nanos().div_ceil(1000)).unwrap_or(i64::MAX).max(1);
+        }
+        if let Some(flag) = self.cancel {
+            // AtomicI32 has the layout of i32; the library reads it with
+            // atomic loads, so stores from other threads race with nothing.
+            c.cancel = flag.as_ptr().cast_const();
+        }
+        c
+    }
+}
 
 /// Per-thread run state of a model: its activation arena and cached plans.
 ///
@@ -70,18 +147,45 @@ impl Session {
     /// `inputs` holds one view per graph input, bound by name (or by position
     /// where `name` is `None`). A run with the same input shapes as an earlier
     /// one reuses its plan and arena.
+    ///
+    /// The run cannot be interrupted; use [`run_with`](Session::run_with) for
+    /// a timeout or a cancel flag.
     pub fn run(&mut self, inputs: &[TensorView<'_>]) -> Result<Vec<Tensor>> {
-        self.run_impl(inputs, None)
+        self.run_impl(inputs, None, None)
+    }
+
+    /// [`run`](Session::run) with a timeout and/or a cancel flag. A run that
+    /// is stopped fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout)
+    /// or [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and returns
+    /// no outputs.
+    pub fn run_with(&mut self, inputs: &[TensorView<'_>], options: &RunOptions<'_>) -> Result<Vec<Tensor>> {
+        self.run_impl(inputs, None, Some(options))
     }
 
     /// Runs the model for the named outputs only (1 to all of them, in the
     /// order asked): nodes that feed none of them do not run. An unknown name
     /// is `MLE_ERR_INVALID_NAME`.
     pub fn run_named(&mut self, inputs: &[TensorView<'_>], outputs: &[&str]) -> Result<Vec<Tensor>> {
-        self.run_impl(inputs, Some(outputs))
+        self.run_impl(inputs, Some(outputs), None)
     }
 
-    fn run_impl(&mut self, inputs: &[TensorView<'_>], names: Option<&[&str]>) -> Result<Vec<Tensor>> {
+    /// [`run_named`](Session::run_named) with a timeout and/or a cancel flag
+    /// (see [`run_with`](Session::run_with)).
+    pub fn run_named_with(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        outputs: &[&str],
+        options: &RunOptions<'_>,
+    ) -> Result<Vec<Tensor>> {
+        self.run_impl(inputs, Some(outputs), Some(options))
+    }
+
+    fn run_impl(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        names: Option<&[&str]>,
+        options: Option<&RunOptions<'_>>,
+    ) -> Result<Vec<Tensor>> {
         // The C strings must outlive the call: keep them here.
         let mut keep: Vec<CString> = Vec::new();
         let mut c_in = Vec::with_capacity(inputs.len());
@@ -127,13 +231,25 @@ impl Session {
             }
         };
         // Every output has data = NULL: the library allocates it.
+        let c_opts = options.map(RunOptions::to_c);
+        let opts_ptr = c_opts.as_ref().map_or(ptr::null(), ptr::from_ref);
 
         // SAFETY: the handle is live and used by this thread alone (&mut
         // self). c_in and c_out are valid arrays of their lengths; every
         // name points into a CString in `keep` and every input's data into a
         // slice borrowed for this call, all alive until after the call.
+        // opts_ptr is NULL or points to c_opts, whose cancel pointer (if
+        // any) is an AtomicI32 borrowed by `options` for this call.
         call(|err| unsafe {
-            sys::mle_session_run(self.h.as_ptr(), c_in.as_ptr(), c_in.len(), c_out.as_mut_ptr(), c_out.len(), err)
+            sys::mle_session_run_opts(
+                self.h.as_ptr(),
+                c_in.as_ptr(),
+                c_in.len(),
+                c_out.as_mut_ptr(),
+                c_out.len(),
+                opts_ptr,
+                err,
+            )
         })?;
         // On failure the library has freed what it allocated (mle.h), and
         // `?` returned above. On success every data pointer is ours.
@@ -204,5 +320,28 @@ impl Drop for Session {
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session").field("handle", &self.h).field("outputs", &self.n_outputs).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_options_to_c() {
+        let c = RunOptions::new().to_c();
+        assert_eq!(
+            (c.struct_size, c.timeout_us, c.cancel),
+            (std::mem::size_of::<sys::mle_run_options>(), 0, ptr::null())
+        );
+        let us = |d: Duration| RunOptions::new().timeout(d).to_c().timeout_us;
+        assert_eq!(us(Duration::from_millis(10)), 10_000);
+        assert_eq!(us(Duration::from_nanos(1_001)), 2, "rounded up");
+        assert_eq!(us(Duration::from_nanos(1)), 1);
+        assert_eq!(us(Duration::ZERO), 1, "zero is a deadline already past, not 0 = no limit");
+        assert_eq!(us(Duration::MAX), i64::MAX);
+        let flag = AtomicI32::new(0);
+        let c = RunOptions::new().cancel(&flag).to_c();
+        assert_eq!((c.cancel, c.timeout_us), (flag.as_ptr().cast_const(), 0));
     }
 }

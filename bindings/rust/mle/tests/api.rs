@@ -259,7 +259,18 @@ fn arena_limit() {
     let mut s = model.session().unwrap();
     let big = vec![0.5f32; 3 * 10_000];
     let e = s.run(&[TensorView::from_f32(&big, &[10_000, 3]).named("X")]).unwrap_err();
-    assert_eq!((e.status(), e.kind()), (MLE_ERR_NO_MEMORY, ErrorKind::NoMemory), "{e}");
+    assert_eq!((e.status(), e.primary(), e.kind()), (MLE_ERR_NO_MEMORY_LIMIT, MLE_ERR_NO_MEMORY, ErrorKind::NoMemory));
+    assert_eq!(e.status(), 269, "{e}");
+    // Refused before anything ran: the session still works within the cap.
+    let model = Model::open_memory(&bytes, &OpenOptions::default().max_arena_bytes(1 << 20)).unwrap();
+    let mut s = model.session().unwrap();
+    check_outputs(&s.run(&[TensorView::from_f32(&X, &[2, 3]).named("X")]).unwrap(), &X);
+    let huge = vec![0.5f32; 3 * 100_000];
+    let e = s.run(&[TensorView::from_f32(&huge, &[100_000, 3]).named("X")]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_NO_MEMORY_LIMIT, "100,000 rows of outputs need 4 MB: {e}");
+    check_outputs(&s.run(&[TensorView::from_f32(&X, &[2, 3]).named("X")]).unwrap(), &X);
+    let e = Model::open_memory(&bytes, &OpenOptions::default().max_arena_bytes(-1)).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_INVALID_OPTIONS, "{e}");
 }
 
 #[test]
@@ -368,6 +379,11 @@ fn versions() {
     assert_eq!(mle::status_string(MLE_ERR_DTYPE), "MLE_ERR_DTYPE");
     assert_eq!(mle::status_string(0xdead), "MLE_ERR_UNKNOWN");
     assert_eq!(ErrorKind::from_status(MLE_ERR_GRAPH_CYCLE), ErrorKind::Graph);
+    assert_eq!(ErrorKind::from_status(MLE_ERR_CANCELLED), ErrorKind::Cancelled);
+    assert_eq!(ErrorKind::from_status(MLE_ERR_CANCELLED_DEADLINE), ErrorKind::Timeout);
+    assert_eq!(ErrorKind::from_status(MLE_ERR_NO_MEMORY_SYSTEM), ErrorKind::NoMemory);
+    assert_eq!(ErrorKind::from_status(MLE_ERR_INVALID_BUFFER), ErrorKind::InvalidArgument);
+    assert_eq!(ErrorKind::from_status(0x2a), ErrorKind::Other(0x2a));
     for d in DType::ALL {
         assert_eq!(DType::from_id(d.id()), Some(d));
         assert_eq!(d.name().parse::<DType>().unwrap(), d);
