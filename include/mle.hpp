@@ -155,8 +155,8 @@ struct RunOptions {
         if (timeout) {
             int64_t ns = timeout->count();
             if (ns < 0)
-                throw Error(MLE_ERR_INVALID_OPTIONS,
-                            "RunOptions::timeout is negative (" + std::to_string(ns) + " ns); leave it empty for no limit");
+                throw Error(MLE_ERR_INVALID_OPTIONS, "RunOptions::timeout is negative (" + std::to_string(ns) +
+                                                         " ns); leave it empty for no limit");
             // At least 1 µs: 0 would mean "no limit" to the library.
             o.timeout_us = ns / 1000 + (ns % 1000 != 0);
             if (o.timeout_us == 0) o.timeout_us = 1;

@@ -537,10 +537,12 @@ func inferTranspose(x *inferCtx) error {
 	return nil
 }
 
-// TransposePerm validates perm for rank (nil means reverse the axes).
+// TransposePerm validates perm for rank (empty means reverse the axes: an
+// absent attribute and an empty list must mean the same, or a graph would
+// change meaning when written and read back).
 func TransposePerm(perm []int64, rank int) ([]int, error) {
 	out := make([]int, rank)
-	if perm == nil {
+	if len(perm) == 0 {
 		for i := range out {
 			out[i] = rank - 1 - i
 		}
