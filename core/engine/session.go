@@ -18,6 +18,11 @@ import (
 // input shapes); past it the cache starts over.
 const maxPlans = 16
 
+// maxPlanNodes bounds the cached plans' total size in steps: a plan costs a
+// few hundred bytes of Go memory per node, so a 100,000-node graph fed many
+// shapes must not keep 16 of them (hundreds of MB from a 4 MB file).
+const maxPlanNodes = 1 << 19
+
 // Session runs a model. It owns an arena sized by the planner and caches a
 // plan per input-shape set, so that a repeated run allocates nothing. A
 // Session must be used by one goroutine at a time; concurrent use is
@@ -30,6 +35,7 @@ const maxPlans = 16
 type Session struct {
 	m       *Model
 	plans   map[uint64]*plan
+	planSz  int // total steps of the cached plans
 	arena   osmem.Buffer
 	bufs    [][]byte       // by value id, for the current run
 	staging []osmem.Buffer // by input index: copies of misaligned inputs
@@ -416,10 +422,12 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 		}
 		s.arena = a
 	}
-	if len(s.plans) >= maxPlans {
+	if len(s.plans) >= maxPlans || s.planSz+len(p.steps) > maxPlanNodes {
 		clear(s.plans)
+		s.planSz = 0
 	}
 	s.plans[key] = p
+	s.planSz += len(p.steps)
 	if s.bufs == nil {
 		s.bufs = make([][]byte, len(s.m.g.Values))
 		s.staging = make([]osmem.Buffer, len(inputs))
