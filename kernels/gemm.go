@@ -53,10 +53,6 @@ type gemmState[T gemmFloat] struct {
 // kernel's minimum; tests use it to exercise chunking on small shapes.
 var gemmForceSplit = false
 
-// gemmStopMACs is the work (multiply-adds) between two polls of a Stop in a
-// product that can be cancelled: about a millisecond.
-const gemmStopMACs = 1 << 24
-
 // gemmChunksPerThread oversplits large products so that a goroutine that is
 // descheduled or slowed does not hold up the whole product. More chunks cost
 // more repacking (each row chunk packs all of B), so it stays small.
@@ -76,6 +72,7 @@ type gemmTask[T gemmFloat] struct {
 	rowsPer        int  // rows per chunk, a multiple of mr
 	colsPer        int  // columns per chunk, a multiple of nr
 	colChunks      int
+	stop           *Stop // polled between micro-panels; nil: never stops
 }
 
 func sgemmState(w *Worker) *gemmState[float32] { return &w.gemm.s }
@@ -114,22 +111,14 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy && (size >= minPar || gemmForceSplit) {
 		threads = p.Size()
 	}
-	// A run that can be cancelled cuts big products into chunks of about
-	// gemmStopMACs so the Stop is polled often; the cut never changes an
-	// element's arithmetic (see split).
-	chunks := threads
-	if w.Stop.Armed() {
-		chunks = max(chunks, min(m*n*k/gemmStopMACs, 1<<12))
-	}
+	t.stop = w.Stop // polled inside the blocks, on every goroutine
 	switch {
-	case chunks <= 1 && t.direct:
+	case threads <= 1 && t.direct:
 		t.directBlock(st, 0, t.n)
-	case chunks <= 1:
-		t.block(st, 0, m, 0, n)
 	case threads <= 1:
-		Serial(w, t.split(chunks), t)
+		t.block(st, 0, m, 0, n)
 	default:
-		p.For(w, t.split(chunks), t)
+		p.For(w, t.split(threads), t)
 	}
 	// Drop the references so the Worker does not keep the caller's matrices alive.
 	*t = gemmTask[T]{}
@@ -212,6 +201,11 @@ func (t *gemmTask[T]) block(st *gemmState[T], i0, i1, j0, j1 int) {
 				mc := min(kern.mc, i1-ic)
 				gemmPackA(pa, t.a, t.lda, t.transA, ic, mc, pc, kc, mr)
 				for jr := 0; jr < nc; jr += nr {
+					// One micro-panel is mc·nr·kc multiply-adds (tens of
+					// microseconds): a cancelled product stops here.
+					if t.stop.Stopped() {
+						return
+					}
 					bs := pb[jr*kc : jr*kc+kc*nr]
 					nrr := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
@@ -256,6 +250,9 @@ func (t *gemmTask[T]) directBlock(st *gemmState[T], j0, j1 int) {
 	k, nc := t.k, j1-j0
 	acc := growScratch(&st.tile, nc)
 	for i := 0; i < t.m; i++ {
+		if t.stop.Stopped() {
+			return
+		}
 		var arow []T
 		if t.transA {
 			arow = growScratch(&st.packA, k)
@@ -297,6 +294,9 @@ func (t *gemmTask[T]) directBlockSIMD(st *gemmState[T], j0, j1 int) {
 	const ldt = gemmDirectTile
 	tile := growScratch(&st.tile, 4*ldt)
 	for jb := j0; jb < j1; jb += ldt {
+		if t.stop.Stopped() {
+			return
+		}
 		nc := min(ldt, j1-jb)
 		for i0 := 0; i0 < t.m; i0 += 4 {
 			mg := min(4, t.m-i0)

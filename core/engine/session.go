@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -339,7 +340,7 @@ func (s *Session) checkInputs(inputs []Tensor, needData bool) error {
 		}
 		size, ok := dtype.ByteSize(t.DType, t.Shape())
 		if !ok {
-			return errs.New(errs.Shape, "input %q: shape %v is too large", want.Name, t.Shape())
+			return errs.New(errs.ShapeTooLarge, "input %q: shape %v is larger than any buffer can be", want.Name, t.Shape())
 		}
 		if (needData || t.Data != nil) && int64(len(t.Data)) != size {
 			return errs.New(errs.InvalidValue, "input %q: %s%v needs %d bytes of data, got %d", want.Name, t.DType, t.Shape(), size, len(t.Data))
@@ -529,13 +530,13 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 	x := &s.ctx
 	x.pool, x.worker = s.m.pool, &s.worker
 	stop := s.worker.Stop
+	if stop.Stopped() { // a run started with its flag set does no work
+		return stopErr(stop, "before its first node", 0, len(p.steps), nil)
+	}
 	for i := range p.steps {
 		st := &p.steps[i]
 		if st.exec == nil {
 			continue
-		}
-		if stop.Stopped() {
-			return stopErr(stop, i, len(p.steps), st.node)
 		}
 		for j, id := range st.node.In {
 			st.in[j] = nil
@@ -557,23 +558,24 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 			x.err = nil
 			return err
 		}
-	}
-	if stop.Stopped() { // a kernel may have stopped early in the last step
-		return stopErr(stop, len(p.steps), len(p.steps), nil)
+		// Polled after each node: a kernel that saw the Stop fire returned
+		// early, leaving its output incomplete.
+		if stop.Stopped() {
+			return stopErr(stop, "in", i+1, len(p.steps), st.node)
+		}
 	}
 	return nil
 }
 
-// stopErr reports a run that stopped before step i of n.
-func stopErr(stop *kernels.Stop, i, n int, at *graph.CNode) error {
-	where := "at its end"
+// stopErr reports a run that stopped in (or before) step i of n.
+func stopErr(stop *kernels.Stop, where string, i, n int, at *graph.CNode) error {
 	if at != nil {
-		where = "at node " + at.Op + " " + at.Name
+		where = fmt.Sprintf("%s node %d of %d, %s %q", where, i, n, at.Op, at.Name)
 	}
 	if stop.Why() == kernels.StopDeadline {
-		return errs.New(errs.CancelledDeadline, "the run took longer than its timeout of %v (stopped %s, step %d of %d)", stop.Limit(), where, i, n)
+		return errs.New(errs.CancelledDeadline, "the run took longer than its timeout of %v (stopped %s)", stop.Limit(), where)
 	}
-	return errs.New(errs.Cancelled, "the run was cancelled (stopped %s, step %d of %d)", where, i, n)
+	return errs.New(errs.Cancelled, "the run was cancelled (stopped %s)", where)
 }
 
 // forget drops references to caller memory: it is not ours after Run returns.

@@ -445,7 +445,7 @@ func ReshapeShape(in, target []int64, allowZero bool) ([]int64, error) {
 	}
 	inCount, ok := dtype.NumElements(in)
 	if inKnown && !ok {
-		return nil, errs.New(errs.GraphShape, "Reshape input shape %v overflows", in)
+		return nil, errs.New(errs.GraphTooLarge, "Reshape input shape %v overflows", in)
 	}
 	known := int64(1)
 	outKnown := true
@@ -473,7 +473,7 @@ func ReshapeShape(in, target []int64, allowZero bool) ([]int64, error) {
 		if p, ok := dtype.NumElements([]int64{known, d}); ok {
 			known = p
 		} else {
-			return nil, errs.New(errs.GraphShape, "Reshape shape %v overflows", target)
+			return nil, errs.New(errs.GraphTooLarge, "Reshape shape %v overflows", target)
 		}
 	}
 	if infer >= 0 {
@@ -506,7 +506,7 @@ func inferFlatten(x *inferCtx) error {
 	outer, ok1 := prodDims(s[:axis])
 	inner, ok2 := prodDims(s[axis:])
 	if !ok1 || !ok2 {
-		return x.errf(errs.GraphShape, "Flatten of %v overflows", s)
+		return x.errf(errs.GraphTooLarge, "Flatten of %v overflows", s)
 	}
 	x.out[0] = ValueInfo{DType: x.in[0].DType, Shape: []int64{outer, inner}}
 	return nil
@@ -589,7 +589,7 @@ func inferConcat(x *inferCtx) error {
 				case out[d] == Dynamic || s[d] == Dynamic:
 					out[d] = Dynamic
 				case out[d] > math.MaxInt64-s[d]:
-					return x.errf(errs.GraphShape, "Concat along axis %d overflows", axis)
+					return x.errf(errs.GraphTooLarge, "Concat along axis %d overflows", axis)
 				default:
 					out[d] += s[d]
 				}
