@@ -21,13 +21,20 @@ export interface DTypeArrayMap {
 /** Any TypedArray run() returns. */
 export type OutputArray = DTypeArrayMap[DType];
 
+/**
+ * A dimension as this package returns it: a number, or a bigint when it is above
+ * Number.MAX_SAFE_INTEGER (2^53 - 1), which a double would round. Only an empty tensor can
+ * have such a dimension.
+ */
+export type Dim = number | bigint;
+
 /** A graph input or output as the model declares it. */
 export interface TensorInfo {
   readonly name: string;
   /** The dtype name; "dtype<id>" for an id this package does not know. */
   readonly dtype: DType | string;
   /** Dimensions; -1 marks one sized at run time. */
-  readonly shape: readonly number[];
+  readonly shape: readonly Dim[];
 }
 
 /**
@@ -36,7 +43,12 @@ export interface TensorInfo {
  *   float32, float64, int64, int32, int8 and uint8 (a Uint8Array also fits a bool input, a Uint16Array a
  *   float16/bfloat16 input, as raw bits);
  * - a Uint8Array (Buffer) or DataView of raw little-endian bytes of any dtype;
- * - a plain (possibly nested) array of numbers, bigints or booleans, converted to the dtype.
+ * - a plain (possibly nested) array, converted to the dtype element by element: numbers or bigints
+ *   for float dtypes (float16/bfloat16 rounded to nearest even), integers in range for integer dtypes
+ *   (int64: bigints, or numbers up to 2^53 - 1), booleans or 0/1 for bool. Any other element (a
+ *   string, an object, undefined, a hole, a boolean for a numeric dtype) is a TypeError naming the
+ *   input and the element; a number the dtype cannot hold (1.5 or 300 for uint8) is
+ *   MLE_ERR_INVALID_VALUE.
  */
 export type InputData =
   | Float32Array
@@ -47,15 +59,18 @@ export type InputData =
   | Uint8Array
   | Uint16Array
   | DataView
-  | ArrayLike<number | bigint | boolean>
-  | readonly unknown[];
+  | NestedArray<number | bigint | boolean>;
+
+/** A plain array, possibly nested (up to rank 8). */
+export type NestedArray<T> = readonly (T | NestedArray<T>)[];
 
 /** One input tensor. */
 export interface InputTensor {
   data: InputData;
   /**
-   * Dimensions (non-negative integers, rank <= 8). Optional when the model's declared shape has at most
-   * one -1 (inferred from the element count) or data is a nested array (its nesting).
+   * Dimensions (non-negative integers below 2^63, rank <= 8; bigints keep ones above 2^53 - 1
+   * exact). Optional when the model's declared shape has at most one -1 (inferred from the element
+   * count) or data is a nested array (its nesting).
    */
   shape?: readonly (number | bigint)[];
   /** Element type; by default the TypedArray's (or, for plain arrays, the model input's). */
@@ -68,16 +83,34 @@ export type Inputs = Record<string, InputTensor | InputData>;
 /** One output tensor. Its data owns its memory and outlives the model. */
 export interface OutputTensor<A extends OutputArray = OutputArray> {
   data: A;
-  shape: number[];
+  /** Numbers; a bigint for a dimension above 2^53 - 1 (then the tensor is empty). */
+  shape: Dim[];
   dtype: DType | string;
 }
 
 /** run() results by output name, in the order asked for (default: graph order). */
 export type Outputs = Record<string, OutputTensor>;
 
-export interface RunOptions {
+/** runSync() options. */
+export interface RunSyncOptions {
   /** Compute only these outputs (by name); nodes that feed none of them do not run. Default: all. */
   outputs?: readonly string[] | string;
+  /**
+   * Stop the run with MLEError MLE_ERR_CANCELLED_DEADLINE (272) once it has run this long
+   * (milliseconds, from when it starts on its thread: time queued behind other runs does not count).
+   * 0 or absent: no limit. A TypeError if not a number, a RangeError if negative, NaN or infinite.
+   */
+  timeoutMs?: number;
+}
+
+/** run() options. */
+export interface RunOptions extends RunSyncOptions {
+  /**
+   * Aborting it stops the run soon after (within about a millisecond of work): the promise rejects
+   * with MLEError MLE_ERR_CANCELLED (16), whose `cause` is the signal's reason. A signal already
+   * aborted rejects at once and nothing runs. One signal may serve many runs.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LoadOptions {
@@ -89,7 +122,13 @@ export interface LoadOptions {
   threads?: number;
   /** "cpu" (default); "cuda" fails with MLE_ERR_UNSUPPORTED_DEVICE in CPU-only builds. */
   device?: 'cpu' | 'cuda';
-  /** Cap on a session's activation memory in bytes; 0 (default) = 16 GiB. */
+  /**
+   * Cap in bytes on all the memory a session allocates for one run: activation arena, kernel
+   * scratch and plan tables, staging copies of misaligned inputs, and the outputs. A run that would
+   * need more fails with MLE_ERR_NO_MEMORY_LIMIT (269) before allocating anything. 0 (default): 16 GiB,
+   * or 3/4 of what this process may use (physical memory, cgroup limit, RLIMIT_AS/RLIMIT_DATA) if
+   * that is less.
+   */
   maxArenaBytes?: number | bigint;
 }
 
@@ -119,11 +158,15 @@ export declare class Model {
   readonly closed: boolean;
   /**
    * Runs on the libuv thread pool without blocking the event loop. Inputs are copied before this
-   * returns. Rejects with MLEError (argument errors too).
+   * returns. Rejects with MLEError (argument errors too). A pending run never delays
+   * process.exit() or worker.terminate(): it is cancelled.
    */
   run(inputs: Inputs, options?: RunOptions): Promise<Outputs>;
-  /** Runs on the calling thread. Throws MLEError (TypeError for arguments of the wrong type). */
-  runSync(inputs: Inputs, options?: RunOptions): Outputs;
+  /**
+   * Runs on the calling thread. Throws MLEError (TypeError for arguments of the wrong type; no
+   * `signal`, since nothing could abort it while the thread is blocked: use timeoutMs).
+   */
+  runSync(inputs: Inputs, options?: RunSyncOptions): Outputs;
   /**
    * Refuses further runs (MLE_ERR_BAD_HANDLE) and frees the model and its sessions, once the runs
    * already begun finish. Idempotent. Without it, garbage collection frees the model.
@@ -166,15 +209,18 @@ export declare const Status: {
   readonly ERR_NO_MEMORY: 13;
   readonly ERR_INTERNAL: 14;
   readonly ERR_BUSY: 15;
+  readonly ERR_CANCELLED: 16;
   readonly ERR_INVALID_NULL: 257;
   readonly ERR_INVALID_OPTIONS: 513;
   readonly ERR_INVALID_NAME: 769;
   readonly ERR_INVALID_VALUE: 1025;
+  readonly ERR_INVALID_BUFFER: 1281;
   readonly ERR_IO_OPEN: 259;
   readonly ERR_IO_READ: 515;
   readonly ERR_IO_MAP: 771;
   readonly ERR_IO_FAULT: 1027;
   readonly ERR_IO_WRITE: 1283;
+  readonly ERR_IO_NOT_FILE: 1539;
   readonly ERR_FORMAT_TRUNCATED: 260;
   readonly ERR_FORMAT_BAD_MAGIC: 516;
   readonly ERR_FORMAT_VERSION: 772;
@@ -201,6 +247,7 @@ export declare const Status: {
   readonly ERR_GRAPH_MALFORMED: 1542;
   readonly ERR_GRAPH_DUPLICATE: 1798;
   readonly ERR_GRAPH_DTYPE: 2054;
+  readonly ERR_GRAPH_TOO_LARGE: 2310;
   readonly ERR_METADATA_SYNTAX: 263;
   readonly ERR_METADATA_DUPLICATE: 519;
   readonly ERR_METADATA_TOO_LARGE: 775;
@@ -212,6 +259,10 @@ export declare const Status: {
   readonly ERR_UNSUPPORTED_ENCODING: 264;
   readonly ERR_UNSUPPORTED_DEVICE: 520;
   readonly ERR_UNSUPPORTED_FEATURE: 776;
+  readonly ERR_SHAPE_TOO_LARGE: 265;
+  readonly ERR_NO_MEMORY_LIMIT: 269;
+  readonly ERR_NO_MEMORY_SYSTEM: 525;
+  readonly ERR_CANCELLED_DEADLINE: 272;
 };
 
 /** Opens the .mle file at path (memory-mapped unless readAll) and validates it. Throws MLEError. */

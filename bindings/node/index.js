@@ -6,6 +6,7 @@
 
 const { fileURLToPath } = require('node:url');
 const util = require('node:util');
+const convert = require('./convert.js');
 
 // Must equal MLE_ABI_VERSION in include/mle.h.
 const ABI_VERSION = 1;
@@ -65,15 +66,18 @@ const Status = Object.freeze({
   ERR_NO_MEMORY: 13,
   ERR_INTERNAL: 14,
   ERR_BUSY: 15,
+  ERR_CANCELLED: 16,
   ERR_INVALID_NULL: 257,
   ERR_INVALID_OPTIONS: 513,
   ERR_INVALID_NAME: 769,
   ERR_INVALID_VALUE: 1025,
+  ERR_INVALID_BUFFER: 1281,
   ERR_IO_OPEN: 259,
   ERR_IO_READ: 515,
   ERR_IO_MAP: 771,
   ERR_IO_FAULT: 1027,
   ERR_IO_WRITE: 1283,
+  ERR_IO_NOT_FILE: 1539,
   ERR_FORMAT_TRUNCATED: 260,
   ERR_FORMAT_BAD_MAGIC: 516,
   ERR_FORMAT_VERSION: 772,
@@ -100,6 +104,7 @@ const Status = Object.freeze({
   ERR_GRAPH_MALFORMED: 1542,
   ERR_GRAPH_DUPLICATE: 1798,
   ERR_GRAPH_DTYPE: 2054,
+  ERR_GRAPH_TOO_LARGE: 2310,
   ERR_METADATA_SYNTAX: 263,
   ERR_METADATA_DUPLICATE: 519,
   ERR_METADATA_TOO_LARGE: 775,
@@ -111,6 +116,10 @@ const Status = Object.freeze({
   ERR_UNSUPPORTED_ENCODING: 264,
   ERR_UNSUPPORTED_DEVICE: 520,
   ERR_UNSUPPORTED_FEATURE: 776,
+  ERR_SHAPE_TOO_LARGE: 265,
+  ERR_NO_MEMORY_LIMIT: 269,
+  ERR_NO_MEMORY_SYSTEM: 525,
+  ERR_CANCELLED_DEADLINE: 272,
 });
 
 /** The name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC" ("MLE_ERR_UNKNOWN" if unknown). */
@@ -139,6 +148,12 @@ class MLEError extends Error {
 }
 
 native.setErrorClass(MLEError);
+
+// process.exit() does not run the addon's environment cleanup hook before
+// libuv joins its thread pool, which would wait for every pending run: cancel
+// them first ('exit' listeners run before that). In a worker, exit and
+// terminate() run the hook, which cancels them too.
+process.on('exit', () => native.cancelAll());
 
 function mleError(code, message) {
   return new MLEError(message, code);
@@ -207,7 +222,9 @@ function openOptions(options) {
   }
   if (options.maxArenaBytes !== undefined) {
     const m = Number(options.maxArenaBytes);
-    if (!Number.isSafeInteger(m) || m < 0) throw bad('options.maxArenaBytes must be an integer >= 0 (0 = 16 GiB)');
+    if (!Number.isSafeInteger(m) || m < 0) {
+      throw bad('options.maxArenaBytes must be an integer >= 0 (0 = the default: 16 GiB, or 3/4 of the memory this process may use if less)');
+    }
     o.maxArenaBytes = m;
   }
   return o;
@@ -245,26 +262,33 @@ function nestedShape(name, arr) {
   return shape;
 }
 
-// Elements of a JS array as the dtype's TypedArray.
+// Elements of a plain (nested) array as the dtype's TypedArray; every element
+// is checked (convert.js).
+const CONVERT_ERRORS = {
+  value: (msg) => mleError(Status.ERR_INVALID_VALUE, msg),
+  shape: (msg) => mleError(Status.ERR_SHAPE, msg),
+};
 function fromArray(name, values, dtype) {
-  const d = DTYPES[dtype];
-  try {
-    if (dtype === 'int64') return BigInt64Array.from(values, (v) => (typeof v === 'bigint' ? v : BigInt(v)));
-    if (dtype === 'bool') return Uint8Array.from(values, (v) => (v ? 1 : 0));
-    return d.Array.from(values, (v) => (typeof v === 'bigint' ? Number(v) : v));
-  } catch (e) {
-    throw mleError(Status.ERR_INVALID_VALUE, `input "${name}": cannot convert the array to ${dtype}: ${e.message}`);
-  }
+  return convert.fromArray(name, values, dtype, DTYPES[dtype].Array, CONVERT_ERRORS);
 }
 
+const DIM_LIMIT = 2n ** 63n; // dimensions are int64 in the C API
+
+// Dimensions for the addon: numbers, or bigints above 2^53 - 1 so that they
+// reach libmle exactly (it decides whether the shape is too large).
 function checkShape(name, shape) {
   if (!Array.isArray(shape)) throw new TypeError(`input "${name}": shape must be an array of integers`);
   if (shape.length > 8) throw mleError(Status.ERR_SHAPE, `input "${name}": rank ${shape.length} is outside 0..8`);
   return shape.map((dim) => {
-    const n = typeof dim === 'bigint' ? Number(dim) : dim;
-    if (!Number.isSafeInteger(n)) throw new TypeError(`input "${name}": shape must be an array of integers`);
-    if (n < 0) throw mleError(Status.ERR_SHAPE, `input "${name}": dimension ${n} is negative`);
-    return n;
+    let big;
+    if (typeof dim === 'bigint') big = dim;
+    else if (typeof dim === 'number' && Number.isInteger(dim)) big = BigInt(dim);
+    else throw new TypeError(`input "${name}": shape must be an array of integers (numbers or bigints)`);
+    if (big < 0n) throw mleError(Status.ERR_SHAPE, `input "${name}": dimension ${dim} is negative`);
+    if (big >= DIM_LIMIT) {
+      throw mleError(Status.ERR_SHAPE_TOO_LARGE, `input "${name}": dimension ${dim} does not fit in 64 bits`);
+    }
+    return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
   });
 }
 
@@ -303,7 +327,7 @@ function prepareInput(name, value, decl) {
     dtype = dtype || (decl && decl.dtype);
     if (!dtype || !DTYPES[dtype]) throw mleError(Status.ERR_DTYPE, `input "${name}": give a dtype for a plain array`);
     if (shape === undefined) shape = nestedShape(name, data);
-    data = fromArray(name, data.some(Array.isArray) ? data.flat(Infinity) : data, dtype);
+    data = fromArray(name, data, dtype);
   } else if (ArrayBuffer.isView(data)) {
     const raw = data instanceof Uint8Array || data instanceof DataView; // raw little-endian bytes: any dtype
     if (dtype !== undefined) {
@@ -344,21 +368,60 @@ function prepareInput(name, value, decl) {
   return { name, dtype: d.id, shape, data };
 }
 
-const RUN_OPTIONS = new Set(['outputs']);
+const RUN_OPTIONS = new Set(['outputs', 'timeoutMs', 'signal']);
+// Microseconds must stay exact in a double on their way to the int64 timeout.
+const MAX_TIMEOUT_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
-function outputNames(options) {
-  if (options === undefined || options === null) return undefined;
+function isAbortSignal(s) {
+  return s !== null && typeof s === 'object' && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function';
+}
+
+// {names (undefined: all), timeoutUs (0: none), signal} from run()/runSync() options.
+function runOptions(options, async) {
+  const o = { names: undefined, timeoutUs: 0, signal: undefined };
+  if (options === undefined || options === null) return o;
   if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('run options must be an object');
   for (const key of Object.keys(options)) {
-    if (!RUN_OPTIONS.has(key)) throw mleError(Status.ERR_INVALID_OPTIONS, `unknown run option "${key}" (known: outputs)`);
+    if (!RUN_OPTIONS.has(key)) {
+      throw mleError(Status.ERR_INVALID_OPTIONS, `unknown run option "${key}" (known: ${[...RUN_OPTIONS].join(', ')})`);
+    }
   }
   let names = options.outputs;
-  if (names === undefined || names === null) return undefined;
-  if (typeof names === 'string') names = [names];
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
-    throw new TypeError('options.outputs must be an array of output names');
+  if (names !== undefined && names !== null) {
+    if (typeof names === 'string') names = [names];
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+      throw new TypeError('options.outputs must be an array of output names');
+    }
+    o.names = names;
   }
-  return names;
+  const t = options.timeoutMs;
+  if (t !== undefined) {
+    if (typeof t !== 'number') throw new TypeError(`options.timeoutMs must be a number of milliseconds, not ${typeof t}`);
+    if (!(t >= 0 && t <= MAX_TIMEOUT_MS)) {
+      throw new RangeError(`options.timeoutMs must be from 0 (no limit) to ${MAX_TIMEOUT_MS}, not ${t}`);
+    }
+    o.timeoutUs = Math.ceil(t * 1000); // a positive timeout never rounds to 0 (= none)
+  }
+  const signal = options.signal;
+  if (signal !== undefined) {
+    if (!async) {
+      throw new TypeError('options.signal is for run(): runSync() blocks this thread, so nothing could abort it (use timeoutMs)');
+    }
+    if (!isAbortSignal(signal)) throw new TypeError('options.signal must be an AbortSignal');
+    o.signal = signal;
+  }
+  return o;
+}
+
+// Like an `Error` constructed with {cause}: own, not enumerable.
+function setCause(e, cause) {
+  Object.defineProperty(e, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  return e;
+}
+
+function abortedError(signal) {
+  const msg = 'the run was cancelled: its AbortSignal was aborted before it started';
+  return setCause(mleError(Status.ERR_CANCELLED, msg), signal.reason);
 }
 
 // ------------------------------------------------------------------- model
@@ -418,38 +481,67 @@ class Model {
     return this.#native.isClosed();
   }
 
-  #prepare(inputs, options) {
+  #prepare(inputs, options, async) {
+    const o = runOptions(options, async);
     if (this.#native.isClosed()) throw mleError(Status.ERR_BAD_HANDLE, 'the model is closed');
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs) || ArrayBuffer.isView(inputs)) {
       throw new TypeError('inputs must be an object: {inputName: {data, shape, dtype?}}');
     }
-    const list = Object.keys(inputs).map((name) => prepareInput(name, inputs[name], this.#inputByName.get(name)));
-    return [list, outputNames(options)];
+    o.list = Object.keys(inputs).map((name) => prepareInput(name, inputs[name], this.#inputByName.get(name)));
+    return o;
   }
 
   /**
    * Runs the model on the libuv thread pool. Inputs are copied first, so the
    * arrays may change as soon as this returns. Resolves to
-   * {outputName: {data, shape, dtype}}; rejects with MLEError.
+   * {outputName: {data, shape, dtype}}; rejects with MLEError (code 16 when
+   * options.signal aborts it, 272 past options.timeoutMs).
    */
   run(inputs, options) {
-    let args;
+    let o;
     try {
-      args = this.#prepare(inputs, options);
+      o = this.#prepare(inputs, options, true);
     } catch (e) {
       return Promise.reject(e);
     }
+    const { signal } = o;
+    if (signal === undefined) {
+      try {
+        return this.#native.run(o.list, o.names, o.timeoutUs, false);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    if (signal.aborted) return Promise.reject(abortedError(signal));
+    let promise, cancel;
     try {
-      return this.#native.run(args[0], args[1]);
+      [promise, cancel] = this.#native.run(o.list, o.names, o.timeoutUs, true);
     } catch (e) {
       return Promise.reject(e);
     }
+    if (!cancel) return promise; // the arguments were refused
+    // The listener sets the run's cancel flag; it goes when the run settles,
+    // so a long-lived signal does not collect listeners.
+    const onAbort = () => cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal.removeEventListener('abort', onAbort);
+    return promise.then(
+      (result) => {
+        done();
+        return result;
+      },
+      (e) => {
+        done();
+        if (e instanceof MLEError && e.code === Status.ERR_CANCELLED && signal.aborted) setCause(e, signal.reason);
+        throw e;
+      },
+    );
   }
 
-  /** Same as run(), on this thread. Throws MLEError. */
+  /** Same as run(), on this thread (options.timeoutMs, but no signal). Throws MLEError. */
   runSync(inputs, options) {
-    const args = this.#prepare(inputs, options);
-    return this.#native.runSync(args[0], args[1]);
+    const o = this.#prepare(inputs, options, false);
+    return this.#native.runSync(o.list, o.names, o.timeoutUs);
   }
 
   /**

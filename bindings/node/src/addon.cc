@@ -9,9 +9,15 @@
 //    mle_session handles. A run takes an idle session (or creates one), runs,
 //    and puts it back, so each session is used by one thread at a time (the C
 //    API's rule) while any number of runs proceed at once. Asynchronous runs
-//    (Napi::AsyncWorker, on the libuv thread pool) hold their own shared_ptr.
+//    (RunTask, on the libuv thread pool) hold their own shared_ptr.
 //    close() (or the finalizer) refuses new runs at once; runs already begun
 //    finish normally and the last of them frees the model handle.
+//  - Asynchronous runs are plain libuv work requests (RunTask), not Node-API
+//    async work: Node waits for pending async work before it calls an
+//    environment's cleanup hooks, so a worker being terminated would wait for
+//    a long run. Each run has a cancel flag; the cleanup hook (and index.js,
+//    on process 'exit') sets the flags of the environment's pending runs, so
+//    exit and worker.terminate() take about a millisecond more, not the run.
 //  - Inputs of asynchronous runs are copied before the work is queued, so the
 //    caller's arrays may change or be collected meanwhile. Outputs are the
 //    library's allocations, handed to JS as external ArrayBuffers that
@@ -24,8 +30,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include <uv.h>
 
 #include "mle.h"
 
@@ -87,17 +96,46 @@ Status MakeStatus(mle_status code, std::string message) {
     return s;
 }
 
+// ------------------------------------------------------------ cancellation
+
+// A run's cancel flag. libmle polls it on the pool thread; the JS thread sets
+// it. Shared by the run and the JS cancel function, so it lives as long as
+// either.
+struct CancelFlag {
+    int32_t value = 0;
+    void Set() { __atomic_store_n(&value, 1, __ATOMIC_SEQ_CST); }
+};
+
+class RunTask;
+
+// The asynchronous runs of one environment that have not completed. Touched
+// on the environment's JS thread only.
+struct PendingRuns {
+    uv_loop_t *loop = nullptr;
+    std::unordered_set<RunTask *> tasks;
+    bool stopping = false;  // the environment is being torn down
+
+    void CancelAll();
+    // Environment cleanup hook: cancels the pending runs and waits for them
+    // (a millisecond or so), so the loop can be closed.
+    static void Drain(void *arg);
+};
+
 // ------------------------------------------------------------- the addon
 
 // Per-instance (per main thread / worker thread) data.
 class MleAddon : public Napi::Addon<MleAddon> {
 public:
     MleAddon(Napi::Env env, Napi::Object exports);
+    ~MleAddon() { napi_remove_env_cleanup_hook(env_, PendingRuns::Drain, &runs); }
 
     Napi::FunctionReference model_class;  // NativeModel
     Napi::FunctionReference error_class;  // index.js's MLEError (setErrorClass)
+    PendingRuns runs;
 
 private:
+    napi_env env_;
+
     Napi::Value Version(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), mle_version()); }
     Napi::Value AbiVersion(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), mle_abi_version()); }
     Napi::Value HeaderAbiVersion(const Napi::CallbackInfo &info) {
@@ -108,6 +146,10 @@ private:
     Napi::Value Open(const Napi::CallbackInfo &info);
     Napi::Value OpenAsync(const Napi::CallbackInfo &info);
     Napi::Value OpenMemory(const Napi::CallbackInfo &info);
+    Napi::Value CancelAll(const Napi::CallbackInfo &info) {
+        runs.CancelAll();
+        return info.Env().Undefined();
+    }
 };
 
 // A JS error for s: an MLEError (index.js) once it is registered, else an
@@ -348,6 +390,8 @@ struct RunJob {
     std::shared_ptr<Core> core;
     std::vector<InputTensor> inputs;
     std::vector<std::string> output_names;  // empty: every output, in graph order
+    int64_t timeout_us = 0;                 // 0: none
+    std::shared_ptr<CancelFlag> cancel;     // asynchronous runs only
     Status status;
     std::vector<OutputTensor> outputs;
     bool begun = false;  // core->Begin() succeeded and End() is due
@@ -389,9 +433,12 @@ struct RunJob {
             out[i].name = output_names.empty() ? nullptr : output_names[i].c_str();
             out[i].data = nullptr;  // the library allocates
         }
+        mle_run_options opts = mle_default_run_options();
+        opts.timeout_us = timeout_us;
+        opts.cancel = cancel ? &cancel->value : nullptr;
         mle_error *err = nullptr;
-        mle_status st = mle_session_run(session, in.empty() ? nullptr : in.data(), in.size(),
-                                        out.empty() ? nullptr : out.data(), out.size(), &err);
+        mle_status st = mle_session_run_opts(session, in.empty() ? nullptr : in.data(), in.size(),
+                                             out.empty() ? nullptr : out.data(), out.size(), &opts, &err);
         // Own the results (names are valid while the session lives) before
         // the session goes back to the pool.
         outputs.clear();
@@ -448,9 +495,17 @@ Napi::Value OutputArray(Napi::Env env, OutputTensor &o) {
     return Napi::Value(env, array);
 }
 
+// Dimensions as numbers; one beyond 2^53 - 1 (possible in empty tensors) as
+// a bigint, since a double would round it.
 Napi::Array ShapeArray(Napi::Env env, const std::vector<int64_t> &shape) {
+    const int64_t kMaxSafe = (int64_t(1) << 53) - 1;
     Napi::Array a = Napi::Array::New(env, shape.size());
-    for (size_t i = 0; i < shape.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, double(shape[i])));
+    for (size_t i = 0; i < shape.size(); i++) {
+        int64_t d = shape[i];
+        Napi::Value v = d > kMaxSafe || d < -kMaxSafe ? Napi::Value(Napi::BigInt::New(env, d))
+                                                      : Napi::Value(Napi::Number::New(env, double(d)));
+        a.Set(static_cast<uint32_t>(i), v);
+    }
     return a;
 }
 
@@ -494,8 +549,17 @@ std::vector<InputTensor> ParseInputs(Napi::Env env, Napi::Value value, bool copy
                                                      " is outside 0.." + std::to_string(MLE_MAX_RANK)));
         for (uint32_t d = 0; d < dims.Length(); d++) {
             Napi::Value dim = dims.Get(d);
-            if (!dim.IsNumber()) ThrowType(env, "input " + t.name + ": shape must hold numbers");
-            t.shape.push_back(dim.As<Napi::Number>().Int64Value());
+            if (dim.IsNumber()) {
+                t.shape.push_back(dim.As<Napi::Number>().Int64Value());
+            } else if (dim.IsBigInt()) {  // index.js passes dimensions above 2^53 - 1 as bigints
+                bool lossless = false;
+                t.shape.push_back(dim.As<Napi::BigInt>().Int64Value(&lossless));
+                if (!lossless)
+                    Throw(env, MakeStatus(MLE_ERR_SHAPE_TOO_LARGE,
+                                          "input \"" + t.name + "\": a dimension does not fit in 64 bits"));
+            } else {
+                ThrowType(env, "input " + t.name + ": shape must hold numbers");
+            }
         }
         void *ptr = nullptr;
         size_t len = 0;
@@ -577,21 +641,81 @@ private:
     Napi::Promise::Deferred deferred_;
 };
 
-// Runs a RunJob on the libuv thread pool and settles a promise.
-class RunWorker : public PromiseWorker {
+// Runs a RunJob on the libuv thread pool (uv_queue_work; see the top of the
+// file for why not Node-API async work) and settles a promise.
+class RunTask {
 public:
-    RunWorker(Napi::Env env, std::unique_ptr<RunJob> job) : PromiseWorker(env, "mle:run"), job_(std::move(job)) {}
-
-protected:
-    void Execute() override { job_->Execute(); }
-
-    void OnOK() override {
-        Settle(job_->status, [this](Napi::Env env) { return OutputsToJS(env, job_->outputs); });
+    // Queues job (which must have a cancel flag); returns its promise.
+    static Napi::Value Start(Napi::Env env, std::unique_ptr<RunJob> job) {
+        PendingRuns &pending = env.GetInstanceData<MleAddon>()->runs;
+        std::unique_ptr<RunTask> task(new RunTask(env, &pending, std::move(job)));
+        napi_value promise = nullptr;
+        NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &task->deferred_, &promise), Napi::Value());
+        napi_status s = napi_async_init(env, nullptr, Napi::String::New(env, "mle:run"), &task->context_);
+        int rc = s == napi_ok ? uv_queue_work(pending.loop, &task->req_, Work, After) : UV_EINVAL;
+        if (rc != 0) {
+            if (task->context_) napi_async_destroy(env, task->context_);
+            std::string why = s == napi_ok ? uv_strerror(rc) : "napi_async_init failed";
+            Status st = MakeStatus(MLE_ERR_INTERNAL, "cannot queue the run: " + why);
+            napi_reject_deferred(env, task->deferred_, ErrorValue(env, st));
+            return Napi::Value(env, promise);
+        }
+        pending.tasks.insert(task.release());
+        return Napi::Value(env, promise);
     }
 
+    void Cancel() { job_->cancel->Set(); }
+
 private:
+    RunTask(Napi::Env env, PendingRuns *pending, std::unique_ptr<RunJob> job)
+        : env_(env), pending_(pending), job_(std::move(job)) {
+        req_.data = this;
+    }
+
+    static void Work(uv_work_t *req) { static_cast<RunTask *>(req->data)->job_->Execute(); }
+
+    static void After(uv_work_t *req, int) {
+        std::unique_ptr<RunTask> t(static_cast<RunTask *>(req->data));
+        t->pending_->tasks.erase(t.get());
+        // Being torn down (PendingRuns::Drain): JS cannot run and nobody
+        // awaits the promise; the job's destructor frees its outputs.
+        if (t->pending_->stopping) return;
+        Napi::Env env(t->env_);
+        Napi::HandleScope scope(env);
+        napi_callback_scope cb_scope = nullptr;  // runs microtasks on close, as async work would
+        napi_open_callback_scope(env, Napi::Object::New(env), t->context_, &cb_scope);
+        try {
+            napi_value v = t->job_->status.ok() ? napi_value(OutputsToJS(env, t->job_->outputs))
+                                                : napi_value(ErrorValue(env, t->job_->status));
+            if (t->job_->status.ok())
+                napi_resolve_deferred(env, t->deferred_, v);
+            else
+                napi_reject_deferred(env, t->deferred_, v);
+        } catch (const Napi::Error &e) {
+            napi_reject_deferred(env, t->deferred_, e.Value());
+        }
+        if (cb_scope) napi_close_callback_scope(env, cb_scope);
+        napi_async_destroy(env, t->context_);
+    }
+
+    uv_work_t req_;
+    napi_env env_;
+    PendingRuns *pending_;
     std::unique_ptr<RunJob> job_;
+    napi_deferred deferred_ = nullptr;
+    napi_async_context context_ = nullptr;
 };
+
+void PendingRuns::CancelAll() {
+    for (RunTask *t : tasks) t->Cancel();
+}
+
+void PendingRuns::Drain(void *arg) {
+    PendingRuns *p = static_cast<PendingRuns *>(arg);
+    p->stopping = true;
+    p->CancelAll();
+    while (!p->tasks.empty()) uv_run(p->loop, UV_RUN_ONCE);
+}
 
 // ----------------------------------------------------------- NativeModel
 
@@ -652,20 +776,26 @@ private:
         return o;
     }
 
-    std::unique_ptr<RunJob> MakeJob(const Napi::CallbackInfo &info, bool copy) {
+    // Arguments: inputs, outputNames, timeoutUs (index.js checked them).
+    std::unique_ptr<RunJob> MakeJob(const Napi::CallbackInfo &info, bool async) {
         Napi::Env env = info.Env();
         core(env);
         auto job = std::make_unique<RunJob>();
         job->core = core_;
-        job->inputs = ParseInputs(env, info[0], copy);
+        job->inputs = ParseInputs(env, info[0], async);
         job->output_names = ParseOutputNames(env, info[1]);
+        if (!info[2].IsUndefined()) {
+            if (!info[2].IsNumber()) ThrowType(env, "timeout must be a number");
+            job->timeout_us = info[2].As<Napi::Number>().Int64Value();
+        }
+        if (async) job->cancel = std::make_shared<CancelFlag>();
         Status st = core_->Begin();
         if (!st.ok()) Throw(env, st);
         job->begun = true;
         return job;
     }
 
-    // runSync(inputs, outputNames?) -> {name: {data, shape, dtype}}
+    // runSync(inputs, outputNames?, timeoutUs?) -> {name: {data, shape, dtype}}
     Napi::Value RunSync(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
         std::unique_ptr<RunJob> job = MakeJob(info, false);
@@ -674,21 +804,34 @@ private:
         return OutputsToJS(env, job->outputs);
     }
 
-    // run(inputs, outputNames?) -> Promise; errors in the arguments reject too.
+    // run(inputs, outputNames?, timeoutUs?, cancellable?) -> Promise, or
+    // [Promise, cancel()] when cancellable (a signal was given); errors in the
+    // arguments reject too. cancel() sets the run's flag; it does nothing once
+    // the run has completed.
     Napi::Value Run(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
+        bool cancellable = info[3].ToBoolean();
         std::unique_ptr<RunJob> job;
+        Napi::Value promise;
+        Napi::Value cancel = env.Undefined();
         try {
             job = MakeJob(info, true);
         } catch (const Napi::Error &e) {
             Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
             d.Reject(e.Value());
-            return d.Promise();
+            promise = d.Promise();
         }
-        RunWorker *w = new RunWorker(env, std::move(job));  // deletes itself when done
-        Napi::Promise p = w->Promise();
-        w->Queue();
-        return p;
+        if (job) {
+            std::shared_ptr<CancelFlag> flag = job->cancel;
+            promise = RunTask::Start(env, std::move(job));
+            if (cancellable)
+                cancel = Napi::Function::New(env, [flag](const Napi::CallbackInfo &) { flag->Set(); }, "cancel");
+        }
+        if (!cancellable) return promise;
+        Napi::Array result = Napi::Array::New(env, 2);
+        result.Set(0u, promise);
+        result.Set(1u, cancel);
+        return result;
     }
 
     Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -776,12 +919,14 @@ private:
 
 // ----------------------------------------------------------- the addon
 
-MleAddon::MleAddon(Napi::Env env, Napi::Object exports) {
+MleAddon::MleAddon(Napi::Env env, Napi::Object exports) : env_(env) {
     if (mle_abi_version() != MLE_ABI_VERSION)
         throw Napi::Error::New(env, "mle-runtime: libmle ABI version " + std::to_string(mle_abi_version()) +
                                         " does not match the header's " + std::to_string(MLE_ABI_VERSION) +
                                         " (rebuild the addon against this libmle)");
     model_class = Napi::Persistent(NativeModel::Define(env));
+    if (napi_get_uv_event_loop(env, &runs.loop) != napi_ok || runs.loop == nullptr)
+        throw Napi::Error::New(env, "mle-runtime: no libuv event loop");
     DefineAddon(exports, {
                              InstanceMethod<&MleAddon::Version>("version"),
                              InstanceMethod<&MleAddon::AbiVersion>("abiVersion"),
@@ -791,7 +936,11 @@ MleAddon::MleAddon(Napi::Env env, Napi::Object exports) {
                              InstanceMethod<&MleAddon::Open>("open"),
                              InstanceMethod<&MleAddon::OpenAsync>("openAsync"),
                              InstanceMethod<&MleAddon::OpenMemory>("openMemory"),
+                             InstanceMethod<&MleAddon::CancelAll>("cancelAll"),
                          });
+    // Last: a constructor that throws leaves no hook pointing into this object.
+    if (napi_add_env_cleanup_hook(env, PendingRuns::Drain, &runs) != napi_ok)
+        throw Napi::Error::New(env, "mle-runtime: cannot register the cleanup hook");
 }
 
 Napi::Value MleAddon::StatusString(const Napi::CallbackInfo &info) {

@@ -134,9 +134,10 @@ test('open options', async () => {
   assert.throws(() => mle.load(MLP, { verfy: true }), isMLEError(513, 'MLE_ERR_INVALID_OPTIONS'));
   assert.throws(() => mle.load(MLP, { threads: -1 }), isMLEError(513));
   assert.throws(() => mle.loadBuffer(fs.readFileSync(MLP), { readAll: true }), isMLEError(513));
-  // A tiny arena cap refuses a big batch with MLE_ERR_NO_MEMORY.
+  // A tiny memory cap refuses a big batch before allocating: MLE_ERR_NO_MEMORY_LIMIT (primary MLE_ERR_NO_MEMORY).
   const small = mle.load(MLP, { maxArenaBytes: 1024 });
-  await assert.rejects(small.run({ features: new Float32Array(4096 * 4) }), isMLEError(13, 'MLE_ERR_NO_MEMORY'));
+  await assert.rejects(small.run({ features: new Float32Array(4096 * 4) }), isMLEError(269, 'MLE_ERR_NO_MEMORY_LIMIT'));
+  assert.throws(() => small.runSync({ features: new Float32Array(4096 * 4) }), isMLEError(269, 'MLE_ERR_NO_MEMORY_LIMIT'));
   small.close();
   const m = mle.load(pathToFileURL(MLP));
   assert.equal(m.metadata.name, 'mlp_classifier');

@@ -1,0 +1,195 @@
+'use strict';
+// Run options: timeoutMs (run and runSync) and signal (run), on the
+// conformance suite's slow_matmul model, whose big inputs make a long run.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { getEventListeners } = require('node:events');
+
+const mle = require('..');
+const suite = require('../support/suite.js');
+
+const SLOW = () => suite.suitePath('models/slow_matmul.mle');
+
+function isMLEError(code, status) {
+  return (e) => {
+    assert.ok(e instanceof mle.MLEError, `want MLEError, got ${e && e.stack}`);
+    assert.equal(e.code, code, `got ${e.status}: ${e.message}`);
+    assert.equal(e.status, status);
+    assert.equal(e.primary, mle.Status.ERR_CANCELLED);
+    assert.equal(e.primaryStatus, 'MLE_ERR_CANCELLED');
+    return true;
+  };
+}
+const cancelled = isMLEError(16, 'MLE_ERR_CANCELLED');
+const deadline = isMLEError(272, 'MLE_ERR_CANCELLED_DEADLINE');
+
+function square(n) {
+  const data = new Float32Array(n * n);
+  for (let i = 0; i < data.length; i++) data[i] = (i % 7) - 3;
+  return { data, shape: [n, n] };
+}
+
+const elapsed = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+// A model and inputs whose uncancelled run takes 0.4 s or more (2048 x
+// 2048, or 4096 x 4096 on a fast machine), and that time: long enough to
+// tell a cancelled run from one that ran to its end.
+let longRun;
+async function getLongRun() {
+  if (longRun) return longRun;
+  const model = mle.load(SLOW());
+  let n = 2048;
+  for (;;) {
+    const inputs = { A: square(n), B: square(n) };
+    const t0 = process.hrtime.bigint();
+    await model.run(inputs);
+    const ms = elapsed(t0);
+    if (ms >= 400 || n >= 4096) {
+      longRun = { model, inputs, ms, n };
+      return longRun;
+    }
+    n *= 2;
+  }
+}
+
+// A small product checked against one computed here.
+function checkSmall(result) {
+  const A = [1, 2, 3, 4, 5, 6]; // 2 x 3
+  const B = [7, 8, 9, 10, 11, 12]; // 3 x 2
+  const want = [0, 0, 0, 0];
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 3; k++) want[i * 2 + j] += A[i * 3 + k] * B[k * 2 + j];
+  assert.deepEqual(result.Y.shape, [2, 2]);
+  assert.deepEqual(Array.from(result.Y.data), want);
+}
+const SMALL = {
+  A: { data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] },
+  B: { data: new Float32Array([7, 8, 9, 10, 11, 12]), shape: [3, 2] },
+};
+
+test('run options are checked: TypeError, RangeError, MLE_ERR_INVALID_OPTIONS', async () => {
+  const m = mle.load(SLOW());
+  for (const timeoutMs of ['10', 10n, null, {}, true]) {
+    assert.throws(() => m.runSync(SMALL, { timeoutMs }), TypeError, String(timeoutMs));
+    await assert.rejects(m.run(SMALL, { timeoutMs }), TypeError);
+  }
+  for (const timeoutMs of [-1, -0.001, NaN, Infinity, 1e300]) {
+    assert.throws(() => m.runSync(SMALL, { timeoutMs }), RangeError, String(timeoutMs));
+    await assert.rejects(m.run(SMALL, { timeoutMs }), RangeError);
+  }
+  for (const signal of [{}, 'abort', null, 1, { aborted: 'no', addEventListener() {} }]) {
+    await assert.rejects(m.run(SMALL, { signal }), TypeError, String(signal));
+  }
+  // runSync blocks the thread, so nothing could abort it.
+  assert.throws(() => m.runSync(SMALL, { signal: new AbortController().signal }), /signal is for run\(\)/);
+  assert.throws(() => m.runSync(SMALL, { timeout: 5 }), (e) => e instanceof mle.MLEError && e.code === 513);
+  await assert.rejects(m.run(SMALL, { cancel: true }), (e) => e instanceof mle.MLEError && e.code === 513);
+  // Bad options are refused before anything runs.
+  assert.deepEqual(m.poolStats(), { sessions: 0, idle: 0, pending: 0 });
+
+  // Valid options that never fire change nothing.
+  checkSmall(m.runSync(SMALL, { timeoutMs: 0 }));
+  checkSmall(m.runSync(SMALL, { timeoutMs: 60_000 }));
+  checkSmall(await m.run(SMALL, { timeoutMs: 60_000, outputs: ['Y'] }));
+  const ac = new AbortController();
+  checkSmall(await m.run(SMALL, { signal: ac.signal }));
+  checkSmall(await m.run(SMALL, { signal: ac.signal, timeoutMs: 0 }));
+  // The listener goes when the run settles; aborting afterwards is harmless.
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  ac.abort();
+  m.close();
+});
+
+test('timeoutMs stops a long run: MLE_ERR_CANCELLED_DEADLINE (272)', async (t) => {
+  const { model, inputs, ms, n } = await getLongRun();
+  let t0 = process.hrtime.bigint();
+  await assert.rejects(model.run(inputs, { timeoutMs: 50 }), deadline);
+  const asyncMs = elapsed(t0);
+  t0 = process.hrtime.bigint();
+  assert.throws(() => model.runSync(inputs, { timeoutMs: 50 }), deadline);
+  const syncMs = elapsed(t0);
+  t.diagnostic(`${n}x${n} MatMul: ${ms.toFixed(0)} ms uncancelled; timeoutMs 50 stopped run() after ${asyncMs.toFixed(0)} ms, runSync() after ${syncMs.toFixed(0)} ms`);
+  assert.ok(asyncMs < ms / 2, `run() with timeoutMs 50 took ${asyncMs} ms (uncancelled: ${ms} ms)`);
+  assert.ok(syncMs < ms / 2, `runSync() with timeoutMs 50 took ${syncMs} ms (uncancelled: ${ms} ms)`);
+  // A fractional timeout is rounded up, never to 0 (which means no limit).
+  await assert.rejects(model.run(inputs, { timeoutMs: 0.0001 }), deadline);
+  checkSmall(await model.run(SMALL, { timeoutMs: 1000 })); // the session is fine afterwards
+});
+
+test('aborting the signal stops a pending run: MLE_ERR_CANCELLED (16), with the reason as cause', async (t) => {
+  const { model, inputs, ms } = await getLongRun();
+  const ac = new AbortController();
+  const reason = new Error('user left');
+  setTimeout(() => ac.abort(reason), 50);
+  const t0 = process.hrtime.bigint();
+  const err = await model.run(inputs, { signal: ac.signal }).then(
+    () => assert.fail('the run was not cancelled'),
+    (e) => e,
+  );
+  const took = elapsed(t0);
+  cancelled(err);
+  assert.equal(err.cause, reason);
+  t.diagnostic(`aborted after 50 ms: settled after ${took.toFixed(0)} ms (uncancelled: ${ms.toFixed(0)} ms)`);
+  assert.ok(took < ms / 2, `aborted run took ${took} ms (uncancelled: ${ms} ms)`);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  checkSmall(await model.run(SMALL));
+  assert.equal(model.poolStats().pending, 0);
+});
+
+test('an already aborted signal rejects at once without running', async () => {
+  const m = mle.load(SLOW());
+  const reason = new Error('too late');
+  await assert.rejects(m.run(SMALL, { signal: AbortSignal.abort(reason) }), (e) => cancelled(e) && e.cause === reason);
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(m.run(SMALL, { signal: ac.signal }), cancelled);
+  // No session was ever created: nothing ran.
+  assert.deepEqual(m.poolStats(), { sessions: 0, idle: 0, pending: 0 });
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  m.close();
+});
+
+test('one signal cancels every run it was given, queued ones too', async (t) => {
+  const { model, inputs, ms } = await getLongRun();
+  const ac = new AbortController();
+  const runs = 8; // more than the libuv pool's 4 threads: some wait in its queue
+  const pending = Array.from({ length: runs }, () => model.run(inputs, { signal: ac.signal }));
+  const other = model.run(SMALL); // a run without the signal is not affected
+  let t0;
+  setTimeout(() => {
+    t0 = process.hrtime.bigint();
+    ac.abort();
+  }, 50);
+  const results = await Promise.allSettled(pending);
+  const took = elapsed(t0);
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    cancelled(r.reason);
+  }
+  checkSmall(await other);
+  t.diagnostic(`${runs} runs aborted: all settled ${took.toFixed(0)} ms after abort() (one uncancelled run: ${ms.toFixed(0)} ms)`);
+  assert.ok(took < ms / 2, `${runs} runs settled ${took} ms after abort() (one uncancelled run: ${ms} ms)`);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+});
+
+test('AbortSignal.timeout() and AbortSignal.any() work as signals', async () => {
+  const { model, inputs } = await getLongRun();
+  await assert.rejects(model.run(inputs, { signal: AbortSignal.timeout(50) }), (e) => cancelled(e) && e.cause.name === 'TimeoutError');
+  if (typeof AbortSignal.any === 'function') {
+    const ac = new AbortController();
+    await assert.rejects(model.run(inputs, { signal: AbortSignal.any([ac.signal, AbortSignal.timeout(50)]) }), cancelled);
+  }
+});
+
+test('cancelled runs leave the model usable', async () => {
+  const { model, inputs } = await getLongRun();
+  const ac = new AbortController();
+  const p = model.run(inputs, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(p, cancelled);
+  checkSmall(model.runSync(SMALL));
+  checkSmall(await model.run(SMALL, { signal: new AbortController().signal }));
+  const { sessions, idle, pending } = model.poolStats();
+  assert.equal(pending, 0);
+  assert.equal(idle, sessions);
+  model.close();
+});
