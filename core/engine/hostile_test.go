@@ -239,7 +239,7 @@ func TestCallerBufferFaultsBlameTheCaller(t *testing.T) {
 	out := guarded(t, 64)
 	err = s.Run([]Tensor{NewTensor(dtype.Float32, []int64{n}, make([]byte, len(out)))}, []Tensor{{Data: out}})
 	wantCode(t, err, errs.InvalidBuffer)
-	if !containsAll(errs.Message(err), "output 0") {
+	if !containsAll(errs.Message(err), `output "Y"`) {
 		t.Fatalf("message does not name the output: %v", err)
 	}
 }

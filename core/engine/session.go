@@ -40,7 +40,6 @@ type Session struct {
 	arena   osmem.Buffer
 	bufs    [][]byte       // by value id, for the current run
 	staging []osmem.Buffer // by input index: copies of misaligned inputs
-	shapes  [][]int64
 	worker  kernels.Worker
 	stop    kernels.Stop
 	ctx     runCtx // kept here so passing it to executors does not allocate
@@ -48,6 +47,7 @@ type Session struct {
 	closed  bool
 	// The current run's caller buffers, to say whose memory faulted.
 	curIn, curOut []Tensor
+	curWhich      []int
 }
 
 // Close releases the session's memory and its reference to its model.
@@ -110,7 +110,11 @@ func (s *Session) guard(err *error) {
 	}
 	for i := range s.curOut {
 		if within(addr, s.curOut[i].Data) {
-			*err = errs.New(errs.InvalidBuffer, "output %d: writing its buffer faulted at %#x: it holds fewer bytes than its nbytes says", i, addr)
+			o := i
+			if s.curWhich != nil {
+				o = s.curWhich[i]
+			}
+			*err = errs.New(errs.InvalidBuffer, "output %q: writing its buffer faulted at %#x: it holds fewer bytes than its nbytes says", s.m.Outputs()[o].Name, addr)
 			return
 		}
 	}
@@ -139,7 +143,7 @@ func (s *Session) do(fn func() error) (err error) {
 	defer s.busy.Store(false)
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
-	defer func() { s.curIn, s.curOut = nil, nil }() // after guard has used them
+	defer func() { s.curIn, s.curOut, s.curWhich = nil, nil, nil }() // after guard has used them
 	defer s.guard(&err)
 	return fn()
 }
@@ -180,7 +184,7 @@ func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions
 		return errs.New(errs.InvalidOptions, "timeout %v is negative", opts.Timeout)
 	}
 	return s.do(func() error {
-		s.curIn, s.curOut = inputs, outputs
+		s.curIn, s.curOut, s.curWhich = inputs, outputs, which
 		p, err := s.planFor(inputs, which, true)
 		if err != nil {
 			return err
