@@ -372,9 +372,9 @@ type csession struct {
 	c       *cmodel
 	ins     []engine.Tensor
 	outs    []engine.Tensor
-	outMap  []int  // C output position → graph output index
-	seen    []bool // scratch for duplicate detection
-	mallocd []bool // by C output position: the library allocated its buffer
+	outMap  []int                            // C output position → graph output index
+	seen    []bool                           // scratch for duplicate detection
+	mallocd []bool                           // by C output position: the library allocated its buffer
 	alloc   func(int, int64) ([]byte, error) // cs.mallocOutput, made once
 	// busy guards the scratch above: a second thread must be refused before
 	// it touches anything (the engine's own check comes too late for that).

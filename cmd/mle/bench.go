@@ -6,8 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/kernels"
 )
 

@@ -50,15 +50,15 @@ func DefaultMaxMemory() int64 {
 // weights. It is safe for concurrent use. The file stays open until Close
 // has been called and every Session is closed.
 type Model struct {
-	file     *format.File
-	g        *graph.Checked
-	pool     *kernels.Pool
-	consts   [][]byte // by value id: stored bytes of constants, nil otherwise
-	live     []bool   // by node index: the node contributes to an output
+	file      *format.File
+	g         *graph.Checked
+	pool      *kernels.Pool
+	consts    [][]byte // by value id: stored bytes of constants, nil otherwise
+	live      []bool   // by node index: the node contributes to an output
 	maxMemory int64
-	refs     atomic.Int64
-	closed   atomic.Bool
-	closeMu  sync.Mutex
+	refs      atomic.Int64
+	closed    atomic.Bool
+	closeMu   sync.Mutex
 }
 
 func checkDevice(d string) error {
