@@ -45,9 +45,6 @@ type Session struct {
 	ctx     runCtx // kept here so passing it to executors does not allocate
 	busy    atomic.Bool
 	closed  bool
-	// The current run's caller buffers, to say whose memory faulted.
-	curIn, curOut []Tensor
-	curWhich      []int
 }
 
 // Close releases the session's memory and its reference to its model.
@@ -91,7 +88,7 @@ func (s *Session) enter() error {
 // so a run never crashes its host. A fault is blamed on whoever owns the
 // address: a caller's buffer (errs.InvalidBuffer, naming the tensor) or the
 // model's mapped file (errs.IOFault: it was truncated under us).
-func (s *Session) guard(err *error) {
+func (s *Session) guard(err *error, c callerBuffers) {
 	v := recover()
 	if v == nil {
 		return
@@ -102,17 +99,17 @@ func (s *Session) guard(err *error) {
 		return
 	}
 	addr := fe.Addr()
-	for i := range s.curIn {
-		if within(addr, s.curIn[i].Data) {
+	for i := range c.in {
+		if within(addr, c.in[i].Data) {
 			*err = errs.New(errs.InvalidBuffer, "input %q: reading its buffer faulted at %#x: it holds fewer bytes than its nbytes says", s.m.Inputs()[i].Name, addr)
 			return
 		}
 	}
-	for i := range s.curOut {
-		if within(addr, s.curOut[i].Data) {
+	for i := range c.out {
+		if within(addr, c.out[i].Data) {
 			o := i
-			if s.curWhich != nil {
-				o = s.curWhich[i]
+			if c.which != nil {
+				o = c.which[i]
 			}
 			*err = errs.New(errs.InvalidBuffer, "output %q: writing its buffer faulted at %#x: it holds fewer bytes than its nbytes says", s.m.Outputs()[o].Name, addr)
 			return
@@ -134,17 +131,24 @@ func within(addr uintptr, b []byte) bool {
 	return addr >= p && addr-p < uintptr(len(b))
 }
 
+// callerBuffers are a run's caller memory, to say whose memory faulted.
+// They are passed down, not kept in the Session, so that callers' slices
+// do not escape to the heap.
+type callerBuffers struct {
+	in, out []Tensor
+	which   []int
+}
+
 // do runs fn as the session's only user, with faults and panics turned into
 // errors.
-func (s *Session) do(fn func() error) (err error) {
+func (s *Session) do(c callerBuffers, fn func() error) (err error) {
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.busy.Store(false)
 	old := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(old)
-	defer func() { s.curIn, s.curOut, s.curWhich = nil, nil, nil }() // after guard has used them
-	defer s.guard(&err)
+	defer s.guard(&err, c)
 	return fn()
 }
 
@@ -183,8 +187,7 @@ func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions
 	if opts.Timeout < 0 {
 		return errs.New(errs.InvalidOptions, "timeout %v is negative", opts.Timeout)
 	}
-	return s.do(func() error {
-		s.curIn, s.curOut, s.curWhich = inputs, outputs, which
+	return s.do(callerBuffers{inputs, outputs, which}, func() error {
 		p, err := s.planFor(inputs, which, true)
 		if err != nil {
 			return err
@@ -282,7 +285,7 @@ func overlap(a, b []byte) bool {
 // OutputShapes fills the dtype and shape of the outputs RunSelected would
 // give for these inputs (which as there), without running the model.
 func (s *Session) OutputShapes(inputs, outputs []Tensor, which []int) error {
-	return s.do(func() error {
+	return s.do(callerBuffers{}, func() error {
 		p, err := s.planFor(inputs, which, false)
 		if err != nil {
 			return err
@@ -303,7 +306,7 @@ func (s *Session) OutputShapes(inputs, outputs []Tensor, which []int) error {
 // Memory returns the activation-memory plan for the given input shapes,
 // without allocating it.
 func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
-	err = s.do(func() error {
+	err = s.do(callerBuffers{}, func() error {
 		if err := s.checkInputs(inputs, false); err != nil {
 			return err
 		}
@@ -403,7 +406,8 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 	}
 	key := planKey(inputs, which)
 	if p, ok := s.plans[key]; ok && p.matches(inputs, which) {
-		return p, nil
+		// The arena may have been released since (a failed allocation).
+		return p, s.ensureArena(p)
 	}
 	sel, err := s.selection(which)
 	if err != nil {
@@ -418,14 +422,8 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 		return nil, err
 	}
 	p.all = which == nil
-	if s.arena.Len() < p.arena {
-		// Staging copies are dropped first: they are remade at need.
-		s.release()
-		a, err := osmem.Alloc(p.arena)
-		if err != nil {
-			return nil, errs.Prefix(err, "the activation arena")
-		}
-		s.arena = a
+	if err := s.ensureArena(p); err != nil {
+		return nil, err
 	}
 	if len(s.plans) >= maxPlans || s.planSz+len(p.steps) > maxPlanNodes {
 		clear(s.plans)
@@ -438,6 +436,22 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 		s.staging = make([]osmem.Buffer, len(inputs))
 	}
 	return p, nil
+}
+
+// ensureArena grows the arena (from the system) to p's size. On failure the
+// session holds no arena; plans stay cached and retry the allocation.
+func (s *Session) ensureArena(p *plan) error {
+	if s.arena.Len() >= p.arena {
+		return nil
+	}
+	// Staging copies are dropped first: they are remade at need.
+	s.release()
+	a, err := osmem.Alloc(p.arena)
+	if err != nil {
+		return errs.Prefix(err, "the activation arena")
+	}
+	s.arena = a
+	return nil
 }
 
 // selection validates which (graph output indices; nil: all) and returns a

@@ -179,6 +179,7 @@ func TestUnderAddressSpaceLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ins, _ := c.Tensors()
+	alloc := func(_ int, n int64) ([]byte, error) { return make([]byte, n), nil }
 	run := func(limit int64) error {
 		m, err := engine.OpenBytes(model, engine.Options{MaxArenaBytes: limit})
 		if err != nil {
@@ -187,13 +188,31 @@ func TestUnderAddressSpaceLimit(t *testing.T) {
 		defer m.Close()
 		s, _ := m.NewSession()
 		defer s.Close()
-		alloc := func(_ int, n int64) ([]byte, error) { return make([]byte, n), nil }
 		return s.RunWith(ins, make([]engine.Tensor, 1), nil, engine.RunOptions{Alloc: alloc})
 	}
 	// A 4 GiB arena with the limit lifted: the system refuses the mapping.
 	if err := run(1 << 40); errs.CodeOf(err) != errs.NoMemorySystem {
 		t.Fatalf("4 GiB arena under RLIMIT_AS: %v, want MLE_ERR_NO_MEMORY_SYSTEM", err)
 	}
+	// A session whose arena could not grow runs its earlier shapes again
+	// (their plan is cached; the arena it had was released).
+	m, err := engine.OpenBytes(model, engine.Options{MaxArenaBytes: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.NewSession()
+	tiny := []engine.Tensor{engine.NewTensor(dtype.Float32, []int64{2, 1}, make([]byte, 8)), engine.NewTensor(dtype.Float32, []int64{1, 2}, make([]byte, 8))}
+	for i, want := range []errs.Code{errs.OK, errs.NoMemorySystem, errs.OK} {
+		x := tiny
+		if i == 1 {
+			x = ins
+		}
+		if err := s.RunWith(x, make([]engine.Tensor, 1), nil, engine.RunOptions{Alloc: alloc}); errs.CodeOf(err) != want {
+			t.Fatalf("run %d on one session: %v, want %v", i, err, want)
+		}
+	}
+	s.Close()
+	m.Close()
 	// With the default limit, refused before trying (or by the system when
 	// the address space was already large, as under the race detector).
 	if code := errs.CodeOf(run(0)); code != errs.NoMemoryLimit && code != errs.NoMemorySystem {

@@ -21,6 +21,7 @@ import numpy as np
 from . import _lib
 from ._errors import (
     MLEBusyError,
+    MLECancelledError,
     MLEChecksumError,
     MLEDTypeError,
     MLEError,
@@ -28,7 +29,9 @@ from ._errors import (
     MLEFormatError,
     MLEInternalError,
     MLEIOError,
+    MLEMemoryError,
     MLEShapeError,
+    MLETimeoutError,
     MLEUnsupportedError,
     MLEValueError,
 )
@@ -41,7 +44,8 @@ __all__ = [
     "dump", "load", "Model", "TensorSpec", "DumpInfo", "Engine", "Device", "SklearnMLEExporter",
     "export_pytorch", "library_version",
     "MLEError", "MLEValueError", "MLEIOError", "MLEFormatError", "MLEChecksumError", "MLEUnsupportedError",
-    "MLEShapeError", "MLEDTypeError", "MLEForkError", "MLEBusyError", "MLEInternalError",
+    "MLEShapeError", "MLEDTypeError", "MLEForkError", "MLEBusyError", "MLEInternalError", "MLEMemoryError",
+    "MLECancelledError", "MLETimeoutError",
 ]
 
 
@@ -103,14 +107,18 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
         return DumpInfo(os.fspath(path), size, m.inputs, m.outputs)
 
 
-def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", threads: int = 0) -> Model:
+def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", threads: int = 0,
+         max_memory: int | None = None) -> Model:
     """Opens an .mle file: memory-mapped and validated, no code executed.
 
     verify: also check every CRC (reads the whole file).
     device: "cpu" ("cuda" raises MLEUnsupportedError in a CPU-only build).
     threads: intra-op threads (0 = all CPUs).
+    max_memory: bytes one run may allocate (activations, scratch, outputs);
+    a run that needs more raises MLEMemoryError before allocating. None or 0:
+    libmle's default, 16 GiB or 3/4 of what this process may use if less.
     """
-    return Model(path, verify=verify, device=device, threads=threads)
+    return Model(path, verify=verify, device=device, threads=threads, max_memory=max_memory)
 
 
 def export_pytorch(module: Any, path: str | os.PathLike, example_input: Any = None, *, dtype: Any = None,
@@ -132,17 +140,19 @@ class Device(enum.Enum):
 class Engine:
     """The seed API: ``Engine(Device.CPU).load_model(path)`` then ``run([arrays])``."""
 
-    def __init__(self, device: Device | str = Device.CPU, threads: int = 0) -> None:
+    def __init__(self, device: Device | str = Device.CPU, threads: int = 0, max_memory: int | None = None) -> None:
         self.device = Device(device) if not isinstance(device, Device) else device
         self.threads = threads
+        self.max_memory = max_memory
         self.model: Model | None = None
 
     def load_model(self, path: str | os.PathLike, verify: bool = False) -> Model:
-        self.model = load(path, verify=verify, device=self.device.value, threads=self.threads)
+        self.model = load(path, verify=verify, device=self.device.value, threads=self.threads,
+                          max_memory=self.max_memory)
         return self.model
 
-    def run(self, inputs: Any) -> list[np.ndarray]:
+    def run(self, inputs: Any, timeout: float | None = None) -> list[np.ndarray]:
         """Runs the loaded model; returns the outputs in graph order."""
         if self.model is None:
             raise MLEValueError("no model loaded: call load_model(path) first", 1025, "MLE_ERR_INVALID_VALUE")
-        return list(self.model.run(inputs).values())
+        return list(self.model.run(inputs, timeout=timeout).values())

@@ -35,8 +35,8 @@ def _inspect(args: argparse.Namespace) -> None:
     for label, specs in (("inputs", m.inputs), ("outputs", m.outputs)):
         print(f"{label}:")
         for s in specs:
-            print(f"  {s.name:<20} {str(s.dtype):<8} {[('?' if d < 0 else d) for d in s.shape]}")
-    methods = json.loads(props.get("mle.methods", "{}"))
+            print(f"  {s.name:<20} {s.mle_dtype or str(s.dtype):<8} {[('?' if d < 0 else d) for d in s.shape]}")
+    methods = m._methods  # checked at load (the mle.* properties are untrusted)
     if methods:
         print("methods: " + ", ".join(f"{k} -> {v}" for k, v in methods.items()))
     if m.classes_ is not None:
@@ -47,7 +47,7 @@ def _inspect(args: argparse.Namespace) -> None:
 
 
 def _spec(s: mle_runtime.TensorSpec) -> dict:
-    return {"name": s.name, "dtype": str(s.dtype), "shape": list(s.shape)}
+    return {"name": s.name, "dtype": s.mle_dtype or str(s.dtype), "shape": list(s.shape)}
 
 
 def _validate(args: argparse.Namespace) -> None:

@@ -12,20 +12,71 @@ import numpy as np
 from . import _lib
 from ._errors import error_for
 
+# bfloat16 bits as numpy holds them: numpy has no bfloat16, so a one-field
+# record of uint16 marks them (never confused with a real integer input).
+BF16_BITS = np.dtype([("bfloat16", "<u2")])
+
 # numpy dtype -> MLE dtype id (ONNX TensorProto ids).
 DTYPE_IDS = {
     np.dtype(np.float32): 1, np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.int32): 6,
     np.dtype(np.int64): 7, np.dtype(np.bool_): 9, np.dtype(np.float16): 10, np.dtype(np.float64): 11,
+    BF16_BITS: 16,
 }
+# MLE dtype id -> numpy dtype of its elements in memory.
 DTYPES = {v: k for k, v in DTYPE_IDS.items()}
+# MLE dtype id -> the numpy dtype callers see (bfloat16 widens exactly to float32).
+PUBLIC_DTYPES = {**DTYPES, 16: np.dtype(np.float32)}
+# MLE dtype id -> its name in docs/FORMAT.md section 7.
+DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool", 10: "float16",
+               11: "float64", 16: "bfloat16"}
+
+
+def is_bfloat16(dt: np.dtype) -> bool:
+    """Our bit marker, or a bfloat16 from ml_dtypes (as used by JAX and torch interop)."""
+    return dt == BF16_BITS or (dt.kind == "V" and dt.itemsize == 2 and dt.name == "bfloat16")
 
 
 def dtype_id(dt: Any) -> int:
-    """The MLE id of a numpy dtype."""
+    """The MLE id of a numpy dtype (or of the name "bfloat16")."""
+    if isinstance(dt, str) and dt == "bfloat16":
+        return 16
     try:
-        return DTYPE_IDS[np.dtype(dt)]
+        d = np.dtype(dt)
+        return DTYPE_IDS[d]
     except (KeyError, TypeError):
+        if isinstance(dt, np.dtype) and is_bfloat16(dt):
+            return 16
         raise error_for(8 | 3 << 8, "MLE_ERR_UNSUPPORTED_FEATURE", f"dtype {dt} has no MLE equivalent") from None
+
+
+def bfloat16_bits(x: np.ndarray) -> np.ndarray:
+    """Rounds numbers to bfloat16 (nearest, ties to even); returns C-contiguous
+    BF16_BITS. Each value is rounded once, also from float64 and integers."""
+    if is_bfloat16(x.dtype):
+        return np.ascontiguousarray(x).view(BF16_BITS)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = np.array(x, dtype=np.float32, order="C")  # overflow gives inf, as bfloat16 rounding would
+    u = f.view(np.uint32)
+    if x.dtype != np.float32 and x.size:
+        # float32 rounding then bfloat16 rounding could round twice: where the
+        # first landed exactly on a bfloat16 midpoint, nudge it off the
+        # midpoint towards the exact value so the second rounding decides right.
+        wide = np.asarray(x, dtype=np.float64)
+        tie = ((u & 0xFFFF) == 0x8000) & (f != wide) & ~np.isnan(f)
+        if tie.any():
+            up = np.abs(wide) > np.abs(f)
+            u[tie & up] += 1
+            u[tie & ~up] -= 1
+    bits = ((u + (0x7FFF + ((u >> 16) & 1))) >> 16).astype(np.uint16)
+    nan = np.isnan(f)
+    if nan.any():  # keep NaN a NaN (rounding could carry its payload into inf): quiet, sign kept
+        bits[nan] = (u[nan] >> 16).astype(np.uint16) | 0x0040
+    return bits.view(BF16_BITS)
+
+
+def float32_from_bfloat16(bits: np.ndarray) -> np.ndarray:
+    """Widens bfloat16 bits to float32 (exact)."""
+    return (bits.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
 def _cstr(s: str | None) -> bytes | None:

@@ -49,11 +49,26 @@ class MLEDTypeError(MLEError, TypeError):
 
 
 class MLEForkError(MLEError, RuntimeError):
-    """A model opened before fork() was used in the child process."""
+    """libmle was used in a child forked from a process that had loaded it."""
 
 
 class MLEBusyError(MLEError, RuntimeError):
     """A session was used from two threads at once."""
+
+
+class MLEMemoryError(MLEValueError, MemoryError):
+    """A run needs more memory than ``max_memory`` allows
+    (MLE_ERR_NO_MEMORY_LIMIT), or the operating system refused it
+    (MLE_ERR_NO_MEMORY_SYSTEM). Still an MLEValueError, as before it existed."""
+
+
+class MLECancelledError(MLEError):
+    """A run was stopped before it finished (MLE_ERR_CANCELLED) and produced
+    no outputs. Ctrl-C raises KeyboardInterrupt instead; see MLETimeoutError."""
+
+
+class MLETimeoutError(MLECancelledError, TimeoutError):
+    """The run took longer than its ``timeout`` (MLE_ERR_CANCELLED_DEADLINE)."""
 
 
 class MLEInternalError(MLEError, RuntimeError):
@@ -74,21 +89,28 @@ _BY_PRIMARY = {
     10: MLEDTypeError,       # MLE_ERR_DTYPE
     11: MLEValueError,       # MLE_ERR_BUFFER_TOO_SMALL
     12: MLEForkError,        # MLE_ERR_FORKED
-    13: MLEValueError,       # MLE_ERR_NO_MEMORY
+    13: MLEMemoryError,      # MLE_ERR_NO_MEMORY
     14: MLEInternalError,    # MLE_ERR_INTERNAL
     15: MLEBusyError,        # MLE_ERR_BUSY
+    16: MLECancelledError,   # MLE_ERR_CANCELLED
+}
+
+# Extended codes whose class is more specific than their primary's.
+_BY_STATUS = {
+    16 | 1 << 8: MLETimeoutError,  # MLE_ERR_CANCELLED_DEADLINE
 }
 
 FORK_GUIDANCE = (
-    " Open the model in the worker process instead: mle_runtime.load() takes microseconds and the OS "
-    "shares the mapped file between processes, so there is nothing to gain from loading in the parent. "
-    "See docs/python.md."
+    " A child forked from a process that has loaded libmle cannot use it at all: the Go runtime inside does "
+    "not survive fork(), and opening the model again in the child does not help. Start workers with the "
+    "'spawn' or 'forkserver' start method, or use mle_runtime only in the workers (importing it in the parent "
+    "is fine: libmle loads at first use). See docs/python.md."
 )
 
 
 def error_for(status: int, name: str, message: str) -> MLEError:
     """Returns the exception for a status code."""
-    cls = _BY_PRIMARY.get(status & 0xFF, MLEError)
-    if cls is MLEForkError:
-        message += FORK_GUIDANCE
+    cls = _BY_STATUS.get(status) or _BY_PRIMARY.get(status & 0xFF, MLEError)
+    if cls is MLEForkError and "docs/python.md" not in message:
+        message += " See docs/python.md."  # libmle's own message already says what to do
     return cls(message, status, name)

@@ -2,8 +2,9 @@
 
 Loading at first use, not at import, is what makes "import in the parent,
 fork workers, use in the workers" work: the Go runtime inside libmle does not
-survive fork(), so a process must load the library itself. A library loaded
-before a fork answers MLE_ERR_FORKED in the child (MLEForkError).
+survive fork(), so a process must load the library itself. A child forked
+after the library was loaded cannot use it at all: every call answers
+MLE_ERR_FORKED (MLEForkError).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ MAX_RANK = 8
 MLE_OK = 0
 MLE_ERR_BUFFER_TOO_SMALL = 11
 MLE_ERR_FORKED = 12
+MLE_ERR_CANCELLED = 16
 
 
 class OpenOptions(ctypes.Structure):
@@ -55,6 +57,14 @@ class Tensor(ctypes.Structure):
     ]
 
 
+class RunOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("timeout_us", ctypes.c_int64),
+        ("cancel", ctypes.POINTER(ctypes.c_int32)),
+    ]
+
+
 _c = ctypes
 _P = ctypes.c_void_p
 _ERR = ctypes.POINTER(ctypes.c_void_p)  # mle_error**
@@ -80,6 +90,9 @@ _SIGNATURES = {
     "mle_session_new": (_c.c_uint32, [_P, _c.POINTER(_P), _ERR]),
     "mle_session_free": (_c.c_uint32, [_P]),
     "mle_session_run": (_c.c_uint32, [_P, _c.POINTER(Tensor), _c.c_size_t, _c.POINTER(Tensor), _c.c_size_t, _ERR]),
+    "mle_default_run_options": (RunOptions, []),
+    "mle_session_run_opts": (_c.c_uint32, [_P, _c.POINTER(Tensor), _c.c_size_t, _c.POINTER(Tensor), _c.c_size_t,
+                                           _c.POINTER(RunOptions), _ERR]),
     "mle_builder_new": (_c.c_uint32, [_c.POINTER(_P), _ERR]),
     "mle_builder_free": (_c.c_uint32, [_P]),
     "mle_builder_set_metadata_json": (_c.c_uint32, [_P, _c.c_char_p, _ERR]),
@@ -168,8 +181,12 @@ class Closeable:
 
 def check(status: int, err: ctypes.c_void_p | None = None) -> None:
     """Raises the exception for a failed call, freeing its mle_error."""
-    if status == MLE_OK:
-        return
+    if status != MLE_OK:
+        raise error(status, err)
+
+
+def error(status: int, err: ctypes.c_void_p | None = None) -> MLEError:
+    """The exception for a failed call; frees its mle_error."""
     lib = get()
     message = ""
     if err is not None and err.value:
@@ -177,4 +194,4 @@ def check(status: int, err: ctypes.c_void_p | None = None) -> None:
         lib.mle_error_free(err)
         err.value = None
     name = lib.mle_status_string(status).decode()
-    raise error_for(status, name, message or name)
+    return error_for(status, name, message or name)
