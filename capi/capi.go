@@ -70,16 +70,16 @@ func recoverStatus(st *C.mle_status, cerr **C.mle_error) {
 const maxBufferBytes = 1 << 47
 
 // cBytes views n bytes at p as a Go slice, refusing sizes no buffer can have
-// (what names the buffer in the message).
-func cBytes(p unsafe.Pointer, n C.size_t, what string) ([]byte, error) {
+// (kind and name say whose buffer, for the message; formatted only then).
+func cBytes(p unsafe.Pointer, n C.size_t, kind, name string) ([]byte, error) {
 	if n == 0 {
 		return nil, nil
 	}
 	if p == nil {
-		return nil, errs.New(errs.InvalidNull, "%s: data is NULL", what)
+		return nil, errs.New(errs.InvalidNull, "%s %q: data is NULL", kind, name)
 	}
 	if uint64(n) > maxBufferBytes || uintptr(p)+uintptr(n) < uintptr(p) {
-		return nil, errs.New(errs.InvalidValue, "%s: nbytes %d is larger than any buffer can be", what, uint64(n))
+		return nil, errs.New(errs.InvalidValue, "%s %q: nbytes %d is larger than any buffer can be", kind, name, uint64(n))
 	}
 	return unsafe.Slice((*byte)(p), int(n)), nil
 }
@@ -211,7 +211,7 @@ func mlego_model_open_memory(data unsafe.Pointer, n C.size_t, copts *C.mle_open_
 	if opts.ReadAll {
 		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for mle_model_open_memory")
 	}
-	src, err := cBytes(data, n, "mle_model_open_memory")
+	src, err := cBytes(data, n, "mle_model_open_memory", "data")
 	if err != nil {
 		return fail(cerr, err)
 	}
@@ -535,7 +535,7 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 		if err != nil {
 			return fail(cerr, err)
 		}
-		name := goStringView(cs.c.inNames[j])
+		name := cs.c.m.Inputs()[j].Name
 		if cs.seen[j] {
 			return failf(cerr, errs.InvalidValue, "input %q is given twice", name)
 		}
@@ -551,7 +551,7 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 		for d := 0; d < et.Rank; d++ {
 			et.Dims[d] = int64(t.shape[d])
 		}
-		if et.Data, err = cBytes(t.data, t.nbytes, "input "+quote(name)); err != nil {
+		if et.Data, err = cBytes(t.data, t.nbytes, "input", name); err != nil {
 			return fail(cerr, err)
 		}
 	}
@@ -564,7 +564,7 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 		if err != nil {
 			return fail(cerr, err)
 		}
-		name := goStringView(cs.c.outNames[j])
+		name := cs.c.m.Outputs()[j].Name
 		if cs.seen[j] {
 			return failf(cerr, errs.InvalidValue, "output %q is requested twice", name)
 		}
@@ -573,7 +573,7 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 		cs.mallocd[i] = false
 		outs[i].Data = nil
 		if t.data != nil {
-			if outs[i].Data, err = cBytes(t.data, t.nbytes, "output "+quote(name)); err != nil {
+			if outs[i].Data, err = cBytes(t.data, t.nbytes, "output", name); err != nil {
 				return fail(cerr, err)
 			}
 			if outs[i].Data == nil {
@@ -619,9 +619,6 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 	}
 	return C.MLE_OK
 }
-
-// quote formats a name for messages.
-func quote(s string) string { return `"` + s + `"` }
 
 // --------------------------------------------------------------- builder
 
@@ -784,7 +781,7 @@ func mlego_builder_add_tensor(h C.uintptr_t, name *C.char, dt C.mle_dtype, shape
 		if err != nil {
 			return err
 		}
-		bytes, err := cBytes(data, n, "tensor "+quote(nm))
+		bytes, err := cBytes(data, n, "tensor", nm)
 		if err != nil {
 			return err
 		}

@@ -203,7 +203,7 @@ func (t *gemmTask[T]) block(st *gemmState[T], i0, i1, j0, j1 int) {
 				for jr := 0; jr < nc; jr += nr {
 					// One micro-panel is mc·nr·kc multiply-adds (tens of
 					// microseconds): a cancelled product stops here.
-					if t.stop.Stopped() {
+					if jr > 0 && t.stop.Stopped() {
 						return
 					}
 					bs := pb[jr*kc : jr*kc+kc*nr]
@@ -250,7 +250,7 @@ func (t *gemmTask[T]) directBlock(st *gemmState[T], j0, j1 int) {
 	k, nc := t.k, j1-j0
 	acc := growScratch(&st.tile, nc)
 	for i := 0; i < t.m; i++ {
-		if t.stop.Stopped() {
+		if i > 0 && t.stop.Stopped() {
 			return
 		}
 		var arow []T
@@ -294,7 +294,7 @@ func (t *gemmTask[T]) directBlockSIMD(st *gemmState[T], j0, j1 int) {
 	const ldt = gemmDirectTile
 	tile := growScratch(&st.tile, 4*ldt)
 	for jb := j0; jb < j1; jb += ldt {
-		if t.stop.Stopped() {
+		if jb > j0 && t.stop.Stopped() {
 			return
 		}
 		nc := min(ldt, j1-jb)

@@ -71,7 +71,9 @@ func (s *Stop) Limit() time.Duration { return s.limit }
 // chunks accumulate into shared state) but must stay interruptible.
 func Serial(w *Worker, n int, t Task) {
 	for i := 0; i < n; i++ {
-		if w.Stop.Stopped() {
+		// Not before the first chunk: whoever started the loop has just
+		// polled (the engine does between nodes).
+		if i > 0 && w.Stop.Stopped() {
 			return
 		}
 		t.RunChunk(i, w)
