@@ -23,6 +23,7 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/engine"
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/fault"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/osmem"
@@ -647,19 +648,10 @@ func withBuilder(h C.uintptr_t, cerr **C.mle_error, fn func(b *format.Builder) e
 
 // callerMemory runs fn, which reads a caller's buffers: a fault there (a
 // buffer shorter than its length says) is the caller's error, not a crash.
-func callerMemory(fn func() error) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		if v := recover(); v != nil {
-			if fe, ok := v.(interface{ Addr() uintptr }); ok {
-				err = errs.New(errs.InvalidBuffer, "reading a caller's buffer faulted at %#x: it holds fewer bytes than its length says", fe.Addr())
-				return
-			}
-			panic(v)
-		}
-	}()
-	return fn()
+func callerMemory(fn func() error) error {
+	return fault.Guard(fn, func(addr uintptr) error {
+		return errs.New(errs.InvalidBuffer, "reading a caller's buffer faulted at %#x: it holds fewer bytes than its length says", addr)
+	})
 }
 
 //export mlego_builder_new

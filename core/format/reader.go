@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/bits"
 	"os"
-	"runtime/debug"
 	"slices"
 	"syscall"
 	"unsafe"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/fault"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/osmem"
 )
@@ -229,19 +229,10 @@ func int64sOf(name string, dt dtype.DType, b []byte) ([]int64, error) {
 
 // guardFault runs fn with faults on mapped memory turned into an IOFault
 // error instead of a crash (the file may be truncated while mapped).
-func guardFault(fn func() error) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer func() {
-		debug.SetPanicOnFault(old)
-		if v := recover(); v != nil {
-			if fe, ok := v.(interface{ Addr() uintptr }); ok {
-				err = errs.New(errs.IOFault, "memory fault at %#x reading the mapped file (was it truncated or removed?)", fe.Addr())
-				return
-			}
-			panic(v)
-		}
-	}()
-	return fn()
+func guardFault(fn func() error) error {
+	return fault.Guard(fn, func(addr uintptr) error {
+		return errs.New(errs.IOFault, "memory fault at %#x reading the mapped file (was it truncated or removed?)", addr)
+	})
 }
 
 func parse(data []byte, opts OpenOptions) (file *File, err error) {
