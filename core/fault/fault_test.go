@@ -7,6 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+var sink byte // keeps the faulting read from being optimized away
+
 func TestGuard(t *testing.T) {
 	mem, err := unix.Mmap(-1, 0, unix.Getpagesize(), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
@@ -15,7 +17,7 @@ func TestGuard(t *testing.T) {
 	defer unix.Munmap(mem)
 	var got uintptr
 	bad := errors.New("blamed")
-	err = Guard(func() error { _ = mem[10]; return nil }, func(addr uintptr) error { got = addr; return bad })
+	err = Guard(func() error { sink = mem[10]; return nil }, func(addr uintptr) error { got = addr; return bad })
 	if err != bad || got == 0 {
 		t.Fatalf("Guard = %v, addr %#x", err, got)
 	}
