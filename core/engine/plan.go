@@ -118,7 +118,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 		outs    []graph.ValueInfo
 		compute bool // a kernel must run (a Dropout's mask counts)
 	}
-	var todo []pending
+	var pend []pending
 	for ni := range g.Nodes {
 		if !live[ni] {
 			continue
@@ -162,7 +162,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 			compute = true
 		}
 		p.steps = append(p.steps, st)
-		todo = append(todo, pending{ins, outs, compute})
+		pend = append(pend, pending{ins, outs, compute})
 	}
 	// Pass 2: memory.
 	p.layout(outIDs)
@@ -171,12 +171,12 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 	}
 	// Pass 3: kernels, for steps with elements to compute.
 	for i := range p.steps {
-		if !todo[i].compute {
+		if !pend[i].compute {
 			continue
 		}
 		st := &p.steps[i]
 		n := st.node
-		exec, err := prepare(n, todo[i].ins, todo[i].outs, poolSize)
+		exec, err := prepare(n, pend[i].ins, pend[i].outs, poolSize)
 		if err != nil {
 			return nil, runShapeErr(err, n)
 		}

@@ -5,31 +5,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/mle-runtime/mle/core/dtype"
 )
 
 // BenchmarkRunStoppable is BenchmarkRun with a timeout and a cancel flag
 // armed: the cost of polling them between nodes and chunks.
 func BenchmarkRunStoppable(b *testing.B) {
-	for _, rows := range []int{1, 256} {
-		b.Run(fmt.Sprintf("mlp-784-256-10/batch=%d", rows), func(b *testing.B) {
-			m := mlp(b, dtype.Float32, 784, 256, 10, Options{})
-			s, _ := m.NewSession()
-			defer s.Close()
-			in := []Tensor{xbatch(dtype.Float32, rows, 784, 0)}
-			outs := []Tensor{{Data: make([]byte, rows*40)}, {Data: make([]byte, rows*8)}}
-			var flag atomic.Int32
-			opts := RunOptions{Timeout: time.Hour, Cancel: &flag}
-			b.ReportAllocs()
-			for b.Loop() {
-				outs[0].Data, outs[1].Data = outs[0].Data[:cap(outs[0].Data)], outs[1].Data[:cap(outs[1].Data)]
-				if err := s.RunWith(in, outs, nil, opts); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	var flag atomic.Int32
+	opts := RunOptions{Timeout: time.Hour, Cancel: &flag}
+	benchMLP(b, func(s *Session, in, outs []Tensor) error { return s.RunWith(in, outs, nil, opts) })
 }
 
 // BenchmarkMatMulStoppable compares a 1024³ product with and without a
