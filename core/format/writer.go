@@ -15,6 +15,7 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/osmem"
 )
 
 // WriterName is recorded in every file's metadata "writer" field.
@@ -156,6 +157,9 @@ func (b *Builder) AddTensor(name string, dt dtype.DType, shape []int64, data []b
 	}
 	if int64(len(data)) != size {
 		return errs.New(errs.InvalidValue, "tensor %q: %s%v needs %d bytes, got %d", name, dt, shape, size, len(data))
+	}
+	if err := fits(size, "tensor "+name); err != nil {
+		return err
 	}
 	if len(b.tensors) >= MaxTensors {
 		return errs.New(errs.InvalidValue, "too many tensors (limit %d)", MaxTensors)
@@ -299,10 +303,25 @@ func (l *layout) writeTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
+// fits refuses a copy of n bytes (into the Go heap, whose failure would abort
+// the process) that the system reports it cannot hold.
+func fits(n int64, what string) error {
+	if n < 64<<20 {
+		return nil
+	}
+	if avail, ok := osmem.Available(); ok && n > avail {
+		return errs.New(errs.NoMemorySystem, "%s needs %d bytes; the system has %d available", what, n, avail)
+	}
+	return nil
+}
+
 // Bytes validates the model and returns the file's bytes.
 func (b *Builder) Bytes() ([]byte, error) {
 	l, err := b.layout()
 	if err != nil {
+		return nil, err
+	}
+	if err := fits(int64(min(l.fileSize, 1<<62)), "the serialized file"); err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
