@@ -36,11 +36,11 @@ func (s *Stop) Reset(flag *atomic.Int32, limit time.Duration) {
 // Armed reports whether s can fire at all.
 func (s *Stop) Armed() bool { return s != nil && (s.flag != nil || s.limit > 0) }
 
-// Stopped reports whether the loop polling s should stop now.
-func (s *Stop) Stopped() bool {
-	if s == nil {
-		return false
-	}
+// Stopped reports whether the loop polling s should stop now. It inlines
+// to a nil check: unarmed runs pay nothing at the poll points.
+func (s *Stop) Stopped() bool { return s != nil && s.poll() }
+
+func (s *Stop) poll() bool {
 	if s.why.Load() != StopNone {
 		return true
 	}

@@ -117,15 +117,17 @@ func BenchmarkRun(b *testing.B) {
 	benchMLP(b, func(s *Session, in, outs []Tensor) error { return s.Run(in, outs) })
 }
 
-// benchMLP times run on a 784-256-10 MLP at batch 1 and 256.
+// benchMLP times run on a 784-256-10 MLP at batch 1 and 256, and on a
+// 4-8-3 MLP at batch 1 (where the engine's own overhead is most of a run).
 func benchMLP(b *testing.B, run func(s *Session, in, outs []Tensor) error) {
-	for _, rows := range []int{1, 256} {
-		b.Run(fmt.Sprintf("mlp-784-256-10/batch=%d", rows), func(b *testing.B) {
-			m := mlp(b, dtype.Float32, 784, 256, 10, Options{})
+	for _, c := range []struct{ in, hidden, out, rows int }{{784, 256, 10, 1}, {784, 256, 10, 256}, {4, 8, 3, 1}} {
+		b.Run(fmt.Sprintf("mlp-%d-%d-%d/batch=%d", c.in, c.hidden, c.out, c.rows), func(b *testing.B) {
+			rows := c.rows
+			m := mlp(b, dtype.Float32, c.in, c.hidden, c.out, Options{})
 			s, _ := m.NewSession()
 			defer s.Close()
-			in := []Tensor{xbatch(dtype.Float32, rows, 784, 0)}
-			outs := []Tensor{{Data: make([]byte, rows*40)}, {Data: make([]byte, rows*8)}}
+			in := []Tensor{xbatch(dtype.Float32, rows, c.in, 0)}
+			outs := []Tensor{{Data: make([]byte, rows*4*c.out)}, {Data: make([]byte, rows*8)}}
 			b.ReportAllocs()
 			for b.Loop() {
 				outs[0].Data, outs[1].Data = outs[0].Data[:cap(outs[0].Data)], outs[1].Data[:cap(outs[1].Data)]

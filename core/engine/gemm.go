@@ -43,7 +43,14 @@ func (e *gemmExec) run(x *runCtx, in, out [][]byte) {
 	if e.transB {
 		ldb = e.k
 	}
-	if e.hasC {
+	switch {
+	case e.hasC && e.crc.count == 1: // the usual bias row: copy it here
+		if e.dt == dtype.Float32 {
+			kernels.BroadcastCopy(&e.c, f32s(out[0]), f32s(in[2]))
+		} else {
+			kernels.BroadcastCopy(&e.c, f64s(out[0]), f64s(in[2]))
+		}
+	case e.hasC:
 		e.y, e.cdata = out[0], in[2]
 		x.parallel(e.crc.count, e)
 		e.y, e.cdata = nil, nil

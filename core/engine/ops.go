@@ -39,7 +39,15 @@ func (x *runCtx) fail(err error) {
 	x.errMu.Unlock()
 }
 
-func (x *runCtx) parallel(chunks int, t kernels.Task) { x.pool.For(x.worker, chunks, t) }
+// parallel runs t's chunks over the pool; one chunk runs right here (the
+// common case for small tensors: no dispatch at all).
+func (x *runCtx) parallel(chunks int, t kernels.Task) {
+	if chunks == 1 {
+		t.RunChunk(0, x.worker)
+		return
+	}
+	x.pool.For(x.worker, chunks, t)
+}
 
 // rowChunks splits rows of inner elements each into chunks for the pool.
 type rowChunks struct{ rows, size, count int }

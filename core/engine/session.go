@@ -254,15 +254,26 @@ func (s *Session) held() int64 {
 }
 
 // checkOverlap refuses output buffers that overlap each other or an input.
+// The inputs' bytes are summarized as one address span first: an output
+// outside it (the usual case) needs no per-input test.
 func checkOverlap(m *Model, inputs, outputs []Tensor) error {
+	lo, hi := ^uintptr(0), uintptr(0)
+	for i := range inputs {
+		if b := inputs[i].Data; len(b) > 0 {
+			p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+			lo, hi = min(lo, p), max(hi, p+uintptr(len(b)))
+		}
+	}
 	for i := range outputs {
 		o := outputs[i].Data
 		if len(o) == 0 {
 			continue
 		}
-		for j := range inputs {
-			if overlap(o, inputs[j].Data) {
-				return errs.New(errs.InvalidValue, "output %d's buffer overlaps input %q: outputs may be views of inputs, so output buffers must not share their memory", i, m.Inputs()[j].Name)
+		if p := uintptr(unsafe.Pointer(unsafe.SliceData(o))); p < hi && lo < p+uintptr(len(o)) {
+			for j := range inputs {
+				if overlap(o, inputs[j].Data) {
+					return errs.New(errs.InvalidValue, "output %d's buffer overlaps input %q: outputs may be views of inputs, so output buffers must not share their memory", i, m.Inputs()[j].Name)
+				}
 			}
 		}
 		for j := range outputs[:i] {
@@ -568,9 +579,13 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 				st.out[j] = s.bufs[id]
 			}
 		}
-		x.scratch = arena[st.scratchOff : st.scratchOff+st.scratch]
-		st.exec.run(x, st.in, st.out)
-		x.scratch = nil
+		if st.scratch > 0 { // few kernels have scratch: keep the others' path bare
+			x.scratch = arena[st.scratchOff : st.scratchOff+st.scratch]
+			st.exec.run(x, st.in, st.out)
+			x.scratch = nil
+		} else {
+			st.exec.run(x, st.in, st.out)
+		}
 		if x.err != nil {
 			err := errs.Prefix(x.err, "node %s %q", st.node.Op, st.node.Name)
 			x.err = nil
