@@ -132,6 +132,11 @@ var binaryOps = map[string]kernels.BinaryOp{
 	"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv,
 }
 
+var compareOps = map[string]kernels.CompareOp{"Equal": kernels.OpEqual, "Greater": kernels.OpGreater, "Less": kernels.OpLess}
+
+var reduceOps = map[string]kernels.ReduceOp{"ReduceSum": kernels.OpReduceSum, "ReduceMean": kernels.OpReduceMean,
+	"ReduceMax": kernels.OpReduceMax, "ReduceMin": kernels.OpReduceMin, "ReduceL1": kernels.OpReduceL1, "ReduceL2": kernels.OpReduceL2}
+
 var unaryOps = map[string]kernels.UnaryOp{
 	"Abs": kernels.OpAbs, "Neg": kernels.OpNeg, "Sqrt": kernels.OpSqrt, "Exp": kernels.OpExp,
 	"Log": kernels.OpLog, "Relu": kernels.OpRelu, "LeakyRelu": kernels.OpLeakyRelu,
@@ -209,7 +214,7 @@ func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolS
 		return &argMaxExec{dt: in[0].DType, axis: int(s[axis]), inner: inner,
 			last: n.Attr("select_last_index").Int != 0, rc: splitRows(outer, int(s[axis])*inner, poolSize)}, nil
 	case "Equal", "Greater", "Less":
-		op := map[string]kernels.CompareOp{"Equal": kernels.OpEqual, "Greater": kernels.OpGreater, "Less": kernels.OpLess}[n.Op]
+		op := compareOps[n.Op]
 		s := kernels.NewStrided(out[0].Shape, in[0].Shape, in[1].Shape)
 		rows, inner := s.Rows()
 		return &compareExec{op: op, dt: in[0].DType, s: s, rc: splitRows(rows, inner, poolSize)}, nil
@@ -222,11 +227,9 @@ func prepare(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolS
 		if err != nil {
 			return nil, err
 		}
-		ops := map[string]kernels.ReduceOp{"ReduceSum": kernels.OpReduceSum, "ReduceMean": kernels.OpReduceMean,
-			"ReduceMax": kernels.OpReduceMax, "ReduceMin": kernels.OpReduceMin, "ReduceL1": kernels.OpReduceL1, "ReduceL2": kernels.OpReduceL2}
 		// The accumulators are shared, so chunks run one after another
 		// (kernels.Serial), each polling the Stop.
-		return &reduceExec{op: ops[n.Op], dt: in[0].DType, shape: in[0].Shape, reduced: reduced,
+		return &reduceExec{op: reduceOps[n.Op], dt: in[0].DType, shape: in[0].Shape, reduced: reduced,
 			rc: elemChunks(numel(in[0].Shape), 1, 1)}, nil
 	case "Clip":
 		return &clipExec{dt: in[0].DType, rc: elemChunks(numel(in[0].Shape), 1, poolSize)}, nil

@@ -187,8 +187,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 
 // scratchBytes is the arena scratch a node's kernel needs while it runs.
 func scratchBytes(n *graph.CNode, outs []graph.ValueInfo) int64 {
-	switch n.Op {
-	case "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2":
+	if _, ok := reduceOps[n.Op]; ok {
 		c, _ := dtype.NumElements(outs[0].Shape)
 		return 8 * c // float64 accumulators
 	}
