@@ -38,6 +38,12 @@ $(CLI): $(GO_SRC)
 	@mkdir -p $(BUILD)
 	$(GO) build -trimpath -o $@ ./cmd/mle
 
+# Rewrites the status-code, dtype and version tables of every language from
+# cmd/mle-gentables/tables.go (`go test ./cmd/mle-gentables` checks them).
+.PHONY: gen
+gen:
+	$(GO) run ./cmd/mle-gentables
+
 # The exported symbols must equal the golden list and the functions that
 # include/mle.h declares.
 check-abi: $(LIB)

@@ -16,6 +16,7 @@ import "C"
 
 import (
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -102,6 +103,7 @@ type cmodel struct {
 	inIndex  map[string]int
 	outIndex map[string]int
 	refs     atomic.Int32
+	calls    sync.Pool // *ccall scratch for mle_model_run
 }
 
 func newCModel(m *engine.Model) *cmodel {
@@ -149,25 +151,35 @@ func getModel(h C.uintptr_t) (*cmodel, bool) {
 	return o.(*cmodel), true
 }
 
-// openOptions converts C options. A struct larger than this build's is
-// accepted only if the bytes it does not know are zero (a newer caller
-// asking for nothing new).
+// checkStructSize validates a struct_size-style options struct: at least
+// the known size, and any bytes beyond it zero (a newer caller asking for
+// nothing new). Structs returned by value never grow: new fields go into
+// new structs.
+func checkStructSize(p unsafe.Pointer, size, known C.size_t, what, deflt string) error {
+	if size < known {
+		return errs.New(errs.InvalidOptions, "%s.struct_size is %d; this library needs %d (use %s)", what, size, known, deflt)
+	}
+	if size > 1<<16 {
+		return errs.New(errs.InvalidOptions, "%s.struct_size %d is implausible", what, size)
+	}
+	if size > known {
+		for _, b := range unsafe.Slice((*byte)(p), int(size))[known:] {
+			if b != 0 {
+				return errs.New(errs.InvalidOptions, "%s sets fields this library (ABI %d) does not know", what, C.MLE_ABI_VERSION)
+			}
+		}
+	}
+	return nil
+}
+
+// openOptions converts C options.
 func openOptions(o *C.mle_open_options) (engine.Options, error) {
 	if o == nil {
 		return engine.Options{}, nil
 	}
 	known := C.size_t(unsafe.Sizeof(C.mle_open_options{}))
-	if o.struct_size < known {
-		return engine.Options{}, errs.New(errs.InvalidOptions, "mle_open_options.struct_size is %d; this library needs %d (use mle_default_open_options)", o.struct_size, known)
-	}
-	if o.struct_size > 1<<16 {
-		return engine.Options{}, errs.New(errs.InvalidOptions, "mle_open_options.struct_size %d is implausible", o.struct_size)
-	}
-	extra := unsafe.Slice((*byte)(unsafe.Pointer(o)), int(o.struct_size))[known:]
-	for _, b := range extra {
-		if b != 0 {
-			return engine.Options{}, errs.New(errs.InvalidOptions, "mle_open_options sets fields this library (ABI %d) does not know", C.MLE_ABI_VERSION)
-		}
+	if err := checkStructSize(unsafe.Pointer(o), o.struct_size, known, "mle_open_options", "mle_default_open_options"); err != nil {
+		return engine.Options{}, err
 	}
 	opts := engine.Options{Verify: o.verify != 0, ReadAll: o.read_all != 0, Threads: int(o.threads), MaxArenaBytes: int64(o.max_arena_bytes)}
 	switch o.device {
@@ -178,6 +190,18 @@ func openOptions(o *C.mle_open_options) (engine.Options, error) {
 		return opts, errs.New(errs.InvalidOptions, "unknown device %d", o.device)
 	}
 	return opts, nil
+}
+
+// sessionOptions converts C session options (nil: the defaults).
+func sessionOptions(o *C.mle_session_options) (engine.SessionOptions, error) {
+	if o == nil {
+		return engine.SessionOptions{}, nil
+	}
+	known := C.size_t(unsafe.Sizeof(C.mle_session_options{}))
+	if err := checkStructSize(unsafe.Pointer(o), o.struct_size, known, "mle_session_options", "mle_default_session_options"); err != nil {
+		return engine.SessionOptions{}, err
+	}
+	return engine.SessionOptions{MaxMemory: int64(o.max_arena_bytes), MaxPlans: int(o.max_cached_plans)}, nil
 }
 
 //export mlego_model_open
@@ -364,38 +388,60 @@ func mlego_model_output_info(h C.uintptr_t, index C.size_t, info *C.mle_io_info,
 	return ioInfo(h, index, info, cerr, true)
 }
 
-// -------------------------------------------------------------- sessions
-
-// csession is what a session handle names. The slices are reused by every
-// run so that a steady-state run allocates nothing.
-type csession struct {
-	s       *engine.Session
-	c       *cmodel
+// ccall is the scratch of one C run, kept so that a steady-state run
+// allocates nothing: a session owns one; a model keeps a pool for
+// mle_model_run.
+type ccall struct {
 	ins     []engine.Tensor
 	outs    []engine.Tensor
-	outMap  []int                            // C output position → graph output index
-	seen    []bool                           // scratch for duplicate detection
-	mallocd []bool                           // by C output position: the library allocated its buffer
-	alloc   func(int, int64) ([]byte, error) // cs.mallocOutput, made once
-	// busy guards the scratch above: a second thread must be refused before
-	// it touches anything (the engine's own check comes too late for that).
+	outMap  []int            // C output position → graph output index
+	seen    []bool           // scratch for duplicate detection
+	mallocd []bool           // by C output position: the library allocated its buffer
+	alloc   engine.AllocFunc // cc.mallocOutput, made once
+}
+
+func newCCall(c *cmodel) *ccall {
+	nIn, nOut := len(c.inNames), len(c.outNames)
+	cc := &ccall{ins: make([]engine.Tensor, nIn), outs: make([]engine.Tensor, nOut),
+		outMap: make([]int, nOut), seen: make([]bool, max(nIn, nOut)), mallocd: make([]bool, nOut)}
+	cc.alloc = cc.mallocOutput
+	return cc
+}
+
+// csession is what a session handle names.
+type csession struct {
+	s    *engine.Session
+	c    *cmodel
+	call *ccall
+	// busy guards the scratch: a second thread must be refused before it
+	// touches anything (the engine's own check comes too late for that).
 	busy atomic.Bool
 }
 
 // mallocOutput allocates output i's buffer with C malloc (the caller frees
 // it with mle_free).
-func (cs *csession) mallocOutput(i int, n int64) ([]byte, error) {
+func (cc *ccall) mallocOutput(i int, _ *engine.Tensor, n int64) ([]byte, error) {
 	p := C.malloc(C.size_t(max(n, 1)))
 	if p == nil {
 		return nil, errs.New(errs.NoMemorySystem, "output %d: malloc(%d) failed", i, n)
 	}
-	cs.mallocd[i] = true
+	cc.mallocd[i] = true
 	return unsafe.Slice((*byte)(p), int(max(n, 1)))[:n:n], nil
 }
 
 //export mlego_session_new
 func mlego_session_new(h C.uintptr_t, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
 	defer recoverStatus(&st, cerr)
+	return sessionNew(h, nil, out, cerr)
+}
+
+//export mlego_session_new_opts
+func mlego_session_new_opts(h C.uintptr_t, copts *C.mle_session_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return sessionNew(h, copts, out, cerr)
+}
+
+func sessionNew(h C.uintptr_t, copts *C.mle_session_options, out *C.uintptr_t, cerr **C.mle_error) C.mle_status {
 	begin(cerr)
 	c, ok := getModel(h)
 	if !ok {
@@ -404,20 +450,21 @@ func mlego_session_new(h C.uintptr_t, out *C.uintptr_t, cerr **C.mle_error) (st 
 	if out == nil {
 		return failf(cerr, errs.InvalidNull, "mle_session_new: session must not be NULL")
 	}
+	opts, err := sessionOptions(copts)
+	if err != nil {
+		return fail(cerr, err)
+	}
 	// Take the names' reference first: a concurrent mle_model_free must not
 	// free them under the new session.
 	if !c.acquire() {
 		return badHandle(cerr, "model")
 	}
-	s, err := c.m.NewSession()
+	s, err := c.m.NewSessionWith(opts)
 	if err != nil {
 		c.release()
 		return fail(cerr, err)
 	}
-	nIn, nOut := len(c.inNames), len(c.outNames)
-	cs := &csession{s: s, c: c, ins: make([]engine.Tensor, nIn), outs: make([]engine.Tensor, nOut),
-		outMap: make([]int, nOut), seen: make([]bool, max(nIn, nOut)), mallocd: make([]bool, nOut)}
-	cs.alloc = cs.mallocOutput
+	cs := &csession{s: s, c: c, call: newCCall(c)}
 	hs, err := handles.put(kindSession, cs)
 	if err != nil {
 		_ = s.Close()
@@ -481,13 +528,8 @@ func runOptions(o *C.mle_run_options) (engine.RunOptions, error) {
 		return ro, nil
 	}
 	known := C.size_t(unsafe.Sizeof(C.mle_run_options{}))
-	if o.struct_size < known || o.struct_size > 1<<16 {
-		return ro, errs.New(errs.InvalidOptions, "mle_run_options.struct_size is %d; this library needs %d (use mle_default_run_options)", o.struct_size, known)
-	}
-	for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(o)), int(o.struct_size))[known:] {
-		if b != 0 {
-			return ro, errs.New(errs.InvalidOptions, "mle_run_options sets fields this library (ABI %d) does not know", C.MLE_ABI_VERSION)
-		}
+	if err := checkStructSize(unsafe.Pointer(o), o.struct_size, known, "mle_run_options", "mle_default_run_options"); err != nil {
+		return ro, err
 	}
 	if o.timeout_us < 0 {
 		return ro, errs.New(errs.InvalidOptions, "mle_run_options.timeout_us is %d; it must be >= 0 (0: no limit)", o.timeout_us)
@@ -512,6 +554,50 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 		return failf(cerr, errs.Busy, "session is in use by another thread; use one session per thread")
 	}
 	defer cs.busy.Store(false)
+	return cs.call.run(cs.c, cs.s, inputs, nIn, outputs, nOut, copts, cerr)
+}
+
+//export mlego_model_set_options
+func mlego_model_set_options(h C.uintptr_t, o *C.mle_model_options, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	c, ok := getModel(h)
+	if !ok {
+		return badHandle(cerr, "model")
+	}
+	if o == nil {
+		return failf(cerr, errs.InvalidNull, "mle_model_set_options: opts must not be NULL")
+	}
+	known := C.size_t(unsafe.Sizeof(C.mle_model_options{}))
+	if err := checkStructSize(unsafe.Pointer(o), o.struct_size, known, "mle_model_options", "mle_default_model_options"); err != nil {
+		return fail(cerr, err)
+	}
+	if err := c.m.SetServeOptions(engine.ServeOptions{MaxSessions: int(o.max_sessions), SpinMicros: int(o.spin_us)}); err != nil {
+		return fail(cerr, err)
+	}
+	return C.MLE_OK
+}
+
+//export mlego_model_run
+func mlego_model_run(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.mle_tensor, nOut C.size_t, copts *C.mle_run_options, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	begin(cerr)
+	c, ok := getModel(h)
+	if !ok || !c.acquire() { // the names must outlive the run
+		return badHandle(cerr, "model")
+	}
+	defer c.release()
+	cc, _ := c.calls.Get().(*ccall)
+	if cc == nil {
+		cc = newCCall(c)
+	}
+	defer c.calls.Put(cc)
+	return cc.run(c, nil, inputs, nIn, outputs, nOut, copts, cerr)
+}
+
+// run converts the C tensors and runs them on s, or on the model's session
+// pool when s is nil.
+func (cs *ccall) run(c *cmodel, s *engine.Session, inputs *C.mle_tensor, nIn C.size_t, outputs *C.mle_tensor, nOut C.size_t, copts *C.mle_run_options, cerr **C.mle_error) C.mle_status {
 	opts, err := runOptions(copts)
 	if err != nil {
 		return fail(cerr, err)
@@ -532,11 +618,11 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 	clear(cs.seen)
 	for i := range cin {
 		t := &cin[i]
-		j, err := lookup(t.name, i, cs.c.inIndex, "input")
+		j, err := lookup(t.name, i, c.inIndex, "input")
 		if err != nil {
 			return fail(cerr, err)
 		}
-		name := cs.c.m.Inputs()[j].Name
+		name := c.m.Inputs()[j].Name
 		if cs.seen[j] {
 			return failf(cerr, errs.InvalidValue, "input %q is given twice", name)
 		}
@@ -561,11 +647,11 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 	outs, which := cs.outs[:n], cs.outMap[:n] // by C position: output i is graph output which[i]
 	for i := range cout {
 		t := &cout[i]
-		j, err := lookup(t.name, i, cs.c.outIndex, "output")
+		j, err := lookup(t.name, i, c.outIndex, "output")
 		if err != nil {
 			return fail(cerr, err)
 		}
-		name := cs.c.m.Outputs()[j].Name
+		name := c.m.Outputs()[j].Name
 		if cs.seen[j] {
 			return failf(cerr, errs.InvalidValue, "output %q is requested twice", name)
 		}
@@ -582,12 +668,15 @@ func sessionRun(h C.uintptr_t, inputs *C.mle_tensor, nIn C.size_t, outputs *C.ml
 			}
 		}
 	}
-	opts.Alloc = cs.alloc
-	err = cs.s.RunWith(cs.ins, outs, which, opts)
+	if s != nil {
+		err = s.RunAlloc(cs.ins, outs, which, opts, cs.alloc)
+	} else {
+		err = c.m.Run(cs.ins, outs, which, opts, cs.alloc)
+	}
 	code := errs.CodeOf(err)
 	for i := range cout {
 		t, et := &cout[i], &outs[i]
-		t.name = cs.c.outNames[which[i]]
+		t.name = c.outNames[which[i]]
 		if err != nil && cs.mallocd[i] {
 			// The caller gets nothing to free from a failed run.
 			C.free(unsafe.Pointer(unsafe.SliceData(et.Data)))

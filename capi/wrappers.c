@@ -14,7 +14,9 @@
 #include "internal.h"
 #include "status_names.h"
 
+/* BEGIN GENERATED: library version (cmd/mle-gentables) - do not edit */
 #define MLE_VERSION_STRING "0.1.0"
+/* END GENERATED: library version */
 
 static volatile sig_atomic_t mle__forked = 0;
 
@@ -135,6 +137,38 @@ mle_status mle_session_new(mle_model *model, mle_session **session, mle_error **
     mle_status st = mlego_session_new((uintptr_t)model, session ? &h : NULL, err);
     if (session) *session = (mle_session *)h;
     return st;
+}
+
+mle_session_options mle_default_session_options(void) {
+    mle_session_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+
+mle_status mle_session_new_opts(mle_model *model, const mle_session_options *opts, mle_session **session, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    uintptr_t h = 0;
+    mle_status st = mlego_session_new_opts((uintptr_t)model, (mle_session_options *)opts, session ? &h : NULL, err);
+    if (session) *session = (mle_session *)h;
+    return st;
+}
+
+mle_model_options mle_default_model_options(void) {
+    mle_model_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+
+mle_status mle_model_set_options(mle_model *model, const mle_model_options *opts, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_model_set_options((uintptr_t)model, (mle_model_options *)opts, err);
+}
+
+mle_status mle_model_run(mle_model *model, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs, size_t n_outputs, const mle_run_options *opts, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_model_run((uintptr_t)model, (mle_tensor *)inputs, n_inputs, outputs, n_outputs, (mle_run_options *)opts, err);
 }
 
 mle_status mle_session_free(mle_session *session) {

@@ -42,9 +42,11 @@
 extern "C" {
 #endif
 
+/* BEGIN GENERATED: abi version (cmd/mle-gentables) - do not edit */
 /* Bumped on any incompatible change of this header. Compare with
  * mle_abi_version() at load time. */
 #define MLE_ABI_VERSION 1u
+/* END GENERATED: abi version */
 
 /* Largest tensor rank MLE handles. */
 #define MLE_MAX_RANK 8
@@ -55,6 +57,7 @@ typedef uint32_t mle_status;
 
 #define MLE_STATUS_PRIMARY(s) ((mle_status)(s) & 0xffu)
 
+/* BEGIN GENERATED: status codes (cmd/mle-gentables) - do not edit */
 /* Primary codes. */
 #define MLE_OK                         0u
 #define MLE_ERR_INVALID_ARGUMENT       1u  /* a bad argument or option */
@@ -70,7 +73,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_BUFFER_TOO_SMALL       11u /* an output buffer is too small; the size needed was written */
 #define MLE_ERR_FORKED                 12u /* called in a child process after fork() */
 #define MLE_ERR_NO_MEMORY              13u /* a run would need more memory than allowed */
-#define MLE_ERR_INTERNAL               14u /* a bug in MLE: please report it */
+#define MLE_ERR_INTERNAL               14u /* a bug in MLE, e.g. a caught panic: please report it */
 #define MLE_ERR_BUSY                   15u /* the session or builder is in use by another thread */
 #define MLE_ERR_CANCELLED              16u /* the run was cancelled or ran past its timeout */
 
@@ -81,11 +84,11 @@ typedef uint32_t mle_status;
 #define MLE_ERR_INVALID_VALUE          1025u /* a value outside its documented range */
 #define MLE_ERR_INVALID_BUFFER         1281u /* reading or writing a caller's buffer faulted */
 
-#define MLE_ERR_IO_OPEN                259u
-#define MLE_ERR_IO_READ                515u
-#define MLE_ERR_IO_MAP                 771u
+#define MLE_ERR_IO_OPEN                259u  /* the file could not be opened or stat'ed */
+#define MLE_ERR_IO_READ                515u  /* reading failed */
+#define MLE_ERR_IO_MAP                 771u  /* mapping the file (mmap) failed */
 #define MLE_ERR_IO_FAULT               1027u /* the mapped file was truncated while in use */
-#define MLE_ERR_IO_WRITE               1283u
+#define MLE_ERR_IO_WRITE               1283u /* writing, syncing or renaming failed */
 #define MLE_ERR_IO_NOT_FILE            1539u /* not a regular file (FIFO, device, directory) */
 
 #define MLE_ERR_FORMAT_TRUNCATED       260u  /* shorter than its structures say */
@@ -111,21 +114,21 @@ typedef uint32_t mle_status;
 #define MLE_ERR_GRAPH_MISSING_TENSOR   262u  /* a node reads a tensor nothing defines */
 #define MLE_ERR_GRAPH_CYCLE            518u
 #define MLE_ERR_GRAPH_UNKNOWN_OP       774u
-#define MLE_ERR_GRAPH_ATTRIBUTE        1030u /* missing, unknown or wrongly typed attribute */
+#define MLE_ERR_GRAPH_ATTRIBUTE        1030u /* missing, unknown, duplicate or wrongly typed attribute */
 #define MLE_ERR_GRAPH_SHAPE            1286u /* shapes or arities do not fit an op */
 #define MLE_ERR_GRAPH_MALFORMED        1542u /* the GRAPH section does not decode */
 #define MLE_ERR_GRAPH_DUPLICATE        1798u /* a tensor name is defined twice */
 #define MLE_ERR_GRAPH_DTYPE            2054u /* dtypes do not fit an op */
 #define MLE_ERR_GRAPH_TOO_LARGE        2310u /* a tensor's static size exceeds what any run could hold */
 
-#define MLE_ERR_METADATA_SYNTAX        263u
+#define MLE_ERR_METADATA_SYNTAX        263u  /* not valid JSON */
 #define MLE_ERR_METADATA_DUPLICATE     519u  /* duplicate JSON object key */
-#define MLE_ERR_METADATA_TOO_LARGE     775u
-#define MLE_ERR_METADATA_DEPTH         1031u
+#define MLE_ERR_METADATA_TOO_LARGE     775u  /* over the size cap */
+#define MLE_ERR_METADATA_DEPTH         1031u /* nested too deeply */
 #define MLE_ERR_METADATA_FIELD         1287u /* a known field has the wrong type or value */
-#define MLE_ERR_METADATA_UTF8          1543u
+#define MLE_ERR_METADATA_UTF8          1543u /* invalid UTF-8 */
 #define MLE_ERR_METADATA_SIGNATURE     1799u /* inputs/outputs disagree with the graph */
-#define MLE_ERR_METADATA_MISSING_KEY   2055u
+#define MLE_ERR_METADATA_MISSING_KEY   2055u /* a required field is absent */
 
 #define MLE_ERR_UNSUPPORTED_ENCODING   264u  /* a tensor encoding this build lacks (zstd, ...) */
 #define MLE_ERR_UNSUPPORTED_DEVICE     520u  /* e.g. CUDA in a CPU-only build */
@@ -137,20 +140,23 @@ typedef uint32_t mle_status;
 #define MLE_ERR_NO_MEMORY_SYSTEM       525u  /* the operating system refused the memory */
 
 #define MLE_ERR_CANCELLED_DEADLINE     272u  /* the run took longer than its timeout */
+/* END GENERATED: status codes */
 
 /* ----------------------------------------------------------------- dtypes */
 
 /* Element types. The ids equal ONNX TensorProto.DataType values. */
 typedef int32_t mle_dtype;
+/* BEGIN GENERATED: dtypes (cmd/mle-gentables) - do not edit */
 #define MLE_DTYPE_FLOAT32  1
 #define MLE_DTYPE_UINT8    2
 #define MLE_DTYPE_INT8     3
 #define MLE_DTYPE_INT32    6
 #define MLE_DTYPE_INT64    7
-#define MLE_DTYPE_BOOL     9
-#define MLE_DTYPE_FLOAT16  10
+#define MLE_DTYPE_BOOL     9  /* 0 or 1 */
+#define MLE_DTYPE_FLOAT16  10 /* IEEE half */
 #define MLE_DTYPE_FLOAT64  11
 #define MLE_DTYPE_BFLOAT16 16
+/* END GENERATED: dtypes */
 
 /* -------------------------------------------------------- handles, errors */
 
@@ -263,6 +269,24 @@ typedef struct mle_tensor {
  * machine that has run out of memory gives MLE_ERR_NO_MEMORY_SYSTEM. */
 mle_status mle_session_new(mle_model *model, mle_session **session, mle_error **err);
 
+/* Per-session options. */
+typedef struct mle_session_options {
+    size_t struct_size;       /* sizeof(mle_session_options); set by mle_default_session_options */
+    /* This session's memory cap for a run (see mle_open_options.max_arena_bytes).
+     * 0 = the model's. */
+    int64_t max_arena_bytes;
+    /* Plans kept, one per distinct set of input shapes and outputs (a plan is
+     * the shapes, arena layout and bound kernels). 0 = 16, at most 4096. */
+    int32_t max_cached_plans;
+} mle_session_options;
+
+/* Default session options: the model's memory cap, 16 plans. */
+mle_session_options mle_default_session_options(void);
+
+/* mle_session_new with options (opts may be NULL: the defaults). */
+mle_status mle_session_new_opts(mle_model *model, const mle_session_options *opts, mle_session **session,
+                                mle_error **err);
+
 /* Frees a session. MLE_ERR_BUSY if another thread is running it. */
 mle_status mle_session_free(mle_session *session);
 
@@ -307,6 +331,35 @@ mle_run_options mle_default_run_options(void);
 mle_status mle_session_run_opts(mle_session *session, const mle_tensor *inputs, size_t n_inputs,
                                 mle_tensor *outputs, size_t n_outputs, const mle_run_options *opts,
                                 mle_error **err);
+
+/* Serving options of a model (mle_model_set_options). */
+typedef struct mle_model_options {
+    size_t struct_size; /* sizeof(mle_model_options); set by mle_default_model_options */
+    /* The most sessions mle_model_run keeps and runs at once; further
+     * concurrent calls wait for one. 0 = the number of CPUs, at most 65536. */
+    int32_t max_sessions;
+    /* How long an idle worker thread spins for new work before it sleeps,
+     * in microseconds: back-to-back parallel loops then start without a
+     * wake-up (0.1-0.3 ms on a loaded VM), at the price of CPU time.
+     * 0 = the default (100), -1 = never spin, at most 100000. */
+    int32_t spin_us;
+} mle_model_options;
+
+/* Default model options: one session per CPU, 100 us of spinning. */
+mle_model_options mle_default_model_options(void);
+
+/* Changes a model's serving options; runs that start afterwards use them
+ * (a smaller max_sessions lets the sessions in use finish). Any thread. */
+mle_status mle_model_set_options(mle_model *model, const mle_model_options *opts, mle_error **err);
+
+/* Runs the model without a session: any number of threads may call it at
+ * once with one model handle. Each call borrows a session from the model's
+ * pool; at most max_sessions (mle_model_options) run together, the others
+ * wait for one within their timeout and cancel flag (opts may be NULL).
+ * Output names are valid while the model handle lives. Otherwise as
+ * mle_session_run_opts. */
+mle_status mle_model_run(mle_model *model, const mle_tensor *inputs, size_t n_inputs, mle_tensor *outputs,
+                         size_t n_outputs, const mle_run_options *opts, mle_error **err);
 
 /* --------------------------------------------------------------- builder */
 

@@ -48,13 +48,15 @@ private:
 
 /// The element type id of T (float → MLE_DTYPE_FLOAT32, ...).
 template <class T> struct dtype_of;
+// BEGIN GENERATED: dtype_of (cmd/mle-gentables) - do not edit
 template <> struct dtype_of<float> { static constexpr mle_dtype value = MLE_DTYPE_FLOAT32; };
-template <> struct dtype_of<double> { static constexpr mle_dtype value = MLE_DTYPE_FLOAT64; };
-template <> struct dtype_of<int64_t> { static constexpr mle_dtype value = MLE_DTYPE_INT64; };
-template <> struct dtype_of<int32_t> { static constexpr mle_dtype value = MLE_DTYPE_INT32; };
-template <> struct dtype_of<int8_t> { static constexpr mle_dtype value = MLE_DTYPE_INT8; };
 template <> struct dtype_of<uint8_t> { static constexpr mle_dtype value = MLE_DTYPE_UINT8; };
+template <> struct dtype_of<int8_t> { static constexpr mle_dtype value = MLE_DTYPE_INT8; };
+template <> struct dtype_of<int32_t> { static constexpr mle_dtype value = MLE_DTYPE_INT32; };
+template <> struct dtype_of<int64_t> { static constexpr mle_dtype value = MLE_DTYPE_INT64; };
 template <> struct dtype_of<bool> { static constexpr mle_dtype value = MLE_DTYPE_BOOL; };
+template <> struct dtype_of<double> { static constexpr mle_dtype value = MLE_DTYPE_FLOAT64; };
+// END GENERATED: dtype_of
 
 namespace detail {
 

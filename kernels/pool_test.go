@@ -203,3 +203,69 @@ func TestChunks(t *testing.T) {
 		}
 	}
 }
+
+// Spinning workers join loops through the offer slot; places they do not
+// take are withdrawn. Loops back to back, with gaps around the spin time,
+// from several callers: every chunk runs once and nothing hangs.
+func TestPoolSpinningStress(t *testing.T) {
+	for _, spin := range []time.Duration{0, 20 * time.Microsecond, DefaultSpin} {
+		p := NewPoolSpin(4, spin)
+		var wg sync.WaitGroup
+		for g := 0; g < 3; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				w := new(Worker)
+				for r := 0; r < 300; r++ {
+					n := 1 + (r*7+g)%9
+					counts := make([]atomic.Int32, n)
+					p.For(w, n, taskFunc(func(i int, _ *Worker) { counts[i].Add(1) }))
+					for i := range counts {
+						if c := counts[i].Load(); c != 1 {
+							t.Errorf("spin %v: chunk %d of %d ran %d times", spin, i, n, c)
+							return
+						}
+					}
+					if r%50 == 0 {
+						time.Sleep(spin + 10*time.Microsecond) // let spinners give up and park
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		p.Close()
+	}
+}
+
+// A worker still spinning from the last loop runs chunks of the next one:
+// back-to-back loops use more than the caller's goroutine without waking a
+// parked one.
+func TestPoolSpinnerJoins(t *testing.T) {
+	p := NewPoolSpin(2, 50*time.Millisecond)
+	defer p.Close()
+	w := new(Worker)
+	joined := 0
+	for r := 0; r < 200 && joined == 0; r++ {
+		var others atomic.Int32
+		p.For(w, 8, taskFunc(func(_ int, cw *Worker) {
+			if cw != w {
+				others.Add(1)
+			}
+			time.Sleep(20 * time.Microsecond)
+		}))
+		if others.Load() > 0 {
+			joined++
+		}
+	}
+	if joined == 0 {
+		t.Fatal("no loop was joined by the pool's worker")
+	}
+	// The worker spins between loops: soon after one, it is spinning.
+	deadline := time.Now().Add(time.Second)
+	for p.spinning.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Microsecond)
+	}
+	if p.spinning.Load() == 0 {
+		t.Fatal("no worker spins after a loop")
+	}
+}

@@ -3,20 +3,24 @@
 /// <reference types="node" />
 
 /** Element type names (docs/FORMAT.md §7). */
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
+// BEGIN GENERATED: dtype names (cmd/mle-gentables) - do not edit
+export type DType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool' | 'float16' | 'float64' | 'bfloat16';
+// END GENERATED: dtype names
 
 /** The TypedArray each dtype comes back as (bool: 0/1 bytes; float16/bfloat16: raw bits). */
+// BEGIN GENERATED: dtype arrays (cmd/mle-gentables) - do not edit
 export interface DTypeArrayMap {
   float32: Float32Array;
-  float64: Float64Array;
-  int64: BigInt64Array;
-  int32: Int32Array;
-  int8: Int8Array;
   uint8: Uint8Array;
+  int8: Int8Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
   bool: Uint8Array;
   float16: Uint16Array;
+  float64: Float64Array;
   bfloat16: Uint16Array;
 }
+// END GENERATED: dtype arrays
 
 /** Any TypedArray run() returns. */
 export type OutputArray = DTypeArrayMap[DType];
@@ -191,6 +195,7 @@ export declare class MLEError extends Error {
   readonly primaryStatus: string;
 }
 
+// BEGIN GENERATED: status codes (cmd/mle-gentables) - do not edit
 /** Status codes of include/mle.h by name without the MLE_ prefix. */
 export declare const Status: {
   readonly OK: 0;
@@ -264,6 +269,7 @@ export declare const Status: {
   readonly ERR_NO_MEMORY_SYSTEM: 525;
   readonly ERR_CANCELLED_DEADLINE: 272;
 };
+// END GENERATED: status codes
 
 /** Opens the .mle file at path (memory-mapped unless readAll) and validates it. Throws MLEError. */
 export declare function load(path: string | URL, options?: LoadOptions): Model;
@@ -282,5 +288,7 @@ export declare function abiVersion(): number;
 export declare function statusString(code: number): string;
 /** The dtype names. */
 export declare const dtypes: readonly DType[];
+// BEGIN GENERATED: abi version (cmd/mle-gentables) - do not edit
 /** The libmle ABI this package speaks (MLE_ABI_VERSION). */
 export declare const ABI_VERSION: 1;
+// END GENERATED: abi version

@@ -8,8 +8,10 @@ const { fileURLToPath } = require('node:url');
 const util = require('node:util');
 const convert = require('./convert.js');
 
-// Must equal MLE_ABI_VERSION in include/mle.h.
+// BEGIN GENERATED: abi version (cmd/mle-gentables) - do not edit
+// The libmle ABI this package speaks: MLE_ABI_VERSION of include/mle.h.
 const ABI_VERSION = 1;
+// END GENERATED: abi version
 
 const native = loadNative();
 
@@ -48,6 +50,7 @@ if (native.abiVersion() !== ABI_VERSION || native.headerAbiVersion() !== ABI_VER
 
 // ------------------------------------------------------------------ status
 
+// BEGIN GENERATED: status codes (cmd/mle-gentables) - do not edit
 /** Status codes of include/mle.h, by name without the MLE_ prefix. */
 const Status = Object.freeze({
   OK: 0,
@@ -121,6 +124,7 @@ const Status = Object.freeze({
   ERR_NO_MEMORY_SYSTEM: 525,
   ERR_CANCELLED_DEADLINE: 272,
 });
+// END GENERATED: status codes
 
 /** The name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC" ("MLE_ERR_UNKNOWN" if unknown). */
 function statusString(code) {
@@ -161,6 +165,7 @@ function mleError(code, message) {
 
 // ------------------------------------------------------------------ dtypes
 
+// BEGIN GENERATED: dtypes (cmd/mle-gentables) - do not edit
 // Element types (docs/FORMAT.md §7) and the TypedArray each is held in.
 const DTYPES = {
   float32: { id: 1, size: 4, Array: Float32Array },
@@ -173,6 +178,7 @@ const DTYPES = {
   float64: { id: 11, size: 8, Array: Float64Array },
   bfloat16: { id: 16, size: 2, Array: Uint16Array },
 };
+// END GENERATED: dtypes
 const DTYPE_NAMES = Object.freeze(Object.keys(DTYPES));
 
 // The dtype a TypedArray gives when none is named.

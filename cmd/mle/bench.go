@@ -84,11 +84,6 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 		return *asJSON, err
 	}
 	defer m.Close()
-	s, err := m.NewSession()
-	if err != nil {
-		return *asJSON, err
-	}
-	defer s.Close()
 	bufs := newBuffers(m)
 	defer bufs.free()
 	ins := concreteInputs(m, *batch)
@@ -99,24 +94,23 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 		fill(&ins[i])
 	}
 	outs := make([]engine.Tensor, len(m.Outputs()))
+	// Runs go through Model.Run, the serving path every front end uses.
 	ro := lim.run()
-	ro.Alloc = func(_ int, n int64) ([]byte, error) { return bufs.alloc(n) }
 	first := time.Now()
-	if err := s.RunWith(ins, outs, nil, ro); err != nil {
+	if err := m.Run(ins, outs, nil, ro, bufs.allocOutput); err != nil {
 		return *asJSON, err
 	}
 	firstRun := time.Since(first)
-	ro.Alloc = nil
 	warm := min(*runs/10+1, 100)
 	for i := 0; i < warm; i++ {
-		if err := s.RunWith(ins, outs, nil, ro); err != nil {
+		if err := m.Run(ins, outs, nil, ro, nil); err != nil {
 			return *asJSON, err
 		}
 	}
 	runTimes := make([]time.Duration, *runs)
 	for i := range runTimes {
 		start := time.Now()
-		if err := s.RunWith(ins, outs, nil, ro); err != nil {
+		if err := m.Run(ins, outs, nil, ro, nil); err != nil {
 			return *asJSON, err
 		}
 		runTimes[i] = time.Since(start)

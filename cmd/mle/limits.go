@@ -89,6 +89,9 @@ func (b *buffers) alloc(n int64) ([]byte, error) {
 }
 
 // tensor allocates a zeroed tensor of the given type and shape.
+// allocOutput is alloc as an engine.AllocFunc.
+func (b *buffers) allocOutput(_ int, _ *engine.Tensor, n int64) ([]byte, error) { return b.alloc(n) }
+
 func (b *buffers) tensor(dt dtype.DType, shape []int64) (engine.Tensor, error) {
 	n, ok := dtype.ByteSize(dt, shape)
 	if !ok {

@@ -81,17 +81,10 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 			return *asJSON, fmt.Errorf("%w: no --input for %q (inputs: %s)", errUsage, sig[i].Name, names(sig))
 		}
 	}
-	s, err := m.NewSession()
-	if err != nil {
-		return *asJSON, err
-	}
-	defer s.Close()
 	outs := make([]engine.Tensor, len(m.Outputs()))
 	bufs := newBuffers(m)
 	defer bufs.free()
-	ro := lim.run()
-	ro.Alloc = func(_ int, n int64) ([]byte, error) { return bufs.alloc(n) }
-	if err := s.RunWith(ins, outs, nil, ro); err != nil {
+	if err := m.Run(ins, outs, nil, lim.run(), bufs.allocOutput); err != nil {
 		return *asJSON, err
 	}
 	var results []map[string]any

@@ -9,34 +9,12 @@ import (
 	"math/bits"
 )
 
-// DType is an element type id.
+// DType is an element type id. The constants and their names and sizes
+// (dtype_gen.go) are generated from cmd/mle-gentables/tables.go: `make gen`.
 type DType uint8
-
-// The dtypes of format v1.
-const (
-	Invalid  DType = 0
-	Float32  DType = 1
-	Uint8    DType = 2
-	Int8     DType = 3
-	Int32    DType = 6
-	Int64    DType = 7
-	Bool     DType = 9
-	Float16  DType = 10
-	Float64  DType = 11
-	BFloat16 DType = 16
-)
 
 // MaxRank is the largest tensor rank MLE accepts anywhere.
 const MaxRank = 8
-
-var info = [...]struct {
-	name string
-	size int
-}{
-	Float32: {"float32", 4}, Uint8: {"uint8", 1}, Int8: {"int8", 1}, Int32: {"int32", 4},
-	Int64: {"int64", 8}, Bool: {"bool", 1}, Float16: {"float16", 2}, Float64: {"float64", 8},
-	BFloat16: {"bfloat16", 2},
-}
 
 // Valid reports whether d is a known dtype.
 func (d DType) Valid() bool { return int(d) < len(info) && info[d].size != 0 }
@@ -59,28 +37,10 @@ func (d DType) String() string {
 	return info[d].name
 }
 
-// Parse returns the dtype named s ("float32", "f32", ...).
+// Parse returns the dtype named s: its name ("float32") or short name ("f32").
 func Parse(s string) (DType, bool) {
-	switch s {
-	case "f32":
-		return Float32, true
-	case "f64":
-		return Float64, true
-	case "f16":
-		return Float16, true
-	case "bf16":
-		return BFloat16, true
-	case "i8":
-		return Int8, true
-	case "u8":
-		return Uint8, true
-	case "i32":
-		return Int32, true
-	case "i64":
-		return Int64, true
-	}
 	for i, in := range info {
-		if in.size != 0 && in.name == s {
+		if in.size != 0 && (in.name == s || (in.short != "" && in.short == s)) {
 			return DType(i), true
 		}
 	}

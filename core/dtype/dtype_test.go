@@ -35,7 +35,14 @@ func TestNamesRoundTrip(t *testing.T) {
 	if len(All()) != 9 {
 		t.Errorf("%d dtypes, want 9", len(All()))
 	}
-	if _, ok := Parse("float128"); ok {
-		t.Error("float128 parsed")
+	for s, want := range map[string]DType{"f32": Float32, "bf16": BFloat16, "i64": Int64, "bool": Bool} {
+		if d, ok := Parse(s); !ok || d != want {
+			t.Errorf("Parse(%q) = %v, %v; want %v", s, d, ok, want)
+		}
+	}
+	for _, s := range []string{"float128", ""} {
+		if _, ok := Parse(s); ok {
+			t.Errorf("%q parsed", s)
+		}
 	}
 }

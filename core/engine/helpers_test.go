@@ -83,24 +83,15 @@ func inputsOf(ins []tin) []Tensor {
 	return out
 }
 
-// runModel runs m once on a fresh session and returns the outputs.
+// runModel runs m once through Model.Run, which allocates the outputs.
 func runModel(t testing.TB, m *Model, inputs []Tensor) ([]Tensor, error) {
 	t.Helper()
-	s, err := m.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	outs := make([]Tensor, len(m.Outputs()))
-	if err := s.OutputShapes(inputs, outs, nil); err != nil {
-		return nil, err
-	}
-	for i := range outs {
-		n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
-		outs[i].Data = make([]byte, n)
-	}
-	return outs, s.Run(inputs, outs)
+	return outs, m.Run(inputs, outs, nil, RunOptions{}, heapAlloc)
 }
+
+// heapAlloc is an AllocFunc on the Go heap.
+func heapAlloc(_ int, _ *Tensor, n int64) ([]byte, error) { return make([]byte, n), nil }
 
 // single builds a one-node model and runs it.
 func single(t testing.TB, ins []tin, consts []tconst, node graph.Node) (Tensor, error) {

@@ -127,16 +127,16 @@ func TestAllocatedOutputsCountAgainstLimit(t *testing.T) {
 	s, _ := m.NewSession()
 	defer s.Close()
 	calls := 0
-	alloc := func(i int, n int64) ([]byte, error) { calls++; return make([]byte, n), nil }
+	alloc := func(i int, _ *Tensor, n int64) ([]byte, error) { calls++; return make([]byte, n), nil }
 	outs := make([]Tensor, 1)
-	err := s.RunWith(inputsOf(ins), outs, nil, RunOptions{Alloc: alloc})
+	err := s.RunAlloc(inputsOf(ins), outs, nil, RunOptions{}, alloc)
 	wantCode(t, err, errs.NoMemoryLimit)
 	if calls != 0 {
 		t.Fatalf("alloc called %d times for a run over the limit", calls)
 	}
 	// With the caller's own buffer the same run fits.
 	outs[0].Data = make([]byte, 1<<18)
-	if err := s.RunWith(inputsOf(ins), outs, nil, RunOptions{Alloc: alloc}); err != nil {
+	if err := s.RunAlloc(inputsOf(ins), outs, nil, RunOptions{}, alloc); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -28,10 +28,15 @@ type Options struct {
 	// DefaultMaxMemory(). Runs that would need more fail with
 	// errs.NoMemoryLimit before allocating.
 	MaxArenaBytes int64
+	// Serve holds the serving settings (Model.SetServeOptions changes them).
+	Serve ServeOptions
 }
 
 // MaxThreads caps Options.Threads.
 const MaxThreads = 1024
+
+// MaxSessions caps Options.MaxSessions.
+const MaxSessions = 1 << 16
 
 // DefaultMaxArenaBytes is the largest default memory limit of a session.
 const DefaultMaxArenaBytes = 16 << 30
@@ -53,12 +58,29 @@ type Model struct {
 	file      *format.File
 	g         *graph.Checked
 	pool      *kernels.Pool
-	consts    [][]byte // by value id: stored bytes of constants, nil otherwise
-	live      []bool   // by node index: the node contributes to an output
+	backend   Backend
+	consts    []Buf       // by value id: constants on the backend, zero otherwise
+	constIDs  []int       // the value ids of constants
+	nodes     []nodeState // by node index: the compiled kernel
+	sessions  sessionPool
 	maxMemory int64
 	refs      atomic.Int64
 	closed    atomic.Bool
 	closeMu   sync.Mutex
+}
+
+// check validates the options before anything is opened.
+func (o *Options) check() error {
+	if o.Threads < 0 || o.Threads > MaxThreads {
+		return errs.New(errs.InvalidOptions, "threads must be 0 (all CPUs) to %d, got %d", MaxThreads, o.Threads)
+	}
+	if o.MaxArenaBytes < 0 {
+		return errs.New(errs.InvalidOptions, "MaxArenaBytes must be >= 0, got %d", o.MaxArenaBytes)
+	}
+	if err := o.Serve.check(); err != nil {
+		return err
+	}
+	return checkDevice(o.Device)
 }
 
 func checkDevice(d string) error {
@@ -73,7 +95,7 @@ func checkDevice(d string) error {
 
 // Open opens and validates the model at path.
 func Open(path string, opts Options) (*Model, error) {
-	if err := checkDevice(opts.Device); err != nil {
+	if err := opts.check(); err != nil {
 		return nil, err
 	}
 	f, err := format.Open(path, format.OpenOptions{Verify: opts.Verify, ReadAll: opts.ReadAll})
@@ -86,7 +108,7 @@ func Open(path string, opts Options) (*Model, error) {
 // OpenBytes opens a model held in memory. The bytes are copied when they are
 // not 64-byte aligned; otherwise they must not change while the model lives.
 func OpenBytes(b []byte, opts Options) (*Model, error) {
-	if err := checkDevice(opts.Device); err != nil {
+	if err := opts.check(); err != nil {
 		return nil, err
 	}
 	f, err := format.Parse(b, format.OpenOptions{Verify: opts.Verify})
@@ -99,7 +121,7 @@ func OpenBytes(b []byte, opts Options) (*Model, error) {
 // OpenOwned opens a model held in memory from osmem.Alloc; the Model takes
 // the buffer over and frees it when the last of it is released.
 func OpenOwned(buf osmem.Buffer, opts Options) (*Model, error) {
-	if err := checkDevice(opts.Device); err != nil {
+	if err := opts.check(); err != nil {
 		osmem.Free(&buf)
 		return nil, err
 	}
@@ -111,32 +133,89 @@ func OpenOwned(buf osmem.Buffer, opts Options) (*Model, error) {
 }
 
 func newModel(f *format.File, opts Options) (*Model, error) {
-	if opts.Threads < 0 || opts.Threads > MaxThreads {
-		_ = f.Close()
-		return nil, errs.New(errs.InvalidOptions, "threads must be 0 (all CPUs) to %d, got %d", MaxThreads, opts.Threads)
-	}
 	threads := opts.Threads
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
-	if opts.MaxArenaBytes < 0 {
-		_ = f.Close()
-		return nil, errs.New(errs.InvalidOptions, "MaxArenaBytes must be >= 0, got %d", opts.MaxArenaBytes)
-	}
 	m := &Model{file: f, g: f.Checked, maxMemory: opts.MaxArenaBytes}
+	m.sessions.max = opts.Serve.MaxSessions
+	if m.sessions.max == 0 {
+		m.sessions.max = runtime.NumCPU()
+	}
 	if m.maxMemory == 0 {
 		m.maxMemory = DefaultMaxMemory()
 	}
-	m.consts = make([][]byte, len(m.g.Values))
+	m.backend = cpu
+	m.consts = make([]Buf, len(m.g.Values))
 	for id, v := range m.g.Values {
 		if v.Kind == graph.KindConstant {
 			i, _ := f.TensorIndex(v.Name)
-			m.consts[id] = f.TensorData(i)
+			c, err := m.backend.Constant(f.TensorData(i))
+			if err != nil {
+				_ = f.Close()
+				return nil, errs.Prefix(err, "constant %q", v.Name)
+			}
+			m.consts[id] = c
+			m.constIDs = append(m.constIDs, id)
 		}
 	}
-	m.pool = kernels.NewPool(threads)
+	m.nodes = make([]nodeState, len(m.g.Nodes))
+	m.pool = kernels.NewPoolSpin(threads, opts.Serve.spin())
 	m.refs.Store(1)
 	return m, nil
+}
+
+// nodeState is one node's kernel, compiled on the node's first use so that
+// opening a model costs nothing per weight byte.
+type nodeState struct {
+	once     sync.Once
+	kernel   *Kernel
+	compiled Compiled // nil for views with nothing else to compute
+	err      error
+}
+
+// compiled returns node ni's kernel, compiling it on first use. Sessions
+// planning concurrently share one compilation.
+func (m *Model) compiled(ni int) (*Kernel, Compiled, error) {
+	ns := &m.nodes[ni]
+	ns.once.Do(func() {
+		n := &m.g.Nodes[ni]
+		key := kernelKey(m.g, n, m.backend.Name())
+		k, ok := LookupKernel(key)
+		if !ok {
+			ns.err = errs.New(errs.UnsupportedFeature, "node %s %q: no %s kernel for %s in this build", n.Op, n.Name, key.Backend, key.DType)
+			return
+		}
+		ns.kernel = k
+		if k.Compile == nil {
+			return
+		}
+		c := CompileCtx{Node: n, Backend: m.backend, In: make([]*graph.ValueInfo, len(n.In)), consts: make([][]byte, len(n.In))}
+		for j, id := range n.In {
+			if id < 0 {
+				continue
+			}
+			v := &m.g.Values[id]
+			c.In[j] = &graph.ValueInfo{Name: v.Name, DType: v.DType, Shape: v.Shape}
+			if v.Kind == graph.KindConstant {
+				ti, _ := m.file.TensorIndex(v.Name)
+				c.consts[j] = m.file.TensorData(ti)
+			}
+		}
+		for _, id := range n.Out {
+			info := graph.ValueInfo{}
+			if id >= 0 {
+				v := &m.g.Values[id]
+				info = graph.ValueInfo{Name: v.Name, DType: v.DType, Shape: v.Shape}
+			}
+			c.Out = append(c.Out, info)
+		}
+		ns.compiled, ns.err = k.Compile(&c)
+		if ns.err != nil {
+			ns.err = errs.Prefix(ns.err, "compiling node %s %q", n.Op, n.Name)
+		}
+	})
+	return ns.kernel, ns.compiled, ns.err
 }
 
 // liveNodes marks the nodes whose results reach the given outputs (value ids).
@@ -184,6 +263,7 @@ func (m *Model) Close() error {
 	if m.closed.Swap(true) {
 		return nil
 	}
+	m.closeSessions()
 	return m.release()
 }
 
@@ -213,12 +293,43 @@ func (m *Model) MaxMemory() int64 { return m.maxMemory }
 // Threads returns the size of the model's worker pool.
 func (m *Model) Threads() int { return m.pool.Size() }
 
+// SessionOptions configure one session.
+type SessionOptions struct {
+	// MaxMemory caps the session's memory for a run (see
+	// Options.MaxArenaBytes); 0 means the model's limit.
+	MaxMemory int64
+	// MaxPlans bounds the cached plans, one per distinct set of input
+	// shapes; 0 means 16.
+	MaxPlans int
+}
+
+// MaxPlansLimit caps SessionOptions.MaxPlans.
+const MaxPlansLimit = 1 << 12
+
 // NewSession returns a session for running the model from one goroutine at a time.
 func (m *Model) NewSession() (*Session, error) {
+	return m.NewSessionWith(SessionOptions{})
+}
+
+// NewSessionWith is NewSession with options.
+func (m *Model) NewSessionWith(opts SessionOptions) (*Session, error) {
+	if opts.MaxMemory < 0 {
+		return nil, errs.New(errs.InvalidOptions, "MaxMemory must be >= 0, got %d", opts.MaxMemory)
+	}
+	if opts.MaxPlans < 0 || opts.MaxPlans > MaxPlansLimit {
+		return nil, errs.New(errs.InvalidOptions, "MaxPlans must be 0 (the default, %d) to %d, got %d", defaultMaxPlans, MaxPlansLimit, opts.MaxPlans)
+	}
 	if !acquire(&m.refs, &m.closed) {
 		return nil, errs.New(errs.BadHandle, "model is closed")
 	}
-	return &Session{m: m, plans: map[uint64]*plan{}}, nil
+	s := &Session{m: m, plans: map[uint64]*plan{}, maxMemory: m.maxMemory, maxPlans: defaultMaxPlans}
+	if opts.MaxMemory > 0 {
+		s.maxMemory = opts.MaxMemory
+	}
+	if opts.MaxPlans > 0 {
+		s.maxPlans = opts.MaxPlans
+	}
+	return s, nil
 }
 
 // Tensor is a caller's tensor: an input to Run, or an output buffer that Run

@@ -10,8 +10,6 @@ import (
 	"github.com/mle-runtime/mle/core/graph"
 )
 
-var floatTypes = []dtype.DType{dtype.Float32, dtype.Float64}
-
 func tolFor(dt dtype.DType) float64 {
 	if dt == dtype.Float32 {
 		return 2e-5

@@ -24,19 +24,14 @@ type plan struct {
 	steps  []step
 }
 
-// step is one live node, prepared.
+// step is one live node, bound.
 type step struct {
 	node       *graph.CNode
-	exec       executor // nil: a view (Identity, Reshape, ...) or no elements to compute
-	in         [][]byte // argument buffers, filled per run
-	out        [][]byte
+	exec       Executor // nil: a view (Identity, Reshape, ...) or no elements to compute
+	in         []Buf    // argument buffers, filled per run
+	out        []Buf
 	scratch    int64 // bytes of arena scratch the kernel needs during this step
 	scratchOff int64
-}
-
-// executor runs one prepared node on its argument buffers.
-type executor interface {
-	run(x *runCtx, in, out [][]byte)
 }
 
 // MemoryStats describes a plan's activation memory.
@@ -57,9 +52,6 @@ func (c constSource) Int64s(id int) ([]int64, bool, error) {
 	vals, err := c.m.file.Int64s(v.Name)
 	return vals, true, err
 }
-
-// viewOps are ops whose output 0 is input 0's storage, reinterpreted.
-var viewOps = map[string]bool{"Identity": true, "Reshape": true, "Flatten": true, "Dropout": true}
 
 // newPlan infers concrete shapes for the given input shapes, lays out the
 // arena and prepares each live node. Nothing proportional to a tensor's size
@@ -112,13 +104,8 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 	}
 	cs := constSource{m}
 	infos := make([]graph.ValueInfo, len(g.Values))
-	// Pass 1: shapes. Each step keeps its argument infos for pass 3.
-	type pending struct {
-		ins     []*graph.ValueInfo
-		outs    []graph.ValueInfo
-		compute bool // a kernel must run (a Dropout's mask counts)
-	}
-	var pend []pending
+	// Pass 1: shapes, and the kernels bound to them. Binding allocates
+	// nothing sized by a tensor, so it may precede the memory check.
 	for ni := range g.Nodes {
 		if !live[ni] {
 			continue
@@ -148,50 +135,47 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 				empty = false
 			}
 		}
-		st := step{node: n, in: make([][]byte, len(n.In)), out: make([][]byte, len(n.Out))}
-		compute := false
-		switch {
-		case empty:
-			// Nothing to compute: no kernel runs, so no loop can spin over
-			// the outer dimensions of a tensor that has no elements.
-		case viewOps[n.Op]:
-			p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
-			compute = n.Op == "Dropout" && len(n.Out) > 1 && n.Out[1] >= 0
-		default:
-			st.scratch = scratchBytes(n, outs)
-			compute = true
+		st := step{node: n, in: make([]Buf, len(n.In)), out: make([]Buf, len(n.Out))}
+		if !empty {
+			// A node whose outputs have no elements gets no kernel, so no
+			// loop can spin over the outer dimensions of an empty tensor.
+			k, c, err := m.compiled(ni)
+			if err != nil {
+				return nil, err
+			}
+			bind := !k.View
+			if k.View {
+				p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
+				bind = c != nil && hasOutputsPast0(n)
+			}
+			if bind {
+				bc := BindCtx{Node: n, In: ins, Out: outs, Threads: poolSize}
+				exec, err := c.Bind(&bc)
+				if err != nil {
+					return nil, runShapeErr(err, n)
+				}
+				st.exec, st.scratch = exec, bc.scratch
+			}
 		}
 		p.steps = append(p.steps, st)
-		pend = append(pend, pending{ins, outs, compute})
 	}
 	// Pass 2: memory.
 	p.layout(outIDs)
 	if p.arena > limit {
 		return nil, errs.New(errs.NoMemoryLimit, "these input shapes need %d bytes of activations; the session's memory limit is %d", p.arena, limit)
 	}
-	// Pass 3: kernels, for steps with elements to compute.
-	for i := range p.steps {
-		if !pend[i].compute {
-			continue
-		}
-		st := &p.steps[i]
-		n := st.node
-		exec, err := prepare(n, pend[i].ins, pend[i].outs, poolSize)
-		if err != nil {
-			return nil, runShapeErr(err, n)
-		}
-		st.exec = exec
-	}
 	return p, nil
 }
 
-// scratchBytes is the arena scratch a node's kernel needs while it runs.
-func scratchBytes(n *graph.CNode, outs []graph.ValueInfo) int64 {
-	if _, ok := reduceOps[n.Op]; ok {
-		c, _ := dtype.NumElements(outs[0].Shape)
-		return 8 * c // float64 accumulators
+// hasOutputsPast0 reports whether a view node computes more than output 0
+// (a Dropout's mask).
+func hasOutputsPast0(n *graph.CNode) bool {
+	for _, id := range n.Out[1:] {
+		if id >= 0 {
+			return true
+		}
 	}
-	return 0
+	return false
 }
 
 func rootOf(alias []int, id int) int {

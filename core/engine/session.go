@@ -11,13 +11,13 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
-	"github.com/mle-runtime/mle/core/osmem"
 	"github.com/mle-runtime/mle/kernels"
 )
 
-// maxPlans bounds the per-session plan cache (one plan per distinct set of
-// input shapes); past it the cache starts over.
-const maxPlans = 16
+// defaultMaxPlans bounds the per-session plan cache (one plan per distinct
+// set of input shapes) unless SessionOptions says otherwise; past it the
+// cache starts over.
+const defaultMaxPlans = 16
 
 // maxPlanNodes bounds the cached plans' total size in steps: a plan costs a
 // few hundred bytes of Go memory per node, so a 100,000-node graph fed many
@@ -37,14 +37,17 @@ type Session struct {
 	m       *Model
 	plans   map[uint64]*plan
 	planSz  int // total steps of the cached plans
-	arena   osmem.Buffer
-	bufs    [][]byte       // by value id, for the current run
-	staging []osmem.Buffer // by input index: copies of misaligned inputs
+	arena   Buf
+	bufs    []Buf // by value id, for the current run
+	staging []Buf // by input index: the backend's copies of inputs
 	worker  kernels.Worker
 	stop    kernels.Stop
-	ctx     runCtx // kept here so passing it to executors does not allocate
+	ctx     RunCtx // kept here so passing it to executors does not allocate
 	busy    atomic.Bool
 	closed  bool
+	// maxMemory is the session's memory limit; maxPlans its plan cache's.
+	maxMemory int64
+	maxPlans  int
 }
 
 // Close releases the session's memory and its reference to its model.
@@ -64,9 +67,10 @@ func (s *Session) Close() error {
 
 // release frees the arena and the staging copies.
 func (s *Session) release() {
-	osmem.Free(&s.arena)
+	be := s.m.backend
+	be.Free(&s.arena)
 	for i := range s.staging {
-		osmem.Free(&s.staging[i])
+		be.Free(&s.staging[i])
 	}
 }
 
@@ -160,10 +164,6 @@ type RunOptions struct {
 	// Cancel, when set, stops the run with errs.Cancelled soon after it
 	// becomes non-zero (any goroutine or thread may set it).
 	Cancel *atomic.Int32
-	// Alloc, when set, provides the buffer of every output given with nil
-	// Data, once its size is known and has been counted against the memory
-	// limit. i is the position in outputs.
-	Alloc func(i int, nbytes int64) ([]byte, error)
 }
 
 // Run executes the model. inputs are in graph-input order; outputs, in
@@ -180,10 +180,18 @@ func (s *Session) RunSelected(inputs, outputs []Tensor, which []int) error {
 	return s.RunWith(inputs, outputs, which, RunOptions{})
 }
 
-// RunWith is RunSelected with a timeout, a cancel flag and output
-// allocation. Output buffers must not overlap each other or any input
-// (errs.InvalidValue): an output may be a view of an input.
+// RunWith is RunSelected with a timeout and a cancel flag. Output buffers
+// must not overlap each other or any input (errs.InvalidValue): an output
+// may be a view of an input.
 func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions) error {
+	return s.RunAlloc(inputs, outputs, which, opts, nil)
+}
+
+// RunAlloc is RunWith that also allocates: in one pass it finds the output
+// shapes (a cached plan), sets every selected output's dtype and shape, has
+// alloc provide the buffer of each output given with nil Data (nil alloc:
+// none may be nil), and runs.
+func (s *Session) RunAlloc(inputs, outputs []Tensor, which []int, opts RunOptions, alloc AllocFunc) error {
 	if opts.Timeout < 0 {
 		return errs.New(errs.InvalidOptions, "timeout %v is negative", opts.Timeout)
 	}
@@ -192,8 +200,8 @@ func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions
 		if err != nil {
 			return err
 		}
-		if opts.Alloc != nil {
-			if err := s.allocOutputs(p, outputs, opts.Alloc); err != nil {
+		if alloc != nil {
+			if err := s.allocOutputs(p, outputs, alloc); err != nil {
 				return err
 			}
 		}
@@ -218,7 +226,7 @@ func (s *Session) RunWith(inputs, outputs []Tensor, which []int, opts RunOptions
 
 // allocOutputs sizes the outputs that have no buffer, checks them against
 // the memory limit with the session's own memory, and has alloc provide them.
-func (s *Session) allocOutputs(p *plan, outputs []Tensor, alloc func(int, int64) ([]byte, error)) error {
+func (s *Session) allocOutputs(p *plan, outputs []Tensor, alloc AllocFunc) error {
 	if len(outputs) != len(p.sel) {
 		return errs.New(errs.InvalidValue, "%d outputs selected; %d buffers given", len(p.sel), len(outputs))
 	}
@@ -228,27 +236,31 @@ func (s *Session) allocOutputs(p *plan, outputs []Tensor, alloc func(int, int64)
 			total += p.bytes[s.m.g.Outputs[o]]
 		}
 	}
-	if held := s.held(); total > s.m.maxMemory-held {
-		return errs.New(errs.NoMemoryLimit, "the outputs need %d bytes and the session holds %d; the memory limit is %d", total, held, s.m.maxMemory)
+	if held := s.held(); total > s.maxMemory-held {
+		return errs.New(errs.NoMemoryLimit, "the outputs need %d bytes and the session holds %d; the memory limit is %d", total, held, s.maxMemory)
 	}
 	for i, o := range p.sel {
-		if outputs[i].Data != nil {
+		t := &outputs[i]
+		if t.Data != nil {
 			continue
 		}
-		b, err := alloc(i, p.bytes[s.m.g.Outputs[o]])
+		id := s.m.g.Outputs[o]
+		t.DType, t.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
+		copy(t.Dims[:], p.shapes[id])
+		b, err := alloc(i, t, p.bytes[id])
 		if err != nil {
 			return err
 		}
-		outputs[i].Data = b
+		t.Data = b
 	}
 	return nil
 }
 
 // held returns the bytes the session holds from the system.
 func (s *Session) held() int64 {
-	n := s.arena.Len()
+	n := s.arena.Len
 	for i := range s.staging {
-		n += s.staging[i].Len()
+		n += s.staging[i].Len
 	}
 	return n
 }
@@ -326,7 +338,7 @@ func (s *Session) Memory(inputs []Tensor) (st MemoryStats, err error) {
 			shapes[i] = inputs[i].Shape()
 		}
 		sel, _ := s.selection(nil)
-		p, err := newPlan(s.m, shapes, sel, s.m.pool.Size(), s.m.maxMemory)
+		p, err := newPlan(s.m, shapes, sel, s.m.pool.Size(), s.maxMemory)
 		if err == nil {
 			st = p.stats()
 		}
@@ -428,7 +440,7 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 	for i := range inputs {
 		shapes[i] = append([]int64{}, inputs[i].Shape()...)
 	}
-	p, err := newPlan(s.m, shapes, sel, s.m.pool.Size(), s.m.maxMemory)
+	p, err := newPlan(s.m, shapes, sel, s.m.pool.Size(), s.maxMemory)
 	if err != nil {
 		return nil, err
 	}
@@ -436,15 +448,15 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 	if err := s.ensureArena(p); err != nil {
 		return nil, err
 	}
-	if len(s.plans) >= maxPlans || s.planSz+len(p.steps) > maxPlanNodes {
+	if len(s.plans) >= s.maxPlans || s.planSz+len(p.steps) > maxPlanNodes {
 		clear(s.plans)
 		s.planSz = 0
 	}
 	s.plans[key] = p
 	s.planSz += len(p.steps)
 	if s.bufs == nil {
-		s.bufs = make([][]byte, len(s.m.g.Values))
-		s.staging = make([]osmem.Buffer, len(inputs))
+		s.bufs = make([]Buf, len(s.m.g.Values))
+		s.staging = make([]Buf, len(inputs))
 	}
 	return p, nil
 }
@@ -452,12 +464,12 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 // ensureArena grows the arena (from the system) to p's size. On failure the
 // session holds no arena; plans stay cached and retry the allocation.
 func (s *Session) ensureArena(p *plan) error {
-	if s.arena.Len() >= p.arena {
+	if s.arena.Len >= p.arena {
 		return nil
 	}
 	// Staging copies are dropped first: they are remade at need.
 	s.release()
-	a, err := osmem.Alloc(p.arena)
+	a, err := s.m.backend.Alloc(p.arena)
 	if err != nil {
 		return errs.Prefix(err, "the activation arena")
 	}
@@ -508,56 +520,38 @@ func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool) error {
 			}
 			continue
 		}
-		copy(o.Data, s.bufs[id][:need])
+		if err := s.m.backend.Output(o.Data[:need], s.bufs[id]); err != nil {
+			return err
+		}
 		o.Data = o.Data[:need]
 	}
 	return short
 }
 
-// aligned reports whether b can be viewed as elements of size n.
-func aligned(b []byte, n int) bool {
-	return len(b) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(n) == 0
-}
-
 func (s *Session) execute(p *plan, inputs []Tensor) error {
-	g := s.m.g
+	g, be := s.m.g, s.m.backend
 	for i, id := range g.Inputs {
-		data := inputs[i].Data
-		if !aligned(data, inputs[i].DType.Size()) {
-			st := &s.staging[i]
-			if st.Len() < int64(len(data)) {
-				osmem.Free(st)
-				if held := s.held(); int64(len(data)) > s.m.maxMemory-held {
-					return errs.New(errs.NoMemoryLimit, "input %q is not aligned to its element size and its copy needs %d bytes; the session holds %d of its memory limit %d", s.m.Inputs()[i].Name, len(data), held, s.m.maxMemory)
-				}
-				b, err := osmem.Alloc(int64(len(data)))
-				if err != nil {
-					return errs.Prefix(err, "copying misaligned input %q", s.m.Inputs()[i].Name)
-				}
-				*st = b
-			}
-			data = st.Bytes()[:copy(st.Bytes(), data)]
+		b, err := be.Input(inputs[i].Data, inputs[i].DType.Size(), &s.staging[i], s.maxMemory-s.held())
+		if err != nil {
+			return errs.Prefix(err, "input %q", s.m.Inputs()[i].Name)
 		}
-		s.bufs[id] = data
+		s.bufs[id] = b
 	}
-	for id, c := range s.m.consts {
-		if c != nil {
-			s.bufs[id] = c
-		}
+	for _, id := range s.m.constIDs {
+		s.bufs[id] = s.m.consts[id]
 	}
-	arena := s.arena.Bytes()
 	for id, off := range p.offset {
 		if off >= 0 {
-			s.bufs[id] = arena[off : off+p.bytes[id] : off+p.bytes[id]]
+			s.bufs[id] = be.Slice(s.arena, off, p.bytes[id])
 		}
 	}
 	for id, a := range p.alias {
 		if a >= 0 {
-			s.bufs[id] = s.bufs[rootOf(p.alias, id)][:p.bytes[id]]
+			s.bufs[id] = be.Slice(s.bufs[rootOf(p.alias, id)], 0, p.bytes[id])
 		}
 	}
 	x := &s.ctx
-	x.pool, x.worker = s.m.pool, &s.worker
+	x.Pool, x.Worker = s.m.pool, &s.worker
 	stop := s.worker.Stop
 	if stop.Stopped() { // a run started with its flag set does no work
 		return stopErr(stop, "before its first node", 0, len(p.steps), nil)
@@ -568,23 +562,23 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 			continue
 		}
 		for j, id := range st.node.In {
-			st.in[j] = nil
+			st.in[j] = Buf{}
 			if id >= 0 {
 				st.in[j] = s.bufs[id]
 			}
 		}
 		for j, id := range st.node.Out {
-			st.out[j] = nil
+			st.out[j] = Buf{}
 			if id >= 0 {
 				st.out[j] = s.bufs[id]
 			}
 		}
 		if st.scratch > 0 { // few kernels have scratch: keep the others' path bare
-			x.scratch = arena[st.scratchOff : st.scratchOff+st.scratch]
-			st.exec.run(x, st.in, st.out)
-			x.scratch = nil
+			x.Scratch = be.Slice(s.arena, st.scratchOff, st.scratch)
+			st.exec.Run(x, st.in, st.out)
+			x.Scratch = Buf{}
 		} else {
-			st.exec.run(x, st.in, st.out)
+			st.exec.Run(x, st.in, st.out)
 		}
 		if x.err != nil {
 			err := errs.Prefix(x.err, "node %s %q", st.node.Op, st.node.Name)
@@ -597,7 +591,7 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 			return stopErr(stop, "in", i+1, len(p.steps), st.node)
 		}
 	}
-	return nil
+	return be.Sync()
 }
 
 // stopErr reports a run that stopped in (or before) step i of n.

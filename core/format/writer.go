@@ -21,9 +21,6 @@ import (
 // WriterName is recorded in every file's metadata "writer" field.
 const WriterName = "libmle " + LibraryVersion
 
-// LibraryVersion is the version of this implementation.
-const LibraryVersion = "0.1.0"
-
 // Builder assembles a model and writes it as an .mle file. It is the only
 // writer of the format: every exporter, in every language, goes through it.
 // A Builder is not safe for concurrent use.

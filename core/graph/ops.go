@@ -22,7 +22,13 @@ type OpSchema struct {
 	MinInputs, MaxInputs   int
 	MinOutputs, MaxOutputs int
 	Attrs                  []AttrSpec
-	infer                  func(x *inferCtx) error
+	// Types lists the dtypes the op accepts for its type parameter, the
+	// dtype of input TypeInput; inference refuses the others. Kernels are
+	// registered per (op, backend, type), and a test checks that the CPU
+	// has one for every entry.
+	Types     []dtype.DType
+	TypeInput int
+	infer     func(x *inferCtx) error
 }
 
 // ConstSource gives inference the values of constant inputs.
@@ -104,55 +110,67 @@ func floatAttr(name string, def float64) AttrSpec {
 var (
 	floatTypes   = []dtype.DType{dtype.Float32, dtype.Float64}
 	numericTypes = []dtype.DType{dtype.Float32, dtype.Float64, dtype.Int32, dtype.Int64}
+	anyType      = allTypes()
 )
 
+// allTypes lists every known dtype: ops that only move bytes take them all.
+func allTypes() []dtype.DType {
+	var out []dtype.DType
+	for d := 0; d < 256; d++ {
+		if dtype.DType(d).Valid() {
+			out = append(out, dtype.DType(d))
+		}
+	}
+	return out
+}
+
 func init() {
-	register(&OpSchema{Name: "Gemm", MinInputs: 2, MaxInputs: 3,
+	register(&OpSchema{Name: "Gemm", MinInputs: 2, MaxInputs: 3, Types: floatTypes,
 		Attrs: []AttrSpec{intAttr("transA", 0), intAttr("transB", 0), floatAttr("alpha", 1), floatAttr("beta", 1)},
 		infer: inferGemm})
-	register(&OpSchema{Name: "MatMul", MinInputs: 2, MaxInputs: 2, infer: inferMatMul})
+	register(&OpSchema{Name: "MatMul", MinInputs: 2, MaxInputs: 2, Types: floatTypes, infer: inferMatMul})
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
-		register(&OpSchema{Name: op, MinInputs: 2, MaxInputs: 2, infer: inferBinary})
+		register(&OpSchema{Name: op, MinInputs: 2, MaxInputs: 2, Types: numericTypes, infer: inferBinary})
 	}
 	for _, op := range []string{"Relu", "Sigmoid", "Tanh"} {
-		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, infer: inferUnaryFloat})
+		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, Types: floatTypes, infer: inferUnaryFloat})
 	}
 	for _, op := range []string{"Abs", "Neg", "Sqrt", "Exp", "Log"} {
-		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, infer: inferUnaryFloat})
+		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, Types: floatTypes, infer: inferUnaryFloat})
 	}
 	for _, op := range []string{"Equal", "Greater", "Less"} {
-		register(&OpSchema{Name: op, MinInputs: 2, MaxInputs: 2, infer: inferCompare})
+		register(&OpSchema{Name: op, MinInputs: 2, MaxInputs: 2, Types: numericTypes, infer: inferCompare})
 	}
-	register(&OpSchema{Name: "IsNaN", MinInputs: 1, MaxInputs: 1, infer: inferIsNaN})
-	register(&OpSchema{Name: "Where", MinInputs: 3, MaxInputs: 3, infer: inferWhere})
+	register(&OpSchema{Name: "IsNaN", MinInputs: 1, MaxInputs: 1, Types: floatTypes, infer: inferIsNaN})
+	register(&OpSchema{Name: "Where", MinInputs: 3, MaxInputs: 3, Types: anyType, TypeInput: 1, infer: inferWhere})
 	for _, op := range []string{"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2"} {
-		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1,
+		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, Types: floatTypes,
 			Attrs: []AttrSpec{{Name: "axes", Type: AttrInts}, intAttr("keepdims", 1)}, infer: inferReduce})
 	}
-	register(&OpSchema{Name: "Clip", MinInputs: 1, MaxInputs: 3, infer: inferClip})
-	register(&OpSchema{Name: "Gather", MinInputs: 2, MaxInputs: 2, Attrs: []AttrSpec{intAttr("axis", 0)}, infer: inferGather})
-	register(&OpSchema{Name: "LeakyRelu", MinInputs: 1, MaxInputs: 1,
+	register(&OpSchema{Name: "Clip", MinInputs: 1, MaxInputs: 3, Types: floatTypes, infer: inferClip})
+	register(&OpSchema{Name: "Gather", MinInputs: 2, MaxInputs: 2, Types: anyType, Attrs: []AttrSpec{intAttr("axis", 0)}, infer: inferGather})
+	register(&OpSchema{Name: "LeakyRelu", MinInputs: 1, MaxInputs: 1, Types: floatTypes,
 		Attrs: []AttrSpec{floatAttr("alpha", 0.01)}, infer: inferUnaryFloat})
-	register(&OpSchema{Name: "Gelu", MinInputs: 1, MaxInputs: 1,
+	register(&OpSchema{Name: "Gelu", MinInputs: 1, MaxInputs: 1, Types: floatTypes,
 		Attrs: []AttrSpec{{Name: "approximate", Type: AttrString, Default: Attr{String: "none"}}}, infer: inferGelu})
 	for _, op := range []string{"Softmax", "LogSoftmax"} {
-		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, Attrs: []AttrSpec{intAttr("axis", -1)}, infer: inferSoftmax})
+		register(&OpSchema{Name: op, MinInputs: 1, MaxInputs: 1, Types: floatTypes, Attrs: []AttrSpec{intAttr("axis", -1)}, infer: inferSoftmax})
 	}
-	register(&OpSchema{Name: "LayerNormalization", MinInputs: 2, MaxInputs: 3, MinOutputs: 1, MaxOutputs: 3,
+	register(&OpSchema{Name: "LayerNormalization", MinInputs: 2, MaxInputs: 3, Types: floatTypes, MinOutputs: 1, MaxOutputs: 3,
 		Attrs: []AttrSpec{intAttr("axis", -1), floatAttr("epsilon", 1e-5), intAttr("stash_type", 1)},
 		infer: inferLayerNorm})
-	register(&OpSchema{Name: "Identity", MinInputs: 1, MaxInputs: 1, infer: inferIdentity})
-	register(&OpSchema{Name: "Dropout", MinInputs: 1, MaxInputs: 1, MinOutputs: 1, MaxOutputs: 2,
+	register(&OpSchema{Name: "Identity", MinInputs: 1, MaxInputs: 1, Types: anyType, infer: inferIdentity})
+	register(&OpSchema{Name: "Dropout", MinInputs: 1, MaxInputs: 1, Types: anyType, MinOutputs: 1, MaxOutputs: 2,
 		Attrs: []AttrSpec{intAttr("seed", 0)}, infer: inferDropout})
-	register(&OpSchema{Name: "Reshape", MinInputs: 2, MaxInputs: 2, Attrs: []AttrSpec{intAttr("allowzero", 0)}, infer: inferReshape})
-	register(&OpSchema{Name: "Flatten", MinInputs: 1, MaxInputs: 1, Attrs: []AttrSpec{intAttr("axis", 1)}, infer: inferFlatten})
-	register(&OpSchema{Name: "Transpose", MinInputs: 1, MaxInputs: 1,
+	register(&OpSchema{Name: "Reshape", MinInputs: 2, MaxInputs: 2, Types: anyType, Attrs: []AttrSpec{intAttr("allowzero", 0)}, infer: inferReshape})
+	register(&OpSchema{Name: "Flatten", MinInputs: 1, MaxInputs: 1, Types: anyType, Attrs: []AttrSpec{intAttr("axis", 1)}, infer: inferFlatten})
+	register(&OpSchema{Name: "Transpose", MinInputs: 1, MaxInputs: 1, Types: anyType,
 		Attrs: []AttrSpec{{Name: "perm", Type: AttrInts}}, infer: inferTranspose})
-	register(&OpSchema{Name: "Concat", MinInputs: 1, MaxInputs: 1 << 16,
+	register(&OpSchema{Name: "Concat", MinInputs: 1, MaxInputs: 1 << 16, Types: anyType,
 		Attrs: []AttrSpec{{Name: "axis", Type: AttrInt, Required: true}}, infer: inferConcat})
-	register(&OpSchema{Name: "ArgMax", MinInputs: 1, MaxInputs: 1,
+	register(&OpSchema{Name: "ArgMax", MinInputs: 1, MaxInputs: 1, Types: numericTypes,
 		Attrs: []AttrSpec{intAttr("axis", 0), intAttr("keepdims", 1), intAttr("select_last_index", 0)}, infer: inferArgMax})
-	register(&OpSchema{Name: "Cast", MinInputs: 1, MaxInputs: 1,
+	register(&OpSchema{Name: "Cast", MinInputs: 1, MaxInputs: 1, Types: anyType,
 		Attrs: []AttrSpec{{Name: "to", Type: AttrInt, Required: true}, intAttr("saturate", 1)}, infer: inferCast})
 }
 

@@ -56,6 +56,13 @@ func Free(m *Buffer) {
 	m.b = nil
 }
 
+// FreeBytes is Free for a holder that kept only Bytes(): b must be the whole
+// of a Buffer's Bytes(), and is not used afterwards.
+func FreeBytes(b []byte) {
+	m := Buffer{b: b}
+	Free(&m)
+}
+
 var (
 	limitOnce sync.Once
 	limit     int64

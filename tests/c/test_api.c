@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +616,82 @@ static void test_status_strings(void) {
     CHECK(o.struct_size == sizeof o && o.verify == 0 && o.read_all == 0 && o.device == MLE_DEVICE_CPU);
 }
 
+/* Serving options: model options, session options, and mle_model_run
+ * without a session. */
+static void test_serving(void) {
+    mle_error *err = NULL;
+    mle_model *m = open_with(mlp_path, NULL);
+    if (!m) return;
+    mle_model_options mo = mle_default_model_options();
+    CHECK(mo.struct_size == sizeof mo && mo.max_sessions == 0 && mo.spin_us == 0);
+    CHECK_ST(mle_model_set_options(m, NULL, &err), MLE_ERR_INVALID_NULL, err);
+    CHECK_ST(mle_model_set_options(NULL, &mo, &err), MLE_ERR_BAD_HANDLE, err);
+    mo.struct_size = 0;
+    CHECK_ST(mle_model_set_options(m, &mo, &err), MLE_ERR_INVALID_OPTIONS, err);
+    mo = mle_default_model_options();
+    mo.max_sessions = -1;
+    CHECK_ST(mle_model_set_options(m, &mo, &err), MLE_ERR_INVALID_OPTIONS, err);
+    mo = mle_default_model_options();
+    mo.spin_us = -2;
+    CHECK_ST(mle_model_set_options(m, &mo, &err), MLE_ERR_INVALID_OPTIONS, err);
+    mo.spin_us = 100001;
+    CHECK_ST(mle_model_set_options(m, &mo, &err), MLE_ERR_INVALID_OPTIONS, err);
+    mo.spin_us = -1;
+    mo.max_sessions = 1;
+    CHECK_ST(mle_model_set_options(m, &mo, &err), MLE_OK, err);
+
+    mle_session_options so = mle_default_session_options();
+    CHECK(so.struct_size == sizeof so && so.max_arena_bytes == 0 && so.max_cached_plans == 0);
+    mle_session *s = NULL;
+    so.struct_size = 0;
+    CHECK_ST(mle_session_new_opts(m, &so, &s, &err), MLE_ERR_INVALID_OPTIONS, err);
+    so = mle_default_session_options();
+    so.max_cached_plans = -1;
+    CHECK_ST(mle_session_new_opts(m, &so, &s, &err), MLE_ERR_INVALID_OPTIONS, err);
+    so.max_cached_plans = 4097;
+    CHECK_ST(mle_session_new_opts(m, &so, &s, &err), MLE_ERR_INVALID_OPTIONS, err);
+    so = mle_default_session_options();
+    so.max_arena_bytes = -1;
+    CHECK_ST(mle_session_new_opts(m, &so, &s, &err), MLE_ERR_INVALID_OPTIONS, err);
+    CHECK_ST(mle_session_new_opts(NULL, NULL, &s, &err), MLE_ERR_BAD_HANDLE, err);
+
+    float x[64 * MLP_IN];
+    mlp_make_input(x, 64, 5);
+    CHECK_ST(mle_session_new_opts(m, NULL, &s, &err), MLE_OK, err);
+    mlp_check_run(s, x, 7, "session with NULL options");
+    CHECK_ST0(mle_session_free(s), MLE_OK);
+    so.max_arena_bytes = 256; /* too small for 64 rows of activations */
+    so.max_cached_plans = 1;
+    CHECK_ST(mle_session_new_opts(m, &so, &s, &err), MLE_OK, err);
+    mle_tensor in = {.dtype = MLE_DTYPE_FLOAT32, .rank = 2, .shape = {64, MLP_IN}, .data = x, .nbytes = sizeof x};
+    mle_tensor out[2] = {{.data = NULL}, {.data = NULL}};
+    CHECK_ST(mle_session_run(s, &in, 1, out, 2, &err), MLE_ERR_NO_MEMORY_LIMIT, err);
+    CHECK(out[0].data == NULL && out[1].data == NULL);
+    CHECK_ST0(mle_session_free(s), MLE_OK);
+
+    /* mle_model_run: the same results as a session, its errors as a session's. */
+    CHECK_ST(mle_model_run(NULL, &in, 1, out, 2, NULL, &err), MLE_ERR_BAD_HANDLE, err);
+    CHECK_ST(mle_model_run(m, &in, 2, out, 2, NULL, &err), MLE_ERR_INVALID_VALUE, err);
+    CHECK_ST(mle_model_run(m, NULL, 1, out, 2, NULL, &err), MLE_ERR_INVALID_NULL, err);
+    mle_run_options ro = mle_default_run_options();
+    ro.timeout_us = -1;
+    CHECK_ST(mle_model_run(m, &in, 1, out, 2, &ro, &err), MLE_ERR_INVALID_OPTIONS, err);
+    CHECK_ST(mle_model_run(m, &in, 1, out, 2, NULL, &err), MLE_OK, err);
+    s = new_session(m);
+    float probs[64 * MLP_OUT];
+    int64_t labels[64];
+    mle_tensor ref[2] = {{.data = probs, .nbytes = sizeof probs}, {.data = labels, .nbytes = sizeof labels}};
+    CHECK_ST(mle_session_run(s, &in, 1, ref, 2, &err), MLE_OK, err);
+    CHECK(out[0].nbytes == sizeof probs && out[0].data && memcmp(out[0].data, probs, sizeof probs) == 0);
+    CHECK(out[1].nbytes == sizeof labels && out[1].data && memcmp(out[1].data, labels, sizeof labels) == 0);
+    CHECK(out[0].name && strcmp(out[0].name, ref[0].name) == 0);
+    mle_free(out[0].data);
+    mle_free(out[1].data);
+    CHECK_ST0(mle_session_free(s), MLE_OK);
+    CHECK_ST0(mle_model_free(m), MLE_OK);
+    CHECK_ST(mle_model_run(m, &in, 1, out, 2, NULL, &err), MLE_ERR_BAD_HANDLE, err);
+}
+
 /* Freeing the model first: its sessions keep its data alive. */
 static void test_model_freed_first(void) {
     mle_model *m = open_with(mlp_path, NULL);
@@ -646,6 +723,7 @@ int main(void) {
     test_handles();
     test_status_strings();
     test_model_freed_first();
+    test_serving();
     int rc = tu_finish("test_api");
     if (rc == 0) tu_rmdir(dir); /* kept on failure, to look at */
     free(mlp_path);

@@ -4,6 +4,9 @@
  *     every output is bit-identical to a single-threaded reference run.
  *  2. 8 threads sharing ONE session: each call returns MLE_OK (with correct
  *     outputs) or MLE_ERR_BUSY — never anything else, never a crash.
+ *  3. 8 threads calling mle_model_run on one model handle (no sessions) whose
+ *     pool holds 2: every run succeeds, bit-identical to the reference, with
+ *     library-allocated and caller buffers.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -107,6 +110,34 @@ static void *shared_session(void *arg) {
     return NULL;
 }
 
+static void *model_run(void *arg) {
+    job *j = arg;
+    mle_error *err = NULL;
+    pthread_barrier_wait(j->start);
+    for (int r = 0; r < RUNS / 2; r++) {
+        mle_tensor in = {.dtype = MLE_DTYPE_FLOAT32, .rank = 2, .shape = {(int64_t)j->rows, MLP_IN},
+                         .data = (void *)j->x, .nbytes = j->rows * MLP_IN * sizeof(float)};
+        float probs[MAX_ROWS * MLP_OUT];
+        /* Output 0 in the caller's buffer, output 1 allocated by the library. */
+        mle_tensor out[2] = {{.data = probs, .nbytes = sizeof probs}, {.data = NULL}};
+        mle_status st = mle_model_run(j->model, &in, 1, out, 2, NULL, &err);
+        if (st != MLE_OK) {
+            tu_fail(__FILE__, __LINE__, "mle_model_run, thread %d run %d: %s %s", j->id, r, mle_status_string(st),
+                    mle_error_message(err));
+            mle_error_free(err);
+            break;
+        }
+        int same = memcmp(probs, j->ref_probs, j->rows * MLP_OUT * sizeof(float)) == 0 && out[1].data &&
+                   memcmp(out[1].data, j->ref_labels, j->rows * sizeof(int64_t)) == 0;
+        mle_free(out[1].data);
+        if (!same) {
+            tu_fail(__FILE__, __LINE__, "mle_model_run, thread %d run %d: output differs from the reference", j->id, r);
+            break;
+        }
+    }
+    return NULL;
+}
+
 static void run_threads(void *(*fn)(void *), job *jobs, pthread_barrier_t *start) {
     pthread_t t[THREADS];
     pthread_barrier_init(start, NULL, THREADS);
@@ -149,6 +180,17 @@ int main(void) {
         for (int i = 0; i < THREADS; i++) ok += jobs[i].ok, busy += jobs[i].busy;
         printf("shared session: %d runs OK, %d refused with MLE_ERR_BUSY\n", ok, busy);
         CHECK(ok > 0);
+    }
+
+    { /* the serving path: one model handle, its own session pool of 2 */
+        mle_model *pooled = NULL;
+        CHECK_ST(mle_model_open(path, NULL, &pooled, &err), MLE_OK, err);
+        mle_model_options mo = mle_default_model_options();
+        mo.max_sessions = 2;
+        CHECK_ST(mle_model_set_options(pooled, &mo, &err), MLE_OK, err);
+        for (int i = 0; i < THREADS; i++) jobs[i].model = pooled;
+        if (pooled) run_threads(model_run, jobs, &start);
+        CHECK_ST0(mle_model_free(pooled), MLE_OK);
     }
 
     CHECK_ST0(mle_session_free(s), MLE_OK);

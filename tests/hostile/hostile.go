@@ -115,15 +115,10 @@ func (c *Case) Run(model []byte, threads int) error {
 		return fmt.Errorf("%s: a model the builder wrote does not open: %w", c.Name, err)
 	}
 	defer m.Close()
-	s, err := m.NewSession()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	outs := make([]engine.Tensor, len(m.Outputs()))
-	alloc := func(_ int, n int64) ([]byte, error) { return make([]byte, n), nil }
+	alloc := func(_ int, _ *engine.Tensor, n int64) ([]byte, error) { return make([]byte, n), nil }
 	start := time.Now()
-	err = s.RunWith(ins, outs, nil, engine.RunOptions{Timeout: RunTimeout, Alloc: alloc})
+	err = m.Run(ins, outs, nil, engine.RunOptions{Timeout: RunTimeout}, alloc)
 	took := time.Since(start)
 	code := errs.CodeOf(err)
 	if code.Primary() == errs.Cancelled {

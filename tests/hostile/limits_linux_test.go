@@ -179,16 +179,14 @@ func TestUnderAddressSpaceLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ins, _ := c.Tensors()
-	alloc := func(_ int, n int64) ([]byte, error) { return make([]byte, n), nil }
+	alloc := func(_ int, _ *engine.Tensor, n int64) ([]byte, error) { return make([]byte, n), nil }
 	run := func(limit int64) error {
 		m, err := engine.OpenBytes(model, engine.Options{MaxArenaBytes: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer m.Close()
-		s, _ := m.NewSession()
-		defer s.Close()
-		return s.RunWith(ins, make([]engine.Tensor, 1), nil, engine.RunOptions{Alloc: alloc})
+		return m.Run(ins, make([]engine.Tensor, 1), nil, engine.RunOptions{}, alloc)
 	}
 	// A 4 GiB arena with the limit lifted: the system refuses the mapping.
 	if err := run(1 << 40); errs.CodeOf(err) != errs.NoMemorySystem {
@@ -207,7 +205,7 @@ func TestUnderAddressSpaceLimit(t *testing.T) {
 		if i == 1 {
 			x = ins
 		}
-		if err := s.RunWith(x, make([]engine.Tensor, 1), nil, engine.RunOptions{Alloc: alloc}); errs.CodeOf(err) != want {
+		if err := s.RunAlloc(x, make([]engine.Tensor, 1), nil, engine.RunOptions{}, alloc); errs.CodeOf(err) != want {
 			t.Fatalf("run %d on one session: %v, want %v", i, err, want)
 		}
 	}

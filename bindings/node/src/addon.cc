@@ -51,13 +51,19 @@ struct DTypeInfo {
 
 // The element types of docs/FORMAT.md §7 and the typed array each comes back
 // as (bool as Uint8Array; float16/bfloat16 as their raw bits).
+// BEGIN GENERATED: dtypes (cmd/mle-gentables) - do not edit
 const DTypeInfo kDTypes[] = {
-    {MLE_DTYPE_FLOAT32, "float32", 4, napi_float32_array},  {MLE_DTYPE_UINT8, "uint8", 1, napi_uint8_array},
-    {MLE_DTYPE_INT8, "int8", 1, napi_int8_array},           {MLE_DTYPE_INT32, "int32", 4, napi_int32_array},
-    {MLE_DTYPE_INT64, "int64", 8, napi_bigint64_array},     {MLE_DTYPE_BOOL, "bool", 1, napi_uint8_array},
-    {MLE_DTYPE_FLOAT16, "float16", 2, napi_uint16_array},   {MLE_DTYPE_FLOAT64, "float64", 8, napi_float64_array},
+    {MLE_DTYPE_FLOAT32, "float32", 4, napi_float32_array},
+    {MLE_DTYPE_UINT8, "uint8", 1, napi_uint8_array},
+    {MLE_DTYPE_INT8, "int8", 1, napi_int8_array},
+    {MLE_DTYPE_INT32, "int32", 4, napi_int32_array},
+    {MLE_DTYPE_INT64, "int64", 8, napi_bigint64_array},
+    {MLE_DTYPE_BOOL, "bool", 1, napi_uint8_array},
+    {MLE_DTYPE_FLOAT16, "float16", 2, napi_uint16_array},
+    {MLE_DTYPE_FLOAT64, "float64", 8, napi_float64_array},
     {MLE_DTYPE_BFLOAT16, "bfloat16", 2, napi_uint16_array},
 };
+// END GENERATED: dtypes
 
 const DTypeInfo *FindDType(mle_dtype id) {
     for (const DTypeInfo &d : kDTypes)

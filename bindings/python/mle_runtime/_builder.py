@@ -11,24 +11,22 @@ import numpy as np
 
 from . import _lib
 from ._errors import error_for
+from ._tables_gen import DTYPE_BFLOAT16, DTYPE_NAMES, NUMPY_DTYPES  # noqa: F401 (_model reads DTYPE_NAMES here)
 
 # bfloat16 bits as numpy holds them: numpy has no bfloat16, so a one-field
 # record of uint16 marks them (never confused with a real integer input).
 BF16_BITS = np.dtype([("bfloat16", "<u2")])
 
-# numpy dtype -> MLE dtype id (ONNX TensorProto ids).
+# numpy dtype -> MLE dtype id (ONNX TensorProto ids). The ids, names
+# (DTYPE_NAMES) and numpy types come from cmd/mle-gentables/tables.go.
 DTYPE_IDS = {
-    np.dtype(np.float32): 1, np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.int32): 6,
-    np.dtype(np.int64): 7, np.dtype(np.bool_): 9, np.dtype(np.float16): 10, np.dtype(np.float64): 11,
-    BF16_BITS: 16,
+    **{np.dtype(name): mle_id for mle_id, name in NUMPY_DTYPES.items()},
+    BF16_BITS: DTYPE_BFLOAT16,
 }
 # MLE dtype id -> numpy dtype of its elements in memory.
 DTYPES = {v: k for k, v in DTYPE_IDS.items()}
 # MLE dtype id -> the numpy dtype callers see (bfloat16 widens exactly to float32).
-PUBLIC_DTYPES = {**DTYPES, 16: np.dtype(np.float32)}
-# MLE dtype id -> its name in docs/FORMAT.md section 7.
-DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool", 10: "float16",
-               11: "float64", 16: "bfloat16"}
+PUBLIC_DTYPES = {**DTYPES, DTYPE_BFLOAT16: np.dtype(np.float32)}
 
 
 def is_bfloat16(dt: np.dtype) -> bool:

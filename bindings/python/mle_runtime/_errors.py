@@ -75,10 +75,13 @@ class MLEInternalError(MLEError, RuntimeError):
     """A bug in MLE; please report it with the message."""
 
 
+# The tables below come from cmd/mle-gentables/tables.go (`make gen`). A bad
+# handle (MLE_ERR_BAD_HANDLE) is a closed model or session: an MLEValueError.
+# BEGIN GENERATED: exception classes (cmd/mle-gentables) - do not edit
 # Primary status code -> exception class.
 _BY_PRIMARY = {
     1: MLEValueError,        # MLE_ERR_INVALID_ARGUMENT
-    2: MLEValueError,        # MLE_ERR_BAD_HANDLE (a closed model or session)
+    2: MLEValueError,        # MLE_ERR_BAD_HANDLE
     3: MLEIOError,           # MLE_ERR_IO
     4: MLEFormatError,       # MLE_ERR_FORMAT
     5: MLEChecksumError,     # MLE_ERR_CHECKSUM
@@ -97,8 +100,9 @@ _BY_PRIMARY = {
 
 # Extended codes whose class is more specific than their primary's.
 _BY_STATUS = {
-    16 | 1 << 8: MLETimeoutError,  # MLE_ERR_CANCELLED_DEADLINE
+    272: MLETimeoutError,    # MLE_ERR_CANCELLED_DEADLINE
 }
+# END GENERATED: exception classes
 
 FORK_GUIDANCE = (
     " A child forked from a process that has loaded libmle cannot use it at all: the Go runtime inside does "

@@ -15,14 +15,9 @@ import threading
 from pathlib import Path
 
 from ._errors import MLEError, error_for
+from ._tables_gen import ABI_VERSION, MLE_ERR_CANCELLED, MLE_OK  # noqa: F401 (_lib.MLE_ERR_CANCELLED is read elsewhere)
 
-ABI_VERSION = 1
 MAX_RANK = 8
-
-MLE_OK = 0
-MLE_ERR_BUFFER_TOO_SMALL = 11
-MLE_ERR_FORKED = 12
-MLE_ERR_CANCELLED = 16
 
 
 class OpenOptions(ctypes.Structure):

@@ -7,6 +7,7 @@ use mle_sys as sys;
 
 use crate::error::Error;
 
+// BEGIN GENERATED: dtype enum (cmd/mle-gentables) - do not edit
 /// An element type. The discriminants are the ids of `mle.h` (ONNX
 /// `TensorProto.DataType` values); the names are those of docs/FORMAT.md §7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,7 +23,7 @@ pub enum DType {
     I32 = sys::MLE_DTYPE_INT32,
     /// `int64`
     I64 = sys::MLE_DTYPE_INT64,
-    /// `bool`: one byte, 0 or 1.
+    /// `bool` (0 or 1)
     Bool = sys::MLE_DTYPE_BOOL,
     /// `float16` (IEEE half); no Rust type: use the raw bytes.
     F16 = sys::MLE_DTYPE_FLOAT16,
@@ -37,23 +38,18 @@ impl DType {
     pub const ALL: [DType; 9] =
         [DType::F32, DType::U8, DType::I8, DType::I32, DType::I64, DType::Bool, DType::F16, DType::F64, DType::BF16];
 
-    /// The dtype with this id, if MLE has one.
-    pub fn from_id(id: i32) -> Option<DType> {
-        DType::ALL.into_iter().find(|d| d.id() == id)
-    }
-
-    /// The id (`MLE_DTYPE_*`).
-    pub fn id(self) -> i32 {
-        self as i32
-    }
-
     /// Size of one element in bytes.
     pub fn size(self) -> usize {
         match self {
-            DType::U8 | DType::I8 | DType::Bool => 1,
-            DType::F16 | DType::BF16 => 2,
-            DType::F32 | DType::I32 => 4,
-            DType::F64 | DType::I64 => 8,
+            DType::F32 => 4,
+            DType::U8 => 1,
+            DType::I8 => 1,
+            DType::I32 => 4,
+            DType::I64 => 8,
+            DType::Bool => 1,
+            DType::F16 => 2,
+            DType::F64 => 8,
+            DType::BF16 => 2,
         }
     }
 
@@ -70,6 +66,19 @@ impl DType {
             DType::F64 => "float64",
             DType::BF16 => "bfloat16",
         }
+    }
+}
+// END GENERATED: dtype enum
+
+impl DType {
+    /// The dtype with this id, if MLE has one.
+    pub fn from_id(id: i32) -> Option<DType> {
+        DType::ALL.into_iter().find(|d| d.id() == id)
+    }
+
+    /// The id (`MLE_DTYPE_*`).
+    pub fn id(self) -> i32 {
+        self as i32
     }
 
     /// The dtype named `name` (`"float32"`, ...).
@@ -117,7 +126,9 @@ macro_rules! element {
         }
     )*};
 }
-element!(f32 => F32, f64 => F64, i8 => I8, u8 => U8, i32 => I32, i64 => I64);
+// BEGIN GENERATED: element types (cmd/mle-gentables) - do not edit
+element!(f32 => F32, u8 => U8, i8 => I8, i32 => I32, i64 => I64, f64 => F64);
+// END GENERATED: element types
 
 /// The bytes of a slice of elements (native = little-endian order).
 pub(crate) fn bytes_of<T: Element>(values: &[T]) -> &[u8] {

@@ -78,6 +78,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// The class of a (primary or extended) status code.
     pub fn from_status(status: u32) -> ErrorKind {
+        // BEGIN GENERATED: error kinds (cmd/mle-gentables) - do not edit
         if status == sys::MLE_ERR_CANCELLED_DEADLINE {
             return ErrorKind::Timeout;
         }
@@ -100,6 +101,7 @@ impl ErrorKind {
             sys::MLE_ERR_CANCELLED => ErrorKind::Cancelled,
             p => ErrorKind::Other(p),
         }
+        // END GENERATED: error kinds
     }
 }
 

@@ -1,10 +1,17 @@
 package engine
 
+// Matrix products: Gemm and MatMul.
+
 import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/kernels"
 )
+
+func init() {
+	mustRegister(Kernel{Op: "Gemm", Backend: CPUBackend, DTypes: floatTypes, Compile: Stateless(bindGemm)})
+	mustRegister(Kernel{Op: "MatMul", Backend: CPUBackend, DTypes: floatTypes, Compile: Stateless(bindMatMul)})
+}
 
 // gemmExec is ONNX Gemm: Y = alpha·op(A)·op(B) + beta·C.
 type gemmExec struct {
@@ -18,7 +25,8 @@ type gemmExec struct {
 	y, cdata       []byte
 }
 
-func prepareGemm(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolSize int) (executor, error) {
+func bindGemm(b *BindCtx) (Executor, error) {
+	n, in, out, poolSize := b.Node, b.In, b.Out, b.Threads
 	e := &gemmExec{dt: out[0].DType, transA: n.Attr("transA").Int != 0, transB: n.Attr("transB").Int != 0,
 		alpha: n.Attr("alpha").Float, beta: n.Attr("beta").Float}
 	e.m, e.n = int(out[0].Shape[0]), int(out[0].Shape[1])
@@ -35,7 +43,9 @@ func prepareGemm(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, p
 	return e, nil
 }
 
-func (e *gemmExec) run(x *runCtx, in, out [][]byte) {
+func (e *gemmExec) Run(x *RunCtx, args, res []Buf) {
+	in := [3][]byte{args[0].Host, args[1].Host, opt(args, 2)}
+	out := [1][]byte{res[0].Host}
 	lda, ldb := e.k, e.n
 	if e.transA {
 		lda = e.m
@@ -52,7 +62,7 @@ func (e *gemmExec) run(x *runCtx, in, out [][]byte) {
 		}
 	case e.hasC:
 		e.y, e.cdata = out[0], in[2]
-		x.parallel(e.crc.count, e)
+		x.Parallel(e.crc.count, e)
 		e.y, e.cdata = nil, nil
 	}
 	switch e.dt {
@@ -61,13 +71,13 @@ func (e *gemmExec) run(x *runCtx, in, out [][]byte) {
 		if e.hasC {
 			beta = float32(e.beta)
 		}
-		kernels.Sgemm(x.pool, x.worker, e.transA, e.transB, e.m, e.n, e.k, float32(e.alpha), f32s(in[0]), lda, f32s(in[1]), ldb, beta, f32s(out[0]), e.n)
+		kernels.Sgemm(x.Pool, x.Worker, e.transA, e.transB, e.m, e.n, e.k, float32(e.alpha), f32s(in[0]), lda, f32s(in[1]), ldb, beta, f32s(out[0]), e.n)
 	case dtype.Float64:
 		beta := 0.0
 		if e.hasC {
 			beta = e.beta
 		}
-		kernels.Dgemm(x.pool, x.worker, e.transA, e.transB, e.m, e.n, e.k, e.alpha, f64s(in[0]), lda, f64s(in[1]), ldb, beta, f64s(out[0]), e.n)
+		kernels.Dgemm(x.Pool, x.Worker, e.transA, e.transB, e.m, e.n, e.k, e.alpha, f64s(in[0]), lda, f64s(in[1]), ldb, beta, f64s(out[0]), e.n)
 	}
 }
 
@@ -91,7 +101,8 @@ type matMulExec struct {
 	walk    kernels.Strided // over the batch dims: A and B batch strides
 }
 
-func prepareMatMul(in []*graph.ValueInfo, out []graph.ValueInfo) (executor, error) {
+func bindMatMul(bc *BindCtx) (Executor, error) {
+	in, out := bc.In, bc.Out
 	a, b := in[0].Shape, in[1].Shape
 	if len(a) == 1 {
 		a = []int64{1, a[0]}
@@ -112,10 +123,12 @@ func prepareMatMul(in []*graph.ValueInfo, out []graph.ValueInfo) (executor, erro
 	return e, nil
 }
 
-func (e *matMulExec) run(x *runCtx, in, out [][]byte) {
+func (e *matMulExec) Run(x *RunCtx, args, res []Buf) {
+	in := [2][]byte{args[0].Host, args[1].Host}
+	out := [1][]byte{res[0].Host}
 	mn := e.m * e.n
 	for i := 0; i < e.batch; i++ {
-		if x.worker.Stop.Stopped() {
+		if x.Worker.Stop.Stopped() {
 			return
 		}
 		oa, ob := 0, 0
@@ -125,9 +138,9 @@ func (e *matMulExec) run(x *runCtx, in, out [][]byte) {
 		oa, ob = oa*e.m*e.k, ob*e.k*e.n
 		switch e.dt {
 		case dtype.Float32:
-			kernels.Sgemm(x.pool, x.worker, false, false, e.m, e.n, e.k, 1, f32s(in[0])[oa:], e.k, f32s(in[1])[ob:], e.n, 0, f32s(out[0])[i*mn:], e.n)
+			kernels.Sgemm(x.Pool, x.Worker, false, false, e.m, e.n, e.k, 1, f32s(in[0])[oa:], e.k, f32s(in[1])[ob:], e.n, 0, f32s(out[0])[i*mn:], e.n)
 		case dtype.Float64:
-			kernels.Dgemm(x.pool, x.worker, false, false, e.m, e.n, e.k, 1, f64s(in[0])[oa:], e.k, f64s(in[1])[ob:], e.n, 0, f64s(out[0])[i*mn:], e.n)
+			kernels.Dgemm(x.Pool, x.Worker, false, false, e.m, e.n, e.k, 1, f64s(in[0])[oa:], e.k, f64s(in[1])[ob:], e.n, 0, f64s(out[0])[i*mn:], e.n)
 		}
 	}
 }
