@@ -3,7 +3,9 @@
 // Every failing C call becomes an mle::Error carrying the status. Handles are
 // owned by move-only objects that free them in their destructors; memory the
 // library allocates (output tensors, serialized files) is freed with mle_free
-// by RAII. Thread safety is the C API's: Model is shareable, Session and
+// by RAII. Thread safety is the C API's: Model is shareable and
+// Model::run may be called from any number of threads at once (it borrows
+// sessions from the library's bounded pool, see ModelOptions); Session and
 // Builder are one thread at a time (concurrent use throws MLE_ERR_BUSY).
 // A run can carry a timeout and a cancel flag (RunOptions).
 #ifndef MLE_HPP
@@ -97,7 +99,47 @@ struct FreeDeleter {
     void operator()(void *p) const noexcept { mle_free(p); }
 };
 
+struct Run;
+
 }  // namespace detail
+
+/// Serving options of a model (mle_model_options), for Model::set_options.
+struct ModelOptions {
+    /// The most sessions Model::run keeps and runs at once; further
+    /// concurrent calls wait for one (within their timeout and cancel flag).
+    /// 0 = the number of CPUs, at most 65536.
+    int32_t max_sessions = 0;
+    /// Microseconds an idle intra-op worker spins for new work before it
+    /// sleeps (faster back-to-back runs for CPU time). 0 = the default (100),
+    /// -1 = never spin, at most 100000.
+    int32_t spin_us = 0;
+
+    /// The C struct, struct_size set.
+    mle_model_options to_c() const {
+        mle_model_options o = mle_default_model_options();
+        o.max_sessions = max_sessions, o.spin_us = spin_us;
+        return o;
+    }
+};
+
+/// Options of one Session (mle_session_options).
+struct SessionOptions {
+    /// This session's cap on the memory one run allocates (see
+    /// OpenOptions::max_arena_bytes); 0 = the model's. Negative throws
+    /// MLE_ERR_INVALID_OPTIONS.
+    int64_t max_arena_bytes = 0;
+    /// Plans kept, one per distinct set of input shapes and outputs; runs
+    /// that vary their shapes over more than this replan. 0 = 16, at most
+    /// 4096.
+    int32_t max_cached_plans = 0;
+
+    /// The C struct, struct_size set.
+    mle_session_options to_c() const {
+        mle_session_options o = mle_default_session_options();
+        o.max_arena_bytes = max_arena_bytes, o.max_cached_plans = max_cached_plans;
+        return o;
+    }
+};
 
 /// Options for Model::open (see mle_open_options).
 struct OpenOptions {
@@ -125,11 +167,12 @@ static_assert(std::atomic<int32_t>::is_always_lock_free, "mle::RunOptions needs 
 static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t) && alignof(std::atomic<int32_t>) == alignof(int32_t),
               "mle::RunOptions needs std::atomic<int32_t> laid out as int32_t");
 
-/// Options of one Session::run: a timeout and a cancel flag (see
-/// mle_run_options). Both are checked between nodes and between ~1 ms chunks
-/// of long kernels; a stopped run throws Error with MLE_ERR_CANCELLED_DEADLINE
-/// (timeout) or MLE_ERR_CANCELLED (flag), returns no outputs, and leaves the
-/// session usable.
+/// Options of one Session::run or Model::run: a timeout and a cancel flag
+/// (see mle_run_options). Both are checked between nodes and between ~1 ms
+/// chunks of long kernels; a stopped run throws Error with
+/// MLE_ERR_CANCELLED_DEADLINE (timeout) or MLE_ERR_CANCELLED (flag), returns
+/// no outputs, and leaves the session usable. In Model::run, waiting for a
+/// pooled session counts against the timeout and stops at the flag.
 struct RunOptions {
     /// Set: the run throws MLE_ERR_CANCELLED_DEADLINE once it has taken this
     /// long, rounded up to a whole microsecond (so zero is a deadline already
@@ -177,7 +220,7 @@ struct IoInfo {
 };
 
 /// A non-owning input tensor: dtype, shape and the caller's bytes. The data
-/// is read during Session::run only.
+/// is read during Session::run / Model::run only.
 struct TensorView {
     std::string name;  ///< graph input to bind; empty = by position
     mle_dtype dtype = MLE_DTYPE_FLOAT32;
@@ -196,7 +239,7 @@ struct TensorView {
           nbytes(detail::elements(shape) * sizeof(T)) {}
 };
 
-/// A caller-provided output buffer for Session::run. On return dtype, shape
+/// A caller-provided output buffer for Session::run / Model::run. On return dtype, shape
 /// and nbytes describe the result (or, on MLE_ERR_BUFFER_TOO_SMALL, what is
 /// needed).
 struct OutputBuffer {
@@ -246,13 +289,101 @@ public:
     }
 
 private:
-    friend class Session;
+    friend struct detail::Run;
     std::string name_;
     mle_dtype dtype_ = 0;
     std::vector<int64_t> shape_;
     size_t nbytes_ = 0;
     std::unique_ptr<void, detail::FreeDeleter> data_;
 };
+
+namespace detail {
+
+/// mle_session_run_opts on a session handle.
+struct SessionRun {
+    mle_session *h;
+    mle_status operator()(const mle_tensor *in, size_t n_in, mle_tensor *out, size_t n_out,
+                          const mle_run_options *opts, mle_error **err) const {
+        return mle_session_run_opts(h, in, n_in, out, n_out, opts, err);
+    }
+};
+
+/// mle_model_run on a model handle.
+struct ModelRun {
+    mle_model *h;
+    mle_status operator()(const mle_tensor *in, size_t n_in, mle_tensor *out, size_t n_out,
+                          const mle_run_options *opts, mle_error **err) const {
+        return mle_model_run(h, in, n_in, out, n_out, opts, err);
+    }
+};
+
+/// The C side of a run, shared by Session::run and Model::run. `call` is a
+/// SessionRun or ModelRun on a handle that outlives the call (output names
+/// the library sets are copied before it returns).
+struct Run {
+    static std::vector<mle_tensor> inputs(const std::vector<TensorView> &views) {
+        std::vector<mle_tensor> in(views.size(), mle_tensor{});
+        for (size_t i = 0; i < views.size(); i++) {
+            const TensorView &v = views[i];
+            in[i].name = v.name.empty() ? nullptr : v.name.c_str();
+            in[i].dtype = v.dtype;
+            set_shape(in[i], v.shape);
+            in[i].data = const_cast<void *>(v.data);  // inputs are only read
+            in[i].nbytes = v.nbytes;
+        }
+        return in;
+    }
+
+    /// Every output (n_outputs, in graph order) in library-allocated memory.
+    template <class Call>
+    static std::vector<Tensor> alloc(Call call, const std::vector<TensorView> &views, size_t n_outputs,
+                                     const RunOptions &options) {
+        std::vector<mle_tensor> in = inputs(views);
+        std::vector<mle_tensor> out(n_outputs, mle_tensor{});
+        mle_run_options o = options.to_c();
+        mle_error *err = nullptr;
+        mle_status st = call(in.data(), in.size(), out.data(), out.size(), &o, &err);
+        // Own whatever the library left allocated before checking st, so
+        // nothing leaks on any path.
+        std::vector<Tensor> result(out.size());
+        for (size_t i = 0; i < out.size(); i++) {
+            Tensor &t = result[i];
+            t.data_.reset(out[i].data);
+            t.name_ = out[i].name ? out[i].name : "";
+            t.dtype_ = out[i].dtype;
+            t.shape_ = shape_of(out[i].shape, out[i].rank);
+            t.nbytes_ = out[i].nbytes;
+        }
+        check(st, err);
+        return result;
+    }
+
+    /// Into caller buffers; their dtype, shape and nbytes are set on return.
+    template <class Call>
+    static void into(Call call, const std::vector<TensorView> &views, std::vector<OutputBuffer> &outputs,
+                     const RunOptions &options) {
+        std::vector<mle_tensor> in = inputs(views);
+        mle_run_options o = options.to_c();
+        std::vector<mle_tensor> out(outputs.size(), mle_tensor{});
+        for (size_t i = 0; i < outputs.size(); i++) {
+            out[i].name = outputs[i].name.empty() ? nullptr : outputs[i].name.c_str();
+            out[i].data = outputs[i].data;
+            out[i].nbytes = outputs[i].capacity;
+        }
+        mle_error *err = nullptr;
+        mle_status st = call(in.data(), in.size(), out.data(), out.size(), &o, &err);
+        for (size_t i = 0; i < outputs.size(); i++) {
+            OutputBuffer &b = outputs[i];
+            if (out[i].name) b.name = out[i].name;
+            b.dtype = out[i].dtype;
+            b.shape = shape_of(out[i].shape, out[i].rank);
+            b.nbytes = out[i].nbytes;
+        }
+        check(st, err);
+    }
+};
+
+}  // namespace detail
 
 /// An opened model: immutable, usable from any thread. Move-only.
 class Model {
@@ -285,11 +416,13 @@ public:
     }
 
     /// Takes over other's handle; other is left empty (safe to destroy).
-    Model(Model &&other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+    Model(Model &&other) noexcept
+        : h_(std::exchange(other.h_, nullptr)), n_outputs_(std::exchange(other.n_outputs_, 0)) {}
     Model &operator=(Model &&other) noexcept {
         if (this != &other) {
             reset();
             h_ = std::exchange(other.h_, nullptr);
+            n_outputs_ = std::exchange(other.n_outputs_, 0);
         }
         return *this;
     }
@@ -316,11 +449,53 @@ public:
     /// The graph's outputs, in order.
     std::vector<IoInfo> outputs() const { return infos(mle_model_output_count, mle_model_output_info); }
 
+    /// Changes the serving options (mle_model_set_options); runs that start
+    /// afterwards use them. Any thread, at any time. Out of range throws
+    /// MLE_ERR_INVALID_OPTIONS and changes nothing.
+    void set_options(const ModelOptions &options) const {
+        mle_model_options o = options.to_c();
+        mle_error *err = nullptr;
+        mle_status st = mle_model_set_options(h_, &o, &err);
+        detail::check(st, err);
+    }
+
+    /// Runs the model without a session of your own (mle_model_run): any
+    /// number of threads may call it at once. Each call borrows a session
+    /// from the model's pool; at most ModelOptions::max_sessions run
+    /// together, the others wait. Returns every output in graph order, as
+    /// Session::run does.
+    std::vector<Tensor> run(const std::vector<TensorView> &inputs) const { return run(inputs, RunOptions{}); }
+
+    /// run(inputs) with a timeout and/or a cancel flag.
+    std::vector<Tensor> run(const std::vector<TensorView> &inputs, const RunOptions &options) const {
+        return detail::Run::alloc(detail::ModelRun{h_}, inputs, n_outputs_, options);
+    }
+
+    /// Runs into caller buffers (see Session::run with OutputBuffers).
+    void run(const std::vector<TensorView> &inputs, std::vector<OutputBuffer> &outputs) const {
+        run(inputs, outputs, RunOptions{});
+    }
+
+    /// run(inputs, outputs) with a timeout and/or a cancel flag.
+    void run(const std::vector<TensorView> &inputs, std::vector<OutputBuffer> &outputs,
+             const RunOptions &options) const {
+        detail::Run::into(detail::ModelRun{h_}, inputs, outputs, options);
+    }
+
     /// The C handle (still owned by this object); nullptr once moved from.
     mle_model *get() const noexcept { return h_; }
 
 private:
-    explicit Model(mle_model *h) : h_(h) {}
+    // Takes ownership of h (freed here if its output count cannot be read).
+    explicit Model(mle_model *h) : h_(h) {
+        size_t n = 0;
+        mle_status st = mle_model_output_count(h_, &n);
+        if (st != MLE_OK) {
+            reset();
+            detail::check(st);
+        }
+        n_outputs_ = n;
+    }
     void reset() noexcept {
         if (h_) mle_model_free(h_);
         h_ = nullptr;
@@ -340,6 +515,7 @@ private:
         return out;
     }
     mle_model *h_ = nullptr;
+    size_t n_outputs_ = 0;
 };
 
 /// Runs a model; one thread at a time. Keeps the model's data alive, so the
@@ -351,13 +527,17 @@ public:
         mle_error *err = nullptr;
         mle_status st = mle_session_new(model.get(), &h_, &err);
         detail::check(st, err);
-        size_t n = 0;
-        st = mle_model_output_count(model.get(), &n);
-        if (st != MLE_OK) {
-            mle_session_free(h_);
-            detail::check(st);
-        }
-        n_outputs_ = n;
+        init(model);
+    }
+
+    /// A new session of model with options (mle_session_new_opts): its own
+    /// memory cap and plan cache size.
+    Session(const Model &model, const SessionOptions &options) {
+        mle_session_options o = options.to_c();
+        mle_error *err = nullptr;
+        mle_status st = mle_session_new_opts(model.get(), &o, &h_, &err);
+        detail::check(st, err);
+        init(model);
     }
 
     /// Takes over other's handle; other is left empty (safe to destroy).
@@ -383,24 +563,7 @@ public:
 
     /// run(inputs) with a timeout and/or a cancel flag.
     std::vector<Tensor> run(const std::vector<TensorView> &inputs, const RunOptions &options) {
-        std::vector<mle_tensor> in = to_c(inputs);
-        std::vector<mle_tensor> out(n_outputs_, mle_tensor{});
-        mle_run_options o = options.to_c();
-        mle_error *err = nullptr;
-        mle_status st = mle_session_run_opts(h_, in.data(), in.size(), out.data(), out.size(), &o, &err);
-        // Own whatever the library left allocated before checking st, so
-        // nothing leaks on any path.
-        std::vector<Tensor> result(out.size());
-        for (size_t i = 0; i < out.size(); i++) {
-            Tensor &t = result[i];
-            t.data_.reset(out[i].data);
-            t.name_ = out[i].name ? out[i].name : "";
-            t.dtype_ = out[i].dtype;
-            t.shape_ = detail::shape_of(out[i].shape, out[i].rank);
-            t.nbytes_ = out[i].nbytes;
-        }
-        detail::check(st, err);
-        return result;
+        return detail::Run::alloc(detail::SessionRun{h_}, inputs, n_outputs_, options);
     }
 
     /// Runs the model into caller buffers (one per output, by name or in
@@ -414,41 +577,22 @@ public:
     /// run(inputs, outputs) with a timeout and/or a cancel flag. A stopped
     /// run leaves the buffers' contents unspecified.
     void run(const std::vector<TensorView> &inputs, std::vector<OutputBuffer> &outputs, const RunOptions &options) {
-        std::vector<mle_tensor> in = to_c(inputs);
-        mle_run_options o = options.to_c();
-        std::vector<mle_tensor> out(outputs.size(), mle_tensor{});
-        for (size_t i = 0; i < outputs.size(); i++) {
-            out[i].name = outputs[i].name.empty() ? nullptr : outputs[i].name.c_str();
-            out[i].data = outputs[i].data;
-            out[i].nbytes = outputs[i].capacity;
-        }
-        mle_error *err = nullptr;
-        mle_status st = mle_session_run_opts(h_, in.data(), in.size(), out.data(), out.size(), &o, &err);
-        for (size_t i = 0; i < outputs.size(); i++) {
-            OutputBuffer &o = outputs[i];
-            if (out[i].name) o.name = out[i].name;
-            o.dtype = out[i].dtype;
-            o.shape = detail::shape_of(out[i].shape, out[i].rank);
-            o.nbytes = out[i].nbytes;
-        }
-        detail::check(st, err);
+        detail::Run::into(detail::SessionRun{h_}, inputs, outputs, options);
     }
 
     /// The C handle (still owned by this object); nullptr once moved from.
     mle_session *get() const noexcept { return h_; }
 
 private:
-    static std::vector<mle_tensor> to_c(const std::vector<TensorView> &inputs) {
-        std::vector<mle_tensor> in(inputs.size(), mle_tensor{});
-        for (size_t i = 0; i < inputs.size(); i++) {
-            const TensorView &v = inputs[i];
-            in[i].name = v.name.empty() ? nullptr : v.name.c_str();
-            in[i].dtype = v.dtype;
-            detail::set_shape(in[i], v.shape);
-            in[i].data = const_cast<void *>(v.data);  // inputs are only read
-            in[i].nbytes = v.nbytes;
+    // After creating h_: the output count, freeing h_ if it cannot be read.
+    void init(const Model &model) {
+        size_t n = 0;
+        mle_status st = mle_model_output_count(model.get(), &n);
+        if (st != MLE_OK) {
+            reset();
+            detail::check(st);
         }
-        return in;
+        n_outputs_ = n;
     }
     void reset() noexcept {
         if (h_) mle_session_free(h_);

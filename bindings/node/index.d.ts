@@ -101,7 +101,8 @@ export interface RunSyncOptions {
   outputs?: readonly string[] | string;
   /**
    * Stop the run with MLEError MLE_ERR_CANCELLED_DEADLINE (272) once it has run this long
-   * (milliseconds, from when it starts on its thread: time queued behind other runs does not count).
+   * (milliseconds, from when it starts on its thread: time queued for a libuv pool thread does not
+   * count; time waiting for one of the model's maxSessions sessions does).
    * 0 or absent: no limit. A TypeError if not a number, a RangeError if negative, NaN or infinite.
    */
   timeoutMs?: number;
@@ -117,7 +118,24 @@ export interface RunOptions extends RunSyncOptions {
   signal?: AbortSignal;
 }
 
-export interface LoadOptions {
+/** Serving options of a model (mle_model_options): load() takes them, setOptions() changes them. */
+export interface ModelOptions {
+  /**
+   * The most runs of this model that proceed at once (each on a session of libmle's pool, with
+   * its own arena); further runs wait for a session, within their timeoutMs and signal. 0
+   * (default) = one per CPU; at most 65536. A non-integer or negative value, or one above the
+   * limit, is MLE_ERR_INVALID_OPTIONS (513).
+   */
+  maxSessions?: number;
+  /**
+   * Microseconds an idle intra-op worker thread spins for more work before it sleeps: faster
+   * back-to-back runs for CPU time. 0 (default) = 100, -1 = never spin, at most 100000; otherwise
+   * MLE_ERR_INVALID_OPTIONS (513).
+   */
+  spinUs?: number;
+}
+
+export interface LoadOptions extends ModelOptions {
   /** Check every CRC, weights included (default false). */
   verify?: boolean;
   /** Read the file into memory instead of mapping it (default false; not with loadBuffer). */
@@ -136,17 +154,10 @@ export interface LoadOptions {
   maxArenaBytes?: number | bigint;
 }
 
-/** Session pool of a model. */
-export interface PoolStats {
-  /** Sessions alive (idle or running). */
-  sessions: number;
-  /** Sessions idle. */
-  idle: number;
-  /** Runs begun and not finished. */
-  pending: number;
-}
-
-/** An open model. Safe to run from many async calls at once (each takes its own session). */
+/**
+ * An open model. Safe to run from many async calls at once: each run borrows a session from
+ * libmle's pool, at most maxSessions at a time.
+ */
 export declare class Model {
   /** Not constructible: use load(), loadAsync() or loadBuffer(). */
   private constructor();
@@ -176,8 +187,13 @@ export declare class Model {
    * already begun finish. Idempotent. Without it, garbage collection frees the model.
    */
   close(): void;
-  /** The session pool's state. */
-  poolStats(): PoolStats;
+  /**
+   * Changes the serving options; those left out keep their value. Runs that start afterwards use
+   * them (lowering maxSessions lets the runs in progress finish). Throws MLEError:
+   * MLE_ERR_INVALID_OPTIONS (513) for an unknown option or a value out of range,
+   * MLE_ERR_BAD_HANDLE (2) once closed.
+   */
+  setOptions(options: ModelOptions): void;
   [Symbol.dispose](): void;
 }
 

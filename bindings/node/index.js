@@ -198,42 +198,74 @@ function naturalDType(data) {
 
 // ----------------------------------------------------------------- options
 
-const OPEN_OPTIONS = new Set(['verify', 'readAll', 'threads', 'device', 'maxArenaBytes']);
+// Serving options (mle_model_set_options): load() takes them too.
+const MODEL_OPTIONS = new Set(['maxSessions', 'spinUs']);
+const OPEN_OPTIONS = new Set(['verify', 'readAll', 'threads', 'device', 'maxArenaBytes', ...MODEL_OPTIONS]);
 const DEVICES = { cpu: 0, cuda: 1 };
+const INT32_MAX = 0x7fffffff;
 
-function openOptions(options) {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
-  const bad = (msg) => mleError(Status.ERR_INVALID_OPTIONS, msg);
+function badOption(msg) {
+  return mleError(Status.ERR_INVALID_OPTIONS, msg);
+}
+
+function checkKeys(options, known, what) {
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${what} must be an object`);
   for (const key of Object.keys(options)) {
-    if (!OPEN_OPTIONS.has(key)) throw bad(`unknown option "${key}" (known: ${[...OPEN_OPTIONS].join(', ')})`);
+    if (!known.has(key)) throw badOption(`unknown option "${key}" (known: ${[...known].join(', ')})`);
   }
+}
+
+// {maxSessions?, spinUs?} of options, checked here as far as their type;
+// libmle checks the upper bounds (MLE_ERR_INVALID_OPTIONS too).
+function modelOptions(options) {
+  const o = {};
+  const m = options.maxSessions;
+  if (m !== undefined) {
+    if (!Number.isInteger(m) || m < 0 || m > INT32_MAX) {
+      throw badOption('options.maxSessions must be an integer >= 0 (0 = one per CPU)');
+    }
+    o.maxSessions = m;
+  }
+  const s = options.spinUs;
+  if (s !== undefined) {
+    if (!Number.isInteger(s) || s < -1 || s > INT32_MAX) {
+      throw badOption('options.spinUs must be an integer >= -1 (-1 = never spin, 0 = the default)');
+    }
+    o.spinUs = s;
+  }
+  return o;
+}
+
+// Open options for the addon, and the serving options to set after opening.
+function openOptions(options) {
+  if (options === undefined || options === null) return { open: {}, model: {} };
+  checkKeys(options, OPEN_OPTIONS, 'options');
   const o = {};
   for (const key of ['verify', 'readAll']) {
     const v = options[key];
     if (v === undefined) continue;
-    if (typeof v !== 'boolean') throw bad(`options.${key} must be a boolean`);
+    if (typeof v !== 'boolean') throw badOption(`options.${key} must be a boolean`);
     o[key] = v;
   }
   if (options.threads !== undefined) {
     const t = options.threads;
-    if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) throw bad('options.threads must be an integer >= 0 (0 = every CPU)');
+    if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) throw badOption('options.threads must be an integer >= 0 (0 = every CPU)');
     o.threads = t;
   }
   if (options.device !== undefined) {
     if (!Object.prototype.hasOwnProperty.call(DEVICES, options.device)) {
-      throw bad(`options.device must be "cpu" or "cuda", not ${JSON.stringify(options.device)}`);
+      throw badOption(`options.device must be "cpu" or "cuda", not ${JSON.stringify(options.device)}`);
     }
     o.device = DEVICES[options.device];
   }
   if (options.maxArenaBytes !== undefined) {
     const m = Number(options.maxArenaBytes);
     if (!Number.isSafeInteger(m) || m < 0) {
-      throw bad('options.maxArenaBytes must be an integer >= 0 (0 = the default: 16 GiB, or 3/4 of the memory this process may use if less)');
+      throw badOption('options.maxArenaBytes must be an integer >= 0 (0 = the default: 16 GiB, or 3/4 of the memory this process may use if less)');
     }
     o.maxArenaBytes = m;
   }
-  return o;
+  return { open: o, model: modelOptions(options) };
 }
 
 function toPath(path) {
@@ -450,10 +482,21 @@ class Model {
   #inputByName;
   #metadataJSON;
   #metadata;
+  // The serving options last set: the C call takes both, so an option left
+  // out of setOptions() keeps its value.
+  #modelOptions = { maxSessions: 0, spinUs: 0 };
 
-  constructor(token, nativeModel) {
+  constructor(token, nativeModel, options) {
     if (token !== kCreate) throw new TypeError('Model is not constructible: use mle.load() or mle.loadBuffer()');
     this.#native = nativeModel;
+    if (options && Object.keys(options).length > 0) {
+      try {
+        this.#setOptions(options);
+      } catch (e) {
+        nativeModel.close(); // the caller never gets this model
+        throw e;
+      }
+    }
     const info = nativeModel.info();
     this.#inputs = deepFreeze(info.inputs);
     this.#outputs = deepFreeze(info.outputs);
@@ -551,17 +594,29 @@ class Model {
   }
 
   /**
-   * Frees the model and its idle sessions now (otherwise garbage collection
-   * does). Runs in flight finish; later runs fail with MLE_ERR_BAD_HANDLE.
+   * Frees the model and libmle's sessions of it now (otherwise garbage
+   * collection does). Runs in flight finish; later runs fail with MLE_ERR_BAD_HANDLE.
    * Idempotent.
    */
   close() {
     this.#native.close();
   }
 
-  /** The session pool: {sessions (alive), idle}. */
-  poolStats() {
-    return this.#native.poolStats();
+  /**
+   * Changes the serving options {maxSessions, spinUs} (those left out keep
+   * their value); runs that start afterwards use them. Throws MLEError
+   * (MLE_ERR_INVALID_OPTIONS, or MLE_ERR_BAD_HANDLE once closed).
+   */
+  setOptions(options) {
+    if (options === undefined || options === null) throw new TypeError('setOptions needs {maxSessions?, spinUs?}');
+    checkKeys(options, MODEL_OPTIONS, 'options');
+    this.#setOptions(modelOptions(options));
+  }
+
+  #setOptions(checked) {
+    const next = { ...this.#modelOptions, ...checked };
+    this.#native.setOptions(next.maxSessions, next.spinUs);
+    this.#modelOptions = next;
   }
 
   [util.inspect.custom](depth, options, inspect) {
@@ -588,14 +643,14 @@ if (typeof Symbol.dispose === 'symbol') {
 function load(path, options) {
   const p = toPath(path);
   const o = openOptions(options);
-  return new Model(kCreate, native.open(p, o));
+  return new Model(kCreate, native.open(p, o.open), o.model);
 }
 
 /** load() on the libuv thread pool (for verify on large files). Rejects with MLEError. */
 async function loadAsync(path, options) {
   const p = toPath(path);
   const o = openOptions(options);
-  return new Model(kCreate, await native.openAsync(p, o));
+  return new Model(kCreate, await native.openAsync(p, o.open), o.model);
 }
 
 /** Opens a model from the bytes of a whole .mle file (copied). Throws MLEError. */
@@ -604,7 +659,8 @@ function loadBuffer(buffer, options) {
     throw new TypeError('loadBuffer needs a Buffer, TypedArray, DataView or ArrayBuffer');
   }
   if (buffer instanceof SharedArrayBuffer) buffer = new Uint8Array(buffer);
-  return new Model(kCreate, native.openMemory(buffer, openOptions(options)));
+  const o = openOptions(options);
+  return new Model(kCreate, native.openMemory(buffer, o.open), o.model);
 }
 
 /** Version of the loaded libmle, e.g. "0.1.0". */

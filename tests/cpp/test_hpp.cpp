@@ -1,9 +1,11 @@
 // test_hpp: the C++ wrapper — building, opening, running (library-allocated
 // and caller buffers), errors as exceptions with the right status, move
 // semantics, serialize() + open_memory(), stopping runs (timeout, cancel
-// flag) and the memory cap.
+// flag), the memory cap, Model::run from many threads through the library's
+// session pool, and model and session options.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -325,6 +327,207 @@ void test_memory_cap() {
     expect_error([&] { mle::Model::open_memory(bytes, negative); }, MLE_ERR_INVALID_OPTIONS, "negative cap");
 }
 
+// ------------------------------------------------- Model::run and options
+
+// 8 threads call Model::run on one model (library-allocated outputs and
+// caller buffers) while the pool's bound changes under them; every result
+// must match the C reference.
+void test_model_run_threads() {
+    mle::Model model = mle::Model::open_memory(build_mlp().serialize());
+    std::vector<float> x1(MLP_IN);
+    mlp_make_input(x1.data(), 1, 1);
+    check_outputs(model.run({mle::TensorView(x1.data(), {1, MLP_IN}, "X")}), x1, "Model::run");
+
+    const int kThreads = 8, kRuns = 150;
+    for (int32_t bound : {0, 2, 1}) {
+        mle::ModelOptions opts;
+        opts.max_sessions = bound;
+        model.set_options(opts);
+        std::atomic<int> done{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; t++) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kRuns; i++) {
+                    size_t rows = 1 + static_cast<size_t>((t + i) % 5);
+                    std::vector<float> x(rows * MLP_IN);
+                    mlp_make_input(x.data(), rows, t * 1000 + i);
+                    std::vector<mle::TensorView> in = {mle::TensorView(x.data(), {(int64_t)rows, MLP_IN}, "X")};
+                    if (i % 3 != 0) {
+                        check_outputs(model.run(in), x, "Model::run from a thread");
+                        continue;
+                    }
+                    std::vector<float> probs(rows * MLP_OUT), ref(rows * MLP_OUT);
+                    std::vector<int64_t> labels(rows), ref_labels(rows);
+                    std::vector<mle::OutputBuffer> out = {{labels.data(), rows, "label"},
+                                                          {probs.data(), probs.size(), "probs"}};
+                    model.run(in, out, mle::RunOptions().with_timeout(std::chrono::seconds(60)));
+                    mlp_reference(x.data(), rows, ref.data(), ref_labels.data());
+                    CHECKF(out[0].name == "label" && out[0].shape == std::vector<int64_t>{(int64_t)rows},
+                           "caller buffers: label shape");
+                    CHECKF(labels == ref_labels, "caller buffers: labels, thread %d run %d", t, i);
+                    for (size_t k = 0; k < probs.size(); k++)
+                        CHECKF(std::fabs(probs[k] - ref[k]) <= 1e-5f, "caller buffers: probs[%zu]", k);
+                }
+                done.fetch_add(kRuns);
+            });
+        }
+        // Changing the options while runs are in flight is allowed.
+        for (int32_t spin : {-1, 0, 50}) {
+            mle::ModelOptions o;
+            o.max_sessions = bound;
+            o.spin_us = spin;
+            model.set_options(o);
+            std::this_thread::sleep_for(milliseconds(2));
+        }
+        for (std::thread &th : threads) th.join();
+        CHECKF(done.load() == kThreads * kRuns, "max_sessions %d: %d runs", bound, done.load());
+    }
+
+    // Errors are the C API's, thrown.
+    std::vector<double> xd(MLP_IN);
+    expect_error([&] { model.run({mle::TensorView(xd.data(), {1, MLP_IN})}); }, MLE_ERR_DTYPE, "Model::run, float64");
+    expect_error([&] { model.run({mle::TensorView(x1.data(), {1, MLP_IN}, "nope")}); }, MLE_ERR_INVALID_NAME,
+                 "Model::run, unknown input");
+    std::atomic<int32_t> flag{1};
+    expect_error([&] { model.run({mle::TensorView(x1.data(), {1, MLP_IN})}, mle::RunOptions().with_cancel(&flag)); },
+                 MLE_ERR_CANCELLED, "Model::run, flag set");
+    mle::Model gone = std::move(model);
+    expect_error([&] { model.run({mle::TensorView(x1.data(), {1, MLP_IN})}); }, MLE_ERR_BAD_HANDLE,
+                 "Model::run on a moved-from model");
+    expect_error([&] { model.set_options({}); }, MLE_ERR_BAD_HANDLE, "set_options on a moved-from model");
+    check_outputs(gone.run({mle::TensorView(x1.data(), {1, MLP_IN})}), x1, "Model::run after a move");
+}
+
+void test_model_options() {
+    mle::Model model = mle::Model::open_memory(build_mlp().serialize());
+    mle::ModelOptions defaults;
+    mle_model_options c = defaults.to_c();
+    CHECK(c.struct_size == sizeof(mle_model_options) && c.max_sessions == 0 && c.spin_us == 0);
+    std::vector<float> x(2 * MLP_IN);
+    mlp_make_input(x.data(), 2, 4);
+
+    struct Case {
+        int32_t max_sessions, spin_us;
+        bool ok;
+    };
+    for (Case k : {Case{1, 0, true}, Case{0, -1, true}, Case{65536, 100000, true}, Case{0, 0, true},
+                   Case{-1, 0, false}, Case{65537, 0, false}, Case{0, -2, false}, Case{0, 100001, false},
+                   Case{INT32_MIN, INT32_MAX, false}}) {
+        mle::ModelOptions o;
+        o.max_sessions = k.max_sessions;
+        o.spin_us = k.spin_us;
+        char what[96];
+        std::snprintf(what, sizeof what, "set_options(max_sessions %d, spin_us %d)", k.max_sessions, k.spin_us);
+        if (k.ok) {
+            try {
+                model.set_options(o);
+            } catch (const mle::Error &e) {
+                tu_fail(__FILE__, __LINE__, "%s: %s", what, e.what());
+            }
+        } else {
+            expect_error([&] { model.set_options(o); }, MLE_ERR_INVALID_OPTIONS, what);
+        }
+        // A refused change leaves the model usable as it was.
+        check_outputs(model.run({mle::TensorView(x.data(), {2, MLP_IN})}), x, what);
+    }
+}
+
+void test_session_options() {
+    std::vector<uint8_t> bytes = build_mlp().serialize();
+    mle::Model model = mle::Model::open_memory(bytes);
+    mle::SessionOptions defaults;
+    mle_session_options c = defaults.to_c();
+    CHECK(c.struct_size == sizeof(mle_session_options) && c.max_arena_bytes == 0 && c.max_cached_plans == 0);
+    std::vector<float> x(4 * MLP_IN);
+    mlp_make_input(x.data(), 4, 6);
+    std::vector<mle::TensorView> in = {mle::TensorView(x.data(), {4, MLP_IN})};
+
+    // A 64-byte cap on one session: its runs are refused, the model's other
+    // sessions and Model::run are not capped.
+    mle::SessionOptions tiny;
+    tiny.max_arena_bytes = 64;
+    mle::Session capped(model, tiny);
+    expect_error([&] { capped.run(in); }, MLE_ERR_NO_MEMORY_LIMIT, "64-byte session cap");
+    check_outputs(mle::Session(model).run(in), x, "uncapped session");
+    check_outputs(model.run(in), x, "Model::run beside a capped session");
+
+    // A session cap above the model's applies to that session.
+    mle::OpenOptions small;
+    small.max_arena_bytes = 64;
+    mle::Model small_model = mle::Model::open_memory(bytes, small);
+    expect_error([&] { small_model.run(in); }, MLE_ERR_NO_MEMORY_LIMIT, "64-byte model cap");
+    mle::SessionOptions roomy;
+    roomy.max_arena_bytes = 1 << 20;
+    check_outputs(mle::Session(small_model, roomy).run(in), x, "1 MiB session on a 64-byte model");
+
+    // One cached plan: changing shapes replans, results stay right.
+    mle::SessionOptions one;
+    one.max_cached_plans = 1;
+    mle::Session s(model, one);
+    for (size_t rows : {2, 1, 2, 0, 3}) {
+        std::vector<float> xr(rows * MLP_IN);
+        mlp_make_input(xr.data(), rows, 10 + (int)rows);
+        check_outputs(s.run({mle::TensorView(xr.data(), {(int64_t)rows, MLP_IN})}), xr, "one cached plan");
+    }
+
+    mle::SessionOptions bad;
+    bad.max_arena_bytes = -1;
+    expect_error([&] { mle::Session refused(model, bad); }, MLE_ERR_INVALID_OPTIONS, "negative session cap");
+    bad = {};
+    bad.max_cached_plans = 4097;
+    expect_error([&] { mle::Session refused(model, bad); }, MLE_ERR_INVALID_OPTIONS, "4097 cached plans");
+    bad.max_cached_plans = -1;
+    expect_error([&] { mle::Session refused(model, bad); }, MLE_ERR_INVALID_OPTIONS, "-1 cached plans");
+}
+
+// With max_sessions 1 and a long run holding the session, Model::run waits:
+// its timeout and its cancel flag stop the wait.
+void test_model_run_waits(const BigMatMul &big) {
+    mle::ModelOptions one;
+    one.max_sessions = 1;
+    big.model.set_options(one);
+    std::atomic<int32_t> hold{0}, started{0};
+    std::thread busy([&] {
+        started.store(1);
+        expect_error([&] { big.model.run(big.inputs(), mle::RunOptions().with_cancel(&hold)); }, MLE_ERR_CANCELLED,
+                     "the run holding the session");
+    });
+    while (started.load() == 0) std::this_thread::yield();
+    std::this_thread::sleep_for(milliseconds(20));  // it has the session by now
+
+    const float a[6] = {1, 1, 1, 1, 1, 1};
+    std::vector<mle::TensorView> small = {mle::TensorView(a, {2, 3}, "A"), mle::TensorView(a, {3, 2}, "B")};
+    Clock::time_point t0 = Clock::now();
+    expect_error([&] { big.model.run(small, mle::RunOptions().with_timeout(milliseconds(50))); },
+                 MLE_ERR_CANCELLED_DEADLINE, "waiting with a 50 ms timeout");
+    Clock::duration took = Clock::now() - t0;
+    CHECKF(took >= milliseconds(50), "gave up waiting after %lld ms, before its timeout", ms(took));
+    big.check_early(took, milliseconds(50), "waiting with a 50 ms timeout");
+
+    std::atomic<int32_t> flag{0};
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(milliseconds(50));
+        flag.store(1);
+    });
+    t0 = Clock::now();
+    expect_error([&] { big.model.run(small, mle::RunOptions().with_cancel(&flag)); }, MLE_ERR_CANCELLED,
+                 "waiting, cancelled after 50 ms");
+    took = Clock::now() - t0;
+    canceller.join();
+    big.check_early(took, milliseconds(50), "waiting, cancelled after 50 ms");
+
+    // Raising the bound lets a run in beside the long one.
+    mle::ModelOptions two;
+    two.max_sessions = 2;
+    big.model.set_options(two);
+    std::vector<mle::Tensor> out = big.model.run(small, mle::RunOptions().with_timeout(std::chrono::seconds(60)));
+    CHECK(out.size() == 1 && out[0].to_vector<float>() == std::vector<float>(4, 3.0f));
+
+    hold.store(1);
+    busy.join();
+    big.model.set_options({});
+}
+
 }  // namespace
 
 int main() {
@@ -337,10 +540,14 @@ int main() {
         test_build_open_run();
         test_moves_and_memory();
         test_memory_cap();
+        test_model_run_threads();
+        test_model_options();
+        test_session_options();
         BigMatMul big;
         test_timeout(big);
         test_cancel_from_thread(big);
         test_flag_already_set(big);
+        test_model_run_waits(big);
     } catch (const std::exception &e) {
         tu_fail(__FILE__, __LINE__, "unexpected exception: %s", e.what());
     }

@@ -5,13 +5,13 @@
 //    MleAddon (Napi::Addon), so the addon loads in any number of worker
 //    threads. No static JS references.
 //  - A JS Model wraps a NativeModel (Napi::ObjectWrap), which holds a
-//    shared_ptr<Core>. Core owns the mle_model handle and a pool of idle
-//    mle_session handles. A run takes an idle session (or creates one), runs,
-//    and puts it back, so each session is used by one thread at a time (the C
-//    API's rule) while any number of runs proceed at once. Asynchronous runs
-//    (RunTask, on the libuv thread pool) hold their own shared_ptr.
-//    close() (or the finalizer) refuses new runs at once; runs already begun
-//    finish normally and the last of them frees the model handle.
+//    shared_ptr<Core>. Core owns the mle_model handle; every run goes through
+//    mle_model_run, which borrows a session from libmle's own bounded pool
+//    (max_sessions, set with mle_model_set_options), so the addon keeps no
+//    sessions. Asynchronous runs (RunTask, on the libuv thread pool) hold
+//    their own shared_ptr. close() (or the finalizer) refuses new runs at
+//    once; runs already begun finish normally and the last of them frees the
+//    model handle (output names are only valid while it lives).
 //  - Asynchronous runs are plain libuv work requests (RunTask), not Node-API
 //    async work: Node waits for pending async work before it calls an
 //    environment's cleanup hooks, so a worker being terminated would wait for
@@ -185,8 +185,8 @@ struct IoInfo {
     std::vector<int64_t> shape;
 };
 
-// An open model and its session pool. Shared by the NativeModel and any
-// asynchronous runs in flight; every method is thread-safe.
+// An open model. Shared by the NativeModel and any asynchronous runs in
+// flight; every method is thread-safe.
 class Core {
 public:
     // Takes ownership of model (freed on failure too).
@@ -200,7 +200,7 @@ public:
         return st;
     }
 
-    ~Core() { FreeAll(); }
+    ~Core() { Free(); }
     Core(const Core &) = delete;
     Core &operator=(const Core &) = delete;
 
@@ -208,9 +208,9 @@ public:
     const std::vector<IoInfo> &outputs() const { return outputs_; }
     const std::string &metadata() const { return metadata_; }
 
-    // Registers a run (or refuses it with MLE_ERR_BAD_HANDLE once closed).
-    // Until the matching End, the model handle stays open: runs begun before
-    // close() complete normally.
+    // Registers a use of the handle (a run, a setOptions), or refuses it with
+    // MLE_ERR_BAD_HANDLE once closed. Until the matching End the handle stays
+    // open: runs begun before close() complete normally.
     Status Begin() {
         std::lock_guard<std::mutex> lock(mu_);
         if (closing_) return MakeStatus(MLE_ERR_BAD_HANDLE, "the model is closed");
@@ -218,7 +218,7 @@ public:
         return Status{};
     }
 
-    // Ends a run registered with Begin; the last run after close() frees.
+    // Ends a use registered with Begin; the last one after close() frees.
     void End() {
         bool last;
         {
@@ -226,40 +226,27 @@ public:
             pending_--;
             last = closing_ && pending_ == 0;
         }
-        if (last) FreeAll();
+        if (last) Free();
     }
 
-    // An idle session, or a new one. Only between Begin and End.
-    Status Acquire(mle_session **out) {
+    // The handle. Only between Begin and End, which keep it from being freed.
+    mle_model *handle() {
         std::lock_guard<std::mutex> lock(mu_);
-        if (!model_) return MakeStatus(MLE_ERR_BAD_HANDLE, "the model is closed");
-        if (!idle_.empty()) {
-            *out = idle_.back();
-            idle_.pop_back();
-            return Status{};
-        }
+        return model_;
+    }
+
+    // mle_model_set_options: the core's session pool bound and spin time.
+    Status SetOptions(const mle_model_options &opts) {
+        Status st = Begin();
+        if (!st.ok()) return st;
         mle_error *err = nullptr;
-        mle_status st = mle_session_new(model_, out, &err);
-        if (st != MLE_OK) return MakeStatus(st, err);
-        live_++;
-        return Status{};
+        mle_status rc = mle_model_set_options(handle(), &opts, &err);
+        End();
+        return rc == MLE_OK ? Status{} : MakeStatus(rc, err);
     }
 
-    // Returns a session taken with Acquire; freed if the model is closing.
-    void Release(mle_session *s) {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (!closing_) {
-                idle_.push_back(s);
-                return;
-            }
-            live_--;
-        }
-        mle_session_free(s);
-    }
-
-    // Refuses new runs and frees the idle sessions; the model handle is freed
-    // now, or by the last run in flight. Idempotent.
+    // Refuses new runs; the model handle (and libmle's sessions with it) is
+    // freed now, or by the last run in flight. Idempotent.
     void Close() {
         bool now;
         {
@@ -267,25 +254,12 @@ public:
             closing_ = true;
             now = pending_ == 0;
         }
-        if (now) {
-            FreeAll();
-        } else {
-            FreeIdle();
-        }
+        if (now) Free();
     }
 
     bool closed() {
         std::lock_guard<std::mutex> lock(mu_);
         return closing_;
-    }
-
-    // Sessions alive (idle or in use), idle, and runs in flight.
-    struct Stats {
-        size_t sessions, idle, pending;
-    };
-    Stats PoolStats() {
-        std::lock_guard<std::mutex> lock(mu_);
-        return {live_, idle_.size(), pending_};
     }
 
 private:
@@ -326,18 +300,7 @@ private:
         return Status{};
     }
 
-    void FreeIdle() {
-        std::vector<mle_session *> idle;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            idle.swap(idle_);
-            live_ -= idle.size();
-        }
-        for (mle_session *s : idle) mle_session_free(s);
-    }
-
-    void FreeAll() {
-        FreeIdle();
+    void Free() {
         mle_model *m;
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -349,11 +312,9 @@ private:
 
     std::mutex mu_;
     // Guarded by mu_:
-    mle_model *model_;                 // nullptr once freed
-    bool closing_ = false;             // close() was called: no new runs
-    size_t pending_ = 0;               // runs between Begin and End
-    std::vector<mle_session *> idle_;  // sessions not in use
-    size_t live_ = 0;                  // sessions not yet freed
+    mle_model *model_;      // nullptr once freed
+    bool closing_ = false;  // close() was called: no new runs
+    size_t pending_ = 0;    // uses between Begin and End
     std::vector<IoInfo> inputs_, outputs_;
     std::string metadata_;
 };
@@ -416,10 +377,6 @@ struct RunJob {
                 if (job->begun) job->begun = false, job->core->End();
             }
         } guard{this};
-        mle_session *session = nullptr;
-        status = core->Acquire(&session);
-        if (!status.ok()) return;
-
         std::vector<mle_tensor> in(inputs.size());
         for (size_t i = 0; i < inputs.size(); i++) {
             const InputTensor &t = inputs[i];
@@ -443,10 +400,12 @@ struct RunJob {
         opts.timeout_us = timeout_us;
         opts.cancel = cancel ? &cancel->value : nullptr;
         mle_error *err = nullptr;
-        mle_status st = mle_session_run_opts(session, in.empty() ? nullptr : in.data(), in.size(),
-                                             out.empty() ? nullptr : out.data(), out.size(), &opts, &err);
-        // Own the results (names are valid while the session lives) before
-        // the session goes back to the pool.
+        // libmle's pool bounds the runs in progress; this one may wait there
+        // for a session (its timeout and cancel flag count the wait).
+        mle_status st = mle_model_run(core->handle(), in.empty() ? nullptr : in.data(), in.size(),
+                                      out.empty() ? nullptr : out.data(), out.size(), &opts, &err);
+        // Own the results (names are valid while the model handle lives)
+        // before End() may free it.
         outputs.clear();
         outputs.reserve(n_out);
         for (size_t i = 0; i < n_out; i++) {
@@ -459,7 +418,6 @@ struct RunJob {
             o.shape.assign(out[i].shape, out[i].shape + rank);
             outputs.push_back(std::move(o));
         }
-        core->Release(session);
         if (st != MLE_OK) {
             status = MakeStatus(st, err);
             outputs.clear();
@@ -735,7 +693,7 @@ public:
                                InstanceMethod<&NativeModel::Run>("run"),
                                InstanceMethod<&NativeModel::Close>("close"),
                                InstanceMethod<&NativeModel::IsClosed>("isClosed"),
-                               InstanceMethod<&NativeModel::PoolStats>("poolStats"),
+                               InstanceMethod<&NativeModel::SetOptions>("setOptions"),
                            });
     }
 
@@ -849,14 +807,18 @@ private:
         return Napi::Boolean::New(info.Env(), !core_ || core_->closed());
     }
 
-    Napi::Value PoolStats(const Napi::CallbackInfo &info) {
+    // setOptions(maxSessions, spinUs): integers index.js checked and merged
+    // with the earlier ones (the C call sets both).
+    Napi::Value SetOptions(const Napi::CallbackInfo &info) {
         Napi::Env env = info.Env();
-        Napi::Object o = Napi::Object::New(env);
-        Core::Stats s = core_ ? core_->PoolStats() : Core::Stats{0, 0, 0};
-        o.Set("sessions", Napi::Number::New(env, double(s.sessions)));
-        o.Set("idle", Napi::Number::New(env, double(s.idle)));
-        o.Set("pending", Napi::Number::New(env, double(s.pending)));
-        return o;
+        Core &c = core(env);
+        if (!info[0].IsNumber() || !info[1].IsNumber()) ThrowType(env, "setOptions needs two numbers");
+        mle_model_options o = mle_default_model_options();
+        o.max_sessions = info[0].As<Napi::Number>().Int32Value();
+        o.spin_us = info[1].As<Napi::Number>().Int32Value();
+        Status st = c.SetOptions(o);
+        if (!st.ok()) Throw(env, st);
+        return env.Undefined();
     }
 
     std::shared_ptr<Core> core_;

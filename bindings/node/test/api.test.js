@@ -144,6 +144,60 @@ test('open options', async () => {
   m.close();
 });
 
+test('model options: load({maxSessions, spinUs}) and setOptions()', async () => {
+  const want = mle.load(MLP).runSync(X);
+  const file = fs.readFileSync(MLP);
+  const opened = [
+    mle.load(MLP, { maxSessions: 1 }),
+    mle.load(MLP, { spinUs: -1, verify: true }),
+    mle.load(MLP, { maxSessions: 65536, spinUs: 100000 }),
+    mle.loadBuffer(file, { maxSessions: 2, spinUs: 0 }),
+    await mle.loadAsync(MLP, { maxSessions: 0, spinUs: 50 }),
+  ];
+  for (const m of opened) {
+    sameResult(m.runSync(X), want);
+    sameResult(await m.run(X), want);
+    m.close();
+  }
+
+  const bad = isMLEError(513, 'MLE_ERR_INVALID_OPTIONS');
+  // Out of libmle's range: refused after opening, and the model is not handed out.
+  for (const options of [{ maxSessions: 65537 }, { spinUs: 100001 }]) {
+    assert.throws(() => mle.load(MLP, options), bad, JSON.stringify(options));
+    assert.throws(() => mle.loadBuffer(file, options), bad);
+    await assert.rejects(mle.loadAsync(MLP, options), bad);
+  }
+  // Refused here before opening: types, negatives, unknown names.
+  for (const options of [{ maxSessions: -1 }, { maxSessions: 1.5 }, { maxSessions: '2' }, { maxSessions: 2n }, { spinUs: -2 }, { spinUs: null }, { spinUs: 2 ** 31 }]) {
+    assert.throws(() => mle.load(MLP, options), bad, JSON.stringify(options, (k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+  }
+
+  const m = mle.load(MLP);
+  m.setOptions({ maxSessions: 3 });
+  m.setOptions({ spinUs: -1 });
+  m.setOptions({});
+  m.setOptions({ maxSessions: 0, spinUs: 0 });
+  sameResult(m.runSync(X), want);
+  for (const options of [
+    { maxSessions: -1 },
+    { maxSessions: 1.5 },
+    { maxSessions: '2' },
+    { maxSessions: 65537 },
+    { spinUs: -2 },
+    { spinUs: 100001 },
+    { spinUs: NaN },
+    { maxsessions: 1 },
+    { verify: true }, // an open option: not changeable afterwards
+  ]) {
+    assert.throws(() => m.setOptions(options), bad, JSON.stringify(options));
+  }
+  for (const options of [undefined, null, 'maxSessions', 4, [1]]) assert.throws(() => m.setOptions(options), TypeError);
+  // A refused change leaves the model as it was.
+  sameResult(await m.run(X), want);
+  m.close();
+  assert.throws(() => m.setOptions({ maxSessions: 1 }), isMLEError(2, 'MLE_ERR_BAD_HANDLE'));
+});
+
 test('loadBuffer and loadAsync give the same model', async () => {
   const ref = mle.load(MLP);
   const want = ref.runSync(X);

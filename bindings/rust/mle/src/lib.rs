@@ -12,11 +12,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Thread safety follows the C library: a [`Model`] is immutable and `Send +
-//! Sync` (share it with `Arc` or a scoped borrow); a [`Session`] and a
-//! [`Builder`] are `Send` but not `Sync` and take `&mut self`, so one thread
-//! uses each at a time. A `Session` does not borrow its `Model`: the library
-//! keeps the model's data alive while sessions exist.
+//! Thread safety follows the C library: a [`Model`] is `Send + Sync` (share
+//! it with `Arc` or a scoped borrow) and [`Model::run`] may be called from any
+//! number of threads at once, through the library's bounded session pool
+//! ([`ModelOptions`]); a [`Session`] and a [`Builder`] are `Send` but not
+//! `Sync` and take `&mut self`, so one thread uses each at a time. A `Session`
+//! does not borrow its `Model`: the library keeps the model's data alive while
+//! sessions exist.
 //!
 //! Every failure is an [`Error`] carrying the library's status code
 //! (`status()`, e.g. 516 `MLE_ERR_FORMAT_BAD_MAGIC`), its class (`primary()`,
@@ -25,9 +27,9 @@
 //!
 //! No model and no input can abort, hang or exhaust the process: memory a run
 //! needs is checked against [`OpenOptions::max_arena_bytes`] before it is
-//! allocated ([`ErrorKind::NoMemory`]), and [`Session::run_with`] takes a
-//! timeout and a cancel flag ([`RunOptions`]; [`ErrorKind::Timeout`],
-//! [`ErrorKind::Cancelled`]).
+//! allocated ([`ErrorKind::NoMemory`]; per session: [`SessionOptions`]), and
+//! [`Session::run_with`] and [`Model::run_with`] take a timeout and a cancel
+//! flag ([`RunOptions`]; [`ErrorKind::Timeout`], [`ErrorKind::Cancelled`]).
 
 #[cfg(target_endian = "big")]
 compile_error!("MLE tensors are little-endian; this crate supports little-endian targets only");
@@ -42,8 +44,8 @@ mod tensor;
 pub use builder::Builder;
 pub use dtype::{DType, Element};
 pub use error::{status_string, Error, ErrorKind, Result};
-pub use model::{Device, IoInfo, Model, OpenOptions};
-pub use session::{RunOptions, Session};
+pub use model::{Device, IoInfo, Model, ModelOptions, OpenOptions};
+pub use session::{RunOptions, Session, SessionOptions};
 pub use tensor::{Tensor, TensorView};
 
 /// The raw C bindings.
@@ -75,6 +77,8 @@ const _: () = {
     send_sync::<Tensor>();
     send_sync::<Error>();
     send_sync::<RunOptions<'static>>();
+    send_sync::<ModelOptions>();
+    send_sync::<SessionOptions>();
     // RunOptions hands the library an AtomicI32 as its `const volatile int32_t *`.
     assert!(std::mem::size_of::<std::sync::atomic::AtomicI32>() == 4);
     assert!(std::mem::align_of::<std::sync::atomic::AtomicI32>() == 4);

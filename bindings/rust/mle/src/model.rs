@@ -9,7 +9,8 @@ use mle_sys as sys;
 
 use crate::dtype::DType;
 use crate::error::{call, check, Error, Result};
-use crate::session::Session;
+use crate::session::{run_tensors, RunOptions, Session, SessionOptions};
+use crate::tensor::{Tensor, TensorView};
 
 /// Where a model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -117,6 +118,63 @@ impl OpenOptions {
     }
 }
 
+/// Serving options of a [`Model`] ([`Model::set_options`]; `mle_model_options`):
+/// how [`Model::run`] shares the model between threads.
+///
+/// `ModelOptions::default()` takes the library's `mle_default_model_options()`
+/// (one session per CPU, 100 µs of spinning). Values out of range are refused
+/// with `MLE_ERR_INVALID_OPTIONS`. Non-exhaustive, like [`OpenOptions`]:
+/// start from `default()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ModelOptions {
+    /// The most sessions [`Model::run`] keeps and runs at once; further
+    /// concurrent calls wait for one (within their timeout and cancel flag).
+    /// 0 = the number of CPUs, at most 65536.
+    pub max_sessions: i32,
+    /// Microseconds an idle intra-op worker thread spins for new work before
+    /// it sleeps: back-to-back runs then start without a wake-up, at the
+    /// price of CPU time. 0 = the default (100), -1 = never spin, at most
+    /// 100000.
+    pub spin_us: i32,
+}
+
+impl Default for ModelOptions {
+    fn default() -> ModelOptions {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let c = unsafe { sys::mle_default_model_options() };
+        ModelOptions { max_sessions: c.max_sessions, spin_us: c.spin_us }
+    }
+}
+
+impl ModelOptions {
+    /// The library's defaults (same as `Default`).
+    pub fn new() -> ModelOptions {
+        ModelOptions::default()
+    }
+    /// Sets [`max_sessions`](ModelOptions::max_sessions).
+    #[must_use]
+    pub fn max_sessions(mut self, n: i32) -> ModelOptions {
+        self.max_sessions = n;
+        self
+    }
+    /// Sets [`spin_us`](ModelOptions::spin_us).
+    #[must_use]
+    pub fn spin_us(mut self, us: i32) -> ModelOptions {
+        self.spin_us = us;
+        self
+    }
+
+    /// The C struct, `struct_size` set by `mle_default_model_options`.
+    pub fn to_c(&self) -> sys::mle_model_options {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let mut c = unsafe { sys::mle_default_model_options() };
+        c.max_sessions = self.max_sessions;
+        c.spin_us = self.spin_us;
+        c
+    }
+}
+
 /// A graph input or output: name, dtype and shape (-1 = sized at run time).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IoInfo {
@@ -160,17 +218,21 @@ pub(crate) fn path_cstring(path: &Path) -> Result<CString> {
         .map_err(|_| Error::new(sys::MLE_ERR_INVALID_VALUE, format!("path {path:?} contains a NUL byte")))
 }
 
-/// An opened model: immutable and shareable between threads (`Send + Sync`;
-/// wrap it in an `Arc` or borrow it). Run it through [`Session`]s, one per
-/// thread. Dropping it frees the handle; sessions made from it keep working,
-/// because the library keeps the model's data alive while they exist.
+/// An opened model: shareable between threads (`Send + Sync`; wrap it in an
+/// `Arc` or borrow it). Run it from any number of threads at once with
+/// [`Model::run`] (sessions borrowed from the library's bounded pool, see
+/// [`ModelOptions`]), or through [`Session`]s of your own, one per thread.
+/// Dropping it frees the handle; sessions made from it keep working, because
+/// the library keeps the model's data alive while they exist.
 pub struct Model {
     h: NonNull<sys::mle_model>,
+    n_outputs: usize,
 }
 
 // SAFETY: mle.h: "mle_model: immutable; any function on it may be called from
-// any thread concurrently", and freeing it while sessions live is allowed.
-// The handle is an opaque checked token, not a pointer into Rust memory.
+// any thread concurrently" (mle_model_run and mle_model_set_options
+// included), and freeing it while sessions live is allowed. The handle is an
+// opaque checked token, not a pointer into Rust memory.
 unsafe impl Send for Model {}
 // SAFETY: see Send: every function on a model may run concurrently.
 unsafe impl Sync for Model {}
@@ -204,9 +266,11 @@ impl Model {
     }
 
     fn from_raw(h: *mut sys::mle_model) -> Result<Model> {
-        NonNull::new(h)
-            .map(|h| Model { h })
-            .ok_or_else(|| Error::new(sys::MLE_ERR_INTERNAL, "mle_model_open returned MLE_OK but no handle"))
+        let h = NonNull::new(h)
+            .ok_or_else(|| Error::new(sys::MLE_ERR_INTERNAL, "mle_model_open returned MLE_OK but no handle"))?;
+        let mut model = Model { h, n_outputs: 0 };
+        model.n_outputs = model.output_count()?; // on error, dropping model frees the handle
+        Ok(model)
     }
 
     /// The raw handle, owned by this `Model` (for calls into `mle_sys`).
@@ -245,7 +309,11 @@ impl Model {
     }
 
     /// Number of graph outputs.
-    pub(crate) fn output_count(&self) -> Result<usize> {
+    pub(crate) fn n_outputs(&self) -> usize {
+        self.n_outputs
+    }
+
+    fn output_count(&self) -> Result<usize> {
         let mut n = 0usize;
         // SAFETY: live handle, valid out-pointer.
         check(unsafe { sys::mle_model_output_count(self.as_raw(), &mut n) })?;
@@ -287,6 +355,72 @@ impl Model {
     pub fn session(&self) -> Result<Session> {
         Session::new(self)
     }
+
+    /// A new session of this model with options. Same as
+    /// [`Session::with_options`].
+    pub fn session_with(&self, options: &SessionOptions) -> Result<Session> {
+        Session::with_options(self, options)
+    }
+
+    /// Changes the serving options (`mle_model_set_options`); runs that start
+    /// afterwards use them, and lowering `max_sessions` lets the runs in
+    /// progress finish. Any thread, at any time.
+    pub fn set_options(&self, options: &ModelOptions) -> Result<()> {
+        let opts = options.to_c();
+        // SAFETY: the handle is live (&self) and the call is thread-safe
+        // (mle.h); opts is a valid struct alive for the call.
+        call(|err| unsafe { sys::mle_model_set_options(self.as_raw(), &opts, err) })
+    }
+
+    /// Runs the model without a session of your own (`mle_model_run`): any
+    /// number of threads may call it at once on one `&Model`. Each call
+    /// borrows a session from the model's pool; at most
+    /// [`max_sessions`](ModelOptions::max_sessions) run together and the
+    /// others wait for one. Inputs and outputs as [`Session::run`]: every
+    /// output, in graph order.
+    pub fn run(&self, inputs: &[TensorView<'_>]) -> Result<Vec<Tensor>> {
+        self.run_impl(inputs, None, None)
+    }
+
+    /// [`run`](Model::run) with a timeout and/or a cancel flag, which also
+    /// bound the wait for a pooled session (see [`Session::run_with`]).
+    pub fn run_with(&self, inputs: &[TensorView<'_>], options: &RunOptions<'_>) -> Result<Vec<Tensor>> {
+        self.run_impl(inputs, None, Some(options))
+    }
+
+    /// [`run`](Model::run) for the named outputs only (see
+    /// [`Session::run_named`]).
+    pub fn run_named(&self, inputs: &[TensorView<'_>], outputs: &[&str]) -> Result<Vec<Tensor>> {
+        self.run_impl(inputs, Some(outputs), None)
+    }
+
+    /// [`run_named`](Model::run_named) with a timeout and/or a cancel flag.
+    pub fn run_named_with(
+        &self,
+        inputs: &[TensorView<'_>],
+        outputs: &[&str],
+        options: &RunOptions<'_>,
+    ) -> Result<Vec<Tensor>> {
+        self.run_impl(inputs, Some(outputs), Some(options))
+    }
+
+    fn run_impl(
+        &self,
+        inputs: &[TensorView<'_>],
+        names: Option<&[&str]>,
+        options: Option<&RunOptions<'_>>,
+    ) -> Result<Vec<Tensor>> {
+        run_tensors(inputs, names, self.n_outputs, options, |c_in, c_out, opts, err| {
+            // SAFETY: the handle is live for the whole call (&self), so the
+            // output names it sets stay valid until run_tensors copies them;
+            // mle_model_run may run on many threads at once (mle.h). The
+            // arrays, names, data and options are valid for the call (see
+            // run_tensors).
+            unsafe {
+                sys::mle_model_run(self.as_raw(), c_in.as_ptr(), c_in.len(), c_out.as_mut_ptr(), c_out.len(), opts, err)
+            }
+        })
+    }
 }
 
 impl Drop for Model {
@@ -300,7 +434,7 @@ impl Drop for Model {
 
 impl fmt::Debug for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Model").field("handle", &self.h).finish()
+        f.debug_struct("Model").field("handle", &self.h).field("outputs", &self.n_outputs).finish()
     }
 }
 

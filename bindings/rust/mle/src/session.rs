@@ -13,7 +13,8 @@ use crate::error::{call, cstring, Error, Result};
 use crate::model::{dtype_from_lib, shape_from_lib, Model};
 use crate::tensor::{element_count, Tensor, TensorView};
 
-/// Options of one run ([`Session::run_with`]): a timeout and a cancel flag.
+/// Options of one run ([`Session::run_with`], [`Model::run_with`]): a timeout
+/// and a cancel flag.
 ///
 /// ```no_run
 /// # fn main() -> mle::Result<()> {
@@ -37,6 +38,8 @@ use crate::tensor::{element_count, Tensor, TensorView};
 /// Both are checked between nodes and between ~1 ms chunks of long kernels,
 /// so a run stops within about a millisecond of work once the flag is set or
 /// the time is up. A stopped run returns no outputs; the session stays usable.
+/// Through [`Model::run_with`], the time spent waiting for one of the model's
+/// pooled sessions counts against the timeout, and the flag stops the wait.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct RunOptions<'a> {
@@ -88,6 +91,64 @@ impl<'a> RunOptions<'a> {
     }
 }
 
+/// Options of one session ([`Session::with_options`], [`Model::session_with`];
+/// `mle_session_options`).
+///
+/// `SessionOptions::default()` takes the library's
+/// `mle_default_session_options()`: the model's memory cap, 16 cached plans.
+/// Values out of range are refused with `MLE_ERR_INVALID_OPTIONS` when the
+/// session is made. Non-exhaustive, like [`OpenOptions`](crate::OpenOptions):
+/// start from `default()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionOptions {
+    /// This session's cap in bytes on the memory one run allocates (see
+    /// [`OpenOptions::max_arena_bytes`](crate::OpenOptions::max_arena_bytes));
+    /// a run that needs more fails with `MLE_ERR_NO_MEMORY_LIMIT`. 0 = the
+    /// model's cap. Negative: `MLE_ERR_INVALID_OPTIONS`.
+    pub max_arena_bytes: i64,
+    /// Plans kept, one per distinct set of input shapes and outputs (a plan
+    /// is the shapes, arena layout and bound kernels): runs that vary their
+    /// shapes over more than this replan. 0 = 16, at most 4096.
+    pub max_cached_plans: i32,
+}
+
+impl Default for SessionOptions {
+    fn default() -> SessionOptions {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let c = unsafe { sys::mle_default_session_options() };
+        SessionOptions { max_arena_bytes: c.max_arena_bytes, max_cached_plans: c.max_cached_plans }
+    }
+}
+
+impl SessionOptions {
+    /// The library's defaults (same as `Default`).
+    pub fn new() -> SessionOptions {
+        SessionOptions::default()
+    }
+    /// Sets [`max_arena_bytes`](SessionOptions::max_arena_bytes).
+    #[must_use]
+    pub fn max_arena_bytes(mut self, n: i64) -> SessionOptions {
+        self.max_arena_bytes = n;
+        self
+    }
+    /// Sets [`max_cached_plans`](SessionOptions::max_cached_plans).
+    #[must_use]
+    pub fn max_cached_plans(mut self, n: i32) -> SessionOptions {
+        self.max_cached_plans = n;
+        self
+    }
+
+    /// The C struct, `struct_size` set by `mle_default_session_options`.
+    pub fn to_c(&self) -> sys::mle_session_options {
+        // SAFETY: no arguments; returns a plain struct by value.
+        let mut c = unsafe { sys::mle_default_session_options() };
+        c.max_arena_bytes = self.max_arena_bytes;
+        c.max_cached_plans = self.max_cached_plans;
+        c
+    }
+}
+
 /// Per-thread run state of a model: its activation arena and cached plans.
 ///
 /// `Send` but not `Sync`: a session moves between threads but is used by one
@@ -97,6 +158,10 @@ impl<'a> RunOptions<'a> {
 ///
 /// A session does not borrow its model: the library keeps the model's data
 /// alive while a session exists, so the `Model` may be dropped first.
+///
+/// [`Model::run`] needs no session (it borrows one from the model's pool);
+/// a `Session` of your own keeps its arena and plans to itself and takes
+/// [`SessionOptions`].
 ///
 /// ```compile_fail,E0277
 /// fn shared<T: Sync>() {}
@@ -128,13 +193,26 @@ fn empty_tensor() -> sys::mle_tensor {
 impl Session {
     /// A new session of `model`.
     pub fn new(model: &Model) -> Result<Session> {
-        let n_outputs = model.output_count()?;
         let mut h = ptr::null_mut();
         // SAFETY: the model handle is live (&Model); h and err are valid out-pointers.
         call(|err| unsafe { sys::mle_session_new(model.as_raw(), &mut h, err) })?;
+        Session::from_raw(h, model)
+    }
+
+    /// A new session of `model` with `options` (`mle_session_new_opts`).
+    pub fn with_options(model: &Model, options: &SessionOptions) -> Result<Session> {
+        let opts = options.to_c();
+        let mut h = ptr::null_mut();
+        // SAFETY: the model handle is live (&Model); opts is a valid struct
+        // alive for the call; h and err are valid out-pointers.
+        call(|err| unsafe { sys::mle_session_new_opts(model.as_raw(), &opts, &mut h, err) })?;
+        Session::from_raw(h, model)
+    }
+
+    fn from_raw(h: *mut sys::mle_session, model: &Model) -> Result<Session> {
         let h = NonNull::new(h)
             .ok_or_else(|| Error::new(sys::MLE_ERR_INTERNAL, "mle_session_new returned MLE_OK but no handle"))?;
-        Ok(Session { h, n_outputs })
+        Ok(Session { h, n_outputs: model.n_outputs() })
     }
 
     /// The raw handle, owned by this `Session` (for calls into `mle_sys`).
@@ -186,103 +264,121 @@ impl Session {
         names: Option<&[&str]>,
         options: Option<&RunOptions<'_>>,
     ) -> Result<Vec<Tensor>> {
-        // The C strings must outlive the call: keep them here.
-        let mut keep: Vec<CString> = Vec::new();
-        let mut c_in = Vec::with_capacity(inputs.len());
-        for v in inputs {
-            let mut t = empty_tensor();
-            if let Some(name) = v.name {
-                let s = cstring(name, "input name")?;
-                t.name = s.as_ptr(); // the heap buffer does not move with the CString
-                keep.push(s);
+        let h = self.h.as_ptr();
+        run_tensors(inputs, names, self.n_outputs, options, |c_in, c_out, opts, err| {
+            // SAFETY: the handle is live and used by this thread alone (&mut
+            // self); the arrays, names, data and options are valid for the
+            // call (see run_tensors).
+            unsafe {
+                sys::mle_session_run_opts(h, c_in.as_ptr(), c_in.len(), c_out.as_mut_ptr(), c_out.len(), opts, err)
             }
-            if v.shape.len() > sys::MLE_MAX_RANK {
-                return Err(Error::new(
-                    sys::MLE_ERR_SHAPE,
-                    format!(
-                        "input {} has rank {}; MLE handles at most {}",
-                        v.name.map_or_else(|| format!("#{}", c_in.len()), |n| format!("{n:?}")),
-                        v.shape.len(),
-                        sys::MLE_MAX_RANK
-                    ),
-                ));
-            }
-            t.dtype = v.dtype.id();
-            t.rank = v.shape.len() as i32; // <= 8
-            t.shape[..v.shape.len()].copy_from_slice(&v.shape);
-            // The library only reads inputs; the field is non-const in C.
-            t.data = v.data.as_ptr().cast_mut().cast();
-            t.nbytes = v.data.len();
-            c_in.push(t);
-        }
-
-        let mut c_out = match names {
-            None => vec![empty_tensor(); self.n_outputs],
-            Some(names) => {
-                let mut out = Vec::with_capacity(names.len());
-                for name in names {
-                    let s = cstring(name, "output name")?;
-                    let mut t = empty_tensor();
-                    t.name = s.as_ptr();
-                    keep.push(s);
-                    out.push(t);
-                }
-                out
-            }
-        };
-        // Every output has data = NULL: the library allocates it.
-        let c_opts = options.map(RunOptions::to_c);
-        let opts_ptr = c_opts.as_ref().map_or(ptr::null(), ptr::from_ref);
-
-        // SAFETY: the handle is live and used by this thread alone (&mut
-        // self). c_in and c_out are valid arrays of their lengths; every
-        // name points into a CString in `keep` and every input's data into a
-        // slice borrowed for this call, all alive until after the call.
-        // opts_ptr is NULL or points to c_opts, whose cancel pointer (if
-        // any) is an AtomicI32 borrowed by `options` for this call.
-        call(|err| unsafe {
-            sys::mle_session_run_opts(
-                self.h.as_ptr(),
-                c_in.as_ptr(),
-                c_in.len(),
-                c_out.as_mut_ptr(),
-                c_out.len(),
-                opts_ptr,
-                err,
-            )
-        })?;
-        // On failure the library has freed what it allocated (mle.h), and
-        // `?` returned above. On success every data pointer is ours.
-
-        // Check what the library reported for every output first; if any of
-        // it is off, free all buffers (ours after MLE_OK) and report it.
-        let mut metas = Vec::with_capacity(c_out.len());
-        for (i, t) in c_out.iter().enumerate() {
-            match output_meta(t, names.map(|n| n[i])) {
-                Ok(m) => metas.push(m),
-                Err(e) => {
-                    for t in &c_out {
-                        // SAFETY: after MLE_OK every data pointer is NULL or
-                        // a buffer the library allocated for us; none has
-                        // been wrapped yet, so each is freed exactly once.
-                        unsafe { sys::mle_free(t.data) };
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        let result = metas
-            .into_iter()
-            .zip(&c_out)
-            .map(|((name, dtype, shape), t)| {
-                // SAFETY: after MLE_OK, t.data is NULL (empty output) or a
-                // buffer of t.nbytes bytes the library allocated for us; this
-                // Tensor becomes its only owner and frees it with mle_free.
-                unsafe { Tensor::from_library(name, dtype, shape, t.data, t.nbytes) }
-            })
-            .collect();
-        Ok(result)
+        })
     }
+}
+
+/// The C side of a run for [`Session`] and [`Model::run`]: converts `inputs`
+/// and the output `names` (`None`: the first `n_outputs`, all of them) to
+/// `mle_tensor`s, calls `run` (`mle_session_run_opts` or `mle_model_run`)
+/// with them, the options (or NULL) and an error slot, and takes ownership
+/// of the outputs the library allocated.
+///
+/// `run` gets arrays whose names point to C strings and whose data point to
+/// the borrowed input slices, all alive until it returns, and an options
+/// pointer that is NULL or valid (its cancel flag borrowed by `options`)
+/// for the call. Output names the library sets must stay valid until this
+/// returns (the session or model handle must outlive the call).
+pub(crate) fn run_tensors(
+    inputs: &[TensorView<'_>],
+    names: Option<&[&str]>,
+    n_outputs: usize,
+    options: Option<&RunOptions<'_>>,
+    run: impl FnOnce(
+        &[sys::mle_tensor],
+        &mut [sys::mle_tensor],
+        *const sys::mle_run_options,
+        *mut *mut sys::mle_error,
+    ) -> u32,
+) -> Result<Vec<Tensor>> {
+    // The C strings must outlive the call: keep them here.
+    let mut keep: Vec<CString> = Vec::new();
+    let mut c_in = Vec::with_capacity(inputs.len());
+    for v in inputs {
+        let mut t = empty_tensor();
+        if let Some(name) = v.name {
+            let s = cstring(name, "input name")?;
+            t.name = s.as_ptr(); // the heap buffer does not move with the CString
+            keep.push(s);
+        }
+        if v.shape.len() > sys::MLE_MAX_RANK {
+            return Err(Error::new(
+                sys::MLE_ERR_SHAPE,
+                format!(
+                    "input {} has rank {}; MLE handles at most {}",
+                    v.name.map_or_else(|| format!("#{}", c_in.len()), |n| format!("{n:?}")),
+                    v.shape.len(),
+                    sys::MLE_MAX_RANK
+                ),
+            ));
+        }
+        t.dtype = v.dtype.id();
+        t.rank = v.shape.len() as i32; // <= 8
+        t.shape[..v.shape.len()].copy_from_slice(&v.shape);
+        // The library only reads inputs; the field is non-const in C.
+        t.data = v.data.as_ptr().cast_mut().cast();
+        t.nbytes = v.data.len();
+        c_in.push(t);
+    }
+
+    let mut c_out = match names {
+        None => vec![empty_tensor(); n_outputs],
+        Some(names) => {
+            let mut out = Vec::with_capacity(names.len());
+            for name in names {
+                let s = cstring(name, "output name")?;
+                let mut t = empty_tensor();
+                t.name = s.as_ptr();
+                keep.push(s);
+                out.push(t);
+            }
+            out
+        }
+    };
+    // Every output has data = NULL: the library allocates it.
+    let c_opts = options.map(RunOptions::to_c);
+    let opts_ptr = c_opts.as_ref().map_or(ptr::null(), ptr::from_ref);
+
+    call(|err| run(&c_in, &mut c_out, opts_ptr, err))?;
+    // On failure the library has freed what it allocated (mle.h), and `?`
+    // returned above. On success every data pointer is ours.
+
+    // Check what the library reported for every output first; if any of it
+    // is off, free all buffers (ours after MLE_OK) and report it.
+    let mut metas = Vec::with_capacity(c_out.len());
+    for (i, t) in c_out.iter().enumerate() {
+        match output_meta(t, names.map(|n| n[i])) {
+            Ok(m) => metas.push(m),
+            Err(e) => {
+                for t in &c_out {
+                    // SAFETY: after MLE_OK every data pointer is NULL or a
+                    // buffer the library allocated for us; none has been
+                    // wrapped yet, so each is freed exactly once.
+                    unsafe { sys::mle_free(t.data) };
+                }
+                return Err(e);
+            }
+        }
+    }
+    let result = metas
+        .into_iter()
+        .zip(&c_out)
+        .map(|((name, dtype, shape), t)| {
+            // SAFETY: after MLE_OK, t.data is NULL (empty output) or a buffer
+            // of t.nbytes bytes the library allocated for us; this Tensor
+            // becomes its only owner and frees it with mle_free.
+            unsafe { Tensor::from_library(name, dtype, shape, t.data, t.nbytes) }
+        })
+        .collect();
+    Ok(result)
 }
 
 /// Name, dtype and shape of an output the library filled in, checked
@@ -301,8 +397,9 @@ fn output_meta(t: &sys::mle_tensor, asked: Option<&str>) -> Result<(String, DTyp
         asked.unwrap_or_default().to_string()
     } else {
         // SAFETY: the library set name to the output's name, a NUL-terminated
-        // string valid while the session lives (or left our own CString,
-        // alive in the caller's `keep`); it is copied at once.
+        // string valid while the session or model handle lives, which the
+        // caller of run_tensors keeps alive (or left our own CString, alive
+        // in its `keep`); it is copied at once.
         unsafe { CStr::from_ptr(t.name) }.to_string_lossy().into_owned()
     };
     Ok((name, dtype, shape))

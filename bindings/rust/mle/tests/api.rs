@@ -4,7 +4,7 @@
 mod support;
 
 use mle::status::*;
-use mle::{Builder, DType, ErrorKind, Model, OpenOptions, TensorView};
+use mle::{Builder, DType, ErrorKind, Model, ModelOptions, OpenOptions, SessionOptions, TensorView};
 use support::{Json, TempDir};
 
 const W: [f32; 6] = [0.5, -1.0, 2.0, 0.25, -0.5, 1.5]; // [3, 2]
@@ -271,6 +271,115 @@ fn arena_limit() {
     check_outputs(&s.run(&[TensorView::from_f32(&X, &[2, 3]).named("X")]).unwrap(), &X);
     let e = Model::open_memory(&bytes, &OpenOptions::default().max_arena_bytes(-1)).unwrap_err();
     assert_eq!(e.status(), MLE_ERR_INVALID_OPTIONS, "{e}");
+}
+
+#[test]
+fn model_run_and_its_errors() {
+    let model = Model::open_memory(&build().serialize().unwrap(), &OpenOptions::default()).unwrap();
+    let x = [TensorView::from_f32(&X, &[2, 3]).named("X")];
+    check_outputs(&model.run(&x).unwrap(), &X);
+    check_outputs(&model.run(&[TensorView::new(&X[..], &[2, 3])]).unwrap(), &X); // by position
+    check_outputs(
+        &model.run_with(&x, &mle::RunOptions::new().timeout(std::time::Duration::from_secs(60))).unwrap(),
+        &X,
+    );
+    let mut s = model.session().unwrap();
+    let subset = model.run_named(&x, &["total", "act"]).unwrap();
+    assert_eq!(subset, s.run_named(&x, &["total", "act"]).unwrap());
+    let flag = std::sync::atomic::AtomicI32::new(1);
+    let e = model.run_named_with(&x, &["label"], &mle::RunOptions::new().cancel(&flag)).unwrap_err();
+    assert_eq!((e.status(), e.kind()), (MLE_ERR_CANCELLED, ErrorKind::Cancelled), "{e}");
+
+    let xd: Vec<f64> = X.iter().map(|&v| v as f64).collect();
+    let e = model.run(&[TensorView::from_f64(&xd, &[2, 3]).named("X")]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_DTYPE, "{e}");
+    let e = model.run(&[TensorView::from_f32(&X, &[2, 3]).named("Y")]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_INVALID_NAME, "{e}");
+    let e = model.run_named(&x, &["nope"]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_INVALID_NAME, "{e}");
+    let e = model.run(&[TensorView::from_f32(&X, &[1, 1, 1, 1, 1, 1, 1, 2, 3]).named("X")]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_SHAPE, "rank 9: {e}");
+    let e = model.run(&[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "no inputs: {e}");
+    check_outputs(&model.run(&x).unwrap(), &X);
+}
+
+#[test]
+fn model_options() {
+    let model = Model::open_memory(&build().serialize().unwrap(), &OpenOptions::default()).unwrap();
+    let x = [TensorView::from_f32(&X, &[2, 3]).named("X")];
+    let defaults = ModelOptions::default();
+    assert_eq!((defaults.max_sessions, defaults.spin_us), (0, 0), "0 = one session per CPU, 100 µs");
+    let c = ModelOptions::new().max_sessions(3).spin_us(-1).to_c();
+    assert_eq!((c.struct_size, c.max_sessions, c.spin_us), (std::mem::size_of::<mle::sys::mle_model_options>(), 3, -1));
+
+    for ok in [
+        ModelOptions::new().max_sessions(1),
+        ModelOptions::new().spin_us(-1),
+        ModelOptions::new().max_sessions(65_536).spin_us(100_000),
+        ModelOptions::default(),
+    ] {
+        model.set_options(&ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        check_outputs(&model.run(&x).unwrap(), &X);
+    }
+    for bad in [
+        ModelOptions::new().max_sessions(-1),
+        ModelOptions::new().max_sessions(65_537),
+        ModelOptions::new().max_sessions(i32::MIN),
+        ModelOptions::new().spin_us(-2),
+        ModelOptions::new().spin_us(100_001),
+        ModelOptions::new().spin_us(i32::MAX),
+    ] {
+        let e = model.set_options(&bad).unwrap_err();
+        assert_eq!((e.status(), e.kind()), (MLE_ERR_INVALID_OPTIONS, ErrorKind::InvalidArgument), "{bad:?}: {e}");
+        assert!(!e.message().is_empty());
+    }
+    // A refused change leaves the model as it was.
+    check_outputs(&model.run(&x).unwrap(), &X);
+}
+
+#[test]
+fn session_options() {
+    let bytes = build().serialize().unwrap();
+    let model = Model::open_memory(&bytes, &OpenOptions::default()).unwrap();
+    let x = [TensorView::from_f32(&X, &[2, 3]).named("X")];
+    let defaults = SessionOptions::default();
+    assert_eq!((defaults.max_arena_bytes, defaults.max_cached_plans), (0, 0), "0 = the model's cap, 16 plans");
+    let c = SessionOptions::new().max_arena_bytes(7).max_cached_plans(2).to_c();
+    assert_eq!(
+        (c.struct_size, c.max_arena_bytes, c.max_cached_plans),
+        (std::mem::size_of::<mle::sys::mle_session_options>(), 7, 2)
+    );
+
+    // A tiny cap on this session alone: its runs are refused before anything
+    // is allocated, while the model's other sessions are not capped.
+    let mut tiny = model.session_with(&SessionOptions::new().max_arena_bytes(64)).unwrap();
+    let e = tiny.run(&x).unwrap_err();
+    assert_eq!((e.status(), e.primary(), e.kind()), (MLE_ERR_NO_MEMORY_LIMIT, MLE_ERR_NO_MEMORY, ErrorKind::NoMemory));
+    check_outputs(&model.session().unwrap().run(&x).unwrap(), &X);
+    check_outputs(&model.run(&x).unwrap(), &X);
+    // A session cap above the model's applies to that session.
+    let capped = Model::open_memory(&bytes, &OpenOptions::default().max_arena_bytes(64)).unwrap();
+    assert_eq!(capped.run(&x).unwrap_err().status(), MLE_ERR_NO_MEMORY_LIMIT);
+    let mut roomy = mle::Session::with_options(&capped, &SessionOptions::new().max_arena_bytes(1 << 20)).unwrap();
+    check_outputs(&roomy.run(&x).unwrap(), &X);
+
+    // One cached plan: changing shapes replans, results stay right.
+    let mut one = model.session_with(&SessionOptions::new().max_cached_plans(1)).unwrap();
+    for rows in [2usize, 1, 2, 0, 1] {
+        let xs = &X[..rows * 3];
+        check_outputs(&one.run(&[TensorView::from_f32(xs, &[rows as i64, 3]).named("X")]).unwrap(), xs);
+    }
+    model.session_with(&SessionOptions::new().max_cached_plans(4096)).unwrap();
+
+    for bad in [
+        SessionOptions::new().max_arena_bytes(-1),
+        SessionOptions::new().max_cached_plans(-1),
+        SessionOptions::new().max_cached_plans(4097),
+    ] {
+        let e = model.session_with(&bad).unwrap_err();
+        assert_eq!((e.status(), e.kind()), (MLE_ERR_INVALID_OPTIONS, ErrorKind::InvalidArgument), "{bad:?}: {e}");
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! Stopping runs (mle.h: mle_session_run_opts): timeouts, a cancel flag set
-//! from another thread or before the run, and the session after a stop. The
-//! workload is the conformance suite's slow_matmul: Y = A·B for any sizes.
+//! Stopping runs (mle.h: mle_session_run_opts, mle_model_run): timeouts, a
+//! cancel flag set from another thread or before the run, runs waiting for a
+//! pooled session, and the session after a stop. The workload is the
+//! conformance suite's slow_matmul: Y = A·B for any sizes.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use mle::status::*;
-use mle::{ErrorKind, Model, OpenOptions, RunOptions, Session, Tensor, TensorView};
+use mle::{ErrorKind, Model, ModelOptions, OpenOptions, RunOptions, Session, Tensor, TensorView};
 
 /// A multiplication of two n×n matrices of ones (every result is n).
 struct Big {
@@ -36,9 +37,13 @@ impl Big {
     }
 }
 
-fn session() -> Session {
+fn model() -> Model {
     let path = support::conformance_dir().join("models/slow_matmul.mle");
-    Model::open(&path, &OpenOptions::default()).unwrap().session().unwrap()
+    Model::open(&path, &OpenOptions::default()).unwrap()
+}
+
+fn session() -> Session {
+    model().session().unwrap()
 }
 
 fn check_product(out: &[Tensor], n: usize) {
@@ -169,4 +174,75 @@ fn default_options_run_normally() {
     small_run(&mut s, &RunOptions::default());
     let opts = RunOptions::new();
     assert_eq!((opts.timeout, opts.cancel.is_none()), (None, true));
+}
+
+#[test]
+fn model_run_stops_like_a_session_run() {
+    let _serial = serial();
+    let big = big();
+    let model = model();
+    let limit = Duration::from_millis(10);
+    let t0 = Instant::now();
+    let e = model.run_with(&big.inputs(), &RunOptions::new().timeout(limit)).unwrap_err();
+    let took = t0.elapsed();
+    assert_eq!((e.status(), e.kind()), (MLE_ERR_CANCELLED_DEADLINE, ErrorKind::Timeout), "{e}");
+    big.assert_stopped_early(took, limit, "Model::run_with, 10 ms timeout");
+    let flag = AtomicI32::new(1);
+    let e = model.run_named_with(&big.inputs(), &["Y"], &RunOptions::new().cancel(&flag)).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_CANCELLED, "{e}");
+}
+
+#[test]
+fn waiting_for_the_one_session_stops_at_timeout_and_flag() {
+    let _serial = serial();
+    let big = big();
+    let model = model();
+    model.set_options(&ModelOptions::new().max_sessions(1)).unwrap();
+    let (a, b) = ([1.0f32; 6], [1.0f32; 6]);
+    let small = [TensorView::from_f32(&a, &[2, 3]).named("A"), TensorView::from_f32(&b, &[3, 2]).named("B")];
+    let hold = AtomicI32::new(0);
+    let started = AtomicI32::new(0);
+    std::thread::scope(|scope| {
+        // Holds the one session until `hold` is set.
+        let busy = scope.spawn(|| {
+            started.store(1, Ordering::Relaxed);
+            model.run_with(&big.inputs(), &RunOptions::new().cancel(&hold))
+        });
+        while started.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(20)); // it has the session by now
+
+        let limit = Duration::from_millis(50);
+        let t0 = Instant::now();
+        let e = model.run_with(&small, &RunOptions::new().timeout(limit)).unwrap_err();
+        let took = t0.elapsed();
+        assert_eq!((e.status(), e.kind()), (MLE_ERR_CANCELLED_DEADLINE, ErrorKind::Timeout), "{e}");
+        assert!(took >= limit, "gave up waiting after {took:?}, before its timeout");
+        big.assert_stopped_early(took, limit, "waiting with a 50 ms timeout");
+
+        let flag = AtomicI32::new(0);
+        let t0 = Instant::now();
+        let e = std::thread::scope(|inner| {
+            inner.spawn(|| {
+                std::thread::sleep(limit);
+                flag.store(1, Ordering::Relaxed);
+            });
+            model.run_with(&small, &RunOptions::new().cancel(&flag))
+        })
+        .unwrap_err();
+        let took = t0.elapsed();
+        assert_eq!((e.status(), e.kind()), (MLE_ERR_CANCELLED, ErrorKind::Cancelled), "{e}");
+        big.assert_stopped_early(took, limit, "waiting, cancelled after 50 ms");
+
+        // Raising the bound lets a waiting run in.
+        model.set_options(&ModelOptions::new().max_sessions(2)).unwrap();
+        let out = model.run_with(&small, &RunOptions::new().timeout(Duration::from_secs(60))).unwrap();
+        assert_eq!(out[0].as_f32().unwrap(), &[3.0; 4]);
+
+        hold.store(1, Ordering::Relaxed);
+        assert_eq!(busy.join().unwrap().unwrap_err().status(), MLE_ERR_CANCELLED);
+    });
+    model.set_options(&ModelOptions::new().max_sessions(1)).unwrap();
+    assert_eq!(model.run(&small).unwrap()[0].as_f32().unwrap(), &[3.0; 4]);
 }

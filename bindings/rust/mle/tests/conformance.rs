@@ -1,5 +1,6 @@
 //! The cross-language conformance suite (tests/conformance/README.md), run
-//! through the safe API: every case, every run, outputs compared byte for byte.
+//! through the safe API: every case, every run (through a Session and through
+//! Model::run), outputs compared byte for byte.
 
 mod support;
 
@@ -117,11 +118,19 @@ fn run_case(dir: &Path, case: &Json, t: &mut Tally) -> Result<(), String> {
                 Ok(_) => return Err(format!("run {r}: succeeded, want {}", want["name"])),
                 Err(e) => check_error(&e, want).map_err(|m| format!("run {r}: {m}"))?,
             }
+            match model.run(&views) {
+                Ok(_) => return Err(format!("run {r} (Model::run): succeeded, want {}", want["name"])),
+                Err(e) => check_error(&e, want).map_err(|m| format!("run {r} (Model::run): {m}"))?,
+            }
             t.runs_passed += 1;
             continue;
         }
 
         let got = session.run(&views).map_err(|e| format!("run {r}: {e}"))?;
+        // The model's own session pool gives the same bytes.
+        if model.run(&views).map_err(|e| format!("run {r} (Model::run): {e}"))? != got {
+            return Err(format!("run {r}: Model::run differs from Session::run"));
+        }
         if got.len() != outputs.len() {
             return Err(format!("run {r}: {} outputs, model has {}", got.len(), outputs.len()));
         }

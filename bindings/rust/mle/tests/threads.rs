@@ -1,4 +1,5 @@
-//! One Model shared by 8 threads, each with its own Session, 1,000 runs each:
+//! One Model shared by 8 threads, each with its own Session, 1,000 runs each,
+//! and 8 threads calling Model::run on one model (the library's session pool):
 //! every output must equal a single-threaded reference. Plus the compile-time
 //! thread-safety mapping of mle.h.
 
@@ -6,7 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
-use mle::{Builder, Model, OpenOptions, Session, Tensor, TensorView};
+use mle::{Builder, Model, ModelOptions, OpenOptions, Session, Tensor, TensorView};
 
 // Compile-time checks: a Model is shareable, a Session and a Builder move
 // between threads (one user at a time). That Session is *not* Sync is a
@@ -107,6 +108,45 @@ fn model_shared_by_reference_with_scoped_threads() {
             });
         }
     });
+}
+
+#[test]
+fn model_run_from_eight_threads() {
+    let (model, inputs) = mlp_and_inputs();
+    let mut s = model.session().unwrap();
+    let reference: Vec<Vec<Tensor>> = inputs.iter().map(|(shape, data)| run(&mut s, shape, data)).collect();
+    drop(s);
+    let view = |k: usize| TensorView::from_bytes(mle::DType::F32, &inputs[k].0, &inputs[k].1).named("features");
+
+    // The default bound (one session per CPU), then fewer sessions than
+    // threads (most calls wait for one), then one.
+    for bound in [0, 2, 1] {
+        model.set_options(&ModelOptions::new().max_sessions(bound)).unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..THREADS {
+                let (model, reference, view) = (&model, &reference, &view);
+                scope.spawn(move || {
+                    for i in 0..RUNS / 5 {
+                        let k = (i + t) % reference.len();
+                        let got = model.run(&[view(k)]).expect("Model::run");
+                        assert_eq!(got, reference[k], "max_sessions {bound}, thread {t}, run {i}");
+                        if i % 50 == 0 {
+                            let label = model.run_named(&[view(k)], &["label"]).expect("Model::run_named");
+                            let want: Vec<&Tensor> = reference[k].iter().filter(|o| o.name() == "label").collect();
+                            assert_eq!(label.iter().collect::<Vec<_>>(), want);
+                        }
+                    }
+                });
+            }
+            // Changing the options while runs are in flight is allowed.
+            scope.spawn(|| {
+                for spin in [-1, 0, 50] {
+                    model.set_options(&ModelOptions::new().max_sessions(bound).spin_us(spin)).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            });
+        });
+    }
 }
 
 #[test]
