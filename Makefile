@@ -139,5 +139,11 @@ bench: all python
 bench-python: python
 	$(PY) bench/mle_vs_joblib.py --write-docs
 
+# MLE, onnxruntime, torch and scikit-learn side by side in one process, and
+# GEMM next to numpy (~6 min); rewrites section 8 of docs/BENCHMARKS.md.
+.PHONY: bench-sidebyside
+bench-sidebyside: python
+	bench/sidebyside.sh
+
 clean:
 	rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info bindings/rust/target bindings/node/build bindings/node/node_modules
