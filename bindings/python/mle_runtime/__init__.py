@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import _lib
+from ._builder import DTYPE_NAMES, PUBLIC_DTYPES, dtype_id
 from ._errors import (
     MLEBusyError,
     MLECancelledError,
@@ -49,14 +49,48 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class DumpInfo:
-    """What dump() wrote."""
+    """What dump() wrote: ``path``, ``bytes`` (the file's size), ``inputs``
+    and ``outputs`` (TensorSpecs).
 
-    path: str
-    bytes: int
-    inputs: list[TensorSpec]
-    outputs: list[TensorSpec]
+    libmle validated the model when it wrote the file (and re-read the
+    written file before publishing it), so dump() does not open it again:
+    ``outputs``, whose dtypes and shapes libmle inferred, are read from the
+    file the first time they are asked for."""
+
+    __slots__ = ("path", "bytes", "inputs", "_outputs", "_where")
+
+    def __init__(self, path: str, bytes: int, inputs: list[TensorSpec],
+                 outputs: list[TensorSpec] | None = None) -> None:
+        # _where: the file even if the working directory changes before outputs are read.
+        for name, value in (("path", path), ("bytes", bytes), ("inputs", inputs), ("_outputs", outputs),
+                            ("_where", os.path.abspath(path))):
+            object.__setattr__(self, name, value)
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        if self._outputs is None:
+            with Model(self._where) as m:
+                object.__setattr__(self, "_outputs", m.outputs)
+        return self._outputs
+
+    def __reduce__(self):  # pickling sets no attributes (they are read-only)
+        return DumpInfo, (self.path, self.bytes, self.inputs, self._outputs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"DumpInfo is read-only: cannot set {name!r}")
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, DumpInfo):
+            return NotImplemented
+        return (self.path, self.bytes, self.inputs, self.outputs) == (other.path, other.bytes, other.inputs,
+                                                                      other.outputs)
+
+    __hash__ = None  # type: ignore[assignment]  # as the frozen dataclass it was: lists are not hashable
+
+    def __repr__(self) -> str:
+        outputs = "<read at first use>" if self._outputs is None else repr(self._outputs)
+        return f"DumpInfo(path={self.path!r}, bytes={self.bytes!r}, inputs={self.inputs!r}, outputs={outputs})"
 
 
 def library_version() -> str:
@@ -103,12 +137,15 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
     meta["properties"] = props
     outputs = {name: value for name, value in head.outputs.items()}
     size, _ = g.write(g.inputs, outputs, meta, path)
-    with Model(path) as m:
-        return DumpInfo(os.fspath(path), size, m.inputs, m.outputs)
+    inputs = []
+    for name, dt, shape in g.inputs:
+        mle_id = dtype_id(dt)
+        inputs.append(TensorSpec(name, PUBLIC_DTYPES[mle_id], tuple(int(d) for d in shape), DTYPE_NAMES[mle_id]))
+    return DumpInfo(os.fspath(path), size, inputs)
 
 
 def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", threads: int = 0,
-         max_memory: int | None = None) -> Model:
+         max_memory: int | None = None, max_sessions: int | None = None, spin_us: int | None = None) -> Model:
     """Opens an .mle file: memory-mapped and validated, no code executed.
 
     verify: also check every CRC (reads the whole file).
@@ -117,8 +154,13 @@ def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", 
     max_memory: bytes one run may allocate (activations, scratch, outputs);
     a run that needs more raises MLEMemoryError before allocating. None or 0:
     libmle's default, 16 GiB or 3/4 of what this process may use if less.
+    max_sessions: the most runs that execute at once (threads sharing the
+    model); None or 0: one per CPU. spin_us: how long idle worker threads
+    spin before sleeping, in microseconds (-1: never); None or 0: 100.
+    Both can be changed later with Model.set_options.
     """
-    return Model(path, verify=verify, device=device, threads=threads, max_memory=max_memory)
+    return Model(path, verify=verify, device=device, threads=threads, max_memory=max_memory,
+                 max_sessions=max_sessions, spin_us=spin_us)
 
 
 def export_pytorch(module: Any, path: str | os.PathLike, example_input: Any = None, *, dtype: Any = None,

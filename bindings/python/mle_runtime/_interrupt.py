@@ -22,7 +22,7 @@ import threading
 # run executes on a thread at a time, and each run clears the flag as it
 # starts, so the watcher can set it whenever a SIGINT arrives: if no run is
 # executing, the next one clears it (the handler has run by then; a watcher
-# that comes late only makes that run start over, see _Session._failed).
+# that comes late only makes that run start over, see Model._failed).
 main_flag = ctypes.c_int32(0)
 
 _lock = threading.Lock()

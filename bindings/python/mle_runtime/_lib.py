@@ -60,6 +60,22 @@ class RunOptions(ctypes.Structure):
     ]
 
 
+class ModelOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("max_sessions", ctypes.c_int32),
+        ("spin_us", ctypes.c_int32),
+    ]
+
+
+class SessionOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("max_arena_bytes", ctypes.c_int64),
+        ("max_cached_plans", ctypes.c_int32),
+    ]
+
+
 _c = ctypes
 _P = ctypes.c_void_p
 _ERR = ctypes.POINTER(ctypes.c_void_p)  # mle_error**
@@ -88,6 +104,12 @@ _SIGNATURES = {
     "mle_default_run_options": (RunOptions, []),
     "mle_session_run_opts": (_c.c_uint32, [_P, _c.POINTER(Tensor), _c.c_size_t, _c.POINTER(Tensor), _c.c_size_t,
                                            _c.POINTER(RunOptions), _ERR]),
+    "mle_default_model_options": (ModelOptions, []),
+    "mle_model_set_options": (_c.c_uint32, [_P, _c.POINTER(ModelOptions), _ERR]),
+    "mle_model_run": (_c.c_uint32, [_P, _c.POINTER(Tensor), _c.c_size_t, _c.POINTER(Tensor), _c.c_size_t,
+                                    _c.POINTER(RunOptions), _ERR]),
+    "mle_default_session_options": (SessionOptions, []),
+    "mle_session_new_opts": (_c.c_uint32, [_P, _c.POINTER(SessionOptions), _c.POINTER(_P), _ERR]),
     "mle_builder_new": (_c.c_uint32, [_c.POINTER(_P), _ERR]),
     "mle_builder_free": (_c.c_uint32, [_P]),
     "mle_builder_set_metadata_json": (_c.c_uint32, [_P, _c.c_char_p, _ERR]),
@@ -109,6 +131,12 @@ _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _loaded_pid: int | None = None
 
+# mle_model_run without argtypes, for the run path: ctypes then passes the
+# prepared ctypes objects as they are instead of converting each argument
+# (about 1 us less per call). Callers pass only ctypes objects: c_void_p
+# handles, c_size_t counts, Tensor arrays, byref() options and errors.
+model_run_raw = None
+
 
 def library_path() -> Path:
     """Where libmle is loaded from: $MLE_LIBRARY, else the copy inside this
@@ -128,7 +156,7 @@ def library_path() -> Path:
 
 def get() -> ctypes.CDLL:
     """Returns the loaded library, loading it on first use."""
-    global _lib, _loaded_pid
+    global _lib, _loaded_pid, model_run_raw
     if _lib is not None:
         return _lib
     with _lock:
@@ -139,11 +167,16 @@ def get() -> ctypes.CDLL:
             except OSError as e:
                 raise MLEError(f"cannot load {path}: {e}") from e
             for name, (restype, argtypes) in _SIGNATURES.items():
-                fn = getattr(lib, name)
+                try:
+                    fn = getattr(lib, name)
+                except AttributeError:  # an older libmle: say so rather than fail at first use
+                    raise MLEError(f"{path} has no {name}: it is older than this mle_runtime; rebuild it") from None
                 fn.restype, fn.argtypes = restype, argtypes
             abi = lib.mle_abi_version()
             if abi != ABI_VERSION:
                 raise MLEError(f"{path} has ABI version {abi}; this mle_runtime needs {ABI_VERSION}")
+            model_run_raw = lib._FuncPtr(("mle_model_run", lib))
+            model_run_raw.restype = ctypes.c_uint32
             _loaded_pid = os.getpid()
             _lib = lib
     return _lib

@@ -8,6 +8,7 @@ import math
 import numbers
 import operator
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -91,14 +92,51 @@ def _max_arena_bytes(max_memory: Any) -> int:
     return n
 
 
-_ONE_BYTE = ctypes.c_char * 1
+def _option_int32(name: str, value: Any) -> int:
+    """A serving option as the C int32 it becomes; libmle checks its range."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or None, got bool")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}") from None
+    if not -(1 << 31) <= n < 1 << 31:  # ctypes would wrap it silently
+        raise MLEValueError(f"{name} {n} does not fit a 32-bit int", _OPTIONS, "MLE_ERR_INVALID_OPTIONS")
+    return n
 
 
-def _address(a: np.ndarray) -> int:
-    """The data address of a C-contiguous array (the fast way when writable)."""
-    if a.flags.writeable and a.nbytes:
-        return ctypes.addressof(_ONE_BYTE.from_buffer(a))
+def _address_slow(a: np.ndarray) -> int:
     return a.ctypes.data
+
+
+def _data_offset() -> int | None:
+    """Where an ndarray object keeps its data pointer: numpy's PyArrayObject
+    starts with PyObject_HEAD and then ``char *data`` (ndarraytypes.h), and
+    CPython's id() is the object's address. Reading it costs a fifth of
+    ``a.ctypes.data``. Checked here on a few arrays; None (the slow, portable
+    way) if anything disagrees."""
+    if sys.implementation.name != "cpython":
+        return None
+    off = object.__basicsize__
+    base = np.arange(64, dtype=np.float64)
+    for a in (base, base[3:], base.reshape(8, 8)[2:], np.empty(0), np.zeros((2, 3), np.int32)):
+        if ctypes.c_void_p.from_address(id(a) + off).value != a.ctypes.data:
+            return None
+    return off
+
+
+_DATA_OFFSET = _data_offset()
+_LITTLE = sys.byteorder == "little"
+_read_pointer = ctypes.c_void_p.from_address
+
+
+def _address(a: np.ndarray) -> int | None:
+    """The data address of an ndarray, read from the array object."""
+    return _read_pointer(id(a) + _DATA_OFFSET).value
+
+
+if _DATA_OFFSET is None:
+    _address = _address_slow  # noqa: F811
 
 
 def _storage_dtype(mle_id: int, name: bytes | str | None) -> np.dtype:
@@ -112,179 +150,57 @@ def _storage_dtype(mle_id: int, name: bytes | str | None) -> np.dtype:
 
 
 class _Layout:
-    """Where each output lives in one buffer, for one set of input shapes.
-    dtypes are the elements as libmle writes them (BF16_BITS for bfloat16)."""
+    """The outputs of one set of input shapes (and outputs asked for), known
+    after its first run: each run then allocates them with numpy and libmle
+    writes into them directly. dtypes are the elements as libmle writes
+    them (BF16_BITS for bfloat16)."""
+
+    __slots__ = ("outs", "nbytes", "bf16", "single")
 
     def __init__(self, outs: list[tuple[np.dtype, tuple[int, ...]]]) -> None:
         self.outs = outs
-        self.offsets, total = [], 0
-        for dt, shape in outs:
-            total = (total + 63) & ~63  # keep every output 64-byte aligned
-            self.offsets.append(total)
-            total += int(np.prod(shape, dtype=np.int64)) * dt.itemsize
         self.nbytes = [int(np.prod(shape, dtype=np.int64)) * dt.itemsize for dt, shape in outs]
-        self.buffer_type = ctypes.c_char * max(total + 64, 1)
-
-    def view(self, buf: ctypes.Array, base: int, i: int) -> np.ndarray:
-        dt, shape = self.outs[i]
-        v = np.ndarray(shape, dt, buf, self.offsets[i] + base)
-        return float32_from_bfloat16(v) if dt is BF16_BITS else v
+        self.bf16 = any(dt is BF16_BITS for dt, _ in outs)
+        self.single = outs[0][1] if len(outs) == 1 else None  # the shape of the only output
 
 
-class _Session:
-    """One thread's session: the C handle plus reusable ctypes structs.
+class _Scratch:
+    """One thread's ctypes structs for mle_model_run. The model and its
+    session pool are shared, but every run rewrites these structs, so each
+    thread has its own (libmle keeps no pointer into them after a call).
+    They stay set up for the last input shapes, so a run with the same
+    shapes only stores the data pointers."""
 
-    After the first run with given input shapes and outputs, results are
-    written straight into one buffer per call that the returned arrays share
-    (no copies). Asking for some outputs computes only what they need."""
+    __slots__ = ("ins", "outs", "in_t", "out_t", "in0", "out0", "err", "err_ref", "opts", "opts_ref", "cancel", "key",
+                 "layout", "n_out")
 
-    def __init__(self, model: "Model") -> None:
-        lib = model._lib
-        h, err = ctypes.c_void_p(), ctypes.c_void_p()
-        _lib.check(lib.mle_session_new(model._h, ctypes.byref(h), ctypes.byref(err)), err)
-        self.h, self.lib, self.pid = h, lib, os.getpid()
-        self.n_in, self.n_out = len(model.inputs), len(model.outputs)
-        self.names = [spec.name.encode() for spec in model.outputs]
-        self.ins = (_lib.Tensor * max(self.n_in, 1))()
-        self.outs = (_lib.Tensor * max(self.n_out, 1))()
+    def __init__(self, lib: ctypes.CDLL, n_in: int, n_out: int) -> None:
+        self.ins = (_lib.Tensor * max(n_in, 1))()
+        self.outs = (_lib.Tensor * max(n_out, 1))()
+        # Element views, made once: indexing a ctypes array builds a new object.
+        self.in_t = [self.ins[i] for i in range(n_in)]
+        self.out_t = [self.outs[i] for i in range(n_out)]
+        self.in0, self.out0 = self.ins[0], self.outs[0]
         self.err = ctypes.c_void_p()
         self.err_ref = ctypes.byref(self.err)
-        self.layouts: dict[tuple, _Layout] = {}
-        self.last_key: tuple | None = None
-        # Built once: a run passes them as they are unless it has a timeout.
         self.opts = lib.mle_default_run_options()
         self.opts_ref = ctypes.byref(self.opts)
-        # Sessions are per thread, so this says where every run of this one
-        # happens. Runs on the main thread carry its cancel flag (Ctrl-C).
-        self.on_main = threading.current_thread() is threading.main_thread() and _interrupt.install()
-        self.cancel = _interrupt.main_flag
-        if self.on_main:
-            self.opts.cancel = ctypes.pointer(self.cancel)
-
-    def _prepare(self, key: tuple, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None) -> _Layout | None:
-        """Writes what stays the same between runs with this key."""
-        for t, a in zip(self.ins, arrays):
-            t.dtype = dtype_id(a.dtype)
-            t.rank = a.ndim
-            for d, n in enumerate(a.shape):
-                t.shape[d] = n
-        for i in range(self.n_out if which is None else len(which)):
-            self.outs[i].name = None if which is None else self.names[which[i]]
-        layout = self.layouts.get(key)
-        if layout is not None:
-            for t, n in zip(self.outs, layout.nbytes):
-                t.nbytes = n
-        self.last_key = key
-        return layout
-
-    def _call(self, n_out: int, timeout: float | None, fresh: bool) -> None:
-        """Runs the C structs as set up, with a timeout or none; raises the
-        run's error. fresh: libmle allocates the outputs."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if fresh:  # also after a cancelled try: never hand libmle a stale pointer as a buffer
-                for i in range(n_out):
-                    self.outs[i].data, self.outs[i].nbytes = None, 0
-            self.opts.timeout_us = 0 if timeout is None else _timeout_us(timeout)
-            try:
-                if self.on_main:
-                    self.cancel.value = 0
-                status = self.lib.mle_session_run_opts(self.h, self.ins, self.n_in, self.outs, n_out, self.opts_ref,
-                                                       self.err_ref)
-            finally:
-                self.opts.timeout_us = 0
-            if not status:
-                return
-            self._failed(status)
-            # The signal handler returned: start over, as Python retries a
-            # blocking call whose handler did not raise (PEP 475).
-            if deadline is not None:
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
-                    raise MLETimeoutError("the run took longer than its timeout (restarted after a signal)",
-                                          16 | 1 << 8, "MLE_ERR_CANCELLED_DEADLINE")
-
-    def _failed(self, status: int) -> None:
-        """Raises a failed run's error; after Ctrl-C the signal handler's
-        exception, or returns if the handler returned (the caller retries)."""
-        if status != _lib.MLE_ERR_CANCELLED or not self.on_main:
-            raise _lib.error(status, self.err)
-        # Only the SIGINT watcher sets this flag: run the pending handler now
-        # (a KeyboardInterrupt propagates from here).
-        _lib.error(status, self.err)
-        _interrupt.check_signals()
-
-    def run(self, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None, timeout: float | None = None
-            ) -> tuple[_Layout, ctypes.Array | None, int, list[np.ndarray] | None]:
-        """Runs; returns the layout and either (buffer, aligned base) for
-        views, or the outputs themselves (first run with this key)."""
-        # The full dtype, byte order included: equal dtype.num is not equal bytes.
-        key = (tuple((a.shape, a.dtype) for a in arrays), which)
-        layout = self.layouts.get(key) if key == self.last_key else self._prepare(key, arrays, which)
-        n_out = self.n_out if which is None else len(which)
-        for t, a in zip(self.ins, arrays):
-            t.data = _address(a)
-            t.nbytes = a.nbytes
-        if layout is not None:
-            buf = layout.buffer_type()
-            addr = ctypes.addressof(buf)
-            base = (-addr) & 63
-            for t, off in zip(self.outs, layout.offsets):
-                t.data = addr + base + off
-        else:
-            for i in range(n_out):
-                self.outs[i].data, self.outs[i].nbytes = None, 0
-        if timeout is None:  # the hot path, inline: one flag store more than mle_session_run
-            if self.on_main:
-                self.cancel.value = 0
-            status = self.lib.mle_session_run_opts(self.h, self.ins, self.n_in, self.outs, n_out, self.opts_ref,
-                                                   self.err_ref)
-            if status:
-                self._failed(status)
-                self._call(n_out, None, layout is None)  # the signal handler returned: start over
-        else:
-            self._call(n_out, timeout, layout is None)
-        if layout is not None:
-            return layout, buf, base, None
-        results, shapes = [], []
-        try:
-            for i in range(n_out):
-                t = self.outs[i]
-                dt = _storage_dtype(t.dtype, t.name)
-                shape = tuple(t.shape[d] for d in range(t.rank))
-                out = np.frombuffer(ctypes.string_at(t.data, t.nbytes), dtype=dt).reshape(shape)
-                results.append(float32_from_bfloat16(out) if dt is BF16_BITS else out.copy())
-                shapes.append((dt, shape))
-        finally:
-            for i in range(n_out):
-                self.lib.mle_free(self.outs[i].data)
-        if len(self.layouts) > 64:
-            self.layouts.clear()
-        layout = _Layout(shapes)
-        self.layouts[key] = layout
-        self._prepare(key, arrays, which)
-        return layout, None, 0, results
-
-    def outputs(self, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None = None,
-                timeout: float | None = None) -> list[np.ndarray]:
-        """Runs and returns all outputs, or only those at the indices given."""
-        layout, buf, base, results = self.run(arrays, which, timeout)
-        if results is not None:
-            return results
-        return [layout.view(buf, base, i) for i in range(len(layout.outs))]
-
-    def __del__(self) -> None:
-        if self.h and self.h.value and os.getpid() == self.pid:
-            try:
-                self.lib.mle_session_free(self.h)
-            except Exception:
-                pass
+        # This thread's runs carry the main thread's cancel flag if it is the
+        # main thread and the SIGINT watcher is installed (Ctrl-C).
+        on_main = threading.current_thread() is threading.main_thread() and _interrupt.install()
+        self.cancel = _interrupt.main_flag if on_main else None
+        if on_main:
+            self.opts.cancel = ctypes.pointer(_interrupt.main_flag)
+        self.key: tuple | None = None
+        self.layout: _Layout | None = None
+        self.n_out = ctypes.c_size_t(0)
 
 
 class Model(_lib.Closeable):
     """A model opened from an .mle file (memory-mapped, validated).
 
-    Thread-safe: each thread gets its own session inside, and runs release the
+    Thread-safe: runs from any number of threads share the model's bounded
+    session pool in libmle (mle_model_run; see set_options) and release the
     GIL. A child forked from a process that has loaded libmle cannot use it
     (MLEForkError): start workers with spawn/forkserver, or use mle_runtime only
     in the workers (see docs/python.md).
@@ -292,8 +208,12 @@ class Model(_lib.Closeable):
 
     def __init__(self, path: str | os.PathLike | None = None, *, data: bytes | bytearray | memoryview | None = None,
                  verify: bool = False, device: str = "cpu", threads: int = 0, read_all: bool = False,
-                 max_memory: int | None = None) -> None:
+                 max_memory: int | None = None, max_sessions: int | None = None,
+                 spin_us: int | None = None) -> None:
         max_arena = _max_arena_bytes(max_memory)
+        serve = (None if max_sessions is None else _option_int32("max_sessions", max_sessions),
+                 None if spin_us is None else _option_int32("spin_us", spin_us))
+        self._h = None  # close() works whatever fails below
         lib = _lib.get()
         self._lib, self._pid, self._generation = lib, os.getpid(), _fork_generation
         if device not in _DEVICES:
@@ -313,7 +233,11 @@ class Model(_lib.Closeable):
         _lib.check(status, err)
         self._h = h
         self.path = None if path is None else os.fspath(path)
+        self._serve = (0, 0)  # max_sessions, spin_us as last set (0: libmle's defaults)
+        self._serve_lock = threading.Lock()
         try:
+            if serve != (None, None):
+                self.set_options(max_sessions=serve[0], spin_us=serve[1])
             self.metadata: dict = self._read_metadata()
             self.inputs = self._specs("input")
             self.outputs = self._specs("output")
@@ -324,12 +248,34 @@ class Model(_lib.Closeable):
         self._out_index = {s.name: i for i, s in enumerate(self.outputs)}
         # What each input is converted to: the public dtype, or BF16_BITS.
         self._targets = [(s.name, BF16_BITS if s.mle_dtype == "bfloat16" else s.dtype) for s in self.inputs]
-        self._local = threading.local()
         self._methods = props.methods
         self._classes = props.classes
         self._labels_are_indices = props.labels_are_indices
         self._feature_names = props.feature_names
         self._allow_nan = props.allow_nan
+        # Run state: per-thread ctypes structs, and output layouts shared by
+        # all threads (immutable; a race only computes one twice).
+        self._local = threading.local()
+        self._layouts: dict[tuple, _Layout] = {}
+        self._n_in, self._n_out = len(self.inputs), len(self.outputs)
+        self._n_in_c = ctypes.c_size_t(self._n_in)
+        self._n_out_c = [ctypes.c_size_t(n) for n in range(self._n_out + 1)]
+        self._out_names = [spec.name.encode() for spec in self.outputs]
+        # The estimator methods' fast path: the output each one reads, the
+        # feature count and the checks of _features, known once.
+        self._which = {m: (self._out_index[out],) for m, out in self._methods.items()}
+        if self._methods:
+            self._x_target = self._targets[0][1]
+            self._x_width = self.inputs[0].shape[-1]
+            self._x_float = self._x_target.kind == "f"
+        label = self.outputs[self._out_index[self._methods["predict"]]] if "predict" in self._methods else None
+        # predict's label output -> labels: None (as they are), "cast" or "index".
+        self._labels = None
+        if label is not None and self._classes is not None:
+            if self._labels_are_indices:
+                self._labels = "index"
+            elif label.dtype != self._classes.dtype:
+                self._labels = "cast"
 
     # ---------------------------------------------------------------- info
 
@@ -362,17 +308,162 @@ class Model(_lib.Closeable):
         sig = ", ".join(f"{s.name}: {s.mle_dtype}{list(s.shape)}" for s in self.inputs)
         return f"<mle_runtime.Model {name} ({sig})>"
 
+    # -------------------------------------------------------------- serving
+
+    def set_options(self, *, max_sessions: int | None = None, spin_us: int | None = None) -> None:
+        """Changes how libmle serves this model; runs that start afterwards
+        use it. None leaves a setting as it is; 0 restores libmle's default.
+
+        max_sessions: the most runs (threads) that execute at once, each on a
+        session of the model's pool; more wait for one (within their
+        timeout). Default: one per CPU; at most 65536.
+        spin_us: how long libmle's idle worker threads spin, in microseconds,
+        before sleeping: back-to-back parallel runs then start without a
+        wake-up, at the price of CPU time. Default 100; -1 never spins; at
+        most 100000.
+        Bad values raise MLEValueError (MLE_ERR_INVALID_OPTIONS), non-ints
+        TypeError."""
+        ms = None if max_sessions is None else _option_int32("max_sessions", max_sessions)
+        sp = None if spin_us is None else _option_int32("spin_us", spin_us)
+        h = self._handle()
+        with self._serve_lock:  # the unchanged setting must be the current one
+            serve = (self._serve[0] if ms is None else ms, self._serve[1] if sp is None else sp)
+            opts = self._lib.mle_default_model_options()
+            opts.max_sessions, opts.spin_us = serve
+            err = ctypes.c_void_p()
+            _lib.check(self._lib.mle_model_set_options(h, ctypes.byref(opts), ctypes.byref(err)), err)
+            self._serve = serve
+
     # ----------------------------------------------------------------- run
 
-    def _session(self) -> _Session:
+    def _handle(self) -> ctypes.c_void_p:
         _check_not_forked(self._generation)
-        if self._h is None:
+        h = self._h
+        if h is None:
             raise MLEValueError("the model is closed", 2, "MLE_ERR_BAD_HANDLE")
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = _Session(self)
-            self._local.session = s
-        return s
+        return h
+
+    def _outputs(self, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None,
+                 timeout: float | None = None, deadline: float | None = None) -> list[np.ndarray]:
+        """Runs on libmle's session pool (mle_model_run); returns all outputs,
+        or those at the indices in which. arrays: C-contiguous, little-endian.
+
+        The first run with given input shapes and outputs lets libmle allocate
+        the outputs and records their shapes (a _Layout); later runs with those
+        shapes allocate them with numpy and libmle writes into them."""
+        h = self._h
+        if h is None or self._generation != _fork_generation:
+            h = self._handle()  # raises the right error
+        try:
+            r = self._local.r
+        except AttributeError:
+            r = self._local.r = _Scratch(self._lib, self._n_in, self._n_out)
+        if self._n_in == 1:
+            a = arrays[0]
+            key = (a.shape, a.dtype, which)
+            if key != r.key:
+                self._prepare(r, key, arrays, which)
+            r.in0.data = _address(a)
+        else:
+            key = (tuple([(a.shape, a.dtype) for a in arrays]), which)
+            if key != r.key:
+                self._prepare(r, key, arrays, which)
+            for t, a in zip(r.in_t, arrays):
+                t.data = _address(a)
+        layout = r.layout
+        if layout is None:
+            for t in r.out_t[:r.n_out.value]:
+                t.data, t.nbytes = None, 0
+        elif layout.single is not None:
+            outs = [np.empty(layout.single, layout.outs[0][0])]
+            r.out0.data = _address(outs[0])
+        else:
+            outs = [np.empty(shape, dt) for dt, shape in layout.outs]
+            for t, o in zip(r.out_t, outs):
+                t.data = _address(o)
+        if r.cancel is not None:  # runs on the main thread: a SIGINT from before this run does not cancel it
+            r.cancel.value = 0
+        if timeout is None:
+            status = _lib.model_run_raw(h, r.ins, self._n_in_c, r.outs, r.n_out, r.opts_ref, r.err_ref)
+        else:
+            if deadline is None:
+                deadline = time.monotonic() + timeout
+            r.opts.timeout_us = _timeout_us(timeout)
+            try:
+                status = _lib.model_run_raw(h, r.ins, self._n_in_c, r.outs, r.n_out, r.opts_ref, r.err_ref)
+            finally:
+                r.opts.timeout_us = 0
+        if status:
+            self._failed(r, status)
+            # The signal handler returned: start over, as Python retries a
+            # blocking call whose handler did not raise (PEP 475). The handler
+            # may have run this model itself: set the structs up again.
+            r.key = None
+            if deadline is not None:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    raise MLETimeoutError("the run took longer than its timeout (restarted after a signal)",
+                                          16 | 1 << 8, "MLE_ERR_CANCELLED_DEADLINE")
+            return self._outputs(arrays, which, timeout, deadline)
+        if layout is None:
+            return self._fresh(r, key)
+        if layout.bf16:
+            return [float32_from_bfloat16(o) if dt is BF16_BITS else o for o, (dt, _) in zip(outs, layout.outs)]
+        return outs
+
+    def _prepare(self, r: _Scratch, key: tuple, arrays: Sequence[np.ndarray], which: tuple[int, ...] | None) -> None:
+        """Writes what stays the same between runs with this key."""
+        r.key = None  # until every field is written: an error half-way leaves nothing stale
+        for t, a in zip(r.in_t, arrays):
+            t.dtype = dtype_id(a.dtype)
+            t.rank = a.ndim  # libmle refuses a rank above MLE_MAX_RANK; the dims it would read are kept to 8
+            for d, n in enumerate(a.shape[:_lib.MAX_RANK]):
+                t.shape[d] = n
+            t.nbytes = a.nbytes
+        n = self._n_out if which is None else len(which)
+        for i in range(n):
+            r.out_t[i].name = None if which is None else self._out_names[which[i]]
+        layout = self._layouts.get(key)
+        if layout is not None:
+            for t, nb in zip(r.out_t, layout.nbytes):
+                t.nbytes = nb
+        r.layout, r.n_out, r.key = layout, self._n_out_c[n], key
+
+    def _fresh(self, r: _Scratch, key: tuple) -> list[np.ndarray]:
+        """The outputs libmle allocated (first run with this key), copied
+        into numpy; records their layout for the next runs."""
+        n_out = r.n_out.value
+        results, shapes = [], []
+        try:
+            for t in r.out_t[:n_out]:
+                dt = _storage_dtype(t.dtype, t.name)
+                shape = tuple(t.shape[d] for d in range(t.rank))
+                out = np.frombuffer(ctypes.string_at(t.data, t.nbytes), dtype=dt).reshape(shape)
+                results.append(float32_from_bfloat16(out) if dt is BF16_BITS else out.copy())
+                shapes.append((dt, shape))
+        finally:
+            for t in r.out_t[:n_out]:
+                self._lib.mle_free(t.data)
+                t.data = None
+        if len(self._layouts) > 64:
+            self._layouts.clear()
+        layout = _Layout(shapes)
+        self._layouts[key] = layout
+        for t, nb in zip(r.out_t, layout.nbytes):
+            t.nbytes = nb
+        r.layout = layout
+        return results
+
+    @staticmethod
+    def _failed(r: _Scratch, status: int) -> None:
+        """Raises a failed run's error; after Ctrl-C the signal handler's
+        exception, or returns if the handler returned (the caller retries)."""
+        if status != _lib.MLE_ERR_CANCELLED or r.cancel is None:
+            raise _lib.error(status, r.err)
+        # Only the SIGINT watcher sets this flag: run the pending handler now
+        # (a KeyboardInterrupt propagates from here).
+        _lib.error(status, r.err)
+        _interrupt.check_signals()
 
     def _convert(self, target: tuple[str, np.dtype], x: Any) -> np.ndarray:
         name, dtype = target
@@ -406,7 +497,7 @@ class Model(_lib.Closeable):
         limit; a run past it raises MLETimeoutError. Returns {output name: array}."""
         if timeout is not None:
             _timeout_us(timeout)  # refuse a bad value before converting anything
-        outs = self._session().outputs(self._arrays(inputs, named, convert), None, timeout)
+        outs = self._outputs(self._arrays(inputs, named, convert), None, timeout)
         return {s.name: o for s, o in zip(self.outputs, outs)}
 
     def __call__(self, *inputs: Any, timeout: float | None = None, **named: Any) -> np.ndarray | tuple[np.ndarray, ...]:
@@ -414,7 +505,7 @@ class Model(_lib.Closeable):
         tuple of outputs in graph order."""
         if timeout is not None:
             _timeout_us(timeout)
-        outs = self._session().outputs(self._arrays(list(inputs) if inputs else None, named), None, timeout)
+        outs = self._outputs(self._arrays(list(inputs) if inputs else None, named), None, timeout)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def _arrays(self, inputs: Any, named: Mapping[str, Any], convert: bool = True) -> list[np.ndarray]:
@@ -445,58 +536,69 @@ class Model(_lib.Closeable):
     # ------------------------------------------------- scikit-learn methods
 
     def _features(self, X: Any) -> np.ndarray:
-        """Validates X like scikit-learn: 2-D, feature count, names, NaN."""
-        names = None if type(X) is np.ndarray else getattr(X, "columns", None)
-        if names is not None and self._feature_names is not None:
-            got = [str(c) for c in names]
-            if got != self._feature_names:
-                raise MLEShapeError(
-                    f"feature names do not match those seen at fit time: expected {self._feature_names}, got {got}",
-                    9, "MLE_ERR_SHAPE")
-        spec = self.inputs[0]
-        a = self._convert(self._targets[0], X)
-        if a.ndim != 2:
-            raise MLEShapeError(f"expected a 2-D array of shape (n_samples, {spec.shape[-1]}), got shape {a.shape}"
-                                + (" (reshape a single sample with X.reshape(1, -1))" if a.ndim == 1 else ""),
-                                9, "MLE_ERR_SHAPE")
-        if spec.shape[-1] != -1 and a.shape[1] != spec.shape[-1]:
-            raise MLEShapeError(f"X has {a.shape[1]} features, but the model expects {spec.shape[-1]}", 9, "MLE_ERR_SHAPE")
-        if a.dtype.kind == "f":
+        """Validates X like scikit-learn: 2-D, feature count, names, NaN.
+        What libmle checks again (dtype, shapes) is checked here only for
+        scikit-learn's messages, at the cost of a few attribute reads."""
+        if type(X) is np.ndarray and X.dtype == self._x_target and X.flags.c_contiguous:
+            a = X  # the common case: no conversion, no feature names
+        else:
+            names = None if type(X) is np.ndarray else getattr(X, "columns", None)
+            if names is not None and self._feature_names is not None:
+                got = [str(c) for c in names]
+                if got != self._feature_names:
+                    raise MLEShapeError(
+                        f"feature names do not match those seen at fit time: expected {self._feature_names}, "
+                        f"got {got}", 9, "MLE_ERR_SHAPE")
+            a = self._convert(self._targets[0], X)
+        shape = a.shape
+        if len(shape) != 2 or (shape[1] != self._x_width and self._x_width != -1):
+            self._bad_shape(shape)
+        if self._x_float and _maybe_not_finite(a):
             if self._allow_nan:
                 bad = bool(np.isinf(a).any())
-            else:  # a finite sum proves every value finite; else look closer
-                bad = not math.isfinite(a.sum()) and not np.isfinite(a).all()
+            else:
+                bad = not np.isfinite(a).all()
             if bad:
                 what = "NaN or infinity" if not self._allow_nan else "infinity"
-                raise MLEValueError(f"Input X contains {what}; this model has no imputer for it", 1025, "MLE_ERR_INVALID_VALUE")
+                raise MLEValueError(f"Input X contains {what}; this model has no imputer for it", 1025,
+                                    "MLE_ERR_INVALID_VALUE")
         return a
 
+    def _bad_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 2:
+            raise MLEShapeError(f"expected a 2-D array of shape (n_samples, {self._x_width}), got shape {shape}"
+                                + (" (reshape a single sample with X.reshape(1, -1))" if len(shape) == 1 else ""),
+                                9, "MLE_ERR_SHAPE")
+        raise MLEShapeError(f"X has {shape[1]} features, but the model expects {self._x_width}", 9, "MLE_ERR_SHAPE")
+
+    def _no_method(self, name: str) -> AttributeError:
+        return AttributeError(f"this model has no {name}(); it supports {sorted(self._methods) or ['run']}")
+
     def _method(self, name: str, X: Any, timeout: float | None) -> np.ndarray:
-        out = self._methods.get(name)
-        if out is None:
-            raise AttributeError(f"this model has no {name}(); it supports {sorted(self._methods) or ['run']}")
+        which = self._which.get(name)
+        if which is None:
+            raise self._no_method(name)
         if timeout is not None:
             _timeout_us(timeout)
-        y = self._session().outputs([self._features(X)], (self._out_index[out],), timeout)[0]
-        if name == "predict_log_proba":
-            return np.log(y)  # what scikit-learn computes, warnings included
-        if name == "predict" and self._classes is not None:
-            if not self._labels_are_indices:
-                return y.astype(self._classes.dtype, copy=False)
-            _check_indices(y, len(self._classes))
-            return self._classes[y]
-        return y
+        return self._outputs([self._features(X)], which, timeout)[0]
 
     def predict(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         """Like the source estimator's predict (labels in their original dtype).
         timeout: seconds, or None (MLETimeoutError past it)."""
-        return self._method("predict", X, timeout)
+        y = self._method("predict", X, timeout)
+        labels = self._labels
+        if labels is None:
+            return y
+        if labels == "cast":
+            return y.astype(self._classes.dtype, copy=False)
+        _check_indices(y, len(self._classes))
+        return self._classes[y]
 
     def predict_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("predict_proba", X, timeout)
 
     def predict_log_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
-        return self._method("predict_log_proba", X, timeout)
+        return np.log(self._method("predict_log_proba", X, timeout))  # what scikit-learn computes, warnings included
 
     def decision_function(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("decision_function", X, timeout)
@@ -516,10 +618,25 @@ class Model(_lib.Closeable):
     # ------------------------------------------------------------ lifetime
 
     def close(self) -> None:
-        """Frees the model now (sessions of other threads keep it alive)."""
-        if self._h is not None and self._h.value and os.getpid() == self._pid:
-            self._lib.mle_model_free(self._h)
+        """Frees the model now. Runs in progress on other threads finish;
+        later calls raise MLEValueError."""
+        h = getattr(self, "_h", None)
+        if h is not None and h.value and os.getpid() == self._pid:
+            self._lib.mle_model_free(h)
         self._h = None
+
+
+def _maybe_not_finite(a: np.ndarray) -> bool:
+    """False proves every value of a float array finite; True means look
+    closer. A float64 (float32) is NaN or infinite only if its exponent bits
+    are all ones, so its top byte (little-endian: the last) is 0x7F or 0xFF:
+    for a few rows, two byte searches cost a third of a numpy reduction.
+    Larger arrays: a finite sum proves every value finite."""
+    size = a.itemsize
+    if a.size <= 512 and size in (4, 8) and _LITTLE:
+        top = a.tobytes()[size - 1::size]
+        return 0x7F in top or 0xFF in top
+    return not math.isfinite(np.add.reduce(a, axis=None))
 
 
 def _as_given(x: Any) -> np.ndarray:
