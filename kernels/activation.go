@@ -1,6 +1,11 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"unsafe"
+
+	"github.com/mle-runtime/mle/kernels/vmath"
+)
 
 // UnaryOp selects the function of Unary.
 type UnaryOp uint8
@@ -21,10 +26,15 @@ const (
 )
 
 // Unary computes out[i] = f(x[i]). alpha is LeakyRelu's negative slope.
-// float32 values are computed in float64 and rounded once.
+// Sigmoid, Tanh, Gelu (both), Exp and Log run through vmath's vectorized
+// kernels (same bits on every machine; max error in vmath's doc: under one
+// ulp, float32 computed in float64 and rounded once); the others are exact
+// or computed in float64 and rounded once.
 func Unary[T Float](op UnaryOp, out, x []T, alpha float64) {
 	x = x[:len(out)]
 	switch op {
+	case OpSigmoid, OpTanh, OpGeluErf, OpGeluTanh, OpExp, OpLog:
+		unaryVmath(op, out, x)
 	case OpRelu:
 		for i, v := range x {
 			if v > 0 || v != v { // NaN propagates, as in numpy and torch
@@ -42,23 +52,6 @@ func Unary[T Float](op UnaryOp, out, x []T, alpha float64) {
 				out[i] = v
 			}
 		}
-	case OpSigmoid:
-		for i, v := range x {
-			out[i] = T(1 / (1 + math.Exp(-float64(v))))
-		}
-	case OpTanh:
-		for i, v := range x {
-			out[i] = T(math.Tanh(float64(v)))
-		}
-	case OpGeluErf:
-		erf := math.Erf
-		if isFloat32[T]() {
-			erf = erfFloat32 // float32 results do not need math.Erf's 1e-16
-		}
-		for i, v := range x {
-			f := float64(v)
-			out[i] = T(0.5 * f * (1 + erf(f/math.Sqrt2)))
-		}
 	case OpAbs:
 		for i, v := range x {
 			out[i] = T(math.Abs(float64(v)))
@@ -71,26 +64,72 @@ func Unary[T Float](op UnaryOp, out, x []T, alpha float64) {
 		for i, v := range x {
 			out[i] = T(math.Sqrt(float64(v)))
 		}
-	case OpExp:
-		for i, v := range x {
-			out[i] = T(math.Exp(float64(v)))
-		}
-	case OpLog:
-		for i, v := range x {
-			out[i] = T(math.Log(float64(v)))
-		}
-	case OpGeluTanh:
-		const c = 0.7978845608028654 // sqrt(2/pi)
-		for i, v := range x {
-			f := float64(v)
-			out[i] = T(0.5 * f * (1 + math.Tanh(c*(f+0.044715*f*f*f))))
-		}
 	}
 }
 
+// unaryVmath applies one of vmath's functions, picked by T's float type.
+func unaryVmath[T Float](op UnaryOp, out, x []T) {
+	if isFloat32[T]() {
+		o, v := asF32(out), asF32(x)
+		switch op {
+		case OpSigmoid:
+			vmath.Sigmoid32(o, v)
+		case OpTanh:
+			vmath.Tanh32(o, v)
+		case OpGeluErf:
+			vmath.GeluErf32(o, v)
+		case OpGeluTanh:
+			vmath.GeluTanh32(o, v)
+		case OpExp:
+			vmath.Exp32(o, v)
+		case OpLog:
+			vmath.Log32(o, v)
+		}
+		return
+	}
+	o, v := asF64(out), asF64(x)
+	switch op {
+	case OpSigmoid:
+		vmath.Sigmoid64(o, v)
+	case OpTanh:
+		vmath.Tanh64(o, v)
+	case OpGeluErf:
+		vmath.GeluErf64(o, v)
+	case OpGeluTanh:
+		vmath.GeluTanh64(o, v)
+	case OpExp:
+		vmath.Exp64(o, v)
+	case OpLog:
+		vmath.Log64(o, v)
+	}
+}
+
+// asF32 and asF64 view a []T (T a float type of that size) as its base
+// type: Float admits named types (~float32), which vmath does not.
+func asF32[T Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+func asF64[T Float](s []T) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
 // Softmax computes softmax (or log-softmax) over the middle axis of x viewed
-// as [outer, axis, inner], for outer rows [o0, o1).
+// as [outer, axis, inner], for outer rows [o0, o1); out may be x.
+// Contiguous rows (inner == 1) take three passes: the max, vmath's
+// exp(x − max) with its float64 sum, then the scale (or x − max − ln sum).
+// A NaN anywhere in a row makes the whole row NaN, as do +Inf (Inf − Inf)
+// and a row of −Inf.
 func Softmax[T Float](log bool, out, x []T, axis, inner, o0, o1 int) {
+	if inner == 1 {
+		for o := o0; o < o1; o++ {
+			r := o * axis
+			softmaxRow(log, out[r:r+axis], x[r:r+axis])
+		}
+		return
+	}
+	// Strided rows: element by element with vmath's scalar exp and log (the
+	// float64 kernels), each exp computed twice rather than stored.
 	for o := o0; o < o1; o++ {
 		for in := 0; in < inner; in++ {
 			base := o*axis*inner + in
@@ -101,56 +140,93 @@ func Softmax[T Float](log bool, out, x []T, axis, inner, o0, o1 int) {
 				}
 			}
 			var sum float64
+			for k := 0; k < axis; k++ {
+				sum += vmath.Exp(float64(x[base+k*inner]) - mx)
+			}
 			if log {
-				for k := 0; k < axis; k++ {
-					sum += math.Exp(float64(x[base+k*inner]) - mx)
-				}
-				lse := mx + math.Log(sum)
+				lse := mx + vmath.Log(sum)
 				for k := 0; k < axis; k++ {
 					out[base+k*inner] = T(float64(x[base+k*inner]) - lse)
 				}
 				continue
 			}
 			for k := 0; k < axis; k++ {
-				sum += math.Exp(float64(x[base+k*inner]) - mx)
-			}
-			for k := 0; k < axis; k++ {
-				out[base+k*inner] = T(math.Exp(float64(x[base+k*inner])-mx) / sum)
+				out[base+k*inner] = T(vmath.Exp(float64(x[base+k*inner])-mx) / sum)
 			}
 		}
 	}
 }
 
-// SoftmaxF64 is Softmax (not log) for float64, computing each exp once: the
-// float64 output holds it until the division (float32 cannot, without
-// rounding twice).
-func SoftmaxF64(out, x []float64, axis, inner, o0, o1 int) {
-	for o := o0; o < o1; o++ {
-		for in := 0; in < inner; in++ {
-			base := o*axis*inner + in
-			mx := math.Inf(-1)
-			for k := 0; k < axis; k++ {
-				if v := x[base+k*inner]; v > mx || v != v {
-					mx = v
-				}
-			}
-			var sum float64
-			for k := 0; k < axis; k++ {
-				e := math.Exp(x[base+k*inner] - mx)
-				out[base+k*inner] = e
-				sum += e
-			}
-			for k := 0; k < axis; k++ {
-				out[base+k*inner] /= sum
-			}
+// softmaxRow is Softmax of one contiguous row; out and x may be the same.
+func softmaxRow[T Float](log bool, out, x []T) {
+	if len(x) == 0 {
+		return
+	}
+	mx := math.Inf(-1)
+	for _, v := range x {
+		if f := float64(v); f > mx || f != f {
+			mx = f
 		}
 	}
+	if log {
+		// The exps are only summed: a scratch block on the stack keeps x
+		// intact when out is x. The sum is the same whether or not it is.
+		var buf [logSoftmaxBlock]T
+		var sum float64
+		for i := 0; i < len(x); i += logSoftmaxBlock {
+			xs := x[i:min(i+logSoftmaxBlock, len(x))]
+			sum += expSub(buf[:len(xs)], xs, mx)
+		}
+		lse := mx + vmath.Log(sum)
+		for i, v := range x {
+			out[i] = T(float64(v) - lse)
+		}
+		return
+	}
+	if !isFloat32[T]() {
+		softmaxRowF64(asF64(out), asF64(x), mx)
+		return
+	}
+	// out holds e^(x−max) rounded to float32 until the scale; times 1/sum
+	// and rounded again, that is within an ulp of the exact quotient.
+	inv := 1 / vmath.ExpSub32(asF32(out), asF32(x), float32(mx))
+	for i, e := range out {
+		out[i] = T(float64(e) * inv)
+	}
+}
+
+const logSoftmaxBlock = 512
+
+// expSub is vmath.ExpSub32/64 by T: out = e^(x−mx), returning the sum.
+func expSub[T Float](out, x []T, mx float64) float64 {
+	if isFloat32[T]() {
+		return vmath.ExpSub32(asF32(out), asF32(x), float32(mx))
+	}
+	return vmath.ExpSub64(asF64(out), asF64(x), mx)
+}
+
+// softmaxRowF64 divides by the sum, as scikit-learn does, rather than
+// multiplying by its reciprocal (one more rounding).
+func softmaxRowF64(out, x []float64, mx float64) {
+	sum := vmath.ExpSub64(out, x, mx)
+	for i := range out {
+		out[i] /= sum
+	}
+}
+
+// SoftmaxF64 is Softmax (not log) for float64. (It predates Softmax
+// computing each exp once for both types.)
+func SoftmaxF64(out, x []float64, axis, inner, o0, o1 int) {
+	Softmax(false, out, x, axis, inner, o0, o1)
 }
 
 // LayerNorm normalizes rows [r0, r1) of x viewed as [rows, d]:
 // y = (x - mean) / sqrt(var + eps) · scale + bias (bias may be nil).
 // mean and invStd, when non-nil, receive each row's statistics.
-// Statistics accumulate in float64.
+// Statistics accumulate in float64, in two passes over the row (sum, then
+// squared deviations): a one-pass form (Σx² − nμ², or Welford's) rounds
+// differently and would change float64 results. Products are rounded
+// before they are added, so no build fuses them (GOAMD64=v3 and arm64 may).
 func LayerNorm[T Float](y, x, scale, bias, mean, invStd []T, d int, eps float64, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		row := x[r*d : r*d+d]
@@ -162,16 +238,19 @@ func LayerNorm[T Float](y, x, scale, bias, mean, invStd []T, d int, eps float64,
 		var ss float64
 		for _, v := range row {
 			dv := float64(v) - mu
-			ss += dv * dv
+			ss += float64(dv * dv) // rounded: never fused, whatever GOAMD64 or GOARCH
 		}
 		inv := 1 / math.Sqrt(ss/float64(d)+eps)
 		out := y[r*d : r*d+d]
-		for i, v := range row {
-			n := (float64(v) - mu) * inv * float64(scale[i])
-			if bias != nil {
-				n += float64(bias[i])
+		if bias != nil {
+			b := bias[:d]
+			for i, v := range row {
+				out[i] = T(float64((float64(v)-mu)*inv*float64(scale[i])) + float64(b[i]))
 			}
-			out[i] = T(n)
+		} else {
+			for i, v := range row {
+				out[i] = T((float64(v) - mu) * inv * float64(scale[i]))
+			}
 		}
 		if mean != nil {
 			mean[r] = T(mu)
@@ -208,20 +287,8 @@ func ArgMax[T Number](out []int64, x []T, axis, inner int, last bool, o0, o1 int
 	}
 }
 
+// isFloat32 is by size, not by type assertion: Float admits named types.
 func isFloat32[T Float]() bool {
 	var z T
-	_, ok := any(z).(float32)
-	return ok
-}
-
-// erfFloat32 is erf to within 1.5e-7 absolute (Abramowitz & Stegun 7.1.26),
-// below float32's resolution near 1 and twice as fast as math.Erf.
-func erfFloat32(x float64) float64 {
-	sign := 1.0
-	if x < 0 {
-		sign, x = -1, -x
-	}
-	t := 1 / (1 + 0.3275911*x)
-	poly := ((((1.061405429*t-1.453152027)*t+1.421413741)*t-0.284496736)*t + 0.254829592) * t
-	return sign * (1 - poly*math.Exp(-x*x))
+	return unsafe.Sizeof(z) == 4
 }

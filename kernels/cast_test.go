@@ -69,16 +69,6 @@ func TestStridedCoalesces(t *testing.T) {
 	}
 }
 
-func TestErfFloat32(t *testing.T) {
-	worst := 0.0
-	for x := -6.0; x <= 6; x += 1e-4 {
-		worst = math.Max(worst, math.Abs(erfFloat32(x)-math.Erf(x)))
-	}
-	if worst > 1.5e-7 {
-		t.Fatalf("erfFloat32 is off by %g", worst)
-	}
-}
-
 func TestFloat64sRoundTrip(t *testing.T) {
 	vals := []float64{-3.9, -1, 0, 0.5, 2.7, 300}
 	cases := []struct {

@@ -1,0 +1,16 @@
+// Package asmgen holds the programs that generate MLE's assembly kernels
+// with avo (github.com/mmcloughlin/avo): each subdirectory is a main package
+// that writes one kernels/*_amd64.s file and its Go declarations. It is a
+// module of its own so that libmle does not depend on avo.
+//
+// Regenerate everything with `make asm` from the repository root.
+//
+// gemm writes the GEMM micro-kernels and packing routines,
+// kernels/gemm_amd64.s and kernels/gemm_stub_amd64.go; by hand:
+//
+//	cd kernels/asmgen/gemm && go run . -out ../../gemm_amd64.s -stubs ../../gemm_stub_amd64.go -pkg kernels
+//
+// TestGemmAsmGenerated (package kernels) fails when the committed files
+// differ from what the generator writes; it skips when avo is not in the
+// module cache, since it runs offline.
+package asmgen
