@@ -38,6 +38,13 @@ $(CLI): $(GO_SRC)
 	@mkdir -p $(BUILD)
 	$(GO) build -trimpath -o $@ ./cmd/mle
 
+# Regenerates the assembly kernels from their avo programs (kernels/asmgen, a
+# module of its own); TestGemmAsmGenerated checks the GEMM file is current.
+.PHONY: asm
+asm:
+	cd kernels/asmgen/gemm && $(GO) run . -out ../../gemm_amd64.s -stubs ../../gemm_stub_amd64.go -pkg kernels
+	cd kernels/asmgen/vmath && $(GO) run . -out ../../vmath/vmath_amd64.s -stubs ../../vmath/vmath_stub_amd64.go -pkg vmath
+
 # Rewrites the status-code, dtype and version tables of every language from
 # cmd/mle-gentables/tables.go (`go test ./cmd/mle-gentables` checks them).
 .PHONY: gen
@@ -79,6 +86,7 @@ test: all test-go test-fuzz test-c test-asan test-python test-rust test-node
 test-go:
 	@test -z "$$(gofmt -l capi core kernels cmd tests)" || { echo "gofmt needed:"; gofmt -l capi core kernels cmd tests; exit 1; }
 	$(GO) vet ./...
+	cd kernels/asmgen && $(GO) mod download  # the generators' modules, so the generated-file check runs offline
 	$(GO) test -race -count=1 ./...
 
 # Each fuzz target runs FUZZTIME (default 60 s), seeded from tests/fuzz. FuzzHostile

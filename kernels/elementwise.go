@@ -116,6 +116,21 @@ func Binary[T Number](op BinaryOp, s *Strided, out, a, b []T, r0, r1 int) {
 	}
 }
 
+// BinaryRange is Binary for the output elements [lo, hi), which need not
+// fall on row boundaries: fused chains walk tensors in cache-sized blocks.
+// Each element gets exactly the arithmetic Binary gives it.
+func BinaryRange[T Number](op BinaryOp, s *Strided, out, a, b []T, lo, hi int) {
+	_, inner := s.Rows()
+	ia, ib := s.StrideA[len(s.Dims)-1], s.StrideB[len(s.Dims)-1]
+	for lo < hi {
+		r, c := lo/inner, lo%inner
+		n := min(inner-c, hi-lo)
+		oa, ob := s.offsets(r)
+		binaryRow(op, out[lo:lo+n], a[oa+c*ia:], b[ob+c*ib:], ia, ib)
+		lo += n
+	}
+}
+
 func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	n := len(o)
 	if op == OpDiv && !isInteger[T]() {

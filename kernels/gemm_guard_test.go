@@ -91,3 +91,44 @@ func TestGemmGuardPages(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmGuardPagesBlocked is TestGemmGuardPages for the packed path of
+// every kernel family: the SIMD packing (transposes and row copies) reads
+// whole vectors, so an operand ending mid-vector must not be read past.
+func TestGemmGuardPagesBlocked(t *testing.T) {
+	shapes := [][3]int{{13, 37, 11}, {25, 33, 9}, {30, 17, 8}, {7, 70, 40}, {50, 9, 31}}
+	ra, rb := newGuardedRegion(t, 8*4096), newGuardedRegion(t, 8*4096)
+	withKernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		w := new(Worker)
+		for _, s := range shapes {
+			for tr := 0; tr < 4; tr++ {
+				for _, pad := range []int{0, 1} {
+					g := gemmCase{tr&1 != 0, tr&2 != 0, s[0], s[1], s[2], 1, 0.5, pad, ""}
+					o := newGemmOperands(g, rng)
+					a32, b32 := toF32(o.a), toF32(o.b)
+					want64 := append([]float64(nil), o.c...)
+					Dgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, g.alpha, o.a, o.lda, o.b, o.ldb, g.beta, want64, o.ldc)
+					want32 := toF32(o.c)
+					Sgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, float32(g.alpha), a32, o.lda, b32, o.ldb, float32(g.beta), want32, o.ldc)
+					for _, atEnd := range []bool{false, true} {
+						c64 := append([]float64(nil), o.c...)
+						Dgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, g.alpha, place(ra, o.a, atEnd), o.lda, place(rb, o.b, atEnd), o.ldb, g.beta, c64, o.ldc)
+						for i := range c64 {
+							if math.Float64bits(c64[i]) != math.Float64bits(want64[i]) {
+								t.Fatalf("%v atEnd=%v: f64 C[%d] = %v, want %v", g, atEnd, i, c64[i], want64[i])
+							}
+						}
+						c32 := toF32(o.c)
+						Sgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, float32(g.alpha), place(ra, a32, atEnd), o.lda, place(rb, b32, atEnd), o.ldb, float32(g.beta), c32, o.ldc)
+						for i := range c32 {
+							if math.Float32bits(c32[i]) != math.Float32bits(want32[i]) {
+								t.Fatalf("%v atEnd=%v: f32 C[%d] = %v, want %v", g, atEnd, i, c32[i], want32[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

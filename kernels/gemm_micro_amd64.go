@@ -2,52 +2,120 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
 
-// sgemmKernel6x16 and dgemmKernel6x8 are in gemm_amd64.s. They need
-// kc >= 1 and read 6·kc values of a, 16·kc (8·kc) of b and a 6×16 (6×8)
-// tile of c at row stride ldc; load == false stores without reading C.
+	"golang.org/x/sys/cpu"
+)
+
+// The assembly micro-kernels are generated into gemm_amd64.s and declared
+// in gemm_stub_amd64.go by kernels/asmgen/gemm (see kernels/asmgen/doc.go).
+
+// asmMicro is the shared signature of the assembly micro-kernels: the
+// gemmKernel.fn contract on raw pointers, load == false for beta == 0.
+type asmMicro[T gemmFloat] func(kc int, a, b *T, alpha, beta T, c *T, ldc int, src *T, lds int, load bool)
+
+// wrapMicro returns the gemmKernel.fn of an mr×nr assembly kernel. Its
+// bounds checks stand in for the ones the assembly cannot do.
+func wrapMicro[T gemmFloat](mr, nr int, f asmMicro[T]) func(kc int, a, b []T, alpha, beta T, c []T, ldc int, s []T, lds int) {
+	return func(kc int, a, b []T, alpha, beta T, c []T, ldc int, s []T, lds int) {
+		_, _, _ = a[mr*kc-1], b[nr*kc-1], c[(mr-1)*ldc+nr-1]
+		sp := &c[0] // not read when beta == 0
+		if beta != 0 {
+			_ = s[(mr-1)*lds+nr-1]
+			sp = &s[0]
+		}
+		f(kc, &a[0], &b[0], alpha, beta, &c[0], ldc, sp, lds, beta != 0)
+	}
+}
+
+// transposeF32 and transposeF64 are gemmKernel.transpose. Their bounds
+// checks stand in for the ones the assembly cannot do.
+func transposeF32(src []float32, lds, rows, n int, dst []float32, ldd int) {
+	_, _ = src[(rows-1)*lds+n-1], dst[(n-1)*ldd+rows-1]
+	gemmTransposeF32(&src[0], lds, rows, n, &dst[0], ldd)
+}
+
+func transposeF64(src []float64, lds, rows, n int, dst []float64, ldd int) {
+	_, _ = src[(rows-1)*lds+n-1], dst[(n-1)*ldd+rows-1]
+	gemmTransposeF64(&src[0], lds, rows, n, &dst[0], ldd)
+}
+
+// copyRowsAsm returns a gemmKernel.copyA or copyB for rows of width
+// values from an assembly routine that copies rows of that many bytes.
+func copyRowsAsm[T gemmFloat](width int, f func(src *byte, lds, rows int, dst *byte)) func(src []T, lds, rows int, dst []T) {
+	return func(src []T, lds, rows int, dst []T) {
+		if rows <= 0 {
+			return
+		}
+		_, _ = src[(rows-1)*lds+width-1], dst[rows*width-1]
+		size := int(unsafe.Sizeof(src[0]))
+		f((*byte)(unsafe.Pointer(&src[0])), lds*size, rows, (*byte)(unsafe.Pointer(&dst[0])))
+	}
+}
+
+// Block sizes for the loop order of gemmTask.block: an MR×KC sliver of A
+// in L1, a KC×NC block of B in L2 (256 KiB f32, 512 KiB f64 at 256×256:
+// the L2 is 2 MiB) and an MC×KC panel of A in L3. Chosen with the tuning
+// benchmarks on a 2-vCPU Xeon (AVX-512) VM whose neighbours kept it busy:
+// kc 256-512 and nc 256-512 measured alike within the noise, an L2-sized
+// B block beat 1-4 MiB ones, and mc only bounds scratch (A is packed once
+// per panel whatever its height) and how often an unpacked B is repacked.
 //
-//go:noescape
-func sgemmKernel6x16(kc int, a, b *float32, alpha, beta float32, c *float32, ldc int, load bool)
-
-//go:noescape
-func dgemmKernel6x8(kc int, a, b *float64, alpha, beta float64, c *float64, ldc int, load bool)
-
-// The AVX2 kernels peak at two 8-wide (4-wide) FMAs per cycle, so the block
-// sizes matter here: a 256-deep B sliver (16 KiB in both types) stays in
-// L1 and the MC×KC A block (144 KiB f32, 192 KiB f64) in L2. Chosen with
-// BenchmarkGemmBlocks on a 2-vCPU Zen 4 VM: f32 is flat (±5%) over
-// mc 48-288, kc 128-512, nc 512-4096; f64 at 2048 gained ~10% from
-// nc 2048 to 512 (a 1 MiB B panel, kept warm in L2/L3). directMax is 4:
-// with the AVX2 direct kernels (gemv_amd64.go) m = 2..4 runs 3-25× faster
-// unpacked than packed into 6-row slivers (4×1024×1024: 57-86 vs 8-11
-// GFLOP/s). directParBytes: splitting a direct product over two goroutines
-// paid from about 0.3 ms of serial work, a B of 8-12 MiB when it is in L3
-// (break-even at 8 MiB) and less from DRAM; below, the wake-up costs more.
+// directMax is 4: with the AVX2 direct kernels (gemv_amd64.go) m = 2..4
+// runs 3-25× faster unpacked than packed into 6-row slivers (4×1024×1024:
+// 57-86 vs 8-11 GFLOP/s). directParBytes: splitting a direct product over
+// two goroutines paid from about 0.3 ms of serial work, a B of 8-12 MiB
+// when it is in L3 (break-even at 8 MiB) and less from DRAM; below, the
+// wake-up costs more.
 var sgemmKernelAVX2 = gemmKernel[float32]{
-	name: "avx2-6x16", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4096,
+	name: "avx2-6x16", mr: 6, nr: 16, mc: 1536, kc: 256, nc: 256,
 	parMACs: 224 * 224 * 224, directMax: 4, directParBytes: 8 << 20,
 	gemvN: sgemvAVX2.gemvN, gemvT: sgemvAVX2.gemvT,
-	fn: func(kc int, a, b []float32, alpha, beta float32, c []float32, ldc int) {
-		// Bounds checks here stand in for the ones the assembly cannot do.
-		_, _, _ = a[6*kc-1], b[16*kc-1], c[5*ldc+15]
-		sgemmKernel6x16(kc, &a[0], &b[0], alpha, beta, &c[0], ldc, beta != 0)
-	},
+	transpose: transposeF32, tblk: 8, copyB: copyRowsAsm[float32](16, gemmCopyRows64),
+	fn: wrapMicro(6, 16, sgemmKernel6x16),
 }
 
 var dgemmKernelAVX2 = gemmKernel[float64]{
-	name: "avx2-6x8", mr: 6, nr: 8, mc: 96, kc: 256, nc: 512,
+	name: "avx2-6x8", mr: 6, nr: 8, mc: 768, kc: 256, nc: 256,
 	parMACs: 176 * 176 * 176, directMax: 4, directParBytes: 8 << 20,
 	gemvN: dgemvAVX2.gemvN, gemvT: dgemvAVX2.gemvT,
-	fn: func(kc int, a, b []float64, alpha, beta float64, c []float64, ldc int) {
-		_, _, _ = a[6*kc-1], b[8*kc-1], c[5*ldc+7]
-		dgemmKernel6x8(kc, &a[0], &b[0], alpha, beta, &c[0], ldc, beta != 0)
-	},
+	transpose: transposeF64, tblk: 4,
+	copyA: copyRowsAsm[float64](6, gemmCopyRows48), copyB: copyRowsAsm[float64](8, gemmCopyRows64),
+	fn: wrapMicro(6, 8, dgemmKernel6x8),
+}
+
+// The AVX-512 kernels keep 24 ZMM accumulators: 12 rows of two vectors.
+// Their direct path is the AVX2 one: it streams B, which one ZMM or two
+// YMM loads do alike.
+var sgemmKernelAVX512 = gemmKernel[float32]{
+	name: "avx512-12x32", mr: 12, nr: 32, mc: 1536, kc: 256, nc: 256,
+	parMACs: 256 * 256 * 256, directMax: 4, directParBytes: 8 << 20,
+	gemvN: sgemvAVX2.gemvN, gemvT: sgemvAVX2.gemvT,
+	transpose: transposeF32, tblk: 8,
+	copyA: copyRowsAsm[float32](12, gemmCopyRows48), copyB: copyRowsAsm[float32](32, gemmCopyRows128),
+	fn: wrapMicro(12, 32, sgemmKernel12x32),
+}
+
+var dgemmKernelAVX512 = gemmKernel[float64]{
+	name: "avx512-12x16", mr: 12, nr: 16, mc: 768, kc: 256, nc: 256,
+	parMACs: 224 * 224 * 224, directMax: 4, directParBytes: 8 << 20,
+	gemvN: dgemvAVX2.gemvN, gemvT: dgemvAVX2.gemvT,
+	transpose: transposeF64, tblk: 4,
+	copyA: copyRowsAsm[float64](12, gemmCopyRows96), copyB: copyRowsAsm[float64](16, gemmCopyRows128),
+	fn: wrapMicro(12, 16, dgemmKernel12x16),
 }
 
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && !gemmForceGo() {
-		sgemmKern, dgemmKern = &sgemmKernelAVX2, &dgemmKernelAVX2
+	// The AVX-512 family uses the AVX2 direct-path kernels too.
+	hasAVX2 := cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 := hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL
+	if hasAVX2 {
+		gemmVariants = append(gemmVariants, gemmVariant{"avx2", &sgemmKernelAVX2, &dgemmKernelAVX2})
 	}
+	if hasAVX512 {
+		gemmVariants = append(gemmVariants, gemmVariant{"avx512", &sgemmKernelAVX512, &dgemmKernelAVX512})
+	}
+	v := gemmSelect(gemmKernelChoice())
+	sgemmKern, dgemmKern = v.s, v.d
 }

@@ -221,27 +221,19 @@ func testGemmAll(t *testing.T, p *Pool) {
 	}
 }
 
-// withKernels runs f once for every micro-kernel available on this machine
-// (the pure-Go ones always), and once with tiny block sizes so that small
-// shapes cross every MC/KC/NC boundary many times.
+// withKernels runs f once for every micro-kernel family available on this
+// machine (the pure-Go one always), and once more for each with tiny block
+// sizes so that small shapes cross every MC/KC/NC boundary many times.
 func withKernels(t *testing.T, f func(t *testing.T)) {
 	s0, d0 := sgemmKern, dgemmKern
 	defer func() { sgemmKern, dgemmKern = s0, d0 }()
-	type pair struct {
-		s *gemmKernel[float32]
-		d *gemmKernel[float64]
-	}
-	kerns := []pair{{&sgemmKernelGo, &dgemmKernelGo}}
-	if s0 != &sgemmKernelGo || d0 != &dgemmKernelGo {
-		kerns = append(kerns, pair{s0, d0})
-	}
-	for _, kp := range kerns {
-		ts, td := *kp.s, *kp.d
+	for _, v := range gemmVariants {
+		ts, td := *v.s, *v.d
 		ts.mc, ts.kc, ts.nc = 2*ts.mr, 5, 3*ts.nr
 		td.mc, td.kc, td.nc = 3*td.mr, 4, 2*td.nr
-		for _, v := range []pair{kp, {&ts, &td}} {
-			sgemmKern, dgemmKern = v.s, v.d
-			name := fmt.Sprintf("%s,%s/mc=%d,kc=%d,nc=%d", v.s.name, v.d.name, v.s.mc, v.s.kc, v.s.nc)
+		for _, kp := range []gemmVariant{v, {v.name, &ts, &td}} {
+			sgemmKern, dgemmKern = kp.s, kp.d
+			name := fmt.Sprintf("%s,%s/mc=%d,kc=%d,nc=%d", kp.s.name, kp.d.name, kp.s.mc, kp.s.kc, kp.s.nc)
 			t.Run(name, f)
 		}
 	}
@@ -354,11 +346,7 @@ func TestGemmDirect(t *testing.T) {
 	defer p.Close()
 	s0, d0 := sgemmKern, dgemmKern
 	defer func() { sgemmKern, dgemmKern = s0, d0 }()
-	kerns := []*gemmKernel[float32]{&sgemmKernelGo}
-	kernd := []*gemmKernel[float64]{&dgemmKernelGo}
-	if s0 != &sgemmKernelGo {
-		kerns, kernd = append(kerns, s0), append(kernd, d0)
-	}
+	kerns, kernd := gemmKernels32(), gemmKernels64()
 	defer func() { gemmForceSplit = false }()
 	rng := rand.New(rand.NewPCG(9, 10))
 	w := new(Worker)
@@ -381,11 +369,15 @@ func TestGemmNoAllocs(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	// Direct-path shapes too: few rows, few columns (computed transposed)
-	// and one big enough to split over the pool.
-	for _, s := range [][3]int{{1, 64, 64}, {64, 64, 64}, {200, 200, 200}, {3, 256, 100}, {1000, 4, 50}, {1, 4096, 1024}} {
+	// and one big enough to split over the pool; 300³ splits into row
+	// chunks that share one packing of B.
+	for _, s := range [][3]int{{1, 64, 64}, {64, 64, 64}, {200, 200, 200}, {300, 300, 300}, {3, 256, 100}, {1000, 4, 50}, {1, 4096, 1024}} {
 		m, n, k := s[0], s[1], s[2]
 		a32, b32, c32 := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 		a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+		pb32, pb64 := PackB32(true, k, n, b32, k), PackB64(false, k, n, b64, n)
+		ep32 := &Epilogue[float32]{Bias: make([]float32, n), Act: ActUnary, Op: OpRelu, Residual: make([]float32, m*n), LdR: n}
+		ep64 := &Epilogue[float64]{Bias: make([]float64, n), Act: ActClip, Lo: -1, Hi: 1}
 		for _, pool := range []*Pool{nil, p} {
 			w := new(Worker)
 			f := func() {
@@ -393,6 +385,9 @@ func TestGemmNoAllocs(t *testing.T) {
 				Sgemm(pool, w, false, false, m, n, k, 1, a32, k, b32, n, 0, c32, n)
 				Dgemm(pool, w, true, false, m, n, k, 1, a64, m, b64, n, 1, c64, n)
 				Dgemm(pool, w, false, true, m, n, k, 1, a64, k, b64, k, 0.5, c64, n)
+				SgemmEpilogue(pool, w, false, false, m, n, k, 1, a32, k, b32, n, 1, c32, n, ep32)
+				SgemmPacked(pool, w, false, m, 1, a32, k, pb32, 1, c32, n, ep32)
+				DgemmPacked(pool, w, true, m, 1, a64, m, pb64, 0.5, c64, n, ep64)
 			}
 			f() // grow scratch in every Worker first
 			f()
@@ -433,7 +428,7 @@ func benchGemm(b *testing.B, f func(p *Pool, w *Worker, m, n, k int)) {
 	}
 	p := NewPool(threads)
 	defer p.Close()
-	for _, s := range [][3]int{{1, 64, 64}, {256, 256, 256}, {1024, 1024, 1024}, {2048, 2048, 2048}} {
+	for _, s := range [][3]int{{1, 64, 64}, {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048}} {
 		m, n, k := s[0], s[1], s[2]
 		name := fmt.Sprintf("%dx%dx%d", m, n, k)
 		if m == n && n == k {
@@ -469,6 +464,26 @@ func BenchmarkSgemm(b *testing.B) {
 	})
 }
 
+// BenchmarkSgemmPacked is BenchmarkSgemm with B packed once, outside the
+// loop, as for a layer's weights.
+func BenchmarkSgemmPacked(b *testing.B) {
+	var a, bb, c []float32
+	var pb *PackedB[float32]
+	benchGemm(b, func(p *Pool, w *Worker, m, n, k int) {
+		if len(a) != m*k || len(bb) != k*n {
+			a, bb, c = make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			for i := range a {
+				a[i] = float32(i%7) * 0.25
+			}
+			for i := range bb {
+				bb[i] = float32(i%5) * 0.5
+			}
+			pb = PackB32(false, k, n, bb, n)
+		}
+		SgemmPacked(p, w, false, m, 1, a, k, pb, 0, c, n, nil)
+	})
+}
+
 func BenchmarkDgemm(b *testing.B) {
 	var a, bb, c []float64
 	benchGemm(b, func(p *Pool, w *Worker, m, n, k int) {
@@ -494,17 +509,17 @@ func TestGemmMicroKernels(t *testing.T) {
 }
 
 func gemmKernels32() []*gemmKernel[float32] {
-	ks := []*gemmKernel[float32]{&sgemmKernelGo}
-	if sgemmKern != &sgemmKernelGo {
-		ks = append(ks, sgemmKern)
+	var ks []*gemmKernel[float32]
+	for _, v := range gemmVariants {
+		ks = append(ks, v.s)
 	}
 	return ks
 }
 
 func gemmKernels64() []*gemmKernel[float64] {
-	ks := []*gemmKernel[float64]{&dgemmKernelGo}
-	if dgemmKern != &dgemmKernelGo {
-		ks = append(ks, dgemmKern)
+	var ks []*gemmKernel[float64]
+	for _, v := range gemmVariants {
+		ks = append(ks, v.d)
 	}
 	return ks
 }
@@ -515,36 +530,48 @@ func testMicro[T gemmFloat](t *testing.T, kerns []*gemmKernel[T], tol float64) {
 		mr, nr := kern.mr, kern.nr
 		for _, kc := range []int{1, 2, 3, 7, 64, 257} {
 			for _, beta := range []T{0, 1, -0.5} {
-				a, b := make([]T, kc*mr), make([]T, kc*nr)
-				for i := range a {
-					a[i] = T(rng.Float64()*2 - 1)
-				}
-				for i := range b {
-					b[i] = T(rng.Float64()*2 - 1)
-				}
-				ldc := nr + 3
-				size := (mr-1)*ldc + nr
-				c, want := make([]T, size), make([]T, size)
-				for i := range c {
-					c[i] = T(rng.Float64())
-					if beta == 0 && i%ldc < nr {
-						c[i] = T(math.NaN())
+				// The source of the beta term: C itself, or a bias row
+				// read with row stride 0.
+				for _, bias := range []bool{false, true} {
+					a, b := make([]T, kc*mr), make([]T, kc*nr)
+					for i := range a {
+						a[i] = T(rng.Float64()*2 - 1)
 					}
-					want[i] = c[i]
-				}
-				alpha := T(0.75)
-				kern.fn(kc, a, b, alpha, beta, c[:size:size], ldc)
-				gemmMicroRef(mr, nr, kc, a, b, alpha, beta, want, ldc)
-				for i := range c {
-					if i%ldc >= nr {
-						if c[i] != want[i] {
-							t.Fatalf("%s kc=%d: wrote outside the tile at %d", kern.name, kc, i)
+					for i := range b {
+						b[i] = T(rng.Float64()*2 - 1)
+					}
+					ldc := nr + 3
+					size := (mr-1)*ldc + nr
+					c, want := make([]T, size), make([]T, size)
+					for i := range c {
+						c[i] = T(rng.Float64())
+						if beta == 0 && i%ldc < nr {
+							c[i] = T(math.NaN())
 						}
-						continue
+						want[i] = c[i]
 					}
-					d := math.Abs(float64(c[i] - want[i]))
-					if !(d <= tol*math.Sqrt(float64(kc))*(1+math.Abs(float64(want[i])))) {
-						t.Fatalf("%s kc=%d beta=%v: c[%d] = %v, want %v", kern.name, kc, beta, i, c[i], want[i])
+					s, ws, lds := c[:size:size], want, ldc
+					if bias {
+						row := make([]T, nr)
+						for j := range row {
+							row[j] = T(rng.Float64())
+						}
+						s, ws, lds = row, row, 0
+					}
+					alpha := T(0.75)
+					kern.fn(kc, a, b, alpha, beta, c[:size:size], ldc, s, lds)
+					gemmMicroRef(mr, nr, kc, a, b, alpha, beta, want, ldc, ws, lds)
+					for i := range c {
+						if i%ldc >= nr {
+							if c[i] != want[i] {
+								t.Fatalf("%s kc=%d: wrote outside the tile at %d", kern.name, kc, i)
+							}
+							continue
+						}
+						d := math.Abs(float64(c[i] - want[i]))
+						if !(d <= tol*math.Sqrt(float64(kc))*(1+math.Abs(float64(want[i])))) {
+							t.Fatalf("%s kc=%d beta=%v bias=%v: c[%d] = %v, want %v", kern.name, kc, beta, bias, i, c[i], want[i])
+						}
 					}
 				}
 			}
@@ -553,17 +580,22 @@ func testMicro[T gemmFloat](t *testing.T, kerns []*gemmKernel[T], tol float64) {
 }
 
 // BenchmarkGemmBlocks sweeps cache block sizes of the active kernels on one
-// goroutine, to choose mc, kc and nc for a machine.
+// goroutine, to choose mc, kc and nc for a machine: nc·kc is the B block
+// meant for L2, mr·kc the A sliver for L1 (see gemmTask.block). On a noisy
+// VM run it with -count and compare medians.
 func BenchmarkGemmBlocks(b *testing.B) {
-	const n = 1024
+	n := 1024
+	if v, err := strconv.Atoi(os.Getenv("MLE_BENCH_N")); err == nil && v > 0 {
+		n = v
+	}
 	s0, d0 := sgemmKern, dgemmKern
 	defer func() { sgemmKern, dgemmKern = s0, d0 }()
 	a32, b32, c32 := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
 	a64, b64, c64 := make([]float64, n*n), make([]float64, n*n), make([]float64, n*n)
 	w := new(Worker)
-	for _, mc := range []int{48, 96, 144, 288} {
+	for _, mc := range []int{384, 768, 1536} {
 		for _, kc := range []int{128, 256, 384, 512} {
-			for _, nc := range []int{512, 2048, 4096} {
+			for _, nc := range []int{128, 256, 512, 1024} {
 				ks, kd := *s0, *d0
 				ks.mc, ks.kc, ks.nc = roundUp(mc, ks.mr), kc, roundUp(nc, ks.nr)
 				kd.mc, kd.kc, kd.nc = roundUp(mc, kd.mr), kc, roundUp(nc, kd.nr)
@@ -573,13 +605,13 @@ func BenchmarkGemmBlocks(b *testing.B) {
 					for b.Loop() {
 						Sgemm(nil, w, false, false, n, n, n, 1, a32, n, b32, n, 0, c32, n)
 					}
-					b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 				b.Run("f64/"+name, func(b *testing.B) {
 					for b.Loop() {
 						Dgemm(nil, w, false, false, n, n, n, 1, a64, n, b64, n, 0, c64, n)
 					}
-					b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
 		}
@@ -651,5 +683,33 @@ func BenchmarkGemv(b *testing.B) {
 			flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
 			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// TestGemmSelect checks MLE_GEMM_KERNEL's choice among the families this
+// CPU has (listed from the plainest to the best).
+func TestGemmSelect(t *testing.T) {
+	names := map[string]bool{}
+	for _, v := range gemmVariants {
+		names[v.name] = true
+	}
+	best := gemmVariants[len(gemmVariants)-1].name
+	cases := map[string]string{"": best, "go": "go", "bogus": best}
+	switch {
+	case names["avx512"]:
+		cases["avx2"], cases["avx512"] = "avx2", "avx512"
+	case names["avx2"]:
+		cases["avx2"], cases["avx512"] = "avx2", "avx2"
+	default:
+		cases["avx2"], cases["avx512"] = "go", "go"
+	}
+	for want, got := range cases {
+		if v := gemmSelect(want); v.name != got {
+			t.Errorf("gemmSelect(%q) = %s, want %s", want, v.name, got)
+		}
+	}
+	// The kernels in use are the ones the environment asked for.
+	if v := gemmSelect(gemmKernelChoice()); sgemmKern != v.s || dgemmKern != v.d {
+		t.Errorf("kernels in use %s/%s, want %s", sgemmKern.name, dgemmKern.name, v.name)
 	}
 }

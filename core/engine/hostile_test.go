@@ -155,8 +155,10 @@ func TestCancelAndTimeout(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		m := matmulModel(t, Options{Threads: threads})
 		s, _ := m.NewSession()
-		ins := []Tensor{square(1024), square(1024)}
-		out := []Tensor{{Data: make([]byte, 4*1024*1024)}}
+		// 2048³ multiply-adds: well over the 10 ms the cancel waits, even
+		// with AVX-512 kernels on two threads.
+		ins := []Tensor{square(2048), square(2048)}
+		out := []Tensor{{Data: make([]byte, 4*2048*2048)}}
 
 		err := s.RunWith(ins, out, nil, RunOptions{Timeout: time.Millisecond})
 		wantCode(t, err, errs.CancelledDeadline)

@@ -26,7 +26,7 @@ func (p *plan) layout(outputs []int) {
 	var bufs []lifetime
 	index := make(map[int]int) // value id → position in bufs
 	for si, st := range p.steps {
-		for _, id := range st.node.Out {
+		for _, id := range st.res {
 			if id < 0 || p.alias[id] >= 0 {
 				continue
 			}
@@ -43,7 +43,7 @@ func (p *plan) layout(outputs []int) {
 		}
 	}
 	for si, st := range p.steps {
-		for _, id := range st.node.In {
+		for _, id := range st.args {
 			if id >= 0 {
 				extend(id, si)
 			}
@@ -55,18 +55,59 @@ func (p *plan) layout(outputs []int) {
 	for _, b := range bufs {
 		p.naive += b.size
 	}
+	// In place: an elementwise step whose input dies at that step writes
+	// its output over it. The output then lives in the input's buffer.
+	shared := map[int]int{} // output value id → the value whose buffer it uses
+	for si, st := range p.steps {
+		ip, ok := st.exec.(inPlacer)
+		if !ok {
+			continue
+		}
+		a := ip.inPlaceArg()
+		if a < 0 || st.args[a] < 0 || st.res[0] < 0 {
+			continue
+		}
+		in, out := rootOf(p.alias, st.args[a]), st.res[0]
+		bi, okIn := index[in]
+		bo, okOut := index[out]
+		if !okIn || !okOut || bufs[bi].end != si || bufs[bi].size != bufs[bo].size || bufs[bi].size == 0 {
+			continue
+		}
+		bufs[bi].end = bufs[bo].end
+		bufs[bo].size = 0 // placed nowhere: it is the input's buffer
+		index[out] = bi
+		shared[out] = in
+	}
 	if len(bufs) <= greedyMaxBuffers {
 		p.arena = placeGreedy(bufs)
 	} else {
 		p.arena = placeSweep(bufs, len(p.steps)+1)
 	}
 	for _, b := range bufs {
-		if b.id >= 0 {
-			p.offset[b.id] = b.off
-		} else {
+		switch {
+		case b.id < 0:
 			p.steps[-1-b.id].scratchOff = b.off
+		case b.size > 0 || p.bytes[b.id] == 0:
+			p.offset[b.id] = b.off
 		}
 	}
+	// In step order, so that a chain of in-place steps resolves to its first buffer.
+	for si := range p.steps {
+		for _, id := range p.steps[si].res {
+			if src, ok := shared[id]; ok {
+				p.offset[id] = p.offset[src]
+			}
+		}
+	}
+}
+
+// inPlacer is an elementwise executor that may write its output over one
+// of its inputs: element i is read before it is written, and nothing else
+// reads that input's elements at other positions.
+type inPlacer interface {
+	// inPlaceArg returns the argument whose buffer the output may share
+	// (same size), or -1.
+	inPlaceArg() int
 }
 
 func alignUp(n int64) int64 { return (n + arenaAlign - 1) &^ (arenaAlign - 1) }

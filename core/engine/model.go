@@ -30,6 +30,9 @@ type Options struct {
 	MaxArenaBytes int64
 	// Serve holds the serving settings (Model.SetServeOptions changes them).
 	Serve ServeOptions
+	// NoFusion runs every node as its own step. Results are the same bit
+	// for bit; it is there to compare and to measure what fusion gives.
+	NoFusion bool
 }
 
 // MaxThreads caps Options.Threads.
@@ -63,6 +66,9 @@ type Model struct {
 	constIDs  []int       // the value ids of constants
 	nodes     []nodeState // by node index: the compiled kernel
 	sessions  sessionPool
+	fuseOnce  sync.Once
+	fusion    fusion
+	noFusion  bool
 	maxMemory int64
 	refs      atomic.Int64
 	closed    atomic.Bool
@@ -137,7 +143,7 @@ func newModel(f *format.File, opts Options) (*Model, error) {
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
-	m := &Model{file: f, g: f.Checked, maxMemory: opts.MaxArenaBytes}
+	m := &Model{file: f, g: f.Checked, maxMemory: opts.MaxArenaBytes, noFusion: opts.NoFusion}
 	m.sessions.max = opts.Serve.MaxSessions
 	if m.sessions.max == 0 {
 		m.sessions.max = runtime.NumCPU()
@@ -216,6 +222,21 @@ func (m *Model) compiled(ni int) (*Kernel, Compiled, error) {
 		}
 	})
 	return ns.kernel, ns.compiled, ns.err
+}
+
+// groups returns the model's fusion groups, found on first use.
+func (m *Model) groups() *fusion {
+	m.fuseOnce.Do(func() {
+		if m.noFusion {
+			m.fusion = fusion{of: make([]int32, len(m.g.Nodes))}
+			for i := range m.fusion.of {
+				m.fusion.of[i] = -1
+			}
+			return
+		}
+		m.fusion = findGroups(m.g)
+	})
+	return &m.fusion
 }
 
 // liveNodes marks the nodes whose results reach the given outputs (value ids).

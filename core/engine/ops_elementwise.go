@@ -50,14 +50,24 @@ type binaryExec struct {
 	s         kernels.Strided
 	dt        dtype.DType
 	rc        rowChunks
+	inPlace   int // the argument with the output's shape, or -1
 	out, a, b []byte
 }
 
 func bindBinary(b *BindCtx) (Executor, error) {
 	s := kernels.NewStrided(b.Out[0].Shape, b.In[0].Shape, b.In[1].Shape)
 	rows, inner := s.Rows()
-	return &binaryExec{op: binaryOps[b.Node.Op], s: s, dt: b.Out[0].DType, rc: splitRows(rows, inner, b.Threads)}, nil
+	e := &binaryExec{op: binaryOps[b.Node.Op], s: s, dt: b.Out[0].DType, rc: splitRows(rows, inner, b.Threads), inPlace: -1}
+	for j := range 2 {
+		if sameShape(b.In[j].Shape, b.Out[0].Shape) {
+			e.inPlace = j
+			break
+		}
+	}
+	return e, nil
 }
+
+func (e *binaryExec) inPlaceArg() int { return e.inPlace }
 
 func (e *binaryExec) Run(x *RunCtx, in, out []Buf) {
 	e.a, e.b, e.out = in[0].Host, in[1].Host, out[0].Host
@@ -113,6 +123,8 @@ func unaryCost(op kernels.UnaryOp) int {
 	}
 	return 16 // exp, tanh, erf, log, sqrt: tens of nanoseconds each
 }
+
+func (e *unaryExec) inPlaceArg() int { return 0 }
 
 func (e *unaryExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.out = in[0].Host, out[0].Host
@@ -271,6 +283,8 @@ type clipExec struct {
 func bindClip(b *BindCtx) (Executor, error) {
 	return &clipExec{dt: b.In[0].DType, rc: elemChunks(numel(b.In[0].Shape), 1, b.Threads)}, nil
 }
+
+func (e *clipExec) inPlaceArg() int { return 0 }
 
 func (e *clipExec) Run(x *RunCtx, in, out []Buf) {
 	bound := func(i int, def float64) float64 {

@@ -24,11 +24,12 @@ type plan struct {
 	steps  []step
 }
 
-// step is one live node, bound.
+// step is one live node, or a group of fused nodes, bound.
 type step struct {
-	node       *graph.CNode
-	exec       Executor // nil: a view (Identity, Reshape, ...) or no elements to compute
-	in         []Buf    // argument buffers, filled per run
+	node       *graph.CNode // the node, or the group's last (for messages)
+	args, res  []int        // value ids read and written (-1: absent)
+	exec       Executor     // nil: a view (Identity, Reshape, ...) or no elements to compute
+	in         []Buf        // argument buffers, filled per run
 	out        []Buf
 	scratch    int64 // bytes of arena scratch the kernel needs during this step
 	scratchOff int64
@@ -106,6 +107,14 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 	infos := make([]graph.ValueInfo, len(g.Values))
 	// Pass 1: shapes, and the kernels bound to them. Binding allocates
 	// nothing sized by a tensor, so it may precede the memory check.
+	fz := m.groups()
+	type member struct {
+		ni    int
+		ins   []*graph.ValueInfo
+		outs  []graph.ValueInfo
+		empty bool
+	}
+	var held []member // group members waiting for their group's last node
 	for ni := range g.Nodes {
 		if !live[ni] {
 			continue
@@ -135,29 +144,35 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 				empty = false
 			}
 		}
-		st := step{node: n, in: make([]Buf, len(n.In)), out: make([]Buf, len(n.Out))}
-		if !empty {
-			// A node whose outputs have no elements gets no kernel, so no
-			// loop can spin over the outer dimensions of an empty tensor.
-			k, c, err := m.compiled(ni)
-			if err != nil {
-				return nil, err
+		if gi := fz.of[ni]; gi >= 0 {
+			grp := &fz.groups[gi]
+			if ni != grp.nodes[len(grp.nodes)-1] {
+				held = append(held, member{ni, ins, outs, empty})
+				continue
 			}
-			bind := !k.View
-			if k.View {
-				p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
-				bind = c != nil && hasOutputsPast0(n)
-			}
-			if bind {
-				bc := BindCtx{Node: n, In: ins, Out: outs, Threads: poolSize}
-				exec, err := c.Bind(&bc)
+			if !empty {
+				exec, args, err := p.bindGroup(m, int(gi), poolSize)
 				if err != nil {
 					return nil, runShapeErr(err, n)
 				}
-				st.exec, st.scratch = exec, bc.scratch
+				if exec != nil {
+					p.steps = append(p.steps, step{node: n, args: args, res: n.Out, exec: exec,
+						in: make([]Buf, len(args)), out: make([]Buf, len(n.Out))})
+					held = held[:0]
+					continue
+				}
 			}
+			// Unfused: the members' steps, then this one's.
+			for _, h := range held {
+				if err := p.addStep(m, h.ni, h.ins, h.outs, h.empty, poolSize); err != nil {
+					return nil, err
+				}
+			}
+			held = held[:0]
 		}
-		p.steps = append(p.steps, st)
+		if err := p.addStep(m, ni, ins, outs, empty, poolSize); err != nil {
+			return nil, err
+		}
 	}
 	// Pass 2: memory.
 	p.layout(outIDs)
@@ -165,6 +180,35 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 		return nil, errs.New(errs.NoMemoryLimit, "these input shapes need %d bytes of activations; the session's memory limit is %d", p.arena, limit)
 	}
 	return p, nil
+}
+
+// addStep binds node ni on its own and appends its step.
+func (p *plan) addStep(m *Model, ni int, ins []*graph.ValueInfo, outs []graph.ValueInfo, empty bool, poolSize int) error {
+	n := &m.g.Nodes[ni]
+	st := step{node: n, args: n.In, res: n.Out, in: make([]Buf, len(n.In)), out: make([]Buf, len(n.Out))}
+	if !empty {
+		// A node whose outputs have no elements gets no kernel, so no
+		// loop can spin over the outer dimensions of an empty tensor.
+		k, c, err := m.compiled(ni)
+		if err != nil {
+			return err
+		}
+		bind := !k.View
+		if k.View {
+			p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
+			bind = c != nil && hasOutputsPast0(n)
+		}
+		if bind {
+			bc := BindCtx{Node: n, In: ins, Out: outs, Threads: poolSize}
+			exec, err := c.Bind(&bc)
+			if err != nil {
+				return runShapeErr(err, n)
+			}
+			st.exec, st.scratch = exec, bc.scratch
+		}
+	}
+	p.steps = append(p.steps, st)
+	return nil
 }
 
 // hasOutputsPast0 reports whether a view node computes more than output 0

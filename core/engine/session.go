@@ -561,13 +561,13 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 		if st.exec == nil {
 			continue
 		}
-		for j, id := range st.node.In {
+		for j, id := range st.args {
 			st.in[j] = Buf{}
 			if id >= 0 {
 				st.in[j] = s.bufs[id]
 			}
 		}
-		for j, id := range st.node.Out {
+		for j, id := range st.res {
 			st.out[j] = Buf{}
 			if id >= 0 {
 				st.out[j] = s.bufs[id]

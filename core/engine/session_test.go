@@ -218,24 +218,31 @@ func TestSteadyStateAllocs(t *testing.T) {
 }
 
 func TestMemoryPlan(t *testing.T) {
-	// A chain of 6 elementwise ops: one-buffer-per-tensor needs 6 buffers,
-	// lifetimes allow 2.
-	var nodes []graph.Node
-	prev := "X"
-	for i := 0; i < 6; i++ {
-		out := "T" + string(rune('a'+i))
-		nodes = append(nodes, graph.Node{Op: "Relu", Inputs: []string{prev}, Outputs: []string{out}})
-		prev = out
-	}
-	m := buildModel(t, []tin{{"X", dtype.Float32, []int64{-1, 1000}, nil, nil}}, nil, nodes, []string{prev}, Options{})
-	s, _ := m.NewSession()
-	defer s.Close()
-	st, err := s.Memory([]Tensor{NewTensor(dtype.Float32, []int64{10, 1000}, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.NaiveBytes != 6*40000 || st.ArenaBytes != 2*40000 || st.Buffers != 6 {
-		t.Fatalf("plan %+v", st)
+	// A chain of 6 ops that do not fuse (Softmax): one-buffer-per-tensor
+	// needs 6 buffers, lifetimes allow 2. A chain of 6 Relus fuses into one
+	// step with one buffer; unfused, each Relu runs in place over the last.
+	for _, c := range []struct {
+		op                 string
+		noFusion           bool
+		naive, arena, bufs int64
+	}{{"Softmax", false, 6, 2, 6}, {"Relu", false, 1, 1, 1}, {"Relu", true, 6, 1, 6}} {
+		var nodes []graph.Node
+		prev := "X"
+		for i := 0; i < 6; i++ {
+			out := "T" + string(rune('a'+i))
+			nodes = append(nodes, graph.Node{Op: c.op, Inputs: []string{prev}, Outputs: []string{out}})
+			prev = out
+		}
+		m := buildModel(t, []tin{{"X", dtype.Float32, []int64{-1, 1000}, nil, nil}}, nil, nodes, []string{prev}, Options{NoFusion: c.noFusion})
+		s, _ := m.NewSession()
+		st, err := s.Memory([]Tensor{NewTensor(dtype.Float32, []int64{10, 1000}, nil)})
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.NaiveBytes != c.naive*40000 || st.ArenaBytes != c.arena*40000 || int64(st.Buffers) != c.bufs {
+			t.Fatalf("%s chain: plan %+v", c.op, st)
+		}
 	}
 }
 

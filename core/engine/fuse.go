@@ -1,0 +1,394 @@
+package engine
+
+// Fusion: runs of nodes that execute as one step. A Gemm takes the
+// activation and residual Add that follow it into its epilogue, applied
+// to each block of Y while it is in cache; a chain of elementwise ops runs
+// block by block, every op on a block before the next block, with no
+// buffer for the values between them. A fusion never changes a result:
+// every element gets the same operations, in the same order, from the
+// same functions as unfused (tests compare bit for bit).
+//
+// Groups are found once per Model from the graph alone: a value inside a
+// group has exactly one consumer and is not a graph output, so no
+// selection of outputs can need it. Whether a group runs fused is decided
+// per plan, from the concrete shapes; otherwise its nodes run one by one.
+
+import (
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/kernels"
+)
+
+type fuseKind uint8
+
+const (
+	fuseGemm  fuseKind = iota + 1 // Gemm, then an activation and/or a residual Add
+	fuseChain                     // elementwise ops over one shape
+)
+
+// fuseGroup is a run of nodes; the last one's outputs are the group's.
+type fuseGroup struct {
+	kind  fuseKind
+	nodes []int
+}
+
+// fusion holds a Model's groups.
+type fusion struct {
+	groups []fuseGroup
+	of     []int32 // by node index: its group, or -1
+}
+
+// findGroups finds the fusion groups of g.
+func findGroups(g *graph.Checked) fusion {
+	uses := make([]int, len(g.Values))
+	consumer := make([]int, len(g.Values))
+	for ni := range g.Nodes {
+		for _, id := range g.Nodes[ni].In {
+			if id >= 0 {
+				uses[id]++
+				consumer[id] = ni
+			}
+		}
+	}
+	for _, id := range g.Outputs {
+		uses[id] += 2 // a graph output is never internal to a group
+	}
+	// next returns the node that alone consumes node ni's only output.
+	next := func(ni int) int {
+		n := &g.Nodes[ni]
+		if len(n.Out) != 1 || n.Out[0] < 0 || uses[n.Out[0]] != 1 {
+			return -1
+		}
+		return consumer[n.Out[0]]
+	}
+	f := fusion{of: make([]int32, len(g.Nodes))}
+	for i := range f.of {
+		f.of[i] = -1
+	}
+	for ni := range g.Nodes {
+		if f.of[ni] >= 0 || !floatNode(g, ni) {
+			continue
+		}
+		var grp fuseGroup
+		switch n := &g.Nodes[ni]; {
+		case n.Op == "Gemm" && len(n.Out) == 1:
+			grp = fuseGroup{kind: fuseGemm, nodes: []int{ni}}
+			cur := ni
+			if nx := next(cur); nx >= 0 && f.of[nx] < 0 && epilogueAct(g, nx, g.Nodes[cur].Out[0]) {
+				grp.nodes = append(grp.nodes, nx)
+				cur = nx
+			}
+			if nx := next(cur); nx >= 0 && f.of[nx] < 0 && residualAdd(g, nx, g.Nodes[cur].Out[0]) {
+				grp.nodes = append(grp.nodes, nx)
+			}
+		case chainable(g, ni, -1):
+			grp = fuseGroup{kind: fuseChain, nodes: []int{ni}}
+			for cur := ni; ; {
+				nx := next(cur)
+				if nx < 0 || f.of[nx] >= 0 || !chainable(g, nx, g.Nodes[cur].Out[0]) {
+					break
+				}
+				grp.nodes = append(grp.nodes, nx)
+				cur = nx
+			}
+		}
+		if len(grp.nodes) < 2 {
+			continue
+		}
+		for _, m := range grp.nodes {
+			f.of[m] = int32(len(f.groups))
+		}
+		f.groups = append(f.groups, grp)
+	}
+	return f
+}
+
+// floatNode reports whether node ni computes float32 or float64.
+func floatNode(g *graph.Checked, ni int) bool {
+	n := &g.Nodes[ni]
+	if len(n.Out) == 0 || n.Out[0] < 0 {
+		return false
+	}
+	dt := g.Values[n.Out[0]].DType
+	return dt == dtype.Float32 || dt == dtype.Float64
+}
+
+// epilogueAct reports whether node ni applies an activation to value v
+// that the GEMM epilogue can: any unary op, or Clip with constant or
+// absent bounds.
+func epilogueAct(g *graph.Checked, ni, v int) bool {
+	n := &g.Nodes[ni]
+	if len(n.In) == 0 || n.In[0] != v || len(n.Out) != 1 {
+		return false
+	}
+	if _, ok := unaryOps[n.Op]; ok {
+		return true
+	}
+	return n.Op == "Clip" && constOrAbsent(g, n.In[1:])
+}
+
+func constOrAbsent(g *graph.Checked, ids []int) bool {
+	for _, id := range ids {
+		if id >= 0 && g.Values[id].Kind != graph.KindConstant {
+			return false
+		}
+	}
+	return true
+}
+
+// residualAdd reports whether node ni adds another value to v.
+func residualAdd(g *graph.Checked, ni, v int) bool {
+	n := &g.Nodes[ni]
+	return n.Op == "Add" && len(n.In) == 2 && (n.In[0] == v) != (n.In[1] == v)
+}
+
+// chainable reports whether node ni can join an elementwise chain whose
+// value so far is v (-1: ni would start it).
+func chainable(g *graph.Checked, ni, v int) bool {
+	n := &g.Nodes[ni]
+	if len(n.Out) != 1 || !floatNode(g, ni) {
+		return false
+	}
+	_, unary := unaryOps[n.Op]
+	_, binary := binaryOps[n.Op]
+	switch {
+	case unary || (n.Op == "Clip" && constOrAbsent(g, n.In[1:])):
+		return v < 0 || n.In[0] == v
+	case binary:
+		return v < 0 || (n.In[0] == v) != (n.In[1] == v)
+	}
+	return false
+}
+
+// bindGroup binds group gi for the plan's shapes, or returns nil when it
+// must run unfused (its shapes do not allow it). It returns the step's
+// argument value ids too.
+func (p *plan) bindGroup(m *Model, gi int, threads int) (Executor, []int, error) {
+	grp := &m.fusion.groups[gi]
+	g := m.g
+	switch grp.kind {
+	case fuseGemm:
+		return p.bindGemmGroup(m, grp, threads)
+	case fuseChain:
+		return p.bindChain(g, grp, threads)
+	}
+	return nil, nil, nil
+}
+
+func (p *plan) info(g *graph.Checked, id int) *graph.ValueInfo {
+	return &graph.ValueInfo{Name: g.Values[id].Name, DType: g.Values[id].DType, Shape: p.shapes[id]}
+}
+
+func (p *plan) bindGemmGroup(m *Model, grp *fuseGroup, threads int) (Executor, []int, error) {
+	g := m.g
+	head := &g.Nodes[grp.nodes[0]]
+	ins := make([]*graph.ValueInfo, len(head.In))
+	for j, id := range head.In {
+		if id >= 0 {
+			ins[j] = p.info(g, id)
+		}
+	}
+	y := head.Out[0]
+	e, err := newGemmExec(head, ins, []graph.ValueInfo{*p.info(g, y)}, threads)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, c, err := m.compiled(grp.nodes[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	e.cc, _ = c.(*gemmCompiled)
+	args := append([]int{}, head.In...)
+	for _, ni := range grp.nodes[1:] {
+		n := &g.Nodes[ni]
+		switch {
+		case n.Op == "Add": // the residual: exactly Y's shape, no broadcast
+			r := n.In[0]
+			if r == y {
+				r = n.In[1]
+			}
+			if !sameShape(p.shapes[r], p.shapes[y]) {
+				return nil, nil, nil
+			}
+			e.resArg = len(args)
+			args = append(args, r)
+		case n.Op == "Clip":
+			e.act = kernels.ActClip
+			for j := 1; j < len(n.In) && j < 3; j++ {
+				if n.In[j] >= 0 {
+					e.clipArgs[j-1] = len(args)
+					args = append(args, n.In[j])
+				}
+			}
+		default:
+			e.act, e.op = kernels.ActUnary, unaryOps[n.Op]
+			switch {
+			case n.Op == "LeakyRelu":
+				e.actAlpha = n.Attr("alpha").Float
+			case n.Op == "Gelu" && n.Attr("approximate").String == "tanh":
+				e.op = kernels.OpGeluTanh
+			}
+		}
+		y = n.Out[0]
+	}
+	return e, args, nil
+}
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// chainBlock is the elements a chain takes through all its ops at a time:
+// 32 KiB of float64, so the block stays in L1/L2 between ops.
+const chainBlock = 4096
+
+// chainOp is one op of a fused elementwise chain.
+type chainOp struct {
+	unary    bool
+	uop      kernels.UnaryOp
+	alpha    float64
+	clip     bool
+	clipArgs [2]int
+	bop      kernels.BinaryOp
+	other    int  // arg index of a binary op's other operand
+	swap     bool // the chain value is the binary op's second operand
+	s        kernels.Strided
+}
+
+// chainExec runs a fused elementwise chain: block by block, each op reads
+// the previous op's block (the chain's input for the first) and writes the
+// output's block in place.
+type chainExec struct {
+	dt   dtype.DType
+	n    int
+	ops  []chainOp
+	rc   rowChunks // over blocks
+	args []Buf
+	out  []byte
+	lo   []float64 // per op: Clip bounds read for this run
+	hi   []float64
+}
+
+func (p *plan) bindChain(g *graph.Checked, grp *fuseGroup, threads int) (Executor, []int, error) {
+	last := &g.Nodes[grp.nodes[len(grp.nodes)-1]]
+	shape := p.shapes[last.Out[0]]
+	e := &chainExec{dt: g.Values[last.Out[0]].DType, n: numel(shape),
+		lo: make([]float64, len(grp.nodes)), hi: make([]float64, len(grp.nodes))}
+	args := []int{-1} // arg 0: the chain's input
+	v := -1           // the chain value's id
+	cost := 0
+	for k, ni := range grp.nodes {
+		n := &g.Nodes[ni]
+		if !sameShape(p.shapes[n.Out[0]], shape) {
+			return nil, nil, nil
+		}
+		var op chainOp
+		switch {
+		case n.Op == "Clip":
+			op.clip, op.clipArgs = true, [2]int{-1, -1}
+			for j := 1; j < len(n.In) && j < 3; j++ {
+				if n.In[j] >= 0 {
+					op.clipArgs[j-1] = len(args)
+					args = append(args, n.In[j])
+				}
+			}
+			cost++
+		case isUnary(n.Op):
+			op.unary, op.uop = true, unaryOps[n.Op]
+			switch {
+			case n.Op == "LeakyRelu":
+				op.alpha = n.Attr("alpha").Float
+			case n.Op == "Gelu" && n.Attr("approximate").String == "tanh":
+				op.uop = kernels.OpGeluTanh
+			}
+			cost += unaryCost(op.uop)
+		default: // binary
+			op.bop = binaryOps[n.Op]
+			a, b := n.In[0], n.In[1]
+			other := b
+			if k == 0 {
+				// The chain starts at whichever operand has the output's shape.
+				if !sameShape(p.shapes[a], shape) {
+					if !sameShape(p.shapes[b], shape) {
+						return nil, nil, nil
+					}
+					other, op.swap = a, true
+				}
+			} else if b == v {
+				other, op.swap = a, true
+			}
+			op.other = len(args)
+			args = append(args, other)
+			if op.swap {
+				op.s = kernels.NewStrided(shape, p.shapes[other], shape)
+			} else {
+				op.s = kernels.NewStrided(shape, shape, p.shapes[other])
+			}
+			cost++
+		}
+		if k == 0 {
+			first := n.In[0]
+			if op.swap {
+				first = n.In[1]
+			}
+			args[0] = first
+		}
+		e.ops = append(e.ops, op)
+		v = n.Out[0]
+	}
+	blocks := (e.n + chainBlock - 1) / chainBlock
+	e.rc = splitWork(blocks, chainBlock, cost, threads)
+	return e, args, nil
+}
+
+func isUnary(op string) bool { _, ok := unaryOps[op]; return ok }
+
+func (e *chainExec) Run(x *RunCtx, in, out []Buf) {
+	e.args, e.out = in, out[0].Host
+	for k := range e.ops {
+		if e.ops[k].clip {
+			e.lo[k], e.hi[k] = clipBounds(in, e.ops[k].clipArgs, e.dt)
+		}
+	}
+	x.Parallel(e.rc.count, e)
+	e.args, e.out = nil, nil
+}
+
+func (e *chainExec) RunChunk(c int, _ *kernels.Worker) {
+	r0, r1 := e.rc.bounds(c)
+	for b := r0; b < r1; b++ {
+		lo, hi := b*chainBlock, min((b+1)*chainBlock, e.n)
+		if e.dt == dtype.Float32 {
+			chainBlockRun(e, f32s(e.out), lo, hi, f32s)
+		} else {
+			chainBlockRun(e, f64s(e.out), lo, hi, f64s)
+		}
+	}
+}
+
+// chainBlockRun applies every op of e to elements [lo, hi).
+func chainBlockRun[T kernels.Float](e *chainExec, out []T, lo, hi int, view func([]byte) []T) {
+	src := view(e.args[0].Host) // the chain value: the input, then out
+	for k := range e.ops {
+		op := &e.ops[k]
+		switch {
+		case op.unary:
+			kernels.Unary(op.uop, out[lo:hi], src[lo:hi], op.alpha)
+		case op.clip:
+			kernels.Clip(out[lo:hi], src[lo:hi], T(e.lo[k]), T(e.hi[k]))
+		case op.swap:
+			kernels.BinaryRange(op.bop, &op.s, out, view(e.args[op.other].Host), src, lo, hi)
+		default:
+			kernels.BinaryRange(op.bop, &op.s, out, src, view(e.args[op.other].Host), lo, hi)
+		}
+		src = out
+	}
+}
