@@ -2,7 +2,9 @@ package main
 
 // kernels lists the generated micro-kernels; gemm_micro_amd64.go wraps
 // them. All prefetch their C tile: with the A sliver held in L1 and the
-// tile last touched a whole B block ago, its lines come from L2 or L3.
+// tile last touched a whole B block ago, its lines come from L2 or L3
+// (2048³ f32 ran 2-10% faster than without; spreading the prefetches over
+// the first depth steps measured no different).
 var kernels = []micro{
 	// AVX2: twelve YMM accumulators, two for B, two broadcasts of A.
 	{name: "sgemmKernel6x16", mr: 6, nv: 2, unroll: 1, prefetchC: true},
