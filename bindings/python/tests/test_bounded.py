@@ -229,7 +229,8 @@ m = mle_runtime.load(sys.argv[1])
 n, estimate = slow_size(m, 4.0)
 big = np.ones((n, n), np.float32)
 print(n, estimate, flush=True)
-m.run(A=big, B=big)
+for _ in range(5):  # a machine that got faster since the calibration still runs past the signal
+    m.run(A=big, B=big)
 print("finished", flush=True)
 """, tmp_path, str(matmul), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
