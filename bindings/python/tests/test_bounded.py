@@ -226,6 +226,10 @@ def test_ctrl_c_stops_a_long_run_on_the_main_thread(matmul, tmp_path):
     p = _script(CALIBRATE + """
 import sys, numpy as np, mle_runtime
 m = mle_runtime.load(sys.argv[1])
+# Python's own Ctrl-C handling, even when started with SIGINT ignored (as a
+# background job of a non-interactive shell is).
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 n, estimate = slow_size(m, 4.0)
 big = np.ones((n, n), np.float32)
 print(n, estimate, flush=True)
