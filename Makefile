@@ -86,7 +86,6 @@ test: all test-go test-fuzz test-c test-asan test-python test-rust test-node
 test-go:
 	@test -z "$$(gofmt -l capi core kernels cmd tests)" || { echo "gofmt needed:"; gofmt -l capi core kernels cmd tests; exit 1; }
 	$(GO) vet ./...
-	cd kernels/asmgen && $(GO) mod download  # the generators' modules, so the generated-file check runs offline
 	$(GO) test -race -count=1 ./...
 
 # Each fuzz target runs FUZZTIME (default 60 s), seeded from tests/fuzz. FuzzHostile
