@@ -195,3 +195,21 @@ func TestFusionKeepsSharedValues(t *testing.T) {
 		t.Fatalf("%d steps, want 2 (Relu; Neg+Add+Exp)", steps)
 	}
 }
+
+// Groups may interleave in node order: here Exp(X)+Add is one group and
+// Neg+Exp another that completes between its members. The first falls back
+// to unfused nodes (its Exp is a scalar, its Add is not), and its held
+// Exp must still run (found by FuzzHostile: it was dropped).
+func TestInterleavedGroupsFallBack(t *testing.T) {
+	ins := []tin{{name: "X", dt: dtype.Float32, sig: []int64{}, shape: []int64{}, values: []float64{0.5}}}
+	consts := []tconst{{name: "K", dt: dtype.Float32, shape: []int64{3}, values: []float64{-1, 0, 2}}}
+	nodes := []graph.Node{
+		{Op: "Exp", Inputs: []string{"X"}, Outputs: []string{"a"}},
+		{Op: "Neg", Inputs: []string{"K"}, Outputs: []string{"k1"}},
+		{Op: "Exp", Inputs: []string{"k1"}, Outputs: []string{"k2"}},
+		{Op: "Add", Inputs: []string{"a", "k2"}, Outputs: []string{"Y"}},
+	}
+	if steps := fusedVsUnfused(t, "interleaved", ins, consts, nodes, []string{"Y"}); steps != 3 {
+		t.Fatalf("%d steps, want 3 (Neg+Exp; Exp; Add)", steps)
+	}
+}

@@ -114,7 +114,9 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 		outs  []graph.ValueInfo
 		empty bool
 	}
-	var held []member // group members waiting for their group's last node
+	// held: by group, the members waiting for their group's last node.
+	// Groups may interleave in node order, so each keeps its own list.
+	held := make(map[int32][]member)
 	for ni := range g.Nodes {
 		if !live[ni] {
 			continue
@@ -147,7 +149,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 		if gi := fz.of[ni]; gi >= 0 {
 			grp := &fz.groups[gi]
 			if ni != grp.nodes[len(grp.nodes)-1] {
-				held = append(held, member{ni, ins, outs, empty})
+				held[gi] = append(held[gi], member{ni, ins, outs, empty})
 				continue
 			}
 			if !empty {
@@ -158,17 +160,17 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 				if exec != nil {
 					p.steps = append(p.steps, step{node: n, args: args, res: n.Out, exec: exec,
 						in: make([]Buf, len(args)), out: make([]Buf, len(n.Out))})
-					held = held[:0]
+					delete(held, gi)
 					continue
 				}
 			}
 			// Unfused: the members' steps, then this one's.
-			for _, h := range held {
+			for _, h := range held[gi] {
 				if err := p.addStep(m, h.ni, h.ins, h.outs, h.empty, poolSize); err != nil {
 					return nil, err
 				}
 			}
-			held = held[:0]
+			delete(held, gi)
 		}
 		if err := p.addStep(m, ni, ins, outs, empty, poolSize); err != nil {
 			return nil, err
