@@ -10,6 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The libmle inside the Python package is a copy: refresh it from the
+# sources, or the numbers would be an older build's.
+make -s python
+
 # Host-specific OpenBLAS overrides would make numpy/scikit-learn unlike a
 # stock install: let OpenBLAS detect the CPU itself.
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE

@@ -341,11 +341,11 @@ typedef struct mle_model_options {
     /* How long an idle worker thread spins for new work before it sleeps,
      * in microseconds: back-to-back parallel loops then start without a
      * wake-up (0.1-0.3 ms on a loaded VM), at the price of CPU time.
-     * 0 = the default (100), -1 = never spin, at most 100000. */
+     * 0 = the default (1000), -1 = never spin, at most 100000. */
     int32_t spin_us;
 } mle_model_options;
 
-/* Default model options: one session per CPU, 100 us of spinning. */
+/* Default model options: one session per CPU, 1 ms of spinning. */
 mle_model_options mle_default_model_options(void);
 
 /* Changes a model's serving options; runs that start afterwards use them

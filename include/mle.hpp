@@ -110,7 +110,7 @@ struct ModelOptions {
     /// 0 = the number of CPUs, at most 65536.
     int32_t max_sessions = 0;
     /// Microseconds an idle intra-op worker spins for new work before it
-    /// sleeps (faster back-to-back runs for CPU time). 0 = the default (100),
+    /// sleeps (faster back-to-back runs for CPU time). 0 = the default (1000),
     /// -1 = never spin, at most 100000.
     int32_t spin_us = 0;
 

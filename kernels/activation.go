@@ -36,11 +36,13 @@ func Unary[T Float](op UnaryOp, out, x []T, alpha float64) {
 	case OpSigmoid, OpTanh, OpGeluErf, OpGeluTanh, OpExp, OpLog:
 		unaryVmath(op, out, x)
 	case OpRelu:
-		// max is branch-free: the branchy form mispredicted on every other
-		// element of real activations (1.3 ns/element). It keeps NaN (as
-		// numpy and torch do) and turns -0 into +0.
-		for i, v := range x {
-			out[i] = max(v, 0)
+		// Vectorized max(v, 0): keeps NaN (as numpy and torch do) and turns
+		// -0 into +0. The scalar loop cost 0.7-1.3 ns/element, as much as
+		// the GEMM before it on wide layers.
+		if isFloat32[T]() {
+			vmath.Relu32(asF32(out), asF32(x))
+		} else {
+			vmath.Relu64(asF64(out), asF64(x))
 		}
 	case OpLeakyRelu:
 		a := T(alpha)

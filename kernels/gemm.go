@@ -72,6 +72,11 @@ type gemmState[T gemmFloat] struct {
 // kernel's minimum; tests use it to exercise chunking on small shapes.
 var gemmForceSplit = false
 
+// gemmHotDiv lowers the size from which a product is split when a worker
+// is spinning (Pool.Hot): joining then costs about a microsecond, not a
+// wake-up, so a product of ~15 µs (256×256×50 f32) already gains.
+const gemmHotDiv = 8
+
 // gemmChunksPerThread oversplits large products so that a goroutine that is
 // descheduled or slowed does not hold up the whole product. 4 and 8
 // measured no better on the busy 2-vCPU VM (row chunks share one packing
@@ -166,7 +171,8 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 		t.packed, t.packN = pb.data, pb.nPad
 	}
 	threads := 1
-	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy && (size >= minPar || gemmForceSplit) {
+	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy &&
+		(size >= minPar || size >= minPar/gemmHotDiv && p.Hot() || gemmForceSplit) {
 		threads = p.Size()
 	}
 	t.stop = w.Stop // polled inside the blocks, on every goroutine

@@ -51,11 +51,15 @@ func (w *Worker) Float64s(n int) []float64 {
 
 // call is the shared state of one For invocation.
 type call struct {
-	task  Task
-	stop  *Stop
-	n     int64
-	next  atomic.Int64
-	wg    sync.WaitGroup
+	task Task
+	stop *Stop
+	n    int64
+	next atomic.Int64
+	wg   sync.WaitGroup
+	// left counts the helpers still running; each decrements it after
+	// its wg.Done, as its last access to the call, so the caller may
+	// reuse the call once left is 0.
+	left  atomic.Int32
 	mu    sync.Mutex
 	panic any
 	// claims are the helper places offered to spinning workers; each
@@ -98,10 +102,12 @@ type Pool struct {
 }
 
 // DefaultSpin is how long an idle worker spins before parking: long enough
-// to span the gap between the loops of one run and between the runs of a
-// caller scoring batches back to back, short enough that an idle process
-// goes quiet at once.
-const DefaultSpin = 100 * time.Microsecond
+// to span the serial stretches between the loops of one run (a 58 µs
+// layer too small to split, then the caller's own work between runs:
+// 100 µs missed them and every loop paid a wake-up), short enough that an
+// idle process goes quiet within a millisecond. OpenMP runtimes spin
+// about as long by default (libgomp) or far longer (Intel's 200 ms).
+const DefaultSpin = time.Millisecond
 
 // MaxSpin caps the spin time.
 const MaxSpin = 100 * time.Millisecond
@@ -131,6 +137,11 @@ func (p *Pool) SetSpin(d time.Duration) {
 		p.spin.Store(int64(min(max(d, 0), MaxSpin)))
 	}
 }
+
+// Hot reports whether a worker is spinning now, so that a loop started
+// at once would be joined within a microsecond rather than after a
+// wake-up: cost models may then split smaller loops.
+func (p *Pool) Hot() bool { return p != nil && p.spinning.Load() > 0 }
 
 // Size returns the number of goroutines a loop may use, the caller's included.
 func (p *Pool) Size() int {
@@ -186,13 +197,12 @@ func (p *Pool) spinForWork() *call {
 		if len(p.jobs) > 0 || p.closed.Load() { // a job was queued for parked workers, or the pool closed
 			return nil
 		}
-		if i&63 == 63 {
-			if time.Now().After(deadline) {
-				return nil
-			}
-			// Let other goroutines on this thread run: the caller's next
-			// loop may be one of them.
-			runtime.Gosched()
+		// No runtime.Gosched here: it puts the spinner on the global run
+		// queue and wakes an idle thread to look for work, a futex round
+		// trip every few microseconds. The runtime still preempts a
+		// spinner that holds its P for 10 ms.
+		if i&63 == 63 && time.Now().After(deadline) {
+			return nil
 		}
 	}
 }
@@ -211,7 +221,10 @@ func (c *call) claim() bool {
 }
 
 func (p *Pool) help(c *call, w *Worker) {
-	defer c.wg.Done()
+	defer func() {
+		c.wg.Done()
+		c.left.Add(-1)
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			c.recordPanic(v)
@@ -244,6 +257,7 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 	c.task, c.stop, c.n, c.panic = t, caller.Stop, int64(n), nil
 	c.next.Store(0)
 	c.wg.Add(helpers)
+	c.left.Store(int32(helpers))
 	// Spinning workers take places first; parked ones are woken for the
 	// rest. One loop at a time can use the offer slot.
 	offered := int32(0)
@@ -257,6 +271,7 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 			// A send on a closed pool panics; those helpers never started.
 			if v := recover(); v != nil {
 				c.wg.Add(sent - helpers)
+				c.left.Add(int32(sent - helpers))
 			}
 		}()
 		for ; sent < helpers; sent++ {
@@ -275,13 +290,37 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 		// Places no spinner took are withdrawn; a spinner that claims
 		// later finds the claims at zero.
 		p.offer.CompareAndSwap(c, nil)
-		c.wg.Add(-int(c.claims.Swap(0)))
+		unclaimed := c.claims.Swap(0)
+		c.wg.Add(-int(unclaimed))
+		c.left.Add(-unclaimed)
 	}
-	c.wg.Wait()
+	p.waitHelpers(c)
 	c.task, c.stop = nil, nil
 	if v := c.panic; v != nil {
 		c.panic = nil
 		panic(v)
+	}
+}
+
+// waitHelpers returns once every helper of c has finished. It spins for up
+// to the pool's spin time before it blocks: the caller may be a goroutine
+// locked to its thread (a call from C through cgo), and parking one hands
+// its thread's P off and back through the OS (tens to hundreds of
+// microseconds) when the helpers are usually microseconds from done.
+func (p *Pool) waitHelpers(c *call) {
+	if c.left.Load() <= 0 {
+		return
+	}
+	deadline := time.Now().Add(time.Duration(p.spin.Load()))
+	for i := 1; c.left.Load() > 0; i++ {
+		if i&63 == 0 && time.Now().After(deadline) {
+			c.wg.Wait()
+			// Every helper has called Done; each is one atomic add from
+			// its last access to c.
+			for c.left.Load() > 0 {
+			}
+			return
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -265,7 +266,42 @@ func TestPoolSpinnerJoins(t *testing.T) {
 	for p.spinning.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Microsecond)
 	}
-	if p.spinning.Load() == 0 {
+	if !p.Hot() {
 		t.Fatal("no worker spins after a loop")
+	}
+}
+
+// A caller locked to its OS thread (as a call from C through cgo is) runs
+// loops whose last helper finishes after the caller's own chunks: the
+// caller waits for it (spinning, then blocking) and every chunk has run
+// once when For returns, with and without spinning.
+func TestPoolLockedCallerWaitsForHelpers(t *testing.T) {
+	for _, spin := range []time.Duration{0, 200 * time.Microsecond} {
+		p := NewPoolSpin(2, spin)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			w := new(Worker)
+			for r := 0; r < 200; r++ {
+				var ran [2]atomic.Int32
+				p.For(w, 2, taskFunc(func(i int, cw *Worker) {
+					if cw != w {
+						time.Sleep(time.Duration(r%4) * 100 * time.Microsecond) // outlast the caller's spin
+					}
+					ran[i].Add(1)
+				}))
+				if ran[0].Load() != 1 || ran[1].Load() != 1 {
+					t.Errorf("spin %v, round %d: chunks ran %d and %d times", spin, r, ran[0].Load(), ran[1].Load())
+					return
+				}
+			}
+		}()
+		<-done
+		p.Close()
+	}
+	if (*Pool)(nil).Hot() {
+		t.Error("a nil pool is hot")
 	}
 }

@@ -129,7 +129,7 @@ export interface ModelOptions {
   maxSessions?: number;
   /**
    * Microseconds an idle intra-op worker thread spins for more work before it sleeps: faster
-   * back-to-back runs for CPU time. 0 (default) = 100, -1 = never spin, at most 100000; otherwise
+   * back-to-back runs for CPU time. 0 (default) = 1000, -1 = never spin, at most 100000; otherwise
    * MLE_ERR_INVALID_OPTIONS (513).
    */
   spinUs?: number;

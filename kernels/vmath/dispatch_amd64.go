@@ -150,3 +150,30 @@ func asmExpSub32(im impl, dst, src []float32, c float64, acc *[8]float64) int {
 	}
 	return n
 }
+
+// asmRelu64 runs the ReLU kernel on the leading whole blocks.
+func asmRelu64(im impl, dst, src []float64) int {
+	n := len(src) &^ (block - 1)
+	if n == 0 {
+		return 0
+	}
+	if im == implAVX512 {
+		reluF64AVX512(&dst[0], &src[0], n)
+	} else {
+		reluF64AVX2(&dst[0], &src[0], n)
+	}
+	return n
+}
+
+func asmRelu32(im impl, dst, src []float32) int {
+	n := len(src) &^ (block - 1)
+	if n == 0 {
+		return 0
+	}
+	if im == implAVX512 {
+		reluF32AVX512(&dst[0], &src[0], n)
+	} else {
+		reluF32AVX2(&dst[0], &src[0], n)
+	}
+	return n
+}

@@ -188,6 +188,35 @@ func sum8(acc *[8]float64) float64 {
 	return s
 }
 
+// Relu64 sets dst[i] = max(src[i], 0) as Go's max defines it: a NaN stays
+// NaN, −0 becomes +0; exact. Slices as for Exp64.
+func Relu64(dst, src []float64) { relu64(active, dst, src) }
+
+// Relu32 is Relu64 for float32.
+func Relu32(dst, src []float32) { relu32(active, dst, src) }
+
+func relu64(im impl, dst, src []float64) {
+	dst = dst[:len(src)]
+	n := 0
+	if im != implGo {
+		n = asmRelu64(im, dst, src)
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = max(src[i], 0)
+	}
+}
+
+func relu32(im impl, dst, src []float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if im != implGo {
+		n = asmRelu32(im, dst, src)
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = max(src[i], 0)
+	}
+}
+
 // Exp is e^x: the float64 kernel for one value, the same bits as Exp64.
 func Exp(x float64) float64 { return exp64(x) }
 

@@ -1654,6 +1654,85 @@ expSubF32AVX2_done:
 	VZEROUPPER
 	RET
 
+// func reluF64AVX2(dst *float64, src *float64, n int)
+// Requires: AVX
+TEXT ·reluF64AVX2(SB), NOSPLIT, $0-24
+	VXORPD Y0, Y0, Y0
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   n+16(FP), DX
+
+reluF64AVX2_loop1:
+	CMPQ    DX, $0x10
+	JL      reluF64AVX2_done1
+	VMAXPD  (CX), Y0, Y1
+	VMAXPD  32(CX), Y0, Y2
+	VMAXPD  64(CX), Y0, Y3
+	VMAXPD  96(CX), Y0, Y4
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VADDPD  Y0, Y2, Y2
+	VMOVUPD Y2, 32(AX)
+	VADDPD  Y0, Y3, Y3
+	VMOVUPD Y3, 64(AX)
+	VADDPD  Y0, Y4, Y4
+	VMOVUPD Y4, 96(AX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x10, DX
+	JMP     reluF64AVX2_loop1
+
+reluF64AVX2_done1:
+	VZEROUPPER
+	RET
+
+// func reluF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX
+TEXT ·reluF32AVX2(SB), NOSPLIT, $0-24
+	VXORPD Y0, Y0, Y0
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   n+16(FP), DX
+
+reluF32AVX2_loop2:
+	CMPQ    DX, $0x20
+	JL      reluF32AVX2_done2
+	VMAXPS  (CX), Y0, Y1
+	VMAXPS  32(CX), Y0, Y2
+	VMAXPS  64(CX), Y0, Y3
+	VMAXPS  96(CX), Y0, Y4
+	VADDPS  Y0, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VADDPS  Y0, Y2, Y2
+	VMOVUPD Y2, 32(AX)
+	VADDPS  Y0, Y3, Y3
+	VMOVUPD Y3, 64(AX)
+	VADDPS  Y0, Y4, Y4
+	VMOVUPD Y4, 96(AX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x20, DX
+	JMP     reluF32AVX2_loop2
+
+reluF32AVX2_done2:
+reluF32AVX2_loop1:
+	CMPQ    DX, $0x10
+	JL      reluF32AVX2_done1
+	VMAXPS  (CX), Y0, Y1
+	VMAXPS  32(CX), Y0, Y2
+	VADDPS  Y0, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VADDPS  Y0, Y2, Y2
+	VMOVUPD Y2, 32(AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x10, DX
+	JMP     reluF32AVX2_loop1
+
+reluF32AVX2_done1:
+	VZEROUPPER
+	RET
+
 // func expF64AVX512(dst *float64, src *float64, n int)
 // Requires: AVX, AVX512F
 TEXT ·expF64AVX512(SB), NOSPLIT, $0-24
@@ -3562,6 +3641,97 @@ expSubF32AVX512_loop:
 
 expSubF32AVX512_done:
 	VMOVUPD Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func reluF64AVX512(dst *float64, src *float64, n int)
+// Requires: AVX, AVX512F
+TEXT ·reluF64AVX512(SB), NOSPLIT, $0-24
+	VPXORD Z0, Z0, Z0
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   n+16(FP), DX
+
+reluF64AVX512_loop2:
+	CMPQ    DX, $0x20
+	JL      reluF64AVX512_done2
+	VMAXPD  (CX), Z0, Z1
+	VMAXPD  64(CX), Z0, Z2
+	VMAXPD  128(CX), Z0, Z3
+	VMAXPD  192(CX), Z0, Z4
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)
+	VADDPD  Z0, Z2, Z2
+	VMOVUPD Z2, 64(AX)
+	VADDPD  Z0, Z3, Z3
+	VMOVUPD Z3, 128(AX)
+	VADDPD  Z0, Z4, Z4
+	VMOVUPD Z4, 192(AX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x20, DX
+	JMP     reluF64AVX512_loop2
+
+reluF64AVX512_done2:
+reluF64AVX512_loop1:
+	CMPQ    DX, $0x10
+	JL      reluF64AVX512_done1
+	VMAXPD  (CX), Z0, Z1
+	VMAXPD  64(CX), Z0, Z2
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)
+	VADDPD  Z0, Z2, Z2
+	VMOVUPD Z2, 64(AX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x10, DX
+	JMP     reluF64AVX512_loop1
+
+reluF64AVX512_done1:
+	VZEROUPPER
+	RET
+
+// func reluF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·reluF32AVX512(SB), NOSPLIT, $0-24
+	VPXORD Z0, Z0, Z0
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   n+16(FP), DX
+
+reluF32AVX512_loop4:
+	CMPQ    DX, $0x40
+	JL      reluF32AVX512_done4
+	VMAXPS  (CX), Z0, Z1
+	VMAXPS  64(CX), Z0, Z2
+	VMAXPS  128(CX), Z0, Z3
+	VMAXPS  192(CX), Z0, Z4
+	VADDPS  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)
+	VADDPS  Z0, Z2, Z2
+	VMOVUPD Z2, 64(AX)
+	VADDPS  Z0, Z3, Z3
+	VMOVUPD Z3, 128(AX)
+	VADDPS  Z0, Z4, Z4
+	VMOVUPD Z4, 192(AX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x40, DX
+	JMP     reluF32AVX512_loop4
+
+reluF32AVX512_done4:
+reluF32AVX512_loop1:
+	CMPQ    DX, $0x10
+	JL      reluF32AVX512_done1
+	VMAXPS  (CX), Z0, Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPD Z1, (AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x10, DX
+	JMP     reluF32AVX512_loop1
+
+reluF32AVX512_done1:
 	VZEROUPPER
 	RET
 

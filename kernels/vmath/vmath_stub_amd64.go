@@ -84,6 +84,16 @@ func expSubF64AVX2(dst *float64, src *float64, n int, c float64, acc *[8]float64
 //go:noescape
 func expSubF32AVX2(dst *float32, src *float32, n int, c float64, acc *[8]float64)
 
+// reluF64AVX2 computes n (a multiple of 16) elements of ReLU with AVX2; see vmath's Relu kernels.
+//
+//go:noescape
+func reluF64AVX2(dst *float64, src *float64, n int)
+
+// reluF32AVX2 computes n (a multiple of 16) elements of ReLU with AVX2; see vmath's Relu kernels.
+//
+//go:noescape
+func reluF32AVX2(dst *float32, src *float32, n int)
+
 // expF64AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float64 kernels.
 //
 //go:noescape
@@ -163,3 +173,13 @@ func expSubF64AVX512(dst *float64, src *float64, n int, c float64, acc *[8]float
 //
 //go:noescape
 func expSubF32AVX512(dst *float32, src *float32, n int, c float64, acc *[8]float64)
+
+// reluF64AVX512 computes n (a multiple of 16) elements of ReLU with AVX512; see vmath's Relu kernels.
+//
+//go:noescape
+func reluF64AVX512(dst *float64, src *float64, n int)
+
+// reluF32AVX512 computes n (a multiple of 16) elements of ReLU with AVX512; see vmath's Relu kernels.
+//
+//go:noescape
+func reluF32AVX512(dst *float32, src *float32, n int)

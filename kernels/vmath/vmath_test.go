@@ -349,3 +349,56 @@ func TestNoOverrun(t *testing.T) {
 		}
 	}
 }
+
+// TestRelu checks ReLU against Go's max(x, 0), bit for bit (NaN stays NaN,
+// −0 becomes +0), in place and not, for every length around the assembly's
+// blocks and unrolled loops, and that nothing past len(src) is written.
+func TestRelu(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	negz := math.Copysign(0, -1)
+	specials := []float64{0, negz, 1, -1, math.Inf(1), math.Inf(-1), math.NaN(), -math.NaN(),
+		math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, 0x1p-149, -0x1p-149, math.MaxFloat64, -math.MaxFloat32}
+	const sentinel = 12345.678
+	for _, im := range supported() {
+		for n := 0; n <= 150; n++ {
+			src := make([]float64, n)
+			for i := range src {
+				if r.IntN(3) == 0 {
+					src[i] = specials[r.IntN(len(specials))]
+				} else {
+					src[i] = r.NormFloat64()
+				}
+			}
+			src32 := to32(src)
+			for _, inPlace := range []bool{false, true} {
+				dst := make([]float64, n+20)
+				dst32 := make([]float32, n+20)
+				for i := range dst {
+					dst[i], dst32[i] = sentinel, sentinel
+				}
+				s, s32 := src, src32
+				if inPlace {
+					copy(dst, src)
+					copy(dst32, src32)
+					s, s32 = dst[:n], dst32[:n]
+				}
+				relu64(im, dst[:n:n], s)
+				relu32(im, dst32[:n:n], s32)
+				for i := 0; i < n; i++ {
+					want, want32 := max(src[i], 0), max(src32[i], 0)
+					if !same64(dst[i], want) && !(want != want && dst[i] != dst[i]) {
+						t.Fatalf("%s n=%d: relu64(%v) = %v, want %v", implNames[im], n, src[i], dst[i], want)
+					}
+					if !same32(dst32[i], want32) && !(want32 != want32 && dst32[i] != dst32[i]) {
+						t.Fatalf("%s n=%d: relu32(%v) = %v, want %v", implNames[im], n, src32[i], dst32[i], want32)
+					}
+				}
+				for i := n; i < len(dst); i++ {
+					if dst[i] != sentinel || dst32[i] != sentinel {
+						t.Fatalf("%s n=%d: element %d written", implNames[im], n, i)
+					}
+				}
+			}
+		}
+	}
+}

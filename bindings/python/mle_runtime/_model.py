@@ -319,7 +319,7 @@ class Model(_lib.Closeable):
         timeout). Default: one per CPU; at most 65536.
         spin_us: how long libmle's idle worker threads spin, in microseconds,
         before sleeping: back-to-back parallel runs then start without a
-        wake-up, at the price of CPU time. Default 100; -1 never spins; at
+        wake-up, at the price of CPU time. Default 1000; -1 never spins; at
         most 100000.
         Bad values raise MLEValueError (MLE_ERR_INVALID_OPTIONS), non-ints
         TypeError."""

@@ -82,6 +82,8 @@ func main() {
 		a.u = unroll(a, "expSub")
 		a.expSub("expSubF64"+a.name, false)
 		a.expSub("expSubF32"+a.name, true)
+		a.relu("reluF64"+a.name, false)
+		a.relu("reluF32"+a.name, true)
 	}
 	p.emit()
 	Generate()
@@ -230,4 +232,66 @@ func (a *isa) body(name string, f32 bool, groups int, f func(x vec, g int) vec) 
 	SUBQ(operand.Imm(uint64(groups*a.u*a.lanes)), n)
 	JMP(operand.LabelRef(name + "_loop"))
 	Label(name + "_done")
+}
+
+// relu emits func name(dst, src *T, n int): dst[i] = max(src[i], 0) as Go's
+// max computes it (NaN stays NaN, −0 becomes +0) for n a multiple of the
+// block, in the element type's native width (no widening: the result is
+// exact). MAXPS returns its second source when either is NaN or both are
+// zero, so max(0, x) keeps a NaN x and gives −0 for −0; adding +0 then
+// turns −0 into +0 and leaves every other value as it is.
+func (a *isa) relu(name string, f32 bool) {
+	typ, size := "float64", 8
+	if f32 {
+		typ, size = "float32", 4
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src *%s, n int)", typ))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes n (a multiple of %d) elements of ReLU with %s; see vmath's Relu kernels.", name, block, a.name))
+	vecBytes := 32
+	if a.avx512 {
+		vecBytes = 64
+	}
+	perBlock := block * size / vecBytes // vectors per block of 16 elements
+	vmax, vadd := VMAXPD, VADDPD
+	if f32 {
+		vmax, vadd = VMAXPS, VADDPS
+	}
+	zero := a.newReg()
+	if a.avx512 {
+		VPXORD(zero, zero, zero)
+	} else {
+		VXORPD(zero, zero, zero)
+	}
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	// Four vectors an iteration while they last, then one block at a time.
+	iters := []int{1}
+	if big := max(4/perBlock, 1); big > 1 {
+		iters = []int{big, 1}
+	}
+	for _, blocks := range iters {
+		loop, done := fmt.Sprintf("%s_loop%d", name, blocks), fmt.Sprintf("%s_done%d", name, blocks)
+		Label(loop)
+		CMPQ(n, operand.Imm(uint64(blocks*block)))
+		JL(operand.LabelRef(done))
+		x := make([]reg.VecVirtual, blocks*perBlock)
+		for i := range x {
+			x[i] = a.newReg()
+			vmax(operand.Mem{Base: src, Disp: i * vecBytes}, zero, x[i])
+		}
+		for i := range x {
+			vadd(zero, x[i], x[i])
+			VMOVUPD(x[i], operand.Mem{Base: dst, Disp: i * vecBytes})
+		}
+		step := operand.U32(uint32(blocks * block * size))
+		ADDQ(step, src)
+		ADDQ(step, dst)
+		SUBQ(operand.Imm(uint64(blocks*block)), n)
+		JMP(operand.LabelRef(loop))
+		Label(done)
+	}
+	VZEROUPPER()
+	RET()
 }

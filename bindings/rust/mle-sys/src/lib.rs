@@ -463,7 +463,7 @@ extern "C" {
         opts: *const mle_run_options,
         err: *mut *mut mle_error,
     ) -> mle_status;
-    /// Default model options: one session per CPU, 100 µs of spinning.
+    /// Default model options: one session per CPU, 1 ms of spinning.
     pub fn mle_default_model_options() -> mle_model_options;
     /// Changes a model's serving options; runs that start afterwards use
     /// them. Any thread.

@@ -122,7 +122,7 @@ impl OpenOptions {
 /// how [`Model::run`] shares the model between threads.
 ///
 /// `ModelOptions::default()` takes the library's `mle_default_model_options()`
-/// (one session per CPU, 100 µs of spinning). Values out of range are refused
+/// (one session per CPU, 1 ms of spinning). Values out of range are refused
 /// with `MLE_ERR_INVALID_OPTIONS`. Non-exhaustive, like [`OpenOptions`]:
 /// start from `default()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub struct ModelOptions {
     pub max_sessions: i32,
     /// Microseconds an idle intra-op worker thread spins for new work before
     /// it sleeps: back-to-back runs then start without a wake-up, at the
-    /// price of CPU time. 0 = the default (100), -1 = never spin, at most
+    /// price of CPU time. 0 = the default (1000), -1 = never spin, at most
     /// 100000.
     pub spin_us: i32,
 }

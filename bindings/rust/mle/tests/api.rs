@@ -309,7 +309,7 @@ fn model_options() {
     let model = Model::open_memory(&build().serialize().unwrap(), &OpenOptions::default()).unwrap();
     let x = [TensorView::from_f32(&X, &[2, 3]).named("X")];
     let defaults = ModelOptions::default();
-    assert_eq!((defaults.max_sessions, defaults.spin_us), (0, 0), "0 = one session per CPU, 100 µs");
+    assert_eq!((defaults.max_sessions, defaults.spin_us), (0, 0), "0 = one session per CPU, 1 ms");
     let c = ModelOptions::new().max_sessions(3).spin_us(-1).to_c();
     assert_eq!((c.struct_size, c.max_sessions, c.spin_us), (std::mem::size_of::<mle::sys::mle_model_options>(), 3, -1));
 
