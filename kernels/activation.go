@@ -225,33 +225,23 @@ func SoftmaxF64(out, x []float64, axis, inner, o0, o1 int) {
 // y = (x - mean) / sqrt(var + eps) · scale + bias (bias may be nil).
 // mean and invStd, when non-nil, receive each row's statistics.
 // Statistics accumulate in float64, in two passes over the row (sum, then
-// squared deviations): a one-pass form (Σx² − nμ², or Welford's) rounds
-// differently and would change float64 results. Products are rounded
+// squared deviations: a one-pass form, Σx² − nμ² or Welford's, loses
+// digits to cancellation), each as vmath's 32 partial sums in a fixed
+// order, so the bits do not depend on the machine. Products are rounded
 // before they are added, so no build fuses them (GOAMD64=v3 and arm64 may).
+// y may be x.
 func LayerNorm[T Float](y, x, scale, bias, mean, invStd []T, d int, eps float64, r0, r1 int) {
 	for r := r0; r < r1; r++ {
-		row := x[r*d : r*d+d]
-		var s float64
-		for _, v := range row {
-			s += float64(v)
-		}
-		mu := s / float64(d)
-		var ss float64
-		for _, v := range row {
-			dv := float64(v) - mu
-			ss += float64(dv * dv) // rounded: never fused, whatever GOAMD64 or GOARCH
-		}
-		inv := 1 / math.Sqrt(ss/float64(d)+eps)
-		out := y[r*d : r*d+d]
-		if bias != nil {
-			b := bias[:d]
-			for i, v := range row {
-				out[i] = T(float64((float64(v)-mu)*inv*float64(scale[i])) + float64(b[i]))
-			}
+		row, out := x[r*d:r*d+d], y[r*d:r*d+d]
+		var mu, inv float64
+		if isFloat32[T]() {
+			mu = vmath.Sum32(asF32(row)) / float64(d)
+			inv = 1 / math.Sqrt(vmath.SumSqDev32(asF32(row), mu)/float64(d)+eps)
+			vmath.Affine32(asF32(out), asF32(row), asF32(scale[:d]), asF32(bias), mu, inv)
 		} else {
-			for i, v := range row {
-				out[i] = T((float64(v) - mu) * inv * float64(scale[i]))
-			}
+			mu = vmath.Sum64(asF64(row)) / float64(d)
+			inv = 1 / math.Sqrt(vmath.SumSqDev64(asF64(row), mu)/float64(d)+eps)
+			vmath.Affine64(asF64(out), asF64(row), asF64(scale[:d]), asF64(bias), mu, inv)
 		}
 		if mean != nil {
 			mean[r] = T(mu)

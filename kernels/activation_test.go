@@ -214,11 +214,12 @@ func TestSoftmaxSpecialRows(t *testing.T) {
 }
 
 // LayerNorm's float64 results are the two-pass textbook formula, bit for
-// bit, with products rounded (run it with GOAMD64=v3 too, where Go fuses
-// x*y+z otherwise).
+// bit, with vmath's summation order (32 partial sums, element i into sum
+// i%32, then added in order) and products rounded (run it with GOAMD64=v3
+// too, where Go fuses x*y+z otherwise).
 func TestLayerNormTwoPass(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	const rows, d = 7, 33
+	const rows, d = 7, 77 // two assembly blocks of 32 and a tail
 	x := make([]float64, rows*d)
 	for i := range x {
 		x[i] = rng.NormFloat64()*3 + 100
@@ -232,16 +233,15 @@ func TestLayerNormTwoPass(t *testing.T) {
 	LayerNorm(y, x, scale, bias, mean, inv, d, 1e-5, 0, rows)
 	for r := 0; r < rows; r++ {
 		row := x[r*d : r*d+d]
-		var s float64
-		for _, v := range row {
-			s += v
+		var s, ss [32]float64
+		for i, v := range row {
+			s[i%32] += v
 		}
-		mu := s / d
-		var ss float64
-		for _, v := range row {
-			ss += float64((v - mu) * (v - mu))
+		mu := sumInOrder(s[:]) / d
+		for i, v := range row {
+			ss[i%32] += float64((v - mu) * (v - mu))
 		}
-		is := 1 / math.Sqrt(ss/d+1e-5)
+		is := 1 / math.Sqrt(sumInOrder(ss[:])/d+1e-5)
 		if mean[r] != mu || inv[r] != is {
 			t.Fatalf("row %d: mean %v inv %v, want %v %v", r, mean[r], inv[r], mu, is)
 		}
@@ -330,4 +330,12 @@ func BenchmarkSoftmax(b *testing.B) {
 			}
 		})
 	}
+}
+
+func sumInOrder(v []float64) float64 {
+	s := v[0]
+	for _, x := range v[1:] {
+		s += x
+	}
+	return s
 }

@@ -177,3 +177,86 @@ func asmRelu32(im impl, dst, src []float32) int {
 	}
 	return n
 }
+
+// The normalization kernels: whole blocks of sumLanes (sums) or block
+// (affine) elements in assembly; they return how many they did.
+
+func asmSum64(im impl, x []float64, acc *[sumLanes]float64) int {
+	n := len(x) &^ (sumLanes - 1)
+	switch {
+	case n == 0:
+	case im == implAVX512:
+		sumF64AVX512(&x[0], n, acc)
+	default:
+		sumF64AVX2(&x[0], n, acc)
+	}
+	return n
+}
+
+func asmSum32(im impl, x []float32, acc *[sumLanes]float64) int {
+	n := len(x) &^ (sumLanes - 1)
+	switch {
+	case n == 0:
+	case im == implAVX512:
+		sumF32AVX512(&x[0], n, acc)
+	default:
+		sumF32AVX2(&x[0], n, acc)
+	}
+	return n
+}
+
+func asmSumSqDev64(im impl, x []float64, c float64, acc *[sumLanes]float64) int {
+	n := len(x) &^ (sumLanes - 1)
+	switch {
+	case n == 0:
+	case im == implAVX512:
+		sumSqDevF64AVX512(&x[0], n, c, acc)
+	default:
+		sumSqDevF64AVX2(&x[0], n, c, acc)
+	}
+	return n
+}
+
+func asmSumSqDev32(im impl, x []float32, c float64, acc *[sumLanes]float64) int {
+	n := len(x) &^ (sumLanes - 1)
+	switch {
+	case n == 0:
+	case im == implAVX512:
+		sumSqDevF32AVX512(&x[0], n, c, acc)
+	default:
+		sumSqDevF32AVX2(&x[0], n, c, acc)
+	}
+	return n
+}
+
+func asmAffine64(im impl, y, x, scale, bias []float64, mu, inv float64) int {
+	n := len(x) &^ (block - 1)
+	switch {
+	case n == 0:
+	case bias == nil && im == implAVX512:
+		affineF64AVX512(&y[0], &x[0], &scale[0], n, mu, inv)
+	case bias == nil:
+		affineF64AVX2(&y[0], &x[0], &scale[0], n, mu, inv)
+	case im == implAVX512:
+		affineBiasF64AVX512(&y[0], &x[0], &scale[0], &bias[0], n, mu, inv)
+	default:
+		affineBiasF64AVX2(&y[0], &x[0], &scale[0], &bias[0], n, mu, inv)
+	}
+	return n
+}
+
+func asmAffine32(im impl, y, x, scale, bias []float32, mu, inv float64) int {
+	n := len(x) &^ (block - 1)
+	switch {
+	case n == 0:
+	case bias == nil && im == implAVX512:
+		affineF32AVX512(&y[0], &x[0], &scale[0], n, mu, inv)
+	case bias == nil:
+		affineF32AVX2(&y[0], &x[0], &scale[0], n, mu, inv)
+	case im == implAVX512:
+		affineBiasF32AVX512(&y[0], &x[0], &scale[0], &bias[0], n, mu, inv)
+	default:
+		affineBiasF32AVX2(&y[0], &x[0], &scale[0], &bias[0], n, mu, inv)
+	}
+	return n
+}

@@ -1733,6 +1733,456 @@ reluF32AVX2_done1:
 	VZEROUPPER
 	RET
 
+// func sumF64AVX2(x *float64, n int, acc *[32]float64)
+// Requires: AVX
+TEXT ·sumF64AVX2(SB), NOSPLIT, $0-24
+	MOVQ    acc+16(FP), AX
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 160(AX), Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 224(AX), Y7
+	MOVQ    x+0(FP), CX
+	MOVQ    n+8(FP), DX
+
+sumF64AVX2_loop:
+	CMPQ    DX, $0x20
+	JL      sumF64AVX2_done
+	VMOVUPD (CX), Y8
+	VADDPD  Y8, Y0, Y0
+	VMOVUPD 32(CX), Y8
+	VADDPD  Y8, Y1, Y1
+	VMOVUPD 64(CX), Y8
+	VADDPD  Y8, Y2, Y2
+	VMOVUPD 96(CX), Y8
+	VADDPD  Y8, Y3, Y3
+	VMOVUPD 128(CX), Y8
+	VADDPD  Y8, Y4, Y4
+	VMOVUPD 160(CX), Y8
+	VADDPD  Y8, Y5, Y5
+	VMOVUPD 192(CX), Y8
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 224(CX), Y8
+	VADDPD  Y8, Y7, Y7
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x20, DX
+	JMP     sumF64AVX2_loop
+
+sumF64AVX2_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 224(AX)
+	VZEROUPPER
+	RET
+
+// func sumSqDevF64AVX2(x *float64, n int, c float64, acc *[32]float64)
+// Requires: AVX
+TEXT ·sumSqDevF64AVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSD c+16(FP), Y0
+	MOVQ         acc+24(FP), AX
+	VMOVUPD      (AX), Y1
+	VMOVUPD      32(AX), Y2
+	VMOVUPD      64(AX), Y3
+	VMOVUPD      96(AX), Y4
+	VMOVUPD      128(AX), Y5
+	VMOVUPD      160(AX), Y6
+	VMOVUPD      192(AX), Y7
+	VMOVUPD      224(AX), Y8
+	MOVQ         x+0(FP), CX
+	MOVQ         n+8(FP), DX
+
+sumSqDevF64AVX2_loop:
+	CMPQ    DX, $0x20
+	JL      sumSqDevF64AVX2_done
+	VMOVUPD (CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y1, Y1
+	VMOVUPD 32(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y2, Y2
+	VMOVUPD 64(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y3, Y3
+	VMOVUPD 96(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y4, Y4
+	VMOVUPD 128(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y5, Y5
+	VMOVUPD 160(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y6, Y6
+	VMOVUPD 192(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 224(CX), Y9
+	VSUBPD  Y0, Y9, Y9
+	VMULPD  Y9, Y9, Y9
+	VADDPD  Y9, Y8, Y8
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x20, DX
+	JMP     sumSqDevF64AVX2_loop
+
+sumSqDevF64AVX2_done:
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 96(AX)
+	VMOVUPD Y5, 128(AX)
+	VMOVUPD Y6, 160(AX)
+	VMOVUPD Y7, 192(AX)
+	VMOVUPD Y8, 224(AX)
+	VZEROUPPER
+	RET
+
+// func affineF64AVX2(y *float64, x *float64, scale *float64, n int, mu float64, inv float64)
+// Requires: AVX
+TEXT ·affineF64AVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSD mu+32(FP), Y0
+	VBROADCASTSD inv+40(FP), Y1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         n+24(FP), BX
+
+affineF64AVX2_loop:
+	CMPQ    BX, $0x10
+	JL      affineF64AVX2_done
+	VMOVUPD (CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD (DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD Y2, (AX)
+	VMOVUPD 32(CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 32(DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD 64(CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 64(DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD 96(CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 96(DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x10, BX
+	JMP     affineF64AVX2_loop
+
+affineF64AVX2_done:
+	VZEROUPPER
+	RET
+
+// func affineBiasF64AVX2(y *float64, x *float64, scale *float64, bias *float64, n int, mu float64, inv float64)
+// Requires: AVX
+TEXT ·affineBiasF64AVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSD mu+40(FP), Y0
+	VBROADCASTSD inv+48(FP), Y1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         bias+24(FP), BX
+	MOVQ         n+32(FP), SI
+
+affineBiasF64AVX2_loop:
+	CMPQ    SI, $0x10
+	JL      affineBiasF64AVX2_done
+	VMOVUPD (CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD (DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD (BX), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (AX)
+	VMOVUPD 32(CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 32(DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD 32(BX), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD 64(CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 64(DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD 64(BX), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD 96(CX), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 96(DX), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD 96(BX), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x10, SI
+	JMP     affineBiasF64AVX2_loop
+
+affineBiasF64AVX2_done:
+	VZEROUPPER
+	RET
+
+// func sumF32AVX2(x *float32, n int, acc *[32]float64)
+// Requires: AVX
+TEXT ·sumF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ    acc+16(FP), AX
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 160(AX), Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 224(AX), Y7
+	MOVQ    x+0(FP), CX
+	MOVQ    n+8(FP), DX
+
+sumF32AVX2_loop:
+	CMPQ      DX, $0x20
+	JL        sumF32AVX2_done
+	VCVTPS2PD (CX), Y8
+	VADDPD    Y8, Y0, Y0
+	VCVTPS2PD 16(CX), Y8
+	VADDPD    Y8, Y1, Y1
+	VCVTPS2PD 32(CX), Y8
+	VADDPD    Y8, Y2, Y2
+	VCVTPS2PD 48(CX), Y8
+	VADDPD    Y8, Y3, Y3
+	VCVTPS2PD 64(CX), Y8
+	VADDPD    Y8, Y4, Y4
+	VCVTPS2PD 80(CX), Y8
+	VADDPD    Y8, Y5, Y5
+	VCVTPS2PD 96(CX), Y8
+	VADDPD    Y8, Y6, Y6
+	VCVTPS2PD 112(CX), Y8
+	VADDPD    Y8, Y7, Y7
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x20, DX
+	JMP       sumF32AVX2_loop
+
+sumF32AVX2_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 224(AX)
+	VZEROUPPER
+	RET
+
+// func sumSqDevF32AVX2(x *float32, n int, c float64, acc *[32]float64)
+// Requires: AVX
+TEXT ·sumSqDevF32AVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSD c+16(FP), Y0
+	MOVQ         acc+24(FP), AX
+	VMOVUPD      (AX), Y1
+	VMOVUPD      32(AX), Y2
+	VMOVUPD      64(AX), Y3
+	VMOVUPD      96(AX), Y4
+	VMOVUPD      128(AX), Y5
+	VMOVUPD      160(AX), Y6
+	VMOVUPD      192(AX), Y7
+	VMOVUPD      224(AX), Y8
+	MOVQ         x+0(FP), CX
+	MOVQ         n+8(FP), DX
+
+sumSqDevF32AVX2_loop:
+	CMPQ      DX, $0x20
+	JL        sumSqDevF32AVX2_done
+	VCVTPS2PD (CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y1, Y1
+	VCVTPS2PD 16(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y2, Y2
+	VCVTPS2PD 32(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y3, Y3
+	VCVTPS2PD 48(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y4, Y4
+	VCVTPS2PD 64(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y5, Y5
+	VCVTPS2PD 80(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y6, Y6
+	VCVTPS2PD 96(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y7, Y7
+	VCVTPS2PD 112(CX), Y9
+	VSUBPD    Y0, Y9, Y9
+	VMULPD    Y9, Y9, Y9
+	VADDPD    Y9, Y8, Y8
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x20, DX
+	JMP       sumSqDevF32AVX2_loop
+
+sumSqDevF32AVX2_done:
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 96(AX)
+	VMOVUPD Y5, 128(AX)
+	VMOVUPD Y6, 160(AX)
+	VMOVUPD Y7, 192(AX)
+	VMOVUPD Y8, 224(AX)
+	VZEROUPPER
+	RET
+
+// func affineF32AVX2(y *float32, x *float32, scale *float32, n int, mu float64, inv float64)
+// Requires: AVX
+TEXT ·affineF32AVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSD mu+32(FP), Y0
+	VBROADCASTSD inv+40(FP), Y1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         n+24(FP), BX
+
+affineF32AVX2_loop:
+	CMPQ       BX, $0x10
+	JL         affineF32AVX2_done
+	VCVTPS2PD  (CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, (AX)
+	VCVTPS2PD  16(CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  16(DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 16(AX)
+	VCVTPS2PD  32(CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  32(DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 32(AX)
+	VCVTPS2PD  48(CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  48(DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 48(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x10, BX
+	JMP        affineF32AVX2_loop
+
+affineF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func affineBiasF32AVX2(y *float32, x *float32, scale *float32, bias *float32, n int, mu float64, inv float64)
+// Requires: AVX
+TEXT ·affineBiasF32AVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSD mu+40(FP), Y0
+	VBROADCASTSD inv+48(FP), Y1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         bias+24(FP), BX
+	MOVQ         n+32(FP), SI
+
+affineBiasF32AVX2_loop:
+	CMPQ       SI, $0x10
+	JL         affineBiasF32AVX2_done
+	VCVTPS2PD  (CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPS2PD  (BX), Y3
+	VADDPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, (AX)
+	VCVTPS2PD  16(CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  16(DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPS2PD  16(BX), Y3
+	VADDPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 16(AX)
+	VCVTPS2PD  32(CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  32(DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPS2PD  32(BX), Y3
+	VADDPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 32(AX)
+	VCVTPS2PD  48(CX), Y2
+	VSUBPD     Y0, Y2, Y2
+	VMULPD     Y1, Y2, Y2
+	VCVTPS2PD  48(DX), Y3
+	VMULPD     Y3, Y2, Y2
+	VCVTPS2PD  48(BX), Y3
+	VADDPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, 48(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, BX
+	SUBQ       $0x10, SI
+	JMP        affineBiasF32AVX2_loop
+
+affineBiasF32AVX2_done:
+	VZEROUPPER
+	RET
+
 // func expF64AVX512(dst *float64, src *float64, n int)
 // Requires: AVX, AVX512F
 TEXT ·expF64AVX512(SB), NOSPLIT, $0-24
@@ -3732,6 +4182,316 @@ reluF32AVX512_loop1:
 	JMP     reluF32AVX512_loop1
 
 reluF32AVX512_done1:
+	VZEROUPPER
+	RET
+
+// func sumF64AVX512(x *float64, n int, acc *[32]float64)
+// Requires: AVX, AVX512F
+TEXT ·sumF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ    acc+16(FP), AX
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+	MOVQ    x+0(FP), CX
+	MOVQ    n+8(FP), DX
+
+sumF64AVX512_loop:
+	CMPQ    DX, $0x20
+	JL      sumF64AVX512_done
+	VMOVUPD (CX), Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD 64(CX), Z4
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD 128(CX), Z4
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD 192(CX), Z4
+	VADDPD  Z4, Z3, Z3
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x20, DX
+	JMP     sumF64AVX512_loop
+
+sumF64AVX512_done:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func sumSqDevF64AVX512(x *float64, n int, c float64, acc *[32]float64)
+// Requires: AVX, AVX512F
+TEXT ·sumSqDevF64AVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSD c+16(FP), Z0
+	MOVQ         acc+24(FP), AX
+	VMOVUPD      (AX), Z1
+	VMOVUPD      64(AX), Z2
+	VMOVUPD      128(AX), Z3
+	VMOVUPD      192(AX), Z4
+	MOVQ         x+0(FP), CX
+	MOVQ         n+8(FP), DX
+
+sumSqDevF64AVX512_loop:
+	CMPQ    DX, $0x20
+	JL      sumSqDevF64AVX512_done
+	VMOVUPD (CX), Z5
+	VSUBPD  Z0, Z5, Z5
+	VMULPD  Z5, Z5, Z5
+	VADDPD  Z5, Z1, Z1
+	VMOVUPD 64(CX), Z5
+	VSUBPD  Z0, Z5, Z5
+	VMULPD  Z5, Z5, Z5
+	VADDPD  Z5, Z2, Z2
+	VMOVUPD 128(CX), Z5
+	VSUBPD  Z0, Z5, Z5
+	VMULPD  Z5, Z5, Z5
+	VADDPD  Z5, Z3, Z3
+	VMOVUPD 192(CX), Z5
+	VSUBPD  Z0, Z5, Z5
+	VMULPD  Z5, Z5, Z5
+	VADDPD  Z5, Z4, Z4
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x20, DX
+	JMP     sumSqDevF64AVX512_loop
+
+sumSqDevF64AVX512_done:
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VZEROUPPER
+	RET
+
+// func affineF64AVX512(y *float64, x *float64, scale *float64, n int, mu float64, inv float64)
+// Requires: AVX, AVX512F
+TEXT ·affineF64AVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSD mu+32(FP), Z0
+	VBROADCASTSD inv+40(FP), Z1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         n+24(FP), BX
+
+affineF64AVX512_loop:
+	CMPQ    BX, $0x10
+	JL      affineF64AVX512_done
+	VMOVUPD (CX), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD (DX), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD Z2, (AX)
+	VMOVUPD 64(CX), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD 64(DX), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD Z2, 64(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x10, BX
+	JMP     affineF64AVX512_loop
+
+affineF64AVX512_done:
+	VZEROUPPER
+	RET
+
+// func affineBiasF64AVX512(y *float64, x *float64, scale *float64, bias *float64, n int, mu float64, inv float64)
+// Requires: AVX, AVX512F
+TEXT ·affineBiasF64AVX512(SB), NOSPLIT, $0-56
+	VBROADCASTSD mu+40(FP), Z0
+	VBROADCASTSD inv+48(FP), Z1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         bias+24(FP), BX
+	MOVQ         n+32(FP), SI
+
+affineBiasF64AVX512_loop:
+	CMPQ    SI, $0x10
+	JL      affineBiasF64AVX512_done
+	VMOVUPD (CX), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD (DX), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD (BX), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, (AX)
+	VMOVUPD 64(CX), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD 64(DX), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD 64(BX), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 64(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x10, SI
+	JMP     affineBiasF64AVX512_loop
+
+affineBiasF64AVX512_done:
+	VZEROUPPER
+	RET
+
+// func sumF32AVX512(x *float32, n int, acc *[32]float64)
+// Requires: AVX, AVX512F
+TEXT ·sumF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ    acc+16(FP), AX
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+	MOVQ    x+0(FP), CX
+	MOVQ    n+8(FP), DX
+
+sumF32AVX512_loop:
+	CMPQ      DX, $0x20
+	JL        sumF32AVX512_done
+	VCVTPS2PD (CX), Z4
+	VADDPD    Z4, Z0, Z0
+	VCVTPS2PD 32(CX), Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 64(CX), Z4
+	VADDPD    Z4, Z2, Z2
+	VCVTPS2PD 96(CX), Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x20, DX
+	JMP       sumF32AVX512_loop
+
+sumF32AVX512_done:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func sumSqDevF32AVX512(x *float32, n int, c float64, acc *[32]float64)
+// Requires: AVX, AVX512F
+TEXT ·sumSqDevF32AVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSD c+16(FP), Z0
+	MOVQ         acc+24(FP), AX
+	VMOVUPD      (AX), Z1
+	VMOVUPD      64(AX), Z2
+	VMOVUPD      128(AX), Z3
+	VMOVUPD      192(AX), Z4
+	MOVQ         x+0(FP), CX
+	MOVQ         n+8(FP), DX
+
+sumSqDevF32AVX512_loop:
+	CMPQ      DX, $0x20
+	JL        sumSqDevF32AVX512_done
+	VCVTPS2PD (CX), Z5
+	VSUBPD    Z0, Z5, Z5
+	VMULPD    Z5, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VCVTPS2PD 32(CX), Z5
+	VSUBPD    Z0, Z5, Z5
+	VMULPD    Z5, Z5, Z5
+	VADDPD    Z5, Z2, Z2
+	VCVTPS2PD 64(CX), Z5
+	VSUBPD    Z0, Z5, Z5
+	VMULPD    Z5, Z5, Z5
+	VADDPD    Z5, Z3, Z3
+	VCVTPS2PD 96(CX), Z5
+	VSUBPD    Z0, Z5, Z5
+	VMULPD    Z5, Z5, Z5
+	VADDPD    Z5, Z4, Z4
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x20, DX
+	JMP       sumSqDevF32AVX512_loop
+
+sumSqDevF32AVX512_done:
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VZEROUPPER
+	RET
+
+// func affineF32AVX512(y *float32, x *float32, scale *float32, n int, mu float64, inv float64)
+// Requires: AVX, AVX512F
+TEXT ·affineF32AVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSD mu+32(FP), Z0
+	VBROADCASTSD inv+40(FP), Z1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         n+24(FP), BX
+
+affineF32AVX512_loop:
+	CMPQ      BX, $0x10
+	JL        affineF32AVX512_done
+	VCVTPS2PD (CX), Z2
+	VSUBPD    Z0, Z2, Z2
+	VMULPD    Z1, Z2, Z2
+	VCVTPS2PD (DX), Z3
+	VMULPD    Z3, Z2, Z2
+	VCVTPD2PS Z2, Y2
+	VMOVUPS   Y2, (AX)
+	VCVTPS2PD 32(CX), Z2
+	VSUBPD    Z0, Z2, Z2
+	VMULPD    Z1, Z2, Z2
+	VCVTPS2PD 32(DX), Z3
+	VMULPD    Z3, Z2, Z2
+	VCVTPD2PS Z2, Y2
+	VMOVUPS   Y2, 32(AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x10, BX
+	JMP       affineF32AVX512_loop
+
+affineF32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func affineBiasF32AVX512(y *float32, x *float32, scale *float32, bias *float32, n int, mu float64, inv float64)
+// Requires: AVX, AVX512F
+TEXT ·affineBiasF32AVX512(SB), NOSPLIT, $0-56
+	VBROADCASTSD mu+40(FP), Z0
+	VBROADCASTSD inv+48(FP), Z1
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         scale+16(FP), DX
+	MOVQ         bias+24(FP), BX
+	MOVQ         n+32(FP), SI
+
+affineBiasF32AVX512_loop:
+	CMPQ      SI, $0x10
+	JL        affineBiasF32AVX512_done
+	VCVTPS2PD (CX), Z2
+	VSUBPD    Z0, Z2, Z2
+	VMULPD    Z1, Z2, Z2
+	VCVTPS2PD (DX), Z3
+	VMULPD    Z3, Z2, Z2
+	VCVTPS2PD (BX), Z3
+	VADDPD    Z3, Z2, Z2
+	VCVTPD2PS Z2, Y2
+	VMOVUPS   Y2, (AX)
+	VCVTPS2PD 32(CX), Z2
+	VSUBPD    Z0, Z2, Z2
+	VMULPD    Z1, Z2, Z2
+	VCVTPS2PD 32(DX), Z3
+	VMULPD    Z3, Z2, Z2
+	VCVTPS2PD 32(BX), Z3
+	VADDPD    Z3, Z2, Z2
+	VCVTPD2PS Z2, Y2
+	VMOVUPS   Y2, 32(AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x10, SI
+	JMP       affineBiasF32AVX512_loop
+
+affineBiasF32AVX512_done:
 	VZEROUPPER
 	RET
 

@@ -94,6 +94,46 @@ func reluF64AVX2(dst *float64, src *float64, n int)
 //go:noescape
 func reluF32AVX2(dst *float32, src *float32, n int)
 
+// sumF64AVX2 adds the sums of n (a multiple of 32) elements into acc[i%32] with AVX2.
+//
+//go:noescape
+func sumF64AVX2(x *float64, n int, acc *[32]float64)
+
+// sumSqDevF64AVX2 adds the squared deviations from c of n (a multiple of 32) elements into acc[i%32] with AVX2.
+//
+//go:noescape
+func sumSqDevF64AVX2(x *float64, n int, c float64, acc *[32]float64)
+
+// affineF64AVX2 normalizes n (a multiple of 16) elements with AVX2; see vmath's Affine.
+//
+//go:noescape
+func affineF64AVX2(y *float64, x *float64, scale *float64, n int, mu float64, inv float64)
+
+// affineBiasF64AVX2 normalizes n (a multiple of 16) elements with AVX2; see vmath's Affine.
+//
+//go:noescape
+func affineBiasF64AVX2(y *float64, x *float64, scale *float64, bias *float64, n int, mu float64, inv float64)
+
+// sumF32AVX2 adds the sums of n (a multiple of 32) elements into acc[i%32] with AVX2.
+//
+//go:noescape
+func sumF32AVX2(x *float32, n int, acc *[32]float64)
+
+// sumSqDevF32AVX2 adds the squared deviations from c of n (a multiple of 32) elements into acc[i%32] with AVX2.
+//
+//go:noescape
+func sumSqDevF32AVX2(x *float32, n int, c float64, acc *[32]float64)
+
+// affineF32AVX2 normalizes n (a multiple of 16) elements with AVX2; see vmath's Affine.
+//
+//go:noescape
+func affineF32AVX2(y *float32, x *float32, scale *float32, n int, mu float64, inv float64)
+
+// affineBiasF32AVX2 normalizes n (a multiple of 16) elements with AVX2; see vmath's Affine.
+//
+//go:noescape
+func affineBiasF32AVX2(y *float32, x *float32, scale *float32, bias *float32, n int, mu float64, inv float64)
+
 // expF64AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float64 kernels.
 //
 //go:noescape
@@ -183,3 +223,43 @@ func reluF64AVX512(dst *float64, src *float64, n int)
 //
 //go:noescape
 func reluF32AVX512(dst *float32, src *float32, n int)
+
+// sumF64AVX512 adds the sums of n (a multiple of 32) elements into acc[i%32] with AVX512.
+//
+//go:noescape
+func sumF64AVX512(x *float64, n int, acc *[32]float64)
+
+// sumSqDevF64AVX512 adds the squared deviations from c of n (a multiple of 32) elements into acc[i%32] with AVX512.
+//
+//go:noescape
+func sumSqDevF64AVX512(x *float64, n int, c float64, acc *[32]float64)
+
+// affineF64AVX512 normalizes n (a multiple of 16) elements with AVX512; see vmath's Affine.
+//
+//go:noescape
+func affineF64AVX512(y *float64, x *float64, scale *float64, n int, mu float64, inv float64)
+
+// affineBiasF64AVX512 normalizes n (a multiple of 16) elements with AVX512; see vmath's Affine.
+//
+//go:noescape
+func affineBiasF64AVX512(y *float64, x *float64, scale *float64, bias *float64, n int, mu float64, inv float64)
+
+// sumF32AVX512 adds the sums of n (a multiple of 32) elements into acc[i%32] with AVX512.
+//
+//go:noescape
+func sumF32AVX512(x *float32, n int, acc *[32]float64)
+
+// sumSqDevF32AVX512 adds the squared deviations from c of n (a multiple of 32) elements into acc[i%32] with AVX512.
+//
+//go:noescape
+func sumSqDevF32AVX512(x *float32, n int, c float64, acc *[32]float64)
+
+// affineF32AVX512 normalizes n (a multiple of 16) elements with AVX512; see vmath's Affine.
+//
+//go:noescape
+func affineF32AVX512(y *float32, x *float32, scale *float32, n int, mu float64, inv float64)
+
+// affineBiasF32AVX512 normalizes n (a multiple of 16) elements with AVX512; see vmath's Affine.
+//
+//go:noescape
+func affineBiasF32AVX512(y *float32, x *float32, scale *float32, bias *float32, n int, mu float64, inv float64)

@@ -84,6 +84,16 @@ func main() {
 		a.expSub("expSubF32"+a.name, true)
 		a.relu("reluF64"+a.name, false)
 		a.relu("reluF32"+a.name, true)
+		for _, f32 := range []bool{false, true} {
+			t := "F64"
+			if f32 {
+				t = "F32"
+			}
+			a.laneSum("sum"+t+a.name, f32, false)
+			a.laneSum("sumSqDev"+t+a.name, f32, true)
+			a.affine("affine"+t+a.name, f32, false)
+			a.affine("affineBias"+t+a.name, f32, true)
+		}
 	}
 	p.emit()
 	Generate()
