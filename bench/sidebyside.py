@@ -908,8 +908,11 @@ def main(argv: list[str] | None = None) -> int:
         # settle 0.1 s: onnxruntime's idle workers spin ~50 ms after a run
         # (measured here: ~45 ms of CPU in the 200 ms after one), which on 2
         # cores would land in the next engine's sample.
+        # settle 0.3 s: OpenBLAS's idle threads (numpy, scikit-learn) spin for
+        # 2^28 cycles (~0.12 s here) after a call, on the cores the next
+        # engine needs; 0.1 s left them running into its samples.
         s = Settings(args.repeats, 0.002 if args.quick else 0.02, 0.02 if args.quick else 0.3,
-                     0.005 if args.quick else 0.1, args.gemm_rounds, "1x" if args.quick else "0.5s", Path(tmp))
+                     0.005 if args.quick else 0.3, args.gemm_rounds, "1x" if args.quick else "0.5s", Path(tmp))
         for key in args.cases:
             if key == "gemm":
                 continue

@@ -390,13 +390,27 @@ func (t *gemmTask[T]) tile(kc int, as, bs []T, i, j, mrr, nrr int, first bool, t
 	if first {
 		beta, s, lds = t.beta, t.src[i*t.srs+j*t.scs:], t.srs
 	}
+	fn := kern.fn
+	if mrr < kern.mr {
+		// The last rows: the shortest kernel that covers them.
+		for _, sk := range kern.short {
+			if sk.rows >= mrr {
+				fn = sk.fn
+				if sk.rows == mrr && nrr == kern.nr {
+					fn(kc, as, bs, t.alpha, beta, c[off:], ldc, s, lds)
+					return
+				}
+				break
+			}
+		}
+	}
 	if mrr == kern.mr && nrr == kern.nr {
-		kern.fn(kc, as, bs, t.alpha, beta, c[off:], ldc, s, lds)
+		fn(kc, as, bs, t.alpha, beta, c[off:], ldc, s, lds)
 		return
 	}
-	// Edge tile: compute the full padded tile aside and write back only
-	// the part inside C.
-	kern.fn(kc, as, bs, 1, 0, tile, kern.nr, nil, 0)
+	// Edge tile: compute the padded tile aside and write back only the
+	// part inside C.
+	fn(kc, as, bs, 1, 0, tile, kern.nr, nil, 0)
 	gemmEdge(mrr, nrr, t.alpha, tile, kern.nr, beta, c[off:], ldc, s, lds)
 }
 

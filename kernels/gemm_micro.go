@@ -60,6 +60,17 @@ type gemmKernel[T gemmFloat] struct {
 	// rows of A the SIMD kernels' time follows the bytes of B they stream,
 	// not m·n·k.
 	directParBytes int
+	// short, where set, are kernels for a product's last rows: the first
+	// rows of the same mr-wide packed slivers (ascending rows < mr), with
+	// fn's contract otherwise and the same bits per element, so that a
+	// remainder of r rows costs about r/mr of a tile, not a whole one.
+	short []gemmShort[T]
+}
+
+// gemmShort is a kernel for the first rows rows of an mr-wide A sliver.
+type gemmShort[T gemmFloat] struct {
+	rows int
+	fn   func(kc int, a, b []T, alpha, beta T, c []T, ldc int, s []T, lds int)
 }
 
 // The kernels the Sgemm and Dgemm drivers use. They start as the pure-Go

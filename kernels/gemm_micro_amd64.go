@@ -29,6 +29,20 @@ func wrapMicro[T gemmFloat](mr, nr int, f asmMicro[T]) func(kc int, a, b []T, al
 	}
 }
 
+// wrapShort is wrapMicro for a kernel of the first rows rows of mr-wide
+// A slivers.
+func wrapShort[T gemmFloat](rows, mr, nr int, f asmMicro[T]) gemmShort[T] {
+	return gemmShort[T]{rows, func(kc int, a, b []T, alpha, beta T, c []T, ldc int, s []T, lds int) {
+		_, _, _ = a[mr*kc-1], b[nr*kc-1], c[(rows-1)*ldc+nr-1]
+		sp := &c[0]
+		if beta != 0 {
+			_ = s[(rows-1)*lds+nr-1]
+			sp = &s[0]
+		}
+		f(kc, &a[0], &b[0], alpha, beta, &c[0], ldc, sp, lds, beta != 0)
+	}}
+}
+
 // transposeF32 and transposeF64 are gemmKernel.transpose. Their bounds
 // checks stand in for the ones the assembly cannot do.
 func transposeF32(src []float32, lds, rows, n int, dst []float32, ldd int) {
@@ -94,7 +108,8 @@ var sgemmKernelAVX512 = gemmKernel[float32]{
 	gemvN: sgemvAVX2.gemvN, gemvT: sgemvAVX2.gemvT,
 	transpose: transposeF32, tblk: 8,
 	copyA: copyRowsAsm[float32](12, gemmCopyRows48), copyB: copyRowsAsm[float32](32, gemmCopyRows128),
-	fn: wrapMicro(12, 32, sgemmKernel12x32),
+	fn:    wrapMicro(12, 32, sgemmKernel12x32),
+	short: []gemmShort[float32]{wrapShort(4, 12, 32, sgemmKernel4x32), wrapShort(8, 12, 32, sgemmKernel8x32)},
 }
 
 var dgemmKernelAVX512 = gemmKernel[float64]{
@@ -103,7 +118,8 @@ var dgemmKernelAVX512 = gemmKernel[float64]{
 	gemvN: dgemvAVX2.gemvN, gemvT: dgemvAVX2.gemvT,
 	transpose: transposeF64, tblk: 4,
 	copyA: copyRowsAsm[float64](12, gemmCopyRows96), copyB: copyRowsAsm[float64](16, gemmCopyRows128),
-	fn: wrapMicro(12, 16, dgemmKernel12x16),
+	fn:    wrapMicro(12, 16, dgemmKernel12x16),
+	short: []gemmShort[float64]{wrapShort(4, 12, 16, dgemmKernel4x16), wrapShort(8, 12, 16, dgemmKernel8x16)},
 }
 
 func init() {

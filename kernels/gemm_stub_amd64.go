@@ -5,32 +5,60 @@
 package kernels
 
 // sgemmKernel6x16 is the AVX2+FMA 6×16 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
-// It reads 6·kc values of a, 16·kc of b, and 6 rows of 16 values at c (row stride ldc)
+// It reads the first 6 of every 6 values of a (kc steps), 16·kc of b, and 6 rows of 16 values at c (row stride ldc)
 // and src (row stride lds, which may be 0); kc >= 1.
 //
 //go:noescape
 func sgemmKernel6x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
 
 // dgemmKernel6x8 is the AVX2+FMA 6×8 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
-// It reads 6·kc values of a, 8·kc of b, and 6 rows of 8 values at c (row stride ldc)
+// It reads the first 6 of every 6 values of a (kc steps), 8·kc of b, and 6 rows of 8 values at c (row stride ldc)
 // and src (row stride lds, which may be 0); kc >= 1.
 //
 //go:noescape
 func dgemmKernel6x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
 
 // sgemmKernel12x32 is the AVX-512F 12×32 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
-// It reads 12·kc values of a, 32·kc of b, and 12 rows of 32 values at c (row stride ldc)
+// It reads the first 12 of every 12 values of a (kc steps), 32·kc of b, and 12 rows of 32 values at c (row stride ldc)
 // and src (row stride lds, which may be 0); kc >= 1.
 //
 //go:noescape
 func sgemmKernel12x32(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
 
 // dgemmKernel12x16 is the AVX-512F 12×16 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
-// It reads 12·kc values of a, 16·kc of b, and 12 rows of 16 values at c (row stride ldc)
+// It reads the first 12 of every 12 values of a (kc steps), 16·kc of b, and 12 rows of 16 values at c (row stride ldc)
 // and src (row stride lds, which may be 0); kc >= 1.
 //
 //go:noescape
 func dgemmKernel12x16(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+
+// sgemmKernel4x32 is the AVX-512F 4×32 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 4 of every 12 values of a (kc steps), 32·kc of b, and 4 rows of 32 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func sgemmKernel4x32(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+
+// sgemmKernel8x32 is the AVX-512F 8×32 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 8 of every 12 values of a (kc steps), 32·kc of b, and 8 rows of 32 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func sgemmKernel8x32(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+
+// dgemmKernel4x16 is the AVX-512F 4×16 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 4 of every 12 values of a (kc steps), 16·kc of b, and 4 rows of 16 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func dgemmKernel4x16(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+
+// dgemmKernel8x16 is the AVX-512F 8×16 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 8 of every 12 values of a (kc steps), 16·kc of b, and 8 rows of 16 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func dgemmKernel8x16(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
 
 // gemmTransposeF32 transposes rows rows of float32 (row stride lds) into n groups of rows values at dst (group stride ldd);
 // rows is a positive multiple of 4 and n of 8.

@@ -713,3 +713,87 @@ func TestGemmSelect(t *testing.T) {
 		t.Errorf("kernels in use %s/%s, want %s", sgemmKern.name, dgemmKern.name, v.name)
 	}
 }
+
+// The short kernels for a product's last rows give every element the bits
+// the edge path gave it before they existed (alpha = 1.5, beta 0 and 1,
+// and a bias row), for every remainder of rows and on partial column tiles.
+func TestGemmShortKernelsSameBits(t *testing.T) {
+	s0, d0 := sgemmKern, dgemmKern
+	defer func() { sgemmKern, dgemmKern = s0, d0 }()
+	rng := rand.New(rand.NewPCG(11, 12))
+	tested := 0
+	for _, v := range gemmVariants {
+		if len(v.s.short) == 0 || len(v.d.short) == 0 {
+			continue
+		}
+		tested++
+		noS, noD := *v.s, *v.d
+		noS.short, noD.short = nil, nil
+		for r := 0; r < v.s.mr; r++ {
+			m, k := 2*v.s.mr+r, 37
+			for _, n := range []int{v.s.nr, v.s.nr + 5} {
+				a, b := make([]float32, m*k), make([]float32, k*n)
+				ad, bd := make([]float64, m*k), make([]float64, k*n)
+				for i := range a {
+					ad[i] = rng.NormFloat64()
+					a[i] = float32(ad[i])
+				}
+				for i := range b {
+					bd[i] = rng.NormFloat64()
+					b[i] = float32(bd[i])
+				}
+				bias := make([]float32, n)
+				biasd := make([]float64, n)
+				for j := range bias {
+					biasd[j] = rng.NormFloat64()
+					bias[j] = float32(biasd[j])
+				}
+				for _, beta := range []float32{0, 1} {
+					var want, got [2][]float32
+					var wantd, gotd [2][]float64
+					for i, kp := range []*gemmKernel[float32]{&noS, v.s} {
+						sgemmKern = kp
+						c := make([]float32, m*n)
+						for j := range c {
+							c[j] = float32(j%7) - 3
+						}
+						SgemmEpilogue(nil, nil, false, false, m, n, k, 1.5, a, k, b, n, beta, c, n, &Epilogue[float32]{Bias: bias})
+						want[i] = c
+						c2 := make([]float32, m*n)
+						for j := range c2 {
+							c2[j] = float32(j%5) - 2
+						}
+						Sgemm(nil, nil, false, false, m, n, k, 1.5, a, k, b, n, beta, c2, n)
+						got[i] = c2
+					}
+					for i, kp := range []*gemmKernel[float64]{&noD, v.d} {
+						dgemmKern = kp
+						c := make([]float64, m*n)
+						for j := range c {
+							c[j] = float64(j%7) - 3
+						}
+						DgemmEpilogue(nil, nil, false, false, m, n, k, 1.5, ad, k, bd, n, float64(beta), c, n, &Epilogue[float64]{Bias: biasd})
+						wantd[i] = c
+						c2 := make([]float64, m*n)
+						for j := range c2 {
+							c2[j] = float64(j%5) - 2
+						}
+						Dgemm(nil, nil, false, false, m, n, k, 1.5, ad, k, bd, n, float64(beta), c2, n)
+						gotd[i] = c2
+					}
+					for j := range want[0] {
+						if math.Float32bits(want[0][j]) != math.Float32bits(want[1][j]) || math.Float32bits(got[0][j]) != math.Float32bits(got[1][j]) {
+							t.Fatalf("%s f32 m=%d n=%d beta=%v: element %d differs with the short kernels", v.name, m, n, beta, j)
+						}
+						if math.Float64bits(wantd[0][j]) != math.Float64bits(wantd[1][j]) || math.Float64bits(gotd[0][j]) != math.Float64bits(gotd[1][j]) {
+							t.Fatalf("%s f64 m=%d n=%d beta=%v: element %d differs with the short kernels", v.name, m, n, beta, j)
+						}
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Log("no kernel family with short kernels on this machine")
+	}
+}

@@ -28,7 +28,11 @@ type micro struct {
 	f64    bool
 	zmm    bool // AVX-512 (32 ZMM registers) rather than AVX2 (16 YMM)
 	mr, nv int  // rows, vectors per row
-	unroll int  // depth steps per loop iteration
+	// astride is the packed A sliver's width, the values of A per depth
+	// step (0: mr). A kernel for the last rows of a product reads the
+	// first mr of a wider sliver: packing stays one layout.
+	astride int
+	unroll  int // depth steps per loop iteration
 	// prefetchC prefetches the C tile (or the bias row) before the depth
 	// loop, so that the loads after it do not wait on memory.
 	prefetchC bool
@@ -123,6 +127,10 @@ func (k micro) bcastParam(name string, dst VecPhysical) {
 
 func (k micro) generate() {
 	size, mr, nv, nr := k.size(), k.mr, k.nv, k.nr()
+	as := k.astride
+	if as == 0 {
+		as = mr
+	}
 	vs := k.regs()
 	if mr*nv+nv+2 > len(vs) {
 		panic(fmt.Sprintf("%s: %d×%d tile needs %d vector registers", k.name, mr, nv, mr*nv+nv+2))
@@ -137,7 +145,7 @@ func (k micro) generate() {
 		isa = "AVX-512F"
 	}
 	Doc(fmt.Sprintf("%s is the %s %d×%d %s micro-kernel: C = alpha·A·B + beta·S (S read only when load).", k.name, isa, mr, nr, k.typ()),
-		fmt.Sprintf("It reads %d·kc values of a, %d·kc of b, and %d rows of %d values at c (row stride ldc)", mr, nr, mr, nr),
+		fmt.Sprintf("It reads the first %d of every %d values of a (kc steps), %d·kc of b, and %d rows of %d values at c (row stride ldc)", mr, as, nr, mr, nr),
 		"and src (row stride lds, which may be 0); kc >= 1.")
 	Pragma("noescape")
 
@@ -175,7 +183,7 @@ func (k micro) generate() {
 		}
 		for i := 0; i < mr; i++ {
 			ai := av[i%2] // alternate so consecutive rows do not wait on one register
-			k.bcast(Mem{Base: a, Disp: (u*mr + i) * size}, ai)
+			k.bcast(Mem{Base: a, Disp: (u*as + i) * size}, ai)
 			for v := 0; v < nv; v++ {
 				k.fma(bv[v], ai, acc[i*nv+v])
 			}
@@ -188,7 +196,7 @@ func (k micro) generate() {
 		for s := 0; s < u; s++ {
 			step(s)
 		}
-		ADDQ(U32(u*mr*size), a)
+		ADDQ(U32(u*as*size), a)
 		ADDQ(U32(u*nr*size), b)
 		SUBQ(U32(u), kc)
 		CMPQ(kc, U32(u))
@@ -199,7 +207,7 @@ func (k micro) generate() {
 	}
 	Label("loop")
 	step(0)
-	ADDQ(U32(mr*size), a)
+	ADDQ(U32(as*size), a)
 	ADDQ(U32(nr*size), b)
 	DECQ(kc)
 	JNZ(LabelRef("loop"))
