@@ -986,6 +986,28 @@ func mlego_builder_save(h C.uintptr_t, path *C.char, written *C.uint64_t, cerr *
 	})
 }
 
+//export mlego_builder_save_flags
+func mlego_builder_save_flags(h C.uintptr_t, path *C.char, flags C.uint32_t, written *C.uint64_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return withBuilder(h, cerr, func(b *format.Builder) error {
+		p, err := needString(path, "path")
+		if err != nil {
+			return err
+		}
+		if unknown := flags &^ C.MLE_SAVE_NO_SYNC; unknown != 0 {
+			return errs.New(errs.InvalidValue, "mle_builder_save_flags: unknown flag bits 0x%x", uint32(unknown))
+		}
+		n, err := b.SaveWith(p, format.SaveOptions{NoSync: flags&C.MLE_SAVE_NO_SYNC != 0})
+		if err != nil {
+			return err
+		}
+		if written != nil {
+			*written = C.uint64_t(n)
+		}
+		return nil
+	})
+}
+
 //export mlego_builder_serialize
 func mlego_builder_serialize(h C.uintptr_t, data *unsafe.Pointer, n *C.size_t, cerr **C.mle_error) (st C.mle_status) {
 	defer recoverStatus(&st, cerr)

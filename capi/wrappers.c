@@ -261,6 +261,12 @@ mle_status mle_builder_save(mle_builder *builder, const char *path, uint64_t *by
     return mlego_builder_save((uintptr_t)builder, (char *)path, bytes_written, err);
 }
 
+mle_status mle_builder_save_flags(mle_builder *builder, const char *path, uint32_t flags, uint64_t *bytes_written,
+                                  mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_builder_save_flags((uintptr_t)builder, (char *)path, flags, bytes_written, err);
+}
+
 mle_status mle_builder_serialize(mle_builder *builder, void **data, size_t *len, mle_error **err) {
     MLE_FORK_GUARD(err);
     return mlego_builder_serialize((uintptr_t)builder, data, len, err);

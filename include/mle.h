@@ -411,6 +411,18 @@ mle_status mle_builder_set_attr_floats(mle_builder *builder, size_t node, const 
  * *bytes_written (may be NULL) receives the file size. */
 mle_status mle_builder_save(mle_builder *builder, const char *path, uint64_t *bytes_written, mle_error **err);
 
+/* mle_builder_save's flags. MLE_SAVE_NO_SYNC skips the fsyncs of the file
+ * and its directory: the file still appears whole or not at all, to every
+ * reader and after the process crashes, but a power loss soon after may
+ * lose it (as with most writers); the fsyncs are most of a small model's
+ * save. */
+#define MLE_SAVE_NO_SYNC 1u
+
+/* mle_builder_save with flags (0: as mle_builder_save). Unknown flag bits
+ * are MLE_ERR_INVALID_VALUE. */
+mle_status mle_builder_save_flags(mle_builder *builder, const char *path, uint32_t flags, uint64_t *bytes_written,
+                                  mle_error **err);
+
 /* Validates the model and returns the file's bytes in *data (free with
  * mle_free) and their count in *len. */
 mle_status mle_builder_serialize(mle_builder *builder, void **data, size_t *len, mle_error **err);

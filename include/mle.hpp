@@ -680,9 +680,11 @@ public:
     }
 
     /// Validates and writes the model to path atomically; returns the file size.
-    uint64_t save(const std::string &path) {
+    /// durable = false skips the fsyncs (MLE_SAVE_NO_SYNC): the file still
+    /// appears whole or not at all, but a power loss soon after may lose it.
+    uint64_t save(const std::string &path, bool durable = true) {
         uint64_t written = 0;
-        call(mle_builder_save, path.c_str(), &written);
+        call(mle_builder_save_flags, path.c_str(), durable ? 0u : MLE_SAVE_NO_SYNC, &written);
         return written;
     }
 

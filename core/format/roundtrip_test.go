@@ -1,8 +1,10 @@
 package format
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -95,5 +97,56 @@ func TestBuilderRefusesBadNames(t *testing.T) {
 		if errs.CodeOf(err) != errs.InvalidValue {
 			t.Errorf("got %v, want MLE_ERR_INVALID_VALUE", err)
 		}
+	}
+}
+
+// BenchmarkSave times saving a tiny model, with and without the fsyncs,
+// and the layout alone (validation and serialization, no file).
+func BenchmarkSave(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "tiny.mle")
+	bl := tinyModel(b)
+	b.Run("durable", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bl.Save(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("nosync", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bl.SaveWith(path, SaveOptions{NoSync: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bytes", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bl.Bytes(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// SaveWith NoSync writes the same bytes as Save, and leaves no temporary
+// file.
+func TestSaveNoSync(t *testing.T) {
+	dir := t.TempDir()
+	b := tinyModel(t)
+	want, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tiny.mle")
+	n, err := b.SaveWith(path, SaveOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || n != int64(len(want)) || !bytes.Equal(got, want) {
+		t.Fatalf("unsynced save: %d bytes, err %v; want the %d bytes of Bytes()", n, err, len(want))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("%d entries in the directory, want 1", len(entries))
 	}
 }

@@ -43,6 +43,24 @@ static void test_build_save(void) {
     /* Saving again replaces the file atomically and leaves no temp files. */
     CHECK_ST(mlp_save(mlp_path, NULL, &err), MLE_OK, err);
     CHECK(tu_count_entries(dir) == 1);
+
+    /* Without the fsyncs: the same bytes, atomically; unknown flags refused
+     * before anything is written. */
+    mle_builder *b = NULL;
+    CHECK_ST(mlp_builder(&b, &err), MLE_OK, err);
+    char *fast = tu_path(dir, "nosync.mle");
+    uint64_t fast_written = 0;
+    CHECK_ST(mle_builder_save_flags(b, fast, MLE_SAVE_NO_SYNC, &fast_written, &err), MLE_OK, err);
+    CHECKF(fast_written == written, "unsynced save wrote %llu bytes, synced %llu", (unsigned long long)fast_written,
+           (unsigned long long)written);
+    mle_model *m = NULL;
+    CHECK_ST(mle_model_open(fast, NULL, &m, &err), MLE_OK, err);
+    CHECK_ST0(mle_model_free(m), MLE_OK);
+    CHECK(unlink(fast) == 0);
+    CHECK_ST(mle_builder_save_flags(b, fast, 2u, NULL, &err), MLE_ERR_INVALID_VALUE, err);
+    CHECK(access(fast, F_OK) != 0 && tu_count_entries(dir) == 1);
+    CHECK_ST0(mle_builder_free(b), MLE_OK);
+    free(fast);
 }
 
 /* Opens the MLP by mapping, by reading, and from memory (all verified), and

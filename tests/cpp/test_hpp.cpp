@@ -77,6 +77,9 @@ void test_build_open_run() {
     const std::string path = kDir + "/mlp.mle";
     uint64_t written = build_mlp().save(path);
     CHECK(written > 0);
+    // Without the fsyncs: the same file.
+    CHECK(build_mlp().save(kDir + "/nosync.mle", false) == written);
+    CHECK(mle::Model::open(kDir + "/nosync.mle").inputs().size() == 1);
 
     mle::OpenOptions opts;
     opts.verify = true;

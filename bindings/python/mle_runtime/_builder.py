@@ -13,6 +13,9 @@ from . import _lib
 from ._errors import error_for
 from ._tables_gen import DTYPE_BFLOAT16, DTYPE_NAMES, NUMPY_DTYPES  # noqa: F401 (_model reads DTYPE_NAMES here)
 
+# mle_builder_save_flags: skip the fsyncs (include/mle.h MLE_SAVE_NO_SYNC).
+_SAVE_NO_SYNC = 1
+
 # bfloat16 bits as numpy holds them: numpy has no bfloat16, so a one-field
 # record of uint16 marks them (never confused with a real integer input).
 BF16_BITS = np.dtype([("bfloat16", "<u2")])
@@ -159,10 +162,16 @@ class Builder(_lib.Closeable):
         else:
             raise TypeError(f"attribute {key}: unsupported value {value!r}")
 
-    def save(self, path: str | os.PathLike) -> int:
-        """Validates and writes the file atomically; returns its size."""
+    def save(self, path: str | os.PathLike, *, durable: bool = True) -> int:
+        """Validates and writes the file atomically; returns its size.
+        durable=False skips the fsyncs (the file still appears whole or not
+        at all; a power loss soon after may lose it)."""
         n = ctypes.c_uint64()
-        self._call("mle_builder_save", os.fsencode(os.fspath(path)), ctypes.byref(n))
+        p = os.fsencode(os.fspath(path))
+        if durable:
+            self._call("mle_builder_save", p, ctypes.byref(n))
+        else:
+            self._call("mle_builder_save_flags", p, _SAVE_NO_SYNC, ctypes.byref(n))
         return n.value
 
     def serialize(self) -> bytes:

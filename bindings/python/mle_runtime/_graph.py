@@ -54,7 +54,7 @@ class Graph:
         return self.op("Concat", self.column(self.op("Sub", one, p)), self.column(p), axis=1, hint="proba")
 
     def write(self, inputs: Sequence[tuple[str, np.dtype, Sequence[int]]], outputs: dict[str, str],
-              metadata: dict, path: str | os.PathLike | None) -> tuple[int, bytes | None]:
+              metadata: dict, path: str | os.PathLike | None, *, durable: bool = True) -> tuple[int, bytes | None]:
         """Writes the graph; ``outputs`` maps public output names to values.
         A value a node produces takes its public name directly; one that is
         an input, a constant or published twice gets an Identity (a free view
@@ -81,6 +81,6 @@ class Graph:
             for public in outputs:
                 b.add_output(public)
             if path is not None:
-                return b.save(path), None
+                return b.save(path, durable=durable), None
             data = b.serialize()
             return len(data), data

@@ -124,6 +124,7 @@ _SIGNATURES = {
     "mle_builder_set_attr_ints": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.POINTER(_c.c_int64), _c.c_size_t, _ERR]),
     "mle_builder_set_attr_floats": (_c.c_uint32, [_P, _c.c_size_t, _c.c_char_p, _c.POINTER(_c.c_double), _c.c_size_t, _ERR]),
     "mle_builder_save": (_c.c_uint32, [_P, _c.c_char_p, _c.POINTER(_c.c_uint64), _ERR]),
+    "mle_builder_save_flags": (_c.c_uint32, [_P, _c.c_char_p, _c.c_uint32, _c.POINTER(_c.c_uint64), _ERR]),
     "mle_builder_serialize": (_c.c_uint32, [_P, _c.POINTER(_P), _c.POINTER(_c.c_size_t), _ERR]),
 }
 

@@ -274,3 +274,15 @@ def test_dump_is_atomic(data, tmp_path):
     assert target.read_bytes() == b"old contents"
     info = mle_runtime.dump(LogisticRegression(max_iter=500).fit(X, y), target)
     assert info.bytes == target.stat().st_size and sorted(os.listdir(tmp_path)) == ["model.mle"]
+
+
+def test_dump_durable_false_writes_the_same_file(data, tmp_path):
+    X, y = data
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    synced = mle_runtime.dump(clf, tmp_path / "synced.mle")
+    unsynced = mle_runtime.dump(clf, tmp_path / "unsynced.mle", durable=False)
+    assert unsynced.bytes == synced.bytes == (tmp_path / "unsynced.mle").stat().st_size
+    a = mle_runtime.load(tmp_path / "synced.mle")
+    b = mle_runtime.load(tmp_path / "unsynced.mle")
+    np.testing.assert_array_equal(a.predict_proba(X[:50]), b.predict_proba(X[:50]))
+    assert sorted(os.listdir(tmp_path)) == ["synced.mle", "unsynced.mle"]

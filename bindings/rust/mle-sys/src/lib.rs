@@ -21,6 +21,9 @@ use core::marker::{PhantomData, PhantomPinned};
 pub const MLE_ABI_VERSION: u32 = 1;
 // END GENERATED: abi version
 
+/// `mle_builder_save_flags`: skip the fsyncs of the file and its directory.
+pub const MLE_SAVE_NO_SYNC: u32 = 1;
+
 /// Largest tensor rank MLE handles.
 pub const MLE_MAX_RANK: usize = 8;
 
@@ -569,6 +572,14 @@ extern "C" {
     pub fn mle_builder_save(
         builder: *mut mle_builder,
         path: *const c_char,
+        bytes_written: *mut u64,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// `mle_builder_save` with flags (`MLE_SAVE_NO_SYNC`).
+    pub fn mle_builder_save_flags(
+        builder: *mut mle_builder,
+        path: *const c_char,
+        flags: u32,
         bytes_written: *mut u64,
         err: *mut *mut mle_error,
     ) -> mle_status;

@@ -233,6 +233,19 @@ impl Builder {
         Ok(written)
     }
 
+    /// [`save`](Self::save) without the fsyncs of the file and its directory:
+    /// the file still appears whole or not at all, to readers and after a
+    /// crash of the process, but a power loss soon after may lose it (what
+    /// most writers give). The fsyncs are most of a small model's save.
+    pub fn save_unsynced(&mut self, path: impl AsRef<Path>) -> Result<u64> {
+        let path = path_cstring(path.as_ref())?;
+        let mut written = 0u64;
+        let h = self.as_raw();
+        // SAFETY: as in save.
+        call(|err| unsafe { sys::mle_builder_save_flags(h, path.as_ptr(), sys::MLE_SAVE_NO_SYNC, &mut written, err) })?;
+        Ok(written)
+    }
+
     /// Validates the model and returns the .mle file's bytes.
     pub fn serialize(&mut self) -> Result<Vec<u8>> {
         let mut data: *mut std::ffi::c_void = ptr::null_mut();

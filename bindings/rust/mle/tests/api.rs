@@ -102,6 +102,11 @@ fn builder_round_trip() {
     let written = build().save(&path).unwrap();
     assert_eq!(written, std::fs::metadata(&path).unwrap().len());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "save leaves no temporary files");
+    // Without the fsyncs: the same bytes.
+    let unsynced = dir.join("unsynced.mle");
+    assert_eq!(build().save_unsynced(&unsynced).unwrap(), written);
+    assert_eq!(std::fs::read(&unsynced).unwrap().len() as u64, written);
+    std::fs::remove_file(&unsynced).unwrap();
 
     for opts in [OpenOptions::default(), OpenOptions::new().verify(true).read_all(true).threads(1)] {
         let model = Model::open(&path, &opts).unwrap();
