@@ -215,7 +215,7 @@ func TestSoftmaxSpecialRows(t *testing.T) {
 
 // LayerNorm's float64 results are the two-pass textbook formula, bit for
 // bit, with vmath's summation order (32 partial sums, element i into sum
-// i%32, then added in order) and products rounded (run it with GOAMD64=v3
+// i%32, then added pairwise, halving) and products rounded (run it with GOAMD64=v3
 // too, where Go fuses x*y+z otherwise).
 func TestLayerNormTwoPass(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -237,11 +237,11 @@ func TestLayerNormTwoPass(t *testing.T) {
 		for i, v := range row {
 			s[i%32] += v
 		}
-		mu := sumInOrder(s[:]) / d
+		mu := sumHalving(s[:]) / d
 		for i, v := range row {
 			ss[i%32] += float64((v - mu) * (v - mu))
 		}
-		is := 1 / math.Sqrt(sumInOrder(ss[:])/d+1e-5)
+		is := 1 / math.Sqrt(sumHalving(ss[:])/d+1e-5)
 		if mean[r] != mu || inv[r] != is {
 			t.Fatalf("row %d: mean %v inv %v, want %v %v", r, mean[r], inv[r], mu, is)
 		}
@@ -332,10 +332,15 @@ func BenchmarkSoftmax(b *testing.B) {
 	}
 }
 
-func sumInOrder(v []float64) float64 {
-	s := v[0]
-	for _, x := range v[1:] {
-		s += x
+// sumHalving adds v's 32 partial sums pairwise, halving, as vmath does.
+func sumHalving(v []float64) float64 {
+	for len(v) > 1 {
+		h := len(v) / 2
+		next := make([]float64, h)
+		for j := range next {
+			next[j] = v[j] + v[j+h]
+		}
+		v = next
 	}
-	return s
+	return v[0]
 }

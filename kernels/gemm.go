@@ -135,6 +135,9 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 		return
 	}
 	ep.check(m, n)
+	if pb == nil {
+		kern = kern.forN(n) // a PackedB chose when it was packed
+	}
 	if k <= 0 || alpha == 0 {
 		// BLAS does not reference A and B here.
 		gemmScaleC(m, n, beta, c, ldc, ep)

@@ -1296,6 +1296,738 @@ store:
 	VZEROUPPER
 	RET
 
+// func sgemmKernel12x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemmKernel12x16(SB), NOSPLIT, $0-65
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+
+	// Prefetch the C tile: every line of every row, aligned or not.
+	MOVQ       c+32(FP), BX
+	MOVQ       ldc+40(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPS      (DX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z1
+	VBROADCASTSS 8(CX), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS 12(CX), Z14
+	VFMADD231PS  Z12, Z14, Z3
+	VBROADCASTSS 16(CX), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS 20(CX), Z14
+	VFMADD231PS  Z12, Z14, Z5
+	VBROADCASTSS 24(CX), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS 28(CX), Z14
+	VFMADD231PS  Z12, Z14, Z7
+	VBROADCASTSS 32(CX), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS 36(CX), Z14
+	VFMADD231PS  Z12, Z14, Z9
+	VBROADCASTSS 40(CX), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS 44(CX), Z14
+	VFMADD231PS  Z12, Z14, Z11
+	ADDQ         $0x00000030, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// Scale by alpha, add beta·S unless S must not be read, store.
+	VBROADCASTSS alpha+24(FP), Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	MOVBLZX      load+64(FP), DX
+	TESTL        DX, DX
+	JZ           store
+	VBROADCASTSS beta+28(FP), Z12
+	MOVQ         src+48(FP), DX
+	MOVQ         lds+56(FP), BX
+	SHLQ         $0x02, BX
+	VFMADD231PS  (DX), Z12, Z0
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z1
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z2
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z3
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z4
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z5
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z6
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z7
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z8
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z9
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z10
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z12, Z11
+
+store:
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z7, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z9, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z10, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z11, (AX)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel4x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-65
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+
+	// Prefetch the C tile: every line of every row, aligned or not.
+	MOVQ       c+32(FP), BX
+	MOVQ       ldc+40(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPS      (DX), Z4
+	VBROADCASTSS (CX), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS 4(CX), Z6
+	VFMADD231PS  Z4, Z6, Z1
+	VBROADCASTSS 8(CX), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS 12(CX), Z6
+	VFMADD231PS  Z4, Z6, Z3
+	ADDQ         $0x00000030, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// Scale by alpha, add beta·S unless S must not be read, store.
+	VBROADCASTSS alpha+24(FP), Z4
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	MOVBLZX      load+64(FP), DX
+	TESTL        DX, DX
+	JZ           store
+	VBROADCASTSS beta+28(FP), Z4
+	MOVQ         src+48(FP), DX
+	MOVQ         lds+56(FP), BX
+	SHLQ         $0x02, BX
+	VFMADD231PS  (DX), Z4, Z0
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z4, Z1
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z4, Z2
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z4, Z3
+
+store:
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel8x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sgemmKernel8x16(SB), NOSPLIT, $0-65
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+
+	// Prefetch the C tile: every line of every row, aligned or not.
+	MOVQ       c+32(FP), BX
+	MOVQ       ldc+40(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPS      (DX), Z8
+	VBROADCASTSS (CX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z1
+	VBROADCASTSS 8(CX), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  Z8, Z10, Z3
+	VBROADCASTSS 16(CX), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS 20(CX), Z10
+	VFMADD231PS  Z8, Z10, Z5
+	VBROADCASTSS 24(CX), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS 28(CX), Z10
+	VFMADD231PS  Z8, Z10, Z7
+	ADDQ         $0x00000030, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// Scale by alpha, add beta·S unless S must not be read, store.
+	VBROADCASTSS alpha+24(FP), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	MOVBLZX      load+64(FP), DX
+	TESTL        DX, DX
+	JZ           store
+	VBROADCASTSS beta+28(FP), Z8
+	MOVQ         src+48(FP), DX
+	MOVQ         lds+56(FP), BX
+	SHLQ         $0x02, BX
+	VFMADD231PS  (DX), Z8, Z0
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z1
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z2
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z3
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z4
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z5
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z6
+	ADDQ         BX, DX
+	VFMADD231PS  (DX), Z8, Z7
+
+store:
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z7, (AX)
+	VZEROUPPER
+	RET
+
+// func dgemmKernel12x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·dgemmKernel12x8(SB), NOSPLIT, $0-73
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+
+	// Prefetch the C tile: every line of every row, aligned or not.
+	MOVQ       c+40(FP), BX
+	MOVQ       ldc+48(FP), SI
+	SHLQ       $0x03, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPD      (DX), Z12
+	VBROADCASTSD (CX), Z13
+	VFMADD231PD  Z12, Z13, Z0
+	VBROADCASTSD 8(CX), Z14
+	VFMADD231PD  Z12, Z14, Z1
+	VBROADCASTSD 16(CX), Z13
+	VFMADD231PD  Z12, Z13, Z2
+	VBROADCASTSD 24(CX), Z14
+	VFMADD231PD  Z12, Z14, Z3
+	VBROADCASTSD 32(CX), Z13
+	VFMADD231PD  Z12, Z13, Z4
+	VBROADCASTSD 40(CX), Z14
+	VFMADD231PD  Z12, Z14, Z5
+	VBROADCASTSD 48(CX), Z13
+	VFMADD231PD  Z12, Z13, Z6
+	VBROADCASTSD 56(CX), Z14
+	VFMADD231PD  Z12, Z14, Z7
+	VBROADCASTSD 64(CX), Z13
+	VFMADD231PD  Z12, Z13, Z8
+	VBROADCASTSD 72(CX), Z14
+	VFMADD231PD  Z12, Z14, Z9
+	VBROADCASTSD 80(CX), Z13
+	VFMADD231PD  Z12, Z13, Z10
+	VBROADCASTSD 88(CX), Z14
+	VFMADD231PD  Z12, Z14, Z11
+	ADDQ         $0x00000060, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// Scale by alpha, add beta·S unless S must not be read, store.
+	VBROADCASTSD alpha+24(FP), Z12
+	VMULPD       Z12, Z0, Z0
+	VMULPD       Z12, Z1, Z1
+	VMULPD       Z12, Z2, Z2
+	VMULPD       Z12, Z3, Z3
+	VMULPD       Z12, Z4, Z4
+	VMULPD       Z12, Z5, Z5
+	VMULPD       Z12, Z6, Z6
+	VMULPD       Z12, Z7, Z7
+	VMULPD       Z12, Z8, Z8
+	VMULPD       Z12, Z9, Z9
+	VMULPD       Z12, Z10, Z10
+	VMULPD       Z12, Z11, Z11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x03, CX
+	MOVBLZX      load+72(FP), DX
+	TESTL        DX, DX
+	JZ           store
+	VBROADCASTSD beta+32(FP), Z12
+	MOVQ         src+56(FP), DX
+	MOVQ         lds+64(FP), BX
+	SHLQ         $0x03, BX
+	VFMADD231PD  (DX), Z12, Z0
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z1
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z2
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z3
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z4
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z5
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z6
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z7
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z8
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z9
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z10
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z12, Z11
+
+store:
+	VMOVUPD Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z5, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z6, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z7, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z8, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z9, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z10, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z11, (AX)
+	VZEROUPPER
+	RET
+
+// func dgemmKernel4x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·dgemmKernel4x8(SB), NOSPLIT, $0-73
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+
+	// Prefetch the C tile: every line of every row, aligned or not.
+	MOVQ       c+40(FP), BX
+	MOVQ       ldc+48(FP), SI
+	SHLQ       $0x03, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPD      (DX), Z4
+	VBROADCASTSD (CX), Z5
+	VFMADD231PD  Z4, Z5, Z0
+	VBROADCASTSD 8(CX), Z6
+	VFMADD231PD  Z4, Z6, Z1
+	VBROADCASTSD 16(CX), Z5
+	VFMADD231PD  Z4, Z5, Z2
+	VBROADCASTSD 24(CX), Z6
+	VFMADD231PD  Z4, Z6, Z3
+	ADDQ         $0x00000060, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// Scale by alpha, add beta·S unless S must not be read, store.
+	VBROADCASTSD alpha+24(FP), Z4
+	VMULPD       Z4, Z0, Z0
+	VMULPD       Z4, Z1, Z1
+	VMULPD       Z4, Z2, Z2
+	VMULPD       Z4, Z3, Z3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x03, CX
+	MOVBLZX      load+72(FP), DX
+	TESTL        DX, DX
+	JZ           store
+	VBROADCASTSD beta+32(FP), Z4
+	MOVQ         src+56(FP), DX
+	MOVQ         lds+64(FP), BX
+	SHLQ         $0x03, BX
+	VFMADD231PD  (DX), Z4, Z0
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z4, Z1
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z4, Z2
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z4, Z3
+
+store:
+	VMOVUPD Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z3, (AX)
+	VZEROUPPER
+	RET
+
+// func dgemmKernel8x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·dgemmKernel8x8(SB), NOSPLIT, $0-73
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+
+	// Prefetch the C tile: every line of every row, aligned or not.
+	MOVQ       c+40(FP), BX
+	MOVQ       ldc+48(FP), SI
+	SHLQ       $0x03, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+
+loop:
+	PREFETCHT0   1024(DX)
+	VMOVUPD      (DX), Z8
+	VBROADCASTSD (CX), Z9
+	VFMADD231PD  Z8, Z9, Z0
+	VBROADCASTSD 8(CX), Z10
+	VFMADD231PD  Z8, Z10, Z1
+	VBROADCASTSD 16(CX), Z9
+	VFMADD231PD  Z8, Z9, Z2
+	VBROADCASTSD 24(CX), Z10
+	VFMADD231PD  Z8, Z10, Z3
+	VBROADCASTSD 32(CX), Z9
+	VFMADD231PD  Z8, Z9, Z4
+	VBROADCASTSD 40(CX), Z10
+	VFMADD231PD  Z8, Z10, Z5
+	VBROADCASTSD 48(CX), Z9
+	VFMADD231PD  Z8, Z9, Z6
+	VBROADCASTSD 56(CX), Z10
+	VFMADD231PD  Z8, Z10, Z7
+	ADDQ         $0x00000060, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// Scale by alpha, add beta·S unless S must not be read, store.
+	VBROADCASTSD alpha+24(FP), Z8
+	VMULPD       Z8, Z0, Z0
+	VMULPD       Z8, Z1, Z1
+	VMULPD       Z8, Z2, Z2
+	VMULPD       Z8, Z3, Z3
+	VMULPD       Z8, Z4, Z4
+	VMULPD       Z8, Z5, Z5
+	VMULPD       Z8, Z6, Z6
+	VMULPD       Z8, Z7, Z7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x03, CX
+	MOVBLZX      load+72(FP), DX
+	TESTL        DX, DX
+	JZ           store
+	VBROADCASTSD beta+32(FP), Z8
+	MOVQ         src+56(FP), DX
+	MOVQ         lds+64(FP), BX
+	SHLQ         $0x03, BX
+	VFMADD231PD  (DX), Z8, Z0
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z1
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z2
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z3
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z4
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z5
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z6
+	ADDQ         BX, DX
+	VFMADD231PD  (DX), Z8, Z7
+
+store:
+	VMOVUPD Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z5, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z6, (AX)
+	ADDQ    CX, AX
+	VMOVUPD Z7, (AX)
+	VZEROUPPER
+	RET
+
 // func gemmTransposeF32(src *float32, lds int, rows int, n int, dst *float32, ldd int)
 // Requires: AVX
 TEXT ·gemmTransposeF32(SB), NOSPLIT, $0-48

@@ -65,6 +65,18 @@ type gemmKernel[T gemmFloat] struct {
 	// fn's contract otherwise and the same bits per element, so that a
 	// remainder of r rows costs about r/mr of a tile, not a whole one.
 	short []gemmShort[T]
+	// narrow, where set, is this kernel one vector wide (nr halved) with the
+	// same A packing, for products at most narrow.nr columns wide: the
+	// full width would multiply mostly padding. Same bits per element.
+	narrow *gemmKernel[T]
+}
+
+// forN returns the kernel for products n columns wide.
+func (k *gemmKernel[T]) forN(n int) *gemmKernel[T] {
+	if k.narrow != nil && n <= k.narrow.nr {
+		return k.narrow
+	}
+	return k
 }
 
 // gemmShort is a kernel for the first rows rows of an mr-wide A sliver.

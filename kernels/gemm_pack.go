@@ -45,6 +45,7 @@ func packB[T gemmFloat](kern *gemmKernel[T], transB bool, k, n int, b []T, ldb i
 	if k < 0 || n < 0 {
 		panic("kernels: PackB with negative size")
 	}
+	kern = kern.forN(n)
 	pb := &PackedB[T]{kern: kern, transB: transB, k: k, n: n, b: b, ldb: ldb}
 	// Products at most directMax columns wide run transposed from b.
 	if k > 0 && n > kern.directMax {

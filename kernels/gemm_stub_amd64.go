@@ -60,6 +60,48 @@ func dgemmKernel4x16(kc int, a *float64, b *float64, alpha float64, beta float64
 //go:noescape
 func dgemmKernel8x16(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
 
+// sgemmKernel12x16 is the AVX-512F 12×16 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 12 of every 12 values of a (kc steps), 16·kc of b, and 12 rows of 16 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func sgemmKernel12x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+
+// sgemmKernel4x16 is the AVX-512F 4×16 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 4 of every 12 values of a (kc steps), 16·kc of b, and 4 rows of 16 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func sgemmKernel4x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+
+// sgemmKernel8x16 is the AVX-512F 8×16 float32 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 8 of every 12 values of a (kc steps), 16·kc of b, and 8 rows of 16 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func sgemmKernel8x16(kc int, a *float32, b *float32, alpha float32, beta float32, c *float32, ldc int, src *float32, lds int, load bool)
+
+// dgemmKernel12x8 is the AVX-512F 12×8 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 12 of every 12 values of a (kc steps), 8·kc of b, and 12 rows of 8 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func dgemmKernel12x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+
+// dgemmKernel4x8 is the AVX-512F 4×8 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 4 of every 12 values of a (kc steps), 8·kc of b, and 4 rows of 8 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func dgemmKernel4x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+
+// dgemmKernel8x8 is the AVX-512F 8×8 float64 micro-kernel: C = alpha·A·B + beta·S (S read only when load).
+// It reads the first 8 of every 12 values of a (kc steps), 8·kc of b, and 8 rows of 8 values at c (row stride ldc)
+// and src (row stride lds, which may be 0); kc >= 1.
+//
+//go:noescape
+func dgemmKernel8x8(kc int, a *float64, b *float64, alpha float64, beta float64, c *float64, ldc int, src *float64, lds int, load bool)
+
 // gemmTransposeF32 transposes rows rows of float32 (row stride lds) into n groups of rows values at dst (group stride ldd);
 // rows is a positive multiple of 4 and n of 8.
 //

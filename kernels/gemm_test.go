@@ -797,3 +797,64 @@ func TestGemmShortKernelsSameBits(t *testing.T) {
 		t.Log("no kernel family with short kernels on this machine")
 	}
 }
+
+// A narrow product runs on the one-vector kernel and gets the bits the
+// full-width kernel gives it, packed B or not, for every width up to the
+// narrow kernel's and row counts around the tile.
+func TestGemmNarrowKernelSameBits(t *testing.T) {
+	s0, d0 := sgemmKern, dgemmKern
+	defer func() { sgemmKern, dgemmKern = s0, d0 }()
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, v := range gemmVariants {
+		if v.s.narrow == nil || v.d.narrow == nil {
+			continue
+		}
+		wideS, wideD := *v.s, *v.d
+		wideS.narrow, wideD.narrow = nil, nil
+		for _, m := range []int{5, 12, 29} {
+			for n := 5; n <= v.s.narrow.nr; n++ {
+				k := 21
+				ad, bd := make([]float64, m*k), make([]float64, k*n)
+				for i := range ad {
+					ad[i] = rng.NormFloat64()
+				}
+				for i := range bd {
+					bd[i] = rng.NormFloat64()
+				}
+				a, b := to32(ad), to32(bd)
+				var outS [2][]float32
+				var outD [2][]float64
+				for i, kp := range []*gemmKernel[float32]{&wideS, v.s} {
+					sgemmKern = kp
+					c := make([]float32, 2*m*n)
+					Sgemm(nil, nil, false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+					SgemmPacked(nil, nil, false, m, 1, a, k, PackB32(false, k, n, b, n), 0, c[m*n:], n, nil)
+					outS[i] = c
+				}
+				for i, kp := range []*gemmKernel[float64]{&wideD, v.d} {
+					dgemmKern = kp
+					c := make([]float64, 2*m*n)
+					Dgemm(nil, nil, false, false, m, n, k, 1, ad, k, bd, n, 0, c, n)
+					DgemmPacked(nil, nil, false, m, 1, ad, k, PackB64(false, k, n, bd, n), 0, c[m*n:], n, nil)
+					outD[i] = c
+				}
+				for j := range outS[0] {
+					if math.Float32bits(outS[0][j]) != math.Float32bits(outS[1][j]) {
+						t.Fatalf("%s f32 m=%d n=%d: element %d differs on the narrow kernel", v.name, m, n, j)
+					}
+					if math.Float64bits(outD[0][j]) != math.Float64bits(outD[1][j]) {
+						t.Fatalf("%s f64 m=%d n=%d: element %d differs on the narrow kernel", v.name, m, n, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+func to32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}

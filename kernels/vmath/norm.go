@@ -2,17 +2,19 @@ package vmath
 
 // Row statistics and the affine map of normalization layers. Sums are
 // float64 and split into sumLanes partial sums — element i goes into sum
-// i%sumLanes, in order of i — that are then added in order 0, 1, …: one
-// fixed order, so the same bits on every machine, and each vector lane of
-// the assembly is one of those sums (a single running sum would be a chain
-// of dependent adds, 4 cycles an element).
+// i%sumLanes, in order of i — that are then added pairwise, halving: sum j
+// += sum j+16 for j < 16, then j += j+8 for j < 8, and so on down to one.
+// One fixed order, so the same bits on every machine; each vector lane of
+// the assembly is one of the partial sums (a single running sum would be
+// a chain of dependent adds, 4 cycles an element), and the halving adds
+// are 5 dependent steps where adding the 32 in order took 31.
 
 // sumLanes is the number of partial sums.
 const sumLanes = 32
 
 type float interface{ ~float32 | ~float64 }
 
-// Sum64 returns Σ x[i] in float64, in the partial-sum order above.
+// Sum64 returns Σ x[i] in float64, in the order above.
 func Sum64(x []float64) float64 { return sum64(active, x) }
 
 // Sum32 returns Σ x[i] in float64 (each element widened exactly), in
@@ -129,9 +131,10 @@ func affineTail[T float](y, x, scale, bias []T, mu, inv float64, from int) {
 }
 
 func addLanes(acc *[sumLanes]float64) float64 {
-	s := acc[0]
-	for _, v := range acc[1:] {
-		s += v
+	for w := sumLanes / 2; w >= 1; w /= 2 {
+		for j := 0; j < w; j++ {
+			acc[j] += acc[j+w]
+		}
 	}
-	return s
+	return acc[0]
 }

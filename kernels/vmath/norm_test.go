@@ -7,24 +7,24 @@ import (
 )
 
 // lanesRef is the documented order written out independently: partial sum
-// j takes elements j, j+32, j+64, … in turn, then the sums are added in
-// order.
+// j takes elements j, j+32, j+64, … in turn, then the sums are added
+// pairwise, halving (16 pairs, 8, 4, 2, 1).
 func lanesRef(vals []float64) float64 {
-	var acc [sumLanes]float64
+	acc := make([]float64, sumLanes)
 	for j := range acc {
 		for i := j; i < len(vals); i += sumLanes {
 			acc[j] += vals[i]
 		}
 	}
-	s := 0.0
-	for j, v := range acc {
-		if j == 0 {
-			s = v
-		} else {
-			s += v
+	for len(acc) > 1 {
+		h := len(acc) / 2
+		next := make([]float64, h)
+		for j := range next {
+			next[j] = acc[j] + acc[j+h]
 		}
+		acc = next
 	}
-	return s
+	return acc[0]
 }
 
 func normInputs(r *rand.Rand, n int) []float64 {

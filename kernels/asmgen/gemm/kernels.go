@@ -27,4 +27,12 @@ var kernels = []micro{
 	{name: "sgemmKernel8x32", zmm: true, mr: 8, astride: 12, nv: 2, unroll: 1, prefetchC: true, prefetchB: 1024},
 	{name: "dgemmKernel4x16", f64: true, zmm: true, mr: 4, astride: 12, nv: 2, unroll: 1, prefetchC: true, prefetchB: 1024},
 	{name: "dgemmKernel8x16", f64: true, zmm: true, mr: 8, astride: 12, nv: 2, unroll: 1, prefetchC: true, prefetchB: 1024},
+	// One vector wide, for products at most that narrow (a 10-class head:
+	// two vectors would multiply 22 columns of padding for 10 of C).
+	{name: "sgemmKernel12x16", zmm: true, mr: 12, nv: 1, unroll: 1, prefetchC: true, prefetchB: 1024},
+	{name: "sgemmKernel4x16", zmm: true, mr: 4, astride: 12, nv: 1, unroll: 1, prefetchC: true, prefetchB: 1024},
+	{name: "sgemmKernel8x16", zmm: true, mr: 8, astride: 12, nv: 1, unroll: 1, prefetchC: true, prefetchB: 1024},
+	{name: "dgemmKernel12x8", f64: true, zmm: true, mr: 12, nv: 1, unroll: 1, prefetchC: true, prefetchB: 1024},
+	{name: "dgemmKernel4x8", f64: true, zmm: true, mr: 4, astride: 12, nv: 1, unroll: 1, prefetchC: true, prefetchB: 1024},
+	{name: "dgemmKernel8x8", f64: true, zmm: true, mr: 8, astride: 12, nv: 1, unroll: 1, prefetchC: true, prefetchB: 1024},
 }
