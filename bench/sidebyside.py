@@ -792,9 +792,9 @@ def method_notes(s: Settings, gemm: bool) -> list[str]:
         f"{s.repeats} rounds take one sample of every engine in turn, each round starting with the next engine "
         f"(round-robin, so the machine's noise hits all engines alike). A sample is a loop of ≥ {s.sample_s * 1e3:g} ms "
         f"(one call when a call is longer), divided by its calls, after {s.settle_s * 1e3:g} ms of the engine's own "
-        "untimed calls: onnxruntime's idle workers keep spinning ~50 ms after a run (torch's OpenMP ones a few ms), "
-        "which on 2 cores would otherwise slow the next engine's sample; each engine keeps its own default "
-        "spinning within its sample. GC paused. Cells: median (p10–p90) over the rounds.",
+        "untimed calls: onnxruntime's idle workers keep spinning ~50 ms after a run, OpenBLAS's (numpy, "
+        "scikit-learn) ~0.12 s, torch's OpenMP ones a few ms, MLE's 1 ms, which on 2 cores would otherwise slow "
+        "the next engine's sample; each engine keeps its own default spinning within its sample. GC paused. Cells: median (p10–p90) over the rounds.",
         "Calls timed: MLE `model(x)` (torch models) or `model.predict_proba(X)` / `model.predict(X)` (scikit-learn); "
         "onnxruntime `session.run([output], feed)` with the feed made beforehand; torch `model(t)` on a tensor made "
         "beforehand, inside `torch.inference_mode()`; scikit-learn `predict_proba` / `predict`.",
@@ -919,12 +919,10 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     dump = gemm = None
     with tempfile.TemporaryDirectory(prefix="mle_sidebyside_") as tmp, threadpool_limits(limits=THREADS):
-        # settle 0.1 s: onnxruntime's idle workers spin ~50 ms after a run
-        # (measured here: ~45 ms of CPU in the 200 ms after one), which on 2
-        # cores would land in the next engine's sample.
-        # settle 0.3 s: OpenBLAS's idle threads (numpy, scikit-learn) spin for
-        # 2^28 cycles (~0.12 s here) after a call, on the cores the next
-        # engine needs; 0.1 s left them running into its samples.
+        # settle 0.3 s: onnxruntime's idle workers spin ~50 ms after a run
+        # (measured here: ~45 ms of CPU in the 200 ms after one) and
+        # OpenBLAS's (numpy, scikit-learn) 2^28 cycles (~0.12 s here), on the
+        # cores the next engine's sample needs; 0.1 s left OpenBLAS's running.
         s = Settings(args.repeats, 0.002 if args.quick else 0.02, 0.02 if args.quick else 0.3,
                      0.005 if args.quick else 0.3, args.gemm_rounds, "1x" if args.quick else "0.5s", Path(tmp))
         for key in args.cases:

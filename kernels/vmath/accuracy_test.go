@@ -109,8 +109,10 @@ var accCases = []accCase{
 	{f: fSigmoid, ref: bigref.SigmoidB, lo: 1e-30, hi: 746, max64: 2.5, max32: 0.51, hi32: 110},
 	// The GELUs for x >= 0 (x < 0: TestGeluNegative).
 	// x·(½+½·erf) rounds twice more: 1.42 ulp measured. x·sigmoid(2v) adds
-	// a rounding (and v's) to sigmoid's 2.6 bound: 1.97 measured.
-	{f: fGeluErf, ref: bigref.GeluErfB, lo: 1e-30, hi: 1e4, pos: true, max64: 2, max32: 0.51},
+	// a rounding (and v's) to sigmoid's 2.6 bound: 1.97 measured. The
+	// float32 GeluErf computes in float32 (erf's polynomial, ½·erf + ½, the
+	// product each rounded): 1.93 ulp over all float32 inputs.
+	{f: fGeluErf, ref: bigref.GeluErfB, lo: 1e-30, hi: 1e4, pos: true, max64: 2, max32: 2},
 	{f: fGeluTanh, ref: bigref.GeluTanhB, lo: 1e-30, hi: 1e4, pos: true, max64: 3, max32: 0.51},
 }
 
@@ -186,9 +188,8 @@ func TestAccuracy(t *testing.T) {
 // cancellation leaves an absolute error of about 2^−54·|x| (relative error
 // grows like 1/Φ(x)); GeluTanh is x·sigmoid(2v) and keeps relative
 // precision except for the rounding of its argument v, which costs about
-// |v| ulp. GeluTanh32 stays within half an ulp down to −5; GeluErf32 has
-// the absolute error of the float32 erf polynomial, about 2^−33·|x|, and
-// below x = −4√2 (where that erf is exactly −1) |x|·Φ(x) <= 1.03·2^−27·|x|.
+// |v| ulp. GeluTanh32 stays within half an ulp down to −5; GeluErf32
+// computes in float32 (geluErf32Neg).
 func TestGeluNegative(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	n := 2000
@@ -226,7 +227,7 @@ func TestGeluNegative(t *testing.T) {
 	}
 	t.Logf("x < 0: GeluErf64 |error| <= %.3f·2^−53·|x|; GeluTanh64 <= %.3f·max(1,|v|) ulp; "+
 		"GeluErf32 |error| <= %.3f·2^−27·|x|; GeluTanh32 (x >= −5) %.3f ulp", absErf, relTanh, absErf32, ulpTanh32)
-	if absErf > 1 || relTanh > 8 || absErf32 > 2 || ulpTanh32 > 0.51 {
+	if absErf > 1 || relTanh > 8 || absErf32 > geluErf32Neg || ulpTanh32 > 0.51 {
 		t.Errorf("GELU errors for x < 0: %.3f, %.3f, %.3f, %.3f", absErf, relTanh, absErf32, ulpTanh32)
 	}
 }
@@ -267,6 +268,16 @@ func sigmoidFormula(x float64) float64 {
 	}
 	return 1 / (1 + math.Exp(-x))
 }
+
+// maxSweep32 bounds each float32 kernel's error against package math in
+// the sweep: half an ulp and a little (they compute in float64 and round
+// once), except GeluErf32, which computes in float32.
+var maxSweep32 = [numFns]float64{0.51, 0.51, 0.51, 0.51, 0.51, 2, 0.51}
+
+// geluErf32Neg bounds GeluErf32 for x < 0 in units of 2^−27·|x|: ½·erf +
+// ½ cancels, leaving the absolute error of its float32 rounding (2^−25),
+// about 4·2^−27·|x| once multiplied by x; 5.27 over all inputs.
+const geluErf32Neg = 5.5
 
 // TestSweep32 runs every float32 kernel over a strided sweep of all 2^32
 // bit patterns, checks the error against package math and that every
@@ -325,12 +336,12 @@ func TestSweep32(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("%-9s f32 %.3f ulp (at %v)", fnNames[f], worst, at))
 		if f == fGeluErf {
 			lines = append(lines, fmt.Sprintf("%-9s f32 x < 0: |error| <= %.3f·2^−27·|x| (at %v)", fnNames[f], negErf, negAt))
-			if negErf > 2 { // |x|·Φ(x) at the clamp, x = −4√2: 1.03·2^−27·|x|
+			if negErf > geluErf32Neg {
 				t.Errorf("geluErf f32: error %.3f·2^−27·|x| at %v", negErf, negAt)
 			}
 		}
-		if worst > 0.51 {
-			t.Errorf("%s f32: %.3f ulp from math at %v", fnNames[f], worst, at)
+		if max := maxSweep32[f]; worst > max {
+			t.Errorf("%s f32: %.3f ulp from math at %v, allowed %v", fnNames[f], worst, at, max)
 		}
 	}
 	t.Logf("float32 sweep, every %d-th pattern, max error against math in float64:\n%s", stride, strings.Join(lines, "\n"))

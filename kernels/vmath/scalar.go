@@ -261,12 +261,55 @@ func geluErf64(x float64) float64 {
 	return x * math.FMA(0.5, erf64(float64(x*invSqrt2)), 0.5)
 }
 
+// geluErf32 is x·(½ + ½·erf(x/√2)) in float32 arithmetic, every
+// operation rounded to float32: the vector kernels then do 16 lanes (not
+// 8) and a table lookup is one permute. erf is the float32 table's
+// polynomial (erfCore's scheme, coefficients rounded to float32) by Horner
+// with separate multiplies and adds (Go has no float32 FMA to mirror).
 func geluErf32(x float32) float32 {
-	f := float64(x)
-	if f != f {
-		return float32(f)
+	if x != x {
+		return x
 	}
-	return float32(f * math.FMA(0.5, erfF32(float64(f*invSqrt2)), 0.5))
+	z := float32(x * invSqrt2F32)
+	a := math.Float32frombits(math.Float32bits(z) &^ signBit32)
+	e := float32(1)
+	if a < 4 {
+		i := int32(a * 4)
+		m := a - erfCF32[i]
+		v, base := m, erfPF32[0][i]
+		if i == 0 {
+			v, base = float32(m*m), m
+		}
+		y := erfPF32[len(erfPF32)-1][i]
+		for j := len(erfPF32) - 2; j >= 1; j-- {
+			y = float32(y*v) + erfPF32[j][i]
+		}
+		e = float32(m*y) + base
+	}
+	e = math.Float32frombits(math.Float32bits(e) | math.Float32bits(z)&signBit32)
+	return float32(x * (float32(0.5*e) + 0.5))
+}
+
+const (
+	invSqrt2F32 = float32(invSqrt2)
+	signBit32   = 0x80000000
+)
+
+// erfCF32 and erfPF32 are erf32C and erf32P rounded to float32.
+var (
+	erfCF32 [16]float32
+	erfPF32 [len(erf32P)][16]float32
+)
+
+func init() {
+	for i, c := range erf32C {
+		erfCF32[i] = float32(c)
+	}
+	for j := range erf32P {
+		for i, c := range erf32P[j] {
+			erfPF32[j][i] = float32(c)
+		}
+	}
 }
 
 // geluTanh64 is ½x·(1+tanh(v)) with v = √(2/π)·(x+0.044715x³), computed

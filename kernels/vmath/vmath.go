@@ -123,7 +123,9 @@ func Sigmoid32(dst, src []float32) { apply32(active, fSigmoid, dst, src) }
 // as for Exp64.
 func GeluErf64(dst, src []float64) { apply64(active, fGeluErf, dst, src) }
 
-// GeluErf32 is GeluErf64 for float32 (computed in float64, rounded once).
+// GeluErf32 is GeluErf64 for float32, computed in float32 arithmetic
+// (each operation rounded; within 1.93 ulp for x >= 0, see the
+// package doc for x < 0): twice the lanes of the float64 kernels.
 func GeluErf32(dst, src []float32) { apply32(active, fGeluErf, dst, src) }
 
 // GeluTanh64 sets dst[i] = x/2·(1+tanh(√(2/π)·(x+0.044715·x³))), x =

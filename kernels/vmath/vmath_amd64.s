@@ -1174,121 +1174,6 @@ geluErfF64AVX2_done:
 	VZEROUPPER
 	RET
 
-// func geluErfF32AVX2(dst *float32, src *float32, n int)
-// Requires: AVX, AVX2, FMA3
-TEXT ·geluErfF32AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-
-geluErfF32AVX2_loop:
-	CMPQ        DX, $0x04
-	JL          geluErfF32AVX2_done
-	VCVTPS2PD   (CX), Y0
-	VMULPD      vmathconst<>+8000(SB), Y0, Y1
-	VPAND       vmathconst<>+3392(SB), Y1, Y2
-	VMULPD      vmathconst<>+6720(SB), Y2, Y3
-	VROUNDPD    $0x09, Y3, Y3
-	VADDPD      vmathconst<>+1856(SB), Y3, Y3
-	VPAND       vmathconst<>+4480(SB), Y3, Y3
-	VPAND       vmathconst<>+4544(SB), Y3, Y4
-	VPADDQ      Y4, Y4, Y4
-	VPADDQ      vmathconst<>+4608(SB), Y4, Y5
-	VPSLLQ      $0x20, Y5, Y5
-	VPOR        Y5, Y4, Y4
-	VPSLLQ      $0x3d, Y3, Y5
-	VPSLLQ      $0x3c, Y3, Y6
-	VPCMPEQQ    vmathconst<>+4672(SB), Y3, Y3
-	VPERMPS     vmathconst<>+6784(SB), Y4, Y7
-	VPERMPS     vmathconst<>+6816(SB), Y4, Y8
-	VPERMPS     vmathconst<>+6848(SB), Y4, Y9
-	VPERMPS     vmathconst<>+6880(SB), Y4, Y10
-	VBLENDVPD   Y5, Y8, Y7, Y7
-	VBLENDVPD   Y5, Y10, Y9, Y8
-	VBLENDVPD   Y6, Y8, Y7, Y7
-	VSUBPD      Y7, Y2, Y7
-	VMULPD      Y7, Y7, Y8
-	VBLENDVPD   Y3, Y8, Y7, Y8
-	VPERMPS     vmathconst<>+6912(SB), Y4, Y9
-	VPERMPS     vmathconst<>+6944(SB), Y4, Y10
-	VPERMPS     vmathconst<>+6976(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7008(SB), Y4, Y12
-	VBLENDVPD   Y5, Y10, Y9, Y9
-	VBLENDVPD   Y5, Y12, Y11, Y10
-	VBLENDVPD   Y6, Y10, Y9, Y9
-	VBLENDVPD   Y3, Y7, Y9, Y3
-	VPERMPS     vmathconst<>+7040(SB), Y4, Y9
-	VPERMPS     vmathconst<>+7072(SB), Y4, Y10
-	VPERMPS     vmathconst<>+7104(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7136(SB), Y4, Y12
-	VBLENDVPD   Y5, Y10, Y9, Y9
-	VBLENDVPD   Y5, Y12, Y11, Y10
-	VBLENDVPD   Y6, Y10, Y9, Y9
-	VPERMPS     vmathconst<>+7168(SB), Y4, Y10
-	VPERMPS     vmathconst<>+7200(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7232(SB), Y4, Y12
-	VPERMPS     vmathconst<>+7264(SB), Y4, Y13
-	VBLENDVPD   Y5, Y11, Y10, Y10
-	VBLENDVPD   Y5, Y13, Y12, Y11
-	VBLENDVPD   Y6, Y11, Y10, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+7296(SB), Y4, Y10
-	VPERMPS     vmathconst<>+7328(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7360(SB), Y4, Y12
-	VPERMPS     vmathconst<>+7392(SB), Y4, Y13
-	VBLENDVPD   Y5, Y11, Y10, Y10
-	VBLENDVPD   Y5, Y13, Y12, Y11
-	VBLENDVPD   Y6, Y11, Y10, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+7424(SB), Y4, Y10
-	VPERMPS     vmathconst<>+7456(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7488(SB), Y4, Y12
-	VPERMPS     vmathconst<>+7520(SB), Y4, Y13
-	VBLENDVPD   Y5, Y11, Y10, Y10
-	VBLENDVPD   Y5, Y13, Y12, Y11
-	VBLENDVPD   Y6, Y11, Y10, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+7552(SB), Y4, Y10
-	VPERMPS     vmathconst<>+7584(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7616(SB), Y4, Y12
-	VPERMPS     vmathconst<>+7648(SB), Y4, Y13
-	VBLENDVPD   Y5, Y11, Y10, Y10
-	VBLENDVPD   Y5, Y13, Y12, Y11
-	VBLENDVPD   Y6, Y11, Y10, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+7680(SB), Y4, Y10
-	VPERMPS     vmathconst<>+7712(SB), Y4, Y11
-	VPERMPS     vmathconst<>+7744(SB), Y4, Y12
-	VPERMPS     vmathconst<>+7776(SB), Y4, Y4
-	VBLENDVPD   Y5, Y11, Y10, Y10
-	VBLENDVPD   Y5, Y4, Y12, Y4
-	VBLENDVPD   Y6, Y4, Y10, Y4
-	VFMADD213PD Y4, Y8, Y9
-	VCMPPD      $0x1d, vmathconst<>+7808(SB), Y2, Y2
-	VMOVAPD     Y7, Y4
-	VFMADD213PD Y3, Y9, Y4
-	VBLENDVPD   Y2, vmathconst<>+1088(SB), Y4, Y2
-	VPAND       vmathconst<>+4224(SB), Y1, Y3
-	VPOR        Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y1
-	VMOVAPD     Y1, Y1
-	VMOVUPD     vmathconst<>+1152(SB), Y2
-	VFMADD132PD vmathconst<>+1152(SB), Y2, Y1
-	VMULPD      Y1, Y0, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y0
-	VCVTPD2PSY  Y0, X0
-	VMOVUPS     X0, (AX)
-	ADDQ        $0x10, CX
-	ADDQ        $0x10, AX
-	SUBQ        $0x04, DX
-	JMP         geluErfF32AVX2_loop
-
-geluErfF32AVX2_done:
-	VZEROUPPER
-	RET
-
 // func geluTanhF64AVX2(dst *float64, src *float64, n int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·geluTanhF64AVX2(SB), NOSPLIT, $0-24
@@ -1439,6 +1324,141 @@ geluTanhF32AVX2_loop:
 	JMP          geluTanhF32AVX2_loop
 
 geluTanhF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func geluErfF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·geluErfF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+geluErfF32AVX2_loop:
+	CMPQ       DX, $0x10
+	JL         geluErfF32AVX2_done
+	VMOVUPS    (CX), Y0
+	VMULPS     vmathconst<>+8192(SB), Y0, Y1
+	VANDPS     vmathconst<>+8256(SB), Y1, Y2
+	VMULPS     vmathconst<>+8384(SB), Y2, Y3
+	VCVTTPS2DQ Y3, Y3
+	VPMINUD    vmathconst<>+8576(SB), Y3, Y3
+	VPSLLD     $0x1c, Y3, Y4
+	VPCMPEQD   vmathconst<>+8640(SB), Y3, Y5
+	VPERMPS    vmathconst<>+8704(SB), Y3, Y6
+	VPERMPS    vmathconst<>+8736(SB), Y3, Y7
+	VBLENDVPS  Y4, Y7, Y6, Y6
+	VSUBPS     Y6, Y2, Y6
+	VMULPS     Y6, Y6, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y7
+	VPERMPS    vmathconst<>+8768(SB), Y3, Y8
+	VPERMPS    vmathconst<>+8800(SB), Y3, Y9
+	VBLENDVPS  Y4, Y9, Y8, Y8
+	VBLENDVPS  Y5, Y6, Y8, Y5
+	VPERMPS    vmathconst<>+9152(SB), Y3, Y8
+	VPERMPS    vmathconst<>+9184(SB), Y3, Y9
+	VBLENDVPS  Y4, Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+9088(SB), Y3, Y9
+	VPERMPS    vmathconst<>+9120(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+9024(SB), Y3, Y9
+	VPERMPS    vmathconst<>+9056(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8960(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8992(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8896(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8928(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8832(SB), Y3, Y7
+	VPERMPS    vmathconst<>+8864(SB), Y3, Y3
+	VBLENDVPS  Y4, Y3, Y7, Y7
+	VADDPS     Y7, Y8, Y8
+	VMULPS     Y6, Y8, Y3
+	VADDPS     Y5, Y3, Y3
+	VCMPPS     $0x1d, vmathconst<>+8384(SB), Y2, Y2
+	VBLENDVPS  Y2, vmathconst<>+8448(SB), Y3, Y3
+	VANDPS     vmathconst<>+8320(SB), Y1, Y1
+	VORPS      Y1, Y3, Y3
+	VMULPS     vmathconst<>+8512(SB), Y3, Y3
+	VADDPS     vmathconst<>+8512(SB), Y3, Y3
+	VMULPS     Y0, Y3, Y3
+	VCMPPS     $0x03, Y0, Y0, Y1
+	VBLENDVPS  Y1, Y0, Y3, Y3
+	VMOVUPS    Y3, (AX)
+	VMOVUPS    32(CX), Y0
+	VMULPS     vmathconst<>+8192(SB), Y0, Y1
+	VANDPS     vmathconst<>+8256(SB), Y1, Y2
+	VMULPS     vmathconst<>+8384(SB), Y2, Y3
+	VCVTTPS2DQ Y3, Y3
+	VPMINUD    vmathconst<>+8576(SB), Y3, Y3
+	VPSLLD     $0x1c, Y3, Y4
+	VPCMPEQD   vmathconst<>+8640(SB), Y3, Y5
+	VPERMPS    vmathconst<>+8704(SB), Y3, Y6
+	VPERMPS    vmathconst<>+8736(SB), Y3, Y7
+	VBLENDVPS  Y4, Y7, Y6, Y6
+	VSUBPS     Y6, Y2, Y6
+	VMULPS     Y6, Y6, Y7
+	VBLENDVPS  Y5, Y7, Y6, Y7
+	VPERMPS    vmathconst<>+8768(SB), Y3, Y8
+	VPERMPS    vmathconst<>+8800(SB), Y3, Y9
+	VBLENDVPS  Y4, Y9, Y8, Y8
+	VBLENDVPS  Y5, Y6, Y8, Y5
+	VPERMPS    vmathconst<>+9152(SB), Y3, Y8
+	VPERMPS    vmathconst<>+9184(SB), Y3, Y9
+	VBLENDVPS  Y4, Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+9088(SB), Y3, Y9
+	VPERMPS    vmathconst<>+9120(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+9024(SB), Y3, Y9
+	VPERMPS    vmathconst<>+9056(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8960(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8992(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8896(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8928(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8832(SB), Y3, Y7
+	VPERMPS    vmathconst<>+8864(SB), Y3, Y3
+	VBLENDVPS  Y4, Y3, Y7, Y7
+	VADDPS     Y7, Y8, Y8
+	VMULPS     Y6, Y8, Y3
+	VADDPS     Y5, Y3, Y3
+	VCMPPS     $0x1d, vmathconst<>+8384(SB), Y2, Y2
+	VBLENDVPS  Y2, vmathconst<>+8448(SB), Y3, Y3
+	VANDPS     vmathconst<>+8320(SB), Y1, Y1
+	VORPS      Y1, Y3, Y3
+	VMULPS     vmathconst<>+8512(SB), Y3, Y3
+	VADDPS     vmathconst<>+8512(SB), Y3, Y3
+	VMULPS     Y0, Y3, Y3
+	VCMPPS     $0x03, Y0, Y0, Y1
+	VBLENDVPS  Y1, Y0, Y3, Y3
+	VMOVUPS    Y3, 32(AX)
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, AX
+	SUBQ       $0x10, DX
+	JMP        geluErfF32AVX2_loop
+
+geluErfF32AVX2_done:
 	VZEROUPPER
 	RET
 
@@ -3521,120 +3541,6 @@ geluErfF64AVX512_done:
 	VZEROUPPER
 	RET
 
-// func geluErfF32AVX512(dst *float32, src *float32, n int)
-// Requires: AVX, AVX512F
-TEXT ·geluErfF32AVX512(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-
-geluErfF32AVX512_loop:
-	CMPQ        DX, $0x10
-	JL          geluErfF32AVX512_done
-	VCVTPS2PD   (CX), Z0
-	VCVTPS2PD   32(CX), Z1
-	VMULPD      vmathconst<>+8000(SB), Z0, Z2
-	VMULPD      vmathconst<>+8000(SB), Z1, Z3
-	VPANDQ      vmathconst<>+3392(SB), Z2, Z4
-	VPANDQ      vmathconst<>+3392(SB), Z3, Z5
-	VMULPD      vmathconst<>+6720(SB), Z4, Z6
-	VMULPD      vmathconst<>+6720(SB), Z5, Z7
-	VRNDSCALEPD $0x09, Z6, Z6
-	VRNDSCALEPD $0x09, Z7, Z7
-	VADDPD      vmathconst<>+1856(SB), Z6, Z6
-	VADDPD      vmathconst<>+1856(SB), Z7, Z7
-	VPTESTNMQ   vmathconst<>+4480(SB), Z6, K1
-	VPTESTNMQ   vmathconst<>+4480(SB), Z7, K2
-	VMOVUPD     vmathconst<>+6784(SB), Z18
-	VMOVUPD     vmathconst<>+6784(SB), Z19
-	VPERMT2PD   vmathconst<>+6848(SB), Z6, Z18
-	VPERMT2PD   vmathconst<>+6848(SB), Z7, Z19
-	VSUBPD      Z18, Z4, Z18
-	VSUBPD      Z19, Z5, Z19
-	VMULPD      Z18, Z18, Z20
-	VMULPD      Z19, Z19, Z21
-	VBLENDMPD   Z20, Z18, K1, Z8
-	VBLENDMPD   Z21, Z19, K2, Z9
-	VMOVUPD     vmathconst<>+6912(SB), Z20
-	VMOVUPD     vmathconst<>+6912(SB), Z21
-	VPERMT2PD   vmathconst<>+6976(SB), Z6, Z20
-	VPERMT2PD   vmathconst<>+6976(SB), Z7, Z21
-	VBLENDMPD   Z18, Z20, K1, Z10
-	VBLENDMPD   Z19, Z21, K2, Z11
-	VMOVUPD     vmathconst<>+7040(SB), Z20
-	VMOVUPD     vmathconst<>+7040(SB), Z21
-	VPERMT2PD   vmathconst<>+7104(SB), Z6, Z20
-	VPERMT2PD   vmathconst<>+7104(SB), Z7, Z21
-	VMOVUPD     vmathconst<>+7168(SB), Z22
-	VMOVUPD     vmathconst<>+7168(SB), Z23
-	VPERMT2PD   vmathconst<>+7232(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+7232(SB), Z7, Z23
-	VFMADD213PD Z22, Z8, Z20
-	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+7296(SB), Z22
-	VMOVUPD     vmathconst<>+7296(SB), Z23
-	VPERMT2PD   vmathconst<>+7360(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+7360(SB), Z7, Z23
-	VFMADD213PD Z22, Z8, Z20
-	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+7424(SB), Z22
-	VMOVUPD     vmathconst<>+7424(SB), Z23
-	VPERMT2PD   vmathconst<>+7488(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+7488(SB), Z7, Z23
-	VFMADD213PD Z22, Z8, Z20
-	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+7552(SB), Z22
-	VMOVUPD     vmathconst<>+7552(SB), Z23
-	VPERMT2PD   vmathconst<>+7616(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+7616(SB), Z7, Z23
-	VFMADD213PD Z22, Z8, Z20
-	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+7680(SB), Z22
-	VMOVUPD     vmathconst<>+7680(SB), Z23
-	VPERMT2PD   vmathconst<>+7744(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+7744(SB), Z7, Z23
-	VFMADD213PD Z22, Z8, Z20
-	VFMADD213PD Z23, Z9, Z21
-	VCMPPD      $0x1d, vmathconst<>+7808(SB), Z4, K1
-	VCMPPD      $0x1d, vmathconst<>+7808(SB), Z5, K2
-	VMOVAPD     Z18, Z4
-	VMOVAPD     Z19, Z5
-	VFMADD213PD Z10, Z20, Z4
-	VFMADD213PD Z11, Z21, Z5
-	VBLENDMPD   vmathconst<>+1088(SB), Z4, K1, Z12
-	VBLENDMPD   vmathconst<>+1088(SB), Z5, K2, Z13
-	VPANDQ      vmathconst<>+4224(SB), Z2, Z4
-	VPANDQ      vmathconst<>+4224(SB), Z3, Z5
-	VPORQ       Z4, Z12, Z4
-	VPORQ       Z5, Z13, Z5
-	VCMPPD      $0x03, Z2, Z2, K1
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z2, Z4, K1, Z14
-	VBLENDMPD   Z3, Z5, K2, Z15
-	VMOVAPD     Z14, Z2
-	VMOVAPD     Z15, Z3
-	VMOVUPD     vmathconst<>+1152(SB), Z4
-	VFMADD132PD vmathconst<>+1152(SB), Z4, Z2
-	VFMADD132PD vmathconst<>+1152(SB), Z4, Z3
-	VMULPD      Z2, Z0, Z2
-	VMULPD      Z3, Z1, Z3
-	VCMPPD      $0x03, Z0, Z0, K1
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z0, Z2, K1, Z16
-	VBLENDMPD   Z1, Z3, K2, Z17
-	VCVTPD2PS   Z16, Y0
-	VMOVUPS     Y0, (AX)
-	VCVTPD2PS   Z17, Y0
-	VMOVUPS     Y0, 32(AX)
-	ADDQ        $0x40, CX
-	ADDQ        $0x40, AX
-	SUBQ        $0x10, DX
-	JMP         geluErfF32AVX512_loop
-
-geluErfF32AVX512_done:
-	VZEROUPPER
-	RET
-
 // func geluTanhF64AVX512(dst *float64, src *float64, n int)
 // Requires: AVX, AVX512F
 TEXT ·geluTanhF64AVX512(SB), NOSPLIT, $0-24
@@ -3890,6 +3796,74 @@ geluTanhF32AVX512_loop:
 	JMP          geluTanhF32AVX512_loop
 
 geluTanhF32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func geluErfF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluErfF32AVX512(SB), NOSPLIT, $0-24
+	VMOVUPS vmathconst<>+8704(SB), Z0
+	VMOVUPS vmathconst<>+8768(SB), Z1
+	VMOVUPS vmathconst<>+8832(SB), Z2
+	VMOVUPS vmathconst<>+8896(SB), Z3
+	VMOVUPS vmathconst<>+8960(SB), Z4
+	VMOVUPS vmathconst<>+9024(SB), Z5
+	VMOVUPS vmathconst<>+9088(SB), Z6
+	VMOVUPS vmathconst<>+9152(SB), Z7
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    n+16(FP), DX
+
+geluErfF32AVX512_loop:
+	CMPQ       DX, $0x10
+	JL         geluErfF32AVX512_done
+	VMOVUPS    (CX), Z8
+	VMULPS     vmathconst<>+8192(SB), Z8, Z9
+	VPANDD     vmathconst<>+8256(SB), Z9, Z10
+	VMULPS     vmathconst<>+8384(SB), Z10, Z11
+	VCVTTPS2DQ Z11, Z11
+	VPMINUD    vmathconst<>+8576(SB), Z11, Z11
+	VPTESTNMD  Z11, Z11, K1
+	VPERMPS    Z0, Z11, Z12
+	VSUBPS     Z12, Z10, Z12
+	VMULPS     Z12, Z12, Z13
+	VBLENDMPS  Z13, Z12, K1, Z14
+	VPERMPS    Z1, Z11, Z13
+	VBLENDMPS  Z12, Z13, K1, Z15
+	VPERMPS    Z7, Z11, Z13
+	VMULPS     Z14, Z13, Z13
+	VPERMPS    Z6, Z11, Z16
+	VADDPS     Z16, Z13, Z13
+	VMULPS     Z14, Z13, Z13
+	VPERMPS    Z5, Z11, Z16
+	VADDPS     Z16, Z13, Z13
+	VMULPS     Z14, Z13, Z13
+	VPERMPS    Z4, Z11, Z16
+	VADDPS     Z16, Z13, Z13
+	VMULPS     Z14, Z13, Z13
+	VPERMPS    Z3, Z11, Z16
+	VADDPS     Z16, Z13, Z13
+	VMULPS     Z14, Z13, Z13
+	VPERMPS    Z2, Z11, Z11
+	VADDPS     Z11, Z13, Z13
+	VMULPS     Z12, Z13, Z11
+	VADDPS     Z15, Z11, Z11
+	VCMPPS     $0x1d, vmathconst<>+8384(SB), Z10, K1
+	VBLENDMPS  vmathconst<>+8448(SB), Z11, K1, Z11
+	VPANDD     vmathconst<>+8320(SB), Z9, Z9
+	VPORD      Z9, Z11, Z11
+	VMULPS     vmathconst<>+8512(SB), Z11, Z11
+	VADDPS     vmathconst<>+8512(SB), Z11, Z11
+	VMULPS     Z8, Z11, Z11
+	VCMPPS     $0x03, Z8, Z8, K1
+	VBLENDMPS  Z8, Z11, K1, Z11
+	VMOVUPS    Z11, (AX)
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, AX
+	SUBQ       $0x10, DX
+	JMP        geluErfF32AVX512_loop
+
+geluErfF32AVX512_done:
 	VZEROUPPER
 	RET
 
@@ -5519,4 +5493,132 @@ DATA vmathconst<>+8160(SB)/8, $0x3ff9884533d43651
 DATA vmathconst<>+8168(SB)/8, $0x3ff9884533d43651
 DATA vmathconst<>+8176(SB)/8, $0x3ff9884533d43651
 DATA vmathconst<>+8184(SB)/8, $0x3ff9884533d43651
-GLOBL vmathconst<>(SB), RODATA|NOPTR, $8192
+DATA vmathconst<>+8192(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8200(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8208(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8216(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8224(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8232(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8240(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8248(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8256(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8264(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8272(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8280(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8288(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8296(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8304(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8312(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8320(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8328(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8336(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8344(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8352(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8360(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8368(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8376(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8384(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8392(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8400(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8408(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8416(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8424(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8432(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8440(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8448(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8456(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8464(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8472(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8480(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8488(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8496(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8504(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8512(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8520(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8528(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8536(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8544(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8552(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8560(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8568(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8576(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8584(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8592(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8600(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8608(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8616(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8624(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8632(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8640(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8648(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8656(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8664(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8672(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8680(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8688(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8696(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8704(SB)/8, $0x3ec0000000000000
+DATA vmathconst<>+8712(SB)/8, $0x3f6000003f200000
+DATA vmathconst<>+8720(SB)/8, $0x3fb000003f900000
+DATA vmathconst<>+8728(SB)/8, $0x3ff000003fd00000
+DATA vmathconst<>+8736(SB)/8, $0x4018000040080000
+DATA vmathconst<>+8744(SB)/8, $0x4038000040280000
+DATA vmathconst<>+8752(SB)/8, $0x4058000040480000
+DATA vmathconst<>+8760(SB)/8, $0x4078000040680000
+DATA vmathconst<>+8768(SB)/8, $0x3ecee86900000000
+DATA vmathconst<>+8776(SB)/8, $0x3f48b9253f1f8cb7
+DATA vmathconst<>+8784(SB)/8, $0x3f72bb463f636d69
+DATA vmathconst<>+8792(SB)/8, $0x3f7df30f3f7a7b4a
+DATA vmathconst<>+8800(SB)/8, $0x3f7fccb03f7f5211
+DATA vmathconst<>+8808(SB)/8, $0x3f7ffcdd3f7ff28a
+DATA vmathconst<>+8816(SB)/8, $0x3f7fffe23f7fff5a
+DATA vmathconst<>+8824(SB)/8, $0x3f7fffff3f7ffffb
+DATA vmathconst<>+8832(SB)/8, $0x3f7af8673e0375d4
+DATA vmathconst<>+8840(SB)/8, $0x3f0655b13f4374b5
+DATA vmathconst<>+8848(SB)/8, $0x3e2e72cb3ea2f4ce
+DATA vmathconst<>+8856(SB)/8, $0x3d0967593da4cea3
+DATA vmathconst<>+8864(SB)/8, $0x3b8348c63c4a3126
+DATA vmathconst<>+8872(SB)/8, $0x399829cf3a96744f
+DATA vmathconst<>+8880(SB)/8, $0x3755f07d3887cf1d
+DATA vmathconst<>+8888(SB)/8, $0x34b671483614b571
+DATA vmathconst<>+8896(SB)/8, $0xbebc3a4cbec093a3
+DATA vmathconst<>+8904(SB)/8, $0xbeeb15f6bef451e2
+DATA vmathconst<>+8912(SB)/8, $0xbe6fddd7beb75368
+DATA vmathconst<>+8920(SB)/8, $0xbd80d0e4be05e7e5
+DATA vmathconst<>+8928(SB)/8, $0xbc1be66abcd6d439
+DATA vmathconst<>+8936(SB)/8, $0xba5abc12bb4578a4
+DATA vmathconst<>+8944(SB)/8, $0xb83482d5b954338e
+DATA vmathconst<>+8952(SB)/8, $0xb5b0bd8cb706c456
+DATA vmathconst<>+8960(SB)/8, $0xbe70831c3de71791
+DATA vmathconst<>+8968(SB)/8, $0x3dbe4cb0bd640b35
+DATA vmathconst<>+8976(SB)/8, $0x3e21ba7f3e265961
+DATA vmathconst<>+8984(SB)/8, $0x3d8a1f1a3deb323f
+DATA vmathconst<>+8992(SB)/8, $0x3c60f5f03d0752a5
+DATA vmathconst<>+9000(SB)/8, $0x3ac4ecfa3ba03ea9
+DATA vmathconst<>+9008(SB)/8, $0x38c21d6f39d1b226
+DATA vmathconst<>+9016(SB)/8, $0x365c926a379c972a
+DATA vmathconst<>+9024(SB)/8, $0x3e2a9330bcdc1657
+DATA vmathconst<>+9032(SB)/8, $0x3de6318d3e34b1f4
+DATA vmathconst<>+9040(SB)/8, $0xbcf9d94c3ce52e07
+DATA vmathconst<>+9048(SB)/8, $0xbd2d1946bd4ba5dd
+DATA vmathconst<>+9056(SB)/8, $0xbc572d90bcd7f3bd
+DATA vmathconst<>+9064(SB)/8, $0xbaf6a3b9bbb16a80
+DATA vmathconst<>+9072(SB)/8, $0xb914c256ba122767
+DATA vmathconst<>+9080(SB)/8, $0xb6c6fd36b802b308
+DATA vmathconst<>+9088(SB)/8, $0x3d39ad793bab20d5
+DATA vmathconst<>+9096(SB)/8, $0xbd88a02ebcdd7c78
+DATA vmathconst<>+9104(SB)/8, $0xbcfb074dbd7a1d29
+DATA vmathconst<>+9112(SB)/8, $0x3c399a75bb16f1f7
+DATA vmathconst<>+9120(SB)/8, $0x3c08fa513c4be3f1
+DATA vmathconst<>+9128(SB)/8, $0x3ae273583b8ad18a
+DATA vmathconst<>+9136(SB)/8, $0x392ea91b3a1927b9
+DATA vmathconst<>+9144(SB)/8, $0x370d6ba43829af0a
+DATA vmathconst<>+9152(SB)/8, $0xbd4b414dba5a4032
+DATA vmathconst<>+9160(SB)/8, $0xbc2c589fbd28e839
+DATA vmathconst<>+9168(SB)/8, $0x3cb460413c7ac6f8
+DATA vmathconst<>+9176(SB)/8, $0x3b8828683c6be6ce
+DATA vmathconst<>+9184(SB)/8, $0xbb4ac63dbae881fa
+DATA vmathconst<>+9192(SB)/8, $0xba960a00bb132abb
+DATA vmathconst<>+9200(SB)/8, $0xb91b7fb7b9ef2515
+DATA vmathconst<>+9208(SB)/8, $0xb71abd20b828b389
+GLOBL vmathconst<>(SB), RODATA|NOPTR, $9216

@@ -59,11 +59,6 @@ func sigmoidF32AVX2(dst *float32, src *float32, n int)
 //go:noescape
 func geluErfF64AVX2(dst *float64, src *float64, n int)
 
-// geluErfF32AVX2 computes n (a multiple of 16) elements with AVX2; see vmath's float32 kernels.
-//
-//go:noescape
-func geluErfF32AVX2(dst *float32, src *float32, n int)
-
 // geluTanhF64AVX2 computes n (a multiple of 16) elements with AVX2; see vmath's float64 kernels.
 //
 //go:noescape
@@ -73,6 +68,11 @@ func geluTanhF64AVX2(dst *float64, src *float64, n int)
 //
 //go:noescape
 func geluTanhF32AVX2(dst *float32, src *float32, n int)
+
+// geluErfF32AVX2 computes n (a multiple of 16) elements of the float32 GELU (erf form) in float32 with AVX2; see vmath's geluErf32.
+//
+//go:noescape
+func geluErfF32AVX2(dst *float32, src *float32, n int)
 
 // expSubF64AVX2 computes dst = e^(src − c) and per-lane sums of n (a multiple of 16) elements with AVX2.
 //
@@ -189,11 +189,6 @@ func sigmoidF32AVX512(dst *float32, src *float32, n int)
 //go:noescape
 func geluErfF64AVX512(dst *float64, src *float64, n int)
 
-// geluErfF32AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float32 kernels.
-//
-//go:noescape
-func geluErfF32AVX512(dst *float32, src *float32, n int)
-
 // geluTanhF64AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float64 kernels.
 //
 //go:noescape
@@ -203,6 +198,11 @@ func geluTanhF64AVX512(dst *float64, src *float64, n int)
 //
 //go:noescape
 func geluTanhF32AVX512(dst *float32, src *float32, n int)
+
+// geluErfF32AVX512 computes n (a multiple of 16) elements of the float32 GELU (erf form) in float32 with AVX512; see vmath's geluErf32.
+//
+//go:noescape
+func geluErfF32AVX512(dst *float32, src *float32, n int)
 
 // expSubF64AVX512 computes dst = e^(src − c) and per-lane sums of n (a multiple of 16) elements with AVX512.
 //

@@ -187,13 +187,6 @@ func (a *isa) geluErf64Core(x vec) vec {
 	return a.mul(x, a.fma(e, a.f(0.5), a.f(0.5)))
 }
 
-func (a *isa) geluErfF32(x vec) vec { return a.passNaN(x, a.geluErfF32Core(x)) }
-
-func (a *isa) geluErfF32Core(x vec) vec {
-	e := a.erfF32(a.mul(x, a.c("invSqrt2")))
-	return a.mul(x, a.fma(e, a.f(0.5), a.f(0.5)))
-}
-
 // geluTanhArg is 2·√(2/π)·(x + 0.044715·x³) as vmath computes it.
 func (a *isa) geluTanhArg(x vec) vec {
 	return a.mul(x, a.fma(a.mul(x, x), a.c("geluTanhC2K"), a.c("geluTanhC2")))
