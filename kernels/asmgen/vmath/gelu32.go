@@ -21,20 +21,11 @@ func (p *pool) f32(v float32) operand.Mem {
 	return p.slot(fmt.Sprintf("f32:%x", b), splat(b|b<<32))
 }
 
-// f32Row16 is a 16-entry float64 table row (as row16) rounded to float32:
-// 64 bytes, entry i at byte 4i.
+// f32Row16 is a 16-entry row (rowValues) rounded to float32: 64 bytes,
+// entry i at byte 4i.
 func (p *pool) f32Row16(name string, row int) operand.Mem {
-	var vals []float64
-	if row < 0 {
-		vals = p.consts.arrays[name]
-	} else if t, ok := p.consts.tables[name]; ok && row < len(t) {
-		vals = t[row]
-	}
-	if len(vals) != 16 {
-		panic(fmt.Sprintf("no 16-entry row %s[%d]", name, row))
-	}
 	w := make([]uint64, 8)
-	for i, v := range vals {
+	for i, v := range p.rowValues(name, row) {
 		w[i/2] |= uint64(math.Float32bits(float32(v))) << (32 * (i % 2))
 	}
 	return p.slot(fmt.Sprintf("f32:%s#%d", name, row), w)

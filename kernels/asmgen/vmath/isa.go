@@ -68,9 +68,9 @@ func (p *pool) elem(name string, i int) operand.Mem {
 	return p.slot(fmt.Sprintf("%s[%d]", name, i), splat(math.Float64bits(a[i])))
 }
 
-// row16 is a 16-entry row: a [16]float64 table (row < 0) or row of a
-// [n][16]float64 one.
-func (p *pool) row16(name string, row int) operand.Mem {
+// rowValues is a [16]float64 table (row < 0) or row of a [n][16]float64
+// one.
+func (p *pool) rowValues(name string, row int) []float64 {
 	var vals []float64
 	if row < 0 {
 		vals = p.consts.arrays[name]
@@ -80,6 +80,12 @@ func (p *pool) row16(name string, row int) operand.Mem {
 	if len(vals) != 16 {
 		panic(fmt.Sprintf("no 16-entry row %s[%d]", name, row))
 	}
+	return vals
+}
+
+// row16 is a 16-entry row (rowValues) as float64.
+func (p *pool) row16(name string, row int) operand.Mem {
+	vals := p.rowValues(name, row)
 	w := make([]uint64, 16)
 	for i, v := range vals {
 		w[i] = math.Float64bits(v)
