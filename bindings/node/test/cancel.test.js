@@ -31,6 +31,20 @@ function square(n) {
 
 const elapsed = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 
+// The milliseconds the fastest of up to three calls of fn took, stopping
+// at the first under limit. Every call checks its own result; only the
+// timing is retried: on a shared 2-vCPU VM one call in a few dozen stalls
+// for hundreds of milliseconds (a 507 ms stall once failed a 427 ms bound).
+async function fastest(limit, fn) {
+  let best = Infinity;
+  for (let i = 0; i < 3 && !(best < limit); i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    best = Math.min(best, elapsed(t0));
+  }
+  return best;
+}
+
 // A model and inputs whose uncancelled run takes 0.4 s or more (2048 x
 // 2048, or 4096 x 4096 on a fast machine), and that time: long enough to
 // tell a cancelled run from one that ran to its end.
@@ -99,12 +113,8 @@ test('run options are checked: TypeError, RangeError, MLE_ERR_INVALID_OPTIONS', 
 
 test('timeoutMs stops a long run: MLE_ERR_CANCELLED_DEADLINE (272)', async (t) => {
   const { model, inputs, ms, n } = await getLongRun();
-  let t0 = process.hrtime.bigint();
-  await assert.rejects(model.run(inputs, { timeoutMs: 50 }), deadline);
-  const asyncMs = elapsed(t0);
-  t0 = process.hrtime.bigint();
-  assert.throws(() => model.runSync(inputs, { timeoutMs: 50 }), deadline);
-  const syncMs = elapsed(t0);
+  const asyncMs = await fastest(ms / 2, () => assert.rejects(model.run(inputs, { timeoutMs: 50 }), deadline));
+  const syncMs = await fastest(ms / 2, async () => assert.throws(() => model.runSync(inputs, { timeoutMs: 50 }), deadline));
   t.diagnostic(`${n}x${n} MatMul: ${ms.toFixed(0)} ms uncancelled; timeoutMs 50 stopped run() after ${asyncMs.toFixed(0)} ms, runSync() after ${syncMs.toFixed(0)} ms`);
   assert.ok(asyncMs < ms / 2, `run() with timeoutMs 50 took ${asyncMs} ms (uncancelled: ${ms} ms)`);
   assert.ok(syncMs < ms / 2, `runSync() with timeoutMs 50 took ${syncMs} ms (uncancelled: ${ms} ms)`);
@@ -115,17 +125,18 @@ test('timeoutMs stops a long run: MLE_ERR_CANCELLED_DEADLINE (272)', async (t) =
 
 test('aborting the signal stops a pending run: MLE_ERR_CANCELLED (16), with the reason as cause', async (t) => {
   const { model, inputs, ms } = await getLongRun();
-  const ac = new AbortController();
-  const reason = new Error('user left');
-  setTimeout(() => ac.abort(reason), 50);
-  const t0 = process.hrtime.bigint();
-  const err = await model.run(inputs, { signal: ac.signal }).then(
-    () => assert.fail('the run was not cancelled'),
-    (e) => e,
-  );
-  const took = elapsed(t0);
-  cancelled(err);
-  assert.equal(err.cause, reason);
+  let ac;
+  const took = await fastest(ms / 2, async () => {
+    ac = new AbortController();
+    const reason = new Error('user left');
+    setTimeout(() => ac.abort(reason), 50);
+    const err = await model.run(inputs, { signal: ac.signal }).then(
+      () => assert.fail('the run was not cancelled'),
+      (e) => e,
+    );
+    cancelled(err);
+    assert.equal(err.cause, reason);
+  });
   t.diagnostic(`aborted after 50 ms: settled after ${took.toFixed(0)} ms (uncancelled: ${ms.toFixed(0)} ms)`);
   assert.ok(took < ms / 2, `aborted run took ${took} ms (uncancelled: ${ms} ms)`);
   assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
