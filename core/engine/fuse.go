@@ -38,8 +38,9 @@ type fusion struct {
 	of     []int32 // by node index: its group, or -1
 }
 
-// findGroups finds the fusion groups of g.
-func findGroups(g *graph.Checked) fusion {
+// findGroups finds the fusion groups of g; isConst tells constants
+// (stored or folded), and folded nodes join no group.
+func findGroups(g *graph.Checked, isConst func(id int) bool, folded []bool) fusion {
 	uses := make([]int, len(g.Values))
 	consumer := make([]int, len(g.Values))
 	for ni := range g.Nodes {
@@ -66,7 +67,7 @@ func findGroups(g *graph.Checked) fusion {
 		f.of[i] = -1
 	}
 	for ni := range g.Nodes {
-		if f.of[ni] >= 0 || !floatNode(g, ni) {
+		if f.of[ni] >= 0 || folded[ni] || !floatNode(g, ni) {
 			continue
 		}
 		var grp fuseGroup
@@ -74,18 +75,18 @@ func findGroups(g *graph.Checked) fusion {
 		case n.Op == "Gemm" && len(n.Out) == 1:
 			grp = fuseGroup{kind: fuseGemm, nodes: []int{ni}}
 			cur := ni
-			if nx := next(cur); nx >= 0 && f.of[nx] < 0 && epilogueAct(g, nx, g.Nodes[cur].Out[0]) {
+			if nx := next(cur); nx >= 0 && f.of[nx] < 0 && epilogueAct(g, isConst, nx, g.Nodes[cur].Out[0]) {
 				grp.nodes = append(grp.nodes, nx)
 				cur = nx
 			}
 			if nx := next(cur); nx >= 0 && f.of[nx] < 0 && residualAdd(g, nx, g.Nodes[cur].Out[0]) {
 				grp.nodes = append(grp.nodes, nx)
 			}
-		case chainable(g, ni, -1):
+		case chainable(g, isConst, ni, -1):
 			grp = fuseGroup{kind: fuseChain, nodes: []int{ni}}
 			for cur := ni; ; {
 				nx := next(cur)
-				if nx < 0 || f.of[nx] >= 0 || !chainable(g, nx, g.Nodes[cur].Out[0]) {
+				if nx < 0 || f.of[nx] >= 0 || !chainable(g, isConst, nx, g.Nodes[cur].Out[0]) {
 					break
 				}
 				grp.nodes = append(grp.nodes, nx)
@@ -116,7 +117,7 @@ func floatNode(g *graph.Checked, ni int) bool {
 // epilogueAct reports whether node ni applies an activation to value v
 // that the GEMM epilogue can: any unary op, or Clip with constant or
 // absent bounds.
-func epilogueAct(g *graph.Checked, ni, v int) bool {
+func epilogueAct(g *graph.Checked, isConst func(int) bool, ni, v int) bool {
 	n := &g.Nodes[ni]
 	if len(n.In) == 0 || n.In[0] != v || len(n.Out) != 1 {
 		return false
@@ -124,12 +125,12 @@ func epilogueAct(g *graph.Checked, ni, v int) bool {
 	if _, ok := unaryOps[n.Op]; ok {
 		return true
 	}
-	return n.Op == "Clip" && constOrAbsent(g, n.In[1:])
+	return n.Op == "Clip" && constOrAbsent(isConst, n.In[1:])
 }
 
-func constOrAbsent(g *graph.Checked, ids []int) bool {
+func constOrAbsent(isConst func(int) bool, ids []int) bool {
 	for _, id := range ids {
-		if id >= 0 && g.Values[id].Kind != graph.KindConstant {
+		if id >= 0 && !isConst(id) {
 			return false
 		}
 	}
@@ -144,7 +145,7 @@ func residualAdd(g *graph.Checked, ni, v int) bool {
 
 // chainable reports whether node ni can join an elementwise chain whose
 // value so far is v (-1: ni would start it).
-func chainable(g *graph.Checked, ni, v int) bool {
+func chainable(g *graph.Checked, isConst func(int) bool, ni, v int) bool {
 	n := &g.Nodes[ni]
 	if len(n.Out) != 1 || !floatNode(g, ni) {
 		return false
@@ -152,7 +153,7 @@ func chainable(g *graph.Checked, ni, v int) bool {
 	_, unary := unaryOps[n.Op]
 	_, binary := binaryOps[n.Op]
 	switch {
-	case unary || (n.Op == "Clip" && constOrAbsent(g, n.In[1:])):
+	case unary || (n.Op == "Clip" && constOrAbsent(isConst, n.In[1:])):
 		return v < 0 || n.In[0] == v
 	case binary:
 		return v < 0 || (n.In[0] == v) != (n.In[1] == v)

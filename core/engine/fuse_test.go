@@ -199,10 +199,12 @@ func TestFusionKeepsSharedValues(t *testing.T) {
 // Groups may interleave in node order: here Exp(X)+Add is one group and
 // Neg+Exp another that completes between its members. The first falls back
 // to unfused nodes (its Exp is a scalar, its Add is not), and its held
-// Exp must still run (found by FuzzHostile: it was dropped).
+// Exp must still run (found by FuzzHostile, with K a constant: it was
+// dropped; K is an input here, or the Neg+Exp of a constant would fold).
 func TestInterleavedGroupsFallBack(t *testing.T) {
-	ins := []tin{{name: "X", dt: dtype.Float32, sig: []int64{}, shape: []int64{}, values: []float64{0.5}}}
-	consts := []tconst{{name: "K", dt: dtype.Float32, shape: []int64{3}, values: []float64{-1, 0, 2}}}
+	ins := []tin{{name: "X", dt: dtype.Float32, sig: []int64{}, shape: []int64{}, values: []float64{0.5}},
+		{name: "K", dt: dtype.Float32, sig: []int64{3}, shape: []int64{3}, values: []float64{-1, 0, 2}}}
+	var consts []tconst
 	nodes := []graph.Node{
 		{Op: "Exp", Inputs: []string{"X"}, Outputs: []string{"a"}},
 		{Op: "Neg", Inputs: []string{"K"}, Outputs: []string{"k1"}},

@@ -33,6 +33,9 @@ type Options struct {
 	// NoFusion runs every node as its own step. Results are the same bit
 	// for bit; it is there to compare and to measure what fusion gives.
 	NoFusion bool
+	// NoFold runs nodes whose inputs are all constants on every run
+	// instead of once (fold.go): the same bits, for comparison.
+	NoFold bool
 }
 
 // MaxThreads caps Options.Threads.
@@ -69,6 +72,8 @@ type Model struct {
 	fuseOnce  sync.Once
 	fusion    fusion
 	noFusion  bool
+	fold      foldState
+	noFold    bool
 	maxMemory int64
 	refs      atomic.Int64
 	closed    atomic.Bool
@@ -143,7 +148,7 @@ func newModel(f *format.File, opts Options) (*Model, error) {
 	if threads == 0 {
 		threads = runtime.NumCPU()
 	}
-	m := &Model{file: f, g: f.Checked, maxMemory: opts.MaxArenaBytes, noFusion: opts.NoFusion}
+	m := &Model{file: f, g: f.Checked, maxMemory: opts.MaxArenaBytes, noFusion: opts.NoFusion, noFold: opts.NoFold}
 	m.sessions.max = opts.Serve.MaxSessions
 	if m.sessions.max == 0 {
 		m.sessions.max = runtime.NumCPU()
@@ -203,9 +208,8 @@ func (m *Model) compiled(ni int) (*Kernel, Compiled, error) {
 			}
 			v := &m.g.Values[id]
 			c.In[j] = &graph.ValueInfo{Name: v.Name, DType: v.DType, Shape: v.Shape}
-			if v.Kind == graph.KindConstant {
-				ti, _ := m.file.TensorIndex(v.Name)
-				c.consts[j] = m.file.TensorData(ti)
+			if m.isConst(id) { // stored, or folded (folding compiles before it runs)
+				c.consts[j], c.In[j].Shape = m.constData(id)
 			}
 		}
 		for _, id := range n.Out {
@@ -224,8 +228,10 @@ func (m *Model) compiled(ni int) (*Kernel, Compiled, error) {
 	return ns.kernel, ns.compiled, ns.err
 }
 
-// groups returns the model's fusion groups, found on first use.
+// groups returns the model's fusion groups, found on first use (after
+// folding: folded nodes join no group).
 func (m *Model) groups() *fusion {
+	fs := m.folded()
 	m.fuseOnce.Do(func() {
 		if m.noFusion {
 			m.fusion = fusion{of: make([]int32, len(m.g.Nodes))}
@@ -234,7 +240,7 @@ func (m *Model) groups() *fusion {
 			}
 			return
 		}
-		m.fusion = findGroups(m.g)
+		m.fusion = findGroups(m.g, m.isConst, fs.node)
 	})
 	return &m.fusion
 }
@@ -293,6 +299,7 @@ func (m *Model) release() error {
 		return nil
 	}
 	m.pool.Close()
+	m.fold.free(m.backend)
 	return m.file.Close()
 }
 

@@ -59,7 +59,7 @@ func (c constSource) Int64s(id int) ([]int64, bool, error) {
 // is allocated here: the arena (which holds kernels' scratch too) is checked
 // against limit first, and allocated by the session.
 func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64) (*plan, error) {
-	g := m.g
+	g, fs := m.g, m.folded()
 	outIDs := make([]int, len(sel))
 	for i, o := range sel {
 		outIDs[i] = g.Outputs[o]
@@ -81,8 +81,11 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 		p.dims = append(p.dims, inShapes[i]...)
 	}
 	for id, v := range g.Values {
-		if v.Kind == graph.KindConstant {
+		switch {
+		case v.Kind == graph.KindConstant:
 			p.shapes[id] = v.Shape
+		case fs.value[id]:
+			p.shapes[id] = fs.shape[id]
 		}
 	}
 	setBytes := func(id int) error {
@@ -118,7 +121,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 	// Groups may interleave in node order, so each keeps its own list.
 	held := make(map[int32][]member)
 	for ni := range g.Nodes {
-		if !live[ni] {
+		if !live[ni] || fs.node[ni] {
 			continue
 		}
 		n := &g.Nodes[ni]
