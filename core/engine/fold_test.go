@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"math/rand"
 	"testing"
 
@@ -9,48 +8,6 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
 )
-
-// foldedVsUnfolded runs the graph with and without folding (1 and 2
-// threads), requires the same outputs bit for bit, and returns the number
-// of steps of the folded plan.
-func foldedVsUnfolded(t *testing.T, ins []tin, consts []tconst, nodes []graph.Node, outs []string) int {
-	t.Helper()
-	var ref []Tensor
-	steps := -1
-	for _, threads := range []int{1, 2} {
-		for _, noFold := range []bool{true, false} {
-			m := buildModel(t, ins, consts, nodes, outs, Options{Threads: threads, NoFold: noFold})
-			s, _ := m.NewSession()
-			got := make([]Tensor, len(outs))
-			if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
-				t.Fatalf("threads %d, folding %v: %v", threads, !noFold, err)
-			}
-			if !noFold {
-				for _, p := range s.plans {
-					steps = len(p.steps)
-				}
-			}
-			s.Close()
-			m.Close()
-			if ref == nil {
-				ref = got
-				continue
-			}
-			for i := range got {
-				a, b := decode(got[i].DType, got[i].Data), decode(ref[i].DType, ref[i].Data)
-				if len(a) != len(b) {
-					t.Fatalf("output %d: %d elements, want %d", i, len(a), len(b))
-				}
-				for j := range a {
-					if math.Float64bits(a[j]) != math.Float64bits(b[j]) && !(a[j] != a[j] && b[j] != b[j]) {
-						t.Fatalf("threads %d, folding %v: output %d element %d is %v, unfolded %v", threads, !noFold, i, j, a[j], b[j])
-					}
-				}
-			}
-		}
-	}
-	return steps
-}
 
 // A weight stored transposed and scaled (Transpose, Mul of constants) is
 // folded once and packed like a stored one, and a Clip whose bound is a
@@ -76,7 +33,7 @@ func TestFoldConstantSubgraphs(t *testing.T) {
 		{Op: "Clip", Inputs: []string{"H", "", "Hi2"}, Outputs: []string{"C"}},
 		{Op: "Reshape", Inputs: []string{"C", "Shape2"}, Outputs: []string{"Y"}},
 	}
-	if steps := foldedVsUnfolded(t, ins, consts, nodes, []string{"Y"}); steps != 2 {
+	if steps := withAndWithout(t, "fold", "folding", func(o *Options) { o.NoFold = true }, ins, consts, nodes, []string{"Y"}); steps != 2 {
 		t.Fatalf("%d steps, want 2 (Gemm+Clip, Reshape)", steps)
 	}
 }

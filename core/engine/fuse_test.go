@@ -15,22 +15,35 @@ import (
 // the fused plan has.
 func fusedVsUnfused(t *testing.T, what string, ins []tin, consts []tconst, nodes []graph.Node, outs []string) int {
 	t.Helper()
+	return withAndWithout(t, what, "fusion", func(o *Options) { o.NoFusion = true }, ins, consts, nodes, outs)
+}
+
+// withAndWithout runs the graph on 1 and 2 threads with a feature on and
+// turned off by off, requires bit-identical outputs, and returns the
+// number of steps the plan has with the feature on.
+func withAndWithout(t *testing.T, what, feature string, off func(*Options), ins []tin, consts []tconst, nodes []graph.Node, outs []string) int {
+	t.Helper()
 	var ref []Tensor
 	steps := -1
 	for _, threads := range []int{1, 2} {
-		for _, noFusion := range []bool{true, false} {
-			m := buildModel(t, ins, consts, nodes, outs, Options{Threads: threads, NoFusion: noFusion})
+		for _, on := range []bool{false, true} {
+			opts := Options{Threads: threads}
+			if !on {
+				off(&opts)
+			}
+			m := buildModel(t, ins, consts, nodes, outs, opts)
 			s, _ := m.NewSession()
 			got := make([]Tensor, len(outs))
 			if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
-				t.Fatalf("%s (threads %d, fusion %v): %v", what, threads, !noFusion, err)
+				t.Fatalf("%s (threads %d, %s %v): %v", what, threads, feature, on, err)
 			}
-			if !noFusion {
+			if on {
 				for _, p := range s.plans {
 					steps = len(p.steps)
 				}
 			}
 			s.Close()
+			m.Close()
 			if ref == nil {
 				ref = got
 				continue
@@ -42,7 +55,7 @@ func fusedVsUnfused(t *testing.T, what string, ins []tin, consts []tconst, nodes
 				}
 				for j := range a {
 					if math.Float64bits(a[j]) != math.Float64bits(b[j]) && !(a[j] != a[j] && b[j] != b[j]) {
-						t.Fatalf("%s (threads %d, fusion %v): output %d element %d is %v, unfused %v", what, threads, !noFusion, i, j, a[j], b[j])
+						t.Fatalf("%s (threads %d, %s %v): output %d element %d is %v, without %v", what, threads, feature, on, i, j, a[j], b[j])
 					}
 				}
 			}
