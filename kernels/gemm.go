@@ -393,21 +393,16 @@ func (t *gemmTask[T]) tile(kc int, as, bs []T, i, j, mrr, nrr int, first bool, t
 	if first {
 		beta, s, lds = t.beta, t.src[i*t.srs+j*t.scs:], t.srs
 	}
-	fn := kern.fn
-	if mrr < kern.mr {
-		// The last rows: the shortest kernel that covers them.
-		for _, sk := range kern.short {
-			if sk.rows >= mrr {
-				fn = sk.fn
-				if sk.rows == mrr && nrr == kern.nr {
-					fn(kc, as, bs, t.alpha, beta, c[off:], ldc, s, lds)
-					return
-				}
-				break
-			}
+	// The shortest kernel that covers the tile's rows: the full one, or
+	// for a product's last rows a short one.
+	fn, rows := kern.fn, kern.mr
+	for _, sk := range kern.short {
+		if sk.rows >= mrr {
+			fn, rows = sk.fn, sk.rows
+			break
 		}
 	}
-	if mrr == kern.mr && nrr == kern.nr {
+	if mrr == rows && nrr == kern.nr {
 		fn(kc, as, bs, t.alpha, beta, c[off:], ldc, s, lds)
 		return
 	}

@@ -306,24 +306,33 @@ func TestGemmPackedBitExact(t *testing.T) {
 }
 
 // TestPackedBKeepsItsKernel checks that a PackedB runs with the kernel that
-// packed it even after the active kernel changes.
+// packed it even after the active kernel changes: every family this CPU
+// has, and each with other depth blocks (a packing in 7-deep blocks read
+// as 256-deep ones would be garbage), so there are always several.
 func TestPackedBKeepsItsKernel(t *testing.T) {
-	if len(gemmVariants) < 2 {
-		t.Skip("one kernel family on this CPU")
-	}
 	s0 := sgemmKern
 	defer func() { sgemmKern = s0 }()
+	type named struct {
+		name string
+		k    *gemmKernel[float32]
+	}
+	var kerns []named
+	for _, v := range gemmVariants {
+		shallow := *v.s
+		shallow.kc = 7
+		kerns = append(kerns, named{v.name, v.s}, named{v.name + " kc=7", &shallow})
+	}
 	rng := rand.New(rand.NewPCG(27, 28))
 	g := gemmCase{false, true, 50, 70, 300, 1, 0, 0, ""}
 	o := newGemmOperands(g, rng)
 	a, b := toF32(o.a), toF32(o.b)
-	for _, v := range gemmVariants {
-		sgemmKern = v.s
+	for _, v := range kerns {
+		sgemmKern = v.k
 		want := toF32(o.c)
 		Sgemm(nil, nil, false, true, g.m, g.n, g.k, 1, a, o.lda, b, o.ldb, 0, want, o.ldc)
 		pb := PackB32(true, g.k, g.n, b, o.ldb)
-		for _, other := range gemmVariants {
-			sgemmKern = other.s
+		for _, other := range kerns {
+			sgemmKern = other.k
 			got := toF32(o.c)
 			SgemmPacked(nil, nil, false, g.m, 1, a, o.lda, pb, 0, got, o.ldc, nil)
 			checkSameBits(t, v.name+" packed, run with "+other.name+" active", gemmEpCase{g: g}, o.ldc, got, want)

@@ -108,22 +108,8 @@ var sgemmKernelAVX512 = gemmKernel[float32]{
 	gemvN: sgemvAVX2.gemvN, gemvT: sgemvAVX2.gemvT,
 	transpose: transposeF32, tblk: 8,
 	copyA: copyRowsAsm[float32](12, gemmCopyRows48), copyB: copyRowsAsm[float32](32, gemmCopyRows128),
-	fn:     wrapMicro(12, 32, sgemmKernel12x32),
-	short:  []gemmShort[float32]{wrapShort(4, 12, 32, sgemmKernel4x32), wrapShort(8, 12, 32, sgemmKernel8x32)},
-	narrow: &sgemmKernelAVX512N16,
-}
-
-// sgemmKernelAVX512N16 and dgemmKernelAVX512N8 are the AVX-512 kernels one
-// ZMM wide, for narrow products (the 12 rows' accumulators then use 12 of
-// the 32 registers).
-var sgemmKernelAVX512N16 = gemmKernel[float32]{
-	name: "avx512-12x16", mr: 12, nr: 16, mc: 1536, kc: 256, nc: 256,
-	parMACs: 256 * 256 * 256, directMax: 4, directParBytes: 8 << 20,
-	gemvN: sgemvAVX2.gemvN, gemvT: sgemvAVX2.gemvT,
-	transpose: transposeF32, tblk: 8,
-	copyA: copyRowsAsm[float32](12, gemmCopyRows48), copyB: copyRowsAsm[float32](16, gemmCopyRows64),
-	fn:    wrapMicro(12, 16, sgemmKernel12x16),
-	short: []gemmShort[float32]{wrapShort(4, 12, 16, sgemmKernel4x16), wrapShort(8, 12, 16, sgemmKernel8x16)},
+	fn:    wrapMicro(12, 32, sgemmKernel12x32),
+	short: []gemmShort[float32]{wrapShort(4, 12, 32, sgemmKernel4x32), wrapShort(8, 12, 32, sgemmKernel8x32)},
 }
 
 var dgemmKernelAVX512 = gemmKernel[float64]{
@@ -132,22 +118,25 @@ var dgemmKernelAVX512 = gemmKernel[float64]{
 	gemvN: dgemvAVX2.gemvN, gemvT: dgemvAVX2.gemvT,
 	transpose: transposeF64, tblk: 4,
 	copyA: copyRowsAsm[float64](12, gemmCopyRows96), copyB: copyRowsAsm[float64](16, gemmCopyRows128),
-	fn:     wrapMicro(12, 16, dgemmKernel12x16),
-	short:  []gemmShort[float64]{wrapShort(4, 12, 16, dgemmKernel4x16), wrapShort(8, 12, 16, dgemmKernel8x16)},
-	narrow: &dgemmKernelAVX512N8,
+	fn:    wrapMicro(12, 16, dgemmKernel12x16),
+	short: []gemmShort[float64]{wrapShort(4, 12, 16, dgemmKernel4x16), wrapShort(8, 12, 16, dgemmKernel8x16)},
 }
 
-var dgemmKernelAVX512N8 = gemmKernel[float64]{
-	name: "avx512-12x8", mr: 12, nr: 8, mc: 768, kc: 256, nc: 256,
-	parMACs: 224 * 224 * 224, directMax: 4, directParBytes: 8 << 20,
-	gemvN: dgemvAVX2.gemvN, gemvT: dgemvAVX2.gemvT,
-	transpose: transposeF64, tblk: 4,
-	copyA: copyRowsAsm[float64](12, gemmCopyRows96), copyB: copyRowsAsm[float64](8, gemmCopyRows64),
-	fn:    wrapMicro(12, 8, dgemmKernel12x8),
-	short: []gemmShort[float64]{wrapShort(4, 12, 8, dgemmKernel4x8), wrapShort(8, 12, 8, dgemmKernel8x8)},
+// narrowed returns k one vector wide (nr values), for narrow products:
+// the same blocks, A packing and direct path, with B copied and multiplied
+// nr at a time (the 12 rows' accumulators then use 12 of the 32 ZMM).
+func narrowed[T gemmFloat](k *gemmKernel[T], name string, nr int, copyB func(src []T, lds, rows int, dst []T),
+	fn func(kc int, a, b []T, alpha, beta T, c []T, ldc int, s []T, lds int), short []gemmShort[T]) *gemmKernel[T] {
+	n := *k
+	n.name, n.nr, n.copyB, n.fn, n.short, n.narrow = name, nr, copyB, fn, short, nil
+	return &n
 }
 
 func init() {
+	sgemmKernelAVX512.narrow = narrowed(&sgemmKernelAVX512, "avx512-12x16", 16, copyRowsAsm[float32](16, gemmCopyRows64),
+		wrapMicro(12, 16, sgemmKernel12x16), []gemmShort[float32]{wrapShort(4, 12, 16, sgemmKernel4x16), wrapShort(8, 12, 16, sgemmKernel8x16)})
+	dgemmKernelAVX512.narrow = narrowed(&dgemmKernelAVX512, "avx512-12x8", 8, copyRowsAsm[float64](8, gemmCopyRows64),
+		wrapMicro(12, 8, dgemmKernel12x8), []gemmShort[float64]{wrapShort(4, 12, 8, dgemmKernel4x8), wrapShort(8, 12, 8, dgemmKernel8x8)})
 	// The AVX-512 family uses the AVX2 direct-path kernels too.
 	hasAVX2 := cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	hasAVX512 := hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL

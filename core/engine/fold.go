@@ -97,18 +97,22 @@ func (m *Model) foldConstants() {
 		if err != nil {
 			continue // left to run: its error, if any, comes at run time
 		}
+		consts := make([]Buf, len(outs))
+		for j, id := range g.Nodes[ni].Out {
+			if id >= 0 && err == nil {
+				consts[j], err = m.backend.Constant(outs[j])
+			}
+		}
+		if err != nil {
+			continue // the backend could not take it: left to run
+		}
 		fs.node[ni] = true
 		for j, id := range g.Nodes[ni].Out {
-			if id < 0 {
-				continue
+			if id >= 0 {
+				fs.value[id], fs.data[id], fs.shape[id] = true, outs[j], shapes[j]
+				m.consts[id] = consts[j]
+				m.constIDs = append(m.constIDs, id)
 			}
-			c, err := m.backend.Constant(outs[j])
-			if err != nil {
-				panic(err) // the CPU backend cannot fail here
-			}
-			fs.value[id], fs.data[id], fs.shape[id] = true, outs[j], shapes[j]
-			m.consts[id] = c
-			m.constIDs = append(m.constIDs, id)
 		}
 	}
 }
