@@ -341,7 +341,7 @@ type SaveOptions struct {
 	// to every reader and after a crash of the process, but a power loss
 	// soon after may lose it (what joblib.dump, torch.save and most
 	// writers give). The two fsyncs are most of a small model's save
-	// (0.3 ms each on ext4 here).
+	// (about 0.24 ms each on ext4 here: docs/BENCHMARKS.md §9).
 	NoSync bool
 }
 
