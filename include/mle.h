@@ -120,6 +120,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_GRAPH_DUPLICATE        1798u /* a tensor name is defined twice */
 #define MLE_ERR_GRAPH_DTYPE            2054u /* dtypes do not fit an op */
 #define MLE_ERR_GRAPH_TOO_LARGE        2310u /* a tensor's static size exceeds what any run could hold */
+#define MLE_ERR_GRAPH_TREE             2566u /* a tree ensemble's node arrays are malformed (cycles, shared nodes, indices or offsets out of range) */
 
 #define MLE_ERR_METADATA_SYNTAX        263u  /* not valid JSON */
 #define MLE_ERR_METADATA_DUPLICATE     519u  /* duplicate JSON object key */

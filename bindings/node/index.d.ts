@@ -269,6 +269,7 @@ export declare const Status: {
   readonly ERR_GRAPH_DUPLICATE: 1798;
   readonly ERR_GRAPH_DTYPE: 2054;
   readonly ERR_GRAPH_TOO_LARGE: 2310;
+  readonly ERR_GRAPH_TREE: 2566;
   readonly ERR_METADATA_SYNTAX: 263;
   readonly ERR_METADATA_DUPLICATE: 519;
   readonly ERR_METADATA_TOO_LARGE: 775;

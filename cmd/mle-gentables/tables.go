@@ -129,6 +129,8 @@ var statuses = []Status{
 		Doc: "dtypes do not fit an op"},
 	{Name: "MLE_ERR_GRAPH_TOO_LARGE", Go: "GraphTooLarge", Primary: "MLE_ERR_GRAPH", Ext: 9,
 		Doc: "a tensor's static size exceeds what any run could hold"},
+	{Name: "MLE_ERR_GRAPH_TREE", Go: "GraphTree", Primary: "MLE_ERR_GRAPH", Ext: 10,
+		Doc: "a tree ensemble's node arrays are malformed (cycles, shared nodes, indices or offsets out of range)"},
 
 	{Name: "MLE_ERR_METADATA_SYNTAX", Go: "MetadataSyntax", Primary: "MLE_ERR_METADATA", Ext: 1,
 		Doc: "not valid JSON"},

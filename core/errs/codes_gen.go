@@ -61,12 +61,13 @@ const (
 	GraphMissingTensor = Graph | 1<<8 // a node reads a tensor nothing defines
 	GraphCycle         = Graph | 2<<8
 	GraphUnknownOp     = Graph | 3<<8
-	GraphAttribute     = Graph | 4<<8 // missing, unknown, duplicate or wrongly typed attribute
-	GraphShape         = Graph | 5<<8 // shapes or arities do not fit an op
-	GraphMalformed     = Graph | 6<<8 // the GRAPH section does not decode
-	GraphDuplicate     = Graph | 7<<8 // a tensor name is defined twice
-	GraphDType         = Graph | 8<<8 // dtypes do not fit an op
-	GraphTooLarge      = Graph | 9<<8 // a tensor's static size exceeds what any run could hold
+	GraphAttribute     = Graph | 4<<8  // missing, unknown, duplicate or wrongly typed attribute
+	GraphShape         = Graph | 5<<8  // shapes or arities do not fit an op
+	GraphMalformed     = Graph | 6<<8  // the GRAPH section does not decode
+	GraphDuplicate     = Graph | 7<<8  // a tensor name is defined twice
+	GraphDType         = Graph | 8<<8  // dtypes do not fit an op
+	GraphTooLarge      = Graph | 9<<8  // a tensor's static size exceeds what any run could hold
+	GraphTree          = Graph | 10<<8 // a tree ensemble's node arrays are malformed (cycles, shared nodes, indices or offsets out of range)
 
 	MetadataSyntax     = Metadata | 1<<8 // not valid JSON
 	MetadataDuplicate  = Metadata | 2<<8 // duplicate JSON object key
@@ -156,6 +157,7 @@ var names = map[Code]string{
 	FormatHeader:         "MLE_ERR_FORMAT_HEADER",
 	GraphTooLarge:        "MLE_ERR_GRAPH_TOO_LARGE",
 	FormatMisaligned:     "MLE_ERR_FORMAT_MISALIGNED",
+	GraphTree:            "MLE_ERR_GRAPH_TREE",
 	FormatShapeOverflow:  "MLE_ERR_FORMAT_SHAPE_OVERFLOW",
 	FormatNegativeDim:    "MLE_ERR_FORMAT_NEGATIVE_DIM",
 	FormatDType:          "MLE_ERR_FORMAT_DTYPE",

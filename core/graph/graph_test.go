@@ -244,13 +244,20 @@ func TestEveryOpInfers(t *testing.T) {
 				n.Attrs = []Attr{{Name: "axis", Type: AttrInt, Int: 1}}
 			case "Cast":
 				n.Attrs = []Attr{{Name: "to", Type: AttrInt, Int: int64(dtype.Float64)}}
+			case "TreeEnsemble":
+				n.Inputs = []string{"x", "i", "t", "i", "i", "u", "i", "i", "lv"}
+				n.Attrs = []Attr{{Name: "n_targets", Type: AttrInt, Int: 2}}
 			}
 			g := &Graph{Inputs: []ValueInfo{f32("x", 4, 4)}, Outputs: []ValueInfo{{Name: "y"}}, Nodes: []Node{n}}
 			c := consts{"w": f32("w", 4, 2), "sq": f32("sq", 4, 4), "v": f32("v", 4),
 				"shape": {Name: "shape", DType: dtype.Int64, Shape: []int64{2}},
 				"cond":  {Name: "cond", DType: dtype.Bool, Shape: []int64{4, 1}},
 				"idx":   {Name: "idx", DType: dtype.Int64, Shape: []int64{3}},
-				"lo":    f32("lo")}
+				"lo":    f32("lo"),
+				"i":     {Name: "i", DType: dtype.Int32, Shape: []int64{3}},
+				"t":     {Name: "t", DType: dtype.Float64, Shape: []int64{3}},
+				"u":     {Name: "u", DType: dtype.Uint8, Shape: []int64{3}},
+				"lv":    {Name: "lv", DType: dtype.Float64, Shape: []int64{2, 1}}}
 			if _, err := CheckInferOutputs(g, c); err != nil {
 				t.Fatal(err)
 			}

@@ -63,6 +63,17 @@ func emptyOperands() []Case {
 // acceptedNode finds input dtypes (and, for ops that need them, stored
 // arguments) with which a single node of op passes validation at rank.
 func acceptedNode(op string, s *graph.OpSchema, rank int) (Case, bool) {
+	if op == "TreeEnsemble" { // its node arrays must be stored: one stump
+		if rank != 2 {
+			return Case{}, false
+		}
+		c := Case{Outputs: []string{"Y"}, Inputs: []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}}}
+		n, consts := treeNode(&bytes{[]byte{2, 1, 0, 1, 2, 0, 1, 0, 0, 0, 1}}, "X0", 0)
+		n.Outputs = []string{"Y"}
+		c.Nodes, c.Consts = []graph.Node{n}, consts
+		_, err := c.Build()
+		return c, err == nil
+	}
 	n := s.MinInputs
 	sig := make([]int64, rank)
 	for i := range sig {

@@ -1,7 +1,9 @@
 package hostile
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -83,6 +85,13 @@ func Decode(data []byte) Case {
 	for i := 0; i < nNodes; i++ {
 		op := ops[r.pick(len(ops))]
 		s := graph.Schema(op)
+		if op == "TreeEnsemble" {
+			n, consts := treeNode(r, names[len(names)-1-r.pick(min(len(names), 3))], i)
+			c.Consts = append(c.Consts, consts...)
+			c.Nodes = append(c.Nodes, n)
+			names = append(names, n.Outputs...)
+			continue
+		}
 		n := graph.Node{Op: op, Outputs: []string{fmt.Sprint("t", i)}}
 		nArgs := s.MinInputs + r.pick(min(s.MaxInputs-s.MinInputs, 3)+1)
 		for j := 0; j < nArgs; j++ { // mostly the newest tensors: chains
@@ -123,4 +132,56 @@ func Decode(data []byte) Case {
 		c.Outputs = append(c.Outputs, c.Nodes[r.pick(nNodes-1)].Outputs[0])
 	}
 	return c
+}
+
+// treeNode builds a TreeEnsemble over x whose node arrays (stored tensors)
+// and attributes come from the bytes: most are refused by the node-array
+// validator, the rest must run (FuzzTreeEnsemble in core/engine checks
+// their values against a reference).
+func treeNode(r *bytes, x string, id int) (graph.Node, []Const) {
+	m := 1 + r.pick(6)
+	i32 := func(name string, vals []int32) Const {
+		b := make([]byte, 4*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+		}
+		return Const{Name: name, DType: dtype.Int32, Shape: []int64{int64(len(vals))}, Data: b}
+	}
+	var feat, left, right []int32
+	thr := make([]byte, 8*m)
+	flags := make([]byte, m)
+	for i := 0; i < m; i++ {
+		feat = append(feat, int32(r.pick(4))-1)
+		left = append(left, int32(i+r.pick(4)-1))
+		right = append(right, int32(i+r.pick(4)-1))
+		flags[i] = byte(r.next())
+		binary.LittleEndian.PutUint64(thr[8*i:], math.Float64bits([]float64{0, 1, math.Inf(1), math.NaN()}[r.pick(4)]))
+	}
+	k := 1 + r.pick(2)
+	leaves := make([]byte, 8*3)
+	p := fmt.Sprint("tree", id, "_")
+	consts := []Const{
+		i32(p+"feature", feat), {Name: p + "threshold", DType: dtype.Float64, Shape: []int64{int64(m)}, Data: thr},
+		i32(p+"left", left), i32(p+"right", right), {Name: p + "flags", DType: dtype.Uint8, Shape: []int64{int64(m)}, Data: flags},
+		i32(p+"roots", []int32{int32(r.pick(m))}), i32(p+"targets", []int32{int32(r.pick(2))}),
+		{Name: p + "leaves", DType: dtype.Float64, Shape: []int64{3, 1}, Data: leaves},
+	}
+	if r.pick(2) == 0 {
+		offs := make([]int32, m+1)
+		for i := 1; i <= m; i++ {
+			offs[i] = offs[i-1] + int32(r.pick(3))
+		}
+		consts = append(consts, i32(p+"cat_offsets", offs),
+			Const{Name: p + "cat_bits", DType: dtype.Uint8, Shape: []int64{int64(2 * m)}, Data: make([]byte, 2*m)})
+	}
+	n := graph.Node{Op: "TreeEnsemble", Inputs: []string{x}, Outputs: []string{fmt.Sprint("t", id)}}
+	for _, c := range consts {
+		n.Inputs = append(n.Inputs, c.Name)
+	}
+	n.Attrs = []graph.Attr{{Name: "n_targets", Type: graph.AttrInt, Int: int64(k)},
+		{Name: "post_transform", Type: graph.AttrString, String: graph.TreePostTransforms[r.pick(len(graph.TreePostTransforms))]},
+		{Name: "aggregate", Type: graph.AttrString, String: graph.TreeAggregates[r.pick(2)]},
+		{Name: "accumulate", Type: graph.AttrString, String: graph.TreeAccumulates[r.pick(2)]},
+		{Name: "input_cast", Type: graph.AttrString, String: graph.TreeInputCasts[r.pick(2)]}}
+	return n, consts
 }

@@ -60,8 +60,10 @@ type Case struct {
 	Allowed []errs.Code
 }
 
-// Refusals are the ways a run may legitimately refuse a hostile input.
-var Refusals = []errs.Code{errs.Shape, errs.ShapeTooLarge, errs.NoMemoryLimit, errs.InvalidValue, errs.DType}
+// Refusals are the ways a run may legitimately refuse a hostile input
+// (GraphTree: tree node arrays are validated when the node is compiled,
+// at the first run).
+var Refusals = []errs.Code{errs.Shape, errs.ShapeTooLarge, errs.NoMemoryLimit, errs.InvalidValue, errs.DType, errs.GraphTree}
 
 // Build writes the case's model. A graph the checker rejects returns the
 // validation error (the generator then skips it: it is not a valid model).

@@ -157,6 +157,8 @@ pub mod status {
     pub const MLE_ERR_GRAPH_DTYPE: mle_status = 2054;
     /// A tensor's static size exceeds what any run could hold.
     pub const MLE_ERR_GRAPH_TOO_LARGE: mle_status = 2310;
+    /// A tree ensemble's node arrays are malformed (cycles, shared nodes, indices or offsets out of range).
+    pub const MLE_ERR_GRAPH_TREE: mle_status = 2566;
 
     /// Not valid JSON.
     pub const MLE_ERR_METADATA_SYNTAX: mle_status = 263;
