@@ -21,9 +21,8 @@ type TreeNode struct {
 // Kinds of nodes that do not fit the plain numeric rule.
 const (
 	SpecialZero     = 1 // NaN and |x| <= 1e-35f take the default side
-	SpecialNone     = 2 // NaN is read as 0.0
 	SpecialCategory = 3 // set membership
-	SpecialNever    = 4 // numeric x < -Inf: every number goes right
+	SpecialNever    = 4 // numeric x < -Inf: every number goes right (NaN: DefaultSide)
 )
 
 // SpecialNode holds what a non-plain node needs beyond TreeNode.
@@ -55,7 +54,7 @@ type Forest struct {
 }
 
 // BlockRows is the number of rows walked together through one tree.
-const BlockRows = 64
+const BlockRows = 256
 
 // lockstepMaxDepth bounds the trees walked in lockstep: deeper trees are
 // walked row by row, stopping at each row's leaf.
@@ -78,10 +77,6 @@ func (f *Forest) side(i int32, n *TreeNode, x float64) uint8 {
 	case SpecialZero:
 		if x != x || (x >= -ZeroBand && x <= ZeroBand) {
 			return s.DefaultSide
-		}
-	case SpecialNone:
-		if x != x {
-			x = 0
 		}
 	case SpecialNever:
 		if x != x {
@@ -106,7 +101,7 @@ func (s *SpecialNode) category(x float64) uint8 {
 	if s.TruncFirst {
 		negative = c < 0
 	}
-	if negative || c >= float64(8*len(s.Bits)) {
+	if negative || c >= float64(8*len(s.Bits)) || (s.InvalidMissing && c != x) {
 		if s.InvalidMissing {
 			return s.DefaultSide
 		}
@@ -119,8 +114,17 @@ func (s *SpecialNode) category(x float64) uint8 {
 	return 1 - s.InSetSide
 }
 
+// next is one step of a walk: node i's child for row. The lockstep loops
+// repeat its body (too large for Go to inline) with side's plain case
+// inlined: a call per step would cost more than the step.
+func (f *Forest) next(i int32, row []float64) int32 {
+	nd := &f.Nodes[i]
+	return nd.Kids[f.side(i, nd, row[nd.Feat])&1]
+}
+
 // walkLockstep finds the leaf node of rows [0, n) of xs (rows of stride
-// values) in tree t, walking up to 8 rows together for Depth[t] steps.
+// values) in tree t, walking up to 8 rows together for Depth[t] steps:
+// their loads overlap instead of waiting on each other.
 func (f *Forest) walkLockstep(t int, xs []float64, stride, n int, leaf []int32) {
 	root, depth, nodes := f.Roots[t], int(f.Depth[t]), f.Nodes
 	for g := 0; g < n; g += 8 {
@@ -131,48 +135,85 @@ func (f *Forest) walkLockstep(t int, xs []float64, stride, n int, leaf []int32) 
 		}
 		for range depth {
 			for k := 0; k < m; k++ {
-				i := idx[k]
-				nd := &nodes[i]
+				nd := &nodes[idx[k]]
 				x := xs[(g+k)*stride+int(nd.Feat)]
-				idx[k] = nd.Kids[f.side(i, nd, x)]
+				s := b2u(x > nd.Thr) | (b2u(x != x) & nd.NaNRight)
+				if nd.Special != 0 {
+					s = f.side(idx[k], nd, x)
+				}
+				idx[k] = nd.Kids[s&1]
 			}
 		}
 		copy(leaf[g:g+m], idx[:m])
 	}
 }
 
-// walkRows finds the leaf node of rows [0, n) in tree t one row at a time,
-// stopping at each leaf.
-func (f *Forest) walkRows(t int, xs []float64, stride, n int, leaf []int32) {
-	root, nodes := f.Roots[t], f.Nodes
-	for r := 0; r < n; r++ {
-		i := root
-		row := xs[r*stride : r*stride+stride]
-		for {
-			nd := &nodes[i]
-			next := nd.Kids[f.side(i, nd, row[nd.Feat])]
-			if next == i {
-				break
-			}
-			i = next
+// walkRow finds the leaf node of row in tree t, stopping at the leaf.
+func (f *Forest) walkRow(t int, row []float64) int32 {
+	i := f.Roots[t]
+	for {
+		next := f.next(i, row)
+		if next == i {
+			return i
 		}
-		leaf[r] = i
+		i = next
 	}
 }
 
-// Walk finds the leaf node of rows [0, n) of xs (rows of stride values) in
-// tree t. The caller has checked that every feature read is below stride.
-func (f *Forest) Walk(t int, xs []float64, stride, n int, leaf []int32) {
-	if f.Depth[t] == 0 {
-		for r := 0; r < n; r++ {
-			leaf[r] = f.Roots[t]
+// WalkTrees finds the leaf node of rows [0, n) of xs (rows of stride
+// values) in trees [t0, t1), into leaf[(t-t0)*n+r]. Many rows walk each
+// tree in lockstep; a few rows walk 8 trees at a time in lockstep. The
+// caller has checked that every feature read is below stride.
+func (f *Forest) WalkTrees(t0, t1 int, xs []float64, stride, n int, leaf []int32) {
+	if n >= 8 {
+		for t := t0; t < t1; t++ {
+			l := leaf[(t-t0)*n : (t-t0+1)*n]
+			switch d := f.Depth[t]; {
+			case d == 0:
+				for r := range l {
+					l[r] = f.Roots[t]
+				}
+			case d <= lockstepMaxDepth:
+				f.walkLockstep(t, xs, stride, n, l)
+			default:
+				for r := range l {
+					l[r] = f.walkRow(t, xs[r*stride:])
+				}
+			}
 		}
 		return
 	}
-	if f.Depth[t] <= lockstepMaxDepth {
-		f.walkLockstep(t, xs, stride, n, leaf)
-	} else {
-		f.walkRows(t, xs, stride, n, leaf)
+	for r := 0; r < n; r++ {
+		row := xs[r*stride : (r+1)*stride]
+		for t := t0; t < t1; t += 8 {
+			m := min(8, t1-t)
+			var idx [8]int32
+			depth := int32(0)
+			for k := 0; k < m; k++ {
+				idx[k] = f.Roots[t+k]
+				depth = max(depth, f.Depth[t+k])
+			}
+			if depth <= lockstepMaxDepth {
+				for range depth {
+					for k := 0; k < m; k++ {
+						nd := &f.Nodes[idx[k]]
+						x := row[nd.Feat]
+						s := b2u(x > nd.Thr) | (b2u(x != x) & nd.NaNRight)
+						if nd.Special != 0 {
+							s = f.side(idx[k], nd, x)
+						}
+						idx[k] = nd.Kids[s&1]
+					}
+				}
+			} else {
+				for k := 0; k < m; k++ {
+					idx[k] = f.walkRow(t+k, row)
+				}
+			}
+			for k := 0; k < m; k++ {
+				leaf[(t+k-t0)*n+r] = idx[k]
+			}
+		}
 	}
 }
 

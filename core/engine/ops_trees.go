@@ -172,7 +172,20 @@ func (ct *compiledTrees) node(i int, feat []int32, thr []float64, left, right []
 		case graph.TreeMissingZero:
 			nd.Special = kernels.SpecialZero
 		case graph.TreeMissingNone:
-			nd.Special = kernels.SpecialNone
+			// NaN reads as 0.0: a plain node whose NaN goes where 0 goes.
+			zeroRight := !(0 <= t)
+			if strict {
+				zeroRight = !(0 < t)
+			}
+			if strict && math.IsInf(t, -1) {
+				nd.Special = kernels.SpecialNever
+				sp.DefaultSide = 1
+			} else if strict {
+				nd.Thr = math.Nextafter(t, math.Inf(-1))
+			} else {
+				nd.Thr = t
+			}
+			nd.NaNRight = b2u8(zeroRight)
 		default:
 			return treeErr("node %d has unknown missing kind in flags %#x", i, fl)
 		}
@@ -332,7 +345,7 @@ func (e *treeExec) rowsF64(dst []float64, r0, r1 int) {
 func (e *treeExec) RunChunk(c int, w *kernels.Worker) {
 	b0, b1 := e.rc.bounds(c)
 	f := e.ct.f
-	var leaf [kernels.BlockRows]int32
+	var leaf [treeLeafBuf]int32
 	for b := b0; b < b1; b++ {
 		r0 := b * kernels.BlockRows
 		r1 := min(r0+kernels.BlockRows, e.rows)
@@ -345,15 +358,31 @@ func (e *treeExec) RunChunk(c int, w *kernels.Worker) {
 			xs = f64s(e.x)[r0*e.width : r1*e.width]
 		}
 		e.initRaw(r0, r1)
-		for t := range f.Roots {
-			f.Walk(t, xs, e.width, n, leaf[:n])
-			if e.ct.acc32 {
-				f.AddLeaves32(t, leaf[:n], n, f32s(e.raw)[r0*e.ct.k:])
-			} else {
-				f.AddLeaves(t, leaf[:n], n, f64s(e.raw)[r0*e.ct.k:])
-			}
+		// Trees in groups whose leaves fit the buffer, added in order.
+		step := max(1, len(leaf)/n)
+		for t0 := 0; t0 < len(f.Roots); t0 += step {
+			t1 := min(t0+step, len(f.Roots))
+			f.WalkTrees(t0, t1, xs, e.width, n, leaf[:(t1-t0)*n])
+			e.add(t0, t1, leaf[:(t1-t0)*n], n, r0)
 		}
 		e.post2(r0, r1)
+	}
+}
+
+// treeLeafBuf is the leaf buffer of one chunk, in (tree, row) pairs.
+const treeLeafBuf = 2 * kernels.BlockRows
+
+// add adds the leaves of trees [t0, t1) (tree-major, n rows from row r0),
+// tree by tree.
+func (e *treeExec) add(t0, t1 int, leaf []int32, n, r0 int) {
+	f := e.ct.f
+	for t := t0; t < t1; t++ {
+		l := leaf[(t-t0)*n : (t-t0+1)*n]
+		if e.ct.acc32 {
+			f.AddLeaves32(t, l, n, f32s(e.raw)[r0*e.ct.k:])
+		} else {
+			f.AddLeaves(t, l, n, f64s(e.raw)[r0*e.ct.k:])
+		}
 	}
 }
 
@@ -363,26 +392,13 @@ type treeChunks struct{ e *treeExec }
 func (tc treeChunks) RunChunk(c int, _ *kernels.Worker) {
 	e := tc.e
 	t0, t1 := e.tc.bounds(c)
-	for t := t0; t < t1; t++ {
-		for r0 := 0; r0 < e.rows; r0 += kernels.BlockRows {
-			r1 := min(r0+kernels.BlockRows, e.rows)
-			e.ct.f.Walk(t, e.xs[r0*e.width:r1*e.width], e.width, r1-r0, e.leaf[t*e.rows+r0:t*e.rows+r1])
-		}
-	}
+	e.ct.f.WalkTrees(t0, t1, e.xs, e.width, e.rows, e.leaf[t0*e.rows:t1*e.rows])
 }
 
 // finish adds the leaf matrix (tree-major) in tree order.
 func (e *treeExec) finish(r0, r1 int, leaf []int32) {
-	f := e.ct.f
 	e.initRaw(r0, r1)
-	for t := range f.Roots {
-		l := leaf[t*e.rows+r0 : t*e.rows+r1]
-		if e.ct.acc32 {
-			f.AddLeaves32(t, l, r1-r0, f32s(e.raw)[r0*e.ct.k:])
-		} else {
-			f.AddLeaves(t, l, r1-r0, f64s(e.raw)[r0*e.ct.k:])
-		}
-	}
+	e.add(0, len(e.ct.f.Roots), leaf, r1-r0, r0)
 	e.post2(r0, r1)
 }
 

@@ -138,7 +138,7 @@ func TestTreeSplitRules(t *testing.T) {
 			[]float64{L, R, L}},
 		{"x < 0 negative", stump(0, graph.TreeCategorical, 0b1), []float64{-0.5, 0}, []float64{R, L}},
 		{"invalid as missing", stump(0, graph.TreeCategorical|graph.TreeInvalidMissing|graph.TreeDefaultLeft, 0b1010),
-			[]float64{-1, 300, 2, 3}, []float64{L, L, R, L}},
+			[]float64{-1, 300, 2, 3, 2.5}, []float64{L, L, R, L, L}},
 	}
 	for _, c := range cases {
 		for _, x32 := range []bool{false, true} {
@@ -412,7 +412,7 @@ func refChild(f *forest, i int, x float64) float64 {
 			neg = c < 0
 		}
 		bits := f.catBits[int(f.catOff[i]):int(f.catOff[i+1])]
-		if neg || c >= float64(8*len(bits)) {
+		if neg || c >= float64(8*len(bits)) || (fl&graph.TreeInvalidMissing != 0 && c != x) {
 			if fl&graph.TreeInvalidMissing != 0 {
 				return def
 			}

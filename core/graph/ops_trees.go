@@ -58,9 +58,11 @@ const (
 	// TreeInSetRight sends categories in the set right (XGBoost); else left
 	// (LightGBM, scikit-learn).
 	TreeInSetRight = 1 << 5
-	// TreeInvalidMissing sends negative categories and categories past the
-	// set's bitset the missing direction (scikit-learn); else the side a
-	// category not in the set takes.
+	// TreeInvalidMissing sends negative, non-integer and past-the-bitset
+	// values the missing direction (scikit-learn, whose encoder maps
+	// unknown categories to NaN); else negative and past-the-bitset
+	// categories take the side a category not in the set takes, and
+	// non-integers are truncated.
 	TreeInvalidMissing = 1 << 6
 	// TreeTruncFirst truncates x toward zero before testing it for a
 	// negative category (LightGBM: -0.5 is category 0); else x < 0 is a

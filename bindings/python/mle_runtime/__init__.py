@@ -122,6 +122,12 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
 
     if _sklearn.is_sklearn(model):
         g, head, info = _sklearn.export(model, dtype or np.float64)
+    elif _sklearn.is_booster(model):
+        if type(model).__module__.startswith("xgboost."):
+            from ._xgboost import export_booster
+        else:
+            from ._lightgbm import export_booster
+        g, head, info = export_booster(model, dtype or np.float64)
     elif _is_torch(model):
         from . import _torch
 

@@ -603,6 +603,9 @@ class Model(_lib.Closeable):
     def decision_function(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("decision_function", X, timeout)
 
+    def score_samples(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
+        return self._method("score_samples", X, timeout)
+
     def transform(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("transform", X, timeout)
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._errors import MLEShapeError, MLEUnsupportedError
+from . import _lightgbm, _sklearn_trees, _xgboost
 from ._graph import Graph
 
 
@@ -19,7 +20,7 @@ class Head:
     """What a final estimator offers: public outputs and the methods that
     read them, plus class labels for classifiers."""
 
-    task: str  # "classifier", "regressor" or "transformer"
+    task: str  # "classifier", "regressor", "outlier_detector" or "transformer"
     outputs: dict[str, str] = field(default_factory=dict)  # public name -> value
     methods: dict[str, str] = field(default_factory=dict)  # method -> public output
     classes: np.ndarray | None = None
@@ -276,6 +277,9 @@ _HEADS: dict[str, Callable[[Graph, Any, str], Head]] = {
     "LogisticRegression": _classifier_linear, "SGDClassifier": _classifier_linear, "LinearSVC": _classifier_linear,
     "MLPClassifier": _mlp_classifier, "MLPRegressor": _mlp_regressor, "OneVsRestClassifier": _one_vs_rest,
 }
+_HEADS.update(_sklearn_trees.HEADS)
+_HEADS.update(_xgboost.HEADS)
+_HEADS.update(_lightgbm.HEADS)
 
 # -------------------------------------------------------------- export
 
@@ -333,7 +337,8 @@ def export(model: Any, dtype: Any = np.float64) -> tuple[Graph, Head, dict]:
         "mle.task": head.task,
         "mle.methods": _json(head.methods),
     }
-    if type(first).__name__ == "SimpleImputer" and _is_nan(first.missing_values):
+    if (type(first).__name__ == "SimpleImputer" and _is_nan(first.missing_values)) or \
+            all(_sklearn_trees._allow_nan(est) for est in steps):
         props["mle.allow_nan"] = "true"  # absent means false
     names = getattr(model, "feature_names_in_", None)
     if names is None:
@@ -360,7 +365,14 @@ def _is_nan(v: Any) -> bool:
 
 
 def is_sklearn(model: Any) -> bool:
-    return type(model).__module__.startswith("sklearn.")
+    """scikit-learn estimators and Pipelines, and the scikit-learn wrappers
+    of XGBoost and LightGBM (XGBClassifier, LGBMRegressor, ...)."""
+    return type(model).__module__.startswith(("sklearn.", "xgboost.", "lightgbm.")) and not is_booster(model)
+
+
+def is_booster(model: Any) -> bool:
+    """A raw xgboost.Booster or lightgbm.Booster."""
+    return type(model).__name__ == "Booster" and type(model).__module__.startswith(("xgboost.", "lightgbm."))
 
 
 class SklearnMLEExporter:
