@@ -217,7 +217,7 @@ func (ct *compiledTrees) checkTrees(feat []int32) error {
 	}
 	type item struct{ node, depth int32 }
 	var stack []item
-	total := 0
+	total, reached := 0, 0 // depth summed over the leaves reached, and their count
 	for t, r := range f.Roots {
 		if r < 0 || int(r) >= len(feat) {
 			return treeErr("tree %d has root %d; there are %d nodes", t, r, len(feat))
@@ -237,6 +237,7 @@ func (ct *compiledTrees) checkTrees(feat []int32) error {
 			if feat[it.node] == -1 {
 				depth = max(depth, it.depth)
 				total += int(it.depth)
+				reached++
 				continue
 			}
 			nd := &f.Nodes[it.node]
@@ -244,21 +245,8 @@ func (ct *compiledTrees) checkTrees(feat []int32) error {
 		}
 		f.Depth[t] = depth
 	}
-	ct.avgWalk = 1
-	if len(f.Roots) > 0 {
-		ct.avgWalk = max(1, total/max(1, countLeaves(f)))
-	}
+	ct.avgWalk = max(1, total/max(1, reached))
 	return nil
-}
-
-func countLeaves(f *kernels.Forest) int {
-	n := 0
-	for _, l := range f.LeafOf {
-		if l >= 0 {
-			n++
-		}
-	}
-	return n
 }
 
 func (ct *compiledTrees) Bind(b *BindCtx) (Executor, error) {

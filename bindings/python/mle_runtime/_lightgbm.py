@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._graph import Graph
-from ._trees import CATEGORICAL, DEFAULT_LEFT, MISSING_NONE, MISSING_ZERO, TRUNC_FIRST, STRICT, Ensemble, unsupported
+from ._trees import CATEGORICAL, DEFAULT_LEFT, MISSING_NONE, MISSING_ZERO, TRUNC_FIRST, STRICT, Ensemble, head_cls, unsupported
 from ._xgboost import booster_info, two_class
 
 # LightGBM's kZeroThreshold (a float literal): when it reads X, values with
@@ -19,12 +19,6 @@ from ._xgboost import booster_info, two_class
 _KZERO = float(np.float32(1e-35))
 
 _IDENTITY = ("regression", "regression_l1", "huber", "fair", "quantile", "mape", "lambdarank", "rank_xendcg")
-
-
-def _head_cls() -> Any:
-    from ._sklearn import Head
-
-    return Head
 
 
 def _parse(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -175,7 +169,7 @@ def lgbm_classifier(g: Graph, est: Any, x: str) -> Any:
     else:
         proba = post or raw
         index = g.op("ArgMax", proba, axis=1, keepdims=0)
-    head = _head_cls()("classifier")
+    head = head_cls()("classifier")
     _classes(g, head, est, index)
     head.outputs["decision"] = _flat(g, m, raw)
     head.methods["decision_function"] = "decision"  # predict(raw_score=True)
@@ -187,7 +181,7 @@ def lgbm_regressor(g: Graph, est: Any, x: str) -> Any:
     m = _sklearn_model(est)
     raw, post = m.node(g, x)
     task = "ranker" if type(est).__name__ == "LGBMRanker" else "regressor"
-    return _head_cls()(task, {"prediction": _flat(g, m, post or raw)}, {"predict": "prediction"})
+    return head_cls()(task, {"prediction": _flat(g, m, post or raw)}, {"predict": "prediction"})
 
 
 def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
@@ -198,7 +192,7 @@ def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
     m = _Model(booster, "lightgbm.Booster")
     g = Graph(np.dtype(dtype))
     raw, post = m.node(g, "X")
-    head = _head_cls()("booster", {"prediction": _flat(g, m, post or raw), "margin": _flat(g, m, raw)},
+    head = head_cls()("booster", {"prediction": _flat(g, m, post or raw), "margin": _flat(g, m, raw)},
                        {"predict": "prediction", "decision_function": "margin"})
     # Names LightGBM made up (Column_0, ...) are not worth checking.
     names = None if m.feature_names == [f"Column_{i}" for i in range(m.n_features)] else m.feature_names

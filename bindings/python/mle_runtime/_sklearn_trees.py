@@ -11,13 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._graph import Graph
-from ._trees import CATEGORICAL, DEFAULT_LEFT, INVALID_MISSING, Ensemble, unsupported
-
-
-def _head_cls() -> Any:
-    from ._sklearn import Head
-
-    return Head
+from ._trees import CATEGORICAL, DEFAULT_LEFT, INVALID_MISSING, Ensemble, head_cls, unsupported
 
 
 def _tree_arrays(tree: Any) -> tuple[np.ndarray, ...]:
@@ -51,7 +45,7 @@ def _allow_nan(est: Any) -> bool:
 def _classes_head(g: Graph, est: Any, index: str) -> Any:
     from ._sklearn import _classes
 
-    head = _head_cls()("classifier")
+    head = head_cls()("classifier")
     _classes(g, head, est, index)
     return head
 
@@ -94,7 +88,7 @@ def _regression_values(tree: Any) -> np.ndarray:
 def _regressor_head(g: Graph, y: str, n_outputs: int) -> Any:
     if n_outputs == 1:
         y = g.flatten_column(y)
-    return _head_cls()("regressor", {"prediction": y}, {"predict": "prediction"})
+    return head_cls()("regressor", {"prediction": y}, {"predict": "prediction"})
 
 
 def decision_tree_regressor(g: Graph, est: Any, x: str) -> Any:
@@ -298,7 +292,7 @@ def isolation_forest(g: Graph, est: Any, x: str) -> Any:
     decision = g.op("Sub", score, g.const(est.offset_, "offset"))
     label = g.op("Where", g.op("Less", decision, g.const(0.0, "zero")), g.const(-1, "outlier", np.int64),
                  g.const(1, "inlier", np.int64))
-    return _head_cls()("outlier_detector", {"label": label, "decision": decision, "score": score},
+    return head_cls()("outlier_detector", {"label": label, "decision": decision, "score": score},
                        {"predict": "label", "decision_function": "decision", "score_samples": "score"})
 
 

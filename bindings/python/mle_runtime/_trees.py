@@ -23,6 +23,13 @@ INVALID_MISSING = 1 << 6
 TRUNC_FIRST = 1 << 7
 
 
+def head_cls() -> Any:
+    """_sklearn.Head, imported late: _sklearn imports the tree heads."""
+    from ._sklearn import Head
+
+    return Head
+
+
 def unsupported(what: str) -> MLEUnsupportedError:
     return MLEUnsupportedError(what, 8 | 3 << 8, "MLE_ERR_UNSUPPORTED_FEATURE")
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._graph import Graph
-from ._trees import CATEGORICAL, DEFAULT_LEFT, IN_SET_RIGHT, STRICT, Ensemble, bitset_bytes, unsupported
+from ._trees import CATEGORICAL, DEFAULT_LEFT, IN_SET_RIGHT, STRICT, Ensemble, head_cls, bitset_bytes, unsupported
 
 # Objective -> the TreeEnsemble post-transform predict applies to margins.
 _LINKS = {
@@ -24,12 +24,6 @@ _LINKS = {
     "reg:absoluteerror": "none", "reg:quantileerror": "none",
     "rank:pairwise": "none", "rank:ndcg": "none", "rank:map": "none",
 }
-
-
-def _head_cls() -> Any:
-    from ._sklearn import Head
-
-    return Head
 
 
 class _Model:
@@ -164,7 +158,7 @@ def xgb_classifier(g: Graph, est: Any, x: str) -> Any:
     from ._sklearn import _classes, _proba_outputs
 
     m = _sklearn_model(est)
-    head = _head_cls()("classifier")
+    head = head_cls()("classifier")
     if m.objective in ("binary:logistic", "reg:logistic", "binary:logitraw") and m.k == 1:
         raw, p, _ = m.node(g, x)
         d = g.flatten_column(raw)
@@ -202,7 +196,7 @@ def _predictions(g: Graph, m: _Model, x: str) -> tuple[str, str]:
 def xgb_regressor(g: Graph, est: Any, x: str) -> Any:
     y, _ = _predictions(g, _sklearn_model(est), x)
     task = "ranker" if type(est).__name__ == "XGBRanker" else "regressor"
-    return _head_cls()(task, {"prediction": y}, {"predict": "prediction"})
+    return head_cls()(task, {"prediction": y}, {"predict": "prediction"})
 
 
 def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
@@ -213,7 +207,7 @@ def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
     m = _Model(booster, "xgboost.Booster")
     g = Graph(np.dtype(dtype))
     y, raw = _predictions(g, m, "X")
-    head = _head_cls()("booster", {"prediction": y, "margin": raw},
+    head = head_cls()("booster", {"prediction": y, "margin": raw},
                        {"predict": "prediction", "decision_function": "margin"})
     return booster_info(g, head, "xgboost", xgboost.__version__, m.n_features, m.feature_names, dtype)
 
