@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -115,8 +115,8 @@ def test_dataframe_feature_names(data, tmp_path):
 
 def test_unsupported_estimators(data, tmp_path):
     X, y = data
-    with pytest.raises(MLEUnsupportedError, match="RandomForestClassifier"):
-        mle_runtime.dump(RandomForestClassifier(n_estimators=2).fit(X, y), tmp_path / "rf.mle")
+    with pytest.raises(MLEUnsupportedError, match="KNeighborsClassifier"):
+        mle_runtime.dump(KNeighborsClassifier().fit(X, y), tmp_path / "rf.mle")
     with pytest.raises(MLEUnsupportedError, match="not fitted"):
         mle_runtime.dump(LogisticRegression(), tmp_path / "unfitted.mle")
     with pytest.raises(MLEUnsupportedError, match="cannot export"):
@@ -270,7 +270,7 @@ def test_dump_is_atomic(data, tmp_path):
     target = tmp_path / "model.mle"
     target.write_bytes(b"old contents")
     with pytest.raises(MLEUnsupportedError):
-        mle_runtime.dump(RandomForestClassifier(n_estimators=1).fit(X, y), target)
+        mle_runtime.dump(KNeighborsClassifier().fit(X, y), target)
     assert target.read_bytes() == b"old contents"
     info = mle_runtime.dump(LogisticRegression(max_iter=500).fit(X, y), target)
     assert info.bytes == target.stat().st_size and sorted(os.listdir(tmp_path)) == ["model.mle"]
