@@ -5,7 +5,13 @@ plus load time and file size against joblib. Every engine gets 2 threads.
     bench/trees.sh [--quick] [--repeats N] [--out FILE]
 
 Prints a markdown table (median per call, [min-max] over repeats, and the
-ratio other/MLE: above 1 means MLE is faster)."""
+ratio other/MLE: above 1 means MLE is faster).
+
+Every engine is called on the same float64 rows; one that needs float32
+(onnxruntime) converts inside the timed call, as a user would. Before timing,
+each engine's output on the 1-row and the 10,000-row input is checked against
+the library's own predict_proba; an engine that fails or disagrees (beyond
+float32 rounding) is left out of the table, with the reason on stderr."""
 
 from __future__ import annotations
 
@@ -66,15 +72,23 @@ def models(quick: bool):
 
 def onnx_session(name: str, est, nfeat: int):
     import onnxruntime as ort
-    from skl2onnx.common.data_types import FloatTensorType
 
     if name.startswith(("XGBoost", "LightGBM")):
         import onnxmltools
+        # onnxmltools checks inputs against its own tensor types (skl2onnx's are
+        # rejected: "got an input X with a wrong type"), and its converters stop
+        # at opset 15 (DEFAULT_OPSET_NUMBER in 1.16: 17 is refused). It emits
+        # TreeEnsembleClassifier (ai.onnx.ml 1), the same ORT kernel as ml opset 3.
+        from onnxmltools.convert.common.data_types import FloatTensorType
 
-        conv = onnxmltools.convert_xgboost if name.startswith("XGBoost") else onnxmltools.convert_lightgbm
-        onx = conv(est, initial_types=[("X", FloatTensorType([None, nfeat]))], target_opset=17)
+        types = [("X", FloatTensorType([None, nfeat]))]
+        if name.startswith("XGBoost"):  # no ZipMap in the XGBoost graph
+            onx = onnxmltools.convert_xgboost(est, initial_types=types, target_opset=15)
+        else:
+            onx = onnxmltools.convert_lightgbm(est, initial_types=types, target_opset=15, zipmap=False)
     else:
         from skl2onnx import to_onnx
+        from skl2onnx.common.data_types import FloatTensorType
 
         onx = to_onnx(est, initial_types=[("X", FloatTensorType([None, nfeat]))], options={"zipmap": False},
                       target_opset={"": 17, "ai.onnx.ml": 3})
@@ -82,8 +96,13 @@ def onnx_session(name: str, est, nfeat: int):
     so.intra_op_num_threads = 2
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(onx.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    out = [o.name for o in sess.get_outputs()][-1]  # probabilities
-    return lambda X: sess.run([out], {"X": X.astype(np.float32)})
+    inp = sess.get_inputs()[0].name
+    outs = {o.name: o.type for o in sess.get_outputs()}
+    if outs.get("probabilities") != "tensor(float)":  # a ZipMap would give seq(map(...))
+        raise RuntimeError(f"no probabilities tensor among the outputs: {outs}")
+    # fetch the probabilities only (the LightGBM graph declares its label output
+    # as shape [1], and ORT warns on every run that fetches it)
+    return lambda X: sess.run(["probabilities"], {inp: X.astype(np.float32)})[0]
 
 
 def treelite_fn(est, tmp: str):
@@ -102,7 +121,52 @@ def treelite_fn(est, tmp: str):
     return lambda X: pred.predict(tl2cgen.DMatrix(X, dtype="float64"))
 
 
+def _lleaves_on_new_llvmlite() -> None:
+    """lleaves 1.3.0 (its latest release) is written for llvmlite < 0.45:
+    compile() calls llvm.PassManagerBuilder (the legacy pass manager, removed in
+    llvmlite 0.45) and llvm.initialize() (which now always raises). Its upstream
+    fix is unreleased, so, when the legacy API is gone, redo those two steps with
+    llvmlite's new pass manager: O3, inliner threshold 1 as lleaves sets it
+    (every tree function has one call site, so LLVM inlines them all anyway)."""
+    import llvmlite.binding as llvm
+
+    if hasattr(llvm, "PassManagerBuilder"):
+        return
+    import llvmlite.ir
+
+    import lleaves.compiler
+    from lleaves import llvm_binding
+    from lleaves.compiler.ast import parse_to_ast
+    from lleaves.compiler.codegen import gen_forest
+
+    def init_llvm():
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+
+    def compile_to_module(file_path, fblocksize=34, finline=True, raw_score=False, froot_func_name="forest_root",
+                          use_fp64=True):
+        forest = parse_to_ast(file_path)
+        forest.raw_score = raw_score
+        ir = llvmlite.ir.Module(name="forest")
+        gen_forest(forest, ir, fblocksize, froot_func_name, use_fp64)
+        ir.triple = llvm.get_process_triple()
+        module = llvm.parse_assembly(str(ir))
+        module.name = str(file_path)
+        module.verify()
+        init_llvm()
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        if finline:
+            pto.inlining_threshold = 1
+        pb = llvm.create_pass_builder(llvm_binding._get_target_machine(), pto)
+        pb.getModulePassManager().run(module, pb)
+        return module
+
+    llvm_binding._initialize_llvm = init_llvm
+    lleaves.compiler.compile_to_module = compile_to_module
+
+
 def lleaves_fn(est, tmp: str):
+    _lleaves_on_new_llvmlite()
     import lleaves
 
     path = os.path.join(tmp, "lgbm.txt")
@@ -110,6 +174,17 @@ def lleaves_fn(est, tmp: str):
     m = lleaves.Model(model_file=path)
     m.compile(cache=os.path.join(tmp, "lleaves.o"))
     return lambda X: m.predict(X, n_jobs=2)
+
+
+def disagreement(out, ref: np.ndarray) -> float:
+    """Largest |difference| from predict_proba; engines that give the positive
+    class only (treelite (n,1,1), lleaves (n,)) are compared on that column."""
+    a = np.asarray(out, dtype=np.float64).reshape(len(ref), -1)
+    if a.shape[1] == 1 and ref.shape[1] == 2:
+        ref = ref[:, 1:]
+    if a.shape != ref.shape:
+        raise ValueError(f"output shape {np.shape(out)}, predict_proba gives {ref.shape}")
+    return float(np.abs(a - ref).max())
 
 
 def main() -> None:
@@ -145,6 +220,28 @@ def main() -> None:
                     engines[label] = fn
             except Exception as e:  # an engine that does not build is reported, not fatal
                 print(f"{name}: {label} not measured: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+        refs = {rows: est.predict_proba(Xr) for rows, Xr in rows_sets.items()}
+        diffs = {}
+        for label, fn in list(engines.items()):
+            try:  # the 1-row and 10,000-row cases must both run and agree
+                diffs[label] = max(disagreement(fn(Xr), refs[rows]) for rows, Xr in rows_sets.items())
+            except Exception as e:
+                diffs[label] = None
+                print(f"{name}: {label} fails on the benchmark input: {type(e).__name__}: {str(e)[:200]}",
+                      file=sys.stderr)
+            if label != "MLE" and (diffs[label] is None or diffs[label] > 1e-5):
+                if diffs[label] is not None:
+                    print(f"{name}: {label} not measured: disagrees with predict_proba by {diffs[label]:.2g}",
+                          file=sys.stderr)
+                del engines[label]
+        print(f"{name}: max |p - predict_proba| over the 1 and 10,000 rows: "
+              + ", ".join(f"{k} {v:.1g}" if v is not None else f"{k} failed" for k, v in diffs.items()),
+              file=sys.stderr)
+        if diffs["MLE"] is None or diffs["MLE"] > 1e-5:
+            print(f"{name}: WARNING: MLE does not agree with predict_proba", file=sys.stderr)
+            if diffs["MLE"] is None:
+                m.close()
+                continue
         for rows, Xr in rows_sets.items():
             res = {k: timeit(lambda f=f: f(Xr), rows, a.repeats) for k, f in engines.items()}
             base = statistics.median(res["MLE"])
