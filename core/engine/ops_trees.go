@@ -74,8 +74,7 @@ func compileTrees(c *CompileCtx) (Compiled, error) {
 	if catOff != nil && len(catOff) != m+1 {
 		return nil, treeErr("cat_offsets has %d entries for %d nodes; want %d", len(catOff), m, m+1)
 	}
-	f := &kernels.Forest{Nodes: make([]kernels.TreeNode, m), LeafOf: make([]int32, m), Leaves: leaves, W: w, K: k,
-		Roots: roots, Targets: targets, Depth: make([]int32, len(roots))}
+	f := &kernels.Forest{Leaves: leaves, W: w, K: k, Roots: roots, Targets: targets, Depth: make([]int32, len(roots))}
 	ct := &compiledTrees{f: f, maxFeat: -1, k: k, mean: n.Attr("aggregate").String == "mean",
 		acc32: n.Attr("accumulate").String == "float32", cast32: n.Attr("input_cast").String == "float32",
 		post: n.Attr("post_transform").String, scale: n.Attr("post_scale").Float, dec: n.Attr("decision").String}
@@ -83,8 +82,9 @@ func compileTrees(c *CompileCtx) (Compiled, error) {
 	if len(ct.base) == 0 {
 		ct.base = make([]float64, k)
 	}
+	src := make([]srcNode, m)
 	for i := 0; i < m; i++ {
-		if err := ct.node(i, feat, thr, left, right, flags, catOff, catBits, nLeaves); err != nil {
+		if err := ct.node(i, &src[i], feat, thr, left, right, flags, catOff, catBits, nLeaves); err != nil {
 			return nil, err
 		}
 	}
@@ -93,10 +93,11 @@ func compileTrees(c *CompileCtx) (Compiled, error) {
 			return nil, treeErr("tree %d adds to output column %d; with leaves %d wide and %d targets it must be in 0..%d", t, tg, w, k, k-w)
 		}
 	}
-	if err := ct.checkTrees(feat); err != nil {
+	if err := ct.checkTrees(src); err != nil {
 		return nil, err
 	}
-	if ct.acc32 {
+	ct.layout(src, roots)
+	if ct.acc32 && w > 1 {
 		f.Leaves2 = make([]float32, len(leaves))
 		for i, v := range leaves {
 			f.Leaves2[i] = float32(v)
@@ -105,11 +106,20 @@ func compileTrees(c *CompileCtx) (Compiled, error) {
 	return ct, nil
 }
 
-// node validates node i and lays it out.
-func (ct *compiledTrees) node(i int, feat []int32, thr []float64, left, right []int32, flags []byte, catOff []int32, catBits []byte, nLeaves int) error {
+// srcNode is a validated node in the order the file stores it.
+type srcNode struct {
+	thr      float64
+	feat     int32 // -1: a leaf
+	kids     [2]int32
+	leaf     int32 // a leaf's row in the leaf matrix
+	nanRight bool
+	special  int32 // index into Forest.Special, or -1
+}
+
+// node validates node i into sn.
+func (ct *compiledTrees) node(i int, sn *srcNode, feat []int32, thr []float64, left, right []int32, flags []byte, catOff []int32, catBits []byte, nLeaves int) error {
 	f, fl := ct.f, flags[i]
-	nd := &f.Nodes[i]
-	f.LeafOf[i] = -1
+	sn.special = -1
 	hasCats := catOff != nil && catOff[i+1] != catOff[i]
 	if catOff != nil && (catOff[i] < 0 || catOff[i+1] < catOff[i] || int(catOff[i+1]) > len(catBits)) {
 		return treeErr("node %d: categories at cat_bits[%d:%d] are outside the %d bytes stored", i, catOff[i], catOff[i+1], len(catBits))
@@ -118,8 +128,7 @@ func (ct *compiledTrees) node(i int, feat []int32, thr []float64, left, right []
 		if left[i] < 0 || int(left[i]) >= nLeaves || right[i] != -1 || fl != 0 || hasCats {
 			return treeErr("leaf node %d: leaf row %d (of %d), right %d (want -1), flags %#x (want 0)", i, left[i], nLeaves, right[i], fl)
 		}
-		*nd = kernels.TreeNode{Thr: math.Inf(1), Kids: [2]int32{int32(i), int32(i)}}
-		f.LeafOf[i] = left[i]
+		*sn = srcNode{thr: math.Inf(1), feat: -1, leaf: left[i], special: -1}
 		return nil
 	}
 	if feat[i] < 0 {
@@ -131,12 +140,12 @@ func (ct *compiledTrees) node(i int, feat []int32, thr []float64, left, right []
 		}
 	}
 	ct.maxFeat = max(ct.maxFeat, int(feat[i]))
-	*nd = kernels.TreeNode{Feat: feat[i], Kids: [2]int32{left[i], right[i]}}
+	*sn = srcNode{feat: feat[i], kids: [2]int32{left[i], right[i]}, special: -1}
 	def := uint8(1)
 	if fl&graph.TreeDefaultLeft != 0 {
 		def = 0
 	}
-	var sp kernels.SpecialNode
+	sp := kernels.SpecialNode{Feat: feat[i], DefaultSide: def}
 	if fl&graph.TreeCategorical != 0 {
 		if fl&(graph.TreeMissingMask|graph.TreeStrict) != 0 {
 			return treeErr("categorical node %d has numeric flags %#x", i, fl)
@@ -144,10 +153,9 @@ func (ct *compiledTrees) node(i int, feat []int32, thr []float64, left, right []
 		if catOff == nil {
 			return treeErr("categorical node %d but no cat_offsets/cat_bits inputs", i)
 		}
-		sp = kernels.SpecialNode{DefaultSide: def, InSetSide: b2u8(fl&graph.TreeInSetRight != 0),
-			InvalidMissing: fl&graph.TreeInvalidMissing != 0, TruncFirst: fl&graph.TreeTruncFirst != 0,
-			Bits: catBits[catOff[i]:catOff[i+1]]}
-		nd.Special = kernels.SpecialCategory
+		sp.Kind, sp.InSetSide = kernels.SpecialCategory, b2u8(fl&graph.TreeInSetRight != 0)
+		sp.InvalidMissing, sp.TruncFirst = fl&graph.TreeInvalidMissing != 0, fl&graph.TreeTruncFirst != 0
+		sp.Bits = catBits[catOff[i]:catOff[i+1]]
 	} else {
 		if fl&(graph.TreeInSetRight|graph.TreeInvalidMissing|graph.TreeTruncFirst) != 0 || hasCats {
 			return treeErr("numeric node %d has categorical flags %#x or categories", i, fl)
@@ -157,46 +165,80 @@ func (ct *compiledTrees) node(i int, feat []int32, thr []float64, left, right []
 			return treeErr("node %d has a NaN threshold", i)
 		}
 		strict := fl&graph.TreeStrict != 0
-		sp = kernels.SpecialNode{Thr: t, Strict: strict, DefaultSide: def}
+		sp.Thr, sp.Strict = t, strict
+		// A plain node: x > thr goes right, NaN where nanRight says.
+		sn.thr = t
+		if strict { // x < t  ⇔  x <= the double below t
+			sn.thr = math.Nextafter(t, math.Inf(-1))
+		}
 		switch fl & graph.TreeMissingMask {
 		case graph.TreeMissingNaN:
+			sn.nanRight = def == 1
 			switch {
 			case strict && math.IsInf(t, -1):
-				nd.Special = kernels.SpecialNever
-			case strict: // x < t  ⇔  x <= the double below t
-				nd.Thr = math.Nextafter(t, math.Inf(-1))
-			default:
-				nd.Thr = t
+				sp.Kind = kernels.SpecialNever
+			case sn.nanRight && sn.thr == math.Inf(1): // NaN read as +Inf would go left
+				sp.Kind = kernels.SpecialNaN
 			}
-			nd.NaNRight = def
 		case graph.TreeMissingZero:
-			nd.Special = kernels.SpecialZero
+			sp.Kind = kernels.SpecialZero
 		case graph.TreeMissingNone:
 			// NaN reads as 0.0: a plain node whose NaN goes where 0 goes.
-			zeroRight := !(0 <= t)
-			if strict {
-				zeroRight = !(0 < t)
-			}
 			if strict && math.IsInf(t, -1) {
-				nd.Special = kernels.SpecialNever
-				sp.DefaultSide = 1
-			} else if strict {
-				nd.Thr = math.Nextafter(t, math.Inf(-1))
-			} else {
-				nd.Thr = t
+				sp.Kind, sp.DefaultSide = kernels.SpecialNever, 1
 			}
-			nd.NaNRight = b2u8(zeroRight)
+			sn.nanRight = !(0 <= t)
+			if strict {
+				sn.nanRight = !(0 < t)
+			}
 		default:
 			return treeErr("node %d has unknown missing kind in flags %#x", i, fl)
 		}
 	}
-	if nd.Special != 0 {
-		if f.Special == nil {
-			f.Special = make([]kernels.SpecialNode, len(f.Nodes))
-		}
-		f.Special[i] = sp
+	if sp.Kind != 0 {
+		sn.special = int32(len(f.Special))
+		f.Special = append(f.Special, sp)
 	}
 	return nil
+}
+
+// layout writes the reachable nodes breadth-first per tree, the two
+// children of a node adjacent (see kernels.TreeNode).
+func (ct *compiledTrees) layout(src []srcNode, roots []int32) {
+	f := ct.f
+	f.Plane = max(1, ct.maxFeat+1)
+	for _, sn := range src {
+		f.NaNPlane = f.NaNPlane || (sn.feat >= 0 && sn.special < 0 && sn.nanRight)
+	}
+	f.Nodes = make([]kernels.TreeNode, 0, len(src))
+	f.Roots = make([]int32, len(f.Roots)) // the stored roots stay as they are (mapped read-only)
+	var queue []int32                     // source indices, in their new order
+	for t, r := range roots {
+		base := int32(len(f.Nodes))
+		f.Roots[t] = base
+		queue = append(queue[:0], r)
+		for q := 0; q < len(queue); q++ {
+			sn := &src[queue[q]]
+			at := base + int32(q)
+			if sn.feat < 0 {
+				v := float64(sn.leaf)
+				if f.W == 1 {
+					v = f.Leaves[sn.leaf]
+				}
+				f.Nodes = append(f.Nodes, kernels.TreeNode{Thr: v, Feat: f.LeafColumn(), Kid: at})
+				continue
+			}
+			nd := kernels.TreeNode{Thr: sn.thr, Feat: sn.feat, Kid: base + int32(len(queue))}
+			switch {
+			case sn.special >= 0:
+				nd.Feat = -1 - sn.special
+			case sn.nanRight:
+				nd.Feat += int32(f.Plane)
+			}
+			f.Nodes = append(f.Nodes, nd)
+			queue = append(queue, sn.kids[0], sn.kids[1])
+		}
+	}
 }
 
 func b2u8(b bool) uint8 {
@@ -209,9 +251,9 @@ func b2u8(b bool) uint8 {
 // checkTrees walks every tree from its root: each node may belong to one
 // tree and be reached once (children point forward, so there are no
 // cycles), and depth is bounded.
-func (ct *compiledTrees) checkTrees(feat []int32) error {
+func (ct *compiledTrees) checkTrees(src []srcNode) error {
 	f := ct.f
-	owner := make([]int32, len(feat))
+	owner := make([]int32, len(src))
 	for i := range owner {
 		owner[i] = -1
 	}
@@ -219,8 +261,8 @@ func (ct *compiledTrees) checkTrees(feat []int32) error {
 	var stack []item
 	total, reached := 0, 0 // depth summed over the leaves reached, and their count
 	for t, r := range f.Roots {
-		if r < 0 || int(r) >= len(feat) {
-			return treeErr("tree %d has root %d; there are %d nodes", t, r, len(feat))
+		if r < 0 || int(r) >= len(src) {
+			return treeErr("tree %d has root %d; there are %d nodes", t, r, len(src))
 		}
 		depth := int32(0)
 		stack = append(stack[:0], item{r, 0})
@@ -234,14 +276,14 @@ func (ct *compiledTrees) checkTrees(feat []int32) error {
 			if it.depth > MaxTreeDepth {
 				return treeErr("tree %d is deeper than %d levels", t, MaxTreeDepth)
 			}
-			if feat[it.node] == -1 {
+			sn := &src[it.node]
+			if sn.feat == -1 {
 				depth = max(depth, it.depth)
 				total += int(it.depth)
 				reached++
 				continue
 			}
-			nd := &f.Nodes[it.node]
-			stack = append(stack, item{nd.Kids[1], it.depth + 1}, item{nd.Kids[0], it.depth + 1})
+			stack = append(stack, item{sn.kids[1], it.depth + 1}, item{sn.kids[0], it.depth + 1})
 		}
 		f.Depth[t] = depth
 	}
@@ -255,7 +297,8 @@ func (ct *compiledTrees) Bind(b *BindCtx) (Executor, error) {
 	if ct.maxFeat >= width {
 		return nil, errs.New(errs.Shape, "TreeEnsemble reads feature %d but X has %d columns", ct.maxFeat, width)
 	}
-	e := &treeExec{ct: ct, rows: rows, width: width, x32: b.In[0].DType == dtype.Float32}
+	f := ct.f
+	e := &treeExec{ct: ct, rows: rows, width: width, x32: b.In[0].DType == dtype.Float32, stride: f.Stride()}
 	trees := len(ct.f.Roots)
 	blocks := (rows + kernels.BlockRows - 1) / kernels.BlockRows
 	perBlock := satMul(satMul(kernels.BlockRows, max(trees, 1)), ct.avgWalk)
@@ -266,9 +309,7 @@ func (ct *compiledTrees) Bind(b *BindCtx) (Executor, error) {
 		e.byTree = true
 		e.tc = splitWork(trees, rows*ct.avgWalk, 8, b.Threads)
 		n := int64(rows) * int64(trees) * 4
-		if e.convert() {
-			n += int64(rows) * int64(width) * 8
-		}
+		n += int64(rows) * int64(e.stride) * 8
 		b.Scratch(n)
 		return e, nil
 	}
@@ -280,6 +321,7 @@ type treeExec struct {
 	ct          *compiledTrees
 	rows, width int
 	x32         bool
+	stride      int // values per walked row
 	byTree      bool
 	rc, tc      rowChunks
 	// per run
@@ -288,10 +330,6 @@ type treeExec struct {
 	leaf              []int32
 }
 
-// convert reports whether rows need converting to float64 (float32 input,
-// or float64 input read as float32).
-func (e *treeExec) convert() bool { return e.x32 || e.ct.cast32 }
-
 func (e *treeExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.raw, e.post, e.dec = in[0].Host, out[0].Host, opt(out, 1), opt(out, 2)
 	if e.rows == 0 {
@@ -299,13 +337,10 @@ func (e *treeExec) Run(x *RunCtx, in, out []Buf) {
 	}
 	if e.byTree {
 		sc := x.Scratch.Host
+		e.xs = f64s(sc)[:e.rows*e.stride]
+		e.walked(e.xs, 0, e.rows)
+		sc = sc[len(e.xs)*8:]
 		e.leaf = i32s(sc[:e.rows*len(e.ct.f.Roots)*4])
-		if e.convert() {
-			e.xs = f64s(sc[e.rows*len(e.ct.f.Roots)*4:])[:e.rows*e.width]
-			e.rowsF64(e.xs, 0, e.rows)
-		} else {
-			e.xs = f64s(e.x)
-		}
 		x.Parallel(e.tc.count, treeChunks{e})
 		e.finish(0, e.rows, e.leaf)
 	} else {
@@ -314,18 +349,28 @@ func (e *treeExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.raw, e.post, e.dec, e.xs, e.leaf = nil, nil, nil, nil, nil, nil
 }
 
-// rowsF64 writes rows [r0, r1) of X as float64 (rounded through float32
-// when the model says so) into dst.
-func (e *treeExec) rowsF64(dst []float64, r0, r1 int) {
-	n := (r1 - r0) * e.width
+// walked writes rows [r0, r1) of X as walked values (kernels.PrepareRows),
+// rounded through float32 when the model says so, into dst: a column-major
+// block for 8 rows or more, else rows.
+func (e *treeExec) walked(dst []float64, r0, r1 int) {
+	cols := r1-r0 >= 8
 	if e.x32 {
-		for i, v := range f32s(e.x)[r0*e.width:][:n] {
-			dst[i] = float64(v)
-		}
+		kernels.PrepareRows(e.ct.f, dst, f32s(e.x)[r0*e.width:], e.width, r1-r0, false, cols)
+	} else {
+		kernels.PrepareRows(e.ct.f, dst, f64s(e.x)[r0*e.width:], e.width, r1-r0, e.ct.cast32, cols)
+	}
+}
+
+// walk finds the leaves of the n rows of xs (as walked() writes them) in
+// trees [t0, t1) into leaf (tree-major, ld rows per tree).
+func (e *treeExec) walk(t0, t1 int, xs []float64, n int, leaf []int32, ld int) {
+	f := e.ct.f
+	if n >= 8 {
+		f.WalkBlock(t0, t1, xs, n, leaf)
 		return
 	}
-	for i, v := range f64s(e.x)[r0*e.width:][:n] {
-		dst[i] = float64(float32(v))
+	for r := 0; r < n; r++ {
+		f.WalkRow(t0, t1, xs[r*e.stride:][:e.stride], leaf[r:], ld)
 	}
 }
 
@@ -338,19 +383,14 @@ func (e *treeExec) RunChunk(c int, w *kernels.Worker) {
 		r0 := b * kernels.BlockRows
 		r1 := min(r0+kernels.BlockRows, e.rows)
 		n := r1 - r0
-		var xs []float64
-		if e.convert() {
-			xs = w.Float64s(n * e.width)
-			e.rowsF64(xs, r0, r1)
-		} else {
-			xs = f64s(e.x)[r0*e.width : r1*e.width]
-		}
+		xs := w.Float64s(n * e.stride)
+		e.walked(xs, r0, r1)
 		e.initRaw(r0, r1)
 		// Trees in groups whose leaves fit the buffer, added in order.
 		step := max(1, len(leaf)/n)
 		for t0 := 0; t0 < len(f.Roots); t0 += step {
 			t1 := min(t0+step, len(f.Roots))
-			f.WalkTrees(t0, t1, xs, e.width, n, leaf[:(t1-t0)*n])
+			e.walk(t0, t1, xs, n, leaf[:(t1-t0)*n], n)
 			e.add(t0, t1, leaf[:(t1-t0)*n], n, r0)
 		}
 		e.post2(r0, r1)
@@ -363,14 +403,10 @@ const treeLeafBuf = 2 * kernels.BlockRows
 // add adds the leaves of trees [t0, t1) (tree-major, n rows from row r0),
 // tree by tree.
 func (e *treeExec) add(t0, t1 int, leaf []int32, n, r0 int) {
-	f := e.ct.f
-	for t := t0; t < t1; t++ {
-		l := leaf[(t-t0)*n : (t-t0+1)*n]
-		if e.ct.acc32 {
-			f.AddLeaves32(t, l, n, f32s(e.raw)[r0*e.ct.k:])
-		} else {
-			f.AddLeaves(t, l, n, f64s(e.raw)[r0*e.ct.k:])
-		}
+	if e.ct.acc32 {
+		kernels.AddLeaves(e.ct.f, t0, t1, leaf, n, f32s(e.raw)[r0*e.ct.k:], e.ct.f.Leaves2)
+	} else {
+		kernels.AddLeaves(e.ct.f, t0, t1, leaf, n, f64s(e.raw)[r0*e.ct.k:], e.ct.f.Leaves)
 	}
 }
 
@@ -380,7 +416,7 @@ type treeChunks struct{ e *treeExec }
 func (tc treeChunks) RunChunk(c int, _ *kernels.Worker) {
 	e := tc.e
 	t0, t1 := e.tc.bounds(c)
-	e.ct.f.WalkTrees(t0, t1, e.xs, e.width, e.rows, e.leaf[t0*e.rows:t1*e.rows])
+	e.walk(t0, t1, e.xs, e.rows, e.leaf[t0*e.rows:t1*e.rows], e.rows)
 }
 
 // finish adds the leaf matrix (tree-major) in tree order.

@@ -457,18 +457,26 @@ func FuzzTreeEnsemble(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	rows := [][]float64{{0, 0.5, -1}, {math.NaN(), 3, 1e-36}, {-0.5, 255, 1e300}, {2, -3, math.Inf(1)}}
+	few := [][]float64{{0, 0.5, -1}, {math.NaN(), 3, 1e-36}, {-0.5, 255, 1e300}, {2, -3, math.Inf(1)}}
+	// 8 rows or more walk as a block, 8 in lockstep, the rest one by one.
+	vals := []float64{0, 0.5, -1, math.NaN(), 3, 1e-36, -0.5, 255, math.Inf(-1)}
+	var many [][]float64
+	for r := range 21 {
+		many = append(many, []float64{vals[r%9], vals[(r/3)%9], vals[(r*5+1)%9]})
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr := decodeForest(data)
-		outs, err := fr.run(t, rows)
-		switch errs.CodeOf(err) {
-		case errs.GraphTree, errs.Shape:
-			return
-		case errs.OK:
-		default:
-			t.Fatalf("%v", err)
+		for _, rows := range [][][]float64{few, many} {
+			outs, err := fr.run(t, rows)
+			switch errs.CodeOf(err) {
+			case errs.GraphTree, errs.Shape:
+				return
+			case errs.OK:
+			default:
+				t.Fatalf("%v", err)
+			}
+			near(t, "fuzzed trees", decode(dtype.Float64, outs[0].Data), reference(fr, rows), 0)
 		}
-		near(t, "fuzzed trees", decode(dtype.Float64, outs[0].Data), reference(fr, rows), 0)
 	})
 }
 
