@@ -80,6 +80,18 @@ func (f *Forest) Stride() int {
 // LeafColumn is the walked row's column leaves read (-Inf).
 func (f *Forest) LeafColumn() int32 { return int32(f.Stride() - 1) }
 
+// asmWalks is the number of walks the assembly walk takes together.
+const asmWalks = 64
+
+// blockLanes and rowLanes are the lanes of treeWalk64: 64 rows of a
+// block, or one row.
+var blockLanes, rowLanes = func() (b [asmWalks]int32, r [asmWalks]int32) {
+	for k := range b {
+		b[k] = int32(k)
+	}
+	return
+}()
+
 // BlockRows is the number of rows walked together through one tree.
 const BlockRows = 256
 
@@ -181,11 +193,21 @@ func (f *Forest) WalkBlock(t0, t1 int, cols []float64, n int, leaf []int32) {
 	nodes := unsafe.Pointer(unsafe.SliceData(f.Nodes))
 	base := unsafe.Pointer(unsafe.SliceData(cols))
 	un := uintptr(n)
+	asm := treeWalkAsm && f.Special == nil && len(f.Nodes) < 1<<30
 	for t := t0; t < t1; t++ {
 		l := leaf[(t-t0)*n : (t-t0+1)*n]
 		root, depth := f.Roots[t], int(f.Depth[t])
 		g := 0
 		if depth <= lockstepMaxDepth {
+			if asm {
+				for ; g+asmWalks <= n; g += asmWalks {
+					w := (*[asmWalks]int32)(l[g:])
+					for k := range w {
+						w[k] = root
+					}
+					treeWalk64(&w[0], depth, nodes, unsafe.Add(base, g*8), n, &blockLanes[0])
+				}
+			}
 			for ; g+8 <= n; g += 8 {
 				p := unsafe.Add(base, g*8)
 				var out *[8]int32 = (*[8]int32)(l[g : g+8])
@@ -305,7 +327,25 @@ func (f *Forest) WalkRow(t0, t1 int, row []float64, leaf []int32, ld int) {
 	nodes := unsafe.Pointer(unsafe.SliceData(f.Nodes))
 	p := unsafe.Pointer(unsafe.SliceData(row))
 	x := func(j int32) float64 { return valueAt(p, uintptr(j)) }
-	for t := t0; t < t1; {
+	t := t0
+	if treeWalkAsm && f.Special == nil && len(f.Nodes) < 1<<30 {
+		for ; t+asmWalks <= t1; t += asmWalks {
+			depth := int32(0)
+			for _, d := range f.Depth[t : t+asmWalks] {
+				depth = max(depth, d)
+			}
+			if depth > lockstepMaxDepth {
+				break
+			}
+			var idx [asmWalks]int32
+			copy(idx[:], f.Roots[t:])
+			treeWalk64(&idx[0], int(depth), nodes, p, 1, &rowLanes[0])
+			for k, i := range idx {
+				leaf[(t+k-t0)*ld] = i
+			}
+		}
+	}
+	for t < t1 {
 		m := min(rowTrees, t1-t)
 		var buf [rowTrees]int32
 		idx := buf[:m]

@@ -1,0 +1,113 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomForest builds trees of plain nodes laid out as Compile lays them
+// out (breadth-first, children adjacent, leaves reading the -Inf column),
+// of depth up to maxDepth, reading plane columns (with a NaN plane).
+func randomForest(rng *rand.Rand, trees, maxDepth, plane int) *Forest {
+	f := &Forest{W: 1, K: 1, Plane: plane, NaNPlane: true}
+	for range trees {
+		base := int32(len(f.Nodes))
+		f.Roots = append(f.Roots, base)
+		f.Targets = append(f.Targets, 0)
+		type item struct{ depth int }
+		queue := []item{{0}}
+		depth := 0
+		for q := 0; q < len(queue); q++ {
+			d := queue[q].depth
+			at := base + int32(q)
+			if d == maxDepth || (d > 0 && rng.IntN(4) == 0) {
+				f.Nodes = append(f.Nodes, TreeNode{Thr: rng.NormFloat64(), Feat: f.LeafColumn(), Kid: at})
+				depth = max(depth, d)
+				continue
+			}
+			feat := int32(rng.IntN(2 * plane))
+			f.Nodes = append(f.Nodes, TreeNode{Thr: rng.NormFloat64(), Feat: feat, Kid: base + int32(len(queue))})
+			queue = append(queue, item{d + 1}, item{d + 1})
+		}
+		f.Depth = append(f.Depth, int32(depth))
+	}
+	return f
+}
+
+// TestWalkBlockAsm checks the assembly walk against the Go walk on blocks
+// whose sizes cover its 32-row groups and the tails after them.
+func TestWalkBlockAsm(t *testing.T) {
+	if !treeWalkAsm {
+		t.Skip("no assembly walk on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ trees, depth, plane, rows int }{{5, 6, 3, 32}, {7, 12, 5, 77}, {3, 20, 2, 256}, {9, 1, 1, 64}, {4, 0, 1, 40}} {
+		f := randomForest(rng, c.trees, c.depth, c.plane)
+		src := make([]float64, c.rows*c.plane)
+		for i := range src {
+			switch rng.IntN(10) {
+			case 0:
+				src[i] = math.NaN()
+			case 1:
+				src[i] = math.Inf(1 - 2*rng.IntN(2))
+			default:
+				src[i] = rng.NormFloat64()
+			}
+		}
+		cols := make([]float64, c.rows*f.Stride())
+		PrepareRows(f, cols, src, c.plane, c.rows, false, true)
+		want, got := make([]int32, c.trees*c.rows), make([]int32, c.trees*c.rows)
+		treeWalkAsm = false
+		f.WalkBlock(0, c.trees, cols, c.rows, want)
+		treeWalkAsm = true
+		f.WalkBlock(0, c.trees, cols, c.rows, got)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: tree %d row %d: asm reached node %d, Go %d", c, i/c.rows, i%c.rows, got[i], want[i])
+			}
+		}
+		// Every walk ends at a leaf.
+		for i, n := range want {
+			if f.Nodes[n].Feat != f.LeafColumn() {
+				t.Fatalf("%+v: tree %d row %d stopped at internal node %d", c, i/c.rows, i%c.rows, n)
+			}
+		}
+	}
+}
+
+// TestWalkRowAsm checks the assembly walk of one row through many trees
+// against the Go walk.
+func TestWalkRowAsm(t *testing.T) {
+	if !treeWalkAsm {
+		t.Skip("no assembly walk on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ trees, depth, plane int }{{64, 6, 3}, {150, 14, 5}, {70, 1, 1}, {200, 0, 2}} {
+		f := randomForest(rng, c.trees, c.depth, c.plane)
+		for range 20 {
+			src := make([]float64, c.plane)
+			for i := range src {
+				src[i] = rng.NormFloat64()
+				if rng.IntN(8) == 0 {
+					src[i] = math.NaN()
+				}
+			}
+			row := make([]float64, f.Stride())
+			PrepareRows(f, row, src, c.plane, 1, false, false)
+			want, got := make([]int32, c.trees), make([]int32, c.trees)
+			treeWalkAsm = false
+			f.WalkRow(0, c.trees, row, want, 1)
+			treeWalkAsm = true
+			f.WalkRow(0, c.trees, row, got, 1)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v: tree %d: asm reached node %d, Go %d", c, i, got[i], want[i])
+				}
+				if f.Nodes[want[i]].Feat != f.LeafColumn() {
+					t.Fatalf("%+v: tree %d stopped at internal node %d", c, i, want[i])
+				}
+			}
+		}
+	}
+}
