@@ -88,11 +88,12 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-# Each fuzz target runs FUZZTIME (default 60 s; the tree-array fuzzer 30 s), seeded from tests/fuzz. FuzzHostile
+# Each fuzz target runs FUZZTIME (default 60 s; the tree-array and metadata JSON fuzzers 30 s), seeded from tests/fuzz. FuzzHostile
 # builds graphs from the bytes and runs them under a memory cap (tests/hostile).
 test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGraph$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
+	$(GO) test -run '^$$' -fuzz '^FuzzMetadataJSON$$' -fuzztime 30s -fuzzminimizetime 5s ./core/format
 	$(GO) test -run '^$$' -fuzz '^FuzzHostile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tests/hostile
 	$(GO) test -run '^$$' -fuzz '^FuzzTreeEnsemble$$' -fuzztime 30s -fuzzminimizetime 5s ./core/engine
 

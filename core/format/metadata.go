@@ -3,10 +3,10 @@ package format
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"regexp"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -126,62 +126,60 @@ func parseMetadata(b []byte, signature bool) (*Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	obj, ok := tree.(map[string]any)
+	obj, ok := tree.(jsonObject)
 	if !ok {
 		return nil, errs.New(errs.MetadataField, "metadata must be a JSON object")
 	}
 	if !signature {
 		for _, k := range []string{"inputs", "outputs", "writer"} {
-			if _, ok := obj[k]; ok {
+			if _, ok := obj.get(k); ok {
 				return nil, errs.New(errs.MetadataField, "metadata %q is set by the writer from the graph; do not supply it", k)
 			}
 		}
 	}
 	m := &Metadata{}
-	str := func(key string, dst *string) error {
-		v, ok := obj[key]
-		if !ok {
-			return nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return errs.New(errs.MetadataField, "metadata %q must be a string", key)
-		}
-		*dst = s
-		return nil
-	}
-	for key, dst := range map[string]*string{"name": &m.Name, "description": &m.Description, "version": &m.Version, "created": &m.Created, "writer": &m.Writer} {
-		if err := str(key, dst); err != nil {
-			return nil, err
+	for _, f := range [...]struct {
+		key string
+		dst *string
+	}{{"name", &m.Name}, {"description", &m.Description}, {"version", &m.Version}, {"created", &m.Created}, {"writer", &m.Writer}} {
+		if v, ok := obj.get(f.key); ok {
+			s, ok := v.(string)
+			if !ok {
+				return nil, errs.New(errs.MetadataField, "metadata %q must be a string", f.key)
+			}
+			*f.dst = s
 		}
 	}
-	if v, ok := obj["producer"]; ok {
-		p, ok := v.(map[string]any)
+	if v, ok := obj.get("producer"); ok {
+		p, ok := v.(jsonObject)
 		if !ok {
 			return nil, errs.New(errs.MetadataField, "metadata \"producer\" must be an object")
 		}
-		for key, dst := range map[string]*string{"name": &m.Producer.Name, "version": &m.Producer.Version} {
-			if pv, ok := p[key]; ok {
+		for _, f := range [...]struct {
+			key string
+			dst *string
+		}{{"name", &m.Producer.Name}, {"version", &m.Producer.Version}} {
+			if pv, ok := p.get(f.key); ok {
 				s, ok := pv.(string)
 				if !ok {
-					return nil, errs.New(errs.MetadataField, "metadata producer %q must be a string", key)
+					return nil, errs.New(errs.MetadataField, "metadata producer %q must be a string", f.key)
 				}
-				*dst = s
+				*f.dst = s
 			}
 		}
 	}
-	if v, ok := obj["properties"]; ok {
-		p, ok := v.(map[string]any)
+	if v, ok := obj.get("properties"); ok {
+		p, ok := v.(jsonObject)
 		if !ok {
 			return nil, errs.New(errs.MetadataField, "metadata \"properties\" must be an object of strings")
 		}
 		m.Properties = make(map[string]string, len(p))
-		for k, pv := range p {
-			s, ok := pv.(string)
+		for _, pm := range p {
+			s, ok := pm.val.(string)
 			if !ok {
-				return nil, errs.New(errs.MetadataField, "metadata property %q must be a string", k)
+				return nil, errs.New(errs.MetadataField, "metadata property %q must be a string", pm.key)
 			}
-			m.Properties[k] = s
+			m.Properties[pm.key] = s
 		}
 	}
 	for _, io := range []struct {
@@ -191,7 +189,7 @@ func parseMetadata(b []byte, signature bool) (*Metadata, error) {
 		if !signature {
 			break
 		}
-		v, ok := obj[io.key]
+		v, ok := obj.get(io.key)
 		if !ok {
 			return nil, errs.New(errs.MetadataMissingKey, "metadata lacks %q", io.key)
 		}
@@ -212,13 +210,16 @@ func parseSignature(key string, v any) ([]graph.ValueInfo, error) {
 	}
 	out := make([]graph.ValueInfo, len(list))
 	for i, e := range list {
-		o, ok := e.(map[string]any)
+		o, ok := e.(jsonObject)
 		if !ok {
 			return nil, errs.New(errs.MetadataField, "metadata %s[%d] must be an object", key, i)
 		}
-		name, ok1 := o["name"].(string)
-		dt, ok2 := o["dtype"].(string)
-		shape, ok3 := o["shape"].([]any)
+		nv, _ := o.get("name")
+		dv, _ := o.get("dtype")
+		sv, _ := o.get("shape")
+		name, ok1 := nv.(string)
+		dt, ok2 := dv.(string)
+		shape, ok3 := sv.([]any)
 		if !ok1 || !ok2 || !ok3 {
 			return nil, errs.New(errs.MetadataField, "metadata %s[%d] needs string \"name\", string \"dtype\" and array \"shape\"", key, i)
 		}
@@ -245,8 +246,36 @@ func parseSignature(key string, v any) ([]graph.ValueInfo, error) {
 	return out, nil
 }
 
-// parseStrictJSON decodes b into map[string]any / []any / string /
-// json.Number / bool / nil, rejecting what encoding/json would let through.
+// jsonObject is a decoded JSON object: its members in document order, no
+// two with the same key. Metadata objects are small, so a lookup is a scan.
+type jsonObject []jsonMember
+
+type jsonMember struct {
+	key string
+	val any
+}
+
+// get returns the value of key.
+func (o jsonObject) get(key string) (any, bool) {
+	for i := range o {
+		if o[i].key == key {
+			return o[i].val, true
+		}
+	}
+	return nil, false
+}
+
+// indexAbove is the member count above which duplicate keys are found with
+// a map rather than by scanning the members so far.
+const indexAbove = 8
+
+// parseStrictJSON decodes b into jsonObject / []any / string / json.Number
+// / bool / nil, rejecting what encoding/json would let through:
+// invalid UTF-8, more than MaxMetadataSize bytes or MaxMetadataDepth levels,
+// duplicate keys (compared after unescaping), data after the value.
+// Otherwise it accepts exactly the JSON that encoding/json accepts and
+// decodes it to the same values (with UseNumber); FuzzMetadataJSON checks
+// both against encoding/json.
 func parseStrictJSON(b []byte) (any, error) {
 	if len(b) > MaxMetadataSize {
 		return nil, errs.New(errs.MetadataTooLarge, "metadata is %d bytes; the limit is %d", len(b), MaxMetadataSize)
@@ -254,14 +283,14 @@ func parseStrictJSON(b []byte) (any, error) {
 	if !utf8.Valid(b) {
 		return nil, errs.New(errs.MetadataUTF8, "metadata is not valid UTF-8 (at byte %d)", firstInvalidUTF8(b))
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	p := jsonParser{b: b, s: string(b)}
+	v, err := p.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errs.New(errs.MetadataSyntax, "metadata has data after the top-level value (at byte %d)", dec.InputOffset())
+	p.space()
+	if p.i != len(b) {
+		return nil, errs.New(errs.MetadataSyntax, "metadata has data after the top-level value (at byte %d)", p.i)
 	}
 	return v, nil
 }
@@ -277,65 +306,348 @@ func firstInvalidUTF8(b []byte) int {
 	return -1
 }
 
-func syntaxErr(dec *json.Decoder, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return errs.New(errs.MetadataSyntax, "metadata JSON: %v (at byte %d)", se, se.Offset)
-	}
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errs.New(errs.MetadataSyntax, "metadata JSON ends early (at byte %d)", dec.InputOffset())
-	}
-	return errs.New(errs.MetadataSyntax, "metadata JSON: %v (at byte %d)", err, dec.InputOffset())
+// jsonParser is a recursive-descent parser of RFC 8259 JSON over valid
+// UTF-8. Errors are reported where they are first seen, scanning left to
+// right, so the first of several problems decides the error code.
+type jsonParser struct {
+	b []byte
+	s string // b as a string: strings without escapes and numbers are substrings of it
+	i int    // the next byte to read
 }
 
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > MaxMetadataDepth {
-		return nil, errs.New(errs.MetadataDepth, "metadata nests deeper than %d levels (at byte %d)", MaxMetadataDepth, dec.InputOffset())
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, syntaxErr(dec, err)
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			obj := map[string]any{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, syntaxErr(dec, err)
-				}
-				key := kt.(string) // the decoder guarantees object keys are strings
-				if _, dup := obj[key]; dup {
-					return nil, errs.New(errs.MetadataDuplicate, "metadata has duplicate key %q (at byte %d)", key, dec.InputOffset())
-				}
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				obj[key] = v
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, syntaxErr(dec, err)
-			}
-			return obj, nil
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, syntaxErr(dec, err)
-			}
-			return arr, nil
+func (p *jsonParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
 		}
-		return nil, errs.New(errs.MetadataSyntax, "metadata JSON: unexpected %q (at byte %d)", t, dec.InputOffset())
-	default:
-		return t, nil
 	}
+}
+
+// unexpected reports the byte at p.i (or the end of the input).
+func (p *jsonParser) unexpected(context string) error {
+	if p.i >= len(p.b) {
+		return errs.New(errs.MetadataSyntax, "metadata JSON ends early (at byte %d)", p.i)
+	}
+	r, _ := utf8.DecodeRune(p.b[p.i:])
+	return errs.New(errs.MetadataSyntax, "metadata JSON: invalid character %q %s (at byte %d)", r, context, p.i)
+}
+
+func (p *jsonParser) value(depth int) (any, error) {
+	if depth > MaxMetadataDepth {
+		return nil, errs.New(errs.MetadataDepth, "metadata nests deeper than %d levels (at byte %d)", MaxMetadataDepth, p.i)
+	}
+	p.space()
+	if p.i >= len(p.b) {
+		return nil, p.unexpected("")
+	}
+	switch c := p.b[p.i]; c {
+	case '{':
+		return p.object(depth)
+	case '[':
+		return p.array(depth)
+	case '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case 't':
+		return true, p.literal("true")
+	case 'f':
+		return false, p.literal("false")
+	case 'n':
+		return nil, p.literal("null")
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			return p.number()
+		}
+	}
+	return nil, p.unexpected("looking for beginning of value")
+}
+
+// object parses an object at depth (p.i is at '{'). The checks come in the
+// order of the token-by-token decoder this parser replaced: a key, then
+// whether it is a duplicate, then the depth of its value, then the colon.
+func (p *jsonParser) object(depth int) (any, error) {
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return jsonObject{}, nil
+	}
+	obj := make(jsonObject, 0, 8)
+	var index map[string]struct{} // the keys, once there are more than indexAbove
+	for {
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.unexpected("looking for beginning of object key string")
+		}
+		at := p.i
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		dup := false
+		if index != nil {
+			_, dup = index[key]
+		} else {
+			_, dup = obj.get(key)
+		}
+		if dup {
+			return nil, errs.New(errs.MetadataDuplicate, "metadata has duplicate key %q (at byte %d)", key, at)
+		}
+		if depth+1 > MaxMetadataDepth {
+			return nil, errs.New(errs.MetadataDepth, "metadata nests deeper than %d levels (at byte %d)", MaxMetadataDepth, p.i)
+		}
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.unexpected("after object key")
+		}
+		p.i++
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		obj = append(obj, jsonMember{key, v})
+		switch {
+		case index != nil:
+			index[key] = struct{}{}
+		case len(obj) > indexAbove:
+			index = make(map[string]struct{}, 2*len(obj))
+			for _, m := range obj {
+				index[m.key] = struct{}{}
+			}
+		}
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.unexpected("")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+			p.space()
+		case '}':
+			p.i++
+			return obj, nil
+		default:
+			return nil, p.unexpected("after object key:value pair")
+		}
+	}
+}
+
+// array parses an array at depth (p.i is at '[').
+func (p *jsonParser) array(depth int) (any, error) {
+	p.i++
+	arr := []any{}
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		return arr, nil
+	}
+	// The end of the input or a '}' is a syntax error even where an
+	// element would be too deep.
+	if p.i >= len(p.b) || p.b[p.i] == '}' {
+		return nil, p.unexpected("looking for beginning of value")
+	}
+	for {
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.unexpected("")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return arr, nil
+		default:
+			return nil, p.unexpected("after array element")
+		}
+	}
+}
+
+func (p *jsonParser) literal(lit string) error {
+	for k := 0; k < len(lit); k++ {
+		if p.i >= len(p.b) || p.b[p.i] != lit[k] {
+			return p.unexpected("in literal " + lit)
+		}
+		p.i++
+	}
+	return nil
+}
+
+func (p *jsonParser) digits() {
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+}
+
+func (p *jsonParser) isDigit() bool {
+	return p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9'
+}
+
+// number parses -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (p *jsonParser) number() (any, error) {
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	switch {
+	case p.i < len(p.b) && p.b[p.i] == '0':
+		p.i++
+	case p.isDigit():
+		p.digits()
+	default:
+		return nil, p.unexpected("in numeric literal")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if !p.isDigit() {
+			return nil, p.unexpected("after decimal point in numeric literal")
+		}
+		p.digits()
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if !p.isDigit() {
+			return nil, p.unexpected("in exponent of numeric literal")
+		}
+		p.digits()
+	}
+	return json.Number(p.s[start:p.i]), nil
+}
+
+// str parses a string (p.i is at its opening quote). A string without
+// escapes is a substring of p.s; escapes are decoded as encoding/json does,
+// a lone or mismatched UTF-16 surrogate becoming U+FFFD.
+func (p *jsonParser) str() (string, error) {
+	p.i++
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			p.i++
+			return p.s[start : p.i-1], nil
+		case c == '\\':
+			return p.escapedStr(start)
+		case c < 0x20:
+			return "", p.unexpected("in string literal")
+		}
+		p.i++
+	}
+	return "", p.unexpected("")
+}
+
+func (p *jsonParser) escapedStr(start int) (string, error) {
+	buf := append(make([]byte, 0, p.i-start+16), p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.unexpected("in string literal")
+		case c != '\\':
+			buf = append(buf, c)
+			p.i++
+			continue
+		}
+		p.i++ // the backslash
+		if p.i >= len(p.b) {
+			return "", p.unexpected("")
+		}
+		switch e := p.b[p.i]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			p.i++
+			r, err := p.hex4()
+			if err != nil {
+				return "", err
+			}
+			if utf16.IsSurrogate(r) {
+				// A pair needs a second \uXXXX right after; anything else
+				// leaves the first as U+FFFD and is read on its own.
+				r2 := hex4At(p.b[p.i:])
+				if d := utf16.DecodeRune(r, r2); d != unicode.ReplacementChar {
+					r = d
+					p.i += 6
+				} else {
+					r = unicode.ReplacementChar
+				}
+			}
+			buf = utf8.AppendRune(buf, r)
+			continue
+		default:
+			return "", p.unexpected("in string escape code")
+		}
+		p.i++
+	}
+	return "", p.unexpected("")
+}
+
+func hexVal(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c - 'a' + 10)
+	case c >= 'A' && c <= 'F':
+		return rune(c - 'A' + 10)
+	}
+	return -1
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func (p *jsonParser) hex4() (rune, error) {
+	var r rune
+	for k := 0; k < 4; k++ {
+		if p.i >= len(p.b) {
+			return 0, p.unexpected("")
+		}
+		v := hexVal(p.b[p.i])
+		if v < 0 {
+			return 0, p.unexpected("in \\u hexadecimal character escape")
+		}
+		r = r<<4 | v
+		p.i++
+	}
+	return r, nil
+}
+
+// hex4At returns the rune of a \uXXXX escape at the start of b, or -1.
+func hex4At(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		v := hexVal(c)
+		if v < 0 {
+			return -1
+		}
+		r = r<<4 | v
+	}
+	return r
 }
