@@ -165,11 +165,12 @@ func DecodeGraph(b []byte) (*graph.Graph, error) {
 	}
 	g.Nodes = make([]graph.Node, nn)
 	// Node arguments come from shared blocks: one allocation per ~1000 names
-	// instead of two per node.
+	// instead of two per node. Every name left takes 4 bytes of the section,
+	// so a small graph gets a block of its size, not 1024.
 	var block []string
 	names := func(n int) []string {
 		if n > len(block) {
-			block = make([]string, max(n, 1024))
+			block = make([]string, max(n, min(1024, (len(b)-c.off)/4)))
 		}
 		s := block[:n:n]
 		block = block[n:]

@@ -70,6 +70,7 @@ func sectionField(b []byte, i, off int) []byte { return b[HeaderSize+i*SectionEn
 
 func expectCode(t *testing.T, b []byte, opts OpenOptions, want errs.Code, msgPart string) {
 	t.Helper()
+	checkHeads(t, b) // Open validates from a copy of the first bytes: the same outcome
 	_, err := Parse(b, opts)
 	if got := errs.CodeOf(err); got != want {
 		t.Fatalf("got %v (%v), want %v", got, err, want)

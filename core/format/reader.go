@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/edsrzf/mmap-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
@@ -42,7 +42,7 @@ type File struct {
 	Tensors      []TensorDesc
 
 	data      []byte
-	mapping   mmap.MMap
+	mapping   []byte       // from unix.Mmap
 	owned     osmem.Buffer // data, when read into memory the File owns
 	weights   []byte
 	tensorIdx map[string]int
@@ -50,6 +50,13 @@ type File struct {
 
 // Open maps (or reads) path and validates it. Only regular files are
 // opened: a FIFO or a device is refused without blocking on it.
+//
+// The sections before WEIGHTS (header, table, metadata, graph, tensor
+// descriptors: usually a few KiB) are read with pread and validated from
+// that copy; the mapping is only read when weights are. Touching a mapping
+// costs a page fault and, at Close, a TLB flush on every CPU the process
+// ran on: more than the read. A file that fits in the first read is not
+// mapped at all.
 func Open(path string, opts OpenOptions) (*File, error) {
 	if st, err := os.Stat(path); err != nil {
 		return nil, errs.Wrap(errs.IOOpen, err, "opening %s", path)
@@ -57,52 +64,160 @@ func Open(path string, opts OpenOptions) (*File, error) {
 		return nil, errs.New(errs.IONotFile, "%s is %s, not a regular file", path, fileKind(st.Mode()))
 	}
 	// O_NONBLOCK: should the path become a FIFO after the Stat, opening it
-	// must not wait for a writer.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// must not wait for a writer. A plain descriptor, not an *os.File: the
+	// runtime's poller has nothing to do with a regular file.
+	fd, err := ignoringEINTR(func() (int, error) {
+		return syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	})
 	if err != nil {
-		return nil, errs.Wrap(errs.IOOpen, err, "opening %s", path)
+		return nil, errs.Wrap(errs.IOOpen, &os.PathError{Op: "open", Path: path, Err: err}, "opening %s", path)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, errs.Wrap(errs.IOOpen, err, "stat %s", path)
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if _, err := ignoringEINTR(func() (int, error) { return 0, syscall.Fstat(fd, &st) }); err != nil {
+		return nil, errs.Wrap(errs.IOOpen, &os.PathError{Op: "stat", Path: path, Err: err}, "stat %s", path)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, errs.New(errs.IONotFile, "%s is %s, not a regular file", path, fileKind(st.Mode()))
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, errs.New(errs.IONotFile, "%s is %s, not a regular file", path, fileKind(modeType(st.Mode)))
 	}
-	size := st.Size()
-	if size > int64(^uint(0)>>1) {
+	size := st.Size
+	if size < 0 || size > int64(^uint(0)>>1) {
 		return nil, errs.New(errs.IOOpen, "%s is too large to address (%d bytes)", path, size)
 	}
-	var data []byte
-	var m mmap.MMap
+	var data, head, m []byte
 	var owned osmem.Buffer
 	if opts.ReadAll || size < HeaderSize {
 		if owned, err = osmem.Alloc(size); err != nil {
 			return nil, errs.Prefix(err, "reading %s into memory", path)
 		}
 		data = owned.Bytes()
-		if _, err := io.ReadFull(f, data); err != nil {
+		if n, err := preadFull(fd, data, 0); err != nil || n < len(data) {
 			osmem.Free(&owned)
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, errs.Wrap(errs.IORead, err, "reading %s", path)
 		}
 	} else {
-		m, err = mmap.Map(f, mmap.RDONLY, 0)
-		if err != nil {
-			return nil, errs.Wrap(errs.IOMap, err, "mapping %s", path)
+		if head, err = readHead(fd, size); err != nil {
+			return nil, errs.Wrap(errs.IORead, err, "reading %s", path)
 		}
-		data = m
+		if int64(len(head)) == size {
+			data = head // all of it: nothing to map
+		} else {
+			m, err = unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+			if err != nil {
+				return nil, errs.Wrap(errs.IOMap, err, "mapping %s", path)
+			}
+			data = m
+		}
 	}
-	file, err := parse(data, opts)
+	file, err := parse(data, head, opts)
 	if err != nil {
 		if m != nil {
-			_ = m.Unmap()
+			_ = unix.Munmap(m)
 		}
 		osmem.Free(&owned)
 		return nil, errs.Prefix(err, "%s", path)
 	}
 	file.mapping, file.owned = m, owned
 	return file, nil
+}
+
+// Reading the start of a mapped file: headRead bytes first, then up to
+// where the table says WEIGHTS starts (at most maxHeadRead in all).
+const (
+	headRead    = 4096
+	maxHeadRead = 4 << 20
+)
+
+// readHead reads the bytes of the file before its WEIGHTS section into
+// 64-byte aligned memory. A short read (the file shrank) gives a shorter
+// head; parse reads anything head lacks from the file itself.
+func readHead(fd int, size int64) ([]byte, error) {
+	n := int(min(size, headRead))
+	head := AlignedBytes(n)
+	got, err := preadFull(fd, head, 0)
+	if err != nil || got < n {
+		return head[:got:got], err
+	}
+	end := headEnd(head, size)
+	if end <= n {
+		return head, nil
+	}
+	all := AlignedBytes(end)
+	copy(all, head)
+	got, err = preadFull(fd, all[n:], int64(n))
+	return all[: n+got : n+got], err
+}
+
+// headEnd returns how many bytes of a size-byte file to read as its head,
+// given its first bytes b: up to where WEIGHTS starts, or the end of the
+// last other section if one comes later (at most maxHeadRead, at least
+// len(b)). The section table is only a hint here: parse validates it.
+func headEnd(b []byte, size int64) int {
+	if len(b) < HeaderSize {
+		return len(b)
+	}
+	count := uint64(binary.LittleEndian.Uint32(b[40:]))
+	if count > MaxSections || HeaderSize+count*SectionEntrySize > uint64(len(b)) {
+		return len(b)
+	}
+	var want uint64
+	for i := uint64(0); i < count; i++ {
+		e := b[HeaderSize+i*SectionEntrySize:]
+		off, length := binary.LittleEndian.Uint64(e[8:]), binary.LittleEndian.Uint64(e[16:])
+		if SectionKind(binary.LittleEndian.Uint32(e)) == SectionWeights {
+			want = max(want, off)
+		} else if off+length >= off {
+			want = max(want, off+length)
+		}
+	}
+	return int(max(min(want, uint64(max(size, 0)), maxHeadRead), uint64(len(b))))
+}
+
+// preadFull reads len(b) bytes at off, or fewer at the end of the file.
+func preadFull(fd int, b []byte, off int64) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := ignoringEINTR(func() (int, error) { return syscall.Pread(fd, b[n:], off+int64(n)) })
+		if err != nil {
+			return n, err
+		}
+		if k == 0 {
+			break
+		}
+		n += k
+	}
+	return n, nil
+}
+
+func ignoringEINTR(fn func() (int, error)) (int, error) {
+	for {
+		n, err := fn()
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// modeType converts the file type bits of a stat mode to an os.FileMode.
+func modeType(m uint32) os.FileMode {
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return os.ModeDir
+	case syscall.S_IFIFO:
+		return os.ModeNamedPipe
+	case syscall.S_IFCHR:
+		return os.ModeDevice | os.ModeCharDevice
+	case syscall.S_IFBLK:
+		return os.ModeDevice
+	case syscall.S_IFSOCK:
+		return os.ModeSocket
+	case syscall.S_IFLNK:
+		return os.ModeSymlink
+	}
+	return os.ModeIrregular
 }
 
 // fileKind names what a non-regular file is, for messages.
@@ -123,7 +238,7 @@ func fileKind(m os.FileMode) string {
 // ParseOwned is Parse for memory from osmem.Alloc, which the File takes over:
 // Close (or a failed parse) frees it.
 func ParseOwned(buf osmem.Buffer, opts OpenOptions) (*File, error) {
-	f, err := parse(buf.Bytes(), opts)
+	f, err := parse(buf.Bytes(), nil, opts)
 	if err != nil {
 		osmem.Free(&buf)
 		return nil, err
@@ -139,7 +254,7 @@ func Parse(data []byte, opts OpenOptions) (*File, error) {
 	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%TensorAlign != 0 {
 		data = append(AlignedBytes(len(data))[:0], data...)
 	}
-	return parse(data, opts)
+	return parse(data, nil, opts)
 }
 
 // AlignedBytes returns a zeroed slice of n bytes whose start is 64-byte aligned.
@@ -162,7 +277,7 @@ func (f *File) Close() error {
 	if f.mapping == nil {
 		return nil
 	}
-	err := f.mapping.Unmap()
+	err := unix.Munmap(f.mapping)
 	f.mapping, f.data, f.weights = nil, nil, nil
 	if err != nil {
 		return errs.Wrap(errs.IO, err, "unmapping")
@@ -235,49 +350,59 @@ func guardFault(fn func() error) error {
 	})
 }
 
-func parse(data []byte, opts OpenOptions) (file *File, err error) {
+// parse validates the file held in data. head, if not nil, is a copy of
+// data's first len(head) bytes: everything but the weights is read from it.
+func parse(data, head []byte, opts OpenOptions) (file *File, err error) {
 	err = guardFault(func() error {
-		file, err = parseUnguarded(data, opts)
+		file, err = parseUnguarded(data, head, opts)
 		return err
 	})
 	return file, err
 }
 
-func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
+func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 	size := uint64(len(data))
+	// view returns data[lo:hi], from head when head holds those bytes.
+	view := func(lo, hi uint64) []byte {
+		if hi <= uint64(len(head)) {
+			return head[lo:hi:hi]
+		}
+		return data[lo:hi:hi]
+	}
 	if size < HeaderSize {
 		if bytes.HasPrefix(Magic[:], data[:min(len(data), len(Magic))]) {
 			return nil, errs.New(errs.FormatTruncated, "file is %d bytes; the header alone needs %d", size, HeaderSize)
 		}
 		return nil, errs.New(errs.FormatBadMagic, "not an .mle file: bad magic bytes %q", data[:min(len(data), len(Magic))])
 	}
-	if !bytes.Equal(data[:8], Magic[:]) {
-		return nil, errs.New(errs.FormatBadMagic, "not an .mle file: bad magic bytes %q", data[:8])
+	hb := view(0, HeaderSize)
+	if !bytes.Equal(hb[:8], Magic[:]) {
+		return nil, errs.New(errs.FormatBadMagic, "not an .mle file: bad magic bytes %q", hb[:8])
 	}
 	le := binary.LittleEndian
 	h := Header{
-		Major: le.Uint16(data[8:]), Minor: le.Uint16(data[10:]),
-		RequiredFlags: le.Uint64(data[16:]), OptionalFlags: le.Uint64(data[24:]),
-		TableOffset: le.Uint64(data[32:]), SectionCount: le.Uint32(data[40:]),
-		FileLength: le.Uint64(data[48:]), TableCRC: le.Uint32(data[56:]),
+		Major: le.Uint16(hb[8:]), Minor: le.Uint16(hb[10:]),
+		RequiredFlags: le.Uint64(hb[16:]), OptionalFlags: le.Uint64(hb[24:]),
+		TableOffset: le.Uint64(hb[32:]), SectionCount: le.Uint32(hb[40:]),
+		FileLength: le.Uint64(hb[48:]), TableCRC: le.Uint32(hb[56:]),
 	}
 	if h.Major != VersionMajor {
 		return nil, errs.New(errs.FormatVersion, "file format version %d.%d; this reader supports %d.x", h.Major, h.Minor, VersionMajor)
 	}
-	switch m := le.Uint32(data[12:]); m {
+	switch m := le.Uint32(hb[12:]); m {
 	case EndianMarker:
 	case bits.ReverseBytes32(EndianMarker):
 		return nil, errs.New(errs.FormatEndian, "file is big-endian; MLE files are little-endian")
 	default:
 		return nil, errs.New(errs.FormatHeader, "header endianness marker is %#08x, want %#08x", m, EndianMarker)
 	}
-	if got, want := crc32c(data[:60]), le.Uint32(data[60:]); got != want {
+	if got, want := crc32c(hb[:60]), le.Uint32(hb[60:]); got != want {
 		return nil, errs.New(errs.ChecksumHeader, "header CRC-32C is %#08x but bytes 0..60 hash to %#08x", want, got)
 	}
 	if h.RequiredFlags != 0 {
 		return nil, errs.New(errs.FormatRequiredFlag, "file requires features %#x that this reader does not know", h.RequiredFlags)
 	}
-	if le.Uint32(data[44:]) != 0 {
+	if le.Uint32(hb[44:]) != 0 {
 		return nil, errs.New(errs.FormatHeader, "header reserved field at offset 44 is not zero")
 	}
 	switch {
@@ -296,14 +421,15 @@ func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
 	if tableEnd > size {
 		return nil, errs.New(errs.FormatSectionBounds, "section table [%d, %d) runs past the end of the %d-byte file", HeaderSize, tableEnd, size)
 	}
-	if got := crc32c(data[HeaderSize:tableEnd]); got != h.TableCRC {
+	table := view(HeaderSize, tableEnd)
+	if got := crc32c(table); got != h.TableCRC {
 		return nil, errs.New(errs.ChecksumHeader, "section table CRC-32C is %#08x but bytes %d..%d hash to %#08x", h.TableCRC, HeaderSize, tableEnd, got)
 	}
-	f := &File{Header: h, data: data}
+	f := &File{Header: h, data: data, Sections: make([]Section, 0, h.SectionCount)}
 	prevEnd := tableEnd
-	bySection := map[SectionKind]int{}
+	var bySection [SectionWeights + 1]int // 1 + the index of each of the four sections; 0: none yet
 	for i := 0; i < int(h.SectionCount); i++ {
-		e := data[HeaderSize+i*SectionEntrySize:]
+		e := table[i*SectionEntrySize:]
 		s := Section{Kind: SectionKind(le.Uint32(e)), Flags: le.Uint32(e[4:]), Offset: le.Uint64(e[8:]),
 			Length: le.Uint64(e[16:]), CRC: le.Uint32(e[24:])}
 		if le.Uint32(e[28:]) != 0 {
@@ -314,10 +440,10 @@ func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
 		}
 		switch s.Kind {
 		case SectionMetadata, SectionGraph, SectionTensors, SectionWeights:
-			if _, dup := bySection[s.Kind]; dup {
+			if bySection[s.Kind] != 0 {
 				return nil, errs.New(errs.FormatHeader, "section %s appears twice", s.Kind)
 			}
-			bySection[s.Kind] = i
+			bySection[s.Kind] = i + 1
 		case SectionSignature:
 			return nil, errs.New(errs.UnsupportedFeature, "file has a SIGNATURE section; signatures are not supported by this build")
 		default:
@@ -335,7 +461,7 @@ func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
 		case s.Offset != want:
 			return nil, errs.New(errs.FormatGap, "section %d (%s) at offset %d leaves a gap: it must start at %d", i, s.Kind, s.Offset, want)
 		}
-		if j := slices.IndexFunc(data[prevEnd:s.Offset], func(b byte) bool { return b != 0 }); j >= 0 {
+		if j := slices.IndexFunc(view(prevEnd, s.Offset), func(b byte) bool { return b != 0 }); j >= 0 {
 			return nil, errs.New(errs.FormatGap, "padding byte at offset %d before section %d (%s) is not zero", prevEnd+uint64(j), i, s.Kind)
 		}
 		prevEnd = s.Offset + s.Length
@@ -345,12 +471,15 @@ func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
 		return nil, errs.New(errs.FormatGap, "file has %d bytes after its last section", size-prevEnd)
 	}
 	body := func(k SectionKind) ([]byte, *Section, error) {
-		i, ok := bySection[k]
-		if !ok {
+		i := bySection[k]
+		if i == 0 {
 			return nil, nil, errs.New(errs.FormatHeader, "file has no %s section", k)
 		}
-		s := &f.Sections[i]
-		return data[s.Offset : s.Offset+s.Length : s.Offset+s.Length], s, nil
+		s := &f.Sections[i-1]
+		if k == SectionWeights { // tensor views point into data
+			return data[s.Offset : s.Offset+s.Length : s.Offset+s.Length], s, nil
+		}
+		return view(s.Offset, s.Offset+s.Length), s, nil
 	}
 	var sec [4][]byte
 	for i, k := range []SectionKind{SectionMetadata, SectionGraph, SectionTensors, SectionWeights} {
@@ -377,12 +506,8 @@ func parseUnguarded(data []byte, opts OpenOptions) (*File, error) {
 		return nil, err
 	}
 	f.weights = sec[3]
-	if f.Tensors, err = decodeTensors(sec[2], uint64(len(sec[3]))); err != nil {
+	if f.Tensors, f.tensorIdx, err = decodeTensors(sec[2], uint64(len(sec[3]))); err != nil {
 		return nil, err
-	}
-	f.tensorIdx = make(map[string]int, len(f.Tensors))
-	for i := range f.Tensors {
-		f.tensorIdx[f.Tensors[i].Name] = i
 	}
 	if opts.Verify {
 		if err := f.verifyWeights(); err != nil {

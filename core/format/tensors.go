@@ -47,87 +47,96 @@ func encodeTensors(ts []TensorDesc) []byte {
 }
 
 // decodeTensors parses and checks the TENSORS section against a WEIGHTS
-// section of weightsLen bytes. Descriptors must tile WEIGHTS in order: each
-// tensor starts at the first 64-byte boundary after the previous one ends,
-// and the last one ends where the section ends.
-func decodeTensors(b []byte, weightsLen uint64) ([]TensorDesc, error) {
+// section of weightsLen bytes, and indexes the tensors by name. Descriptors
+// must tile WEIGHTS in order: each tensor starts at the first 64-byte
+// boundary after the previous one ends, and the last one ends where the
+// section ends.
+func decodeTensors(b []byte, weightsLen uint64) ([]TensorDesc, map[string]int, error) {
 	c := &cursor{b: b, what: "TENSORS section", code: errs.FormatTruncated}
 	n := c.u32()
 	if c.err == nil && c.u32() != 0 {
-		return nil, errs.New(errs.FormatDescriptor, "TENSORS section: reserved field is not zero")
+		return nil, nil, errs.New(errs.FormatDescriptor, "TENSORS section: reserved field is not zero")
 	}
 	if c.err != nil {
-		return nil, c.err
+		return nil, nil, c.err
 	}
 	if n > MaxTensors {
-		return nil, errs.New(errs.FormatDescriptor, "TENSORS section lists %d tensors; the limit is %d", n, MaxTensors)
+		return nil, nil, errs.New(errs.FormatDescriptor, "TENSORS section lists %d tensors; the limit is %d", n, MaxTensors)
 	}
 	if uint64(n)*minTensorEntry > uint64(len(b)-c.off) {
-		return nil, errs.New(errs.FormatTruncated, "TENSORS section lists %d tensors, which need at least %d bytes, but only %d remain", n, uint64(n)*minTensorEntry, len(b)-c.off)
+		return nil, nil, errs.New(errs.FormatTruncated, "TENSORS section lists %d tensors, which need at least %d bytes, but only %d remain", n, uint64(n)*minTensorEntry, len(b)-c.off)
 	}
 	ts := make([]TensorDesc, n)
-	seen := make(map[string]struct{}, n)
+	index := make(map[string]int, n)
+	// One string conversion for the section (names are substrings of it) and
+	// shared blocks for the shapes.
+	all := string(b)
+	var dims []int64
 	var end uint64 // end of the previous tensor's data
 	for i := range ts {
 		t := &ts[i]
 		at := c.off
 		nameLen := int(c.u16())
+		nameAt := c.off
 		name := c.take(nameLen)
 		t.DType = dtype.DType(c.u8())
 		t.Encoding = Encoding(c.u8())
 		rank := int(c.u8())
 		reserved := c.u8()
 		if c.err != nil {
-			return nil, c.err
+			return nil, nil, c.err
 		}
-		t.Name = string(name)
+		t.Name = all[nameAt : nameAt+nameLen]
 		if nameLen == 0 || !utf8.Valid(name) {
-			return nil, errs.New(errs.FormatDescriptor, "tensor %d (offset %d in TENSORS): name must be non-empty UTF-8", i, at)
+			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %d (offset %d in TENSORS): name must be non-empty UTF-8", i, at)
 		}
-		if _, dup := seen[t.Name]; dup {
-			return nil, errs.New(errs.FormatDescriptor, "tensor %d: name %q is used twice", i, t.Name)
+		if _, dup := index[t.Name]; dup {
+			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %d: name %q is used twice", i, t.Name)
 		}
-		seen[t.Name] = struct{}{}
+		index[t.Name] = i
 		if reserved != 0 {
-			return nil, errs.New(errs.FormatDescriptor, "tensor %q: reserved byte is %d, not zero", t.Name, reserved)
+			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: reserved byte is %d, not zero", t.Name, reserved)
 		}
 		if !t.DType.Valid() {
-			return nil, errs.New(errs.FormatDType, "tensor %q has unknown dtype id %d", t.Name, uint8(t.DType))
+			return nil, nil, errs.New(errs.FormatDType, "tensor %q has unknown dtype id %d", t.Name, uint8(t.DType))
 		}
 		if rank > dtype.MaxRank {
-			return nil, errs.New(errs.UnsupportedFeature, "tensor %q has rank %d; MLE supports rank <= %d", t.Name, rank, dtype.MaxRank)
+			return nil, nil, errs.New(errs.UnsupportedFeature, "tensor %q has rank %d; MLE supports rank <= %d", t.Name, rank, dtype.MaxRank)
 		}
-		t.Shape = make([]int64, rank)
+		if dims == nil || rank > len(dims) {
+			dims = make([]int64, max(rank, 4*(int(n)-i)))
+		}
+		t.Shape, dims = dims[:rank:rank], dims[rank:]
 		for j := range t.Shape {
 			t.Shape[j] = c.i64()
 		}
 		t.Offset, t.StoredLen, t.RawLen, t.CRC = c.u64(), c.u64(), c.u64(), c.u32()
 		if c.err != nil {
-			return nil, c.err
+			return nil, nil, c.err
 		}
 		for j, d := range t.Shape {
 			if d < 0 {
-				return nil, errs.New(errs.FormatNegativeDim, "tensor %q: dimension %d is %d", t.Name, j, d)
+				return nil, nil, errs.New(errs.FormatNegativeDim, "tensor %q: dimension %d is %d", t.Name, j, d)
 			}
 		}
 		size, ok := dtype.ByteSize(t.DType, t.Shape)
 		if !ok {
-			return nil, errs.New(errs.FormatShapeOverflow, "tensor %q: shape %v × %d bytes overflows", t.Name, t.Shape, t.DType.Size())
+			return nil, nil, errs.New(errs.FormatShapeOverflow, "tensor %q: shape %v × %d bytes overflows", t.Name, t.Shape, t.DType.Size())
 		}
 		if t.RawLen != uint64(size) {
-			return nil, errs.New(errs.FormatDescriptor, "tensor %q: raw length %d, but %s%v needs %d bytes", t.Name, t.RawLen, t.DType, t.Shape, size)
+			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw length %d, but %s%v needs %d bytes", t.Name, t.RawLen, t.DType, t.Shape, size)
 		}
 		if t.Encoding != EncodingRaw {
-			return nil, errs.New(errs.UnsupportedEncoding, "tensor %q: encoding %s (id %d) not supported by this build", t.Name, t.Encoding, uint8(t.Encoding))
+			return nil, nil, errs.New(errs.UnsupportedEncoding, "tensor %q: encoding %s (id %d) not supported by this build", t.Name, t.Encoding, uint8(t.Encoding))
 		}
 		if t.StoredLen != t.RawLen {
-			return nil, errs.New(errs.FormatDescriptor, "tensor %q: raw encoding stores %d bytes but declares %d", t.Name, t.StoredLen, t.RawLen)
+			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw encoding stores %d bytes but declares %d", t.Name, t.StoredLen, t.RawLen)
 		}
 		if t.Offset%TensorAlign != 0 {
-			return nil, errs.New(errs.FormatMisaligned, "tensor %q: offset %d is not a multiple of %d", t.Name, t.Offset, TensorAlign)
+			return nil, nil, errs.New(errs.FormatMisaligned, "tensor %q: offset %d is not a multiple of %d", t.Name, t.Offset, TensorAlign)
 		}
 		if t.Offset > weightsLen || t.StoredLen > weightsLen-t.Offset {
-			return nil, errs.New(errs.FormatTensorBounds, "tensor %q: bytes [%d, %d+%d) lie past the %d-byte WEIGHTS section", t.Name, t.Offset, t.Offset, t.StoredLen, weightsLen)
+			return nil, nil, errs.New(errs.FormatTensorBounds, "tensor %q: bytes [%d, %d+%d) lie past the %d-byte WEIGHTS section", t.Name, t.Offset, t.Offset, t.StoredLen, weightsLen)
 		}
 		want, _ := alignUp(end, TensorAlign) // end <= weightsLen <= 2^63: no overflow
 		if i == 0 {
@@ -135,17 +144,17 @@ func decodeTensors(b []byte, weightsLen uint64) ([]TensorDesc, error) {
 		}
 		switch {
 		case t.Offset < want:
-			return nil, errs.New(errs.FormatSectionOverlap, "tensor %q at offset %d overlaps the previous tensor, which ends at %d", t.Name, t.Offset, end)
+			return nil, nil, errs.New(errs.FormatSectionOverlap, "tensor %q at offset %d overlaps the previous tensor, which ends at %d", t.Name, t.Offset, end)
 		case t.Offset > want:
-			return nil, errs.New(errs.FormatGap, "tensor %q at offset %d leaves a gap: it must start at %d", t.Name, t.Offset, want)
+			return nil, nil, errs.New(errs.FormatGap, "tensor %q at offset %d leaves a gap: it must start at %d", t.Name, t.Offset, want)
 		}
 		end = t.Offset + t.StoredLen
 	}
 	if c.off != len(b) {
-		return nil, errs.New(errs.FormatGap, "TENSORS section has %d bytes after the last descriptor", len(b)-c.off)
+		return nil, nil, errs.New(errs.FormatGap, "TENSORS section has %d bytes after the last descriptor", len(b)-c.off)
 	}
 	if end != weightsLen {
-		return nil, errs.New(errs.FormatGap, "WEIGHTS section is %d bytes but its tensors end at %d", weightsLen, end)
+		return nil, nil, errs.New(errs.FormatGap, "WEIGHTS section is %d bytes but its tensors end at %d", weightsLen, end)
 	}
-	return ts, nil
+	return ts, index, nil
 }
