@@ -95,7 +95,8 @@ type Pool struct {
 	size     int
 	spin     atomic.Int64 // time.Duration
 	jobs     chan *call
-	once     sync.Once
+	once     sync.Once            // closes jobs
+	started  sync.Once            // starts the workers
 	spinning atomic.Int32         // workers spinning now
 	offer    atomic.Pointer[call] // a loop offering places to spinners
 	closed   atomic.Bool
@@ -124,10 +125,16 @@ func NewPoolSpin(size int, spin time.Duration) *Pool {
 	}
 	p := &Pool{size: size, jobs: make(chan *call, 4*size)}
 	p.SetSpin(spin)
-	for i := 1; i < size; i++ {
+	return p
+}
+
+// start starts the workers, on the first loop that wants helpers: opening
+// a model then costs no goroutines, no thread wake-ups and no spinning
+// until it runs something that is split.
+func (p *Pool) start() {
+	for i := 1; i < p.size; i++ {
 		go p.worker()
 	}
-	return p
 }
 
 // SetSpin changes how long idle workers spin before parking (0: never, at
@@ -249,6 +256,7 @@ func (p *Pool) For(caller *Worker, n int, t Task) {
 		Serial(caller, n, t)
 		return
 	}
+	p.started.Do(p.start)
 	// A chunk run by the caller may call For again with the same Worker;
 	// that call must not reuse caller.call while this loop still owns it.
 	caller.busy = true
