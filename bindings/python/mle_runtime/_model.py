@@ -23,6 +23,14 @@ from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEForkError, MLEFormatError
                       MLEUnsupportedError, MLEValueError)
 
 _DEVICES = {"cpu": 0, "cuda": 1}
+# The first buffer Model offers mle_model_metadata: larger than the metadata
+# of most models, so that one call reads it.
+_METADATA_BUFFER = 4096
+# Its type, made once: `c_char * n` makes a new type object whenever none of
+# that size is alive (create_string_buffer too), a cycle for the garbage
+# collector to find at every load.
+_MetadataBuffer = ctypes.c_char * _METADATA_BUFFER
+_IO_INFO_SIZE = ctypes.sizeof(_lib.IoInfo)
 
 
 @dataclass(frozen=True)
@@ -238,9 +246,9 @@ class Model(_lib.Closeable):
         try:
             if serve != (None, None):
                 self.set_options(max_sessions=serve[0], spin_us=serve[1])
-            self.metadata: dict = self._read_metadata()
-            self.inputs = self._specs("input")
-            self.outputs = self._specs("output")
+            self.metadata, text = self._read_metadata()
+            self.inputs = self._signature(text, "input")
+            self.outputs = self._signature(text, "output")
             props = _metadata.read(self.metadata, self.inputs, self.outputs)
         except BaseException:
             self.close()
@@ -279,28 +287,57 @@ class Model(_lib.Closeable):
 
     # ---------------------------------------------------------------- info
 
-    def _read_metadata(self) -> dict:
-        n, err = ctypes.c_size_t(), ctypes.c_void_p()
-        _lib.check(self._lib.mle_model_metadata(self._h, None, 0, ctypes.byref(n), ctypes.byref(err)), err)
-        buf = ctypes.create_string_buffer(n.value + 1)
-        _lib.check(self._lib.mle_model_metadata(self._h, buf, n.value + 1, ctypes.byref(n), ctypes.byref(err)), err)
+    def _read_metadata(self) -> tuple[dict, bytes]:
+        """The metadata, parsed, and its JSON text."""
+        # One call into a buffer that holds the usual metadata (a few hundred
+        # bytes); only larger metadata (many feature names) takes a second
+        # call, into a buffer of the size the first one reported.
+        fn, n, err = self._lib.mle_model_metadata, ctypes.c_size_t(), ctypes.c_void_p()
+        buf = _MetadataBuffer()
+        if fn(self._h, buf, _METADATA_BUFFER, ctypes.byref(n), None) != _lib.MLE_OK:
+            if n.value >= _METADATA_BUFFER:
+                buf = ctypes.create_string_buffer(n.value + 1)
+            _lib.check(fn(self._h, buf, len(buf), ctypes.byref(n), ctypes.byref(err)), err)
+        text = ctypes.string_at(buf, n.value)
         try:
-            return json.loads(buf.raw[:n.value].decode("utf-8"))
+            return json.loads(text.decode("utf-8")), text
         except (ValueError, RecursionError) as e:  # libmle checked it: this would be a bug, said as such
             raise MLEFormatError(f"metadata: not the JSON libmle validated ({type(e).__name__}: {e})",
                                  7 | 5 << 8, "MLE_ERR_METADATA_FIELD") from None
 
+    def _signature(self, text: bytes, kind: str) -> list[TensorSpec]:
+        """The graph's inputs (or outputs). libmle refuses a file whose
+        metadata lists them otherwise than its graph (name, dtype and every
+        dim), so the metadata already read gives them without calls into
+        libmle; where this binding might read the metadata differently from
+        libmle (\\u escapes: lone surrogates; dtype spellings it does not
+        know), libmle is asked (_specs)."""
+        if b"\\u" not in text and type(self.metadata) is dict:
+            specs = _specs_from_metadata(self.metadata.get(kind + "s"))
+            if specs is not None:
+                return specs
+        return self._specs(kind)
+
     def _specs(self, kind: str) -> list[TensorSpec]:
+        lib, h = self._lib, self._h
+        if kind == "input":
+            count_fn, info_fn = lib.mle_model_input_count, lib.mle_model_input_info
+        else:
+            count_fn, info_fn = lib.mle_model_output_count, lib.mle_model_output_info
         count = ctypes.c_size_t()
-        _lib.check(getattr(self._lib, f"mle_model_{kind}_count")(self._h, ctypes.byref(count)))
+        _lib.check(count_fn(h, ctypes.byref(count)))
+        # One struct for every call: libmle rewrites all of it each time.
+        info, err = _lib.IoInfo(), ctypes.c_void_p()
+        info.struct_size = _IO_INFO_SIZE
+        info_ref, err_ref = ctypes.byref(info), ctypes.byref(err)
         specs = []
         for i in range(count.value):
-            info, err = _lib.IoInfo(), ctypes.c_void_p()
-            info.struct_size = ctypes.sizeof(info)
-            _lib.check(getattr(self._lib, f"mle_model_{kind}_info")(self._h, i, ctypes.byref(info), ctypes.byref(err)), err)
-            _storage_dtype(info.dtype, info.name)  # refuses ids this binding does not know
-            specs.append(TensorSpec(info.name.decode(), PUBLIC_DTYPES[info.dtype],
-                                    tuple(info.shape[d] for d in range(info.rank)), DTYPE_NAMES[info.dtype]))
+            _lib.check(info_fn(h, i, info_ref, err_ref), err)
+            dt = info.dtype
+            if dt not in DTYPES:
+                _storage_dtype(dt, info.name)  # refuses ids this binding does not know
+            specs.append(TensorSpec(info.name.decode(), PUBLIC_DTYPES[dt], tuple(info.shape[:info.rank]),
+                                    DTYPE_NAMES[dt]))
         return specs
 
     def __repr__(self) -> str:
@@ -627,6 +664,33 @@ class Model(_lib.Closeable):
         if h is not None and h.value and os.getpid() == self._pid:
             self._lib.mle_model_free(h)
         self._h = None
+
+
+# Full dtype names (as the writer spells them in metadata) -> MLE dtype id.
+_DTYPE_BY_NAME = {name: mle_id for mle_id, name in DTYPE_NAMES.items() if mle_id in DTYPES}
+
+
+def _specs_from_metadata(entries: Any) -> list[TensorSpec] | None:
+    """TensorSpecs from a metadata "inputs" or "outputs" list, or None if
+    any entry is not plainly a name, a dtype this binding knows by its full
+    name and a shape of at most MAX_RANK ints."""
+    if type(entries) is not list:
+        return None
+    specs = []
+    for e in entries:
+        if type(e) is not dict:
+            return None
+        name, dt_name, shape = e.get("name"), e.get("dtype"), e.get("shape")
+        if type(name) is not str or type(dt_name) is not str or type(shape) is not list or len(shape) > _lib.MAX_RANK:
+            return None
+        dt = _DTYPE_BY_NAME.get(dt_name)
+        if dt is None:
+            return None
+        for d in shape:
+            if type(d) is not int or d < -1:
+                return None
+        specs.append(TensorSpec(name, PUBLIC_DTYPES[dt], tuple(shape), DTYPE_NAMES[dt]))
+    return specs
 
 
 def _maybe_not_finite(a: np.ndarray) -> bool:

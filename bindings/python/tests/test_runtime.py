@@ -175,6 +175,49 @@ def test_open_from_memory(model_path, data):
         mle_runtime.Model(data=raw, read_all=True)
 
 
+@pytest.mark.parametrize("names, description", [
+    (("X", "Y"), "short"),
+    (("é 日本 \"q\" \\", "out/1"), "d" * 6000),  # metadata larger than the first buffer
+    (("a\x01b", "x\u2028y"), "short"),  # written as \\u escapes: Model asks libmle
+])
+def test_signature_equals_libmle(tmp_path, names, description):
+    """Model reads inputs and outputs from the metadata when it can (libmle
+    refuses metadata that disagrees with the graph) and asks libmle where it
+    might read them otherwise: either way they are libmle's."""
+    from mle_runtime._builder import Builder
+    path = tmp_path / "sig.mle"
+    with Builder() as b:
+        b.set_metadata({"name": "sig", "description": description})
+        b.add_input(names[0], np.float32, [-1, 3])
+        b.add_input("B", "bfloat16", [2])
+        b.add_node("Relu", [names[0]], [names[1]])
+        b.add_node("Identity", ["B"], ["C"])
+        b.add_output(names[1])
+        b.add_output("C")
+        b.save(path)
+    with mle_runtime.load(path) as m:
+        assert m.metadata["description"] == description
+        assert m.inputs == m._specs("input") and m.outputs == m._specs("output")
+        assert [s.name for s in m.inputs] == [names[0], "B"] and m.inputs[0].shape == (-1, 3)
+        assert (m.inputs[1].dtype, m.inputs[1].mle_dtype, m.inputs[1].shape) == (np.float32, "bfloat16", (2,))
+        assert [s.name for s in m.outputs] == [names[1], "C"]
+
+
+def test_loads_share_no_mutable_state(model_path, data):
+    """Loading the same file again reuses the parsed mle.* properties
+    (_metadata's memo), but every model gets objects of its own."""
+    path, est = model_path
+    X, _ = data
+    a, b = mle_runtime.load(path), mle_runtime.load(path)
+    assert a.classes_ is not b.classes_ and list(a.classes_) == list(b.classes_) == ["a", "b", "c"]
+    assert a.metadata is not b.metadata and a.metadata == b.metadata
+    a.classes_[0] = "z"
+    a.metadata["properties"]["owner"] = "x"
+    c = mle_runtime.load(path)
+    assert list(c.classes_) == ["a", "b", "c"] and c.metadata["properties"]["owner"] == "tests"
+    np.testing.assert_array_equal(c.predict(X[:5]), est.predict(X[:5]))
+
+
 def test_threads_share_one_model(model_path, data):
     path, est = model_path
     X, _ = data
