@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/edsrzf/mmap-go"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
@@ -42,7 +42,7 @@ type File struct {
 	Tensors      []TensorDesc
 
 	data      []byte
-	mapping   []byte       // from unix.Mmap
+	mapping   []byte       // from mmap-go
 	owned     osmem.Buffer // data, when read into memory the File owns
 	weights   []byte
 	tensorIdx map[string]int
@@ -105,8 +105,7 @@ func Open(path string, opts OpenOptions) (*File, error) {
 		if int64(len(head)) == size {
 			data = head // all of it: nothing to map
 		} else {
-			m, err = unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-			if err != nil {
+			if m, err = mapFile(fd, path, int(size)); err != nil {
 				return nil, errs.Wrap(errs.IOMap, err, "mapping %s", path)
 			}
 			data = m
@@ -115,13 +114,26 @@ func Open(path string, opts OpenOptions) (*File, error) {
 	file, err := parse(data, head, opts)
 	if err != nil {
 		if m != nil {
-			_ = unix.Munmap(m)
+			_ = (*mmap.MMap)(&m).Unmap()
 		}
 		osmem.Free(&owned)
 		return nil, errs.Prefix(err, "%s", path)
 	}
 	file.mapping, file.owned = m, owned
 	return file, nil
+}
+
+// mapFile maps size bytes of the file open as fd read-only with mmap-go,
+// through an *os.File on a duplicate of fd (closed once mapped: a mapping
+// outlives its descriptor), so that fd stays the caller's alone.
+func mapFile(fd int, path string, size int) ([]byte, error) {
+	dup, err := ignoringEINTR(func() (int, error) { return syscall.Dup(fd) })
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(dup), path)
+	defer f.Close()
+	return mmap.MapRegion(f, size, mmap.RDONLY, 0, 0)
 }
 
 // Reading the start of a mapped file: headRead bytes first, then up to
@@ -277,7 +289,7 @@ func (f *File) Close() error {
 	if f.mapping == nil {
 		return nil
 	}
-	err := unix.Munmap(f.mapping)
+	err := (*mmap.MMap)(&f.mapping).Unmap()
 	f.mapping, f.data, f.weights = nil, nil, nil
 	if err != nil {
 		return errs.Wrap(errs.IO, err, "unmapping")
