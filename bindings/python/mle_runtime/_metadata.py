@@ -72,65 +72,9 @@ class Properties:
     feature_names: list[str] | None
     allow_nan: bool
 
-    def copy(self) -> Properties:
-        """A copy that shares no mutable object with this one."""
-        return Properties(dict(self.methods), None if self.classes is None else self.classes.copy(),
-                          self.labels_are_indices, None if self.feature_names is None else list(self.feature_names),
-                          self.allow_nan)
-
-
-# read() is a function of the mle.* properties (strings) and the signature
-# alone, and parsing their JSON texts and building the classes array is a
-# good part of a load: a model loaded again, or another with the same
-# properties, reuses the result. Each caller gets its own copy. Bounded:
-# properties of at most _MEMO_TEXT bytes, at most _MEMO_SIZE results.
-_PROPERTIES = ("mle.methods", "mle.classes", "mle.labels", "mle.feature_names", "mle.allow_nan")
-_MEMO: dict[tuple, Properties] = {}
-_MEMO_SIZE = 16
-_MEMO_TEXT = 4096
-_ABSENT = object()
-
-
-def _memo_key(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> tuple | None:
-    if type(metadata) is not dict:
-        return None
-    props = metadata.get("properties", {})
-    if type(props) is not dict:
-        return None
-    values, size = [], 0
-    for k in _PROPERTIES:
-        v = props.get(k, _ABSENT)
-        if v is not _ABSENT:
-            if type(v) is not str:
-                return None
-            size += len(v)
-        values.append(v)
-    if size > _MEMO_TEXT:
-        return None
-    key = (tuple(values), tuple(inputs), tuple(outputs))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
 
 def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Properties:
     """Checks and converts the mle.* properties. inputs/outputs: TensorSpecs."""
-    key = _memo_key(metadata, inputs, outputs)
-    if key is not None:
-        hit = _MEMO.get(key)
-        if hit is not None:
-            return hit.copy()
-    props = _read(metadata, inputs, outputs)
-    if key is not None:
-        if len(_MEMO) >= _MEMO_SIZE:
-            _MEMO.clear()
-        _MEMO[key] = props.copy()
-    return props
-
-
-def _read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Properties:
     if not isinstance(metadata, dict):
         raise MLEFormatError("metadata: expected a JSON object", METADATA_FIELD, "MLE_ERR_METADATA_FIELD")
     props = metadata.get("properties", {})

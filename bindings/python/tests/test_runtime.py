@@ -204,8 +204,7 @@ def test_signature_equals_libmle(tmp_path, names, description):
 
 
 def test_loads_share_no_mutable_state(model_path, data):
-    """Loading the same file again reuses the parsed mle.* properties
-    (_metadata's memo), but every model gets objects of its own."""
+    """Every load of a file gets objects of its own."""
     path, est = model_path
     X, _ = data
     a, b = mle_runtime.load(path), mle_runtime.load(path)
