@@ -65,8 +65,9 @@ type Forest struct {
 	Leaves   []float64 // the leaf matrix, rows of W values (W > 1)
 	Leaves2  []float32 // Leaves rounded, for float32 accumulation
 	W, K     int
-	Plane    int  // columns read from the row as given: the largest feature + 1, at least 1
-	NaNPlane bool // some node sends NaN right: rows carry a second plane
+	Cols     []int32 // the input column of each column of a plane (the columns nodes read, ascending)
+	Plane    int     // columns of a plane: len(Cols), at least 1 (a column of 0s when none is read)
+	NaNPlane bool    // some node sends NaN right: rows carry a second plane
 }
 
 // Stride is the number of values of a walked row.
@@ -92,8 +93,17 @@ var blockLanes, rowLanes = func() (b [asmWalks]int32, r [asmWalks]int32) {
 	return
 }()
 
+// MaxBlockRows is the most rows walked together through one tree.
+const MaxBlockRows = 256
+
+// blockBytes bounds a block of walked rows: forests that read many columns
+// walk fewer rows at a time (8 at least).
+const blockBytes = 1 << 20
+
 // BlockRows is the number of rows walked together through one tree.
-const BlockRows = 256
+func (f *Forest) BlockRows() int {
+	return min(MaxBlockRows, max(8, blockBytes/(8*f.Stride())))
+}
 
 // lockstepMaxDepth bounds the trees walked in lockstep: deeper trees are
 // walked one walk at a time, stopping at each leaf.
@@ -434,8 +444,8 @@ func AddLeaves[T float32 | float64](f *Forest, t0, t1 int, leaf []int32, n int, 
 
 // PrepareRows writes rows of src (rows of width values; float32 or
 // float64, rounded through float32 when round32) as walked values into dst
-// (len rows*f.Stride()): a column-major block (cols) or rows. Columns past
-// width (only when the forest reads none: Plane is at least 1) read 0.
+// (len rows*f.Stride()): a column-major block (cols) or rows. Plane column
+// j is input column Cols[j] (0 when the forest reads none).
 func PrepareRows[T float32 | float64](f *Forest, dst []float64, src []T, width, rows int, round32, cols bool) {
 	p, s := f.Plane, f.Stride()
 	ld, step := rows, 1 // dst index of (r, j): j*ld + r*step
@@ -444,11 +454,11 @@ func PrepareRows[T float32 | float64](f *Forest, dst []float64, src []T, width, 
 	}
 	dst = dst[:rows*s]
 	for r := 0; r < rows; r++ {
-		in := src[r*width:][:min(p, width)]
+		in := src[r*width:][:width]
 		for j := range p {
 			x := 0.0
-			if j < len(in) {
-				x = float64(in[j])
+			if j < len(f.Cols) {
+				x = float64(in[f.Cols[j]])
 			}
 			if round32 {
 				x = float64(float32(x))

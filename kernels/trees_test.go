@@ -11,6 +11,9 @@ import (
 // of depth up to maxDepth, reading plane columns (with a NaN plane).
 func randomForest(rng *rand.Rand, trees, maxDepth, plane int) *Forest {
 	f := &Forest{W: 1, K: 1, Plane: plane, NaNPlane: true}
+	for j := range plane {
+		f.Cols = append(f.Cols, int32(j))
+	}
 	for range trees {
 		base := int32(len(f.Nodes))
 		f.Roots = append(f.Roots, base)

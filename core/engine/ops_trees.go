@@ -5,6 +5,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
@@ -206,9 +207,23 @@ func (ct *compiledTrees) node(i int, sn *srcNode, feat []int32, thr []float64, l
 // children of a node adjacent (see kernels.TreeNode).
 func (ct *compiledTrees) layout(src []srcNode, roots []int32) {
 	f := ct.f
-	f.Plane = max(1, ct.maxFeat+1)
+	// Walked rows hold only the columns nodes read (Forest.Cols): their
+	// size follows the model, whatever the width of X.
 	for _, sn := range src {
+		if sn.feat >= 0 {
+			f.Cols = append(f.Cols, sn.feat)
+		}
 		f.NaNPlane = f.NaNPlane || (sn.feat >= 0 && sn.special < 0 && sn.nanRight)
+	}
+	slices.Sort(f.Cols)
+	f.Cols = slices.Compact(f.Cols)
+	f.Plane = max(1, len(f.Cols))
+	dense := func(feat int32) int32 {
+		j, _ := slices.BinarySearch(f.Cols, feat)
+		return int32(j)
+	}
+	for i := range f.Special {
+		f.Special[i].Feat = dense(f.Special[i].Feat)
 	}
 	f.Nodes = make([]kernels.TreeNode, 0, len(src))
 	f.Roots = make([]int32, len(f.Roots)) // the stored roots stay as they are (mapped read-only)
@@ -228,7 +243,7 @@ func (ct *compiledTrees) layout(src []srcNode, roots []int32) {
 				f.Nodes = append(f.Nodes, kernels.TreeNode{Thr: v, Feat: f.LeafColumn(), Kid: at})
 				continue
 			}
-			nd := kernels.TreeNode{Thr: sn.thr, Feat: sn.feat, Kid: base + int32(len(queue))}
+			nd := kernels.TreeNode{Thr: sn.thr, Feat: dense(sn.feat), Kid: base + int32(len(queue))}
 			switch {
 			case sn.special >= 0:
 				nd.Feat = -1 - sn.special
@@ -300,8 +315,9 @@ func (ct *compiledTrees) Bind(b *BindCtx) (Executor, error) {
 	f := ct.f
 	e := &treeExec{ct: ct, rows: rows, width: width, x32: b.In[0].DType == dtype.Float32, stride: f.Stride()}
 	trees := len(ct.f.Roots)
-	blocks := (rows + kernels.BlockRows - 1) / kernels.BlockRows
-	perBlock := satMul(satMul(kernels.BlockRows, max(trees, 1)), ct.avgWalk)
+	e.block = f.BlockRows()
+	blocks := (rows + e.block - 1) / e.block
+	perBlock := satMul(satMul(e.block, max(trees, 1)), ct.avgWalk)
 	if rows > 0 && blocks < b.Threads && b.Threads > 1 && trees >= 2*b.Threads &&
 		satMul(satMul(rows, trees), ct.avgWalk) >= parallelMin/8 {
 		// Few rows, many trees: walk trees in parallel into a leaf
@@ -322,6 +338,7 @@ type treeExec struct {
 	rows, width int
 	x32         bool
 	stride      int // values per walked row
+	block       int // rows walked together (kernels.Forest.BlockRows)
 	byTree      bool
 	rc, tc      rowChunks
 	// per run
@@ -380,8 +397,8 @@ func (e *treeExec) RunChunk(c int, w *kernels.Worker) {
 	f := e.ct.f
 	var leaf [treeLeafBuf]int32
 	for b := b0; b < b1; b++ {
-		r0 := b * kernels.BlockRows
-		r1 := min(r0+kernels.BlockRows, e.rows)
+		r0 := b * e.block
+		r1 := min(r0+e.block, e.rows)
 		n := r1 - r0
 		xs := w.Float64s(n * e.stride)
 		e.walked(xs, r0, r1)
@@ -398,7 +415,7 @@ func (e *treeExec) RunChunk(c int, w *kernels.Worker) {
 }
 
 // treeLeafBuf is the leaf buffer of one chunk, in (tree, row) pairs.
-const treeLeafBuf = 2 * kernels.BlockRows
+const treeLeafBuf = 2 * kernels.MaxBlockRows
 
 // add adds the leaves of trees [t0, t1) (tree-major, n rows from row r0),
 // tree by tree.

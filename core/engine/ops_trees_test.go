@@ -369,6 +369,59 @@ func TestTreeSchedulesAgree(t *testing.T) {
 	}
 }
 
+// TestTreeWideInput runs 70 trees reading 560 different columns of a
+// 600-column X: walked rows hold only the columns read, and blocks shrink
+// (kernels.Forest.BlockRows) so that one stays within its byte bound.
+func TestTreeWideInput(t *testing.T) {
+	const trees, depth, width = 70, 8, 600
+	f := &forest{w: 1, k: 1, width: width}
+	for tr := range trees {
+		base := float64(len(f.feature))
+		f.roots = append(f.roots, base)
+		f.targets = append(f.targets, 0)
+		for d := range depth { // internal node, then its left leaf
+			at := float64(len(f.feature))
+			next := at + 2 // the next internal node, or (last level) a second leaf
+			f.feature = append(f.feature, float64(width-1-(tr*depth+d)))
+			f.threshold = append(f.threshold, float64(d%3)-1)
+			f.left, f.right = append(f.left, at+1), append(f.right, next)
+			f.flags = append(f.flags, float64((tr+d)%2)*graph.TreeDefaultLeft)
+			f.feature = append(f.feature, -1)
+			f.threshold = append(f.threshold, 0)
+			f.left, f.right = append(f.left, float64(len(f.leaves))), append(f.right, -1)
+			f.flags = append(f.flags, 0)
+			f.leaves = append(f.leaves, float64(tr*100+d))
+			if d == depth-1 {
+				f.feature = append(f.feature, -1)
+				f.threshold = append(f.threshold, 0)
+				f.left, f.right = append(f.left, float64(len(f.leaves))), append(f.right, -1)
+				f.flags = append(f.flags, 0)
+				f.leaves = append(f.leaves, float64(tr*100+99))
+			}
+		}
+	}
+	rows := make([][]float64, 300)
+	for i := range rows {
+		rows[i] = make([]float64, width)
+		for j := range rows[i] {
+			rows[i][j] = math.Sin(float64(i*width+j)) * 2
+			if (i+j)%23 == 0 {
+				rows[i][j] = math.NaN()
+			}
+		}
+	}
+	for _, n := range []int{1, 9, 300} {
+		for _, threads := range []int{1, 2} {
+			f.threads = threads
+			outs, err := f.run(t, rows[:n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			near(t, "wide trees", decode(dtype.Float64, outs[0].Data), reference(f, rows[:n]), 0)
+		}
+	}
+}
+
 // reference evaluates a forest straight from the op's specification.
 func reference(f *forest, rows [][]float64) []float64 {
 	out := make([]float64, 0, len(rows)*f.k)
