@@ -126,7 +126,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_METADATA_DUPLICATE     519u  /* duplicate JSON object key */
 #define MLE_ERR_METADATA_TOO_LARGE     775u  /* over the size cap */
 #define MLE_ERR_METADATA_DEPTH         1031u /* nested too deeply */
-#define MLE_ERR_METADATA_FIELD         1287u /* a known field has the wrong type or value */
+#define MLE_ERR_METADATA_FIELD         1287u /* a known field has the wrong type or value, or a writer got a key the format does not define */
 #define MLE_ERR_METADATA_UTF8          1543u /* invalid UTF-8 */
 #define MLE_ERR_METADATA_SIGNATURE     1799u /* inputs/outputs disagree with the graph */
 #define MLE_ERR_METADATA_MISSING_KEY   2055u /* a required field is absent */
@@ -373,7 +373,8 @@ mle_status mle_builder_free(mle_builder *builder);
 
 /* Descriptive metadata as a JSON object with any of: "name", "description",
  * "version" (semver), "created" (RFC 3339; default: the save time),
- * "producer": {"name", "version"}, "properties": {string: string}. */
+ * "producer": {"name", "version"}, "properties": {string: string}. Any other
+ * key is refused (MLE_ERR_METADATA_FIELD): the file would not keep it. */
 mle_status mle_builder_set_metadata_json(mle_builder *builder, const char *json, mle_error **err);
 
 /* Declares a graph input; -1 in shape marks a dimension sized at run time. */

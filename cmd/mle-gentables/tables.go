@@ -141,7 +141,7 @@ var statuses = []Status{
 	{Name: "MLE_ERR_METADATA_DEPTH", Go: "MetadataDepth", Primary: "MLE_ERR_METADATA", Ext: 4,
 		Doc: "nested too deeply"},
 	{Name: "MLE_ERR_METADATA_FIELD", Go: "MetadataField", Primary: "MLE_ERR_METADATA", Ext: 5,
-		Doc: "a known field has the wrong type or value"},
+		Doc: "a known field has the wrong type or value, or a writer got a key the format does not define"},
 	{Name: "MLE_ERR_METADATA_UTF8", Go: "MetadataUTF8", Primary: "MLE_ERR_METADATA", Ext: 6,
 		Doc: "invalid UTF-8"},
 	{Name: "MLE_ERR_METADATA_SIGNATURE", Go: "MetadataSignature", Primary: "MLE_ERR_METADATA", Ext: 7,

@@ -73,7 +73,7 @@ const (
 	MetadataDuplicate  = Metadata | 2<<8 // duplicate JSON object key
 	MetadataTooLarge   = Metadata | 3<<8 // over the size cap
 	MetadataDepth      = Metadata | 4<<8 // nested too deeply
-	MetadataField      = Metadata | 5<<8 // a known field has the wrong type or value
+	MetadataField      = Metadata | 5<<8 // a known field has the wrong type or value, or a writer got a key the format does not define
 	MetadataUTF8       = Metadata | 6<<8 // invalid UTF-8
 	MetadataSignature  = Metadata | 7<<8 // inputs/outputs disagree with the graph
 	MetadataMissingKey = Metadata | 8<<8 // a required field is absent

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"time"
 	"unicode"
 	"unicode/utf16"
@@ -136,6 +137,18 @@ func parseMetadata(b []byte, signature bool) (*Metadata, error) {
 				return nil, errs.New(errs.MetadataField, "metadata %q is set by the writer from the graph; do not supply it", k)
 			}
 		}
+		// A writer keeps only the keys of §4: anything else would vanish
+		// from the file without a word, so it is refused.
+		if err := onlyKeys(obj, "metadata", "name", "description", "version", "created", "producer", "properties"); err != nil {
+			return nil, err
+		}
+		if p, ok := obj.get("producer"); ok {
+			if po, ok := p.(jsonObject); ok {
+				if err := onlyKeys(po, "metadata producer", "name", "version"); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	m := &Metadata{}
 	for _, f := range [...]struct {
@@ -253,6 +266,17 @@ type jsonObject []jsonMember
 type jsonMember struct {
 	key string
 	val any
+}
+
+// onlyKeys refuses a member of o whose key is not among keys.
+func onlyKeys(o jsonObject, what string, keys ...string) error {
+	for _, m := range o {
+		if !slices.Contains(keys, m.key) {
+			return errs.New(errs.MetadataField, "%s key %q is not part of the format (docs/FORMAT.md §4), so the file "+
+				"would not keep it; put free-form values in \"properties\" (string to string)", what, m.key)
+		}
+	}
+	return nil
 }
 
 // get returns the value of key.

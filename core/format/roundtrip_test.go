@@ -150,3 +150,18 @@ func TestSaveNoSync(t *testing.T) {
 		t.Fatalf("%d entries in the directory, want 1", len(entries))
 	}
 }
+
+// TestBuilderRefusesUnknownMetadataKeys: a key the format does not define
+// would not survive the write, so the builder refuses it by name (readers
+// still ignore unknown keys: a later minor may add some).
+func TestBuilderRefusesUnknownMetadataKeys(t *testing.T) {
+	for _, js := range []string{`{"name":"m","parents":["a","b"]}`, `{"producer":{"name":"x","url":"y"}}`} {
+		err := NewBuilder().SetMetadataJSON([]byte(js))
+		if errs.CodeOf(err) != errs.MetadataField {
+			t.Errorf("%s: got %v, want MLE_ERR_METADATA_FIELD", js, err)
+		}
+	}
+	if _, err := ParseMetadata([]byte(`{"inputs":[],"outputs":[],"parents":["a"]}`)); err != nil {
+		t.Errorf("a reader must ignore unknown keys: %v", err)
+	}
+}

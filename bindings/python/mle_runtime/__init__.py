@@ -111,7 +111,8 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
     to an .mle file, atomically: readers see the whole file or none.
 
     dtype: compute dtype (default float64 for scikit-learn, float32 for torch).
-    metadata: name, description, version (semver), properties {str: str}.
+    metadata: name, description, version (semver), properties {str: str}; other
+    keys are refused (MLEFormatError), since the file would not keep them.
     example_input: for torch, an example batch when the input width cannot be
     read from the first layer.
     durable: fsync the file and its directory (default), so that it survives

@@ -41,6 +41,20 @@ def model_path(tmp_path_factory, data):
     return path, est
 
 
+def test_dump_refuses_metadata_the_file_would_not_keep(data, tmp_path):
+    """A key the format does not define would vanish from the file: dump
+    refuses it by name and leaves no file behind."""
+    X, y = data
+    est = LogisticRegression(max_iter=1000).fit(X, y)
+    path = tmp_path / "m.mle"
+    with pytest.raises(mle_runtime.MLEFormatError, match="parents") as e:
+        mle_runtime.dump(est, path, metadata={"parents": ["run-17"]})
+    assert e.value.status_name == "MLE_ERR_METADATA_FIELD"
+    assert not path.exists()
+    mle_runtime.dump(est, path, metadata={"properties": {"parents": "run-17"}})
+    assert mle_runtime.load(path).metadata["properties"]["parents"] == "run-17"
+
+
 def test_metadata_and_signature(model_path):
     path, est = model_path
     m = mle_runtime.load(path)

@@ -168,7 +168,7 @@ pub mod status {
     pub const MLE_ERR_METADATA_TOO_LARGE: mle_status = 775;
     /// Nested too deeply.
     pub const MLE_ERR_METADATA_DEPTH: mle_status = 1031;
-    /// A known field has the wrong type or value.
+    /// A known field has the wrong type or value, or a writer got a key the format does not define.
     pub const MLE_ERR_METADATA_FIELD: mle_status = 1287;
     /// Invalid UTF-8.
     pub const MLE_ERR_METADATA_UTF8: mle_status = 1543;
