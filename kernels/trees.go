@@ -165,9 +165,9 @@ func (s *SpecialNode) category(x float64) uint8 {
 }
 
 // Walked rows come in two layouts, written by PrepareRows: a block of
-// rows column by column (value j of row r at j*n+r), so that the 8 rows
+// rows column by column (value j of row r at j*n+r), so that the rows
 // walked in lockstep read at fixed offsets from one base; and single rows
-// (value j at j), which walk 8 trees in lockstep.
+// (value j at j), which walk many trees in lockstep (rowTrees, asmWalks).
 //
 // The walks index nodes and values without bounds checks: Compile checked
 // that every Kid+1 is a node of the same tree and every Feat is below
