@@ -185,7 +185,7 @@ def _modified_huber(g: Graph, d: str) -> str:
 
 def _classifier_linear(g: Graph, est: Any, x: str) -> Head:
     name = type(est).__name__
-    binary = np.shape(est.coef_)[0] == 1
+    binary = np.ndim(est.coef_) == 1 or np.shape(est.coef_)[0] == 1  # RidgeClassifier: 1-D coef_ for 2 classes
     head, d = _decision_head(g, est, _linear(g, est.coef_, est.intercept_, x), binary)
     loss = getattr(est, "loss", None)
     if name == "LogisticRegression" or (name == "SGDClassifier" and loss == "log_loss"):
@@ -271,10 +271,19 @@ def _mlp_regressor(g: Graph, est: Any, x: str) -> Head:
     return Head("regressor", {"prediction": y}, {"predict": "prediction"})
 
 
+# Linear models whose predict is X @ coef_ + intercept_ (LinearModel's
+# decision function), and linear classifiers whose decision function is the
+# same, predicting class 1 where it is > 0 (binary) or the argmax; none of
+# the classifiers below has predict_proba.
+_LINEAR_REGRESSORS = ("LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet", "ElasticNetCV",
+                      "Lars", "LassoLars", "LassoLarsIC", "OrthogonalMatchingPursuit", "SGDRegressor", "LinearSVR",
+                      "PassiveAggressiveRegressor", "HuberRegressor", "QuantileRegressor", "BayesianRidge",
+                      "ARDRegression")
+_LINEAR_CLASSIFIERS = ("LogisticRegression", "SGDClassifier", "LinearSVC", "RidgeClassifier", "RidgeClassifierCV",
+                       "Perceptron", "PassiveAggressiveClassifier")
+
 _HEADS: dict[str, Callable[[Graph, Any, str], Head]] = {
-    "LinearRegression": _regressor_linear, "Ridge": _regressor_linear, "Lasso": _regressor_linear,
-    "ElasticNet": _regressor_linear, "SGDRegressor": _regressor_linear, "LinearSVR": _regressor_linear,
-    "LogisticRegression": _classifier_linear, "SGDClassifier": _classifier_linear, "LinearSVC": _classifier_linear,
+    **dict.fromkeys(_LINEAR_REGRESSORS, _regressor_linear), **dict.fromkeys(_LINEAR_CLASSIFIERS, _classifier_linear),
     "MLPClassifier": _mlp_classifier, "MLPRegressor": _mlp_regressor, "OneVsRestClassifier": _one_vs_rest,
 }
 _HEADS.update(_sklearn_trees.HEADS)

@@ -11,8 +11,11 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge, SGDClassifier,
-                                  SGDRegressor)
+from sklearn.linear_model import (ARDRegression, BayesianRidge, ElasticNet, ElasticNetCV, HuberRegressor, Lars, Lasso,
+                                  LassoCV, LassoLars, LassoLarsIC, LinearRegression, LogisticRegression,
+                                  OrthogonalMatchingPursuit, PassiveAggressiveClassifier, PassiveAggressiveRegressor,
+                                  Perceptron, QuantileRegressor, Ridge, RidgeClassifier, RidgeClassifierCV, RidgeCV,
+                                  SGDClassifier, SGDRegressor)
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -83,6 +86,8 @@ CLASSIFIERS = [
     lambda: SGDClassifier(loss="modified_huber", random_state=0),
     lambda: SGDClassifier(loss="hinge", random_state=0),
     lambda: LinearSVC(random_state=0),
+    lambda: RidgeClassifier(alpha=0.5), lambda: RidgeClassifierCV(), lambda: Perceptron(random_state=0),
+    lambda: PassiveAggressiveClassifier(random_state=0),
     lambda: MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
     lambda: MLPClassifier(hidden_layer_sizes=(12, 6), activation="tanh", max_iter=300, random_state=0),
     lambda: MLPClassifier(hidden_layer_sizes=(10,), activation="logistic", max_iter=300, random_state=0),
@@ -94,6 +99,10 @@ REGRESSORS = [
     lambda: SGDRegressor(random_state=0), lambda: LinearSVR(random_state=0, max_iter=5000),
     lambda: MLPRegressor(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
     lambda: LinearRegression(fit_intercept=False),
+    lambda: RidgeCV(), lambda: LassoCV(cv=3), lambda: ElasticNetCV(cv=3), lambda: Lars(), lambda: LassoLars(alpha=0.01),
+    lambda: LassoLarsIC(), lambda: OrthogonalMatchingPursuit(), lambda: PassiveAggressiveRegressor(random_state=0),
+    lambda: HuberRegressor(max_iter=500), lambda: QuantileRegressor(alpha=0.01), lambda: BayesianRidge(),
+    lambda: ARDRegression(),
 ]
 
 TRANSFORMERS = [
