@@ -128,6 +128,17 @@ def _regressor_linear(g: Graph, est: Any, x: str) -> Head:
     return Head("regressor", {"prediction": y}, {"predict": "prediction"})
 
 
+def _regressor_glm(g: Graph, est: Any, x: str) -> Head:
+    """Poisson/Gamma/TweedieRegressor: the link's inverse of X @ coef + intercept."""
+    link = type(getattr(getattr(est, "_base_loss", None), "link", None)).__name__
+    if link not in ("IdentityLink", "LogLink"):
+        raise _unsupported(f"{type(est).__name__} with link {link}")
+    y = g.flatten_column(_linear(g, est.coef_, est.intercept_, x))
+    if link == "LogLink":
+        y = g.op("Exp", y)
+    return Head("regressor", {"prediction": y}, {"predict": "prediction"})
+
+
 def _classes(g: Graph, head: Head, est: Any, index: str) -> None:
     """Adds the label output: class values when they are integers (so C,
     Rust and Node users get them too), else indices mapped in Python."""
@@ -284,6 +295,7 @@ _LINEAR_CLASSIFIERS = ("LogisticRegression", "SGDClassifier", "LinearSVC", "Ridg
 
 _HEADS: dict[str, Callable[[Graph, Any, str], Head]] = {
     **dict.fromkeys(_LINEAR_REGRESSORS, _regressor_linear), **dict.fromkeys(_LINEAR_CLASSIFIERS, _classifier_linear),
+    **dict.fromkeys(("PoissonRegressor", "GammaRegressor", "TweedieRegressor"), _regressor_glm),
     "MLPClassifier": _mlp_classifier, "MLPRegressor": _mlp_regressor, "OneVsRestClassifier": _one_vs_rest,
 }
 _HEADS.update(_sklearn_trees.HEADS)

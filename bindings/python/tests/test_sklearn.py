@@ -11,11 +11,12 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import (ARDRegression, BayesianRidge, ElasticNet, ElasticNetCV, HuberRegressor, Lars, Lasso,
-                                  LassoCV, LassoLars, LassoLarsIC, LinearRegression, LogisticRegression,
-                                  OrthogonalMatchingPursuit, PassiveAggressiveClassifier, PassiveAggressiveRegressor,
-                                  Perceptron, QuantileRegressor, Ridge, RidgeClassifier, RidgeClassifierCV, RidgeCV,
-                                  SGDClassifier, SGDRegressor)
+from sklearn.linear_model import (ARDRegression, BayesianRidge, ElasticNet, ElasticNetCV, GammaRegressor,
+                                  HuberRegressor, Lars, Lasso, LassoCV, LassoLars, LassoLarsIC, LinearRegression,
+                                  LogisticRegression, OrthogonalMatchingPursuit, PassiveAggressiveClassifier,
+                                  PassiveAggressiveRegressor, Perceptron, PoissonRegressor, QuantileRegressor, Ridge,
+                                  RidgeCV, RidgeClassifier, RidgeClassifierCV, SGDClassifier, SGDRegressor,
+                                  TweedieRegressor)
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -135,6 +136,17 @@ def test_regressors(make, tmp_path):
     X, y = regression()
     est = fit(make(), X, y)
     check_parity(est, X, tmp_path / "m.mle")
+
+
+@pytest.mark.parametrize("make", [lambda: PoissonRegressor(), lambda: GammaRegressor(), lambda: TweedieRegressor(power=0),
+                                  lambda: TweedieRegressor(power=1.5), lambda: TweedieRegressor(power=0, link="log"),
+                                  lambda: TweedieRegressor(power=1.5, link="identity")], ids=_id)
+def test_glm_regressors(make, tmp_path):
+    """Generalized linear models: exp (log link) or identity of the linear
+    predictor; positive targets, as Gamma and Tweedie need."""
+    X, y = regression()
+    y = np.exp(y / np.abs(y).max())  # in (e^-1, e]
+    check_parity(fit(make(), X, y), X, tmp_path / "m.mle")
 
 
 @pytest.mark.parametrize("make", [lambda: LinearRegression(), lambda: Ridge(), lambda: MLPRegressor(max_iter=200)],
