@@ -38,12 +38,39 @@ func randomForest(rng *rand.Rand, trees, maxDepth, plane int) *Forest {
 	return f
 }
 
-// TestWalkBlockAsm checks the assembly walk against the Go walk on blocks
-// whose sizes cover its 32-row groups and the tails after them.
-func TestWalkBlockAsm(t *testing.T) {
-	if !treeWalkAsm {
-		t.Skip("no assembly walk on this CPU")
+// refLeaf walks tree t one node at a time (x reads column j) to its leaf:
+// the plain rule, written out without layouts or lockstep.
+func refLeaf(f *Forest, t int, x func(j int32) float64) int32 {
+	i := f.Roots[t]
+	for {
+		nd := f.Nodes[i]
+		next := nd.Kid
+		if x(nd.Feat) > nd.Thr {
+			next++
+		}
+		if next == i {
+			return i
+		}
+		i = next
 	}
+}
+
+// walks runs check with the Go walk, then with the assembly walk where
+// this CPU has it, restoring the choice afterwards.
+func walks(t *testing.T, check func(name string)) {
+	asm := treeWalkAsm
+	defer func() { treeWalkAsm = asm }()
+	treeWalkAsm = false
+	check("Go")
+	if asm {
+		treeWalkAsm = true
+		check("asm")
+	}
+}
+
+// TestWalkBlock checks the block walks against refLeaf on blocks whose
+// sizes cover the 8-row and 64-row groups and the tails after them.
+func TestWalkBlock(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range []struct{ trees, depth, plane, rows int }{{5, 6, 3, 32}, {7, 12, 5, 77}, {3, 20, 2, 256}, {9, 1, 1, 64}, {4, 0, 1, 40}} {
 		f := randomForest(rng, c.trees, c.depth, c.plane)
@@ -60,31 +87,22 @@ func TestWalkBlockAsm(t *testing.T) {
 		}
 		cols := make([]float64, c.rows*f.Stride())
 		PrepareRows(f, cols, src, c.plane, c.rows, false, true)
-		want, got := make([]int32, c.trees*c.rows), make([]int32, c.trees*c.rows)
-		treeWalkAsm = false
-		f.WalkBlock(0, c.trees, cols, c.rows, want)
-		treeWalkAsm = true
-		f.WalkBlock(0, c.trees, cols, c.rows, got)
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("%+v: tree %d row %d: asm reached node %d, Go %d", c, i/c.rows, i%c.rows, got[i], want[i])
+		walks(t, func(name string) {
+			got := make([]int32, c.trees*c.rows)
+			f.WalkBlock(0, c.trees, cols, c.rows, got)
+			for i, n := range got {
+				tr, r := i/c.rows, i%c.rows
+				if want := refLeaf(f, tr, func(j int32) float64 { return cols[int(j)*c.rows+r] }); n != want {
+					t.Fatalf("%s walk %+v: tree %d row %d reached node %d, want %d", name, c, tr, r, n, want)
+				}
 			}
-		}
-		// Every walk ends at a leaf.
-		for i, n := range want {
-			if f.Nodes[n].Feat != f.LeafColumn() {
-				t.Fatalf("%+v: tree %d row %d stopped at internal node %d", c, i/c.rows, i%c.rows, n)
-			}
-		}
+		})
 	}
 }
 
-// TestWalkRowAsm checks the assembly walk of one row through many trees
-// against the Go walk.
-func TestWalkRowAsm(t *testing.T) {
-	if !treeWalkAsm {
-		t.Skip("no assembly walk on this CPU")
-	}
+// TestWalkRow checks the walks of one row through many trees against
+// refLeaf.
+func TestWalkRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range []struct{ trees, depth, plane int }{{64, 6, 3}, {150, 14, 5}, {70, 1, 1}, {200, 0, 2}} {
 		f := randomForest(rng, c.trees, c.depth, c.plane)
@@ -98,19 +116,15 @@ func TestWalkRowAsm(t *testing.T) {
 			}
 			row := make([]float64, f.Stride())
 			PrepareRows(f, row, src, c.plane, 1, false, false)
-			want, got := make([]int32, c.trees), make([]int32, c.trees)
-			treeWalkAsm = false
-			f.WalkRow(0, c.trees, row, want, 1)
-			treeWalkAsm = true
-			f.WalkRow(0, c.trees, row, got, 1)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%+v: tree %d: asm reached node %d, Go %d", c, i, got[i], want[i])
+			walks(t, func(name string) {
+				got := make([]int32, c.trees)
+				f.WalkRow(0, c.trees, row, got, 1)
+				for tr, n := range got {
+					if want := refLeaf(f, tr, func(j int32) float64 { return row[j] }); n != want {
+						t.Fatalf("%s walk %+v: tree %d reached node %d, want %d", name, c, tr, n, want)
+					}
 				}
-				if f.Nodes[want[i]].Feat != f.LeafColumn() {
-					t.Fatalf("%+v: tree %d stopped at internal node %d", c, i, want[i])
-				}
-			}
+			})
 		}
 	}
 }

@@ -151,34 +151,18 @@ func parseMetadata(b []byte, signature bool) (*Metadata, error) {
 		}
 	}
 	m := &Metadata{}
-	for _, f := range [...]struct {
-		key string
-		dst *string
-	}{{"name", &m.Name}, {"description", &m.Description}, {"version", &m.Version}, {"created", &m.Created}, {"writer", &m.Writer}} {
-		if v, ok := obj.get(f.key); ok {
-			s, ok := v.(string)
-			if !ok {
-				return nil, errs.New(errs.MetadataField, "metadata %q must be a string", f.key)
-			}
-			*f.dst = s
-		}
+	if err := stringFields(obj, "metadata", []stringField{{"name", &m.Name}, {"description", &m.Description},
+		{"version", &m.Version}, {"created", &m.Created}, {"writer", &m.Writer}}); err != nil {
+		return nil, err
 	}
 	if v, ok := obj.get("producer"); ok {
 		p, ok := v.(jsonObject)
 		if !ok {
 			return nil, errs.New(errs.MetadataField, "metadata \"producer\" must be an object")
 		}
-		for _, f := range [...]struct {
-			key string
-			dst *string
-		}{{"name", &m.Producer.Name}, {"version", &m.Producer.Version}} {
-			if pv, ok := p.get(f.key); ok {
-				s, ok := pv.(string)
-				if !ok {
-					return nil, errs.New(errs.MetadataField, "metadata producer %q must be a string", f.key)
-				}
-				*f.dst = s
-			}
+		if err := stringFields(p, "metadata producer", []stringField{{"name", &m.Producer.Name},
+			{"version", &m.Producer.Version}}); err != nil {
+			return nil, err
 		}
 	}
 	if v, ok := obj.get("properties"); ok {
@@ -266,6 +250,26 @@ type jsonObject []jsonMember
 type jsonMember struct {
 	key string
 	val any
+}
+
+// stringField is a key whose value, when present, must be a string.
+type stringField struct {
+	key string
+	dst *string
+}
+
+// stringFields copies the fields of o that are present into their dst.
+func stringFields(o jsonObject, what string, fields []stringField) error {
+	for _, f := range fields {
+		if v, ok := o.get(f.key); ok {
+			s, ok := v.(string)
+			if !ok {
+				return errs.New(errs.MetadataField, "%s %q must be a string", what, f.key)
+			}
+			*f.dst = s
+		}
+	}
+	return nil
 }
 
 // onlyKeys refuses a member of o whose key is not among keys.

@@ -174,8 +174,13 @@ def gradient_boosting_classifier(g: Graph, est: Any, x: str) -> Any:
         raw, proba, dec = ens.node(g, x, k, base=_gb_base(est), input_cast="float32", post_transform="softmax",
                                    decision="argmax_raw", want_post=True, want_decision=True)
         d = raw
+    return _boosting_head(g, est, dec, d, proba)
+
+
+def _boosting_head(g: Graph, est: Any, dec: str, decision: str, proba: str) -> Any:
+    """A boosting classifier's head: labels, decision_function, probabilities."""
     head = _classes_head(g, est, dec)
-    head.outputs["decision"] = d
+    head.outputs["decision"] = decision
     head.methods["decision_function"] = "decision"
     _proba(head, proba)
     return head
@@ -265,11 +270,7 @@ def hgb_classifier(g: Graph, est: Any, x: str) -> Any:
         raw, proba, dec = ens.node(g, x, k, base=est._baseline_prediction, post_transform="softmax",
                                    decision="argmax_raw", want_post=True, want_decision=True)
         d = raw
-    head = _classes_head(g, est, dec)
-    head.outputs["decision"] = d
-    head.methods["decision_function"] = "decision"
-    _proba(head, proba)
-    return head
+    return _boosting_head(g, est, dec, d, proba)
 
 
 # ------------------------------------------------------ isolation forest
