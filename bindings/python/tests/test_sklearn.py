@@ -149,6 +149,19 @@ def test_glm_regressors(make, tmp_path):
     check_parity(fit(make(), X, y), X, tmp_path / "m.mle")
 
 
+def test_glm_other_link_refused(tmp_path):
+    """A link other than log or identity is refused, naming it."""
+    X, y = regression()
+    est = fit(PoissonRegressor(), X, np.exp(y / np.abs(y).max()))
+
+    class LogitLink:  # a link the exporter does not know
+        pass
+
+    est._base_loss = type("Loss", (), {"link": LogitLink()})()
+    with pytest.raises(mle_runtime.MLEUnsupportedError, match="PoissonRegressor with link LogitLink"):
+        mle_runtime.dump(est, tmp_path / "m.mle")
+
+
 @pytest.mark.parametrize("make", [lambda: LinearRegression(), lambda: Ridge(), lambda: MLPRegressor(max_iter=200)],
                          ids=_id)
 def test_multi_target_regression(make, tmp_path):
