@@ -698,6 +698,9 @@ func (cs *ccall) run(c *cmodel, s *engine.Session, inputs *C.mle_tensor, nIn C.s
 			t.shape[d] = C.int64_t(et.Dims[d])
 		}
 		need, _ := dtype.ByteSize(et.DType, et.Shape())
+		if et.DType.IsString() {
+			need = max(et.NBytes, 0) // packed; unknown (0) when the run stopped before computing it
+		}
 		t.nbytes = C.size_t(need)
 		if cs.mallocd[i] && err == nil {
 			t.data = unsafe.Pointer(unsafe.SliceData(et.Data))

@@ -83,6 +83,8 @@ typedef uint32_t mle_status;
 #define MLE_ERR_INVALID_NAME           769u  /* no input or output has that name */
 #define MLE_ERR_INVALID_VALUE          1025u /* a value outside its documented range */
 #define MLE_ERR_INVALID_BUFFER         1281u /* reading or writing a caller's buffer faulted */
+#define MLE_ERR_INVALID_STRING         1537u /* a string tensor's offsets are inconsistent, an element is not UTF-8 or is longer than allowed */
+#define MLE_ERR_INVALID_CATEGORY       1793u /* a category the model did not see in training, where it was fitted to refuse them */
 
 #define MLE_ERR_IO_OPEN                259u  /* the file could not be opened or stat'ed */
 #define MLE_ERR_IO_READ                515u  /* reading failed */
@@ -106,6 +108,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_FORMAT_DTYPE           3332u /* unknown dtype id */
 #define MLE_ERR_FORMAT_TENSOR_BOUNDS   3588u /* tensor data runs past the WEIGHTS section */
 #define MLE_ERR_FORMAT_DESCRIPTOR      3844u /* another malformed tensor descriptor */
+#define MLE_ERR_FORMAT_STRING          4100u /* a stored string tensor is malformed (offsets, UTF-8, length) */
 
 #define MLE_ERR_CHECKSUM_HEADER        261u
 #define MLE_ERR_CHECKSUM_SECTION       517u
@@ -153,11 +156,25 @@ typedef int32_t mle_dtype;
 #define MLE_DTYPE_INT8     3
 #define MLE_DTYPE_INT32    6
 #define MLE_DTYPE_INT64    7
+#define MLE_DTYPE_STRING   8  /* UTF-8 text, packed as in §7.1 */
 #define MLE_DTYPE_BOOL     9  /* 0 or 1 */
 #define MLE_DTYPE_FLOAT16  10 /* IEEE half */
 #define MLE_DTYPE_FLOAT64  11
 #define MLE_DTYPE_BFLOAT16 16
 /* END GENERATED: dtypes */
+
+/* String tensors (MLE_DTYPE_STRING) are passed and returned packed, as they
+ * are stored (docs/FORMAT.md §7.1): for n elements, n+1 little-endian
+ * uint64 offsets, then the UTF-8 bytes back to back. offsets[0] = 0, they
+ * never decrease, and offsets[n] is the number of text bytes; element i is
+ * bytes offsets[i]..offsets[i+1]. nbytes = 8*(n+1) + offsets[n]. Every
+ * element must be valid UTF-8 of at most MLE_MAX_STRING_BYTES bytes, else
+ * MLE_ERR_INVALID_STRING names the input. A string output's size is known
+ * only once the run has computed it: pass data = NULL to have the library
+ * allocate it, or a buffer that the run fills or answers with
+ * MLE_ERR_BUFFER_TOO_SMALL and the size needed in nbytes (0 when the run
+ * stopped before computing it). */
+#define MLE_MAX_STRING_BYTES (1u << 20)
 
 /* -------------------------------------------------------- handles, errors */
 

@@ -8,6 +8,12 @@
 // sessions from the library's bounded pool, see ModelOptions); Session and
 // Builder are one thread at a time (concurrent use throws MLE_ERR_BUSY).
 // A run can carry a timeout and a cancel flag (RunOptions).
+//
+// String tensors (MLE_DTYPE_STRING): build an input from std::string,
+// std::string_view or const char * elements (TensorView packs them, so they
+// need not outlive the view); read an output with Tensor::strings() or
+// string_views(). pack_strings / unpack_strings convert to and from the
+// packed layout of mle.h for raw buffers (OutputBuffer).
 #ifndef MLE_HPP
 #define MLE_HPP
 
@@ -15,10 +21,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -99,9 +108,101 @@ struct FreeDeleter {
     void operator()(void *p) const noexcept { mle_free(p); }
 };
 
+/// True for the element types a string tensor is built from: std::string,
+/// std::string_view, const char *, ...
+template <class T>
+inline constexpr bool is_text_v = !std::is_arithmetic_v<T> && std::is_convertible_v<const T &, std::string_view>;
+
+// Offsets are little-endian uint64 at any alignment: assembled byte by byte.
+inline void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+inline uint64_t get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/// Elements of a shape about to be packed: negative dims count as 0 (the
+/// run refuses them); a product past size_t throws.
+inline size_t string_count(const std::vector<int64_t> &shape) {
+    size_t n = 1;
+    for (int64_t d : shape)
+        if (d <= 0) return 0;
+    for (int64_t d : shape) {
+        if (static_cast<uint64_t>(d) > SIZE_MAX / n)
+            throw Error(MLE_ERR_SHAPE_TOO_LARGE, "a string tensor's shape has more elements than memory can hold");
+        n *= static_cast<size_t>(d);
+    }
+    return n;
+}
+
 struct Run;
 
 }  // namespace detail
+
+/// Packs n strings as string tensors are passed and returned (mle.h,
+/// docs/FORMAT.md §7.1): n+1 little-endian uint64 offsets, then the text.
+/// S is std::string, std::string_view, const char *, ... The text is not
+/// checked here: a run refuses invalid UTF-8 or an element longer than
+/// MLE_MAX_STRING_BYTES with MLE_ERR_INVALID_STRING naming the input.
+template <class S> std::vector<uint8_t> pack_strings(const S *strings, size_t n) {
+    static_assert(detail::is_text_v<S>, "pack_strings needs elements convertible to std::string_view");
+    if (n > SIZE_MAX / 8 - 1) throw Error(MLE_ERR_SHAPE_TOO_LARGE, "too many strings to pack");
+    size_t head = 8 * (n + 1), text = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = std::string_view(strings[i]).size();
+        if (len > SIZE_MAX - head - text) throw Error(MLE_ERR_SHAPE_TOO_LARGE, "strings too long to pack");
+        text += len;
+    }
+    std::vector<uint8_t> out(head + text);
+    size_t off = 0;
+    detail::put_u64(out.data(), 0);
+    for (size_t i = 0; i < n; i++) {
+        std::string_view sv(strings[i]);
+        if (!sv.empty()) std::memcpy(out.data() + head + off, sv.data(), sv.size());
+        off += sv.size();
+        detail::put_u64(out.data() + 8 * (i + 1), off);
+    }
+    return out;
+}
+
+/// pack_strings over a whole vector.
+template <class S> std::vector<uint8_t> pack_strings(const std::vector<S> &strings) {
+    return pack_strings(strings.data(), strings.size());
+}
+
+/// Views of the n strings packed in nbytes at data, valid while those bytes
+/// are. Throws MLE_ERR_INVALID_STRING unless the offsets are consistent with
+/// n and nbytes (the text's UTF-8 is not checked: the library's outputs are
+/// always valid).
+inline std::vector<std::string_view> string_views(const void *data, size_t nbytes, size_t n) {
+    const uint8_t *p = static_cast<const uint8_t *>(data);
+    if (n > SIZE_MAX / 8 - 1 || nbytes < 8 * (n + 1) || !p)
+        throw Error(MLE_ERR_INVALID_STRING, std::to_string(n) + " strings need " + std::to_string(8 * (n + 1)) +
+                                                " bytes of offsets, got " + std::to_string(nbytes));
+    const size_t head = 8 * (n + 1), text = nbytes - head;
+    if (detail::get_u64(p) != 0 || detail::get_u64(p + 8 * n) != text)
+        throw Error(MLE_ERR_INVALID_STRING, "packed strings: the first offset is not 0 or the last is not the " +
+                                                std::to_string(text) + " bytes of text");
+    std::vector<std::string_view> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t lo = detail::get_u64(p + 8 * i), hi = detail::get_u64(p + 8 * (i + 1));
+        if (hi < lo || hi > text)
+            throw Error(MLE_ERR_INVALID_STRING, "packed strings: string " + std::to_string(i) + " has offsets " +
+                                                    std::to_string(lo) + ".." + std::to_string(hi));
+        out.emplace_back(reinterpret_cast<const char *>(p + head + lo), static_cast<size_t>(hi - lo));
+    }
+    return out;
+}
+
+/// Copies of the n strings packed in nbytes at data (see string_views).
+inline std::vector<std::string> unpack_strings(const void *data, size_t nbytes, size_t n) {
+    std::vector<std::string> out;
+    for (std::string_view sv : string_views(data, nbytes, n)) out.emplace_back(sv);
+    return out;
+}
 
 /// Serving options of a model (mle_model_options), for Model::set_options.
 struct ModelOptions {
@@ -219,8 +320,10 @@ struct IoInfo {
     std::vector<int64_t> shape;
 };
 
-/// A non-owning input tensor: dtype, shape and the caller's bytes. The data
-/// is read during Session::run / Model::run only.
+/// An input tensor: dtype, shape and the caller's bytes, not owned (read
+/// during Session::run / Model::run only). String inputs are the exception:
+/// the view packs them into bytes it owns (shared by its copies), so the
+/// strings may go away once it is built.
 struct TensorView {
     std::string name;  ///< graph input to bind; empty = by position
     mle_dtype dtype = MLE_DTYPE_FLOAT32;
@@ -232,11 +335,50 @@ struct TensorView {
     /// Any dtype: raw bytes.
     TensorView(mle_dtype type, std::vector<int64_t> dims, const void *ptr, size_t size, std::string input = {})
         : name(std::move(input)), dtype(type), shape(std::move(dims)), data(ptr), nbytes(size) {}
-    /// Typed elements (float, double, int64_t, ...): dtype and nbytes follow from T and shape.
+    /// Typed elements (float, double, int64_t, ...): dtype and nbytes follow
+    /// from T and shape. Text elements (std::string, std::string_view,
+    /// const char *): a string tensor of the shape's element count, packed.
     template <class T>
     TensorView(const T *ptr, std::vector<int64_t> dims, std::string input = {})
-        : name(std::move(input)), dtype(dtype_of<T>::value), shape(std::move(dims)), data(ptr),
-          nbytes(detail::elements(shape) * sizeof(T)) {}
+        : name(std::move(input)), shape(std::move(dims)) {
+        if constexpr (detail::is_text_v<T>) {
+            set_packed(pack_strings(ptr, detail::string_count(shape)));
+        } else {
+            dtype = dtype_of<T>::value;
+            data = ptr;
+            nbytes = detail::elements(shape) * sizeof(T);
+        }
+    }
+    /// A string tensor from std::string_view elements in C order, packed
+    /// (also takes a braced list: {"a", "b"}). The vector's size must be the
+    /// shape's element count, else MLE_ERR_INVALID_VALUE.
+    TensorView(const std::vector<std::string_view> &strings, std::vector<int64_t> dims, std::string input = {})
+        : name(std::move(input)), shape(std::move(dims)) {
+        set_strings(strings);
+    }
+    /// A string tensor from std::string (or const char *, ...) elements; as above.
+    template <class S, class = std::enable_if_t<detail::is_text_v<S>>>
+    TensorView(const std::vector<S> &strings, std::vector<int64_t> dims, std::string input = {})
+        : name(std::move(input)), shape(std::move(dims)) {
+        set_strings(strings);
+    }
+
+private:
+    template <class S> void set_strings(const std::vector<S> &strings) {
+        size_t n = detail::string_count(shape);
+        if (strings.size() != n)
+            throw Error(MLE_ERR_INVALID_VALUE, "string input \"" + name + "\": " + std::to_string(strings.size()) +
+                                                   " strings for a shape of " + std::to_string(n) + " elements");
+        set_packed(pack_strings(strings.data(), n));
+    }
+    void set_packed(std::vector<uint8_t> bytes) {
+        packed_ = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+        dtype = MLE_DTYPE_STRING;
+        data = packed_->data();
+        nbytes = packed_->size();
+    }
+    // Owned packed bytes of a string input; data points into them.
+    std::shared_ptr<const std::vector<uint8_t>> packed_;
 };
 
 /// A caller-provided output buffer for Session::run / Model::run. On return dtype, shape
@@ -258,6 +400,20 @@ struct OutputBuffer {
     template <class T>
     OutputBuffer(T *ptr, size_t count, std::string output = {})
         : name(std::move(output)), data(ptr), capacity(count * sizeof(T)) {}
+
+    /// After a run that filled a string output: copies of its elements.
+    /// Throws MLE_ERR_DTYPE for other dtypes. A string output's size is
+    /// known only after the run: a buffer too small throws
+    /// MLE_ERR_BUFFER_TOO_SMALL with the size needed in nbytes.
+    std::vector<std::string> strings() const {
+        if (dtype != MLE_DTYPE_STRING)
+            throw Error(MLE_ERR_DTYPE, "output \"" + name + "\" has dtype " + std::to_string(dtype) + ", not string");
+        // After MLE_ERR_BUFFER_TOO_SMALL nbytes is the size needed, past the buffer.
+        if (nbytes > capacity)
+            throw Error(MLE_ERR_BUFFER_TOO_SMALL, "output \"" + name + "\" needs " + std::to_string(nbytes) +
+                                                      " bytes; the buffer holds " + std::to_string(capacity));
+        return unpack_strings(data, nbytes, detail::elements(shape));
+    }
 };
 
 /// An output tensor owning library-allocated memory (freed with mle_free).
@@ -276,16 +432,35 @@ public:
     /// The bytes, whatever the dtype.
     const void *raw() const noexcept { return data_.get(); }
     /// The elements as T; throws MLE_ERR_DTYPE if T does not match dtype().
+    /// String tensors have no T: use strings() or string_views().
     template <class T> const T *data() const {
         if (dtype_of<T>::value != dtype_)
             throw Error(MLE_ERR_DTYPE, "output \"" + name_ + "\" has dtype " + std::to_string(dtype_) +
                                            ", not the requested " + std::to_string(dtype_of<T>::value));
         return static_cast<const T *>(data_.get());
     }
-    /// A copy of the elements as T (dtype-checked).
+    /// A copy of the elements as T (dtype-checked); T = std::string for a
+    /// string tensor.
     template <class T> std::vector<T> to_vector() const {
-        const T *p = data<T>();
-        return std::vector<T>(p, p + size());
+        if constexpr (std::is_same_v<T, std::string>) {
+            return strings();
+        } else {
+            const T *p = data<T>();
+            return std::vector<T>(p, p + size());
+        }
+    }
+    /// A string tensor's elements in C order, viewing this Tensor's memory
+    /// (valid while it lives). Throws MLE_ERR_DTYPE for other dtypes.
+    std::vector<std::string_view> string_views() const {
+        if (dtype_ != MLE_DTYPE_STRING)
+            throw Error(MLE_ERR_DTYPE, "output \"" + name_ + "\" has dtype " + std::to_string(dtype_) + ", not string");
+        return mle::string_views(data_.get(), nbytes_, size());
+    }
+    /// Copies of a string tensor's elements in C order (MLE_ERR_DTYPE for other dtypes).
+    std::vector<std::string> strings() const {
+        std::vector<std::string> out;
+        for (std::string_view sv : string_views()) out.emplace_back(sv);
+        return out;
     }
 
 private:
@@ -641,10 +816,20 @@ public:
                         size_t nbytes) {
         return call(mle_builder_add_tensor, name.c_str(), dtype, shape.data(), rank(shape), data, nbytes);
     }
-    /// Stores a constant tensor of T elements (dtype from T).
+    /// Stores a constant tensor of T elements (dtype from T); text elements
+    /// (std::string, std::string_view, ...) make a string tensor, packed.
     template <class T>
     Builder &add_tensor(const std::string &name, const std::vector<int64_t> &shape, const std::vector<T> &values) {
-        return add_tensor(name, dtype_of<T>::value, shape, values.data(), values.size() * sizeof(T));
+        if constexpr (detail::is_text_v<T>) {
+            if (values.size() != detail::string_count(shape))
+                throw Error(MLE_ERR_INVALID_VALUE, "tensor \"" + name + "\": " + std::to_string(values.size()) +
+                                                       " strings for a shape of " +
+                                                       std::to_string(detail::string_count(shape)) + " elements");
+            std::vector<uint8_t> packed = pack_strings(values);
+            return add_tensor(name, MLE_DTYPE_STRING, shape, packed.data(), packed.size());
+        } else {
+            return add_tensor(name, dtype_of<T>::value, shape, values.data(), values.size() * sizeof(T));
+        }
     }
     /// Appends a node running op (ONNX semantics); "" in inputs/outputs is an
     /// absent optional argument. Returns the node's index for set_attr_*.

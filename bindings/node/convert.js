@@ -6,6 +6,9 @@
 // boolean for a numeric dtype) is a TypeError naming the input and the
 // element; a number the dtype cannot hold (1.5 or 300 for uint8, 2^53 as a
 // number for int64) is an error made by the caller (MLE_ERR_INVALID_VALUE).
+// String tensors are packed here too (packStrings), with MLEErrors instead.
+
+const { constants: bufferConstants } = require('node:buffer');
 
 const MAX_RANK = 8;
 
@@ -165,4 +168,90 @@ function fromArray(name, data, dtype, TypedArray, errors) {
   return new TypedArray(out);
 }
 
-module.exports = { fromArray, float16Bits, bfloat16Bits, describe };
+// Index of the first lone surrogate in s, or -1. JS strings are UTF-16 and
+// may hold unpaired surrogates, which UTF-8 cannot encode: every encoder in
+// Node (Buffer, TextEncoder, napi_get_value_string_utf8) replaces them with
+// U+FFFD silently, so they are refused here instead.
+function loneSurrogateAt(s) {
+  if (s.isWellFormed()) return -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * The elements of a plain (possibly nested) array of strings, packed as
+ * docs/FORMAT.md §7.1 says: count + 1 little-endian uint64 offsets, then the
+ * UTF-8 bytes. Returns {bytes (a Uint8Array over its own ArrayBuffer), count}.
+ * errors: {dtype(msg), string(msg), shape(msg), value(msg)} make the MLEErrors
+ * for a non-string element, a string that cannot be passed (lone surrogate,
+ * over maxBytes of UTF-8), nesting deeper than rank 8 and a total too large
+ * for one buffer.
+ */
+function packStrings(name, data, maxBytes, errors) {
+  const strs = [];
+  const lens = [];
+  let total = 0;
+  const path = [];
+  const where = () => path.map((i) => `[${i}]`).join('');
+  const walk = (arr) => {
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i];
+      path.push(i);
+      if (Array.isArray(v)) {
+        if (path.length >= MAX_RANK) throw errors.shape(`input "${name}": nested deeper than rank ${MAX_RANK}`);
+        walk(v);
+      } else {
+        if (typeof v !== 'string') {
+          throw errors.dtype(`input "${name}": element ${where()} is ${describe(v)}; a string input takes strings`);
+        }
+        const at = loneSurrogateAt(v);
+        if (at >= 0) {
+          const unit = v.charCodeAt(at).toString(16).toUpperCase();
+          throw errors.string(
+            `input "${name}": element ${where()} has a lone surrogate (U+${unit} at index ${at}), which is not valid UTF-8`,
+          );
+        }
+        const len = Buffer.byteLength(v, 'utf8');
+        if (len > maxBytes) {
+          throw errors.string(`input "${name}": element ${where()} is ${len} bytes of UTF-8; the limit is ${maxBytes}`);
+        }
+        strs.push(v);
+        lens.push(len);
+        total += len;
+      }
+      path.pop();
+    }
+  };
+  walk(data);
+  const count = strs.length;
+  const head = 8 * (count + 1);
+  if (head + total > bufferConstants.MAX_LENGTH) {
+    throw errors.value(`input "${name}": ${count} strings take ${head + total} bytes packed, more than one buffer can hold`);
+  }
+  // A fresh ArrayBuffer: its own memory, aligned for the offsets.
+  const bytes = Buffer.from(new ArrayBuffer(head + total));
+  let off = 0;
+  for (let i = 0; i <= count; i++) {
+    // Offsets stay below 2^53: write them as two 32-bit halves (no bigints).
+    bytes.writeUInt32LE(off % 0x100000000, 8 * i);
+    bytes.writeUInt32LE(Math.floor(off / 0x100000000), 8 * i + 4);
+    if (i < count) {
+      bytes.write(strs[i], head + off, lens[i], 'utf8');
+      off += lens[i];
+    }
+  }
+  return { bytes: new Uint8Array(bytes.buffer, 0, bytes.byteLength), count };
+}
+
+module.exports = { fromArray, packStrings, float16Bits, bfloat16Bits, describe };

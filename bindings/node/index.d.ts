@@ -4,10 +4,23 @@
 
 /** Element type names (docs/FORMAT.md §7). */
 // BEGIN GENERATED: dtype names (cmd/mle-gentables) - do not edit
-export type DType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool' | 'float16' | 'float64' | 'bfloat16';
+export type DType =
+  | 'float32'
+  | 'uint8'
+  | 'int8'
+  | 'int32'
+  | 'int64'
+  | 'string'
+  | 'bool'
+  | 'float16'
+  | 'float64'
+  | 'bfloat16';
 // END GENERATED: dtype names
 
-/** The TypedArray each dtype comes back as (bool: 0/1 bytes; float16/bfloat16: raw bits). */
+/**
+ * The array each dtype comes back as: a TypedArray (bool: 0/1 bytes; float16/bfloat16: raw bits), or
+ * for string an Array of JS strings.
+ */
 // BEGIN GENERATED: dtype arrays (cmd/mle-gentables) - do not edit
 export interface DTypeArrayMap {
   float32: Float32Array;
@@ -15,6 +28,7 @@ export interface DTypeArrayMap {
   int8: Int8Array;
   int32: Int32Array;
   int64: BigInt64Array;
+  string: string[];
   bool: Uint8Array;
   float16: Uint16Array;
   float64: Float64Array;
@@ -22,7 +36,7 @@ export interface DTypeArrayMap {
 }
 // END GENERATED: dtype arrays
 
-/** Any TypedArray run() returns. */
+/** Any array run() returns. */
 export type OutputArray = DTypeArrayMap[DType];
 
 /**
@@ -52,7 +66,10 @@ export interface TensorInfo {
  *   (int64: bigints, or numbers up to 2^53 - 1), booleans or 0/1 for bool. Any other element (a
  *   string, an object, undefined, a hole, a boolean for a numeric dtype) is a TypeError naming the
  *   input and the element; a number the dtype cannot hold (1.5 or 300 for uint8) is
- *   MLE_ERR_INVALID_VALUE.
+ *   MLE_ERR_INVALID_VALUE;
+ * - for a string input, a plain (possibly nested) array of strings, and nothing else (MLE_ERR_DTYPE,
+ *   also for a non-string element). Each is encoded as UTF-8: one with a lone surrogate, which UTF-8
+ *   cannot hold, or over MAX_STRING_BYTES bytes of UTF-8 is MLE_ERR_INVALID_STRING.
  */
 export type InputData =
   | Float32Array
@@ -63,7 +80,8 @@ export type InputData =
   | Uint8Array
   | Uint16Array
   | DataView
-  | NestedArray<number | bigint | boolean>;
+  | NestedArray<number | bigint | boolean>
+  | NestedArray<string>;
 
 /** A plain array, possibly nested (up to rank 8). */
 export type NestedArray<T> = readonly (T | NestedArray<T>)[];
@@ -74,7 +92,8 @@ export interface InputTensor {
   /**
    * Dimensions (non-negative integers below 2^63, rank <= 8; bigints keep ones above 2^53 - 1
    * exact). Optional when the model's declared shape has at most one -1 (inferred from the element
-   * count) or data is a nested array (its nesting).
+   * count) or data is a nested array (its nesting). For strings it must hold exactly the elements
+   * given (else MLE_ERR_SHAPE).
    */
   shape?: readonly (number | bigint)[];
   /** Element type; by default the TypedArray's (or, for plain arrays, the model input's). */
@@ -236,6 +255,8 @@ export declare const Status: {
   readonly ERR_INVALID_NAME: 769;
   readonly ERR_INVALID_VALUE: 1025;
   readonly ERR_INVALID_BUFFER: 1281;
+  readonly ERR_INVALID_STRING: 1537;
+  readonly ERR_INVALID_CATEGORY: 1793;
   readonly ERR_IO_OPEN: 259;
   readonly ERR_IO_READ: 515;
   readonly ERR_IO_MAP: 771;
@@ -257,6 +278,7 @@ export declare const Status: {
   readonly ERR_FORMAT_DTYPE: 3332;
   readonly ERR_FORMAT_TENSOR_BOUNDS: 3588;
   readonly ERR_FORMAT_DESCRIPTOR: 3844;
+  readonly ERR_FORMAT_STRING: 4100;
   readonly ERR_CHECKSUM_HEADER: 261;
   readonly ERR_CHECKSUM_SECTION: 517;
   readonly ERR_CHECKSUM_TENSOR: 773;
@@ -301,6 +323,8 @@ export declare function loadBuffer(
 export declare function version(): string;
 /** ABI version of the loaded libmle (equals ABI_VERSION, checked at require time). */
 export declare function abiVersion(): number;
+/** The longest string element a run takes, in bytes of UTF-8: MLE_MAX_STRING_BYTES (1 MiB). */
+export declare const MAX_STRING_BYTES: number;
 /** Name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC"; "MLE_ERR_UNKNOWN" for unknown codes. */
 export declare function statusString(code: number): string;
 /** The dtype names. */

@@ -75,6 +75,8 @@ const Status = Object.freeze({
   ERR_INVALID_NAME: 769,
   ERR_INVALID_VALUE: 1025,
   ERR_INVALID_BUFFER: 1281,
+  ERR_INVALID_STRING: 1537,
+  ERR_INVALID_CATEGORY: 1793,
   ERR_IO_OPEN: 259,
   ERR_IO_READ: 515,
   ERR_IO_MAP: 771,
@@ -96,6 +98,7 @@ const Status = Object.freeze({
   ERR_FORMAT_DTYPE: 3332,
   ERR_FORMAT_TENSOR_BOUNDS: 3588,
   ERR_FORMAT_DESCRIPTOR: 3844,
+  ERR_FORMAT_STRING: 4100,
   ERR_CHECKSUM_HEADER: 261,
   ERR_CHECKSUM_SECTION: 517,
   ERR_CHECKSUM_TENSOR: 773,
@@ -174,6 +177,7 @@ const DTYPES = {
   int8: { id: 3, size: 1, Array: Int8Array },
   int32: { id: 6, size: 4, Array: Int32Array },
   int64: { id: 7, size: 8, Array: BigInt64Array },
+  string: { id: 8, size: 0, Array: Array },
   bool: { id: 9, size: 1, Array: Uint8Array },
   float16: { id: 10, size: 2, Array: Uint16Array },
   float64: { id: 11, size: 8, Array: Float64Array },
@@ -311,6 +315,16 @@ function fromArray(name, values, dtype) {
   return convert.fromArray(name, values, dtype, DTYPES[dtype].Array, CONVERT_ERRORS);
 }
 
+/** The longest string element a run takes, in bytes of UTF-8 (MLE_MAX_STRING_BYTES). */
+const MAX_STRING_BYTES = native.maxStringBytes();
+
+const STRING_ERRORS = {
+  dtype: (msg) => mleError(Status.ERR_DTYPE, msg),
+  string: (msg) => mleError(Status.ERR_INVALID_STRING, msg),
+  shape: (msg) => mleError(Status.ERR_SHAPE, msg),
+  value: (msg) => mleError(Status.ERR_INVALID_VALUE, msg),
+};
+
 const DIM_LIMIT = 2n ** 63n; // dimensions are int64 in the C API
 
 // Dimensions for the addon: numbers, or bigints above 2^53 - 1 so that they
@@ -347,6 +361,25 @@ function inferShape(name, decl, count) {
   return decl.shape.map((d) => (d < 0 ? count / known : d));
 }
 
+// A string input as the addon takes it: the elements of a plain (nested)
+// array of strings packed (docs/FORMAT.md §7.1) into a Uint8Array. The
+// shape is the nesting's unless given; either way it must hold every element.
+function prepareStrings(name, data, shape) {
+  if (!Array.isArray(data)) {
+    throw mleError(Status.ERR_DTYPE, `input "${name}": dtype string takes an array of strings, not ${convert.describe(data)}`);
+  }
+  const dims = shape === undefined ? nestedShape(name, data) : checkShape(name, shape);
+  const { bytes, count } = convert.packStrings(name, data, MAX_STRING_BYTES, STRING_ERRORS);
+  const size = dims.reduce((p, d) => p * BigInt(d), 1n);
+  if (size !== BigInt(count)) {
+    throw mleError(
+      Status.ERR_SHAPE,
+      `input "${name}": ${count} strings do not fill shape [${dims.join(', ')}] (${size} elements)`,
+    );
+  }
+  return { name, dtype: DTYPES.string.id, shape: dims, data: bytes };
+}
+
 // One input as the addon takes it: {name, dtype (id), shape, data}.
 function prepareInput(name, value, decl) {
   let data, shape, dtype;
@@ -360,6 +393,11 @@ function prepareInput(name, value, decl) {
 
   if (dtype !== undefined && !Object.prototype.hasOwnProperty.call(DTYPES, dtype)) {
     throw mleError(Status.ERR_DTYPE, `input "${name}": unknown dtype ${JSON.stringify(dtype)} (one of ${DTYPE_NAMES.join(', ')})`);
+  }
+
+  const declared = decl && DTYPES[decl.dtype] ? decl.dtype : undefined;
+  if (dtype === 'string' || (dtype === undefined && declared === 'string' && Array.isArray(data))) {
+    return prepareStrings(name, data, shape);
   }
 
   if (Array.isArray(data)) {
@@ -378,7 +416,12 @@ function prepareInput(name, value, decl) {
         );
       }
     } else {
-      const declared = decl && DTYPES[decl.dtype] ? decl.dtype : undefined;
+      if (declared === 'string') {
+        throw mleError(
+          Status.ERR_DTYPE,
+          `input "${name}" takes strings: give an array of strings, not a ${data.constructor.name}`,
+        );
+      }
       if (data instanceof Uint8Array && (declared === 'bool' || declared === 'uint8')) dtype = declared;
       else if (data instanceof Uint16Array && (declared === 'float16' || declared === 'bfloat16')) dtype = declared;
       else if (data instanceof DataView && declared) dtype = declared;
@@ -681,6 +724,7 @@ module.exports = {
   version,
   abiVersion,
   statusString,
+  MAX_STRING_BYTES,
   Model,
   MLEError,
   Status,

@@ -117,10 +117,13 @@ func buildModel(v Version, sts []Status, dts []DType) (*model, error) {
 			return nil, fmt.Errorf("dtype %q: id %d is not a new id in 1..255", d.Name, d.ID)
 		}
 		ids[d.ID] = true
-		if d.Size < 1 {
-			return nil, fmt.Errorf("dtype %q: size %d", d.Name, d.Size)
+		if (d.Size < 1) != d.Var {
+			return nil, fmt.Errorf("dtype %q: size %d (0 exactly for variable-length types)", d.Name, d.Size)
 		}
-		if _, ok := typedArrs[d.JS]; !ok {
+		if d.Var && (d.JS != "Array" || d.RustElem != "" || d.Cpp != "" || d.NumPy != "") {
+			return nil, fmt.Errorf("dtype %q: a variable-length type is a JS Array and has no element type", d.Name)
+		}
+		if _, ok := typedArrs[d.JS]; !ok && !d.Var {
 			return nil, fmt.Errorf("dtype %q: JS %q is not a TypedArray", d.Name, d.JS)
 		}
 		if strings.ContainsAny(d.Doc, "\n\r|()") || strings.Contains(d.Doc, "*/") {

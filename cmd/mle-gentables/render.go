@@ -114,7 +114,11 @@ func (m *model) goDTypes() (string, error) {
 	}
 	l.add(")\n\nvar info = [...]struct {\nname string\nshort string // another name Parse accepts\nsize int\n}{")
 	for _, d := range m.dtypes {
-		l.add("%s: {%q, %q, %d},", d.Go, d.Name, d.Short, d.Size)
+		size := fmt.Sprint(d.Size)
+		if d.Var {
+			size = "refSize" // inside a run, an element is a reference (dtype.go)
+		}
+		l.add("%s: {%q, %q, %s},", d.Go, d.Name, d.Short, size)
 	}
 	l.add("}")
 	return gofmt(l.String())
@@ -211,7 +215,11 @@ func (m *model) ccDTypes() string {
 	var l lines
 	l.add("const DTypeInfo kDTypes[] = {")
 	for _, d := range m.dtypes {
-		l.add("    {%s, %q, %d, %s},", cDTypeName(d), d.Name, d.Size, typedArrs[d.JS])
+		arr := typedArrs[d.JS]
+		if d.Var {
+			arr = "napi_uint8_array" // the packed bytes (size 0: not an element type)
+		}
+		l.add("    {%s, %q, %d, %s},", cDTypeName(d), d.Name, d.Size, arr)
 	}
 	l.add("};")
 	return l.String()
@@ -384,7 +392,7 @@ func (m *model) rsDTypeEnum() string {
 	default:
 		l.add("%s [\n        %s,\n    ];", head, strings.Join(all, ",\n        "))
 	}
-	l.add("\n    /// Size of one element in bytes.\n    pub fn size(self) -> usize {\n        match self {")
+	l.add("\n    /// Size of one element in bytes (0 for `String`: variable, packed as docs/FORMAT.md §7.1 says).\n    pub fn size(self) -> usize {\n        match self {")
 	for _, d := range m.dtypes {
 		l.add("            DType::%s => %d,", d.Rust, d.Size)
 	}
@@ -460,6 +468,10 @@ func (m *model) tsDTypeArrays() string {
 	var l lines
 	l.add("export interface DTypeArrayMap {")
 	for _, d := range m.dtypes {
+		if d.Var {
+			l.add("  %s: string[];", d.Name)
+			continue
+		}
 		l.add("  %s: %s;", d.Name, d.JS)
 	}
 	l.add("}")
@@ -513,6 +525,9 @@ func (m *model) mdDTypes() string {
 	l.add("| id | name | size |\n|---:|---|---:|")
 	for _, d := range m.dtypes {
 		size := fmt.Sprint(d.Size)
+		if d.Var {
+			size = "variable"
+		}
 		if d.Doc != "" {
 			size += " (" + d.Doc + ")"
 		}

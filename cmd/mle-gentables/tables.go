@@ -66,6 +66,10 @@ var statuses = []Status{
 		Doc: "a value outside its documented range"},
 	{Name: "MLE_ERR_INVALID_BUFFER", Go: "InvalidBuffer", Primary: "MLE_ERR_INVALID_ARGUMENT", Ext: 5,
 		Doc: "reading or writing a caller's buffer faulted"},
+	{Name: "MLE_ERR_INVALID_STRING", Go: "InvalidString", Primary: "MLE_ERR_INVALID_ARGUMENT", Ext: 6,
+		Doc: "a string tensor's offsets are inconsistent, an element is not UTF-8 or is longer than allowed"},
+	{Name: "MLE_ERR_INVALID_CATEGORY", Go: "InvalidCategory", Primary: "MLE_ERR_INVALID_ARGUMENT", Ext: 7,
+		Doc: "a category the model did not see in training, where it was fitted to refuse them"},
 
 	{Name: "MLE_ERR_IO_OPEN", Go: "IOOpen", Primary: "MLE_ERR_IO", Ext: 1,
 		Doc: "the file could not be opened or stat'ed"},
@@ -108,6 +112,8 @@ var statuses = []Status{
 		Doc: "tensor data runs past the WEIGHTS section"},
 	{Name: "MLE_ERR_FORMAT_DESCRIPTOR", Go: "FormatDescriptor", Primary: "MLE_ERR_FORMAT", Ext: 15,
 		Doc: "another malformed tensor descriptor"},
+	{Name: "MLE_ERR_FORMAT_STRING", Go: "FormatString", Primary: "MLE_ERR_FORMAT", Ext: 16,
+		Doc: "a stored string tensor is malformed (offsets, UTF-8, length)"},
 
 	{Name: "MLE_ERR_CHECKSUM_HEADER", Go: "ChecksumHeader", Primary: "MLE_ERR_CHECKSUM", Ext: 1},
 	{Name: "MLE_ERR_CHECKSUM_SECTION", Go: "ChecksumSection", Primary: "MLE_ERR_CHECKSUM", Ext: 2},
@@ -185,6 +191,10 @@ var dtypes = []DType{
 	{ID: 7, Name: "int64", Size: 8, Go: "Int64", Short: "i64", Rust: "I64", RustElem: "i64", Cpp: "int64_t",
 		NumPy: "int64", JS: "BigInt64Array"},
 	// bool has Rust's bool, but not as an Element: not every byte is a valid bool.
+	// string: UTF-8 text of any length; Size 0 (variable). Outside a run a
+	// string tensor is packed: offsets, then bytes (docs/FORMAT.md §7.1).
+	{ID: 8, Name: "string", Size: 0, Doc: "UTF-8 text, packed as in §7.1", Go: "String", Short: "str", Rust: "String",
+		JS: "Array", Var: true},
 	{ID: 9, Name: "bool", Size: 1, Doc: "0 or 1", Go: "Bool", Rust: "Bool", Cpp: "bool",
 		NumPy: "bool", JS: "Uint8Array"},
 	{ID: 10, Name: "float16", Size: 2, Doc: "IEEE half", Go: "Float16", Short: "f16", Rust: "F16",
@@ -226,4 +236,5 @@ type DType struct {
 	NumPy    string
 	JS       string
 	Bits     bool
+	Var      bool // variable-length elements (string): Size is 0
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/npy"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 func f32s(v ...float32) []byte {
@@ -105,6 +106,45 @@ func TestRunWithNpy(t *testing.T) {
 	// A single-input model takes a bare path.
 	if code, _, errOut := mle("run", p, "--input", x); code != 0 {
 		t.Errorf("bare --input: exit %d: %s", code, errOut)
+	}
+}
+
+// A string-label model: `mle run` prints and writes the labels themselves.
+func TestRunStringLabels(t *testing.T) {
+	b := format.NewBuilder()
+	b.AddInput("X", dtype.Float32, []int64{-1, 2})
+	b.AddTensor("classes", dtype.String, []int64{2}, strs.PackStrings([]string{"spam", "ham ✓"}))
+	b.AddNode(graph.Node{Op: "ArgMax", Inputs: []string{"X"}, Outputs: []string{"i"},
+		Attrs: []graph.Attr{{Name: "axis", Type: graph.AttrInt, Int: 1}, {Name: "keepdims", Type: graph.AttrInt}}})
+	b.AddNode(graph.Node{Op: "Gather", Inputs: []string{"classes", "i"}, Outputs: []string{"label"}})
+	b.AddOutput("label")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.mle")
+	if _, err := b.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	x := filepath.Join(dir, "x.npy")
+	if err := npy.WriteFile(x, &npy.Array{DType: dtype.Float32, Shape: []int64{3, 2}, Data: f32s(1, 0, 0, 1, 5, 6)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := mle("run", p, "--input", x, "--output-dir", filepath.Join(dir, "out"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `label: string [3]`) || !strings.Contains(out, `["spam" "ham ✓" "ham ✓"]`) {
+		t.Errorf("output:\n%s", out)
+	}
+	a, err := npy.ReadFile(filepath.Join(dir, "out", "label.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.DType != dtype.String || strings.Join(strs.Unpack(a.Data, 3), ",") != "spam,ham ✓,ham ✓" {
+		t.Errorf("label.npy: %v %q", a.DType, a.Data)
+	}
+	// Text where the model takes numbers is refused, naming the input.
+	code, _, errOut = mle("run", p, "--input", filepath.Join(dir, "out", "label.npy"))
+	if code == 0 || !strings.Contains(errOut, `input "X"`) || !strings.Contains(errOut, "MLE_ERR_DTYPE") {
+		t.Errorf("text for a number input: exit %d: %s", code, errOut)
 	}
 }
 

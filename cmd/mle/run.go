@@ -13,6 +13,7 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/npy"
+	"github.com/mle-runtime/mle/core/strs"
 	"github.com/mle-runtime/mle/kernels"
 )
 
@@ -100,7 +101,11 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 			}
 			r["path"] = p
 		}
-		r["values"] = preview(outs[i], 1000)
+		if outs[i].DType.IsString() {
+			r["values"] = previewText(outs[i], 1000)
+		} else {
+			r["values"] = preview(outs[i], 1000)
+		}
 		results = append(results, r)
 	}
 	if *asJSON {
@@ -114,6 +119,10 @@ func cmdRun(args []string, w io.Writer) (bool, error) {
 		fmt.Fprintf(w, "%s: %s %s", r["name"], r["dtype"], shapeString(outs[i].Shape()))
 		if p, ok := r["path"]; ok {
 			fmt.Fprintf(w, " -> %s", p)
+		}
+		if outs[i].DType.IsString() {
+			fmt.Fprintf(w, "\n  %s\n", formatText(previewText(outs[i], 12), numElements(outs[i])))
+			continue
 		}
 		fmt.Fprintf(w, "\n  %s\n", formatValues(preview(outs[i], 12), outs[i].DType, len(outs[i].Data)/outs[i].DType.Size()))
 	}
@@ -138,8 +147,12 @@ func safeName(s string) string {
 	}, s)
 }
 
-// convert casts an array to dt (what the model takes).
+// convert casts an array to dt (what the model takes). Text and numbers do
+// not convert into each other.
 func convert(a *npy.Array, dt dtype.DType) (*npy.Array, error) {
+	if a.DType.IsString() || dt.IsString() {
+		return nil, errs.New(errs.DType, "the file holds %s, the model takes %s", a.DType, dt)
+	}
 	n := len(a.Data) / a.DType.Size()
 	out := &npy.Array{DType: dt, Shape: a.Shape, Data: make([]byte, n*dt.Size())}
 	kernels.Cast(out.Data, kernels.Elem(dt), a.Data, kernels.Elem(a.DType), n)
@@ -153,6 +166,34 @@ func preview(t engine.Tensor, max int) []float64 {
 		n = max
 	}
 	return kernels.ToFloat64s(t.Data, kernels.Elem(t.DType), n)
+}
+
+func numElements(t engine.Tensor) int64 {
+	n, _ := dtype.NumElements(t.Shape())
+	return n
+}
+
+// previewText returns up to max elements of a string tensor.
+func previewText(t engine.Tensor, max int) []string {
+	n := numElements(t)
+	out := make([]string, min(n, int64(max)))
+	for i := range out {
+		out[i] = string(strs.Elem(t.Data, n, int64(i)))
+	}
+	return out
+}
+
+// formatText prints strings quoted (Go syntax: control characters escaped).
+func formatText(vals []string, total int64) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = strconv.Quote(v)
+	}
+	s := "[" + strings.Join(parts, " ")
+	if total > int64(len(vals)) {
+		s += fmt.Sprintf(" ... (%d values)", total)
+	}
+	return s + "]"
 }
 
 // formatValues prints values at the precision of their dtype.

@@ -16,16 +16,25 @@ type DType uint8
 // MaxRank is the largest tensor rank MLE accepts anywhere.
 const MaxRank = 8
 
+// refSize is the size of a string element inside a run: a reference to its
+// bytes (engine). Outside a run, string tensors are packed (package strs).
+const refSize = 16
+
 // Valid reports whether d is a known dtype.
 func (d DType) Valid() bool { return int(d) < len(info) && info[d].size != 0 }
 
-// Size returns the size of one element in bytes (0 for unknown dtypes).
+// Size returns the size of one element in bytes (0 for unknown dtypes). A
+// string's size is that of its reference inside a run; its packed size
+// outside a run depends on the text (package strs).
 func (d DType) Size() int {
 	if !d.Valid() {
 		return 0
 	}
 	return info[d].size
 }
+
+// IsString reports whether d is the variable-length string type.
+func (d DType) IsString() bool { return d == String }
 
 // IsFloat reports whether d is a compute float type (float32 or float64).
 func (d DType) IsFloat() bool { return d == Float32 || d == Float64 }

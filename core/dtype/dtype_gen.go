@@ -10,6 +10,7 @@ const (
 	Int8     DType = 3
 	Int32    DType = 6
 	Int64    DType = 7
+	String   DType = 8  // UTF-8 text, packed as in §7.1
 	Bool     DType = 9  // 0 or 1
 	Float16  DType = 10 // IEEE half
 	Float64  DType = 11
@@ -26,6 +27,7 @@ var info = [...]struct {
 	Int8:     {"int8", "i8", 1},
 	Int32:    {"int32", "i32", 4},
 	Int64:    {"int64", "i64", 8},
+	String:   {"string", "str", refSize},
 	Bool:     {"bool", "", 1},
 	Float16:  {"float16", "f16", 2},
 	Float64:  {"float64", "f64", 8},

@@ -32,10 +32,10 @@ func TestNamesRoundTrip(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, %v", d.String(), p, ok)
 		}
 	}
-	if len(All()) != 9 {
-		t.Errorf("%d dtypes, want 9", len(All()))
+	if len(All()) != 10 {
+		t.Errorf("%d dtypes, want 10", len(All()))
 	}
-	for s, want := range map[string]DType{"f32": Float32, "bf16": BFloat16, "i64": Int64, "bool": Bool} {
+	for s, want := range map[string]DType{"f32": Float32, "bf16": BFloat16, "i64": Int64, "bool": Bool, "str": String} {
 		if d, ok := Parse(s); !ok || d != want {
 			t.Errorf("Parse(%q) = %v, %v; want %v", s, d, ok, want)
 		}

@@ -21,7 +21,8 @@ const stopChunkWork = 1 << 22
 type RunCtx struct {
 	Pool    *kernels.Pool
 	Worker  *kernels.Worker
-	Scratch Buf // the current step's arena scratch (BindCtx.Scratch)
+	Scratch Buf      // the current step's arena scratch (BindCtx.Scratch)
+	strs    [][]byte // the run's string sources (strings.go)
 	errMu   sync.Mutex
 	err     error // the first data-dependent failure (e.g. a Gather index out of range)
 }

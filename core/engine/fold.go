@@ -120,6 +120,9 @@ func (m *Model) foldConstants() {
 // foldable reports whether node ni reads only constants (at least one)
 // and writes no graph output.
 func (m *Model) foldable(ni int, isOut []bool) bool {
+	if hasStrings(m.g, ni) { // text stays packed for Compile and referenced for runs
+		return false
+	}
 	n := &m.g.Nodes[ni]
 	present := 0
 	for _, id := range n.In {

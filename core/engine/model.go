@@ -68,6 +68,7 @@ type Model struct {
 	consts    []Buf       // by value id: constants on the backend, zero otherwise
 	constIDs  []int       // the value ids of constants
 	nodes     []nodeState // by node index: the compiled kernel
+	strs      modelStrings
 	sessions  sessionPool
 	fuseOnce  sync.Once
 	fusion    fusion
@@ -368,6 +369,10 @@ type Tensor struct {
 	Rank  int
 	Dims  [dtype.MaxRank]int64
 	Data  []byte
+	// NBytes is set on outputs by a run: the bytes the result takes, also
+	// when the buffer was too small (errs.BufferTooSmall). For strings
+	// that is their packed size, known only once the run is done.
+	NBytes int64
 }
 
 // Shape returns the tensor's dimensions.

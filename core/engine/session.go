@@ -11,6 +11,7 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/strs"
 	"github.com/mle-runtime/mle/kernels"
 )
 
@@ -38,8 +39,9 @@ type Session struct {
 	plans   map[uint64]*plan
 	planSz  int // total steps of the cached plans
 	arena   Buf
-	bufs    []Buf // by value id, for the current run
-	staging []Buf // by input index: the backend's copies of inputs
+	bufs    []Buf    // by value id, for the current run
+	staging []Buf    // by input index: the backend's copies of inputs (of strings: references)
+	strSrc  [][]byte // the run's string sources: the model's, then the inputs' (strings.go)
 	worker  kernels.Worker
 	stop    kernels.Stop
 	ctx     RunCtx // kept here so passing it to executors does not allocate
@@ -205,7 +207,7 @@ func (s *Session) RunAlloc(inputs, outputs []Tensor, which []int, opts RunOption
 				return err
 			}
 		}
-		if err := s.fillOutputs(p, outputs, false); err != nil {
+		if err := s.fillOutputs(p, outputs, false, nil); err != nil {
 			return err
 		}
 		if err := checkOverlap(s.m, inputs, outputs); err != nil {
@@ -220,7 +222,7 @@ func (s *Session) RunAlloc(inputs, outputs []Tensor, which []int, opts RunOption
 		if err := s.execute(p, inputs); err != nil {
 			return err
 		}
-		return s.fillOutputs(p, outputs, true)
+		return s.fillOutputs(p, outputs, true, alloc)
 	})
 }
 
@@ -232,8 +234,8 @@ func (s *Session) allocOutputs(p *plan, outputs []Tensor, alloc AllocFunc) error
 	}
 	var total int64
 	for i, o := range p.sel {
-		if outputs[i].Data == nil {
-			total += p.bytes[s.m.g.Outputs[o]]
+		if id := s.m.g.Outputs[o]; outputs[i].Data == nil && !s.m.g.Values[id].DType.IsString() {
+			total += p.bytes[id]
 		}
 	}
 	if held := s.held(); total > s.maxMemory-held {
@@ -241,10 +243,10 @@ func (s *Session) allocOutputs(p *plan, outputs []Tensor, alloc AllocFunc) error
 	}
 	for i, o := range p.sel {
 		t := &outputs[i]
-		if t.Data != nil {
-			continue
-		}
 		id := s.m.g.Outputs[o]
+		if t.Data != nil || s.m.g.Values[id].DType.IsString() {
+			continue // strings: allocated once packed (fillOutputs)
+		}
 		t.DType, t.Rank = s.m.g.Values[id].DType, len(p.shapes[id])
 		copy(t.Dims[:], p.shapes[id])
 		b, err := alloc(i, t, p.bytes[id])
@@ -372,6 +374,14 @@ func (s *Session) checkInputs(inputs []Tensor, needData bool) error {
 		if !ok {
 			return errs.New(errs.ShapeTooLarge, "input %q: shape %v is larger than any buffer can be", want.Name, t.Shape())
 		}
+		if t.DType.IsString() { // packed: at least the offsets (checked in full by the run)
+			n, _ := dtype.NumElements(t.Shape())
+			head, _ := strs.HeaderSize(n)
+			if (needData || t.Data != nil) && int64(len(t.Data)) < head {
+				return errs.New(errs.InvalidString, "input %q: %d strings need %d bytes of offsets, got %d bytes", want.Name, n, head, len(t.Data))
+			}
+			continue
+		}
 		if (needData || t.Data != nil) && int64(len(t.Data)) != size {
 			return errs.New(errs.InvalidValue, "input %q: %s%v needs %d bytes of data, got %d", want.Name, t.DType, t.Shape(), size, len(t.Data))
 		}
@@ -457,6 +467,7 @@ func (s *Session) planFor(inputs []Tensor, which []int, needData bool) (*plan, e
 	if s.bufs == nil {
 		s.bufs = make([]Buf, len(s.m.g.Values))
 		s.staging = make([]Buf, len(inputs))
+		s.strSrc = slices.Clone(s.m.strs.src)
 	}
 	return p, nil
 }
@@ -501,8 +512,10 @@ func (s *Session) selection(which []int) ([]int, error) {
 }
 
 // fillOutputs sets each selected output's dtype and shape; with copyData it
-// also copies the results, else it only checks that the buffers are big enough.
-func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool) error {
+// also copies the results, else it only checks that the buffers are big
+// enough. String outputs are sized and packed (and allocated, with alloc)
+// only once computed.
+func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool, alloc AllocFunc) error {
 	g := s.m.g
 	if len(outputs) != len(p.sel) {
 		return errs.New(errs.InvalidValue, "%d outputs selected; %d buffers given", len(p.sel), len(outputs))
@@ -512,12 +525,31 @@ func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool) error {
 		id := g.Outputs[sel]
 		o := &outputs[i]
 		need := p.bytes[id]
+		isStr := g.Values[id].DType.IsString()
 		if !copyData {
 			o.DType, o.Rank = g.Values[id].DType, len(p.shapes[id])
 			copy(o.Dims[:], p.shapes[id])
+			o.NBytes = need
+			if isStr {
+				o.NBytes = -1 // known once packed
+				continue
+			}
 			if int64(len(o.Data)) < need && short == nil {
 				short = errs.New(errs.BufferTooSmall, "output %q needs %d bytes; the buffer holds %d", g.Values[id].Name, need, len(o.Data))
 			}
+			continue
+		}
+		if isStr {
+			if err := s.stringOutput(o, i, s.bufs[id], alloc); err != nil {
+				if errs.CodeOf(err) == errs.BufferTooSmall && short == nil {
+					short = errs.Prefix(err, "output %q", g.Values[id].Name)
+					continue
+				}
+				return errs.Prefix(err, "output %q", g.Values[id].Name)
+			}
+			continue
+		}
+		if short != nil {
 			continue
 		}
 		if err := s.m.backend.Output(o.Data[:need], s.bufs[id]); err != nil {
@@ -531,6 +563,14 @@ func (s *Session) fillOutputs(p *plan, outputs []Tensor, copyData bool) error {
 func (s *Session) execute(p *plan, inputs []Tensor) error {
 	g, be := s.m.g, s.m.backend
 	for i, id := range g.Inputs {
+		if inputs[i].DType.IsString() {
+			b, err := s.stringInput(i, &inputs[i])
+			if err != nil {
+				return errs.Prefix(err, "input %q", s.m.Inputs()[i].Name)
+			}
+			s.bufs[id] = b
+			continue
+		}
 		b, err := be.Input(inputs[i].Data, inputs[i].DType.Size(), &s.staging[i], s.maxMemory-s.held())
 		if err != nil {
 			return errs.Prefix(err, "input %q", s.m.Inputs()[i].Name)
@@ -551,7 +591,7 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 		}
 	}
 	x := &s.ctx
-	x.Pool, x.Worker = s.m.pool, &s.worker
+	x.Pool, x.Worker, x.strs = s.m.pool, &s.worker, s.strSrc
 	stop := s.worker.Stop
 	if stop.Stopped() { // a run started with its flag set does no work
 		return stopErr(stop, "before its first node", 0, len(p.steps), nil)
@@ -608,6 +648,11 @@ func stopErr(stop *kernels.Stop, where string, i, n int, at *graph.CNode) error 
 // forget drops references to caller memory: it is not ours after Run returns.
 func (s *Session) forget(p *plan) {
 	clear(s.bufs)
+	for _, id := range s.m.g.Inputs {
+		if src := s.m.strs.byVal[id]; src >= 0 {
+			s.strSrc[src] = nil
+		}
+	}
 	for i := range p.steps {
 		clear(p.steps[i].in)
 		clear(p.steps[i].out)

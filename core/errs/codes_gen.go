@@ -25,11 +25,13 @@ const (
 
 // Extended codes: primary | n<<8. Each names one class of failure.
 const (
-	InvalidNull    = InvalidArgument | 1<<8 // a required pointer was NULL
-	InvalidOptions = InvalidArgument | 2<<8 // bad options struct (struct_size or a field)
-	InvalidName    = InvalidArgument | 3<<8 // no input or output has that name
-	InvalidValue   = InvalidArgument | 4<<8 // a value outside its documented range
-	InvalidBuffer  = InvalidArgument | 5<<8 // reading or writing a caller's buffer faulted
+	InvalidNull     = InvalidArgument | 1<<8 // a required pointer was NULL
+	InvalidOptions  = InvalidArgument | 2<<8 // bad options struct (struct_size or a field)
+	InvalidName     = InvalidArgument | 3<<8 // no input or output has that name
+	InvalidValue    = InvalidArgument | 4<<8 // a value outside its documented range
+	InvalidBuffer   = InvalidArgument | 5<<8 // reading or writing a caller's buffer faulted
+	InvalidString   = InvalidArgument | 6<<8 // a string tensor's offsets are inconsistent, an element is not UTF-8 or is longer than allowed
+	InvalidCategory = InvalidArgument | 7<<8 // a category the model did not see in training, where it was fitted to refuse them
 
 	IOOpen    = IO | 1<<8 // the file could not be opened or stat'ed
 	IORead    = IO | 2<<8 // reading failed
@@ -53,6 +55,7 @@ const (
 	FormatDType          = Format | 13<<8 // unknown dtype id
 	FormatTensorBounds   = Format | 14<<8 // tensor data runs past the WEIGHTS section
 	FormatDescriptor     = Format | 15<<8 // another malformed tensor descriptor
+	FormatString         = Format | 16<<8 // a stored string tensor is malformed (offsets, UTF-8, length)
 
 	ChecksumHeader  = Checksum | 1<<8
 	ChecksumSection = Checksum | 2<<8
@@ -144,10 +147,12 @@ var names = map[Code]string{
 	FormatEndian:         "MLE_ERR_FORMAT_ENDIAN",
 	GraphShape:           "MLE_ERR_GRAPH_SHAPE",
 	MetadataField:        "MLE_ERR_METADATA_FIELD",
+	InvalidString:        "MLE_ERR_INVALID_STRING",
 	IONotFile:            "MLE_ERR_IO_NOT_FILE",
 	FormatSectionBounds:  "MLE_ERR_FORMAT_SECTION_BOUNDS",
 	GraphMalformed:       "MLE_ERR_GRAPH_MALFORMED",
 	MetadataUTF8:         "MLE_ERR_METADATA_UTF8",
+	InvalidCategory:      "MLE_ERR_INVALID_CATEGORY",
 	FormatSectionOverlap: "MLE_ERR_FORMAT_SECTION_OVERLAP",
 	GraphDuplicate:       "MLE_ERR_GRAPH_DUPLICATE",
 	MetadataSignature:    "MLE_ERR_METADATA_SIGNATURE",
@@ -163,4 +168,5 @@ var names = map[Code]string{
 	FormatDType:          "MLE_ERR_FORMAT_DTYPE",
 	FormatTensorBounds:   "MLE_ERR_FORMAT_TENSOR_BOUNDS",
 	FormatDescriptor:     "MLE_ERR_FORMAT_DESCRIPTOR",
+	FormatString:         "MLE_ERR_FORMAT_STRING",
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mle-runtime/mle/core/fault"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/osmem"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 // OpenOptions control how a file is opened.
@@ -573,8 +574,28 @@ func (f *File) Verify() error {
 				return errs.New(errs.ChecksumSection, "%s section CRC-32C is %#08x but its bytes hash to %#08x", s.Kind, s.CRC, got)
 			}
 		}
-		return f.verifyWeights()
+		if err := f.verifyWeights(); err != nil {
+			return err
+		}
+		for i := range f.Tensors {
+			if err := f.CheckStrings(i); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// CheckStrings validates the packed text of tensor i when it holds strings
+// (offsets, UTF-8, lengths: errs.FormatString); other tensors pass. Open
+// checks only that the offsets fit; the text is checked at first use.
+func (f *File) CheckStrings(i int) error {
+	t := &f.Tensors[i]
+	if !t.DType.IsString() {
+		return nil
+	}
+	n, _ := dtype.NumElements(t.Shape)
+	return errs.Prefix(strs.Check(f.TensorData(i), n, errs.FormatString), "tensor %q", t.Name)
 }
 
 func checkSignature(what string, meta, g []graph.ValueInfo) error {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 // TensorDesc is one entry of the TENSORS section. Offset is relative to the
@@ -119,12 +120,24 @@ func decodeTensors(b []byte, weightsLen uint64) ([]TensorDesc, map[string]int, e
 				return nil, nil, errs.New(errs.FormatNegativeDim, "tensor %q: dimension %d is %d", t.Name, j, d)
 			}
 		}
-		size, ok := dtype.ByteSize(t.DType, t.Shape)
-		if !ok {
-			return nil, nil, errs.New(errs.FormatShapeOverflow, "tensor %q: shape %v × %d bytes overflows", t.Name, t.Shape, t.DType.Size())
-		}
-		if t.RawLen != uint64(size) {
-			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw length %d, but %s%v needs %d bytes", t.Name, t.RawLen, t.DType, t.Shape, size)
+		if t.DType.IsString() {
+			// Packed (§7.1): at least the offsets; the text is checked at first use.
+			n, _ := dtype.NumElements(t.Shape)
+			head, ok := strs.HeaderSize(n)
+			if !ok {
+				return nil, nil, errs.New(errs.FormatShapeOverflow, "tensor %q: the offsets of %d strings overflow", t.Name, n)
+			}
+			if t.RawLen < uint64(head) {
+				return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw length %d, but the offsets of %d strings need %d bytes", t.Name, t.RawLen, n, head)
+			}
+		} else {
+			size, ok := dtype.ByteSize(t.DType, t.Shape)
+			if !ok {
+				return nil, nil, errs.New(errs.FormatShapeOverflow, "tensor %q: shape %v × %d bytes overflows", t.Name, t.Shape, t.DType.Size())
+			}
+			if t.RawLen != uint64(size) {
+				return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw length %d, but %s%v needs %d bytes", t.Name, t.RawLen, t.DType, t.Shape, size)
+			}
 		}
 		if t.Encoding != EncodingRaw {
 			return nil, nil, errs.New(errs.UnsupportedEncoding, "tensor %q: encoding %s (id %d) not supported by this build", t.Name, t.Encoding, uint8(t.Encoding))

@@ -16,6 +16,7 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/osmem"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 // WriterName is recorded in every file's metadata "writer" field.
@@ -129,7 +130,7 @@ func (b *Builder) SetAttr(i int, a graph.Attr) error {
 }
 
 // AddTensor stores a constant tensor (weights). data holds the raw
-// little-endian elements and is copied.
+// little-endian elements (strings: packed, package strs) and is copied.
 func (b *Builder) AddTensor(name string, dt dtype.DType, shape []int64, data []byte) error {
 	if err := checkBuilderName("tensor", name); err != nil {
 		return err
@@ -152,7 +153,13 @@ func (b *Builder) AddTensor(name string, dt dtype.DType, shape []int64, data []b
 	if !ok {
 		return errs.New(errs.InvalidValue, "tensor %q: shape %v overflows", name, shape)
 	}
-	if int64(len(data)) != size {
+	if dt.IsString() {
+		n, _ := dtype.NumElements(shape)
+		if err := strs.Check(data, n, errs.InvalidString); err != nil {
+			return errs.Prefix(err, "tensor %q", name)
+		}
+		size = int64(len(data))
+	} else if int64(len(data)) != size {
 		return errs.New(errs.InvalidValue, "tensor %q: %s%v needs %d bytes, got %d", name, dt, shape, size, len(data))
 	}
 	if err := fits(size, "tensor "+name); err != nil {

@@ -234,6 +234,8 @@ func TestEveryOpInfers(t *testing.T) {
 				n.Inputs = []string{"cond", "x", "sq"}
 			case "Gather":
 				n.Inputs = []string{"x", "idx"}
+			case "CategoryIndex":
+				n.Inputs = []string{"x", "v"}
 			case "Clip":
 				n.Inputs = []string{"x", "lo", ""}
 			case "LayerNormalization":

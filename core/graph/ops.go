@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
@@ -111,6 +112,7 @@ var (
 	floatTypes   = []dtype.DType{dtype.Float32, dtype.Float64}
 	numericTypes = []dtype.DType{dtype.Float32, dtype.Float64, dtype.Int32, dtype.Int64}
 	anyType      = allTypes()
+	fixedTypes   = slices.DeleteFunc(allTypes(), dtype.DType.IsString) // no text: Cast
 )
 
 // allTypes lists every known dtype: ops that only move bytes take them all.
@@ -170,7 +172,7 @@ func init() {
 		Attrs: []AttrSpec{{Name: "axis", Type: AttrInt, Required: true}}, infer: inferConcat})
 	register(&OpSchema{Name: "ArgMax", MinInputs: 1, MaxInputs: 1, Types: numericTypes,
 		Attrs: []AttrSpec{intAttr("axis", 0), intAttr("keepdims", 1), intAttr("select_last_index", 0)}, infer: inferArgMax})
-	register(&OpSchema{Name: "Cast", MinInputs: 1, MaxInputs: 1, Types: anyType,
+	register(&OpSchema{Name: "Cast", MinInputs: 1, MaxInputs: 1, Types: fixedTypes,
 		Attrs: []AttrSpec{{Name: "to", Type: AttrInt, Required: true}, intAttr("saturate", 1)}, infer: inferCast})
 }
 
@@ -650,6 +652,9 @@ func inferCast(x *inferCtx) error {
 	to := x.attr("to").Int
 	if to < 0 || to > 255 || !dtype.DType(to).Valid() {
 		return x.errf(errs.GraphAttribute, "Cast to %d: unknown dtype", to)
+	}
+	if dtype.DType(to).IsString() {
+		return x.errf(errs.GraphDType, "Cast to string is not supported: numbers have no one text form")
 	}
 	x.out[0] = ValueInfo{DType: dtype.DType(to), Shape: x.in[0].Shape}
 	return nil

@@ -1,5 +1,10 @@
 // Package npy reads and writes NumPy .npy files (format versions 1.0–3.0,
 // little-endian, C order), the array exchange format of the mle CLI.
+//
+// Text: numpy str arrays ('<U', fixed-width UCS-4) and bytes arrays ('|S',
+// read as UTF-8) decode to MLE string tensors (packed, package strs); string
+// tensors encode as '<U'. numpy drops trailing NULs from such elements, and
+// so does this package. Object arrays are pickles and are refused.
 package npy
 
 import (
@@ -10,10 +15,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/osmem"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 var magic = []byte("\x93NUMPY")
@@ -114,9 +121,15 @@ func Decode(b []byte) (*Array, error) {
 	if d.fortran {
 		return nil, errs.New(errs.UnsupportedFeature, ".npy array is in Fortran order; save it with numpy.ascontiguousarray")
 	}
+	if w, ucs4, ok := textDescr(d.descr); ok {
+		return decodeText(b[start+hlen:], d.shape, w, ucs4)
+	}
 	dt, ok := descrs[d.descr]
 	if !ok {
-		return nil, errs.New(errs.UnsupportedFeature, ".npy dtype %q is not supported (want little-endian float16/32/64, int8/32/64, uint8 or bool)", d.descr)
+		if strings.HasSuffix(d.descr, "O") {
+			return nil, errs.New(errs.UnsupportedFeature, ".npy object arrays are pickles, which MLE does not read: save text as a str array (numpy.asarray(a, dtype=str))")
+		}
+		return nil, errs.New(errs.UnsupportedFeature, ".npy dtype %q is not supported (want little-endian float16/32/64, int8/32/64, uint8, bool or str)", d.descr)
 	}
 	size, ok := dtype.ByteSize(dt, d.shape)
 	if !ok {
@@ -230,6 +243,14 @@ func tuple(s string) ([]int64, string, bool) {
 // Encode writes a as an .npy (version 1.0) file.
 func Encode(w io.Writer, a *Array) error {
 	descr, ok := descrOf(a.DType)
+	data := a.Data
+	if a.DType.IsString() {
+		var err error
+		if descr, data, err = encodeText(a); err != nil {
+			return err
+		}
+		ok = true
+	}
 	if !ok {
 		return errs.New(errs.UnsupportedFeature, ".npy cannot hold %s", a.DType)
 	}
@@ -250,7 +271,7 @@ func Encode(w io.Writer, a *Array) error {
 	copy(hdr[:], magic)
 	hdr[6], hdr[7] = 1, 0
 	binary.LittleEndian.PutUint16(hdr[8:], uint16(len(h)))
-	for _, chunk := range [][]byte{hdr[:], []byte(h), a.Data} {
+	for _, chunk := range [][]byte{hdr[:], []byte(h), data} {
 		if _, err := w.Write(chunk); err != nil {
 			return errs.Wrap(errs.IOWrite, err, "writing .npy")
 		}
@@ -268,4 +289,81 @@ func WriteFile(path string, a *Array) error {
 		return errs.Wrap(errs.IOWrite, err, "writing %s", path)
 	}
 	return nil
+}
+
+// textDescr recognizes '<Un' (ucs4) and '|Sn' descriptors; w is the element
+// width in characters (bytes for S).
+func textDescr(descr string) (w int64, ucs4, ok bool) {
+	switch {
+	case strings.HasPrefix(descr, "<U"):
+		ucs4 = true
+	case strings.HasPrefix(descr, "|S"):
+	default:
+		return 0, false, false
+	}
+	w, err := strconv.ParseInt(descr[2:], 10, 64)
+	if err != nil || w < 0 || w > strs.MaxBytes {
+		return 0, false, false
+	}
+	return w, ucs4, true
+}
+
+// decodeText packs fixed-width text elements (trailing NULs dropped) as a
+// string tensor.
+func decodeText(data []byte, shape []int64, w int64, ucs4 bool) (*Array, error) {
+	n, ok := dtype.NumElements(shape)
+	item := w
+	if ucs4 {
+		item *= 4
+	}
+	if !ok || (item > 0 && n > int64(len(data))/item) || n*item != int64(len(data)) {
+		return nil, errs.New(errs.InvalidValue, "not a valid .npy file: shape %v of %d-byte text needs %d data bytes, file has %d", shape, item, n*item, len(data))
+	}
+	elems := make([][]byte, n)
+	for i := range elems {
+		raw := data[int64(i)*item : int64(i+1)*item]
+		if !ucs4 {
+			e := bytes.TrimRight(raw, "\x00")
+			if !utf8.Valid(e) {
+				return nil, errs.New(errs.InvalidString, ".npy element %d is not valid UTF-8", i)
+			}
+			elems[i] = e
+			continue
+		}
+		var e []byte
+		for k := 0; k < len(raw); k += 4 {
+			r := binary.LittleEndian.Uint32(raw[k:])
+			if r > utf8.MaxRune || (r >= 0xD800 && r <= 0xDFFF) {
+				return nil, errs.New(errs.InvalidString, ".npy element %d holds %#x, which is not a Unicode scalar value", i, r)
+			}
+			e = utf8.AppendRune(e, rune(r))
+		}
+		elems[i] = bytes.TrimRight(e, "\x00")
+	}
+	if _, ok := strs.Size(elems); !ok {
+		return nil, errs.New(errs.ShapeTooLarge, ".npy text is too large")
+	}
+	return &Array{DType: dtype.String, Shape: shape, Data: strs.Pack(elems)}, nil
+}
+
+// encodeText lays a string tensor out as '<U' with the longest element's
+// width (at least 1, as numpy does).
+func encodeText(a *Array) (descr string, data []byte, err error) {
+	n, _ := dtype.NumElements(a.Shape)
+	if err := strs.Check(a.Data, n, errs.InvalidString); err != nil {
+		return "", nil, err
+	}
+	w := 1
+	for i := int64(0); i < n; i++ {
+		w = max(w, utf8.RuneCount(strs.Elem(a.Data, n, i)))
+	}
+	out := make([]byte, n*int64(w)*4)
+	for i := int64(0); i < n; i++ {
+		at := i * int64(w) * 4
+		for _, r := range string(strs.Elem(a.Data, n, i)) {
+			binary.LittleEndian.PutUint32(out[at:], uint32(r))
+			at += 4
+		}
+	}
+	return "<U" + strconv.Itoa(w), out, nil
 }

@@ -3,12 +3,15 @@ package npy
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -78,4 +81,53 @@ func TestBadFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// '<U' text as numpy writes np.save(f, np.array(["ab", "é"])): UCS-4,
+// NUL-padded to the widest element.
+func TestTextRoundTrip(t *testing.T) {
+	var ucs []byte
+	for _, r := range []rune{'a', 'b', 'é', 0} {
+		ucs = binary.LittleEndian.AppendUint32(ucs, uint32(r))
+	}
+	file := append(npyHeader(t, "<U2", "(2,)"), ucs...)
+	a, err := Decode(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.DType != dtype.String || strings.Join(strs.Unpack(a.Data, 2), "|") != "ab|é" {
+		t.Fatalf("decoded %v %q", a.DType, a.Data)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, a); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode(buf.Bytes())
+	if err != nil || !bytes.Equal(b.Data, a.Data) || !strings.Contains(buf.String(), "'<U2'") {
+		t.Fatalf("re-encoded: %v %q", err, buf.String())
+	}
+	// |S: bytes read as UTF-8; invalid UTF-8 and surrogates are refused.
+	s, err := Decode(append(npyHeader(t, "|S3", "(2,)"), "hi\x00xyz"...))
+	if err != nil || strings.Join(strs.Unpack(s.Data, 2), "|") != "hi|xyz" {
+		t.Fatalf("|S3: %v %v", err, s)
+	}
+	if _, err := Decode(append(npyHeader(t, "|S1", "(1,)"), 0xff)); errs.CodeOf(err) != errs.InvalidString {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
+	if _, err := Decode(append(npyHeader(t, "<U1", "(1,)"), 0x00, 0xd8, 0, 0)); errs.CodeOf(err) != errs.InvalidString {
+		t.Errorf("surrogate: %v", err)
+	}
+	if _, err := Decode(append(npyHeader(t, "<U2", "(2,)"), ucs[:12]...)); errs.CodeOf(err) != errs.InvalidValue {
+		t.Errorf("short data: %v", err)
+	}
+	if _, err := Decode(npyHeader(t, "|O", "(0,)")); errs.CodeOf(err) != errs.UnsupportedFeature {
+		t.Errorf("object array: %v", err)
+	}
+}
+
+func npyHeader(t *testing.T, descr, shape string) []byte {
+	t.Helper()
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }\n", descr, shape)
+	out := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
+	return append(out, h...)
 }

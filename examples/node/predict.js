@@ -43,7 +43,8 @@ async function main() {
     const shape = t.shape.map((d, i) => (d >= 0 ? d : i === 0 ? 4 : 1));
     const n = shape.reduce((p, d) => p * d, 1);
     const values = Array.from({ length: n }, (_, i) => Math.round(Math.sin(i * 1.9 + k * 1.3 + 0.3) * 300) / 100);
-    inputs[t.name] = { data: values, shape }; // plain numbers: converted to the input's dtype
+    // Plain numbers are converted to the input's dtype; a string input takes strings.
+    inputs[t.name] = { data: t.dtype === 'string' ? values.map(String) : values, shape };
   }
 
   const result = await model.run(inputs); // on the libuv thread pool
@@ -51,14 +52,15 @@ async function main() {
   console.log(`\npredictions for a batch of ${rows}:`);
   for (const [name, out] of Object.entries(result)) {
     console.log(`  ${name} ${out.dtype} [${out.shape.join(', ')}]`);
-    const fmt = (v) => (typeof v === 'bigint' ? v.toString() : Number(v.toPrecision(4)));
+    const fmt = (v) =>
+      typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? v.toString() : Number(v.toPrecision(4));
     if (out.shape.length === 0) {
       console.log(`    ${fmt(out.data[0])}`);
       continue;
     }
     const perRow = out.shape.slice(1).reduce((p, d) => p * d, 1);
     for (let r = 0; r < out.shape[0]; r++) {
-      console.log(`    row ${r}: ${Array.from(out.data.subarray(r * perRow, (r + 1) * perRow), fmt).join(', ')}`);
+      console.log(`    row ${r}: ${Array.from(out.data.slice(r * perRow, (r + 1) * perRow), fmt).join(', ')}`);
     }
   }
   model.close();

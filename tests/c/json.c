@@ -28,62 +28,93 @@ static int push(jnode *parent, jnode *child) {
     return 1;
 }
 
-/* Appends the UTF-8 encoding of code point cp. */
+/* Appends the UTF-8 encoding of code point cp (at most 0x10FFFF). */
 static char *utf8(char *out, unsigned cp) {
     if (cp < 0x80) {
         *out++ = (char)cp;
     } else if (cp < 0x800) {
         *out++ = (char)(0xC0 | cp >> 6);
         *out++ = (char)(0x80 | (cp & 0x3F));
-    } else {
+    } else if (cp < 0x10000) {
         *out++ = (char)(0xE0 | cp >> 12);
+        *out++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *out++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *out++ = (char)(0xF0 | cp >> 18);
+        *out++ = (char)(0x80 | ((cp >> 12) & 0x3F));
         *out++ = (char)(0x80 | ((cp >> 6) & 0x3F));
         *out++ = (char)(0x80 | (cp & 0x3F));
     }
     return out;
 }
 
-static char *parse_string(parser *ps) {
+/* Reads the 4 hex digits after a \u; -1 if they are not hex. */
+static long hex4(const char *p) {
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        v <<= 4;
+        if (h >= '0' && h <= '9') v |= h - '0';
+        else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
+        else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
+        else return -1; /* also stops at the NUL, so never reads past it */
+    }
+    return v;
+}
+
+/* Parses a JSON string at ps->p; sets *len to its decoded length. A
+ * surrogate pair (\uD83D\uDE00) is one code point; a lone surrogate has
+ * no UTF-8 form, so it is refused like any other malformed escape. */
+static char *parse_string(parser *ps, size_t *len) {
     if (*ps->p != '"') return NULL;
     ps->p++;
     const char *start = ps->p;
     size_t n = 0;
     while (start[n] && start[n] != '"') n += start[n] == '\\' && start[n + 1] ? 2 : 1;
     if (!start[n]) return NULL;
-    char *out = malloc(n * 3 + 1), *w = out; /* \uXXXX grows to at most 3 bytes */
+    /* Decoding never grows the text: \uXXXX (6) gives at most 3 bytes, a
+     * pair (12) gives 4. */
+    char *out = malloc(n + 1), *w = out;
     if (!out) return NULL;
     while (*ps->p != '"') {
         char c = *ps->p++;
+        if ((unsigned char)c < 0x20) goto bad; /* control characters must be escaped */
         if (c != '\\') {
             *w++ = c;
             continue;
         }
         c = *ps->p++;
         switch (c) {
+        case '"': case '\\': case '/': *w++ = c; break;
         case 'n': *w++ = '\n'; break;
         case 't': *w++ = '\t'; break;
         case 'r': *w++ = '\r'; break;
         case 'b': *w++ = '\b'; break;
         case 'f': *w++ = '\f'; break;
         case 'u': {
-            unsigned cp = 0;
-            for (int i = 0; i < 4; i++) {
-                char h = *ps->p++;
-                cp <<= 4;
-                if (h >= '0' && h <= '9') cp |= (unsigned)(h - '0');
-                else if (h >= 'a' && h <= 'f') cp |= (unsigned)(h - 'a' + 10);
-                else if (h >= 'A' && h <= 'F') cp |= (unsigned)(h - 'A' + 10);
-                else { free(out); return NULL; }
+            long cp = hex4(ps->p);
+            if (cp < 0) goto bad;
+            ps->p += 4;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) goto bad; /* a low surrogate first */
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                long lo = ps->p[0] == '\\' && ps->p[1] == 'u' ? hex4(ps->p + 2) : -1;
+                if (lo < 0xDC00 || lo > 0xDFFF) goto bad;
+                ps->p += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            w = utf8(w, cp);
+            w = utf8(w, (unsigned)cp);
             break;
         }
-        default: *w++ = c; /* \" \\ \/ */
+        default: goto bad;
         }
     }
     ps->p++;
     *w = 0;
+    if (len) *len = (size_t)(w - out);
     return out;
+bad:
+    free(out);
+    return NULL;
 }
 
 static jnode *parse_value(parser *ps);
@@ -101,7 +132,7 @@ static jnode *parse_container(parser *ps, int object) {
         char *key = NULL;
         skip(ps);
         if (object) {
-            if (!(key = parse_string(ps))) break;
+            if (!(key = parse_string(ps, NULL))) break;
             skip(ps);
             if (*ps->p++ != ':') { free(key); break; }
         }
@@ -126,8 +157,9 @@ static jnode *parse_value(parser *ps) {
     if (c == '{' || c == '[') {
         n = parse_container(ps, c == '{');
     } else if (c == '"') {
-        char *s = parse_string(ps);
-        if (s && (n = node_new(J_STRING))) n->string = s;
+        size_t len = 0;
+        char *s = parse_string(ps, &len);
+        if (s && (n = node_new(J_STRING))) n->string = s, n->length = len;
         else free(s);
     } else if (!strncmp(ps->p, "true", 4) || !strncmp(ps->p, "false", 5)) {
         if ((n = node_new(J_BOOL))) n->number = c == 't';

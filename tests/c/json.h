@@ -17,7 +17,8 @@ typedef struct jnode jnode;
 struct jnode {
     jtype type;
     double number;  /* J_NUMBER, J_BOOL (0/1) */
-    char *string;   /* J_STRING (decoded, NUL-terminated) */
+    char *string;   /* J_STRING (decoded UTF-8, NUL-terminated) */
+    size_t length;  /* J_STRING: bytes in string; it may hold NULs (\u0000) */
     char *key;      /* set on members of an object */
     jnode **items;  /* J_ARRAY elements or J_OBJECT members, in order */
     size_t count;

@@ -602,7 +602,8 @@ static void test_status_strings(void) {
         S(MLE_ERR_METADATA_SIGNATURE), S(MLE_ERR_METADATA_MISSING_KEY), S(MLE_ERR_UNSUPPORTED_ENCODING),
         S(MLE_ERR_UNSUPPORTED_DEVICE), S(MLE_ERR_UNSUPPORTED_FEATURE), S(MLE_ERR_CANCELLED), S(MLE_ERR_INVALID_BUFFER),
         S(MLE_ERR_IO_NOT_FILE), S(MLE_ERR_GRAPH_TOO_LARGE), S(MLE_ERR_SHAPE_TOO_LARGE), S(MLE_ERR_NO_MEMORY_LIMIT),
-        S(MLE_ERR_NO_MEMORY_SYSTEM), S(MLE_ERR_CANCELLED_DEADLINE),
+        S(MLE_ERR_NO_MEMORY_SYSTEM), S(MLE_ERR_CANCELLED_DEADLINE), S(MLE_ERR_INVALID_STRING),
+        S(MLE_ERR_INVALID_CATEGORY), S(MLE_ERR_FORMAT_STRING), S(MLE_ERR_GRAPH_TREE),
     };
 #undef S
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -612,7 +613,7 @@ static void test_status_strings(void) {
         /* Every extended code refines a primary code, which it keeps in its low 8 bits. */
         CHECKF(MLE_STATUS_PRIMARY(names[i].code) <= MLE_ERR_CANCELLED, "%s: primary out of range", names[i].name);
     }
-    const mle_status unknown[] = {17, 255, 9999, 0xffffffffu, MLE_ERR_FORMAT_DESCRIPTOR + 256};
+    const mle_status unknown[] = {17, 255, 9999, 0xffffffffu, MLE_ERR_FORMAT_STRING + 256};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECKF(strcmp(mle_status_string(unknown[i]), "MLE_ERR_UNKNOWN") == 0, "mle_status_string(%u) = %s",
                unknown[i], mle_status_string(unknown[i]));

@@ -20,6 +20,7 @@ static const char *dtype_name(mle_dtype d) {
     case MLE_DTYPE_INT32: return "int32";
     case MLE_DTYPE_INT64: return "int64";
     case MLE_DTYPE_BOOL: return "bool";
+    case MLE_DTYPE_STRING: return "string";
     }
     return "?";
 }
@@ -30,15 +31,25 @@ static mle_dtype dtype_of(const char *name) {
     return 0;
 }
 
+/* A string member, or "" (a malformed manifest fails checks, not the run). */
+static const char *str_of(const jnode *obj, const char *key) {
+    const char *s = json_str(obj, key);
+    return s ? s : "";
+}
+
 static char *join(const char *dir, const char *rel) {
-    char *p = malloc(strlen(dir) + strlen(rel) + 2);
-    sprintf(p, "%s/%s", dir, rel);
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, rel);
     return p;
 }
 
-/* A tensor's elements: the .npy file from data_offset. */
+/* A tensor's elements: the .npy file from data_offset. NULL if the
+ * manifest names no file or it cannot be read. */
 static char *tensor_data(const char *dir, const jnode *t, size_t *n) {
-    char *path = join(dir, json_str(t, "file"));
+    const char *file = json_str(t, "file");
+    char *path = file ? join(dir, file) : NULL;
+    if (!path) return NULL;
     size_t len = 0;
     char *buf = read_file(path, &len);
     free(path);
@@ -68,10 +79,10 @@ static void check_signature(const char *name, mle_model *m, const jnode *want, i
         mle_error *err = NULL;
         CHECK_ST(outputs ? mle_model_output_info(m, i, &info, &err) : mle_model_input_info(m, i, &info, &err), MLE_OK, err);
         const jnode *w = want->items[i];
-        CHECKF(!strcmp(info.name, json_str(w, "name")) && !strcmp(dtype_name(info.dtype), json_str(w, "dtype")) &&
+        CHECKF(!strcmp(info.name, str_of(w, "name")) && !strcmp(dtype_name(info.dtype), str_of(w, "dtype")) &&
                    same_shape(json_get(w, "shape"), info.rank, info.shape),
                "%s: %s %zu is %s %s, want %s %s", name, outputs ? "output" : "input", i, info.name,
-               dtype_name(info.dtype), json_str(w, "name"), json_str(w, "dtype"));
+               dtype_name(info.dtype), str_of(w, "name"), str_of(w, "dtype"));
     }
 }
 
@@ -82,53 +93,161 @@ static void check_metadata(const char *name, mle_model *m, const jnode *want) {
     char *buf = malloc(len + 1);
     CHECK_ST(mle_model_metadata(m, buf, len + 1, &len, &err), MLE_OK, err);
     jnode *meta = json_parse(buf);
-    CHECKF(meta && !strcmp(json_str(meta, "name"), json_str(want, "name")) &&
-               !strcmp(json_str(meta, "version"), json_str(want, "version")),
+    CHECKF(meta && !strcmp(str_of(meta, "name"), str_of(want, "name")) &&
+               !strcmp(str_of(meta, "version"), str_of(want, "version")),
            "%s: metadata name/version differ", name);
     json_free(meta);
     free(buf);
 }
 
+/* The manifest's shape, or -1 if it is missing or not a list of at most
+ * MLE_MAX_RANK numbers. */
+static int32_t read_shape(const jnode *shape, int64_t *dims) {
+    if (!shape || shape->type != J_ARRAY || shape->count > MLE_MAX_RANK) return -1;
+    for (size_t d = 0; d < shape->count; d++) {
+        if (shape->items[d]->type != J_NUMBER) return -1;
+        dims[d] = (int64_t)shape->items[d]->number;
+    }
+    return (int32_t)shape->count;
+}
+
+/* Elements of a shape; SIZE_MAX if a dimension is negative or the product
+ * overflows. */
+static size_t count_of(int32_t rank, const int64_t *dims) {
+    size_t n = 1;
+    for (int32_t d = 0; d < rank; d++) {
+        if (dims[d] < 0) return SIZE_MAX;
+        if (dims[d] == 0) return 0;
+    }
+    for (int32_t d = 0; d < rank; d++) {
+        if ((uint64_t)dims[d] > SIZE_MAX / n) return SIZE_MAX;
+        n *= (size_t)dims[d];
+    }
+    return n;
+}
+
+/* The `strings` list of a string tensor, or NULL if it is missing or holds
+ * something other than strings. */
+static const jnode *string_list(const jnode *t) {
+    const jnode *list = json_get(t, "strings");
+    if (!list || list->type != J_ARRAY) return NULL;
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items[i]->type != J_STRING) return NULL;
+    return list;
+}
+
+/* A string tensor's elements packed as mle.h takes them; NULL if the
+ * manifest's list is malformed or does not fit the shape. */
+static void *pack_list(const jnode *t, int32_t rank, const int64_t *dims, size_t *nbytes) {
+    const jnode *list = string_list(t);
+    if (!list || list->count != count_of(rank, dims)) return NULL;
+    size_t n = list->count;
+    const char **strs = malloc((n ? n : 1) * sizeof *strs);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    void *packed = NULL;
+    if (strs && lens) {
+        for (size_t i = 0; i < n; i++) strs[i] = list->items[i]->string, lens[i] = list->items[i]->length;
+        packed = tu_pack_strings(strs, lens, n, nbytes);
+    }
+    free(strs);
+    free(lens);
+    return packed;
+}
+
+/* Compares a string output with the manifest's list, element by element;
+ * reports the first difference. */
+static void check_strings(const char *name, const mle_tensor *out, const jnode *want) {
+    const jnode *list = string_list(want);
+    size_t n = count_of(out->rank, out->shape);
+    if (!list || n != list->count) {
+        tu_fail(__FILE__, __LINE__, "%s: output %s holds %zu strings, the manifest %zu", name, out->name,
+                n == SIZE_MAX ? 0 : n, list ? list->count : 0);
+        return;
+    }
+    if (!out->data || !tu_strings_valid(out->data, out->nbytes, n)) {
+        tu_fail(__FILE__, __LINE__, "%s: output %s: %zu bytes are not a packing of %zu strings", name, out->name,
+                out->nbytes, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *got = tu_string_at(out->data, n, i, &len);
+        const jnode *w = list->items[i];
+        if (len != w->length || memcmp(got, w->string, len) != 0) {
+            tu_fail(__FILE__, __LINE__, "%s: output %s[%zu] is \"%.*s\" (%zu bytes), want \"%s\" (%zu bytes)", name,
+                    out->name, i, (int)(len > 200 ? 200 : len), got, len, w->string, w->length);
+            return;
+        }
+    }
+}
+
+static size_t n_string_tensors; /* passed or compared: shows the string cases ran */
+
 /* Runs one run of a case, recording any mismatch. */
 static void run_case(const char *dir, const char *name, mle_session *s, const jnode *run) {
     const jnode *ins = json_get(run, "inputs"), *outs = json_get(run, "outputs"), *want_err = json_get(run, "error");
+    if (!ins || ins->type != J_ARRAY || (!want_err && (!outs || outs->type != J_ARRAY || outs->count == 0))) {
+        tu_fail(__FILE__, __LINE__, "%s: a run without inputs, or without outputs or error", name);
+        return;
+    }
     size_t n_in = ins->count, n_out = outs ? outs->count : 1;
-    mle_tensor *in = calloc(n_in, sizeof *in), *out = calloc(n_out, sizeof *out);
-    char **bufs = calloc(n_in, sizeof *bufs);
-    for (size_t i = 0; i < n_in; i++) {
-        const jnode *t = ins->items[i], *shape = json_get(t, "shape");
+    mle_tensor *in = calloc(n_in + 1, sizeof *in), *out = calloc(n_out, sizeof *out);
+    void **bufs = calloc(n_in + 1, sizeof *bufs);
+    int ready = in && out && bufs;
+    for (size_t i = 0; ready && i < n_in; i++) {
+        const jnode *t = ins->items[i];
+        const char *dtype = json_str(t, "dtype");
         in[i].name = json_str(t, "name");
-        in[i].dtype = dtype_of(json_str(t, "dtype"));
-        in[i].rank = (int32_t)shape->count;
-        for (size_t d = 0; d < shape->count; d++) in[i].shape[d] = (int64_t)shape->items[d]->number;
-        bufs[i] = tensor_data(dir, t, &in[i].nbytes);
-        CHECKF(bufs[i] != NULL, "%s: cannot read %s", name, json_str(t, "file"));
+        in[i].dtype = dtype ? dtype_of(dtype) : 0;
+        in[i].rank = read_shape(json_get(t, "shape"), in[i].shape);
+        if (in[i].rank < 0) {
+            tu_fail(__FILE__, __LINE__, "%s: input %zu has no valid shape", name, i);
+            ready = 0;
+        } else if (in[i].dtype == MLE_DTYPE_STRING) {
+            bufs[i] = pack_list(t, in[i].rank, in[i].shape, &in[i].nbytes);
+            n_string_tensors++;
+            CHECKF(bufs[i] != NULL, "%s: input %s: `strings` is missing or does not fit its shape", name, in[i].name);
+        } else {
+            bufs[i] = tensor_data(dir, t, &in[i].nbytes);
+            CHECKF(bufs[i] != NULL, "%s: cannot read %s", name, str_of(t, "file"));
+        }
+        ready = ready && bufs[i] != NULL;
         in[i].data = bufs[i];
     }
+    if (!ready) goto done;
     for (size_t i = 0; outs && i < n_out; i++) out[i].name = json_str(outs->items[i], "name");
     mle_error *err = NULL;
     mle_status st = mle_session_run(s, in, n_in, out, n_out, &err); /* error runs ask for output 0 */
     if (want_err) {
         mle_status code = (mle_status)json_num(want_err, "code", 0);
         CHECKF(st == code, "%s: run gave %s (%s), want %s", name, mle_status_string(st), mle_error_message(err),
-               json_str(want_err, "name"));
-        if (st == MLE_OK) mle_free(out[0].data);
+               str_of(want_err, "name"));
+        for (size_t i = 0; st == MLE_OK && i < n_out; i++) mle_free(out[i].data);
     } else {
         CHECKF(st == MLE_OK, "%s: run failed: %s: %s", name, mle_status_string(st), mle_error_message(err));
         for (size_t i = 0; st == MLE_OK && i < n_out; i++) {
             const jnode *t = outs->items[i];
-            size_t n = 0;
-            char *want = tensor_data(dir, t, &n);
-            CHECKF(want && out[i].dtype == dtype_of(json_str(t, "dtype")) &&
-                       same_shape(json_get(t, "shape"), out[i].rank, out[i].shape) && out[i].nbytes == n &&
-                       (n == 0 || memcmp(out[i].data, want, n) == 0),
-                   "%s: output %s differs", name, out[i].name);
-            free(want);
+            const char *dtype = json_str(t, "dtype");
+            mle_dtype want_dtype = dtype ? dtype_of(dtype) : 0;
+            if (out[i].dtype != want_dtype || !same_shape(json_get(t, "shape"), out[i].rank, out[i].shape)) {
+                tu_fail(__FILE__, __LINE__, "%s: output %s is %s rank %d, want %s", name, out[i].name,
+                        dtype_name(out[i].dtype), out[i].rank, dtype ? dtype : "?");
+            } else if (want_dtype == MLE_DTYPE_STRING) {
+                check_strings(name, &out[i], t);
+                n_string_tensors++;
+            } else {
+                size_t n = 0;
+                char *want = tensor_data(dir, t, &n);
+                CHECKF(want && out[i].nbytes == n && (n == 0 || memcmp(out[i].data, want, n) == 0),
+                       "%s: output %s differs", name, out[i].name);
+                free(want);
+            }
             mle_free(out[i].data);
         }
     }
     mle_error_free(err);
-    for (size_t i = 0; i < n_in; i++) free(bufs[i]);
+done:
+    for (size_t i = 0; bufs && i < n_in; i++) free(bufs[i]);
     free(bufs);
     free(in);
     free(out);
@@ -144,13 +263,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     jnode *man = json_parse(text);
+    CHECKF(man != NULL, "%s is not valid JSON", mpath);
     const jnode *cases = json_get(man, "cases");
     CHECK(cases && cases->type == J_ARRAY && cases->count > 0);
     size_t n_cases = 0, n_runs = 0;
     for (size_t c = 0; cases && c < cases->count; c++) {
         const jnode *k = cases->items[c];
-        const char *name = json_str(k, "name");
-        char *model = join(dir, json_str(k, "model"));
+        const char *name = str_of(k, "name");
+        char *model = join(dir, str_of(k, "model"));
         mle_open_options opts = mle_default_open_options();
         opts.verify = (int32_t)json_num(k, "verify", 0);
         mle_model *m = NULL;
@@ -162,7 +282,7 @@ int main(int argc, char **argv) {
         if (open_error) {
             CHECKF(st == (mle_status)json_num(open_error, "code", 0) &&
                        MLE_STATUS_PRIMARY(st) == (mle_status)json_num(open_error, "primary", 0),
-                   "%s: open gave %s, want %s", name, mle_status_string(st), json_str(open_error, "name"));
+                   "%s: open gave %s, want %s", name, mle_status_string(st), str_of(open_error, "name"));
             mle_error_free(err);
             mle_model_free(m);
             continue;
@@ -180,7 +300,7 @@ int main(int argc, char **argv) {
         mle_session_free(s);
         mle_model_free(m);
     }
-    printf("conformance: %zu cases, %zu runs\n", n_cases, n_runs);
+    printf("conformance: %zu cases, %zu runs, %zu string tensors\n", n_cases, n_runs, n_string_tensors);
     json_free(man);
     free(text);
     free(mpath);

@@ -119,6 +119,59 @@ int tu_write_file(const char *path, const void *data, size_t len) {
     return (fclose(f) == 0 && put == len) ? 0 : -1;
 }
 
+/* ------------------------------------------------------ string tensors */
+
+void tu_put_u64(void *p, uint64_t v) {
+    unsigned char *b = p;
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+
+uint64_t tu_get_u64(const void *p) {
+    const unsigned char *b = p;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
+    return v;
+}
+
+void *tu_pack_strings(const char *const *strs, const size_t *lens, size_t n, size_t *nbytes) {
+    if (n > (SIZE_MAX / 8) - 1) return NULL;
+    size_t head = 8 * (n + 1), text = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens ? lens[i] : strlen(strs[i]);
+        if (len > SIZE_MAX - head - text) return NULL;
+        text += len;
+    }
+    unsigned char *out = malloc(head + text);
+    if (!out) return NULL;
+    size_t off = 0;
+    tu_put_u64(out, 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens ? lens[i] : strlen(strs[i]);
+        if (len) memcpy(out + head + off, strs[i], len);
+        off += len;
+        tu_put_u64(out + 8 * (i + 1), off);
+    }
+    *nbytes = head + text;
+    return out;
+}
+
+int tu_strings_valid(const void *packed, size_t nbytes, size_t n) {
+    if (n > (SIZE_MAX / 8) - 1 || nbytes < 8 * (n + 1)) return 0;
+    const unsigned char *p = packed;
+    size_t text = nbytes - 8 * (n + 1);
+    if (tu_get_u64(p) != 0 || tu_get_u64(p + 8 * n) != text) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (tu_get_u64(p + 8 * (i + 1)) < tu_get_u64(p + 8 * i)) return 0;
+    return 1;
+}
+
+const char *tu_string_at(const void *packed, size_t n, size_t i, size_t *len) {
+    const unsigned char *p = packed;
+    uint64_t lo = tu_get_u64(p + 8 * i), hi = tu_get_u64(p + 8 * (i + 1));
+    *len = (size_t)(hi - lo);
+    return (const char *)p + 8 * (n + 1) + lo;
+}
+
 /* ---------------------------------------------------------- test MLP */
 
 void mlp_make_weights(mlp_weights *w) {

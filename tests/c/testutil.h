@@ -74,6 +74,26 @@ unsigned char *tu_read_file(const char *path, size_t *len);
 /* Writes len bytes to path; 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t len);
 
+/* ------------------------------------------------------ string tensors */
+
+/* Packs n strings as mle.h's string tensors (docs/FORMAT.md §7.1): string i
+ * is lens[i] bytes at strs[i] (lens NULL: NUL-terminated). Returns malloc'd
+ * bytes (never NULL, even for n = 0) and their count in *nbytes; NULL only
+ * when out of memory. Does not check UTF-8: tests pass bad text on purpose. */
+void *tu_pack_strings(const char *const *strs, const size_t *lens, size_t n, size_t *nbytes);
+
+/* 1 if nbytes at packed are a consistent packing of n strings (offsets
+ * only, not UTF-8), else 0. Reads nothing past nbytes. */
+int tu_strings_valid(const void *packed, size_t nbytes, size_t n);
+
+/* String i of a packing of n strings that passed tu_strings_valid: its
+ * bytes (not NUL-terminated), length in *len. */
+const char *tu_string_at(const void *packed, size_t n, size_t i, size_t *len);
+
+/* Little-endian uint64 at any alignment (string offsets). */
+void tu_put_u64(void *p, uint64_t v);
+uint64_t tu_get_u64(const void *p);
+
 /* ---------------------------------------------------------- test MLP */
 
 /* X float32 [-1, 4] -> Gemm(W1 4x16, b1) -> Relu -> Gemm(W2 16x3, b2)

@@ -1,8 +1,8 @@
 // test_hpp: the C++ wrapper — building, opening, running (library-allocated
 // and caller buffers), errors as exceptions with the right status, move
-// semantics, serialize() + open_memory(), stopping runs (timeout, cancel
-// flag), the memory cap, Model::run from many threads through the library's
-// session pool, and model and session options.
+// semantics, serialize() + open_memory(), string tensors, stopping runs
+// (timeout, cancel flag), the memory cap, Model::run from many threads
+// through the library's session pool, and model and session options.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "mle.hpp"
@@ -170,6 +172,168 @@ void test_moves_and_memory() {
     CHECK(b1.get() == nullptr);
     expect_error([&] { b1.add_output("x"); }, MLE_ERR_BAD_HANDLE, "moved-from builder");
     CHECK(b2.serialize().size() > 0);
+}
+
+// ------------------------------------------------------- string tensors
+
+// The MLP's outputs for one row (probs float32, label int64).
+std::vector<mle::Tensor> build_mlp_run() {
+    mle::Session s(mle::Model::open_memory(build_mlp().serialize()));
+    std::vector<float> x(MLP_IN);
+    mlp_make_input(x.data(), 1, 3);
+    return s.run({mle::TensorView(x.data(), {1, MLP_IN})});
+}
+
+const std::vector<std::string> kClasses = {"setosa", "versicolor", "virginica ünï 東京"};
+
+// scores float64 [-1, 3] -> ArgMax -> Gather(classes) -> "label" string
+// [-1]; text string [-1] -> Identity -> "echo".
+mle::Model build_strings_model() {
+    mle::Builder b;
+    b.set_metadata_json(R"({"name":"test-strings-cpp","version":"1.0.0"})")
+        .add_input("scores", MLE_DTYPE_FLOAT64, {-1, 3})
+        .add_input("text", MLE_DTYPE_STRING, {-1})
+        .add_tensor("classes", {3}, kClasses);
+    size_t argmax = b.add_node("ArgMax", {"scores"}, {"index"});
+    b.set_attr_int(argmax, "axis", 1).set_attr_int(argmax, "keepdims", 0);
+    b.add_node("Gather", {"classes", "index"}, {"label"});
+    b.add_node("Identity", {"text"}, {"echo"});
+    b.add_output("label").add_output("echo");
+    mle::OpenOptions opts;
+    opts.verify = true;
+    return mle::Model::open_memory(b.serialize(), opts);
+}
+
+// Scores whose argmax in row r is pick[r].
+std::vector<double> scores_for(const std::vector<int> &pick) {
+    std::vector<double> s(pick.size() * 3);
+    for (size_t r = 0; r < pick.size(); r++) s[r * 3 + static_cast<size_t>(pick[r])] = 1.0 + static_cast<double>(r);
+    return s;
+}
+
+void test_strings() {
+    mle::Model model = build_strings_model();
+    auto ins = model.inputs();
+    CHECK(ins.size() == 2 && ins[1].name == "text" && ins[1].dtype == MLE_DTYPE_STRING);
+    CHECK(model.outputs().size() == 2 && model.outputs()[0].dtype == MLE_DTYPE_STRING);
+    mle::Session session(model);
+
+    // Round trip: labels gathered from the stored constant, text echoed back
+    // (an empty string, a NUL, 4-byte UTF-8 included).
+    std::vector<double> scores = scores_for({2, 0, 1, 2});
+    const std::string nul("a\0b", 3);
+    std::vector<std::string> text = {"", nul, "😀 ü", "plain"};
+    std::vector<std::string_view> views(text.begin(), text.end());
+    std::vector<mle::Tensor> out =
+        session.run({mle::TensorView(scores.data(), {4, 3}, "scores"), mle::TensorView(views, {4}, "text")});
+    CHECK(out.size() == 2 && out[0].name() == "label" && out[0].dtype() == MLE_DTYPE_STRING);
+    CHECK(out.size() == 2 && out[0].shape() == std::vector<int64_t>{4} && out[0].size() == 4);
+    std::vector<std::string> want_labels = {kClasses[2], kClasses[0], kClasses[1], kClasses[2]};
+    CHECK(out.size() == 2 && out[0].strings() == want_labels);
+    CHECK(out.size() == 2 && out[0].to_vector<std::string>() == want_labels);
+    CHECK(out.size() == 2 && out[1].strings() == text);
+    if (out.size() == 2) {
+        std::vector<std::string_view> sv = out[1].string_views();
+        CHECK(sv.size() == 4 && sv[1] == nul && sv[0].empty());
+        expect_error([&] { out[0].data<int64_t>(); }, MLE_ERR_DTYPE, "Tensor::data<int64_t> on strings");
+    }
+
+    // The other ways to give the text: std::string, const char *, a braced
+    // list, a pointer; a 2-D shape; a copied view whose original is gone.
+    const char *cstrs[] = {"x", "y"};
+    std::vector<const char *> cvec(cstrs, cstrs + 2);
+    std::vector<double> one = scores_for({1});
+    mle::TensorView copied = [] {
+        std::vector<std::string> temp = {"kept", "alive"};
+        mle::TensorView v(temp, {1, 2}, "text");
+        return mle::TensorView(v);  // the packed bytes are shared, not the strings
+    }();
+    const std::vector<std::pair<mle::TensorView, std::vector<std::string>>> forms = {
+        {mle::TensorView(text, {4}, "text"), text},
+        {mle::TensorView(cvec, {2}, "text"), {"x", "y"}},
+        {mle::TensorView({"p", "q", "r"}, {3}, "text"), {"p", "q", "r"}},
+        {mle::TensorView(cstrs, {2}, "text"), {"x", "y"}},
+        {mle::TensorView(text.data(), {2}, "text"), {text[0], text[1]}},
+        {copied, {"kept", "alive"}},
+    };
+    for (const auto &form : forms) {
+        CHECK(form.first.dtype == MLE_DTYPE_STRING);
+        // The model's text input is 1-D: a 2-D view runs as its flat copy.
+        mle::TensorView v = form.first;
+        v.shape = {static_cast<int64_t>(form.second.size())};
+        std::vector<mle::Tensor> o = session.run({mle::TensorView(one.data(), {1, 3}, "scores"), v});
+        CHECKF(o.size() == 2 && o[1].strings() == form.second, "text form of %zu strings", form.second.size());
+        CHECK(o.size() == 2 && o[0].strings() == std::vector<std::string>{kClasses[1]});
+    }
+    CHECK(copied.shape == (std::vector<int64_t>{1, 2}));
+    CHECK(mle::unpack_strings(copied.data, copied.nbytes, 2) == (std::vector<std::string>{"kept", "alive"}));
+
+    // No rows: an empty string tensor each way; Model::run as well.
+    std::vector<std::string_view> none;
+    out = model.run({mle::TensorView(scores.data(), {0, 3}, "scores"), mle::TensorView(none, {0}, "text")});
+    CHECK(out.size() == 2 && out[0].strings().empty() && out[1].strings().empty() && out[0].nbytes() == 8);
+
+    // Caller buffers: too small gives the size needed; then it fits.
+    std::vector<uint8_t> small(40), exact;
+    std::vector<mle::OutputBuffer> bufs = {{small.data(), small.size(), "label"}};
+    auto inputs = std::vector<mle::TensorView>{mle::TensorView(scores.data(), {4, 3}, "scores"),
+                                               mle::TensorView(text, {4}, "text")};
+    expect_error([&] { session.run(inputs, bufs); }, MLE_ERR_BUFFER_TOO_SMALL, "small string buffer");
+    size_t need = 8 * 5;
+    for (const std::string &l : want_labels) need += l.size();
+    CHECKF(bufs[0].nbytes == need, "needed %zu, want %zu", bufs[0].nbytes, need);
+    expect_error([&] { bufs[0].strings(); }, MLE_ERR_BUFFER_TOO_SMALL, "strings() of a buffer too small");
+    exact.resize(bufs[0].nbytes);
+    bufs[0] = mle::OutputBuffer(exact.data(), exact.size(), "label");
+    session.run(inputs, bufs);
+    CHECK(bufs[0].dtype == MLE_DTYPE_STRING && bufs[0].strings() == want_labels);
+
+    // Bad strings: the library refuses them, naming the input.
+    const std::string too_long(MLE_MAX_STRING_BYTES + 1, 'x');
+    const std::string longest(MLE_MAX_STRING_BYTES, 'x');
+    auto run_text = [&](std::vector<std::string_view> t) {
+        return session.run({mle::TensorView(one.data(), {1, 3}, "scores"),
+                            mle::TensorView(t, {static_cast<int64_t>(t.size())}, "text")});
+    };
+    try {
+        run_text({"ok", too_long});
+        tu_fail(__FILE__, __LINE__, "over-long element: no exception");
+    } catch (const mle::Error &e) {
+        CHECKF(e.status() == MLE_ERR_INVALID_STRING && e.primary() == MLE_ERR_INVALID_ARGUMENT,
+               "over-long element: %s", mle::status_string(e.status()));
+        CHECKF(std::string(e.what()).find("text") != std::string::npos, "message does not name the input: %s",
+               e.what());
+    }
+    CHECK(run_text({longest})[1].string_views().at(0).size() == MLE_MAX_STRING_BYTES);
+    expect_error([&] { run_text({"\xff"}); }, MLE_ERR_INVALID_STRING, "invalid UTF-8");
+    expect_error([&] { run_text({"ok", "\xed\xa0\x80"}); }, MLE_ERR_INVALID_STRING, "UTF-16 surrogate");
+    CHECK(run_text({"still works"})[1].strings() == std::vector<std::string>{"still works"});
+
+    // Wrapper checks: vector size against shape, dtype of the accessors.
+    expect_error([&] { mle::TensorView(text, {3}, "text"); }, MLE_ERR_INVALID_VALUE, "4 strings for shape {3}");
+    expect_error([&] { mle::TensorView(text, {2, 3}, "text"); }, MLE_ERR_INVALID_VALUE, "4 strings for shape {2, 3}");
+    expect_error([&] { session.run({mle::TensorView(text, {4}, "scores"), mle::TensorView(text, {4}, "text")}); },
+                 MLE_ERR_DTYPE, "strings for a float64 input");
+    std::vector<mle::Tensor> nums = build_mlp_run();
+    expect_error([&] { nums[1].strings(); }, MLE_ERR_DTYPE, "Tensor::strings on int64");
+
+    // pack_strings / unpack_strings and their checks.
+    std::vector<uint8_t> packed = mle::pack_strings(std::vector<std::string>{"ab", "", nul});
+    CHECK(packed.size() == 8 * 4 + 5 && packed[8] == 2 && packed[16] == 2 && packed[24] == 5);
+    CHECK(mle::unpack_strings(packed.data(), packed.size(), 3) == (std::vector<std::string>{"ab", "", nul}));
+    expect_error([&] { mle::unpack_strings(packed.data(), packed.size() - 1, 3); }, MLE_ERR_INVALID_STRING,
+                 "unpack: nbytes short");
+    expect_error([&] { mle::unpack_strings(packed.data(), packed.size(), 4); }, MLE_ERR_INVALID_STRING,
+                 "unpack: too many elements");
+    std::vector<uint8_t> bad = packed;
+    bad[8] = 9;  // offsets 0 9 2 5: out of order
+    expect_error([&] { mle::unpack_strings(bad.data(), bad.size(), 3); }, MLE_ERR_INVALID_STRING, "unpack: offsets");
+    CHECK(mle::pack_strings(std::vector<std::string>{}).size() == 8);
+    mle::Builder b;
+    expect_error([&] { b.add_tensor("c", {2}, std::vector<std::string>{"a"}); }, MLE_ERR_INVALID_VALUE,
+                 "1 string constant for shape {2}");
+    expect_error([&] { b.add_tensor("c", {1}, std::vector<std::string>{"\xff"}); }, MLE_ERR_INVALID_STRING,
+                 "a string constant that is not UTF-8");
 }
 
 // ------------------------------------------------------- stopping runs
@@ -542,6 +706,7 @@ int main() {
     try {
         test_build_open_run();
         test_moves_and_memory();
+        test_strings();
         test_memory_cap();
         test_model_run_threads();
         test_model_options();

@@ -22,7 +22,8 @@
 //    caller's arrays may change or be collected meanwhile. Outputs are the
 //    library's allocations, handed to JS as external ArrayBuffers that
 //    mle_free them when collected (copied where external buffers are not
-//    allowed).
+//    allowed). String outputs become Arrays of JS strings (index.js packs
+//    string inputs, so they arrive here as bytes like any other input).
 #include <napi.h>
 
 #include <cstdint>
@@ -58,6 +59,7 @@ const DTypeInfo kDTypes[] = {
     {MLE_DTYPE_INT8, "int8", 1, napi_int8_array},
     {MLE_DTYPE_INT32, "int32", 4, napi_int32_array},
     {MLE_DTYPE_INT64, "int64", 8, napi_bigint64_array},
+    {MLE_DTYPE_STRING, "string", 0, napi_uint8_array},
     {MLE_DTYPE_BOOL, "bool", 1, napi_uint8_array},
     {MLE_DTYPE_FLOAT16, "float16", 2, napi_uint16_array},
     {MLE_DTYPE_FLOAT64, "float64", 8, napi_float64_array},
@@ -146,6 +148,9 @@ private:
     Napi::Value AbiVersion(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), mle_abi_version()); }
     Napi::Value HeaderAbiVersion(const Napi::CallbackInfo &info) {
         return Napi::Number::New(info.Env(), MLE_ABI_VERSION);
+    }
+    Napi::Value MaxStringBytes(const Napi::CallbackInfo &info) {
+        return Napi::Number::New(info.Env(), MLE_MAX_STRING_BYTES);
     }
     Napi::Value StatusString(const Napi::CallbackInfo &info);
     Napi::Value SetErrorClass(const Napi::CallbackInfo &info);
@@ -429,8 +434,57 @@ struct RunJob {
 
 void FreeExternal(napi_env, void *data, void *) { mle_free(data); }
 
-// The output as a typed array over its own ArrayBuffer.
+uint64_t LoadLE64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+// A string output, packed (docs/FORMAT.md §7.1), as an Array of JS strings.
+// libmle checks what it returns; the offsets are checked again here anyway,
+// since a bad one would read out of bounds.
+Napi::Value StringArray(Napi::Env env, const OutputTensor &o) {
+    auto malformed = [&](const std::string &why) {
+        Throw(env, MakeStatus(MLE_ERR_INTERNAL, "output \"" + o.name + "\": libmle returned malformed strings: " + why));
+    };
+    // The element count; each element has 8 bytes of offsets, which bounds
+    // the product before it could overflow.
+    size_t n = 1;
+    for (int64_t d : o.shape)
+        if (d == 0) n = 0;
+    for (size_t i = 0; n > 0 && i < o.shape.size(); i++) {
+        int64_t d = o.shape[i];
+        if (d < 0 || static_cast<uint64_t>(d) > o.nbytes / 8 / n) malformed("the shape does not fit the bytes");
+        n *= static_cast<size_t>(d);
+    }
+    if (n > 0xffffffffu)
+        Throw(env, MakeStatus(MLE_ERR_SHAPE_TOO_LARGE,
+                              "output \"" + o.name + "\": " + std::to_string(n) + " strings do not fit in a JS array"));
+    Napi::Array a = Napi::Array::New(env, n);
+    if (n == 0 && o.data == nullptr) return a;
+    const uint8_t *p = static_cast<const uint8_t *>(o.data);
+    size_t head = 8 * (n + 1);
+    if (p == nullptr || o.nbytes < head) malformed("fewer bytes than the offsets need");
+    const uint8_t *text = p + head;
+    size_t text_len = o.nbytes - head;
+    if (LoadLE64(p) != 0 || LoadLE64(p + 8 * n) != text_len) malformed("the first or last offset is wrong");
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t next = LoadLE64(p + 8 * (i + 1));
+        if (next < prev || next > text_len) malformed("offsets out of order");
+        napi_value v = nullptr;
+        NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, reinterpret_cast<const char *>(text + prev),
+                                                          static_cast<size_t>(next - prev), &v),
+                             Napi::Value());
+        a.Set(static_cast<uint32_t>(i), Napi::Value(env, v));
+        prev = next;
+    }
+    return a;
+}
+
+// The output as a typed array over its own ArrayBuffer (strings: an Array).
 Napi::Value OutputArray(Napi::Env env, OutputTensor &o) {
+    if (o.dtype == MLE_DTYPE_STRING) return StringArray(env, o);
     const DTypeInfo *d = FindDType(o.dtype);
     napi_typedarray_type type = d ? d->array : napi_uint8_array;
     size_t size = d ? d->size : 1;
@@ -542,7 +596,7 @@ std::vector<InputTensor> ParseInputs(Napi::Env env, Napi::Value value, bool copy
         }
         if (len > 0 && ptr == nullptr) ThrowType(env, "input " + t.name + ": data is detached");
         const DTypeInfo *di = FindDType(t.dtype);
-        size_t align = di ? di->size : 1;
+        size_t align = di && di->size > 0 ? di->size : 1;  // strings (size 0) are packed bytes
         bool misaligned = reinterpret_cast<uintptr_t>(ptr) % align != 0;
         if ((copy || misaligned) && len > 0) {
             t.owned.reset(new uint8_t[len]);
@@ -899,6 +953,7 @@ MleAddon::MleAddon(Napi::Env env, Napi::Object exports) : env_(env) {
                              InstanceMethod<&MleAddon::Version>("version"),
                              InstanceMethod<&MleAddon::AbiVersion>("abiVersion"),
                              InstanceMethod<&MleAddon::HeaderAbiVersion>("headerAbiVersion"),
+                             InstanceMethod<&MleAddon::MaxStringBytes>("maxStringBytes"),
                              InstanceMethod<&MleAddon::StatusString>("statusString"),
                              InstanceMethod<&MleAddon::SetErrorClass>("setErrorClass"),
                              InstanceMethod<&MleAddon::Open>("open"),

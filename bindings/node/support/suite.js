@@ -39,14 +39,22 @@ function suitePath(rel) {
   return path.join(SUITE_DIR, rel);
 }
 
-/** The raw little-endian element bytes of a manifest tensor (from data_offset on). */
+/** The raw little-endian element bytes of a manifest tensor (from data_offset on; not for strings). */
 function tensorBytes(t) {
+  if (t.dtype === 'string') throw new Error(`conformance: string tensor ${t.name} has no file; use its strings`);
   const raw = fs.readFileSync(suitePath(t.file));
   return raw.subarray(t.data_offset);
 }
 
-/** A manifest tensor as run() input: {data (the dtype's TypedArray), shape, dtype}. */
+/**
+ * A manifest tensor as run() input: {data (the dtype's TypedArray, or for
+ * dtype string the manifest's `strings`), shape, dtype}.
+ */
 function tensorInput(t) {
+  if (t.dtype === 'string') {
+    if (!Array.isArray(t.strings)) throw new Error(`conformance: string tensor ${t.name} has no strings list`);
+    return { data: t.strings, shape: t.shape, dtype: t.dtype };
+  }
   const bytes = tensorBytes(t);
   const Ctor = ARRAYS[t.dtype];
   if (!Ctor) throw new Error(`conformance: unknown dtype ${t.dtype}`);

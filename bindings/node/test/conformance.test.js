@@ -1,6 +1,7 @@
 'use strict';
 // The whole cross-language conformance suite (tests/conformance/README.md):
-// every case, every run, through run() and runSync(), compared byte for byte.
+// every case, every run, through run() and runSync(), compared byte for byte
+// (string outputs element by element).
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -33,6 +34,14 @@ function checkOutputs(got, run, how) {
     const g = got[want.name];
     assert.equal(g.dtype, want.dtype, `${how}: ${want.name} dtype`);
     assert.deepEqual(g.shape, want.shape, `${how}: ${want.name} shape`);
+    if (want.dtype === 'string') {
+      assert.ok(Array.isArray(g.data), `${how}: ${want.name} is a ${g.data.constructor.name}, not an Array`);
+      assert.equal(g.data.length, want.strings.length, `${how}: ${want.name} length`);
+      for (const [k, s] of want.strings.entries()) {
+        assert.equal(g.data[k], s, `${how}: ${want.name}[${k}] differs`);
+      }
+      continue;
+    }
     assert.ok(g.data instanceof suite.ARRAYS[want.dtype], `${how}: ${want.name} is a ${g.data.constructor.name}`);
     const expected = suite.tensorBytes(want);
     assert.equal(g.data.byteLength, expected.length, `${how}: ${want.name} byte length`);

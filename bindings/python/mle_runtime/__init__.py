@@ -36,7 +36,7 @@ from ._errors import (
     MLEValueError,
 )
 from ._model import Model, TensorSpec
-from ._sklearn import SklearnMLEExporter
+from .export import SklearnMLEExporter
 
 __version__ = "0.1.0"
 
@@ -119,24 +119,9 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
     a power loss once dump returns. False skips both (as joblib.dump and
     torch.save do), most of a small model's save time.
     """
-    from . import _sklearn
+    from . import export
 
-    if _sklearn.is_sklearn(model):
-        g, head, info = _sklearn.export(model, dtype or np.float64)
-    elif _sklearn.is_booster(model):
-        if type(model).__module__.startswith("xgboost."):
-            from ._xgboost import export_booster
-        else:
-            from ._lightgbm import export_booster
-        g, head, info = export_booster(model, dtype or np.float64)
-    elif _is_torch(model):
-        from . import _torch
-
-        g, head, info = _torch.export(model, dtype or np.float32, example_input)
-    else:
-        raise MLEUnsupportedError(f"cannot export {type(model).__module__}.{type(model).__name__}: "
-                                  "mle_runtime exports scikit-learn estimators and torch.nn.Modules",
-                                  8 | 3 << 8, "MLE_ERR_UNSUPPORTED_FEATURE")
+    g, head, info = export.export(model, dtype, example_input)
     meta = dict(info["meta"])
     props = dict(info["properties"])
     for key, value in (metadata or {}).items():

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _lib
 from ._errors import error_for
-from ._tables_gen import DTYPE_BFLOAT16, DTYPE_NAMES, NUMPY_DTYPES  # noqa: F401 (_model reads DTYPE_NAMES here)
+from ._strings import pack
+from ._tables_gen import DTYPE_BFLOAT16, DTYPE_NAMES, DTYPE_STRING, NUMPY_DTYPES  # noqa: F401 (_model reads DTYPE_NAMES here)
 
 # mle_builder_save_flags: skip the fsyncs (include/mle.h MLE_SAVE_NO_SYNC).
 _SAVE_NO_SYNC = 1
@@ -28,8 +29,10 @@ DTYPE_IDS = {
 }
 # MLE dtype id -> numpy dtype of its elements in memory.
 DTYPES = {v: k for k, v in DTYPE_IDS.items()}
+# Strings are object arrays of str in Python (packed for libmle: _strings).
+STRING = np.dtype(object)
 # MLE dtype id -> the numpy dtype callers see (bfloat16 widens exactly to float32).
-PUBLIC_DTYPES = {**DTYPES, DTYPE_BFLOAT16: np.dtype(np.float32)}
+PUBLIC_DTYPES = {**DTYPES, DTYPE_BFLOAT16: np.dtype(np.float32), DTYPE_STRING: STRING}
 
 
 def is_bfloat16(dt: np.dtype) -> bool:
@@ -43,6 +46,8 @@ def dtype_id(dt: Any) -> int:
         return 16
     try:
         d = np.dtype(dt)
+        if d.kind in "UO":
+            return DTYPE_STRING
         return DTYPE_IDS[d]
     except (KeyError, TypeError):
         if isinstance(dt, np.dtype) and is_bfloat16(dt):
@@ -123,6 +128,12 @@ class Builder(_lib.Closeable):
     def add_tensor(self, name: str, value: np.ndarray) -> None:
         """Stores a constant tensor (copied)."""
         a = np.ascontiguousarray(value)
+        if a.dtype.kind in "UO":
+            p = pack(a, name)
+            arr, rank = self._shape(a.shape)
+            self._call("mle_builder_add_tensor", _cstr(name), DTYPE_STRING, arr, rank,
+                       ctypes.c_void_p(p.ctypes.data), p.nbytes)
+            return
         if a.dtype.byteorder == ">":
             a = a.astype(a.dtype.newbyteorder("<"))
         arr, rank = self._shape(a.shape)

@@ -114,13 +114,12 @@ def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Proper
         labels_are_indices = True
     if classes is not None and "predict" in methods:
         label = next(s for s in outputs if s.name == methods["predict"])
-        if label.dtype.kind not in "iu":
-            raise _bad("mle.labels" if labels_are_indices else "mle.classes",
-                       f"predict's output {label.name!r} must hold integers (class indices or values), "
-                       f"not {label.mle_dtype}")
-        if not labels_are_indices and classes.dtype.kind not in "iu":
-            raise _bad("mle.classes", f"{classes.dtype} classes need mle.labels = \"index\": "
-                                      "predict's output can only hold integer class values")
+        if labels_are_indices and label.dtype.kind not in "iu":
+            raise _bad("mle.labels", f"predict's output {label.name!r} must hold integer class indices, "
+                                     f"not {label.mle_dtype}")
+        if not labels_are_indices and _KIND_FAMILY[label.dtype.kind] != _KIND_FAMILY[classes.dtype.kind]:
+            raise _bad("mle.classes", f"{classes.dtype} classes do not fit predict's output {label.name!r}, "
+                                      f"which holds {label.mle_dtype}")
 
     feature_names = None
     if "mle.feature_names" in props:
@@ -139,6 +138,11 @@ def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Proper
         allow_nan = props["mle.allow_nan"] == "true"
 
     return Properties(methods, classes, labels_are_indices, feature_names, allow_nan)
+
+
+# Which class dtypes a label output of each numpy kind holds: integers
+# (int64 labels), floats, bools, text (string labels: str or object classes).
+_KIND_FAMILY = {"i": "int", "u": "int", "f": "float", "b": "bool", "U": "text", "O": "text", "V": "other"}
 
 
 def _classes(props: dict) -> np.ndarray:

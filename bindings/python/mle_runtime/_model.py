@@ -17,8 +17,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import _interrupt, _lib, _metadata
-from ._builder import (BF16_BITS, DTYPE_NAMES, DTYPES, PUBLIC_DTYPES, bfloat16_bits, dtype_id,
+from ._builder import (BF16_BITS, DTYPE_NAMES, DTYPE_STRING, DTYPES, PUBLIC_DTYPES, STRING, bfloat16_bits, dtype_id,
                        float32_from_bfloat16, is_bfloat16)
+from ._strings import Packed, pack, unpack
 from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEForkError, MLEFormatError, MLEShapeError, MLETimeoutError,
                       MLEUnsupportedError, MLEValueError)
 
@@ -269,6 +270,11 @@ class Model(_lib.Closeable):
         self._n_in_c = ctypes.c_size_t(self._n_in)
         self._n_out_c = [ctypes.c_size_t(n) for n in range(self._n_out + 1)]
         self._out_names = [spec.name.encode() for spec in self.outputs]
+        # Strings: inputs are packed anew each run (their size varies), and
+        # outputs of strings are allocated by libmle each run (their size is
+        # known only once computed), so no layout is kept for them.
+        self._str_in = any(s.dtype is STRING for s in self.inputs)
+        self._str_out = frozenset(i for i, s in enumerate(self.outputs) if s.dtype is STRING)
         # The estimator methods' fast path: the output each one reads, the
         # feature count and the checks of _features, known once.
         self._which = {m: (self._out_index[out],) for m, out in self._methods.items()}
@@ -334,7 +340,7 @@ class Model(_lib.Closeable):
         for i in range(count.value):
             _lib.check(info_fn(h, i, info_ref, err_ref), err)
             dt = info.dtype
-            if dt not in DTYPES:
+            if dt not in PUBLIC_DTYPES:
                 _storage_dtype(dt, info.name)  # refuses ids this binding does not know
             specs.append(TensorSpec(info.name.decode(), PUBLIC_DTYPES[dt], tuple(info.shape[:info.rank]),
                                     DTYPE_NAMES[dt]))
@@ -395,7 +401,13 @@ class Model(_lib.Closeable):
             r = self._local.r
         except AttributeError:
             r = self._local.r = _Scratch(self._lib, self._n_in, self._n_out)
-        if self._n_in == 1:
+        if self._str_in:
+            key = (tuple([(_shape(a), a.dtype) for a in arrays]), which)
+            if key != r.key:
+                self._prepare(r, key, arrays, which)
+            for t, a in zip(r.in_t, arrays):
+                t.data, t.nbytes = _address(a), a.nbytes
+        elif self._n_in == 1:
             a = arrays[0]
             key = (a.shape, a.dtype, which)
             if key != r.key:
@@ -452,9 +464,10 @@ class Model(_lib.Closeable):
         """Writes what stays the same between runs with this key."""
         r.key = None  # until every field is written: an error half-way leaves nothing stale
         for t, a in zip(r.in_t, arrays):
-            t.dtype = dtype_id(a.dtype)
-            t.rank = a.ndim  # libmle refuses a rank above MLE_MAX_RANK; the dims it would read are kept to 8
-            for d, n in enumerate(a.shape[:_lib.MAX_RANK]):
+            shape = _shape(a)
+            t.dtype = DTYPE_STRING if type(a) is Packed else dtype_id(a.dtype)
+            t.rank = len(shape)  # libmle refuses a rank above MLE_MAX_RANK; the dims it would read are kept to 8
+            for d, n in enumerate(shape[:_lib.MAX_RANK]):
                 t.shape[d] = n
             t.nbytes = a.nbytes
         n = self._n_out if which is None else len(which)
@@ -473,8 +486,12 @@ class Model(_lib.Closeable):
         results, shapes = [], []
         try:
             for t in r.out_t[:n_out]:
-                dt = _storage_dtype(t.dtype, t.name)
                 shape = tuple(t.shape[d] for d in range(t.rank))
+                if t.dtype == DTYPE_STRING:
+                    results.append(unpack(ctypes.string_at(t.data, t.nbytes), shape))
+                    shapes.append(None)
+                    continue
+                dt = _storage_dtype(t.dtype, t.name)
                 out = np.frombuffer(ctypes.string_at(t.data, t.nbytes), dtype=dt).reshape(shape)
                 results.append(float32_from_bfloat16(out) if dt is BF16_BITS else out.copy())
                 shapes.append((dt, shape))
@@ -482,6 +499,10 @@ class Model(_lib.Closeable):
             for t in r.out_t[:n_out]:
                 self._lib.mle_free(t.data)
                 t.data = None
+        if None in shapes:  # strings: libmle allocates them on every run
+            for t in r.out_t[:n_out]:
+                t.nbytes = 0
+            return results
         if len(self._layouts) > 64:
             self._layouts.clear()
         layout = _Layout(shapes)
@@ -504,8 +525,10 @@ class Model(_lib.Closeable):
 
     def _convert(self, target: tuple[str, np.dtype], x: Any) -> np.ndarray:
         name, dtype = target
-        if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:
+        if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous and dtype is not STRING:
             return x  # the common case, checked cheaply
+        if dtype is STRING:
+            return x if type(x) is Packed else pack(x, name)
         try:
             a = np.asarray(x)
         except (TypeError, ValueError) as e:
@@ -567,7 +590,7 @@ class Model(_lib.Closeable):
         if len(seq) != len(self.inputs):
             raise MLEValueError(f"the model takes {len(self.inputs)} inputs; {len(seq)} given", 1025, "MLE_ERR_INVALID_VALUE")
         if not convert:
-            return [_as_given(x) for x in seq]
+            return [_as_given(x, s.name) for x, s in zip(seq, self.inputs)]
         return [self._convert(t, x) for t, x in zip(self._targets, seq)]
 
     # ------------------------------------------------- scikit-learn methods
@@ -667,7 +690,7 @@ class Model(_lib.Closeable):
 
 
 # Full dtype names (as the writer spells them in metadata) -> MLE dtype id.
-_DTYPE_BY_NAME = {name: mle_id for mle_id, name in DTYPE_NAMES.items() if mle_id in DTYPES}
+_DTYPE_BY_NAME = {name: mle_id for mle_id, name in DTYPE_NAMES.items() if mle_id in PUBLIC_DTYPES}
 
 
 def _specs_from_metadata(entries: Any) -> list[TensorSpec] | None:
@@ -693,6 +716,11 @@ def _specs_from_metadata(entries: Any) -> list[TensorSpec] | None:
     return specs
 
 
+def _shape(a: np.ndarray) -> tuple[int, ...]:
+    """An input's tensor shape (packed strings keep theirs aside)."""
+    return a.str_shape if type(a) is Packed else a.shape
+
+
 def _maybe_not_finite(a: np.ndarray) -> bool:
     """False proves every value of a float array finite; True means look
     closer. A float64 (float32) is NaN or infinite only if its exponent bits
@@ -706,9 +734,11 @@ def _maybe_not_finite(a: np.ndarray) -> bool:
     return not math.isfinite(np.add.reduce(a, axis=None))
 
 
-def _as_given(x: Any) -> np.ndarray:
+def _as_given(x: Any, name: str) -> np.ndarray:
     """An input for convert=False: its own dtype, C order, little-endian."""
     a = np.ascontiguousarray(x)
+    if a.dtype.kind in "UO":
+        return pack(a, name)
     if a.dtype.byteorder == ">":  # libmle reads little-endian: the same values in the bytes it reads
         a = a.astype(a.dtype.newbyteorder("<"))
     elif a.dtype.kind == "V" and is_bfloat16(a.dtype):

@@ -506,10 +506,10 @@ def test_hostile_metadata(tmp_path, prop, value, match):
 
 @pytest.mark.parametrize("props, match", [
     ({"mle.labels": "index", "mle.methods": GOOD["mle.methods"]}, "needs mle.classes"),
-    # String classes can only be reached through indices.
-    ({k: v for k, v in GOOD.items() if k != "mle.labels"}, "need mle.labels"),
+    # String classes without mle.labels need a string label output; this one holds int64 indices.
+    ({k: v for k, v in GOOD.items() if k != "mle.labels"}, "do not fit predict's output"),
     # Class indices from a float output.
-    ({**GOOD, "mle.methods": json.dumps({"predict": "proba"})}, "must hold integers"),
+    ({**GOOD, "mle.methods": json.dumps({"predict": "proba"})}, "must hold integer class indices"),
 ])
 def test_inconsistent_metadata(tmp_path, props, match):
     with pytest.raises(MLEFormatError, match=match) as e:

@@ -3,7 +3,9 @@ multiclass (string labels too) and regression data, float64 and float32."""
 
 from __future__ import annotations
 
+import subprocess
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, Normalizer, RobustScaler, StandardScaler
 from sklearn.svm import LinearSVC, LinearSVR
+from sklearn.tree import DecisionTreeClassifier
 
 import mle_runtime
 from sklearn.base import is_classifier
@@ -268,3 +271,30 @@ def test_seed_exporter_api(tmp_path):
     assert len(outs) == len(engine.model.outputs)
     with pytest.raises(mle_runtime.MLEShapeError):
         mle_runtime.SklearnMLEExporter().export_sklearn(est, str(tmp_path / "n.mle"), input_shape=(1, 9))
+
+
+CLI = Path(__file__).resolve().parents[3] / "build" / "mle"
+
+
+@pytest.mark.parametrize("kind", ["str", "object", "float", "bool"])
+def test_labels_come_from_the_graph(kind, tmp_path):
+    """Class labels of any dtype are gathered by the graph, so the raw label
+    output (what C, Rust, Node.js and `mle run` see) holds them; the Go CLI
+    writes them to .npy as they are."""
+    X, y = classification(3 if kind != "bool" else 2)
+    labels = {"str": np.array(["ünï", "b c", "東京"]), "object": np.array(["x", "yy", "zzz"], dtype=object),
+              "float": np.array([-1.0, 2.0, 7.0]), "bool": np.array([False, True])}[kind]
+    est = fit(DecisionTreeClassifier(max_depth=4, random_state=0), X, labels[y])
+    m = check_parity(est, X, tmp_path / "m.mle")
+    label = next(s for s in m.outputs if s.name == "label")
+    assert label.mle_dtype == {"str": "string", "object": "string", "float": "float64", "bool": "bool"}[kind]
+    assert "mle.labels" not in m.metadata["properties"]
+    raw = m.run(X)["label"]
+    assert raw.tolist() == est.predict(X).tolist()
+    np.save(tmp_path / "x.npy", X[:5])
+    assert CLI.exists(), f"{CLI} is missing: run `make cli`"
+    r = subprocess.run([str(CLI), "run", str(tmp_path / "m.mle"), "--input", str(tmp_path / "x.npy"),
+                        "--output-dir", str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = np.load(tmp_path / "out" / "label.npy")
+    assert got.tolist() == est.predict(X[:5]).tolist()

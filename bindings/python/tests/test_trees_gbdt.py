@@ -450,7 +450,7 @@ def test_runs_and_imports_without_xgboost_or_lightgbm(tmp_path):
 import sys
 sys.modules["xgboost"] = sys.modules["lightgbm"] = None  # import fails
 import numpy as np, mle_runtime
-from mle_runtime import _lightgbm, _xgboost
+from mle_runtime.export import lgbm, xgb
 X = np.load("X.npy")
 np.save("x.npy", mle_runtime.load("x.mle").predict(X))
 np.save("l.npy", mle_runtime.load("l.mle").predict(X))

@@ -13,7 +13,7 @@ var floats = []dtype.DType{dtype.Float32, dtype.Float64}
 
 // build adds every case of the suite.
 func (s *suite) build() error {
-	for _, add := range []func() error{s.unary, s.binary, s.structural, s.casts, s.composite, s.trees, s.runErrors, s.hostile, s.malformed} {
+	for _, add := range []func() error{s.unary, s.binary, s.structural, s.casts, s.composite, s.text, s.trees, s.runErrors, s.hostile, s.malformed} {
 		if err := add(); err != nil {
 			return err
 		}
@@ -55,7 +55,7 @@ func (s *suite) unary() error {
 			}
 			if err := s.add(&spec{name: fmt.Sprintf("op_%s_%s", op.name, dt), desc: n.Op + " on " + dt.String(),
 				inputs: []graph.ValueInfo{in("X", dt, -1, 5)}, nodes: []graph.Node{n}, outputs: []string{"Y"},
-				runs: [][]value{{x}, {{dt, []int64{0, 5}, nil}}}}); err != nil {
+				runs: [][]value{{x}, {{dt, []int64{0, 5}, nil, nil}}}}); err != nil {
 				return err
 			}
 		}
@@ -88,7 +88,7 @@ func (s *suite) binary() error {
 	}
 	for _, dt := range []dtype.DType{dtype.Float32, dtype.Int64} {
 		for _, op := range []string{"Equal", "Greater", "Less"} {
-			a := value{dt, []int64{2, 3}, []float64{1, 2, 3, 3, 2, 1}}
+			a := value{dt, []int64{2, 3}, []float64{1, 2, 3, 3, 2, 1}, nil}
 			if err := s.add(&spec{name: fmt.Sprintf("op_%s_%s", lower(op), dt), desc: op + " with broadcasting, " + dt.String(),
 				inputs: []graph.ValueInfo{in("A", dt, 2, 3)}, consts: []constant{{"B", dt, []int64{3}, []float64{2, 2, 2}}},
 				nodes: []graph.Node{node(op, []string{"A", "B"}, []string{"Y"})}, outputs: []string{"Y"},
@@ -102,7 +102,7 @@ func (s *suite) binary() error {
 		inputs: []graph.ValueInfo{in("X", dtype.Float64, -1, 3)}, consts: []constant{{"fill", dtype.Float64, []int64{3}, []float64{10, 20, 30}}},
 		nodes:   []graph.Node{node("IsNaN", []string{"X"}, []string{"mask"}), node("Where", []string{"mask", "fill", "X"}, []string{"Y"})},
 		outputs: []string{"mask", "Y"},
-		runs:    [][]value{{{dtype.Float64, []int64{2, 3}, []float64{1, nan, 3, nan, nan, 6}}}}})
+		runs:    [][]value{{{dtype.Float64, []int64{2, 3}, []float64{1, nan, 3, nan, nan, 6}, nil}}}})
 }
 
 func lower(s string) string {
@@ -190,8 +190,11 @@ func (s *suite) structural() error {
 
 // casts: every dtype, including float16 and bfloat16 inside the graph.
 func (s *suite) casts() error {
-	x := value{dtype.Float32, []int64{6}, []float64{-2.75, -1, 0, 0.3333, 1.5, 300}}
+	x := value{dtype.Float32, []int64{6}, []float64{-2.75, -1, 0, 0.3333, 1.5, 300}, nil}
 	for _, to := range dtype.All() {
+		if to.IsString() { // Cast to string is refused (no one text form for numbers)
+			continue
+		}
 		nodes := []graph.Node{node("Cast", []string{"X"}, []string{"Y"}, ai("to", int64(to)))}
 		out := "Y"
 		if to == dtype.Float16 || to == dtype.BFloat16 {
@@ -206,7 +209,7 @@ func (s *suite) casts() error {
 		}
 	}
 	for _, from := range []dtype.DType{dtype.Int64, dtype.Int32, dtype.Int8, dtype.Uint8, dtype.Bool} {
-		v := value{from, []int64{4}, []float64{0, 1, 5, 100}}
+		v := value{from, []int64{4}, []float64{0, 1, 5, 100}, nil}
 		if from == dtype.Bool {
 			v.vals = []float64{0, 1, 1, 0}
 		}
@@ -233,7 +236,7 @@ func (s *suite) composite() error {
 		},
 		outputs: []string{"probabilities", "label"},
 		runs: [][]value{{val(dtype.Float32, []int64{1, 4}, 0.5)}, {val(dtype.Float32, []int64{4, 4}, 0.6)},
-			{{dtype.Float32, []int64{0, 4}, nil}}}}
+			{{dtype.Float32, []int64{0, 4}, nil, nil}}}}
 	multi := &spec{name: "multi_io", desc: "two inputs, three outputs (sum, difference, row-wise argmax of the product)",
 		inputs: []graph.ValueInfo{in("A", dtype.Float64, -1, 3), in("B", dtype.Float64, -1, 3)},
 		nodes: []graph.Node{node("Add", []string{"A", "B"}, []string{"sum"}), node("Sub", []string{"A", "B"}, []string{"difference"}),
@@ -268,7 +271,7 @@ func (s *suite) runErrors() error {
 	return s.add(&spec{name: "run_gather_out_of_range", desc: "a Gather index past the end fails the run",
 		inputs: []graph.ValueInfo{in("I", dtype.Int64, -1)}, consts: []constant{{"T", dtype.Float32, []int64{3}, []float64{1, 2, 3}}},
 		nodes: []graph.Node{node("Gather", []string{"T", "I"}, []string{"Y"})}, outputs: []string{"Y"},
-		runs: [][]value{{{dtype.Int64, []int64{2}, []float64{1, 7}}}}, fail: []*Status{status(errs.InvalidValue)}})
+		runs: [][]value{{{dtype.Int64, []int64{2}, []float64{1, 7}, nil}}}, fail: []*Status{status(errs.InvalidValue)}})
 }
 
 // hostile: valid models fed legal inputs that once aborted or hung a host.
@@ -286,12 +289,12 @@ func (s *suite) hostile() error {
 			node("Cast", []string{"X"}, []string{"cast"}, ai("to", int64(dtype.Float64))),
 		},
 		outputs: []string{"softmax", "transposed", "concat", "cast"},
-		runs:    [][]value{{{dtype.Float32, []int64{huge, 0}, nil}}, {{dtype.Float32, []int64{0, huge}, nil}}}}
+		runs:    [][]value{{{dtype.Float32, []int64{huge, 0}, nil, nil}}, {{dtype.Float32, []int64{0, huge}, nil, nil}}}}
 	reduce := &spec{name: "hostile_reduce_huge", desc: "a sum over the empty axis of a [2^40, 0] input would be 4 TiB: refused before allocating",
 		inputs:  []graph.ValueInfo{in("X", dtype.Float32, -1, -1)},
 		nodes:   []graph.Node{node("ReduceSum", []string{"X"}, []string{"Y"}, ais("axes", 1), ai("keepdims", 0))},
 		outputs: []string{"Y"},
-		runs:    [][]value{{{dtype.Float32, []int64{3, 0}, nil}}, {{dtype.Float32, []int64{huge, 0}, nil}}},
+		runs:    [][]value{{{dtype.Float32, []int64{3, 0}, nil, nil}}, {{dtype.Float32, []int64{huge, 0}, nil, nil}}},
 		fail:    []*Status{nil, status(errs.NoMemoryLimit)}}
 	blowup := &spec{name: "hostile_broadcast_blowup", desc: "[2^18, 1] + [1, 2^18] float64 broadcasts to 512 GiB: refused before allocating",
 		inputs:  []graph.ValueInfo{in("A", dtype.Float64, -1, -1), in("B", dtype.Float64, -1, -1)},

@@ -64,7 +64,9 @@ func files(c Case) []string {
 	var out []string
 	for _, r := range c.Runs {
 		for _, t := range append(r.Inputs, r.Outputs...) {
-			out = append(out, t.File)
+			if t.File != "" { // strings are in the manifest
+				out = append(out, t.File)
+			}
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/npy"
+	"github.com/mle-runtime/mle/core/strs"
 	"github.com/mle-runtime/mle/kernels"
 )
 
@@ -62,12 +63,14 @@ type Run struct {
 
 // Tensor points at an .npy file; data_offset is where its elements start,
 // so a binding can read them without parsing the header.
+// A string tensor has no file: its elements, in C order, are in strings.
 type Tensor struct {
-	Name       string  `json:"name"`
-	DType      string  `json:"dtype"`
-	Shape      []int64 `json:"shape"`
-	File       string  `json:"file"`
-	DataOffset int     `json:"data_offset"`
+	Name       string    `json:"name"`
+	DType      string    `json:"dtype"`
+	Shape      []int64   `json:"shape"`
+	File       string    `json:"file,omitempty"`
+	DataOffset int       `json:"data_offset,omitempty"`
+	Strings    *[]string `json:"strings,omitempty"`
 }
 
 // Status is an expected MLE status: the extended code and its primary class.
@@ -131,6 +134,7 @@ type spec struct {
 	name, desc string
 	inputs     []graph.ValueInfo
 	consts     []constant
+	texts      []textConst
 	nodes      []graph.Node
 	outputs    []string
 	runs       [][]value // per run, one value per input
@@ -144,10 +148,25 @@ type constant struct {
 	vals  []float64
 }
 
+// textConst is a 1-D string constant.
+type textConst struct {
+	name string
+	text []string
+}
+
 type value struct {
 	dt    dtype.DType
 	shape []int64
 	vals  []float64
+	text  []string // string values
+}
+
+// bytes returns the value's elements as a run takes them.
+func (v value) bytes() []byte {
+	if v.dt.IsString() {
+		return strs.PackStrings(v.text)
+	}
+	return encode(v.dt, v.vals)
 }
 
 // builder returns the model's builder (metadata fixed for determinism).
@@ -164,6 +183,11 @@ func (sp *spec) builder() (*format.Builder, error) {
 	}
 	for _, c := range sp.consts {
 		if err := b.AddTensor(c.name, c.dt, c.shape, encode(c.dt, c.vals)); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range sp.texts {
+		if err := b.AddTensor(c.name, dtype.String, []int64{int64(len(c.text))}, strs.PackStrings(c.text)); err != nil {
 			return nil, err
 		}
 	}
@@ -210,18 +234,13 @@ func (s *suite) add(sp *spec) error {
 		var r Run
 		ins := make([]engine.Tensor, len(vals))
 		for i, v := range vals {
-			ins[i] = engine.NewTensor(v.dt, v.shape, encode(v.dt, v.vals))
+			ins[i] = engine.NewTensor(v.dt, v.shape, v.bytes())
 			r.Inputs = append(r.Inputs, s.tensor(fmt.Sprintf("%s.run%d.in%d", sp.name, ri, i), sp.inputs[i].Name, ins[i]))
 		}
 		outs := make([]engine.Tensor, len(m.Outputs()))
-		err := sess.OutputShapes(ins, outs, nil)
-		if err == nil {
-			for i := range outs {
-				n, _ := dtype.ByteSize(outs[i].DType, outs[i].Shape())
-				outs[i].Data = make([]byte, n)
-			}
-			err = sess.Run(ins, outs)
-		}
+		err := sess.RunAlloc(ins, outs, nil, engine.RunOptions{}, func(_ int, _ *engine.Tensor, n int64) ([]byte, error) {
+			return make([]byte, n), nil
+		})
 		want := (*Status)(nil)
 		if ri < len(sp.fail) {
 			want = sp.fail[ri]
@@ -249,6 +268,14 @@ func (s *suite) add(sp *spec) error {
 func (s *suite) tensor(base, name string, t engine.Tensor) Tensor {
 	var buf bytes.Buffer
 	shape := append([]int64{}, t.Shape()...)
+	if t.DType.IsString() {
+		n, _ := dtype.NumElements(shape)
+		if err := strs.Check(t.Data, n, errs.Internal); err != nil {
+			panic(err)
+		}
+		text := strs.Unpack(t.Data, n)
+		return Tensor{Name: name, DType: t.DType.String(), Shape: shape, Strings: &text}
+	}
 	if err := npy.Encode(&buf, &npy.Array{DType: t.DType, Shape: shape, Data: t.Data}); err != nil {
 		panic(err) // every dtype used here has an .npy form
 	}
@@ -286,7 +313,7 @@ func in(name string, dt dtype.DType, shape ...int64) graph.ValueInfo {
 }
 
 func val(dt dtype.DType, shape []int64, seed float64) value {
-	return value{dt, shape, seq(numel(shape), seed)}
+	return value{dt, shape, seq(numel(shape), seed), nil}
 }
 
 func node(op string, inputs []string, outputs []string, attrs ...graph.Attr) graph.Node {

@@ -35,7 +35,7 @@ func (s *suite) trees() error {
 		nan, 7, -1, // NaN goes left
 		2, -1, 1.5, // negative category: not in set
 		0.5, 1.9, 3, // on the threshold: left; category 1 (truncated)
-	}}
+	}, nil}
 	classifier := &spec{name: "trees_classifier", desc: "TreeEnsemble, 2 trees over 3 classes: numeric, categorical and NaN splits; softmax and argmax",
 		inputs: []graph.ValueInfo{in("X", dtype.Float64, -1, 3)},
 		consts: append(append(arrays, ints("targets", 0, 0),
@@ -44,7 +44,7 @@ func (s *suite) trees() error {
 			as("post_transform", "softmax"), as("decision", "argmax"),
 			graph.Attr{Name: "base_values", Type: graph.AttrFloats, Floats: []float64{0.25, 0, -0.25}})},
 		outputs: []string{"raw", "proba", "label"},
-		runs:    [][]value{{x}, {{dtype.Float64, []int64{0, 3}, nil}}}}
+		runs:    [][]value{{x}, {{dtype.Float64, []int64{0, 3}, nil, nil}}}}
 	regressor := &spec{name: "trees_regressor_float32", desc: "TreeEnsemble regressor: float32 input, float32 accumulation, mean of 2 trees",
 		inputs: []graph.ValueInfo{in("X", dtype.Float32, -1, 3)},
 		consts: append(append(arrays, ints("targets", 0, 0),
@@ -52,7 +52,7 @@ func (s *suite) trees() error {
 		nodes: []graph.Node{node("TreeEnsemble", names, []string{"Y"}, ai("n_targets", 1),
 			as("accumulate", "float32"), as("aggregate", "mean"))},
 		outputs: []string{"Y"},
-		runs:    [][]value{{{dtype.Float32, x.shape, x.vals}}}}
+		runs:    [][]value{{{dtype.Float32, x.shape, x.vals, nil}}}}
 	bad := append([]constant(nil), arrays...)
 	bad[2] = ints("left", 1, 0, 0, 1, 2, 6, 3, 4) // node 2's left child is node 0: a cycle
 	malformed := &spec{name: "trees_cyclic_children", desc: "TreeEnsemble whose child points back to the root is refused at its first run",

@@ -92,6 +92,10 @@ pub mod status {
     pub const MLE_ERR_INVALID_VALUE: mle_status = 1025;
     /// Reading or writing a caller's buffer faulted.
     pub const MLE_ERR_INVALID_BUFFER: mle_status = 1281;
+    /// A string tensor's offsets are inconsistent, an element is not UTF-8 or is longer than allowed.
+    pub const MLE_ERR_INVALID_STRING: mle_status = 1537;
+    /// A category the model did not see in training, where it was fitted to refuse them.
+    pub const MLE_ERR_INVALID_CATEGORY: mle_status = 1793;
 
     /// The file could not be opened or stat'ed.
     pub const MLE_ERR_IO_OPEN: mle_status = 259;
@@ -136,6 +140,8 @@ pub mod status {
     pub const MLE_ERR_FORMAT_TENSOR_BOUNDS: mle_status = 3588;
     /// Another malformed tensor descriptor.
     pub const MLE_ERR_FORMAT_DESCRIPTOR: mle_status = 3844;
+    /// A stored string tensor is malformed (offsets, UTF-8, length).
+    pub const MLE_ERR_FORMAT_STRING: mle_status = 4100;
 
     pub const MLE_ERR_CHECKSUM_HEADER: mle_status = 261;
     pub const MLE_ERR_CHECKSUM_SECTION: mle_status = 517;
@@ -206,6 +212,8 @@ pub const MLE_DTYPE_UINT8: mle_dtype = 2;
 pub const MLE_DTYPE_INT8: mle_dtype = 3;
 pub const MLE_DTYPE_INT32: mle_dtype = 6;
 pub const MLE_DTYPE_INT64: mle_dtype = 7;
+/// UTF-8 text, packed as in §7.1.
+pub const MLE_DTYPE_STRING: mle_dtype = 8;
 /// 0 or 1.
 pub const MLE_DTYPE_BOOL: mle_dtype = 9;
 /// IEEE half.
@@ -213,6 +221,15 @@ pub const MLE_DTYPE_FLOAT16: mle_dtype = 10;
 pub const MLE_DTYPE_FLOAT64: mle_dtype = 11;
 pub const MLE_DTYPE_BFLOAT16: mle_dtype = 16;
 // END GENERATED: dtypes
+
+/// Longest string element, in bytes of UTF-8, that a `MLE_DTYPE_STRING`
+/// tensor may hold. String tensors are passed and returned packed
+/// (docs/FORMAT.md §7.1): for n elements, n+1 little-endian `u64` offsets
+/// (`offsets[0] = 0`, non-decreasing, `offsets[n]` = number of text bytes),
+/// then the UTF-8 bytes; `nbytes = 8*(n+1) + offsets[n]`. A string output's
+/// size is known only after the run: pass `data = NULL` to have the library
+/// allocate it.
+pub const MLE_MAX_STRING_BYTES: usize = 1 << 20;
 
 // ------------------------------------------------------- handles, errors
 

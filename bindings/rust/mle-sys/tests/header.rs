@@ -33,8 +33,10 @@ fn every_exported_function_is_declared() {
     assert!(n >= 33, "only {n} symbols in capi/symbols.txt?");
 }
 
-/// `#define NAME VALUE` lines of the header with an integer value.
+/// `#define NAME VALUE` lines of the header with an integer value, or with
+/// a shift `(Au << B)` (evaluated).
 fn header_defines() -> Vec<(String, i64)> {
+    let int = |s: &str| s.trim_end_matches('u').parse::<i64>().ok();
     let mut out = Vec::new();
     for line in read("include/mle.h").lines() {
         let mut it = line.split_whitespace();
@@ -42,7 +44,12 @@ fn header_defines() -> Vec<(String, i64)> {
             continue;
         }
         let (Some(name), Some(value)) = (it.next(), it.next()) else { continue };
-        if let Ok(v) = value.trim_end_matches('u').parse::<i64>() {
+        let shift = || {
+            let a = int(value.strip_prefix('(')?)?;
+            let (Some("<<"), Some(b)) = (it.next(), it.next()) else { return None };
+            Some(a << int(b.strip_suffix(')')?)?)
+        };
+        if let Some(v) = int(value).or_else(shift) {
             out.push((name.to_string(), v));
         }
     }
@@ -59,7 +66,9 @@ fn every_constant_matches_the_header() {
             || src.contains(&format!("pub const {name}: mle_dtype = {value};"))
             || src.contains(&format!("pub const {name}: i32 = {value};"))
             || src.contains(&format!("pub const {name}: u32 = {value};"))
-            || src.contains(&format!("pub const {name}: usize = {value};"));
+            || src.contains(&format!("pub const {name}: usize = {value};"))
+            || (value.count_ones() == 1
+                && src.contains(&format!("pub const {name}: usize = 1 << {};", value.trailing_zeros())));
         assert!(found, "#define {name} {value} has no matching constant in mle-sys");
     }
 }
@@ -87,6 +96,14 @@ fn abi_version_and_defaults() {
     assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_FORMAT_GAP), mle_sys::MLE_ERR_FORMAT);
     assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_CANCELLED_DEADLINE), mle_sys::MLE_ERR_CANCELLED);
     assert_eq!(mle_sys::MLE_STATUS_PRIMARY(mle_sys::MLE_ERR_NO_MEMORY_LIMIT), mle_sys::MLE_ERR_NO_MEMORY);
+}
+
+#[test]
+fn max_string_bytes() {
+    let defines = header_defines();
+    let got = defines.iter().find(|(n, _)| n == "MLE_MAX_STRING_BYTES").map(|d| d.1);
+    assert_eq!(got, Some(1 << 20), "MLE_MAX_STRING_BYTES parsed from the header");
+    assert_eq!(mle_sys::MLE_MAX_STRING_BYTES, 1 << 20);
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //!
 //! MODEL defaults to build/demo/mlp.mle (`make demo`), else the conformance
 //! suite's models/mlp_classifier.mle (`make conformance`). ROWS (default 4)
-//! replaces the dynamic dimensions of the inputs.
+//! replaces the dynamic dimensions of the inputs. String inputs get a few
+//! city names (try the suite's models/mixed_columns.mle).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,8 +35,15 @@ fn ramp(dtype: DType, count: usize) -> Option<Vec<u8>> {
     })
 }
 
+/// The elements of a string input: city names, over and over.
+fn words(count: usize) -> Vec<&'static str> {
+    ["Lyon", "東京", "Paris", "São Paulo", ""].into_iter().cycle().take(count).collect()
+}
+
 fn show(t: &Tensor) -> String {
-    let vals: Vec<String> = if let Some(v) = t.as_f32() {
+    let vals: Vec<String> = if let Some(v) = t.as_strs() {
+        v.iter().take(12).map(|s| format!("{s:?}")).collect()
+    } else if let Some(v) = t.as_f32() {
         v.iter().take(12).map(|x| format!("{x:.4}")).collect()
     } else if let Some(v) = t.as_f64() {
         v.iter().take(12).map(|x| format!("{x:.4}")).collect()
@@ -81,20 +89,28 @@ fn run(path: &Path, rows: i64) -> Result<(), Box<dyn std::error::Error>> {
         println!("  output {:<16} {:<8} {:?}", io.name, io.dtype, io.shape);
     }
 
-    // One buffer per input, dynamic dimensions set to `rows`.
+    // One buffer per input, dynamic dimensions set to `rows`; strings are
+    // packed into their view (from_strings), numbers borrowed from `data`.
     let mut data = Vec::new();
     for io in &inputs {
         let shape: Vec<i64> = io.shape.iter().map(|&d| if d < 0 { rows } else { d }).collect();
         let count = shape.iter().product::<i64>() as usize;
-        let bytes =
-            ramp(io.dtype, count).ok_or_else(|| format!("input {} is {}: not supported here", io.name, io.dtype))?;
-        data.push((shape, bytes));
+        let bytes = if io.dtype == DType::String {
+            Vec::new()
+        } else {
+            ramp(io.dtype, count).ok_or_else(|| format!("input {} is {}: not supported here", io.name, io.dtype))?
+        };
+        data.push((shape, count, bytes));
     }
-    let views: Vec<TensorView> = inputs
-        .iter()
-        .zip(&data)
-        .map(|(io, (shape, bytes))| TensorView::from_bytes(io.dtype, shape, bytes).named(&io.name))
-        .collect();
+    let mut views = Vec::new();
+    for (io, (shape, count, bytes)) in inputs.iter().zip(&data) {
+        let view = if io.dtype == DType::String {
+            TensorView::from_strings(&words(*count), shape)?
+        } else {
+            TensorView::from_bytes(io.dtype, shape, bytes)
+        };
+        views.push(view.named(&io.name));
+    }
 
     let mut session = model.session()?;
     let outputs = session.run(&views)?;
@@ -102,7 +118,14 @@ fn run(path: &Path, rows: i64) -> Result<(), Box<dyn std::error::Error>> {
     for t in &outputs {
         println!("  {:<16} {:?}: {}", t.name(), t.shape(), show(t));
     }
-    // Classifier-style predictions: a label per row, with its probability.
+    // Classifier-style predictions: a label per row (a string, or a class
+    // index with its probability).
+    if let Some(labels) = outputs.iter().filter(|t| t.shape() == [rows]).find_map(Tensor::as_strs) {
+        for (r, l) in labels.iter().enumerate() {
+            println!("  row {r}: {l:?}");
+        }
+        return Ok(());
+    }
     let label = outputs.iter().find(|t| t.dtype() == DType::I64 && t.shape() == [rows]);
     let probs = outputs.iter().find(|t| t.dtype() == DType::F32 && t.shape().len() == 2 && t.shape()[0] == rows);
     if let Some(labels) = label.and_then(Tensor::as_i64) {

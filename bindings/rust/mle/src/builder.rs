@@ -108,8 +108,21 @@ impl Builder {
         self.add_tensor_bytes(name, T::DTYPE, shape, bytes_of(values))
     }
 
+    /// Stores a constant `string` tensor (e.g. class labels), elements in C
+    /// order; errors as [`TensorView::from_strings`](crate::TensorView::from_strings).
+    pub fn add_tensor_strings<S: AsRef<str>>(
+        &mut self,
+        name: &str,
+        shape: &[i64],
+        values: &[S],
+    ) -> Result<&mut Builder> {
+        let packed = crate::Tensor::from_strings(name, shape, values)?;
+        self.add_tensor_bytes(name, DType::String, shape, packed.data())
+    }
+
     /// Stores a constant tensor of any dtype from its raw bytes (C order,
-    /// little-endian); the data is copied.
+    /// little-endian; strings packed as in docs/FORMAT.md §7.1); the data is
+    /// copied.
     pub fn add_tensor_bytes(&mut self, name: &str, dtype: DType, shape: &[i64], data: &[u8]) -> Result<&mut Builder> {
         let name = cstring(name, "tensor name")?;
         let rank = rank_of(shape)?;

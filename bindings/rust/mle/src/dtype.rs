@@ -23,6 +23,8 @@ pub enum DType {
     I32 = sys::MLE_DTYPE_INT32,
     /// `int64`
     I64 = sys::MLE_DTYPE_INT64,
+    /// `string` (UTF-8 text, packed as in §7.1)
+    String = sys::MLE_DTYPE_STRING,
     /// `bool` (0 or 1)
     Bool = sys::MLE_DTYPE_BOOL,
     /// `float16` (IEEE half); no Rust type: use the raw bytes.
@@ -35,10 +37,20 @@ pub enum DType {
 
 impl DType {
     /// Every dtype, in id order.
-    pub const ALL: [DType; 9] =
-        [DType::F32, DType::U8, DType::I8, DType::I32, DType::I64, DType::Bool, DType::F16, DType::F64, DType::BF16];
+    pub const ALL: [DType; 10] = [
+        DType::F32,
+        DType::U8,
+        DType::I8,
+        DType::I32,
+        DType::I64,
+        DType::String,
+        DType::Bool,
+        DType::F16,
+        DType::F64,
+        DType::BF16,
+    ];
 
-    /// Size of one element in bytes.
+    /// Size of one element in bytes (0 for `String`: variable, packed as docs/FORMAT.md §7.1 says).
     pub fn size(self) -> usize {
         match self {
             DType::F32 => 4,
@@ -46,6 +58,7 @@ impl DType {
             DType::I8 => 1,
             DType::I32 => 4,
             DType::I64 => 8,
+            DType::String => 0,
             DType::Bool => 1,
             DType::F16 => 2,
             DType::F64 => 8,
@@ -61,6 +74,7 @@ impl DType {
             DType::I8 => "int8",
             DType::I32 => "int32",
             DType::I64 => "int64",
+            DType::String => "string",
             DType::Bool => "bool",
             DType::F16 => "float16",
             DType::F64 => "float64",

@@ -12,6 +12,28 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Text columns are [`DType::String`] tensors: pass them with
+//! [`TensorView::from_strings`] (`&[&str]`, `&[String]`, ...; packed once
+//! into the form the library takes, docs/FORMAT.md §7.1) and read string
+//! outputs with [`Tensor::to_strings`] (or borrow them with
+//! [`Tensor::as_strs`]). Each element must be at most
+//! [`sys::MLE_MAX_STRING_BYTES`] (1 MiB) of UTF-8 (`MLE_ERR_INVALID_STRING`);
+//! strings for a number input, or numbers for a string input, are
+//! `MLE_ERR_DTYPE`.
+//!
+//! ```no_run
+//! # fn main() -> mle::Result<()> {
+//! # let model = mle::Model::open("model.mle", &mle::OpenOptions::default())?;
+//! let city = ["Lyon", "東京"];
+//! let age = [31.0f64, 45.0];
+//! let outputs = model.run(&[
+//!     mle::TensorView::from_strings(&city, &[2])?.named("city"),
+//!     mle::TensorView::from_f64(&age, &[2]).named("age"),
+//! ])?;
+//! let labels: Option<Vec<String>> = outputs[0].to_strings(); // None unless a string output
+//! # Ok(()) }
+//! ```
+//!
 //! Thread safety follows the C library: a [`Model`] is `Send + Sync` (share
 //! it with `Arc` or a scoped borrow) and [`Model::run`] may be called from any
 //! number of threads at once, through the library's bounded session pool
@@ -39,6 +61,7 @@ mod dtype;
 mod error;
 mod model;
 mod session;
+mod strings;
 mod tensor;
 
 pub use builder::Builder;

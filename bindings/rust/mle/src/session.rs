@@ -343,7 +343,8 @@ pub(crate) fn run_tensors(
             out
         }
     };
-    // Every output has data = NULL: the library allocates it.
+    // Every output has data = NULL: the library allocates it (strings
+    // included, whose size is known only once the run has computed them).
     let c_opts = options.map(RunOptions::to_c);
     let opts_ptr = c_opts.as_ref().map_or(ptr::null(), ptr::from_ref);
 
@@ -368,7 +369,7 @@ pub(crate) fn run_tensors(
             }
         }
     }
-    let result = metas
+    let result: Vec<Tensor> = metas
         .into_iter()
         .zip(&c_out)
         .map(|((name, dtype, shape), t)| {
@@ -378,6 +379,11 @@ pub(crate) fn run_tensors(
             unsafe { Tensor::from_library(name, dtype, shape, t.data, t.nbytes) }
         })
         .collect();
+    // Packed strings are read in place later: check them once here (an
+    // error drops `result`, which frees every buffer).
+    for t in &result {
+        t.check_library_strings()?;
+    }
     Ok(result)
 }
 
@@ -386,8 +392,14 @@ pub(crate) fn run_tensors(
 fn output_meta(t: &sys::mle_tensor, asked: Option<&str>) -> Result<(String, DType, Vec<i64>)> {
     let dtype = dtype_from_lib(t.dtype)?;
     let shape = shape_from_lib(&t.shape, t.rank)?;
-    let want = element_count(&shape).and_then(|n| n.checked_mul(dtype.size()));
-    if want != Some(t.nbytes) || (t.data.is_null() && t.nbytes != 0) {
+    let n = element_count(&shape);
+    let fits = if dtype == DType::String {
+        // Packed: at least the n+1 offsets; the rest is checked once wrapped.
+        n.and_then(|n| n.checked_add(1)?.checked_mul(8)).is_some_and(|head| t.nbytes >= head)
+    } else {
+        n.and_then(|n| n.checked_mul(dtype.size())) == Some(t.nbytes)
+    };
+    if !fits || (t.data.is_null() && t.nbytes != 0) {
         return Err(Error::new(
             sys::MLE_ERR_INTERNAL,
             format!("libmle returned {} bytes for a {dtype} output of shape {shape:?}", t.nbytes),

@@ -1,5 +1,6 @@
-//! Tensors: [`TensorView`] (borrowed input) and [`Tensor`] (owned output).
+//! Tensors: [`TensorView`] (input, usually borrowed) and [`Tensor`] (owned output).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ptr::NonNull;
 
@@ -7,13 +8,18 @@ use mle_sys as sys;
 
 use crate::dtype::{bytes_of, DType, Element};
 use crate::error::{Error, Result};
+use crate::strings;
 
-/// A borrowed input tensor: the caller's bytes plus dtype and shape. The data
-/// is only read, during [`Session::run`](crate::Session::run).
+/// An input tensor: dtype, shape and the bytes, usually the caller's,
+/// borrowed. The data is only read, during [`Session::run`](crate::Session::run).
+///
+/// Strings ([`from_strings`](TensorView::from_strings)) are packed once into
+/// a buffer the view owns, the form the library takes (docs/FORMAT.md §7.1);
+/// numbers are borrowed as they are.
 ///
 /// The fields are public: the library checks everything (dtype against the
-/// model, shape, `data.len()` against the shape's size) and answers with an
-/// [`Error`] when something does not fit.
+/// model, shape, `data.len()` against the shape's size, packed strings) and
+/// answers with an [`Error`] when something does not fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorView<'a> {
     /// The graph input to bind; `None` binds by position.
@@ -22,19 +28,51 @@ pub struct TensorView<'a> {
     pub dtype: DType,
     /// Dimensions (at most 8).
     pub shape: Vec<i64>,
-    /// The elements, C order, little-endian.
-    pub data: &'a [u8],
+    /// The elements, C order, little-endian; for [`DType::String`], packed.
+    pub data: Cow<'a, [u8]>,
 }
 
 impl<'a> TensorView<'a> {
     /// A view of typed elements; the dtype follows from `T`.
     pub fn new<T: Element>(data: &'a [T], shape: &[i64]) -> TensorView<'a> {
-        TensorView { name: None, dtype: T::DTYPE, shape: shape.to_vec(), data: bytes_of(data) }
+        TensorView { name: None, dtype: T::DTYPE, shape: shape.to_vec(), data: Cow::Borrowed(bytes_of(data)) }
     }
 
-    /// A view of raw bytes of any dtype (float16 and bfloat16 included).
+    /// A view of raw bytes of any dtype (float16 and bfloat16 included;
+    /// strings already packed as in docs/FORMAT.md §7.1).
     pub fn from_bytes(dtype: DType, shape: &[i64], data: &'a [u8]) -> TensorView<'a> {
-        TensorView { name: None, dtype, shape: shape.to_vec(), data }
+        TensorView { name: None, dtype, shape: shape.to_vec(), data: Cow::Borrowed(data) }
+    }
+
+    /// `string` elements, C order (`&[&str]`, `&[String]`, ...), packed into
+    /// a buffer the view owns.
+    ///
+    /// Errors: `MLE_ERR_INVALID_VALUE` when `values.len()` is not the
+    /// shape's element count; `MLE_ERR_INVALID_STRING` for an element longer
+    /// than [`MLE_MAX_STRING_BYTES`](sys::MLE_MAX_STRING_BYTES) (1 MiB);
+    /// `MLE_ERR_NO_MEMORY_SYSTEM` when the packed copy cannot be allocated.
+    /// A model input that takes numbers refuses it at run time with
+    /// `MLE_ERR_DTYPE`.
+    ///
+    /// ```no_run
+    /// # fn main() -> mle::Result<()> {
+    /// # let mut session = mle::Model::open("model.mle", &Default::default())?.session()?;
+    /// let city = ["Lyon", "東京"];
+    /// let age = [31.0f64, 45.0];
+    /// let outputs = session.run(&[
+    ///     mle::TensorView::from_strings(&city, &[2])?.named("city"),
+    ///     mle::TensorView::from_f64(&age, &[2]).named("age"),
+    /// ])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_strings<S: AsRef<str>>(values: &[S], shape: &[i64]) -> Result<TensorView<'a>> {
+        check_count(values.len(), shape)?;
+        Ok(TensorView {
+            name: None,
+            dtype: DType::String,
+            shape: shape.to_vec(),
+            data: Cow::Owned(strings::pack(values)?),
+        })
     }
 
     /// `float32` elements.
@@ -67,7 +105,7 @@ impl<'a> TensorView<'a> {
         // u8; the length in bytes equals the number of elements, and the
         // memory stays borrowed for 'a.
         let bytes = unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), data.len()) };
-        TensorView { name: None, dtype: DType::Bool, shape: shape.to_vec(), data: bytes }
+        TensorView { name: None, dtype: DType::Bool, shape: shape.to_vec(), data: Cow::Borrowed(bytes) }
     }
 
     /// The same view bound to the graph input `name`.
@@ -81,6 +119,15 @@ impl<'a> TensorView<'a> {
 /// Product of the dimensions; `None` for a negative dimension or overflow.
 pub(crate) fn element_count(shape: &[i64]) -> Option<usize> {
     shape.iter().try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
+}
+
+/// `MLE_ERR_INVALID_VALUE` unless `n` elements fill `shape` exactly.
+fn check_count(n: usize, shape: &[i64]) -> Result<()> {
+    if element_count(shape) == Some(n) {
+        Ok(())
+    } else {
+        Err(Error::new(sys::MLE_ERR_INVALID_VALUE, format!("{n} elements do not fill shape {shape:?}")))
+    }
 }
 
 /// Memory that libmle allocated (an output buffer), freed with `mle_free`.
@@ -140,7 +187,9 @@ impl Storage {
 /// freed with `mle_free` on drop. Typed access checks the dtype:
 /// [`as_f32`](Tensor::as_f32) borrows the elements in place (the buffer is
 /// always aligned for every element type), [`to_vec_f32`](Tensor::to_vec_f32)
-/// copies them.
+/// copies them. Strings are held packed (docs/FORMAT.md §7.1) and checked
+/// when the tensor is made; [`to_strings`](Tensor::to_strings) copies them
+/// out, [`as_strs`](Tensor::as_strs) borrows them.
 pub struct Tensor {
     name: String,
     dtype: DType,
@@ -150,8 +199,16 @@ pub struct Tensor {
 
 impl Tensor {
     /// A tensor over a copy of `data`; `data.len()` must equal the shape's size
-    /// (`MLE_ERR_INVALID_VALUE` otherwise).
+    /// (`MLE_ERR_INVALID_VALUE` otherwise). Strings must be packed as in
+    /// docs/FORMAT.md §7.1 (`MLE_ERR_INVALID_STRING` otherwise).
     pub fn from_bytes(name: impl Into<String>, dtype: DType, shape: &[i64], data: &[u8]) -> Result<Tensor> {
+        if dtype == DType::String {
+            let n = element_count(shape).ok_or_else(|| {
+                Error::new(sys::MLE_ERR_INVALID_VALUE, format!("shape {shape:?} has no element count"))
+            })?;
+            strings::unpack(data, n).map_err(|m| Error::new(sys::MLE_ERR_INVALID_STRING, m))?;
+            return Ok(Tensor { name: name.into(), dtype, shape: shape.to_vec(), storage: Storage::owned(data) });
+        }
         let want = element_count(shape).and_then(|n| n.checked_mul(dtype.size()));
         if want != Some(data.len()) {
             return Err(Error::new(
@@ -165,6 +222,28 @@ impl Tensor {
     /// A tensor of typed elements (copied).
     pub fn from_slice<T: Element>(name: impl Into<String>, shape: &[i64], values: &[T]) -> Result<Tensor> {
         Tensor::from_bytes(name, T::DTYPE, shape, bytes_of(values))
+    }
+
+    /// A `string` tensor (packed copy); errors as
+    /// [`TensorView::from_strings`].
+    pub fn from_strings<S: AsRef<str>>(name: impl Into<String>, shape: &[i64], values: &[S]) -> Result<Tensor> {
+        check_count(values.len(), shape)?;
+        let packed = strings::pack(values)?;
+        Ok(Tensor { name: name.into(), dtype: DType::String, shape: shape.to_vec(), storage: Storage::owned(&packed) })
+    }
+
+    /// `MLE_ERR_INTERNAL` unless a `string` tensor the library returned is
+    /// packed as §7.1 says, so that reading it can rely on that.
+    pub(crate) fn check_library_strings(&self) -> Result<()> {
+        if self.dtype != DType::String {
+            return Ok(());
+        }
+        strings::unpack(self.data(), self.len()).map(drop).map_err(|m| {
+            Error::new(
+                sys::MLE_ERR_INTERNAL,
+                format!("libmle returned malformed strings for output {:?}: {m}", self.name),
+            )
+        })
     }
 
     /// Takes ownership of a library-allocated output buffer.
@@ -210,13 +289,15 @@ impl Tensor {
     }
     /// Number of elements (product of the shape).
     pub fn len(&self) -> usize {
-        self.data().len() / self.dtype.size()
+        // Every constructor checked the shape against the bytes.
+        element_count(&self.shape).unwrap_or(0)
     }
     /// True when the tensor has no elements (some dimension is 0).
     pub fn is_empty(&self) -> bool {
-        self.data().is_empty()
+        self.len() == 0
     }
-    /// The elements' bytes, C order, little-endian.
+    /// The elements' bytes, C order, little-endian; strings packed
+    /// (docs/FORMAT.md §7.1).
     pub fn data(&self) -> &[u8] {
         self.storage.bytes()
     }
@@ -300,6 +381,23 @@ impl Tensor {
         (self.dtype == DType::Bool).then(|| self.data().iter().map(|&b| b != 0).collect())
     }
 
+    /// `string` elements in C order, borrowed from the packed buffer; `None`
+    /// unless `dtype()` is [`DType::String`].
+    pub fn as_strs(&self) -> Option<Vec<&str>> {
+        if self.dtype != DType::String {
+            return None;
+        }
+        // Checked when the tensor was made (from_bytes, from_strings, or
+        // check_library_strings for outputs), so this cannot fail.
+        strings::unpack(self.data(), self.len()).ok()
+    }
+
+    /// `string` elements in C order, copied; `None` unless `dtype()` is
+    /// [`DType::String`].
+    pub fn to_strings(&self) -> Option<Vec<String>> {
+        self.as_strs().map(|v| v.into_iter().map(str::to_owned).collect())
+    }
+
     /// An input view of this tensor (unnamed: bind it with [`TensorView::named`]).
     pub fn view(&self) -> TensorView<'_> {
         TensorView::from_bytes(self.dtype, &self.shape, self.data())
@@ -356,6 +454,48 @@ mod tests {
         assert!(empty.is_empty() && empty.as_i64() == Some(&[][..]));
         let b = Tensor::from_bytes("b", DType::Bool, &[3], &[0, 1, 2]).unwrap();
         assert_eq!(b.to_vec_bool(), Some(vec![false, true, true]));
+    }
+
+    #[test]
+    fn string_tensors() {
+        let words = ["b", "", "東京", "a\0"];
+        let t = Tensor::from_strings("s", &[2, 2], &words).unwrap();
+        assert_eq!((t.dtype(), t.shape(), t.len(), t.is_empty()), (DType::String, &[2, 2][..], 4, false));
+        assert_eq!(t.as_strs().unwrap(), words);
+        assert_eq!(t.to_strings().unwrap(), words);
+        assert_eq!(t.nbytes(), 8 * 5 + 1 + 6 + 2);
+        assert!(t.as_u8().is_none() && t.to_vec_bool().is_none(), "typed access checks the dtype");
+        let n = Tensor::from_slice("x", &[1], &[1.5f64]).unwrap();
+        assert!(n.as_strs().is_none() && n.to_strings().is_none());
+
+        // The packed bytes round-trip through from_bytes and view().
+        let again = Tensor::from_bytes("s", DType::String, &[4], t.data()).unwrap();
+        assert_eq!(again.to_strings(), t.to_strings());
+        let v = t.view();
+        assert_eq!((v.dtype, &v.shape[..], &v.data[..]), (DType::String, &[2, 2][..], t.data()));
+        let owned: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        let v = TensorView::from_strings(&owned, &[4]).unwrap().named("s");
+        assert_eq!((v.name, &v.data[..]), (Some("s"), t.data()));
+        assert_eq!(t.clone(), t);
+
+        let empty = Tensor::from_strings::<&str>("e", &[0, 3], &[]).unwrap();
+        assert!(empty.is_empty() && empty.as_strs() == Some(vec![]) && empty.nbytes() == 8);
+
+        // Errors, never panics.
+        let e = Tensor::from_strings("s", &[3], &words).unwrap_err();
+        assert_eq!(e.status(), sys::MLE_ERR_INVALID_VALUE, "{e}");
+        assert_eq!(TensorView::from_strings(&words, &[-4]).unwrap_err().status(), sys::MLE_ERR_INVALID_VALUE);
+        assert_eq!(TensorView::from_strings(&words, &[5]).unwrap_err().status(), sys::MLE_ERR_INVALID_VALUE);
+        let long = "é".repeat(sys::MLE_MAX_STRING_BYTES / 2) + "x";
+        let e = TensorView::from_strings(&[long], &[1]).unwrap_err();
+        assert_eq!(e.status(), sys::MLE_ERR_INVALID_STRING, "{e}");
+        let e = Tensor::from_bytes("s", DType::String, &[4], &t.data()[..t.nbytes() - 1]).unwrap_err();
+        assert_eq!(e.status(), sys::MLE_ERR_INVALID_STRING, "{e}");
+        let e = Tensor::from_bytes("s", DType::String, &[-1], t.data()).unwrap_err();
+        assert_eq!(e.status(), sys::MLE_ERR_INVALID_VALUE, "{e}");
+        let bad_utf8 = [&0u64.to_le_bytes()[..], &1u64.to_le_bytes(), &[0xc3]].concat(); // half of "é"
+        let e = Tensor::from_bytes("s", DType::String, &[1], &bad_utf8).unwrap_err();
+        assert_eq!(e.status(), sys::MLE_ERR_INVALID_STRING, "{e}");
     }
 
     #[test]

@@ -535,3 +535,85 @@ fn truncated_mapped_file_is_an_io_fault() {
         .unwrap();
     assert_eq!(e.status(), MLE_ERR_IO_FAULT, "{e}");
 }
+
+/// String tensors end to end through the builder: a constant of labels
+/// gathered by index, a string input echoed and concatenated, a float input
+/// beside them.
+#[test]
+fn string_tensors() {
+    // labels (const [3]) ; idx int64 [-1] -> picked = Gather(labels, idx)
+    // words string [-1] -> both = Concat(words, picked) ; x float32 [-1] -> y = Neg(x)
+    let mut b = Builder::new().unwrap();
+    b.add_input("words", DType::String, &[-1]).unwrap();
+    b.add_input("idx", DType::I64, &[-1]).unwrap();
+    b.add_input("x", DType::F32, &[-1]).unwrap();
+    b.add_tensor_strings("labels", &[3], &["cat", "", "chien 🐕"]).unwrap();
+    b.add_node("Gather", &["labels", "idx"], &["picked"]).unwrap();
+    let c = b.add_node("Concat", &["words", "picked"], &["both"]).unwrap();
+    b.set_attr_int(c, "axis", 0).unwrap();
+    b.add_node("Neg", &["x"], &["y"]).unwrap();
+    b.add_output("picked").unwrap().add_output("both").unwrap().add_output("y").unwrap();
+    let model = Model::open_memory(&b.serialize().unwrap(), &OpenOptions::default().verify(true)).unwrap();
+    let sig: Vec<(String, DType)> = model.inputs().unwrap().into_iter().map(|i| (i.name, i.dtype)).collect();
+    assert_eq!(sig, [("words".into(), DType::String), ("idx".into(), DType::I64), ("x".into(), DType::F32)]);
+    assert_eq!(model.outputs().unwrap()[1].dtype, DType::String);
+
+    let mut s = model.session().unwrap();
+    let words = vec!["a\0b".to_string(), "Ünïcödé".to_string()];
+    let idx = [2i64, 0, 1];
+    let x = [1.5f32];
+    let outs = s
+        .run(&[
+            TensorView::from_strings(&words, &[2]).unwrap().named("words"),
+            TensorView::from_i64(&idx, &[3]).named("idx"),
+            TensorView::from_f32(&x, &[1]).named("x"),
+        ])
+        .unwrap();
+    assert_eq!(
+        (outs[0].shape(), outs[0].to_strings().unwrap()),
+        (&[3][..], vec!["chien 🐕".into(), "cat".into(), "".into()])
+    );
+    assert_eq!(outs[1].as_strs().unwrap(), ["a\0b", "Ünïcödé", "chien 🐕", "cat", ""]);
+    assert_eq!((outs[1].len(), outs[1].shape()), (5, &[5][..]));
+    assert_eq!(outs[2].as_f32().unwrap(), [-1.5]);
+    assert!(format!("{:?}", outs[1]).contains("String"), "{:?}", outs[1]);
+
+    // Zero strings in, zero out; the packed form is just offsets[0].
+    let none: [&str; 0] = [];
+    let outs = model
+        .run(&[
+            TensorView::from_strings(&none, &[0]).unwrap().named("words"),
+            TensorView::from_i64(&[], &[0]).named("idx"),
+            TensorView::from_f32(&[], &[0]).named("x"),
+        ])
+        .unwrap();
+    assert!(outs[0].is_empty() && outs[1].is_empty() && outs[1].nbytes() == 8);
+
+    // Errors: a string for the float input, numbers for the string input,
+    // over-long or miscounted strings, a short packing; the session stays usable.
+    let run = |s: &mut mle::Session, words: TensorView<'_>, x: TensorView<'_>| {
+        s.run(&[words.named("words"), TensorView::from_i64(&[0], &[1]).named("idx"), x.named("x")])
+    };
+    let e =
+        run(&mut s, TensorView::from_strings(&["a"], &[1]).unwrap(), TensorView::from_strings(&["1.5"], &[1]).unwrap())
+            .unwrap_err();
+    assert_eq!((e.status(), e.kind()), (MLE_ERR_DTYPE, ErrorKind::DType), "{e}");
+    let e = run(&mut s, TensorView::from_f32(&x, &[1]), TensorView::from_f32(&x, &[1])).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_DTYPE, "{e}");
+    let big = "x".repeat(mle::sys::MLE_MAX_STRING_BYTES + 1);
+    let e = TensorView::from_strings(&[big], &[1]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_INVALID_STRING, "{e}");
+    let e = TensorView::from_strings(&["a", "b"], &[3]).unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_INVALID_VALUE, "{e}");
+    let e = run(&mut s, TensorView::from_bytes(DType::String, &[2], &[0u8; 8]), TensorView::from_f32(&x, &[1]))
+        .unwrap_err();
+    assert_eq!(e.status(), MLE_ERR_INVALID_STRING, "too few offsets: {e}");
+    let outs = run(&mut s, TensorView::from_strings(&["ok"], &[1]).unwrap(), TensorView::from_f32(&x, &[1])).unwrap();
+    assert_eq!(outs[1].to_strings().unwrap(), ["ok", "cat"]);
+
+    // Builder errors for string constants.
+    let mut b = Builder::new().unwrap();
+    assert_eq!(b.add_tensor_strings("t", &[2], &["a"]).unwrap_err().status(), MLE_ERR_INVALID_VALUE);
+    let big = "y".repeat(mle::sys::MLE_MAX_STRING_BYTES + 1);
+    assert_eq!(b.add_tensor_strings("t", &[1], &[big]).unwrap_err().status(), MLE_ERR_INVALID_STRING);
+}

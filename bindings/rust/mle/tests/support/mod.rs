@@ -38,7 +38,7 @@ pub fn manifest() -> (PathBuf, Json) {
 }
 
 /// Reads a tensor of the suite: `file`'s bytes from `data_offset`, which must
-/// be exactly the shape's size for the dtype.
+/// be exactly the shape's size for the dtype (strings: [`read_strings`]).
 pub fn read_tensor_bytes(dir: &Path, t: &Json) -> Result<Vec<u8>, String> {
     let file = t["file"].as_str().ok_or("tensor without file")?;
     let offset = t["data_offset"].as_u64().ok_or("tensor without data_offset")? as usize;
@@ -52,6 +52,21 @@ pub fn read_tensor_bytes(dir: &Path, t: &Json) -> Result<Vec<u8>, String> {
         return Err(format!("{file}: {} data bytes, want {want} for {dtype} {shape:?}", data.len()));
     }
     Ok(data.to_vec())
+}
+
+/// The elements of a `string` tensor of the suite: its `strings` list, which
+/// must hold exactly the shape's element count.
+pub fn read_strings(t: &Json) -> Result<Vec<String>, String> {
+    let Json::Array(items) = &t["strings"] else { return Err("string tensor without a strings list".into()) };
+    let shape = t["shape"].as_i64_vec().ok_or("tensor without shape")?;
+    let strings = items
+        .iter()
+        .map(|s| s.as_str().map(str::to_owned).ok_or_else(|| format!("strings holds {s:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if strings.len() as i64 != shape.iter().product::<i64>() {
+        return Err(format!("{} strings for shape {shape:?}", strings.len()));
+    }
+    Ok(strings)
 }
 
 // ------------------------------------------------------------------- JSON

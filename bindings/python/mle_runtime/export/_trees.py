@@ -9,8 +9,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._errors import MLEUnsupportedError
-from ._graph import Graph
+from .._errors import MLEUnsupportedError
+from .._graph import Graph
 
 # Flags of the op's node array (graph.TreeFlag).
 DEFAULT_LEFT = 1
@@ -21,13 +21,6 @@ STRICT = 1 << 4
 IN_SET_RIGHT = 1 << 5
 INVALID_MISSING = 1 << 6
 TRUNC_FIRST = 1 << 7
-
-
-def head_cls() -> Any:
-    """_sklearn.Head, imported late: _sklearn imports the tree heads."""
-    from ._sklearn import Head
-
-    return Head
 
 
 def unsupported(what: str) -> MLEUnsupportedError:

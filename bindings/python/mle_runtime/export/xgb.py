@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ._graph import Graph
-from ._trees import CATEGORICAL, DEFAULT_LEFT, IN_SET_RIGHT, STRICT, Ensemble, head_cls, bitset_bytes, unsupported
+from .._graph import Graph
+from ._head import Head, classes, proba_outputs, to_json
+from ._registry import MODEL, PREDICTOR, register
+from ._trees import CATEGORICAL, DEFAULT_LEFT, IN_SET_RIGHT, STRICT, Ensemble, bitset_bytes, unsupported
 
 # Objective -> the TreeEnsemble post-transform predict applies to margins.
 _LINKS = {
@@ -155,10 +157,8 @@ def _sklearn_model(est: Any) -> _Model:
 
 
 def xgb_classifier(g: Graph, est: Any, x: str) -> Any:
-    from ._sklearn import _classes, _proba_outputs
-
     m = _sklearn_model(est)
-    head = head_cls()("classifier")
+    head = Head("classifier")
     if m.objective in ("binary:logistic", "reg:logistic", "binary:logitraw") and m.k == 1:
         raw, p, _ = m.node(g, x)
         d = g.flatten_column(raw)
@@ -175,10 +175,10 @@ def xgb_classifier(g: Graph, est: Any, x: str) -> Any:
         d = raw
     else:
         raise unsupported(f"{type(est).__name__}: objective {m.objective} with {m.k} outputs")
-    _classes(g, head, est, index)
+    classes(g, head, est, index)
     head.outputs["decision"] = d
     head.methods["decision_function"] = "decision"  # predict(output_margin=True)
-    _proba_outputs(g, head, proba)
+    proba_outputs(g, head, proba)
     return head
 
 
@@ -196,7 +196,7 @@ def _predictions(g: Graph, m: _Model, x: str) -> tuple[str, str]:
 def xgb_regressor(g: Graph, est: Any, x: str) -> Any:
     y, _ = _predictions(g, _sklearn_model(est), x)
     task = "ranker" if type(est).__name__ == "XGBRanker" else "regressor"
-    return head_cls()(task, {"prediction": y}, {"predict": "prediction"})
+    return Head(task, {"prediction": y}, {"predict": "prediction"})
 
 
 def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
@@ -207,25 +207,28 @@ def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
     m = _Model(booster, "xgboost.Booster")
     g = Graph(np.dtype(dtype))
     y, raw = _predictions(g, m, "X")
-    head = head_cls()("booster", {"prediction": y, "margin": raw},
+    head = Head("booster", {"prediction": y, "margin": raw},
                        {"predict": "prediction", "decision_function": "margin"})
     return booster_info(g, head, "xgboost", xgboost.__version__, m.n_features, m.feature_names, dtype)
 
 
 def booster_info(g: Graph, head: Any, producer: str, version: str, n_features: int, names: Any,
                  dtype: Any) -> tuple[Graph, Any, dict]:
-    """What _sklearn.export returns, for a raw Booster (NaN is allowed)."""
-    from ._sklearn import _json
-
-    props = {"mle.task": head.task, "mle.methods": _json(head.methods), "mle.allow_nan": "true"}
+    """What sklearn_pipeline.export returns, for a raw Booster (NaN is allowed)."""
+    props = {"mle.task": head.task, "mle.methods": to_json(head.methods), "mle.allow_nan": "true"}
     if names:
-        props["mle.feature_names"] = _json([str(n) for n in names])
+        props["mle.feature_names"] = to_json([str(n) for n in names])
     g.inputs = [("X", np.dtype(dtype), [-1, n_features])]
     meta = {"producer": {"name": producer, "version": version}, "name": "Booster"}
     return g, head, {"meta": meta, "properties": props}
 
 
-HEADS: dict[str, Callable[[Graph, Any, str], Any]] = {
-    "XGBClassifier": xgb_classifier, "XGBRFClassifier": xgb_classifier,
-    "XGBRegressor": xgb_regressor, "XGBRFRegressor": xgb_regressor, "XGBRanker": xgb_regressor,
-}
+for _name, _fn, _note in (
+        ("XGBClassifier", xgb_classifier, "binary:logistic, binary:logitraw, multi:softprob, multi:softmax"),
+        ("XGBRFClassifier", xgb_classifier, "as XGBClassifier"),
+        ("XGBRegressor", xgb_regressor, "objectives with a known link"),
+        ("XGBRFRegressor", xgb_regressor, "as XGBRegressor"),
+        ("XGBRanker", xgb_regressor, "predict (scores)")):
+    register("xgboost." + _name, PREDICTOR, _note)(_fn)
+register("xgboost.Booster", MODEL, "predict (all trees) and output_margin")(
+    lambda model, dtype, _example: export_booster(model, dtype or np.float64))

@@ -6,13 +6,15 @@ imported only while exporting."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ._graph import Graph
-from ._trees import CATEGORICAL, DEFAULT_LEFT, MISSING_NONE, MISSING_ZERO, TRUNC_FIRST, STRICT, Ensemble, head_cls, unsupported
-from ._xgboost import booster_info, two_class
+from .._graph import Graph
+from ._head import Head, classes, proba_outputs
+from ._registry import MODEL, PREDICTOR, register
+from ._trees import CATEGORICAL, DEFAULT_LEFT, MISSING_NONE, MISSING_ZERO, TRUNC_FIRST, STRICT, Ensemble, unsupported
+from .xgb import booster_info, two_class
 
 # LightGBM's kZeroThreshold (a float literal): when it reads X, values with
 # |x| <= it become 0.0 before any split sees them.
@@ -157,8 +159,6 @@ def _flat(g: Graph, m: _Model, y: str) -> str:
 
 
 def lgbm_classifier(g: Graph, est: Any, x: str) -> Any:
-    from ._sklearn import _classes, _proba_outputs
-
     m = _sklearn_model(est)
     raw, post = m.node(g, x)
     if m.k == 1:
@@ -169,11 +169,11 @@ def lgbm_classifier(g: Graph, est: Any, x: str) -> Any:
     else:
         proba = post or raw
         index = g.op("ArgMax", proba, axis=1, keepdims=0)
-    head = head_cls()("classifier")
-    _classes(g, head, est, index)
+    head = Head("classifier")
+    classes(g, head, est, index)
     head.outputs["decision"] = _flat(g, m, raw)
     head.methods["decision_function"] = "decision"  # predict(raw_score=True)
-    _proba_outputs(g, head, proba)
+    proba_outputs(g, head, proba)
     return head
 
 
@@ -181,7 +181,7 @@ def lgbm_regressor(g: Graph, est: Any, x: str) -> Any:
     m = _sklearn_model(est)
     raw, post = m.node(g, x)
     task = "ranker" if type(est).__name__ == "LGBMRanker" else "regressor"
-    return head_cls()(task, {"prediction": _flat(g, m, post or raw)}, {"predict": "prediction"})
+    return Head(task, {"prediction": _flat(g, m, post or raw)}, {"predict": "prediction"})
 
 
 def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
@@ -192,13 +192,17 @@ def export_booster(booster: Any, dtype: Any) -> tuple[Graph, Any, dict]:
     m = _Model(booster, "lightgbm.Booster")
     g = Graph(np.dtype(dtype))
     raw, post = m.node(g, "X")
-    head = head_cls()("booster", {"prediction": _flat(g, m, post or raw), "margin": _flat(g, m, raw)},
+    head = Head("booster", {"prediction": _flat(g, m, post or raw), "margin": _flat(g, m, raw)},
                        {"predict": "prediction", "decision_function": "margin"})
     # Names LightGBM made up (Column_0, ...) are not worth checking.
     names = None if m.feature_names == [f"Column_{i}" for i in range(m.n_features)] else m.feature_names
     return booster_info(g, head, "lightgbm", lightgbm.__version__, m.n_features, names, dtype)
 
 
-HEADS: dict[str, Callable[[Graph, Any, str], Any]] = {
-    "LGBMClassifier": lgbm_classifier, "LGBMRegressor": lgbm_regressor, "LGBMRanker": lgbm_regressor,
-}
+for _name, _fn, _note in (
+        ("LGBMClassifier", lgbm_classifier, "binary and multiclass; NaN and categorical splits"),
+        ("LGBMRegressor", lgbm_regressor, "objectives with a known link"),
+        ("LGBMRanker", lgbm_regressor, "predict (scores)")):
+    register("lightgbm." + _name, PREDICTOR, _note)(_fn)
+register("lightgbm.Booster", MODEL, "predict and raw_score")(
+    lambda model, dtype, _example: export_booster(model, dtype or np.float64))

@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from ._errors import MLEUnsupportedError
-from ._graph import Graph
-from ._sklearn import Head
+from .._errors import MLEUnsupportedError
+from .._graph import Graph
+from ._head import Head
 
 _PROBE_ROWS = 2  # rows of the probe batch; not 1, so that broadcasting cannot hide a batch mix-up
 

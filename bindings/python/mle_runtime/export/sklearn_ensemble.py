@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ._graph import Graph
-from ._trees import CATEGORICAL, DEFAULT_LEFT, INVALID_MISSING, Ensemble, head_cls, unsupported
+from .._graph import Graph
+from ._head import Head, classes, proba_outputs
+from ._registry import PREDICTOR, register
+from ._trees import CATEGORICAL, DEFAULT_LEFT, INVALID_MISSING, Ensemble, unsupported
 
 
 def _tree_arrays(tree: Any) -> tuple[np.ndarray, ...]:
@@ -35,7 +37,7 @@ def _class_proba(tree: Any, n_classes: int) -> np.ndarray:
     return proba / normalizer
 
 
-def _allow_nan(est: Any) -> bool:
+def allow_nan(est: Any) -> bool:
     try:
         return bool(est.__sklearn_tags__().input_tags.allow_nan)
     except AttributeError:
@@ -43,10 +45,8 @@ def _allow_nan(est: Any) -> bool:
 
 
 def _classes_head(g: Graph, est: Any, index: str) -> Any:
-    from ._sklearn import _classes
-
-    head = head_cls()("classifier")
-    _classes(g, head, est, index)
+    head = Head("classifier")
+    classes(g, head, est, index)
     return head
 
 
@@ -76,9 +76,7 @@ def decision_tree_classifier(g: Graph, est: Any, x: str) -> Any:
 
 
 def _proba(head: Any, proba: str) -> None:
-    from ._sklearn import _proba_outputs
-
-    _proba_outputs(None, head, proba)  # type: ignore[arg-type]
+    proba_outputs(None, head, proba)  # type: ignore[arg-type]
 
 
 def _regression_values(tree: Any) -> np.ndarray:
@@ -88,7 +86,7 @@ def _regression_values(tree: Any) -> np.ndarray:
 def _regressor_head(g: Graph, y: str, n_outputs: int) -> Any:
     if n_outputs == 1:
         y = g.flatten_column(y)
-    return head_cls()("regressor", {"prediction": y}, {"predict": "prediction"})
+    return Head("regressor", {"prediction": y}, {"predict": "prediction"})
 
 
 def decision_tree_regressor(g: Graph, est: Any, x: str) -> Any:
@@ -293,17 +291,26 @@ def isolation_forest(g: Graph, est: Any, x: str) -> Any:
     decision = g.op("Sub", score, g.const(est.offset_, "offset"))
     label = g.op("Where", g.op("Less", decision, g.const(0.0, "zero")), g.const(-1, "outlier", np.int64),
                  g.const(1, "inlier", np.int64))
-    return head_cls()("outlier_detector", {"label": label, "decision": decision, "score": score},
+    return Head("outlier_detector", {"label": label, "decision": decision, "score": score},
                        {"predict": "label", "decision_function": "decision", "score_samples": "score"})
 
 
-HEADS = {
-    "DecisionTreeClassifier": decision_tree_classifier, "ExtraTreeClassifier": decision_tree_classifier,
-    "DecisionTreeRegressor": decision_tree_regressor, "ExtraTreeRegressor": decision_tree_regressor,
-    "RandomForestClassifier": forest_classifier, "ExtraTreesClassifier": forest_classifier,
-    "RandomForestRegressor": forest_regressor, "ExtraTreesRegressor": forest_regressor,
-    "GradientBoostingClassifier": gradient_boosting_classifier,
-    "GradientBoostingRegressor": gradient_boosting_regressor,
-    "HistGradientBoostingClassifier": hgb_classifier, "HistGradientBoostingRegressor": hgb_regressor,
-    "IsolationForest": isolation_forest,
-}
+_HEADS = (
+    ("sklearn.tree.DecisionTreeClassifier", decision_tree_classifier, "binary and multiclass; predict_proba; NaN"),
+    ("sklearn.tree.ExtraTreeClassifier", decision_tree_classifier, "binary and multiclass; predict_proba"),
+    ("sklearn.tree.DecisionTreeRegressor", decision_tree_regressor, "single and multi-output; NaN"),
+    ("sklearn.tree.ExtraTreeRegressor", decision_tree_regressor, "single and multi-output"),
+    ("sklearn.ensemble.RandomForestClassifier", forest_classifier, "binary and multiclass; predict_proba; NaN"),
+    ("sklearn.ensemble.ExtraTreesClassifier", forest_classifier, "binary and multiclass; predict_proba"),
+    ("sklearn.ensemble.RandomForestRegressor", forest_regressor, "single and multi-output; NaN"),
+    ("sklearn.ensemble.ExtraTreesRegressor", forest_regressor, "single and multi-output"),
+    ("sklearn.ensemble.GradientBoostingClassifier", gradient_boosting_classifier,
+     "log_loss and exponential loss; decision_function, predict_proba"),
+    ("sklearn.ensemble.GradientBoostingRegressor", gradient_boosting_regressor, "init estimators that are constant"),
+    ("sklearn.ensemble.HistGradientBoostingClassifier", hgb_classifier,
+     "NaN and integer categorical features; decision_function, predict_proba"),
+    ("sklearn.ensemble.HistGradientBoostingRegressor", hgb_regressor, "NaN and integer categorical features"),
+    ("sklearn.ensemble.IsolationForest", isolation_forest, "predict, decision_function, score_samples"),
+)
+for _name, _fn, _note in _HEADS:
+    register(_name, PREDICTOR, _note)(_fn)
