@@ -24,10 +24,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 
 import numpy as np
+
+from _timing import best_lines, finish, timeit_all
 
 warnings.filterwarnings("ignore")
 
@@ -49,26 +50,6 @@ def own_predict(est):
     return {2: est.predict_proba}
 
 
-def timeit_all(fns: dict, repeats: int) -> dict:
-    """Times each function of fns (key -> zero-argument callable) repeats
-    times, round-robin: each repeat times every function once (about 50 ms
-    of calls), so that a slow phase of the machine falls on all of them.
-    Returns key -> seconds per call, one value per repeat."""
-    calls = {}
-    for k, fn in fns.items():
-        fn()  # warm
-        calls[k] = max(1, int(0.05 / max(_once(fn), 1e-7)))
-    out = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            for _ in range(calls[k]):
-                fn()
-            out[k].append((time.perf_counter() - t) / calls[k])
-            time.sleep(0.01)
-    return out
-
-
 # Load times are taken in a fresh interpreter that imports what a serving
 # process would (numpy, scikit-learn, joblib, mle_runtime): this process
 # holds every engine and model of the benchmark, and Python's full garbage
@@ -78,7 +59,7 @@ _LOAD_SCRIPT = """
 import json, sys
 import joblib, sklearn.ensemble, mle_runtime
 sys.path.insert(0, sys.argv[4])
-from trees import timeit_all
+from _timing import timeit_all
 jpath, path, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
 joblib.load(jpath)  # warm: page cache, lazy imports
 t = timeit_all({"joblib": lambda: joblib.load(jpath), "mle": lambda: mle_runtime.load(path).close()}, repeats)
@@ -94,12 +75,6 @@ def load_times(jpath: str, path: str, repeats: int) -> tuple[list[float], list[f
                          check=True, capture_output=True, text=True).stdout
     t = json.loads(out.strip().splitlines()[-1])
     return t["joblib"], t["mle"]
-
-
-def _once(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def models(quick: bool):
@@ -304,17 +279,7 @@ def main() -> None:
             # 10,000 rows: 2 threads; 1 row: the better of 2 and 1
             variants = {(k, t): (lambda f=f: f(Xr)) for k, fns in engines.items() for t, f in fns.items()
                         if rows == 1 or t == 2}
-            tried = timeit_all(variants, a.repeats)
-            res = {}
-            for k in engines:
-                t = min((t for (kk, t) in tried if kk == k), key=lambda t: statistics.median(tried[k, t]))
-                res[k if t == 2 or k == "MLE" else f"{k} (1 thread)"] = tried[k, t]
-            base = statistics.median(res["MLE"])
-            for k, v in res.items():
-                med = statistics.median(v)
-                lines.append(f"| {name} | {rows} | {k} | {med * 1e6:,.1f} µs | {min(v) * 1e6:,.1f}–{max(v) * 1e6:,.1f}"
-                             f" | {med / base:.2f}× |")
-            print("\n".join(lines[-len(res):]), flush=True)
+            lines += best_lines(name, rows, engines, timeit_all(variants, a.repeats))
         m.close()
         if name.startswith("RandomForest"):
             jpath = os.path.join(tmp, "m.joblib")
@@ -327,11 +292,7 @@ def main() -> None:
             lines.append(f"| {name} | file size | joblib / .mle | {os.path.getsize(jpath) / 2**20:.1f} MiB / "
                          f"{os.path.getsize(path) / 2**20:.1f} MiB | | |")
             print("\n".join(lines[-2:]), flush=True)
-    table = "\n".join(lines)
-    if a.out and not a.quick:
-        with open(a.out, "w") as f:
-            f.write(table + "\n")
-    print(table)
+    finish(lines, a.out, a.quick)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -323,6 +324,9 @@ func check(g *Graph, consts Constants, inferOutputs bool) (*Checked, error) {
 			cn.In[j] = -1
 			if in != "" {
 				cn.In[j] = c.ByName[in]
+				if slices.Contains(cn.Schema.Stored, j) && c.Values[cn.In[j]].Kind != KindConstant {
+					return nil, errs.New(errs.GraphAttribute, "node %d (%s %q): input %d (%q) must be a stored tensor, not computed or passed at run time", i, n.Op, n.Name, j, in)
+				}
 			}
 		}
 		cn.attrs, attrs = attrs[:len(cn.Schema.Attrs):len(cn.Schema.Attrs)], attrs[len(cn.Schema.Attrs):]

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -236,6 +237,42 @@ func TestEveryOpInfers(t *testing.T) {
 				n.Inputs = []string{"x", "idx"}
 			case "CategoryIndex":
 				n.Inputs = []string{"x", "v"}
+			case "TermCount":
+				n.Inputs = []string{"s", "s"}
+			case "TermHash":
+				n.Inputs = []string{"s"}
+			case "Interp":
+				n.Inputs = []string{"x", "t", "t"}
+			case "RadiusNeighborsClassify":
+				n.Inputs = []string{"x", "train", "labels"}
+				n.Attrs = []Attr{{Name: "metric", Type: AttrString, String: "euclidean"}, {Name: "weights", Type: AttrString, String: "uniform"},
+					{Name: "radius", Type: AttrFloat, Float: 1}, {Name: "n_classes", Type: AttrInt, Int: 2}}
+			case "RadiusNeighborsRegress":
+				n.Inputs = []string{"x", "train", "targets"}
+				n.Attrs = []Attr{{Name: "metric", Type: AttrString, String: "manhattan"}, {Name: "weights", Type: AttrString, String: "distance"},
+					{Name: "radius", Type: AttrFloat, Float: 1}}
+			case "SVMKernel":
+				n.Inputs = []string{"x", "sv"}
+				n.Attrs = []Attr{{Name: "kernel", Type: AttrString, String: "rbf"}}
+			case "SVMDecision":
+				n.Inputs = []string{"kd", "coef3", "t"}
+				n.Attrs = []Attr{{Name: "n_support", Type: AttrInts, Ints: []int64{3, 0, 0}}}
+			case "SVMVote":
+				n.Inputs = []string{"kd"}
+				n.Attrs = []Attr{{Name: "n_classes", Type: AttrInt, Int: 3}}
+			case "SVMProbability":
+				n.Inputs = []string{"kd", "t", "t"}
+				n.Attrs = []Attr{{Name: "n_classes", Type: AttrInt, Int: 3}}
+			case "KNearest":
+				n.Inputs = []string{"x", "train"}
+				n.Outputs = []string{"y", "nn"}
+				n.Attrs = []Attr{{Name: "k", Type: AttrInt, Int: 2}, {Name: "metric", Type: AttrString, String: "euclidean"}}
+			case "NeighborsClassify":
+				n.Inputs = []string{"kd", "nni", "labels"}
+				n.Attrs = []Attr{{Name: "n_classes", Type: AttrInt, Int: 2}, {Name: "weights", Type: AttrString, String: "uniform"}}
+			case "NeighborsRegress":
+				n.Inputs = []string{"kd", "nni", "targets"}
+				n.Attrs = []Attr{{Name: "weights", Type: AttrString, String: "distance"}}
 			case "Clip":
 				n.Inputs = []string{"x", "lo", ""}
 			case "LayerNormalization":
@@ -252,14 +289,22 @@ func TestEveryOpInfers(t *testing.T) {
 			}
 			g := &Graph{Inputs: []ValueInfo{f32("x", 4, 4)}, Outputs: []ValueInfo{{Name: "y"}}, Nodes: []Node{n}}
 			c := consts{"w": f32("w", 4, 2), "sq": f32("sq", 4, 4), "v": f32("v", 4),
-				"shape": {Name: "shape", DType: dtype.Int64, Shape: []int64{2}},
-				"cond":  {Name: "cond", DType: dtype.Bool, Shape: []int64{4, 1}},
-				"idx":   {Name: "idx", DType: dtype.Int64, Shape: []int64{3}},
-				"lo":    f32("lo"),
-				"i":     {Name: "i", DType: dtype.Int32, Shape: []int64{3}},
-				"t":     {Name: "t", DType: dtype.Float64, Shape: []int64{3}},
-				"u":     {Name: "u", DType: dtype.Uint8, Shape: []int64{3}},
-				"lv":    {Name: "lv", DType: dtype.Float64, Shape: []int64{2, 1}}}
+				"shape":   {Name: "shape", DType: dtype.Int64, Shape: []int64{2}},
+				"cond":    {Name: "cond", DType: dtype.Bool, Shape: []int64{4, 1}},
+				"idx":     {Name: "idx", DType: dtype.Int64, Shape: []int64{3}},
+				"lo":      f32("lo"),
+				"i":       {Name: "i", DType: dtype.Int32, Shape: []int64{3}},
+				"t":       {Name: "t", DType: dtype.Float64, Shape: []int64{3}},
+				"u":       {Name: "u", DType: dtype.Uint8, Shape: []int64{3}},
+				"lv":      {Name: "lv", DType: dtype.Float64, Shape: []int64{2, 1}},
+				"sv":      {Name: "sv", DType: dtype.Float64, Shape: []int64{3, 4}},
+				"s":       {Name: "s", DType: dtype.String, Shape: []int64{3}},
+				"kd":      {Name: "kd", DType: dtype.Float64, Shape: []int64{4, 3}},
+				"coef3":   {Name: "coef3", DType: dtype.Float64, Shape: []int64{2, 3}},
+				"train":   {Name: "train", DType: dtype.Float64, Shape: []int64{5, 4}},
+				"nni":     {Name: "nni", DType: dtype.Int64, Shape: []int64{4, 3}},
+				"labels":  {Name: "labels", DType: dtype.Int64, Shape: []int64{5}},
+				"targets": {Name: "targets", DType: dtype.Float64, Shape: []int64{5, 2}}}
 			if _, err := CheckInferOutputs(g, c); err != nil {
 				t.Fatal(err)
 			}
@@ -268,5 +313,21 @@ func TestEveryOpInfers(t *testing.T) {
 			}
 			_ = fmt.Sprint(g.Outputs[0])
 		})
+	}
+}
+
+// Tables a kernel prepares once per model must be stored, not computed or
+// passed at run time: refused when the graph is checked, not at first run.
+func TestStoredInputsAreChecked(t *testing.T) {
+	g := &Graph{Inputs: []ValueInfo{{Name: "x", DType: dtype.String, Shape: []int64{-1}}, {Name: "cats", DType: dtype.String, Shape: []int64{3}}},
+		Outputs: []ValueInfo{{Name: "y"}},
+		Nodes:   []Node{{Op: "CategoryIndex", Inputs: []string{"x", "cats"}, Outputs: []string{"y"}}}}
+	_, err := CheckInferOutputs(g, consts{})
+	if errs.CodeOf(err) != errs.GraphAttribute || !strings.Contains(err.Error(), "must be a stored tensor") {
+		t.Fatalf("got %v, want MLE_ERR_GRAPH_ATTRIBUTE: must be a stored tensor", err)
+	}
+	g.Inputs = g.Inputs[:1]
+	if _, err := CheckInferOutputs(g, consts{"cats": {Name: "cats", DType: dtype.String, Shape: []int64{3}}}); err != nil {
+		t.Fatal(err)
 	}
 }

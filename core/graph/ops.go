@@ -29,7 +29,10 @@ type OpSchema struct {
 	// has one for every entry.
 	Types     []dtype.DType
 	TypeInput int
-	infer     func(x *inferCtx) error
+	// Stored lists the inputs that must be stored tensors (tables a kernel
+	// prepares once per model: categories, vocabularies, support vectors).
+	Stored []int
+	infer  func(x *inferCtx) error
 }
 
 // ConstSource gives inference the values of constant inputs.

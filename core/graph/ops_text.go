@@ -14,7 +14,7 @@ import (
 // refuse_unknown is 1. Float matching is by value with NaN equal to NaN
 // and -0 equal to 0, as scikit-learn's encoders compare.
 func init() {
-	register(&OpSchema{Name: "CategoryIndex", MinInputs: 2, MaxInputs: 2,
+	register(&OpSchema{Name: "CategoryIndex", MinInputs: 2, MaxInputs: 2, Stored: []int{1},
 		Types: []dtype.DType{dtype.String, dtype.Float32, dtype.Float64, dtype.Int32, dtype.Int64},
 		Attrs: []AttrSpec{intAttr("unknown_index", -1), intAttr("refuse_unknown", 0)},
 		infer: inferCategoryIndex})

@@ -3,11 +3,13 @@ package hostile
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 // Cases returns the deterministic hostile suite.
@@ -63,6 +65,14 @@ func emptyOperands() []Case {
 // acceptedNode finds input dtypes (and, for ops that need them, stored
 // arguments) with which a single node of op passes validation at rank.
 func acceptedNode(op string, s *graph.OpSchema, rank int) (Case, bool) {
+	if build, ok := storedArgs[op]; ok { // ops whose arguments are partly stored: a fixed node
+		c, wantRank := build()
+		if rank != wantRank {
+			return Case{}, false
+		}
+		_, err := c.Build()
+		return c, err == nil
+	}
 	if op == "TreeEnsemble" { // its node arrays must be stored: one stump
 		if rank != 2 {
 			return Case{}, false
@@ -184,4 +194,102 @@ func indices() []Case {
 			Outputs: []string{"Y"}, Allowed: []errs.Code{errs.InvalidValue}})
 	}
 	return out
+}
+
+// storedArgs builds, for ops that take stored tensors next to their data,
+// one node whose data inputs are dynamic graph inputs of the returned rank
+// and whose other arguments are small stored tensors.
+var storedArgs = map[string]func() (Case, int){
+	"SVMKernel": func() (Case, int) {
+		return oneNode("SVMKernel", []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}},
+			[]Const{f64s("sv", []int64{2, 2}, 1, 2, 3, 4)}, []string{"X0", "sv"}, nil,
+			graph.Attr{Name: "kernel", Type: graph.AttrString, String: "rbf"}), 2
+	},
+	"SVMDecision": func() (Case, int) {
+		return oneNode("SVMDecision", []Input{{Name: "X0", DType: dtype.Float64, Sig: dyn(2)}},
+			[]Const{f64s("coef", []int64{1, 2}, 1, -1), f64s("rho", []int64{1}, 0.5)}, []string{"X0", "coef", "rho"}, nil,
+			graph.Attr{Name: "n_support", Type: graph.AttrInts, Ints: []int64{1, 1}}), 2
+	},
+	"SVMVote": func() (Case, int) {
+		return oneNode("SVMVote", []Input{{Name: "X0", DType: dtype.Float64, Sig: dyn(2)}}, nil, []string{"X0"}, nil,
+			graph.Attr{Name: "n_classes", Type: graph.AttrInt, Int: 2}), 2
+	},
+	"SVMProbability": func() (Case, int) {
+		return oneNode("SVMProbability", []Input{{Name: "X0", DType: dtype.Float64, Sig: dyn(2)}},
+			[]Const{f64s("a", []int64{1}, -1), f64s("b", []int64{1}, 0)}, []string{"X0", "a", "b"}, nil,
+			graph.Attr{Name: "n_classes", Type: graph.AttrInt, Int: 2}), 2
+	},
+	"KNearest": func() (Case, int) {
+		return oneNode("KNearest", []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}},
+			[]Const{f64s("train", []int64{3, 2}, 0, 1, 2, 3, 4, 5)}, []string{"X0", "train"}, []string{"Y", "I"},
+			graph.Attr{Name: "k", Type: graph.AttrInt, Int: 2}, graph.Attr{Name: "metric", Type: graph.AttrString, String: "euclidean"}), 2
+	},
+	"NeighborsClassify": func() (Case, int) {
+		return oneNode("NeighborsClassify", []Input{{Name: "X0", DType: dtype.Float64, Sig: dyn(2)}, {Name: "X1", DType: dtype.Int64, Sig: dyn(2)}},
+			[]Const{int64s("labels", 0, 1, 1)}, []string{"X0", "X1", "labels"}, nil,
+			graph.Attr{Name: "n_classes", Type: graph.AttrInt, Int: 2}, graph.Attr{Name: "weights", Type: graph.AttrString, String: "distance"}), 2
+	},
+	"NeighborsRegress": func() (Case, int) {
+		return oneNode("NeighborsRegress", []Input{{Name: "X0", DType: dtype.Float64, Sig: dyn(2)}, {Name: "X1", DType: dtype.Int64, Sig: dyn(2)}},
+			[]Const{f64s("targets", []int64{3, 1}, 1, 2, 3)}, []string{"X0", "X1", "targets"}, nil,
+			graph.Attr{Name: "weights", Type: graph.AttrString, String: "uniform"}), 2
+	},
+	"CategoryIndex": func() (Case, int) {
+		return oneNode("CategoryIndex", []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}},
+			[]Const{f32s("cats", 1, 2, 3)}, []string{"X0", "cats"}, nil), 2
+	},
+	"Interp": func() (Case, int) {
+		return oneNode("Interp", []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}},
+			[]Const{f64s("xp", []int64{3}, 0, 1, 2), f64s("fp", []int64{3}, 5, 6, 8)}, []string{"X0", "xp", "fp"}, nil), 2
+	},
+	"TermCount": func() (Case, int) {
+		return oneNode("TermCount", []Input{{Name: "X0", DType: dtype.String, Sig: dyn(1)}},
+			[]Const{texts("vocab", "ab", "cd")}, []string{"X0", "vocab"}, nil), 1
+	},
+	"RadiusNeighborsClassify": func() (Case, int) {
+		return oneNode("RadiusNeighborsClassify", []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}},
+			[]Const{f64s("train", []int64{3, 2}, 0, 1, 2, 3, 4, 5), int64s("labels", 0, 1, 1)}, []string{"X0", "train", "labels"}, nil,
+			graph.Attr{Name: "metric", Type: graph.AttrString, String: "euclidean"}, graph.Attr{Name: "weights", Type: graph.AttrString, String: "uniform"},
+			graph.Attr{Name: "radius", Type: graph.AttrFloat, Float: 1}, graph.Attr{Name: "n_classes", Type: graph.AttrInt, Int: 2},
+			graph.Attr{Name: "outlier", Type: graph.AttrInt, Int: 2}), 2
+	},
+	"RadiusNeighborsRegress": func() (Case, int) {
+		return oneNode("RadiusNeighborsRegress", []Input{{Name: "X0", DType: dtype.Float32, Sig: dyn(2)}},
+			[]Const{f64s("train", []int64{3, 2}, 0, 1, 2, 3, 4, 5), f64s("targets", []int64{3, 1}, 1, 2, 3)}, []string{"X0", "train", "targets"}, nil,
+			graph.Attr{Name: "metric", Type: graph.AttrString, String: "manhattan"}, graph.Attr{Name: "weights", Type: graph.AttrString, String: "distance"},
+			graph.Attr{Name: "radius", Type: graph.AttrFloat, Float: 1}), 2
+	},
+	"TermHash": func() (Case, int) {
+		return oneNode("TermHash", []Input{{Name: "X0", DType: dtype.String, Sig: dyn(1)}}, nil, []string{"X0"}, nil,
+			graph.Attr{Name: "n_features", Type: graph.AttrInt, Int: 16}), 1
+	},
+}
+
+// oneNode is a case of a single node reading ins (names of inputs and consts).
+func oneNode(op string, inputs []Input, consts []Const, ins, outs []string, attrs ...graph.Attr) Case {
+	if outs == nil {
+		outs = []string{"Y"}
+	}
+	return Case{Inputs: inputs, Consts: consts, Outputs: outs[:1],
+		Nodes: []graph.Node{{Op: op, Inputs: ins, Outputs: outs, Attrs: attrs}}}
+}
+
+func f64s(name string, shape []int64, vals ...float64) Const {
+	b := make([]byte, 8*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
+	}
+	return Const{Name: name, DType: dtype.Float64, Shape: shape, Data: b}
+}
+
+func texts(name string, vals ...string) Const {
+	return Const{Name: name, DType: dtype.String, Shape: []int64{int64(len(vals))}, Data: strs.PackStrings(vals)}
+}
+
+func f32s(name string, vals ...float32) Const {
+	b := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return Const{Name: name, DType: dtype.Float32, Shape: []int64{int64(len(vals))}, Data: b}
 }

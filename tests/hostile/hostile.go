@@ -19,6 +19,7 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 // Huge is a dimension no buffer could hold; next to a zero it is legal.
@@ -96,6 +97,10 @@ func (c *Case) Tensors() ([]engine.Tensor, bool) {
 	out := make([]engine.Tensor, len(c.Inputs))
 	for i, in := range c.Inputs {
 		n, ok := dtype.ByteSize(in.DType, in.Shape)
+		if in.DType.IsString() { // packed: all-zero offsets are that many empty strings
+			elems, _ := dtype.NumElements(in.Shape)
+			n, ok = strs.HeaderSize(elems)
+		}
 		if !ok || n > MemoryLimit {
 			return nil, false
 		}

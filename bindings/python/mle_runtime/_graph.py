@@ -20,11 +20,21 @@ class Graph:
     inputs: list[tuple[str, np.dtype, list[int]]] = field(default_factory=list)
     consts: dict[str, np.ndarray] = field(default_factory=dict)
     nodes: list[tuple[str, list[str], list[str], dict]] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)  # node index -> node name
     _n: int = 0
+    _taken: set[str] = field(default_factory=set)  # names fresh() must not make (inputs named after columns)
+
+    def reserve(self, name: str) -> str:
+        """Claims a name chosen outside (an input named after a column)."""
+        self._taken.add(name)
+        return name
 
     def fresh(self, hint: str) -> str:
-        self._n += 1
-        return f"{hint}_{self._n}"
+        while True:
+            self._n += 1
+            name = f"{hint}_{self._n}"
+            if name not in self._taken:
+                return name
 
     def const(self, value: Any, hint: str = "c", dtype: Any = None) -> str:
         """Stores a constant, in the graph's float dtype unless dtype is given."""
@@ -32,9 +42,13 @@ class Graph:
         self.consts[name] = np.ascontiguousarray(np.asarray(value, dtype=dtype or self.dtype))
         return name
 
-    def op(self, op: str, *inputs: str, hint: str | None = None, outputs: int = 1, **attrs: Any) -> Any:
-        """Appends a node and returns its output name (or names)."""
+    def op(self, op: str, *inputs: str, hint: str | None = None, outputs: int = 1, node_name: str | None = None,
+           **attrs: Any) -> Any:
+        """Appends a node and returns its output name (or names). node_name
+        names the node itself, for the engine's error messages."""
         outs = [self.fresh(hint or op.lower()) for _ in range(outputs)]
+        if node_name is not None:
+            self.names[len(self.nodes)] = node_name
         self.nodes.append((op, list(inputs), outs, attrs))
         return outs[0] if outputs == 1 else outs
 
@@ -74,8 +88,9 @@ class Graph:
                 b.add_input(name, dt, shape)
             for name, value in self.consts.items():
                 b.add_tensor(name, value)
-            for op, ins, outs, attrs in self.nodes:
-                b.add_node(op, [rename.get(i, i) for i in ins], [rename.get(o, o) for o in outs], **attrs)
+            for k, (op, ins, outs, attrs) in enumerate(self.nodes):
+                b.add_node(op, [rename.get(i, i) for i in ins], [rename.get(o, o) for o in outs],
+                           name=self.names.get(k), **attrs)
             for public, value in identities:
                 b.add_node("Identity", [rename.get(value, value)], [public])
             for public in outputs:

@@ -29,7 +29,8 @@ CLASSES_BYTES_PER_TEXT_BYTE = 16
 CLASSES_BYTES_SLACK = 1 << 16
 
 # Method names the binding implements; others in mle.methods are checked and kept.
-METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform")
+METHODS = ("predict", "predict_proba", "predict_log_proba", "predict_joint_log_proba", "decision_function",
+           "transform", "score_samples")
 
 _CLASS_DTYPE = re.compile(r"^[<>|=]?(?:(b)1|([iuf])(1|2|4|8)|(U)([0-9]{1,9})|(O))$")
 
@@ -71,6 +72,9 @@ class Properties:
     labels_are_indices: bool
     feature_names: list[str] | None
     allow_nan: bool
+    columns: bool = False  # each input is one named column (mle.columns = "inputs")
+    missing_text: dict[str, str] | None = None  # what missing values in text columns are passed as
+    nan_columns: frozenset[str] = frozenset()  # numeric columns that may hold NaN
 
 
 def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Properties:
@@ -81,7 +85,7 @@ def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Proper
     if not isinstance(props, dict):
         raise _bad("properties", f"expected an object of strings, got {type(props).__name__}")
 
-    methods: dict[str, str] = {}
+    methods: dict[str, Any] = {}  # method -> output name (a tuple of names: one array per target)
     if "mle.methods" in props:
         raw = _json(props, "mle.methods")
         if not isinstance(raw, dict):
@@ -91,14 +95,25 @@ def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Proper
         names = {s.name for s in outputs}
         for method, out in raw.items():
             _name("mle.methods", "a method name", method)
-            _name("mle.methods", f"the output of {method}", out)
-            if out not in names:
-                raise _bad("mle.methods", f"{method} refers to output {out!r}, which the model does not have "
-                                          f"(it has {sorted(names)})")
-            methods[method] = out
-        if methods:
-            if len(inputs) != 1 or len(inputs[0].shape) != 2:
-                raise _bad("mle.methods", "estimator methods need a model with one 2-D input, this one has "
+            many = isinstance(out, list) and method in ("predict_proba", "predict_log_proba")
+            if many and not 0 < len(out) <= MAX_METHODS:
+                raise _bad("mle.methods", f"{method} lists {len(out)} outputs; 1 to {MAX_METHODS}")
+            for o in out if many else [out]:
+                _name("mle.methods", f"the output of {method}", o)
+                if o not in names:
+                    raise _bad("mle.methods", f"{method} refers to output {o!r}, which the model does not have "
+                                              f"(it has {sorted(names)})")
+            methods[method] = tuple(out) if many else out
+        columns = props.get("mle.columns") == "inputs"
+        if methods and columns:
+            if not inputs or any(len(s.shape) != 1 for s in inputs):
+                raise _bad("mle.columns", "a model of columns takes 1-D inputs, this one has "
+                                          f"{[list(s.shape) for s in inputs]}")
+        elif methods:
+            documents = len(inputs) == 1 and inputs[0].mle_dtype == "string" and len(inputs[0].shape) == 1
+            if not documents and (len(inputs) != 1 or len(inputs[0].shape) != 2):
+                raise _bad("mle.methods", "estimator methods need a model with one 2-D input (or one 1-D "
+                                          f"string input of documents), this one has "
                                           f"{[list(s.shape) for s in inputs]}")
 
     classes = None
@@ -127,7 +142,7 @@ def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Proper
         if not isinstance(raw, list):
             raise _bad("mle.feature_names", f"expected a list of strings, got {type(raw).__name__}")
         feature_names = [_name("mle.feature_names", "a feature name", v, empty=True) for v in raw]
-        width = inputs[0].shape[-1] if len(inputs) == 1 and inputs[0].shape else None
+        width = inputs[0].shape[-1] if len(inputs) == 1 and len(inputs[0].shape) == 2 else None
         if width is not None and width != -1 and width != len(feature_names):
             raise _bad("mle.feature_names", f"{len(feature_names)} names for an input of {width} features")
 
@@ -137,7 +152,23 @@ def read(metadata: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> Proper
             raise _bad("mle.allow_nan", f"expected \"true\" or \"false\", got {_short(props['mle.allow_nan'])}")
         allow_nan = props["mle.allow_nan"] == "true"
 
-    return Properties(methods, classes, labels_are_indices, feature_names, allow_nan)
+    columns = props.get("mle.columns") == "inputs"
+    if "mle.columns" in props and not columns:
+        raise _bad("mle.columns", f"expected \"inputs\", got {_short(props['mle.columns'])}")
+    nan_columns: frozenset[str] = frozenset()
+    if "mle.nan_columns" in props:
+        raw = _json(props, "mle.nan_columns")
+        if not isinstance(raw, list):
+            raise _bad("mle.nan_columns", f"expected a list of column names, got {type(raw).__name__}")
+        nan_columns = frozenset(_name("mle.nan_columns", "a column name", v) for v in raw)
+    missing_text = None
+    if "mle.missing_text" in props:
+        missing_text = _json(props, "mle.missing_text")
+        if not isinstance(missing_text, dict) or set(missing_text) - {"None", "NaN", "NA"} or \
+                not all(isinstance(v, str) for v in missing_text.values()):
+            raise _bad("mle.missing_text", "expected an object mapping \"None\", \"NaN\" and \"NA\" to strings")
+    return Properties(methods, classes, labels_are_indices, feature_names, allow_nan, columns=columns,
+                      nan_columns=nan_columns, missing_text=missing_text)
 
 
 # Which class dtypes a label output of each numpy kind holds: integers

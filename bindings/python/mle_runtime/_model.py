@@ -262,6 +262,7 @@ class Model(_lib.Closeable):
         self._labels_are_indices = props.labels_are_indices
         self._feature_names = props.feature_names
         self._allow_nan = props.allow_nan
+        self._columns, self._nan_columns, self._missing_text = props.columns, props.nan_columns, props.missing_text
         # Run state: per-thread ctypes structs, and output layouts shared by
         # all threads (immutable; a race only computes one twice).
         self._local = threading.local()
@@ -277,8 +278,12 @@ class Model(_lib.Closeable):
         self._str_out = frozenset(i for i, s in enumerate(self.outputs) if s.dtype is STRING)
         # The estimator methods' fast path: the output each one reads, the
         # feature count and the checks of _features, known once.
-        self._which = {m: (self._out_index[out],) for m, out in self._methods.items()}
-        if self._methods:
+        self._which = {m: tuple(self._out_index[o] for o in out) if isinstance(out, tuple) else (self._out_index[out],)
+                       for m, out in self._methods.items()}
+        # Text models (vectorizers) take one 1-D string input: a list of documents.
+        self._documents = len(self.inputs) == 1 and self.inputs[0].mle_dtype == "string" and \
+            len(self.inputs[0].shape) == 1
+        if self._methods and not self._columns and not self._documents:
             self._x_target = self._targets[0][1]
             self._x_width = self.inputs[0].shape[-1]
             self._x_float = self._x_target.kind == "f"
@@ -640,7 +645,82 @@ class Model(_lib.Closeable):
             raise self._no_method(name)
         if timeout is not None:
             _timeout_us(timeout)
-        return self._outputs([self._features(X)], which, timeout)[0]
+        if self._columns:
+            arrays = self._table(X)
+        elif self._documents:
+            arrays = [self._docs(X)]
+        else:
+            arrays = [self._features(X)]
+        outs = self._outputs(arrays, which, timeout)
+        return outs[0] if len(which) == 1 else outs  # several: one array per target, as scikit-learn returns
+
+    def _docs(self, X: Any) -> np.ndarray:
+        """A text model's input: an iterable of str documents, as scikit-learn's vectorizers take."""
+        if isinstance(X, str):
+            raise MLEValueError("expected an iterable of documents, got one string (wrap it in a list)", 1025,
+                                "MLE_ERR_INVALID_VALUE")
+        a = X if isinstance(X, np.ndarray) else np.asarray(list(X) if not hasattr(X, "__len__") else X, dtype=object)
+        if a.ndim != 1:
+            raise MLEShapeError(f"expected a 1-D sequence of documents, got shape {a.shape}", 9, "MLE_ERR_SHAPE")
+        return pack(a, self.inputs[0].name)
+
+    def _table(self, X: Any) -> list[np.ndarray]:
+        """The inputs of a model of columns, from a DataFrame, a dict of
+        columns, or a 2-D array with the fitted columns in order. Columns
+        are checked as scikit-learn checks feature names, but by name: one
+        missing, or one not seen at fit time, raises MLEShapeError naming it;
+        text where numbers are expected (or the reverse) MLEDTypeError."""
+        fitted = self._feature_names or [s.name for s in self.inputs]
+        if hasattr(X, "columns") and hasattr(X, "__getitem__"):
+            given = [str(c) for c in X.columns]
+            lookup = {str(c): c for c in X.columns}
+
+            def get(name: str) -> Any:
+                return X[lookup[name]]
+        elif isinstance(X, Mapping):
+            given = [str(c) for c in X]
+            lookup = {str(c): c for c in X}
+
+            def get(name: str) -> Any:
+                return X[lookup[name]]
+        else:
+            a = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+            if a.ndim != 2 or a.shape[1] != len(fitted):
+                raise MLEShapeError(f"expected a DataFrame, a dict of columns or a 2-D array of {len(fitted)} "
+                                    f"columns ({', '.join(fitted)}), got shape {a.shape}", 9, "MLE_ERR_SHAPE")
+            given, at = fitted, {n: j for j, n in enumerate(fitted)}
+
+            def get(name: str) -> Any:
+                return a[:, at[name]]
+        extra = [c for c in given if c not in set(fitted)]
+        if extra:
+            raise MLEShapeError(f"column(s) {extra} were not seen at fit time; the model was fitted on {fitted}",
+                                9, "MLE_ERR_SHAPE")
+        missing = [s.name for s in self.inputs if s.name not in lookup] if given is not fitted else []
+        if missing:
+            raise MLEShapeError(f"column(s) {missing} are missing; the model was fitted on {fitted}", 9,
+                                "MLE_ERR_SHAPE")
+        out = []
+        for spec, (_, target) in zip(self.inputs, self._targets):
+            col = get(spec.name)
+            col = col.to_numpy() if hasattr(col, "to_numpy") else col
+            if target is STRING:
+                out.append(pack(np.asarray(col, dtype=object), spec.name, self._missing_text))
+                continue
+            try:
+                v = np.asarray(col, dtype=target)
+            except (TypeError, ValueError):
+                sample = next((c for c in np.asarray(col, dtype=object).ravel().tolist()
+                               if not isinstance(c, (int, float, np.number))), None)
+                raise MLEDTypeError(f"column {spec.name!r} holds {type(sample).__name__} {sample!r}; the model takes "
+                                    f"{target} there", 10, "MLE_ERR_DTYPE") from None
+            if v.ndim != 1:
+                raise MLEShapeError(f"column {spec.name!r} has shape {v.shape}; a column is 1-D", 9, "MLE_ERR_SHAPE")
+            if spec.name not in self._nan_columns and np.isnan(v).any():
+                raise MLEValueError(f"column {spec.name!r} contains NaN, which this model does not handle there "
+                                    "(scikit-learn would raise too)", 1025, "MLE_ERR_INVALID_VALUE")
+            out.append(np.ascontiguousarray(v))
+        return out
 
     def predict(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         """Like the source estimator's predict (labels in their original dtype).
@@ -658,7 +738,15 @@ class Model(_lib.Closeable):
         return self._method("predict_proba", X, timeout)
 
     def predict_log_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
-        return np.log(self._method("predict_log_proba", X, timeout))  # what scikit-learn computes, warnings included
+        y = self._method("predict_log_proba", X, timeout)
+        if self._methods.get("predict_log_proba") != self._methods.get("predict_proba"):
+            return y  # the graph computes scikit-learn's log-probabilities itself
+        if isinstance(y, list):
+            return [np.log(p) for p in y]
+        return np.log(y)  # scikit-learn's log(predict_proba), warnings included
+
+    def predict_joint_log_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
+        return self._method("predict_joint_log_proba", X, timeout)
 
     def decision_function(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("decision_function", X, timeout)

@@ -30,32 +30,53 @@ def is_text(a: np.ndarray) -> bool:
     return a.dtype.kind in "UO"
 
 
-def pack(x: Any, name: str) -> Packed:
-    """Packs an array of str; anything else in it is refused, naming the input."""
+def _missing(v: Any) -> str | None:
+    if v is None:
+        return "None"
+    if isinstance(v, float) and v != v:
+        return "NaN"
+    return "NA" if type(v).__name__ == "NAType" else None
+
+
+def pack(x: Any, name: str, missing: dict[str, str] | None = None) -> Packed:
+    """Packs an array of str; anything else in it is refused, naming the input.
+    missing maps "None", "NaN" and "NA" (pandas) to the strings that stand
+    for those missing values (the model's mle.missing_text)."""
     a = x if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)
     if a.dtype.kind not in "UO":
         raise MLEDTypeError(f"input {name!r}: got {a.dtype}, the model takes strings (str or object arrays of str)",
                             10, "MLE_ERR_DTYPE")
     items = a.ravel().tolist()
     try:
-        parts = [s.encode("utf-8") for s in items]
-    except AttributeError:
+        joined = "".join(items)
+    except TypeError:
+        if missing is not None:
+            items = [missing.get(_missing(v), v) if _missing(v) else v for v in items]
+            if all(isinstance(v, str) for v in items):
+                return pack(np.asarray(items, dtype=object).reshape(a.shape), name)
         bad = next(v for v in items if not isinstance(v, str))
         raise MLEDTypeError(f"input {name!r}: holds {type(bad).__name__} {bad!r}; the model takes str elements",
                             10, "MLE_ERR_DTYPE") from None
-    except UnicodeEncodeError as e:  # lone surrogates
-        raise MLEValueError(f"input {name!r}: a string is not valid Unicode text ({e.reason})", _INVALID_STRING,
-                            "MLE_ERR_INVALID_STRING") from None
-    lengths = np.fromiter(map(len, parts), dtype=np.uint64, count=len(parts))
+    if joined.isascii():  # the common case: one encode, lengths in characters are lengths in bytes
+        text = joined.encode("ascii")
+        lengths = np.fromiter(map(len, items), dtype=np.uint64, count=len(items))
+    else:
+        try:
+            parts = [s.encode("utf-8") for s in items]
+        except UnicodeEncodeError as e:  # lone surrogates
+            raise MLEValueError(f"input {name!r}: a string is not valid Unicode text ({e.reason})",
+                                _INVALID_STRING, "MLE_ERR_INVALID_STRING") from None
+        text = b"".join(parts)
+        lengths = np.fromiter(map(len, parts), dtype=np.uint64, count=len(parts))
     if lengths.size and int(lengths.max()) > MAX_STRING_BYTES:
         i = int(lengths.argmax())
         raise MLEValueError(f"input {name!r}: string {i} is {int(lengths[i])} bytes of UTF-8; the limit is "
                             f"{MAX_STRING_BYTES}", _INVALID_STRING, "MLE_ERR_INVALID_STRING")
-    offsets = np.zeros(len(parts) + 1, dtype="<u8")
+    offsets = np.zeros(len(items) + 1, dtype="<u8")
     np.cumsum(lengths, out=offsets[1:])
-    buf = np.empty(offsets.nbytes + int(offsets[-1]), dtype=np.uint8)
+    buf = np.empty(offsets.nbytes + len(text), dtype=np.uint8)
     buf[:offsets.nbytes] = offsets.view(np.uint8)
-    buf[offsets.nbytes:] = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    buf[offsets.nbytes:] = np.frombuffer(text, dtype=np.uint8)
     p = buf.view(Packed)
     p.str_shape = a.shape
     return p

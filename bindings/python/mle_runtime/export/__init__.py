@@ -19,8 +19,22 @@ from typing import Any
 
 import numpy as np
 
-from . import (lgbm, sklearn_decomposition, sklearn_ensemble, sklearn_impute,  # noqa: F401 (they register)
+from . import (lgbm, sklearn_compose, sklearn_decomposition, sklearn_ensemble, sklearn_impute,  # noqa: F401
                sklearn_linear_model, sklearn_multiclass, sklearn_neural_network, sklearn_preprocessing, xgb)
+from . import sklearn_svm  # noqa: F401 (registers)
+from . import sklearn_neighbors  # noqa: F401 (registers)
+from . import sklearn_cluster, sklearn_discriminant_analysis, sklearn_naive_bayes  # noqa: F401 (registers)
+from . import sklearn_preprocessing_more  # noqa: F401 (registers)
+from . import sklearn_feature_selection  # noqa: F401 (registers)
+from . import sklearn_kernel_approximation  # noqa: F401 (registers)
+from . import sklearn_decomposition_more  # noqa: F401 (registers)
+from . import sklearn_pipeline_union  # noqa: F401 (registers)
+from . import sklearn_ensemble_meta  # noqa: F401 (registers)
+from . import sklearn_calibration  # noqa: F401 (registers)
+from . import sklearn_multioutput  # noqa: F401 (registers)
+from . import sklearn_multiclass_ovo  # noqa: F401 (registers)
+from . import sklearn_text  # noqa: F401 (registers)
+from . import sklearn_isotonic  # noqa: F401 (registers)
 from . import _registry, sklearn_pipeline
 from ._head import Head, unsupported
 from ._registry import MODEL, PREDICTOR, TRANSFORMER, Converter, all_converters, find, register

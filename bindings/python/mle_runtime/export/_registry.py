@@ -23,6 +23,8 @@ class Converter:
     fn: Callable[..., Any]
     note: str  # what is covered, for the supported-estimators table
     subclasses: bool
+    columns: bool  # takes named columns of mixed types (export/_table.py), passing them on
+    inner: Callable[[Any], Any] | None  # a wrapper's estimator that first sees the input
 
 
 _BY_NAME: dict[str, Converter] = {}
@@ -30,7 +32,8 @@ _BY_CLASS: dict[type, Converter] = {}
 _RESOLVED: set[str] = set()  # top-level packages whose names were resolved to classes
 
 
-def register(name: str, kind: str, note: str = "", *, subclasses: bool = False) -> Callable:
+def register(name: str, kind: str, note: str = "", *, subclasses: bool = False, columns: bool = False,
+             inner: Callable[[Any], Any] | None = None) -> Callable:
     """Registers the decorated function as the converter of class ``name``."""
     if kind not in (TRANSFORMER, PREDICTOR, MODEL):
         raise ValueError(f"unknown converter kind {kind!r}")
@@ -38,7 +41,7 @@ def register(name: str, kind: str, note: str = "", *, subclasses: bool = False) 
     def add(fn: Callable) -> Callable:
         if name in _BY_NAME:
             raise ValueError(f"{name} has two converters")
-        _BY_NAME[name] = Converter(name, kind, fn, note, subclasses)
+        _BY_NAME[name] = Converter(name, kind, fn, note, subclasses, columns or inner is not None, inner)
         return fn
 
     return add

@@ -66,10 +66,11 @@ def _classifier_linear(g: Graph, est: Any, x: str) -> Head:
     binary = np.ndim(est.coef_) == 1 or np.shape(est.coef_)[0] == 1  # RidgeClassifier: 1-D coef_ for 2 classes
     head, d = decision_head(g, est, linear(g, est.coef_, est.intercept_, x), binary)
     loss = getattr(est, "loss", None)
-    if name == "LogisticRegression" or (name == "SGDClassifier" and loss == "log_loss"):
+    logistic = name in ("LogisticRegression", "LogisticRegressionCV")  # the CV inherits predict_proba
+    if logistic or (name == "SGDClassifier" and loss == "log_loss"):
         if binary:
             proba = g.two_class_proba(g.op("Sigmoid", d))
-        elif name == "LogisticRegression":
+        elif logistic:
             proba = g.op("Softmax", d, axis=1)
         else:
             proba = _ovr_normalize(g, g.op("Sigmoid", d), len(est.classes_))
