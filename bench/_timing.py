@@ -50,6 +50,18 @@ def best_lines(name: str, rows: int, engines: dict, tried: dict) -> list[str]:
     return out
 
 
+def time_model(name: str, engines: dict, rows_sets: dict, repeats: int) -> list[str]:
+    """Times every engine (label -> {threads: fn(X)}) on each input of
+    rows_sets (rows -> X): 10,000 rows with 2 threads; 1 row at the better of
+    the thread counts given. Returns the table rows."""
+    lines = []
+    for rows, Xr in rows_sets.items():
+        variants = {(k, t): (lambda f=f: f(Xr)) for k, fns in engines.items() for t, f in fns.items()
+                    if rows == 1 or t == 2}
+        lines += best_lines(name, rows, engines, timeit_all(variants, repeats))
+    return lines
+
+
 def finish(lines: list[str], out: str | None, quick: bool) -> None:
     """Prints the table and writes it to out (not for --quick runs)."""
     table = "\n".join(lines)

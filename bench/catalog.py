@@ -7,15 +7,17 @@ shown at their better).
 
 Models: a ColumnTransformer pipeline over a DataFrame (text columns one-hot
 encoded, numbers imputed and scaled, then LogisticRegression), an RBF SVC,
-and a KNeighborsClassifier. Prints a markdown table (median per call,
+a KNeighborsClassifier, and TfidfVectorizer → LogisticRegression over
+documents. Prints a markdown table (median per call,
 [min-max] over repeats, ratio other/MLE: above 1 means MLE is faster).
 
 Every engine gets the same input as its users would pass it (the DataFrame,
 or float64 rows; onnxruntime's float32 conversion happens inside its timed
 call). Before timing, each engine's output on both inputs is checked against
-scikit-learn's (labels identical; probabilities within 1e-9 for MLE, 1e-4
-for onnxruntime, which computes in float32); an engine that fails or
-disagrees is left out, with the reason on stderr."""
+scikit-learn's (labels identical; probabilities within 1e-9 for MLE); an
+engine that fails or gives other labels is left out, with the reason on
+stderr; onnxruntime with the same labels but probabilities further than 1e-4
+(float32) away is timed and marked with its largest difference."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_lines, finish, timeit_all  # noqa: E402 (the same round-robin timing)
+from _timing import finish, time_model  # noqa: E402 (the same round-robin timing)
 
 warnings.filterwarnings("ignore")
 
@@ -112,10 +114,41 @@ def knn(quick: bool):
     return "KNeighborsClassifier(k=5, 5,000 × 20 train)", est, X, onnx
 
 
+def tfidf(quick: bool):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(2)
+    words = np.array([f"w{i}" for i in range(3000)] + ["café", "naïve", "東京", "Straße", "ΣΟΦΙΑ"], dtype=object)
+    topics = rng.integers(0, 3, 2000 if quick else 10000)
+    docs = np.array([" ".join(words[rng.integers(t * 700, t * 700 + 1500, 40)].tolist() + words[rng.integers(0, len(words), 10)].tolist())
+                     for t in topics], dtype=object)
+    est = make_pipeline(TfidfVectorizer(min_df=2), LogisticRegression(max_iter=1000)).fit(
+        docs, np.array(["sport", "tech", "arts"])[topics])
+
+    def onnx():
+        from skl2onnx import to_onnx
+        from skl2onnx.common.data_types import StringTensorType
+
+        proto = to_onnx(est, initial_types=[("text", StringTensorType([None, 1]))],
+                        options={id(est.steps[-1][1]): {"zipmap": False}}, target_opset=17)
+        import onnx
+
+        for node in proto.graph.node:  # no en_US locale here, onnxruntime's default for StringNormalizer
+            if node.op_type == "StringNormalizer":
+                node.attribute.append(onnx.helper.make_attribute("locale", "C.utf8"))
+        return proto, lambda X: {"text": np.asarray(X, dtype=object).reshape(-1, 1)}
+
+    return f"TfidfVectorizer ({len(est[0].vocabulary_):,} terms) → LogisticRegression", est, docs, onnx
+
+
 def rows_of(X, n: int):
     if isinstance(X, pd.DataFrame):
         return X.iloc[:n].reset_index(drop=True) if n <= len(X) else \
             X.iloc[np.resize(np.arange(len(X)), n)].reset_index(drop=True)
+    if X.ndim == 1:  # documents
+        return X[:n] if n <= len(X) else np.resize(X, n)
     return np.ascontiguousarray(X[:n] if n <= len(X) else np.resize(X, (n, X.shape[1])))
 
 
@@ -134,7 +167,7 @@ def main() -> None:
 
     lines = ["| model | rows | engine | median | spread | other / MLE |", "|---|---:|---|---:|---:|---:|"]
     tmp = tempfile.mkdtemp()
-    for build in (column_pipeline, svc, knn):
+    for build in (column_pipeline, svc, knn, tfidf):
         try:
             name, est, X, onnx = build(a.quick)
         except Exception as e:
@@ -165,6 +198,7 @@ def main() -> None:
         rows_sets = {1: rows_of(X, 1), 10000: rows_of(X, 10000)}
         for label, fns in list(engines.items()):
             tol = 1e-9 if label != "onnxruntime" else 1e-4
+            worst = 0.0
             try:
                 for rows, Xr in rows_sets.items():
                     want_l, want_p = est.predict(Xr), est.predict_proba(Xr)
@@ -172,9 +206,12 @@ def main() -> None:
                         got_l, got_p = labels[label](Xr), fn(Xr)
                         same = np.mean(np.asarray(got_l).ravel().astype(str) == want_l.astype(str))
                         diff = float(np.max(np.abs(np.asarray(got_p, dtype=np.float64) - want_p)))
-                        if same < 1 or diff > tol:
+                        if same < 1 or (diff > tol and label != "onnxruntime"):
                             raise ValueError(f"{rows} rows: labels {same:.2%} identical, max |Δp| {diff:.2g}")
-                print(f"{name}: {label} agrees with scikit-learn", file=sys.stderr)
+                        worst = max(worst, diff)
+                print(f"{name}: {label} agrees with scikit-learn (max |Δp| {worst:.2g})", file=sys.stderr)
+                if worst > tol:  # same labels, other probabilities: timed, and the table says by how much
+                    engines[f"{label} (max |Δp| {worst:.1g})"] = engines.pop(label)
             except Exception as e:
                 print(f"{name}: {label} not measured: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
                 if label == "MLE":
@@ -183,10 +220,7 @@ def main() -> None:
                 del engines[label]
         if not engines:
             continue
-        for rows, Xr in rows_sets.items():
-            variants = {(k, t): (lambda f=f: f(Xr)) for k, fns in engines.items() for t, f in fns.items()
-                        if rows == 1 or t == 2}
-            lines += best_lines(name, rows, engines, timeit_all(variants, a.repeats))
+        lines += time_model(name, engines, rows_sets, a.repeats)
         m.close()
     finish(lines, a.out, a.quick)
 

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from _timing import best_lines, finish, timeit_all
+from _timing import finish, time_model
 
 warnings.filterwarnings("ignore")
 
@@ -275,11 +275,7 @@ def main() -> None:
             if diffs["MLE"] is None:
                 m.close()
                 continue
-        for rows, Xr in rows_sets.items():
-            # 10,000 rows: 2 threads; 1 row: the better of 2 and 1
-            variants = {(k, t): (lambda f=f: f(Xr)) for k, fns in engines.items() for t, f in fns.items()
-                        if rows == 1 or t == 2}
-            lines += best_lines(name, rows, engines, timeit_all(variants, a.repeats))
+        lines += time_model(name, engines, rows_sets, a.repeats)
         m.close()
         if name.startswith("RandomForest"):
             jpath = os.path.join(tmp, "m.joblib")

@@ -142,6 +142,25 @@ function fromArray(name, data, dtype, TypedArray, errors) {
   const convert = CONVERT[dtype];
   if (!convert) throw new TypeError(`input "${name}": no conversion from a plain array to ${dtype}`);
   const out = [];
+  eachLeaf(name, data, errors, (v, where) => {
+    const x = convert(v);
+    if (x === BAD_TYPE) {
+      throw new TypeError(`input "${name}": element ${where()} is ${describe(v)}; ${dtype} takes ${takes(dtype)}`);
+    }
+    if (x === BAD_VALUE) {
+      throw errors.value(`input "${name}": element ${where()} (${String(v)}) is not a ${dtype} value${range(dtype)}`);
+    }
+    out.push(x);
+  });
+  return new TypedArray(out);
+}
+
+/**
+ * Calls visit(element, where) for each non-array element of a plain
+ * (possibly nested) array, in C order; where() names the element ("[1][0]").
+ * Nesting deeper than rank 8 throws errors.shape.
+ */
+function eachLeaf(name, data, errors, visit) {
   const path = [];
   const where = () => path.map((i) => `[${i}]`).join('');
   const walk = (arr) => {
@@ -152,20 +171,12 @@ function fromArray(name, data, dtype, TypedArray, errors) {
         if (path.length >= MAX_RANK) throw errors.shape(`input "${name}": nested deeper than rank ${MAX_RANK}`);
         walk(v);
       } else {
-        const x = convert(v);
-        if (x === BAD_TYPE) {
-          throw new TypeError(`input "${name}": element ${where()} is ${describe(v)}; ${dtype} takes ${takes(dtype)}`);
-        }
-        if (x === BAD_VALUE) {
-          throw errors.value(`input "${name}": element ${where()} (${String(v)}) is not a ${dtype} value${range(dtype)}`);
-        }
-        out.push(x);
+        visit(v, where);
       }
       path.pop();
     }
   };
   walk(data);
-  return new TypedArray(out);
 }
 
 // Index of the first lone surrogate in s, or -1. JS strings are UTF-16 and
@@ -202,38 +213,25 @@ function packStrings(name, data, maxBytes, errors) {
   const strs = [];
   const lens = [];
   let total = 0;
-  const path = [];
-  const where = () => path.map((i) => `[${i}]`).join('');
-  const walk = (arr) => {
-    for (let i = 0; i < arr.length; i++) {
-      const v = arr[i];
-      path.push(i);
-      if (Array.isArray(v)) {
-        if (path.length >= MAX_RANK) throw errors.shape(`input "${name}": nested deeper than rank ${MAX_RANK}`);
-        walk(v);
-      } else {
-        if (typeof v !== 'string') {
-          throw errors.dtype(`input "${name}": element ${where()} is ${describe(v)}; a string input takes strings`);
-        }
-        const at = loneSurrogateAt(v);
-        if (at >= 0) {
-          const unit = v.charCodeAt(at).toString(16).toUpperCase();
-          throw errors.string(
-            `input "${name}": element ${where()} has a lone surrogate (U+${unit} at index ${at}), which is not valid UTF-8`,
-          );
-        }
-        const len = Buffer.byteLength(v, 'utf8');
-        if (len > maxBytes) {
-          throw errors.string(`input "${name}": element ${where()} is ${len} bytes of UTF-8; the limit is ${maxBytes}`);
-        }
-        strs.push(v);
-        lens.push(len);
-        total += len;
-      }
-      path.pop();
+  eachLeaf(name, data, errors, (v, where) => {
+    if (typeof v !== 'string') {
+      throw errors.dtype(`input "${name}": element ${where()} is ${describe(v)}; a string input takes strings`);
     }
-  };
-  walk(data);
+    const at = loneSurrogateAt(v);
+    if (at >= 0) {
+      const unit = v.charCodeAt(at).toString(16).toUpperCase();
+      throw errors.string(
+        `input "${name}": element ${where()} has a lone surrogate (U+${unit} at index ${at}), which is not valid UTF-8`,
+      );
+    }
+    const len = Buffer.byteLength(v, 'utf8');
+    if (len > maxBytes) {
+      throw errors.string(`input "${name}": element ${where()} is ${len} bytes of UTF-8; the limit is ${maxBytes}`);
+    }
+    strs.push(v);
+    lens.push(len);
+    total += len;
+  });
   const count = strs.length;
   const head = 8 * (count + 1);
   if (head + total > bufferConstants.MAX_LENGTH) {

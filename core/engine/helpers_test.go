@@ -63,7 +63,12 @@ func buildModel(t testing.TB, ins []tin, consts []tconst, nodes []graph.Node, ou
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "m.mle")
+	return saveOpen(t, b, filepath.Join(t.TempDir(), "m.mle"), opts)
+}
+
+// saveOpen writes b's model to path and opens it (closed when the test ends).
+func saveOpen(t testing.TB, b *format.Builder, path string, opts Options) *Model {
+	t.Helper()
 	if _, err := b.Save(path); err != nil {
 		t.Fatal(err)
 	}

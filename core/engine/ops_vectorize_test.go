@@ -234,16 +234,7 @@ func textModel(t testing.TB, op string, vocab, stop []string, idf []float64, att
 		out = "w"
 	}
 	must(b.AddOutput(out))
-	path := filepath.Join(t.TempDir(), "m.mle")
-	if _, err := b.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return saveOpen(t, b, filepath.Join(t.TempDir(), "m.mle"), Options{})
 }
 
 func intAttrs(kv ...any) []graph.Attr {

@@ -42,15 +42,7 @@ func labelModel(t testing.TB, path string) *Model {
 		Attrs: []graph.Attr{{Name: "axis", Type: graph.AttrInt, Int: 0}}})
 	must(b.AddOutput("label"))
 	must(b.AddOutput("picked"))
-	if _, err := b.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return saveOpen(t, b, path, Options{})
 }
 
 func strInput(vals ...string) Tensor {
@@ -206,16 +198,7 @@ func catModel(t testing.TB, dt dtype.DType, keys []byte, nkeys int64, attrs ...g
 	if err := b.AddOutput("idx"); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "m.mle")
-	if _, err := b.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return saveOpen(t, b, filepath.Join(t.TempDir(), "m.mle"), Options{})
 }
 
 func TestCategoryIndex(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 // prepares them once). The per-element rule is numpy's (see
 // core/engine/ops_interp.go).
 func init() {
-	register(&OpSchema{Name: "Interp", MinInputs: 3, MaxInputs: 5, Types: floatTypes, Stored: []int{1, 2}, infer: inferInterp})
+	register(&OpSchema{Name: "Interp", MinInputs: 3, MaxInputs: 5, Types: floatTypes, Stored: []int{1, 2, 3, 4}, infer: inferInterp})
 }
 
 func inferInterp(x *inferCtx) error {

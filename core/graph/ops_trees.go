@@ -79,12 +79,21 @@ var (
 	TreeDecisions      = []string{"none", "argmax", "argmax_raw", "ge0", "gt0"}
 )
 
+// treeArrays lists the node-array inputs (all but X): stored tensors.
+func treeArrays() []int {
+	out := make([]int, treeInputs-1)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
+}
+
 // MaxTreeTargets caps n_targets.
 const MaxTreeTargets = 1 << 20
 
 func init() {
 	register(&OpSchema{Name: "TreeEnsemble", MinInputs: TreeInCatOffsets, MaxInputs: treeInputs,
-		MinOutputs: 1, MaxOutputs: 3, Types: floatTypes,
+		MinOutputs: 1, MaxOutputs: 3, Types: floatTypes, Stored: treeArrays(),
 		Attrs: []AttrSpec{
 			{Name: "n_targets", Type: AttrInt, Required: true},
 			{Name: "aggregate", Type: AttrString, Default: Attr{String: "sum"}},

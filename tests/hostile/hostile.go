@@ -62,9 +62,11 @@ type Case struct {
 }
 
 // Refusals are the ways a run may legitimately refuse a hostile input
-// (GraphTree: tree node arrays are validated when the node is compiled,
-// at the first run).
-var Refusals = []errs.Code{errs.Shape, errs.ShapeTooLarge, errs.NoMemoryLimit, errs.InvalidValue, errs.DType, errs.GraphTree}
+// (GraphTree, GraphAttribute: stored tables — tree node arrays, Interp's
+// knots, categories, vocabularies — are validated when their node is
+// compiled, at the first run).
+var Refusals = []errs.Code{errs.Shape, errs.ShapeTooLarge, errs.NoMemoryLimit, errs.InvalidValue, errs.DType, errs.GraphTree,
+	errs.GraphAttribute}
 
 // Build writes the case's model. A graph the checker rejects returns the
 // validation error (the generator then skips it: it is not a valid model).

@@ -21,6 +21,7 @@ class Graph:
     consts: dict[str, np.ndarray] = field(default_factory=dict)
     nodes: list[tuple[str, list[str], list[str], dict]] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)  # node index -> node name
+    bools: set[str] = field(default_factory=set)  # values that hold bool (cast before numeric use)
     _n: int = 0
     _taken: set[str] = field(default_factory=set)  # names fresh() must not make (inputs named after columns)
 

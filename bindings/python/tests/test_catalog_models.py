@@ -19,10 +19,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import mle_runtime
+import parity
 
 RTOL64, ATOL64 = 1e-9, 1e-12
 RTOL32, ATOL32 = 1e-5, 1e-6
-METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform")
 # Published outputs that are not binding methods -> the scikit-learn method they equal.
 EXTRA_OUTPUTS = {"log_probabilities": "predict_log_proba", "joint_log_likelihood": "predict_joint_log_proba"}
 
@@ -30,25 +30,10 @@ EXTRA_OUTPUTS = {"log_probabilities": "predict_log_proba", "joint_log_likelihood
 def check_parity(est, X, path, dtype=np.float64, rtol=RTOL64, atol=ATOL64, X_run=None):
     """Dumps est, loads it, and compares every method it offers, and the
     extra outputs, on X_run; labels must be identical (values and dtype)."""
-    mle_runtime.dump(est, path, dtype=dtype)
-    m = mle_runtime.load(path)
     X_run = X if X_run is None else X_run
-    checked = []
-    for name in METHODS:
-        if not hasattr(est, name):
-            continue
-        try:
-            want = getattr(est, name)(X_run)
-        except (AttributeError, NotImplementedError):
-            continue
-        got = getattr(m, name)(X_run)
-        checked.append(name)
-        assert got.shape == want.shape, f"{name}: shape {got.shape}, want {want.shape}"
-        if name == "predict":
-            assert got.dtype == want.dtype, f"labels dtype {got.dtype}, want {want.dtype}"
-            np.testing.assert_array_equal(got, want, err_msg="predict: labels differ")
-        else:
-            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=name)
+    p = parity.compare(est, X, path, dtype=dtype, X_run=X_run, rtol=rtol, atol=atol,
+                       exact=lambda name, want: name == "predict")
+    m, checked = p.model, list(p.checked)
     outs = m.run(X_run)
     for out, method in EXTRA_OUTPUTS.items():
         if out in outs:

@@ -22,7 +22,7 @@ from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, BaggingClas
                               VotingRegressor)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LinearRegression, LogisticRegression, LogisticRegressionCV, Perceptron, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Perceptron, Ridge
 from sklearn.multiclass import OneVsOneClassifier
 from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.naive_bayes import GaussianNB
@@ -33,10 +33,10 @@ from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import mle_runtime
+import parity
 
 RTOL64, ATOL64 = 1e-9, 1e-12
 RTOL32, ATOL32 = 1e-5, 1e-6
-METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform")
 
 
 def classification(n_classes: int, labels: str = "str", n: int = 150, seed: int = 0):
@@ -61,25 +61,10 @@ def fit(est, X, y):
 def check_parity(est, X, path, dtype=np.float64, rtol=RTOL64, atol=ATOL64, X_run=None, skip=()):
     """Dumps est, loads it, and compares every method scikit-learn offers
     on X_run; labels must be identical (values and dtype)."""
-    mle_runtime.dump(est, path, dtype=dtype)
-    m = mle_runtime.load(path)
-    X_run = X if X_run is None else X_run
-    checked = []
-    for name in METHODS:
-        if not hasattr(est, name) or name in skip:
-            continue
-        with np.errstate(divide="ignore"):
-            want = getattr(est, name)(X_run)
-            got = getattr(m, name)(X_run)
-        checked.append(name)
-        assert got.shape == want.shape, f"{name}: shape {got.shape}, want {want.shape}"
-        if name == "predict" and want.dtype.kind not in "f":
-            assert got.dtype == want.dtype, f"labels dtype {got.dtype}, want {want.dtype}"
-            np.testing.assert_array_equal(got, want, err_msg="predict: labels differ")
-        else:
-            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=name)
-    assert "predict" in checked, checked
-    return m, checked
+    p = parity.compare(est, X, path, dtype=dtype, X_run=X_run, rtol=rtol, atol=atol, skip=skip,
+                       exact=lambda name, want: name == "predict" and want.dtype.kind not in "f")
+    assert "predict" in p.checked, p.checked
+    return p.model, p.checked
 
 
 def lr():
@@ -448,8 +433,9 @@ def test_refusals(tmp_path):
     # scikit-learn's own predict fails here: soft voting needs predict_proba.
     _refused(fit(VotingClassifier([("lr", lr()), ("p", Perceptron())], voting="soft"), X, y),
              "VotingClassifier.*Perceptron", tmp_path)
-    unsupported = LogisticRegressionCV(cv=2, l1_ratios=(0,), scoring="neg_log_loss", use_legacy_attributes=False)
-    _refused(fit(VotingClassifier([("lr", lr()), ("cv", unsupported)]), X, y), "LogisticRegressionCV", tmp_path)
+    from sklearn.gaussian_process import GaussianProcessClassifier
+    unsupported = GaussianProcessClassifier()
+    _refused(fit(VotingClassifier([("lr", lr()), ("gp", unsupported)]), X, y), "GaussianProcessClassifier", tmp_path)
     _refused(fit(OneVsOneClassifier(SVC(kernel="precomputed")), X @ X.T, y), "pairwise", tmp_path)
     Xi, yi = classification(2, "int")
     est = fit(MultiOutputClassifier(lr()), Xi, np.column_stack([yi, yi]))

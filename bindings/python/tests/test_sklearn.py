@@ -27,11 +27,11 @@ from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.tree import DecisionTreeClassifier
 
 import mle_runtime
+import parity
 from sklearn.base import is_classifier
 
 RTOL64, ATOL64 = 1e-9, 1e-12
 RTOL32, ATOL32 = 1e-5, 1e-6
-METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform")
 
 
 def classification(n_classes: int, labels: str = "int", seed: int = 0):
@@ -57,28 +57,10 @@ def fit(est, X, y=None):
 
 
 def check_parity(est, X, path, dtype=np.float64, rtol=RTOL64, atol=ATOL64, X_run=None):
-    """Dumps est, loads it, and compares every method it offers on X_run."""
-    mle_runtime.dump(est, path, dtype=dtype)
-    m = mle_runtime.load(path)
-    X_run = X if X_run is None else X_run
-    checked = []
-    for name in METHODS:
-        if not hasattr(est, name):
-            continue
-        try:
-            want = getattr(est, name)(X_run)
-        except (AttributeError, NotImplementedError):
-            continue
-        got = getattr(m, name)(X_run)
-        checked.append(name)
-        assert got.shape == want.shape, f"{name}: shape {got.shape}, want {want.shape}"
-        if name == "predict" and is_classifier(est):
-            assert got.dtype == want.dtype, f"labels dtype {got.dtype}, want {want.dtype}"
-            np.testing.assert_array_equal(got, want, err_msg=f"{name}: labels differ")
-        else:
-            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=name)
-    assert checked, "no method was compared"
-    return m
+    """Dumps est, loads it, and compares every method it offers on X_run;
+    a classifier's labels must be identical, dtype included."""
+    return parity.compare(est, X, path, dtype=dtype, X_run=X_run, rtol=rtol, atol=atol,
+                          exact=lambda name, want: name == "predict" and is_classifier(est)).model
 
 
 CLASSIFIERS = [

@@ -35,6 +35,15 @@ from . import sklearn_multioutput  # noqa: F401 (registers)
 from . import sklearn_multiclass_ovo  # noqa: F401 (registers)
 from . import sklearn_text  # noqa: F401 (registers)
 from . import sklearn_isotonic  # noqa: F401 (registers)
+from . import sklearn_linear_model_more  # noqa: F401 (registers)
+from . import sklearn_model_selection  # noqa: F401 (registers)
+from . import sklearn_frozen  # noqa: F401 (registers)
+from . import sklearn_dummy  # noqa: F401 (registers)
+from . import sklearn_kernel_ridge  # noqa: F401 (registers)
+from . import sklearn_decomposition_incremental  # noqa: F401 (registers)
+from . import sklearn_random_projection  # noqa: F401 (registers)
+from . import sklearn_impute_more  # noqa: F401 (registers)
+from . import sklearn_multioutput_chain  # noqa: F401 (registers)
 from . import _registry, sklearn_pipeline
 from ._head import Head, unsupported
 from ._registry import MODEL, PREDICTOR, TRANSFORMER, Converter, all_converters, find, register
@@ -85,12 +94,7 @@ def export(model: Any, dtype: Any = None, example_input: Any = None) -> tuple:
     float32 for torch)."""
     conv = find(model)
     if conv is None:
-        cls = type(model)
-        parent = _registry.subclassed(model)
-        if parent is not None:
-            raise unsupported(f"{cls.__module__}.{cls.__qualname__}, a subclass of {parent} (a subclass may "
-                              "compute something else, so it is not exported as its parent)")
-        raise unsupported(f"{cls.__module__}.{cls.__qualname__}")
+        raise unsupported(_registry.no_converter(model))
     if conv.kind == MODEL:
         return conv.fn(model, dtype, example_input)
     return sklearn_pipeline.export(model, dtype or np.float64)  # one estimator: a Pipeline of one step

@@ -88,6 +88,18 @@ def subclassed(obj: Any) -> str | None:
     return None
 
 
+def no_converter(obj: Any, what: str = "") -> str:
+    """What to say of an object no converter takes: its class, and why a
+    subclass of a supported class is not taken as its parent."""
+    cls = type(obj)
+    name = f"{what}{cls.__module__}.{cls.__qualname__}"
+    parent = subclassed(obj)
+    if parent is not None:
+        return (f"{name}, a subclass of {parent} (a subclass may compute something else, so it is not exported "
+                "as its parent)")
+    return name
+
+
 def all_converters() -> list[Converter]:
     """Every registered converter, by name."""
     return [_BY_NAME[k] for k in sorted(_BY_NAME)]

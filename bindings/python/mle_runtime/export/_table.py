@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._builder import STRING
+from .._builder import STRING, dtype_id
 from .._graph import Graph
 from ._head import unsupported
 
@@ -99,5 +99,10 @@ def columns_of(g: Graph, x: Any, n: int) -> list[tuple[Any, str]]:
 
 
 def as_matrix(g: Graph, x: Any) -> str:
-    """A numeric matrix from x (Columns or already a matrix)."""
-    return x.matrix(g) if isinstance(x, Columns) else x
+    """A numeric matrix from x (Columns, or a matrix: bool ones, such as a
+    MissingIndicator's, become the graph's floats, as numpy promotes them)."""
+    if isinstance(x, Columns):
+        return x.matrix(g)
+    if x in g.bools:
+        return g.op("Cast", x, to=dtype_id(g.dtype))
+    return x

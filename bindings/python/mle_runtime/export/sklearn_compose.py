@@ -39,7 +39,9 @@ def _column_transformer(g: Graph, ct: Any, x: Any) -> str:
         blocks.append(as_matrix(g, sub) if trans == "passthrough" else apply_transformer(g, trans, sub))
     if not blocks:
         raise unsupported("a ColumnTransformer with no output columns")
-    return blocks[0] if len(blocks) == 1 else g.op("Concat", *blocks, axis=1)
+    if len(blocks) == 1:
+        return blocks[0]
+    return g.op("Concat", *[as_matrix(g, b) for b in blocks], axis=1)  # hstack promotes bool blocks
 
 
 @register("sklearn.compose.TransformedTargetRegressor", PREDICTOR,

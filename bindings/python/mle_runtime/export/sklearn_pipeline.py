@@ -48,12 +48,7 @@ def _converter(est: Any) -> _registry.Converter:
     conv = _registry.find(est)
     if conv is not None and conv.kind != _registry.MODEL:
         return conv
-    cls = type(est)
-    parent = _registry.subclassed(est)
-    if parent is not None:
-        raise unsupported(f"{cls.__module__}.{cls.__qualname__}, a subclass of {parent} (a subclass may compute "
-                          "something else, so it is not exported as its parent)")
-    raise unsupported(f"scikit-learn estimator {cls.__module__}.{cls.__qualname__}")
+    raise unsupported(_registry.no_converter(est, "scikit-learn estimator "))
 
 
 def export(model: Any, dtype: Any = np.float64) -> tuple[Graph, Head, dict]:
@@ -216,8 +211,10 @@ def _handles_nan(est: Any) -> bool:
     """Whether est, reading the model's input, turns NaN into numbers (or
     refuses it as scikit-learn does), so NaN may be passed."""
     name = type(est).__name__
-    if name == "SimpleImputer":
+    if name in ("SimpleImputer", "MissingIndicator"):
         return _is_nan(est.missing_values)
+    if name == "FeatureUnion":  # every member sees the input
+        return all(t == "drop" or _handles_nan(_steps(t)[0]) for _, t in est.transformer_list)
     if name == "SplineTransformer":
         return getattr(est, "handle_missing", "error") == "zeros"
     return name in ("OneHotEncoder", "OrdinalEncoder", "TargetEncoder")

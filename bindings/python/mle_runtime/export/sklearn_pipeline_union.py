@@ -43,4 +43,6 @@ def _feature_union(g: Graph, est: Any, x: Any) -> str:
         if w is not None:
             out = g.op("Mul", out, g.const(float(w), "weight"))
         blocks.append(out)
-    return blocks[0] if len(blocks) == 1 else g.op("Concat", *blocks, axis=1)
+    if len(blocks) == 1:
+        return blocks[0]
+    return g.op("Concat", *[as_matrix(g, b) for b in blocks], axis=1)  # hstack promotes bool blocks
