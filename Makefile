@@ -18,7 +18,7 @@ VENV_STAMP := $(VENV)/.installed
 # library is never unloaded (-z nodelete: the Go runtime cannot be).
 LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -Wl,-z,nodelete -Wl,-soname,libmle.so'
 
-GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
+GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
 .PHONY: all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 

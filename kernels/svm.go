@@ -320,8 +320,8 @@ func SVMExp(x float64) float64 {
 	}
 	const shifter = 0x1.8p52 // adding it rounds to an integer, ties to even
 	kf := (float64(x*svmExpInvStep) + shifter) - shifter
-	// r = x - k·ln2/64 in three parts; k·expLn2Hi is exact (k < 2^17,
-	// expLn2Hi has 36 bits) and so is the first subtraction (Sterbenz).
+	// r = x - k·ln2/64 in three parts; k·svmLn2Hi is exact (k < 2^17,
+	// svmLn2Hi has 36 bits) and so is the first subtraction (Sterbenz).
 	r0 := x - float64(kf*svmLn2Hi)
 	p := kf * svmLn2Mid
 	pe := math.FMA(kf, svmLn2Mid, -p)
@@ -332,21 +332,23 @@ func SVMExp(x float64) float64 {
 	// e^r = 1 + r + r²/2 + tail; r² exact in (s, se).
 	s := rh * rh
 	se := math.FMA(rh, rh, -s)
-	// Horner, each product rounded (no fusing: the same bits everywhere).
+	// Horner, each product rounded. Here and below, products that meet an
+	// add (the halvings too, which the compiler makes products) are
+	// converted explicitly: GOAMD64=v3 builds would fuse them otherwise.
 	h := float64(rh*(1.0/40320)) + 1.0/5040
 	h = float64(rh*h) + 1.0/720
 	h = float64(rh*h) + 1.0/120
 	h = float64(rh*h) + 1.0/24
 	h = float64(rh*h) + 1.0/6
-	tail := float64(rh*s) * h
-	low := rl + float64(rh*rl) + se/2 + tail
+	tail := float64(float64(rh*s) * h)
+	low := rl + float64(rh*rl) + float64(se/2) + tail
 	a, ae := twoSum(1, rh)
-	b, be := twoSum(a, s/2)
+	b, be := twoSum(a, float64(s/2))
 	eh, el := fastTwoSum(b, ae+be+low)
 	k := int(kf)
 	j := k & 63
 	th, tl := svmExpHi[j], svmExpLo[j]
-	hi := th * eh
+	hi := float64(th * eh)
 	lo := math.FMA(th, eh, -hi) + float64(th*el) + float64(tl*eh)
 	// The result is normal here, so scaling by 2^m is exact.
 	return (hi + lo) * math.Float64frombits(uint64(1023+(k-j)/64)<<52)

@@ -87,7 +87,7 @@ LOOP: \
 	VADDPD Z16, SA, SA; VADDPD Z17, SB, SB; \
 	VADDPD Z20, SA, SA; VADDPD Z21, SB, SB
 
-// FOLD sets Z0:Z1 to (s_0+s_2)+(s_1+s_3), s_l in Z(2l):Z(2l+1).
+// FOLD512 sets Z0:Z1 to (s_0+s_2)+(s_1+s_3), s_l in Z(2l):Z(2l+1).
 #define FOLD512 \
 	VADDPD Z4, Z0, Z0; VADDPD Z5, Z1, Z1; \
 	VADDPD Z6, Z2, Z2; VADDPD Z7, Z3, Z3; \
@@ -847,8 +847,7 @@ poly256store:
 //
 // 32 rows in four chains of 8 lanes (Z0-Z3); each step gathers column t of
 // the rows (row r at r·ld), multiplies by w[t] and adds, as SVMSums' Go
-// loop does per row. The products and sums keep the Go code's operand
-// order (k·w, acc + product), so even NaN payloads propagate alike.
+// loop does per row.
 TEXT ·svmSums32AVX512(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), DI
 	MOVQ k+8(FP), BX

@@ -14,7 +14,7 @@ import (
 func TestSVMGuardPages(t *testing.T) {
 	svmLevels(t, func(t *testing.T, name string) {
 		rng := rand.New(rand.NewPCG(31, 32))
-		rx, rp, rd, rs := newGuardedRegion(t, 8*200), newGuardedRegion(t, 8*64*200), newGuardedRegion(t, 8*64), newGuardedRegion(t, 8*64)
+		rx, rp, rd, rs := newGuardedRegion(t, 8*200), newGuardedRegion(t, 8*64*200), newGuardedRegion(t, 8*70), newGuardedRegion(t, 8*70)
 		for _, f := range []int{1, 15, 16, 20, 31, 32, 48, 63, 64, 81, 130} {
 			for _, s := range []int{1, 15, 16, 17, 33, 48} {
 				sv := svmRandRow(rng, s*f, false)
@@ -44,6 +44,19 @@ func TestSVMGuardPages(t *testing.T) {
 				dst = place(rd, make([]float64, n), atEnd)
 				SVMPoly(dst, place(rs, src, atEnd), 0.5, 1, 3)
 				svmSameBits(t, name+" guarded poly", dst, want)
+			}
+		}
+		rk := newGuardedRegion(t, 8*40*70)
+		for _, rows := range []int{1, 31, 32, 33, 64, 70} {
+			for _, n := range []int{1, 5, 40} {
+				k, w := svmRandRow(rng, (rows-1)*40+n, false), svmRandRow(rng, n, false)
+				want := make([]float64, rows)
+				SVMSums(want, k, 40, w)
+				for _, atEnd := range []bool{false, true} {
+					acc := place(rd, make([]float64, rows), atEnd)
+					SVMSums(acc, place(rk, k, atEnd), 40, place(rs, w, atEnd))
+					svmSameBits(t, name+" guarded sums", acc, want)
+				}
 			}
 		}
 	})

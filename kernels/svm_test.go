@@ -164,14 +164,28 @@ func svmDotsCase(t *testing.T, rng *rand.Rand, name string, s, f int, specials b
 				want[v] = SVMDot(x, sv[v*f:(v+1)*f])
 			}
 		}
-		svmSameBits(t, name+" s="+strconv.Itoa(s)+" f="+strconv.Itoa(f)+" sq="+strconv.FormatBool(sq), dst[:s], want)
+		what := name + " s=" + strconv.Itoa(s) + " f=" + strconv.Itoa(f) + " sq=" + strconv.FormatBool(sq)
+		svmSameBits(t, what, dst[:s], want)
+		if !sq {
+			continue
+		}
+		// The rbf values at several gammas: SVMExpScaled of the distances.
+		k := make([]float64, s)
+		for _, gamma := range []float64{1e-3, 0.05, 0.5, 3, 40} {
+			SVMExpScaled(k, dst[:s], -gamma)
+			for v := range want {
+				want[v] = SVMExp(-gamma * SVMSqDist(x, sv[v*f:(v+1)*f]))
+			}
+			svmSameBits(t, what+" rbf", k, want)
+		}
 	}
 }
 
 // Every width from 1 to 130 (each of the assembly's paths: the tail alone,
 // a block of 16, one to four blocks of 32 with and without a block of 16
 // and a tail) and 1 to 50 vectors (partial blocks), with and without
-// special values: the assembly's results are the Go code's bit for bit.
+// special values, and the rbf values of the distances at five gammas: the
+// assembly's results are the Go code's bit for bit.
 func TestSVMDotsPaths(t *testing.T) {
 	svmLevels(t, func(t *testing.T, name string) {
 		rng := rand.New(rand.NewPCG(21, 22))
@@ -380,6 +394,31 @@ func TestSVMPolyPaths(t *testing.T) {
 				}
 				svmSameBits(t, name+" poly degree "+strconv.Itoa(degree), dst, want)
 			}
+		}
+	})
+}
+
+// SVMSums at every level equals the plain per-row loop bit for bit (NaN
+// for NaN: which payload wins where two meet depends on how the compiler
+// orders operands, even between Go builds), for 1 to 99 rows (whole
+// groups of 32 and the rest) and sums of 1 to 60 terms.
+func TestSVMSumsPaths(t *testing.T) {
+	svmLevels(t, func(t *testing.T, name string) {
+		rng := rand.New(rand.NewPCG(27, 28))
+		for range 300 {
+			rows, n := 1+rng.IntN(99), 1+rng.IntN(60)
+			ld := n + rng.IntN(5)
+			k := svmRandRow(rng, rows*ld, true)
+			w := svmRandRow(rng, n, true)
+			acc := svmRandRow(rng, rows, false)
+			want := append([]float64(nil), acc...)
+			for u := range want {
+				for t, c := range w {
+					want[u] += float64(c * k[u*ld+t])
+				}
+			}
+			SVMSums(acc, k[:(rows-1)*ld+n], ld, w)
+			svmSameBits(t, name+" sums of "+strconv.Itoa(rows)+" rows, "+strconv.Itoa(n)+" terms", acc, want)
 		}
 	})
 }

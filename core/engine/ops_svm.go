@@ -23,11 +23,12 @@ package engine
 //     (row i), minus rho.
 //
 // The kernels package computes the dot products, exp and powers of many
-// support vectors at once, one per SIMD lane (assembly where the CPU has
-// AVX-512F or AVX2), each lane repeating the scalar operations: the bits
-// do not depend on the path. Explicit float64() conversions keep the
-// compiler from fusing a product into a following add (Go may fuse on
-// arm64): libsvm rounds both.
+// support vectors at once and the decision sums of 32 rows at once, one
+// per SIMD lane (assembly where the CPU has AVX-512F; AVX2 for all but the
+// sums), each lane repeating the scalar operations: the bits do not depend
+// on the path. Explicit float64() conversions keep the compiler from
+// fusing a product into a following add (Go fuses on arm64, and on amd64
+// from GOAMD64=v3): libsvm rounds both.
 
 import (
 	"math"
@@ -96,7 +97,7 @@ type svmKernel struct {
 	cc           *svmKernelCompiled
 	packLen      int // scratch float64s for packing non-constant vectors
 	x, sv, kvals []byte
-	packed, buf  []float64 // per run: the packed vectors, the chunks' scratch
+	packed       []float64 // per run: the packed vectors
 }
 
 func (kc *svmKernelCompiled) Bind(b *BindCtx) (Executor, error) {
@@ -112,36 +113,32 @@ func (kc *svmKernelCompiled) Bind(b *BindCtx) (Executor, error) {
 	if kc.sv == nil {
 		e.packLen = kernels.SVMPackedLen(e.nsv, e.f)
 	}
-	b.Scratch(8 * (int64(e.packLen) + int64(e.rc.count)*int64(e.chunkLen())))
+	b.Scratch(8 * int64(e.packLen))
 	return e, nil
 }
-
-// chunkLen is the float64s of a chunk's scratch: a row's dot products
-// (whole blocks of them) and the row widened to float64.
-func (e *svmKernel) chunkLen() int { return kernels.SVMPad(e.nsv) + e.f }
 
 func (e *svmKernel) Run(x *RunCtx, in, out []Buf) {
 	if e.rows == 0 || e.nsv == 0 {
 		return
 	}
 	e.x, e.sv, e.kvals = in[0].Host, in[1].Host, out[0].Host
-	sc := f64s(x.Scratch.Host)
 	if e.cc.sv != nil {
 		e.packed = e.cc.packedSV()
 	} else if e.packLen > 0 {
-		e.packed = sc[:e.packLen]
+		e.packed = f64s(x.Scratch.Host)[:e.packLen]
 		kernels.SVMPack(e.packed, f64s(e.sv), e.nsv, e.f)
 	}
-	e.buf = sc[e.packLen:]
 	x.Parallel(e.rc.count, e)
-	e.x, e.sv, e.kvals, e.packed, e.buf = nil, nil, nil, nil, nil
+	e.x, e.sv, e.kvals, e.packed = nil, nil, nil, nil
 }
 
-func (e *svmKernel) RunChunk(c int, _ *kernels.Worker) {
+func (e *svmKernel) RunChunk(c int, w *kernels.Worker) {
 	r0, r1 := e.rc.bounds(c)
-	f, s, cl := e.f, e.nsv, e.chunkLen()
-	buf := e.buf[c*cl : (c+1)*cl]
-	d, xr := buf[:cl-f], buf[cl-f:]
+	f, s := e.f, e.nsv
+	// The worker's scratch: a row's dot products (whole blocks of them) and
+	// the row widened to float64.
+	buf := w.Float64s(kernels.SVMPad(s) + f)
+	d, xr := buf[:len(buf)-f], buf[len(buf)-f:]
 	sv, k := f64s(e.sv), f64s(e.kvals)
 	for r := r0; r < r1; r++ {
 		row := xr

@@ -685,3 +685,31 @@ func BenchmarkSVMDecision(b *testing.B) {
 		}
 	}
 }
+
+// Support vectors fed as an input (packed per run into the arena) give the
+// bits stored ones (packed once per model) give.
+func TestSVMSupportVectorsAsInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, kind := range graph.SVMKernels {
+		for _, f := range []int{3, 20, 45} {
+			m := randomSVM(rng, kind, f, []int{9, 14})
+			rows := make([][]float64, 37)
+			for i := range rows {
+				rows[i] = randRow(rng, f)
+			}
+			want := m.run(t, rows)[0]
+			consts, nodes := m.nodes()
+			s := int64(len(m.sv))
+			in := []tin{
+				{name: "X", dt: dtype.Float64, sig: []int64{-1, int64(f)}, shape: []int64{int64(len(rows)), int64(f)}, values: svmFlat(rows)},
+				{name: "SV", dt: dtype.Float64, sig: []int64{-1, int64(f)}, shape: []int64{s, int64(f)}, values: svmFlat(m.sv)},
+			}
+			mod := buildModel(t, in, consts[1:], nodes[:1], []string{"K"}, Options{Threads: 2})
+			got, err := runModel(t, mod, inputsOf(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameBits(t, kind+" K", decode(dtype.Float64, got[0].Data), decode(dtype.Float64, want.Data))
+		}
+	}
+}
