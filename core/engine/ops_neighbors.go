@@ -7,10 +7,16 @@ package engine
 //     scikit-learn's DistanceMetric loops: euclidean Σ(x-y)² then sqrt,
 //     manhattan Σ|x-y|, chebyshev max|x-y|, minkowski Σ|x-y|^p then
 //     ^(1/p); sequential sums, each product rounded. expand=1 is the
-//     brute-force euclidean ‖x‖² − 2x·y + ‖y‖² with fused multiply-add
-//     dot products in feature order (what OpenBLAS does below 16
-//     features); k-nearest rows are ranked by −2x·y + ‖y‖² and ‖x‖² is
-//     added last, as ArgKmin does; radius searches compare
+//     brute-force euclidean ‖x‖² − 2x·y + ‖y‖², the norms with fused
+//     multiply-add dot products in feature order; k-nearest rows are
+//     ranked by −2x·y + ‖y‖² and ‖x‖² is added last, as ArgKmin does.
+//     Brute-force k-nearest takes −2·X·Yᵀ from the packed GEMM
+//     (ops_neighbors_gemm.go), in its summation order rather than a
+//     sequential FMA loop: distances differ from the loop's by rounding
+//     only (scikit-learn's BLAS order is not reproducible either; the
+//     rows kept at exactly equal distances and their order are
+//     unchanged), and may depend on the batch's size, not on the thread
+//     count. Radius searches keep the FMA loop and compare
 //     max(0, (‖x‖² − 2x·y) + ‖y‖²) with radius², as RadiusNeighbors does.
 //     cosine: 1 − x̂·ŷ clipped to [0, 2], x̂ = x/‖x‖ (‖x‖ = 0 leaves x as
 //     is); the training rows come normalized.
@@ -24,7 +30,9 @@ package engine
 //   - Votes and means: scikit-learn's sums in its order (see below).
 //
 // Memory: the heap lives in the output rows; scratch is per chunk and
-// proportional to F or K; the fused radius ops (ops_neighbors_radius.go)
+// proportional to F or K (the GEMM path: a knnQB×knnMB block of −2·X·Yᵀ
+// per thread, and ‖y‖² when the training rows are an input); the fused
+// radius ops (ops_neighbors_radius.go)
 // hold one row's neighbours, at most M, per chunk — never N×M.
 
 import (
@@ -38,7 +46,7 @@ import (
 )
 
 func init() {
-	mustRegister(Kernel{Op: "KNearest", Backend: CPUBackend, DTypes: floatTypes, Compile: compileSearch(bindKNearest)})
+	mustRegister(Kernel{Op: "KNearest", Backend: CPUBackend, DTypes: floatTypes, Compile: compileKNearest})
 	f64 := []dtype.DType{dtype.Float64}
 	mustRegister(Kernel{Op: "NeighborsClassify", Backend: CPUBackend, DTypes: f64, Compile: Stateless(bindNeighborsClassify)})
 	mustRegister(Kernel{Op: "NeighborsRegress", Backend: CPUBackend, DTypes: f64, Compile: Stateless(bindNeighborsRegress)})
@@ -374,6 +382,12 @@ func (s *nbSearch) knnRow(x []float64, xx float64, dv []float64, dx []int64, hv 
 			nbHeapPush(dv, dx, s.rdist(x, s.train[j*f:(j+1)*f]), int64(j))
 		}
 	}
+	s.knnFinish(xx, dv, dx, hv, hx)
+}
+
+// knnFinish turns a filled heap into the sorted distances scikit-learn
+// reports.
+func (s *nbSearch) knnFinish(xx float64, dv []float64, dx []int64, hv []float64, hx []int64) {
 	if s.repush {
 		copy(hv, dv)
 		copy(hx, dx)
@@ -433,15 +447,20 @@ type kNearest struct {
 	dist, idx []byte
 	scratch   []byte
 	fail      func(error)
+	g         *knnGemm // nil: the per-pair loop
 }
 
-func bindKNearest(b *BindCtx, tree *nbTree) (Executor, error) {
+func bindKNearest(b *BindCtx, tree *nbTree, kc *knnCompiled) (Executor, error) {
 	s, err := newSearch(b, tree)
 	if err != nil {
 		return nil, err
 	}
 	e := &kNearest{s: s, radius: s.radius > 0, rows: int(b.In[0].Shape[0]), k: int(b.Out[0].Shape[1])}
 	s.repush = b.Node.Attr("auto").Int == 1 && e.rows <= s.m && s.m <= nbChunk
+	if kc != nil && e.useGemm() {
+		e.bindGemm(b, kc)
+		return e, nil
+	}
 	e.rc = splitWork(e.rows, satMul(max(s.m, 1), max(s.f, 1)), s.cost(), b.Threads)
 	b.Scratch(int64(e.rc.count) * int64(e.perChunk()) * 8)
 	return e, nil
@@ -458,12 +477,19 @@ func (e *kNearest) perChunk() int {
 
 func (e *kNearest) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.s.train, e.dist, e.idx, e.scratch, e.fail = in[0].Host, f64s(in[1].Host), out[0].Host, out[1].Host, x.Scratch.Host, x.Fail
+	if e.g != nil {
+		e.g.prepare(e)
+	}
 	x.Parallel(e.rc.count, e)
 	e.x, e.s.train, e.dist, e.idx, e.scratch, e.fail = nil, nil, nil, nil, nil, nil
 }
 
-func (e *kNearest) RunChunk(c int, _ *kernels.Worker) {
+func (e *kNearest) RunChunk(c int, w *kernels.Worker) {
 	r0, r1 := e.rc.bounds(c)
+	if e.g != nil {
+		e.g.block(e, r0, r1, w)
+		return
+	}
 	if e.s.x32 {
 		kNearestRows(e, f32s(e.x), c, r0, r1)
 	} else {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -352,4 +353,108 @@ func buildModelErr(t *testing.T, c knnCase, f int, train []float64) (*Model, err
 func mustKNN(t *testing.T, c knnCase, train []float64) *Model {
 	ins, consts, nodes := knnNodes(c, 2)
 	return buildModel(t, ins, consts, nodes, []string{"D", "I"}, Options{})
+}
+
+// runKNearestIn is runKNearest with the training rows a run-time input.
+func runKNearestIn(t testing.TB, c knnCase, x []float64, n int, train []float64, m, f int) ([]float64, []int64) {
+	t.Helper()
+	dt := dtype.Float64
+	if c.x32 {
+		dt = dtype.Float32
+	}
+	ins := []tin{{name: "X", dt: dt, sig: []int64{-1, int64(f)}, shape: []int64{int64(n), int64(f)}, values: x},
+		{name: "T", dt: dtype.Float64, sig: []int64{-1, int64(f)}, shape: []int64{int64(m), int64(f)}, values: train}}
+	mod := buildModel(t, ins, nil,
+		[]graph.Node{{Op: "KNearest", Inputs: []string{"X", "T"}, Outputs: []string{"D", "I"}, Attrs: c.attrs()}},
+		[]string{"D", "I"}, Options{Threads: c.thr})
+	outs, err := runModel(t, mod, inputsOf(ins))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := decode(dtype.Int64, outs[1].Data)
+	ii := make([]int64, len(idx))
+	for i, v := range idx {
+		ii[i] = int64(v)
+	}
+	return decode(dtype.Float64, outs[0].Data), ii
+}
+
+// The GEMM path (batches, in blocks smaller than the data here) keeps the
+// loop's rows at equal distances and their order, with training rows
+// stored or given at run time; its distances differ by rounding only.
+func TestKNearestGemm(t *testing.T) {
+	defer func(q, b, r int) { knnQB, knnMB, knnGemmMinRows = q, b, r }(knnQB, knnMB, knnGemmMinRows)
+	knnQB, knnMB = 12, 16
+	const n, m, f = 50, 70, 3
+	// Small integers: exact dot products, so many exact ties (duplicate
+	// training rows and equal distances).
+	xi, ti := make([]float64, n*f), make([]float64, m*f)
+	for i := range xi {
+		xi[i] = float64((i*7)%5 - 2)
+	}
+	for i := range ti {
+		ti[i] = float64((i*3/f)%4 - 1)
+	}
+	// Fractions, with duplicate rows in other blocks and columns of the
+	// GEMM's tiles: equal distances still, whatever the summation order.
+	xs, ts := seq(n*f, 0.4), seq(m*f, 2.3)
+	copy(ts[37*f:], ts[:33*f])
+	for _, c := range []knnCase{
+		{metric: "euclidean", expand: 1, k: 5}, {metric: "euclidean", expand: 1, k: 1, thr: 3},
+		{metric: "euclidean", expand: 1, k: 23, x32: true, thr: 2}, {metric: "euclidean", expand: 1, k: 9, auto: 1, thr: 2},
+		{metric: "euclidean", expand: 1, k: 70},
+	} {
+		for _, data := range [][2][]float64{{xi, ti}, {xs, ts}} {
+			x, train := data[0], data[1]
+			if c.x32 {
+				x = slices.Clone(x)
+				for i, v := range x {
+					x[i] = float64(float32(v))
+				}
+			}
+			knnGemmMinRows = 1 << 30
+			wd, wi, err := runKNearest(t, c, x, n, train, m, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			knnGemmMinRows = 2
+			gd, gi, err := runKNearest(t, c, x, n, train, m, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, ii := runKNearestIn(t, c, x, n, train, m, f)
+			if !slices.Equal(gd, id) || !slices.Equal(gi, ii) {
+				t.Fatalf("%+v: stored and run-time training rows differ", c)
+			}
+			if !slices.Equal(gi, wi) {
+				t.Fatalf("%+v: indices %v, want %v", c, gi, wi)
+			}
+			for i, w := range wd {
+				if math.Abs(gd[i]-w) > 1e-12*math.Max(1, w) {
+					t.Fatalf("%+v: distance %d = %v, want %v", c, i, gd[i], w)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkKNearest(b *testing.B) {
+	const m, f, k = 5000, 20, 5
+	train := seq(m*f, 1.1)
+	for _, n := range []int{1, 16, 10000} {
+		x := seq(n*f, 0.2)
+		ins := []tin{{name: "X", dt: dtype.Float64, sig: []int64{-1, f}, shape: []int64{int64(n), f}, values: x}}
+		mod := buildModel(b, ins, []tconst{{"train", dtype.Float64, []int64{m, f}, train}},
+			[]graph.Node{{Op: "KNearest", Inputs: []string{"X", "train"}, Outputs: []string{"D", "I"},
+				Attrs: knnCase{metric: "euclidean", expand: 1, k: k}.attrs()}},
+			[]string{"D", "I"}, Options{Threads: 2})
+		in := inputsOf(ins)
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := runModel(b, mod, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
