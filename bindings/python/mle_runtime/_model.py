@@ -288,6 +288,9 @@ class Model(_lib.Closeable):
             self._x_width = self.inputs[0].shape[-1]
             self._x_float = self._x_target.kind == "f"
         label = self.outputs[self._out_index[self._methods["predict"]]] if "predict" in self._methods else None
+        self._label_name = label.name.encode() if label is not None else None
+        self._string_classes = self._classes if label is not None and label.mle_dtype == "string" and \
+            self._classes is not None and self._classes.dtype.kind in "UO" else None
         # predict's label output -> labels: None (as they are), "cast" or "index".
         self._labels = None
         if label is not None and self._classes is not None:
@@ -493,7 +496,9 @@ class Model(_lib.Closeable):
             for t in r.out_t[:n_out]:
                 shape = tuple(t.shape[d] for d in range(t.rank))
                 if t.dtype == DTYPE_STRING:
-                    results.append(unpack(ctypes.string_at(t.data, t.nbytes), shape))
+                    # The label output's strings are among the classes: taken from them directly.
+                    like = self._string_classes if t.name == self._label_name else None
+                    results.append(unpack(ctypes.string_at(t.data, t.nbytes), shape, like))
                     shapes.append(None)
                     continue
                 dt = _storage_dtype(t.dtype, t.name)

@@ -82,12 +82,69 @@ def pack(x: Any, name: str, missing: dict[str, str] | None = None) -> Packed:
     return p
 
 
-def unpack(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
-    """An object array of str from packed bytes libmle wrote."""
+def unpack(data: bytes, shape: tuple[int, ...], like: np.ndarray | None = None) -> np.ndarray:
+    """An object array of str from packed bytes libmle wrote.
+
+    Outputs are mostly labels: a few short strings repeated. Short elements
+    are read as 8-byte words (bytes past their end masked off) and hashed
+    with their length; with like (the strings expected: a classifier's
+    classes) each hash is looked up among like's and the result taken from
+    like, in like's dtype; otherwise the distinct hashes are found with
+    np.unique and one element of each decoded. Either way equal hashes are
+    checked to hold equal bytes, so 10,000 labels cost a few numpy passes,
+    not 10,000 Python decodes."""
     n = int(np.prod(shape, dtype=np.int64))
-    head = 8 * (n + 1)
-    offsets = np.frombuffer(data, dtype="<u8", count=n + 1).tolist()
-    text = data[head:]
     out = np.empty(n, dtype=object)
-    out[:] = [text[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n)]
+    if n == 0:
+        return out.reshape(shape)
+    offsets = np.frombuffer(data, dtype="<u8", count=n + 1).astype(np.intp)
+    raw = data[8 * (n + 1):]
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    width = int(lengths.max())
+    if n >= _HASHED_MIN and width <= _HASHED_WIDTH:
+        keys, h = _hashed(raw, starts, lengths, width)
+        if like is not None and like.dtype.kind in "UO" and all(isinstance(v, str) for v in like.tolist()):
+            packed = pack(like, "like").tobytes()
+            m = len(like)
+            loffs = np.frombuffer(packed, dtype="<u8", count=m + 1).astype(np.intp)
+            llens = np.diff(loffs)
+            if int(llens.max(initial=0)) <= width:
+                lkeys, lh = _hashed(packed[8 * (m + 1):], loffs[:-1], llens, width)
+                order = np.argsort(lh, kind="stable")
+                at = order[np.minimum(np.searchsorted(lh[order], h), m - 1)]
+                if np.array_equal(llens[at], lengths) and np.array_equal(lkeys[at], keys):
+                    return like[at].reshape(shape)
+        _, first, where = np.unique(h, return_index=True, return_inverse=True)
+        where = where.ravel()
+        rep = first[where]  # the element decoded for each
+        if np.array_equal(lengths[rep], lengths) and np.array_equal(keys[rep], keys):
+            decoded = np.empty(len(first), dtype=object)
+            decoded[:] = [raw[offsets[i]:offsets[i + 1]].decode("utf-8") for i in first.tolist()]
+            return decoded[where].reshape(shape)
+    bounds = offsets.tolist()
+    out[:] = [raw[bounds[i]:bounds[i + 1]].decode("utf-8") for i in range(n)]
     return out.reshape(shape)
+
+
+def _hashed(text: bytes, starts: np.ndarray, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each element's bytes as ceil(width/8) little-endian words (bytes past
+    its end zeroed), and a hash of those words and its length."""
+    words = -(-max(width, 1) // 8)
+    padded = np.frombuffer(text + bytes(8 * words + 8), dtype=np.uint8)
+    # A uint64 at every byte offset: one gather reads an element's next 8 bytes.
+    at = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    keys = np.empty((len(starts), words), dtype=np.uint64)
+    h = lengths.astype(np.uint64)
+    for j in range(words):
+        left = np.clip(lengths - 8 * j, 0, 8)
+        keys[:, j] = at[starts + 8 * j] & _MASKS[left]
+        h = h * np.uint64(1099511628211) ^ keys[:, j]
+    return keys, h
+
+
+# _MASKS[k] keeps the low k bytes of a little-endian uint64.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+# unpack hashes tensors of at least _HASHED_MIN elements of at most
+# _HASHED_WIDTH bytes; a few elements are cheaper decoded one by one.
+_HASHED_MIN = 64
+_HASHED_WIDTH = 64
