@@ -14,39 +14,9 @@ import (
 	"github.com/mle-runtime/mle/kernels"
 )
 
-// refDot is the OpenBLAS ddot order written per term: term i goes to lane
-// i%32 while 32-term blocks last, lane i%16 (after folding lane l with l+4
-// of its 8-lane group) while 16-term blocks last, then to the running sum.
-func refDot(x, y []float64) float64 {
-	n := len(x)
-	n32, n16 := n/32*32, n/16*16
-	var z [32]float64
-	for i := 0; i < n32; i++ {
-		z[i%32] = math.FMA(x[i], y[i], z[i%32])
-	}
-	var a [16]float64
-	for l := range a {
-		g := l / 4
-		a[l] = z[8*g+l%4] + z[8*g+4+l%4]
-	}
-	for i := n32; i < n16; i++ {
-		a[i%16] = math.FMA(x[i], y[i], a[i%16])
-	}
-	sum := 0.0
-	if n16 > 0 {
-		var s [4]float64
-		for l := range s {
-			s[l] = a[l] + a[4+l]
-			s[l] += a[8+l]
-			s[l] += a[12+l]
-		}
-		sum = (s[0] + s[2]) + (s[1] + s[3])
-	}
-	for i := n16; i < n; i++ {
-		sum = math.FMA(x[i], y[i], sum)
-	}
-	return sum
-}
+// The scalar dot in OpenBLAS's ddot order is kernels.SVMDot, itself checked
+// term by term against a reference in kernels/svm_test.go.
+var refDot = kernels.SVMDot
 
 func refKernel(kind string, x, sv []float64, gamma, coef0 float64, degree int) float64 {
 	switch kind {

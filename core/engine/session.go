@@ -648,11 +648,7 @@ func stopErr(stop *kernels.Stop, where string, i, n int, at *graph.CNode) error 
 // forget drops references to caller memory: it is not ours after Run returns.
 func (s *Session) forget(p *plan) {
 	clear(s.bufs)
-	for _, id := range s.m.g.Inputs {
-		if src := s.m.strs.byVal[id]; src >= 0 {
-			s.strSrc[src] = nil
-		}
-	}
+	clear(s.strSrc[s.m.strs.nconst:]) // the inputs' text
 	for i := range p.steps {
 		clear(p.steps[i].in)
 		clear(p.steps[i].out)

@@ -54,10 +54,11 @@ func refsOf(refs, packed []byte, src int, n int64) {
 // checked and referenced on the first plan, not at open, which stays flat
 // in the model's size.
 type modelStrings struct {
-	once  sync.Once
-	err   error
-	src   [][]byte // by source: the constants' packed bytes (inputs follow at run time)
-	byVal []int    // by value id: the source of a string constant or input, else -1
+	once     sync.Once
+	err      error
+	src      [][]byte // by source: the constants' packed bytes, then a slot per string input
+	nconst   int      // the constants' sources: src[:nconst]
+	inputSrc []int    // by graph input index: the source of a string input, else -1
 }
 
 // strings prepares the model's string constants on first use.
@@ -65,10 +66,6 @@ func (m *Model) strings() error {
 	ms := &m.strs
 	ms.once.Do(func() {
 		g := m.g
-		ms.byVal = make([]int, len(g.Values))
-		for id := range ms.byVal {
-			ms.byVal[id] = -1
-		}
 		for id, v := range g.Values {
 			if v.Kind != graph.KindConstant || !v.DType.IsString() {
 				continue
@@ -82,13 +79,15 @@ func (m *Model) strings() error {
 			n, _ := dtype.NumElements(v.Shape)
 			refs := make([]byte, refSize*n)
 			refsOf(refs, packed, len(ms.src), n)
-			ms.byVal[id] = len(ms.src)
 			ms.src = append(ms.src, packed)
 			m.consts[id] = Buf{Host: refs, Len: int64(len(refs))}
 		}
-		for _, id := range g.Inputs {
+		ms.nconst = len(ms.src)
+		ms.inputSrc = make([]int, len(g.Inputs))
+		for i, id := range g.Inputs {
+			ms.inputSrc[i] = -1
 			if g.Values[id].DType.IsString() {
-				ms.byVal[id] = len(ms.src)
+				ms.inputSrc[i] = len(ms.src)
 				ms.src = append(ms.src, nil)
 			}
 		}
@@ -129,7 +128,7 @@ func (s *Session) stringInput(i int, t *Tensor) (Buf, error) {
 		}
 		*st = b
 	}
-	src := s.m.strs.byVal[s.m.g.Inputs[i]]
+	src := s.m.strs.inputSrc[i]
 	s.strSrc[src] = t.Data
 	refsOf(st.Host, t.Data, src, n)
 	return Buf{Host: st.Host[:need:need], Len: need}, nil

@@ -19,7 +19,7 @@ import numpy as np
 from . import _interrupt, _lib, _metadata
 from ._builder import (BF16_BITS, DTYPE_NAMES, DTYPE_STRING, DTYPES, PUBLIC_DTYPES, STRING, bfloat16_bits, dtype_id,
                        float32_from_bfloat16, is_bfloat16)
-from ._strings import Packed, pack, unpack
+from ._strings import Lookup, Packed, pack, unpack
 from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEForkError, MLEFormatError, MLEShapeError, MLETimeoutError,
                       MLEUnsupportedError, MLEValueError)
 
@@ -289,8 +289,9 @@ class Model(_lib.Closeable):
             self._x_float = self._x_target.kind == "f"
         label = self.outputs[self._out_index[self._methods["predict"]]] if "predict" in self._methods else None
         self._label_name = label.name.encode() if label is not None else None
-        self._string_classes = self._classes if label is not None and label.mle_dtype == "string" and \
-            self._classes is not None and self._classes.dtype.kind in "UO" else None
+        self._label_lookup: Lookup | None = None  # the classes hashed, made at the first unpack that needs it
+        self._string_classes = label is not None and label.mle_dtype == "string" and self._classes is not None \
+            and all(isinstance(c, str) for c in self._classes.tolist())
         # predict's label output -> labels: None (as they are), "cast" or "index".
         self._labels = None
         if label is not None and self._classes is not None:
@@ -497,7 +498,7 @@ class Model(_lib.Closeable):
                 shape = tuple(t.shape[d] for d in range(t.rank))
                 if t.dtype == DTYPE_STRING:
                     # The label output's strings are among the classes: taken from them directly.
-                    like = self._string_classes if t.name == self._label_name else None
+                    like = self._labels_lookup() if t.name == self._label_name else None
                     results.append(unpack(ctypes.string_at(t.data, t.nbytes), shape, like))
                     shapes.append(None)
                     continue
@@ -521,6 +522,12 @@ class Model(_lib.Closeable):
             t.nbytes = nb
         r.layout = layout
         return results
+
+    def _labels_lookup(self) -> Lookup | None:
+        """The string classes, hashed once (a race only hashes them twice)."""
+        if self._label_lookup is None and self._string_classes:
+            self._label_lookup = Lookup(self._classes)
+        return self._label_lookup
 
     @staticmethod
     def _failed(r: _Scratch, status: int) -> None:
@@ -697,7 +704,8 @@ class Model(_lib.Closeable):
 
             def get(name: str) -> Any:
                 return a[:, at[name]]
-        extra = [c for c in given if c not in set(fitted)]
+        known = set(fitted)
+        extra = [c for c in given if c not in known]
         if extra:
             raise MLEShapeError(f"column(s) {extra} were not seen at fit time; the model was fitted on {fitted}",
                                 9, "MLE_ERR_SHAPE")

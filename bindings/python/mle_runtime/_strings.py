@@ -82,38 +82,55 @@ def pack(x: Any, name: str, missing: dict[str, str] | None = None) -> Packed:
     return p
 
 
-def unpack(data: bytes, shape: tuple[int, ...], like: np.ndarray | None = None) -> np.ndarray:
+class Lookup:
+    """Strings an output is expected to hold (a classifier's classes),
+    hashed once, as unpack hashes an output's elements."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        packed = pack(values, "classes").tobytes()
+        m = len(values)
+        offsets = np.frombuffer(packed, dtype="<u8", count=m + 1).astype(np.intp)
+        self.values, self.lengths = values, np.diff(offsets)
+        self.width = max(int(self.lengths.max(initial=0)), 1)
+        self.keys, h = _hashed(packed[8 * (m + 1):], offsets[:-1], self.lengths, self.width)
+        self.order = np.argsort(h, kind="stable")
+        self.hashes = h[self.order]
+
+    def take(self, text: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
+        """values[i] for each element equal to values[i]; None unless all are."""
+        keys, h = _hashed(text, starts, lengths, self.width)
+        at = self.order[np.minimum(np.searchsorted(self.hashes, h), len(self.order) - 1)]
+        if np.array_equal(self.lengths[at], lengths) and np.array_equal(self.keys[at], keys):
+            return self.values[at]
+        return None
+
+
+def unpack(data: bytes, shape: tuple[int, ...], like: Lookup | None = None) -> np.ndarray:
     """An object array of str from packed bytes libmle wrote.
 
     Outputs are mostly labels: a few short strings repeated. Short elements
     are read as 8-byte words (bytes past their end masked off) and hashed
-    with their length; with like (the strings expected: a classifier's
-    classes) each hash is looked up among like's and the result taken from
-    like, in like's dtype; otherwise the distinct hashes are found with
+    with their length; with like (a Lookup of the strings expected: a
+    classifier's classes) each hash is looked up among like's and the
+    result taken from its values, in their dtype; otherwise the distinct hashes are found with
     np.unique and one element of each decoded. Either way equal hashes are
     checked to hold equal bytes, so 10,000 labels cost a few numpy passes,
     not 10,000 Python decodes."""
     n = int(np.prod(shape, dtype=np.int64))
     out = np.empty(n, dtype=object)
-    if n == 0:
+    raw = data[8 * (n + 1):]
+    if n < _HASHED_MIN:  # a few elements: decoded one by one, before any numpy pass
+        out[:] = _decode_each(raw, np.frombuffer(data, dtype="<u8", count=n + 1).tolist())
         return out.reshape(shape)
     offsets = np.frombuffer(data, dtype="<u8", count=n + 1).astype(np.intp)
-    raw = data[8 * (n + 1):]
     starts, lengths = offsets[:-1], np.diff(offsets)
     width = int(lengths.max())
-    if n >= _HASHED_MIN and width <= _HASHED_WIDTH:
+    if like is not None and width <= like.width:
+        taken = like.take(raw, starts, lengths)
+        if taken is not None:
+            return taken.reshape(shape)
+    if width <= _HASHED_WIDTH:
         keys, h = _hashed(raw, starts, lengths, width)
-        if like is not None and like.dtype.kind in "UO" and all(isinstance(v, str) for v in like.tolist()):
-            packed = pack(like, "like").tobytes()
-            m = len(like)
-            loffs = np.frombuffer(packed, dtype="<u8", count=m + 1).astype(np.intp)
-            llens = np.diff(loffs)
-            if int(llens.max(initial=0)) <= width:
-                lkeys, lh = _hashed(packed[8 * (m + 1):], loffs[:-1], llens, width)
-                order = np.argsort(lh, kind="stable")
-                at = order[np.minimum(np.searchsorted(lh[order], h), m - 1)]
-                if np.array_equal(llens[at], lengths) and np.array_equal(lkeys[at], keys):
-                    return like[at].reshape(shape)
         _, first, where = np.unique(h, return_index=True, return_inverse=True)
         where = where.ravel()
         rep = first[where]  # the element decoded for each
@@ -121,9 +138,12 @@ def unpack(data: bytes, shape: tuple[int, ...], like: np.ndarray | None = None) 
             decoded = np.empty(len(first), dtype=object)
             decoded[:] = [raw[offsets[i]:offsets[i + 1]].decode("utf-8") for i in first.tolist()]
             return decoded[where].reshape(shape)
-    bounds = offsets.tolist()
-    out[:] = [raw[bounds[i]:bounds[i + 1]].decode("utf-8") for i in range(n)]
+    out[:] = _decode_each(raw, offsets.tolist())
     return out.reshape(shape)
+
+
+def _decode_each(raw: bytes, bounds: list[int]) -> list[str]:
+    return [raw[bounds[i]:bounds[i + 1]].decode("utf-8") for i in range(len(bounds) - 1)]
 
 
 def _hashed(text: bytes, starts: np.ndarray, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -344,7 +344,7 @@ def test_feature_union(tmp_path):
 
 def test_feature_union_on_a_dataframe(tmp_path):
     """Named columns: an encoder inside reads the text column."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder
 
@@ -576,7 +576,7 @@ def test_box_cox_refuses_non_positive(tmp_path):
 # ------------------------------------------------------------ TargetEncoder
 
 def _frame(n=240, seed=0):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"city": rng.choice(["oslo", "rome", "lima", "kyiv", "pune"], n),
                        "size": rng.choice([1.0, 2.0, 5.0, np.nan], n), "grade": rng.integers(0, 4, n)})

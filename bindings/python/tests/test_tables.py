@@ -228,13 +228,13 @@ def test_unpack_round_trips(reps):
     """The binding's unpacking of string outputs (hashed for batches of
     labels) gives back every string exactly: empty ones, NULs, non-ASCII,
     strings that differ only past 8 bytes or by trailing NULs."""
-    from mle_runtime._strings import pack, unpack
+    from mle_runtime._strings import Lookup, pack, unpack
 
     base = ["a", "", "b\x00", "東京", "a", "ab", "ab\x00", "abcdefgh", "abcdefghi", "été", "Σ", "x" * 64, "x" * 65]
     vals = base * reps
     packed = pack(np.array(vals, dtype=object), "x").tobytes()
     assert unpack(packed, (len(vals),)).tolist() == vals
     like = np.array(sorted(set(vals)), dtype=object)
-    got = unpack(packed, (len(vals),), like)
+    got = unpack(packed, (len(vals),), Lookup(like))
     assert got.tolist() == vals
-    assert unpack(packed, (len(vals),), like[:2]).tolist() == vals  # not all among like: decoded instead
+    assert unpack(packed, (len(vals),), Lookup(like[:2])).tolist() == vals  # not all among like: decoded instead
