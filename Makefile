@@ -88,14 +88,20 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-# Each fuzz target runs FUZZTIME (default 60 s; the tree-array and metadata JSON fuzzers 30 s), seeded from tests/fuzz. FuzzHostile
-# builds graphs from the bytes and runs them under a memory cap (tests/hostile).
+# Each fuzz target runs FUZZTIME (default 60 s; the tree-array and metadata JSON fuzzers 30 s, the codec, signature and
+# decryption parsers 20 s), seeded from tests/fuzz and f.Add. FuzzHostile builds graphs from the bytes and runs them under a
+# memory cap (tests/hostile). FuzzOpen of core/format opens signed, compressed, quantized and encrypted seeds with their keys.
 test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGraph$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
 	$(GO) test -run '^$$' -fuzz '^FuzzMetadataJSON$$' -fuzztime 30s -fuzzminimizetime 5s ./core/format
 	$(GO) test -run '^$$' -fuzz '^FuzzHostile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tests/hostile
 	$(GO) test -run '^$$' -fuzz '^FuzzTreeEnsemble$$' -fuzztime 30s -fuzzminimizetime 5s ./core/engine
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s -fuzzminimizetime 5s ./core/codec
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 20s -fuzzminimizetime 5s ./core/codec
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeManifest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime 20s -fuzzminimizetime 5s ./core/seal
 
 test-c: cmake conformance
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure

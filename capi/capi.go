@@ -27,7 +27,6 @@ import (
 	"github.com/mle-runtime/mle/core/fault"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
-	"github.com/mle-runtime/mle/core/osmem"
 )
 
 func main() {}
@@ -236,19 +235,8 @@ func mlego_model_open_memory(data unsafe.Pointer, n C.size_t, copts *C.mle_open_
 	if opts.ReadAll {
 		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for mle_model_open_memory")
 	}
-	src, err := cBytes(data, n, "mle_model_open_memory", "data")
+	buf, err := copyIn(data, n)
 	if err != nil {
-		return fail(cerr, err)
-	}
-	// Copy: the caller's buffer is theirs again when we return. The copy
-	// comes from the system, so a buffer too large for the machine is an
-	// error, not an abort.
-	buf, err := osmem.Alloc(int64(len(src)))
-	if err != nil {
-		return fail(cerr, errs.Prefix(err, "copying the model"))
-	}
-	if err := callerMemory(func() error { copy(buf.Bytes(), src); return nil }); err != nil {
-		osmem.Free(&buf)
 		return fail(cerr, err)
 	}
 	m, err := engine.OpenOwned(buf, opts)

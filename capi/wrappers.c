@@ -271,3 +271,76 @@ mle_status mle_builder_serialize(mle_builder *builder, void **data, size_t *len,
     MLE_FORK_GUARD(err);
     return mlego_builder_serialize((uintptr_t)builder, data, len, err);
 }
+
+mle_trust_options mle_default_trust_options(void) {
+    mle_trust_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+
+mle_write_options mle_default_write_options(void) {
+    mle_write_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+
+mle_status mle_model_open_with(const char *path, const mle_open_options *opts, const mle_trust_options *trust,
+                               mle_model **model, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    uintptr_t h = 0;
+    mle_status st = mlego_model_open_with((char *)path, (mle_open_options *)opts, (mle_trust_options *)trust,
+                                          model ? &h : NULL, err);
+    if (model) *model = (mle_model *)h;
+    return st;
+}
+
+mle_status mle_model_open_memory_with(const void *data, size_t len, const mle_open_options *opts,
+                                      const mle_trust_options *trust, mle_model **model, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    uintptr_t h = 0;
+    mle_status st = mlego_model_open_memory_with((void *)data, len, (mle_open_options *)opts,
+                                                 (mle_trust_options *)trust, model ? &h : NULL, err);
+    if (model) *model = (mle_model *)h;
+    return st;
+}
+
+mle_status mle_builder_save_with(mle_builder *builder, const char *path, const mle_write_options *opts,
+                                 uint64_t *bytes_written, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_builder_save_with((uintptr_t)builder, (char *)path, (mle_write_options *)opts, bytes_written, err);
+}
+
+mle_status mle_convert_memory(const void *data, size_t len, const mle_trust_options *trust,
+                              const mle_write_options *opts, void **out, size_t *out_len, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_convert_memory((void *)data, len, (mle_trust_options *)trust, (mle_write_options *)opts, out,
+                                out_len, err);
+}
+
+mle_status mle_convert_file(const char *in, const char *out, const mle_trust_options *trust,
+                            const mle_write_options *opts, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_convert_file((char *)in, (char *)out, (mle_trust_options *)trust, (mle_write_options *)opts, err);
+}
+
+mle_status mle_sign_file(const char *in, const char *out, const void *key, size_t key_len, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_file_op(0, (char *)in, (char *)out, (void *)key, key_len, err);
+}
+
+mle_status mle_encrypt_file(const char *in, const char *out, const void *key, size_t key_len, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_file_op(1, (char *)in, (char *)out, (void *)key, key_len, err);
+}
+
+mle_status mle_decrypt_file(const char *in, const char *out, const void *key, size_t key_len, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_file_op(2, (char *)in, (char *)out, (void *)key, key_len, err);
+}
+
+mle_status mle_keygen(const char *prefix, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_keygen((char *)prefix, err);
+}

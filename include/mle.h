@@ -76,6 +76,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_INTERNAL               14u /* a bug in MLE, e.g. a caught panic: please report it */
 #define MLE_ERR_BUSY                   15u /* the session or builder is in use by another thread */
 #define MLE_ERR_CANCELLED              16u /* the run was cancelled or ran past its timeout */
+#define MLE_ERR_SECURITY               17u /* a signature, key, decryption or access-policy check failed */
 
 /* Extended codes: primary | (n << 8). */
 #define MLE_ERR_INVALID_NULL           257u  /* a required pointer was NULL */
@@ -109,6 +110,12 @@ typedef uint32_t mle_status;
 #define MLE_ERR_FORMAT_TENSOR_BOUNDS   3588u /* tensor data runs past the WEIGHTS section */
 #define MLE_ERR_FORMAT_DESCRIPTOR      3844u /* another malformed tensor descriptor */
 #define MLE_ERR_FORMAT_STRING          4100u /* a stored string tensor is malformed (offsets, UTF-8, length) */
+#define MLE_ERR_FORMAT_SIGNATURE       4356u /* the SIGNATURE section or its manifest does not decode */
+#define MLE_ERR_FORMAT_MANIFEST        4612u /* the signed manifest does not describe this file (sections or tensors differ in number or place) */
+#define MLE_ERR_FORMAT_CODEC           4868u /* a compressed or quantized tensor's stream is corrupt */
+#define MLE_ERR_FORMAT_CODEC_SIZE      5124u /* a compressed stream decodes to more or fewer bytes than declared */
+#define MLE_ERR_FORMAT_CHUNK_TABLE     5380u /* a chunk table is malformed or points outside its tensor */
+#define MLE_ERR_FORMAT_ENCRYPTION      5636u /* the ENCRYPTION or SEALED section of an encrypted file is malformed */
 
 #define MLE_ERR_CHECKSUM_HEADER        261u
 #define MLE_ERR_CHECKSUM_SECTION       517u
@@ -133,6 +140,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_METADATA_UTF8          1543u /* invalid UTF-8 */
 #define MLE_ERR_METADATA_SIGNATURE     1799u /* inputs/outputs disagree with the graph */
 #define MLE_ERR_METADATA_MISSING_KEY   2055u /* a required field is absent */
+#define MLE_ERR_METADATA_POLICY        2311u /* the access policy is malformed or names a claim this runtime does not know */
 
 #define MLE_ERR_UNSUPPORTED_ENCODING   264u  /* a tensor encoding this build lacks (zstd, ...) */
 #define MLE_ERR_UNSUPPORTED_DEVICE     520u  /* e.g. CUDA in a CPU-only build */
@@ -144,6 +152,16 @@ typedef uint32_t mle_status;
 #define MLE_ERR_NO_MEMORY_SYSTEM       525u  /* the operating system refused the memory */
 
 #define MLE_ERR_CANCELLED_DEADLINE     272u  /* the run took longer than its timeout */
+
+#define MLE_ERR_SIGNATURE_INVALID      273u  /* a signature does not verify over the file's manifest */
+#define MLE_ERR_SIGNATURE_UNTRUSTED    529u  /* the file is signed, but by none of the trusted keys */
+#define MLE_ERR_SIGNATURE_REQUIRED     785u  /* a signature is required and the file has none */
+#define MLE_ERR_DIGEST_MISMATCH        1041u /* a section or tensor changed after signing: its SHA-256 differs from the signed manifest */
+#define MLE_ERR_KEY_REQUIRED           1297u /* the file is encrypted and no key was given */
+#define MLE_ERR_KEY_WRONG              1553u /* the key is not the one the file was encrypted with */
+#define MLE_ERR_KEY_INVALID            1809u /* a key or key file has the wrong length or format */
+#define MLE_ERR_DECRYPT                2065u /* encrypted data was tampered with or truncated: a chunk fails authentication */
+#define MLE_ERR_POLICY                 2321u /* the file's access policy refuses this host, user, time or runtime */
 /* END GENERATED: status codes */
 
 /* ----------------------------------------------------------------- dtypes */
@@ -445,6 +463,95 @@ mle_status mle_builder_save_flags(mle_builder *builder, const char *path, uint32
 /* Validates the model and returns the file's bytes in *data (free with
  * mle_free) and their count in *len. */
 mle_status mle_builder_serialize(mle_builder *builder, void **data, size_t *len, mle_error **err);
+
+/* ----------------------------------------------- trust: signing, encryption, compression
+ * docs/security.md explains what signing, encryption and access policies protect
+ * against and what they do not; docs/FORMAT.md §3.1, §6.1 and §10 the bytes. */
+
+/* Keys for opening a model (mle_model_open_with). A separate struct from
+ * mle_open_options, which is returned by value and so never grows. */
+typedef struct mle_trust_options {
+    size_t struct_size;              /* sizeof(mle_trust_options); set by mle_default_trust_options */
+    const void *key;                 /* an encrypted file's key: 32 bytes; NULL for plain files */
+    size_t key_len;
+    /* Ed25519 public keys, each 32 raw bytes or a PEM "PUBLIC KEY". A signed
+     * file must then carry a valid signature by one of them
+     * (MLE_ERR_SIGNATURE_UNTRUSTED, MLE_ERR_SIGNATURE_INVALID); an unsigned
+     * file opens unless require_signature is set. Copied: the caller's
+     * buffers are theirs again when the call returns. */
+    const void *const *trusted_keys;
+    const size_t *trusted_key_lens;
+    size_t n_trusted_keys;
+    int32_t require_signature;       /* non-zero: refuse an unsigned file (MLE_ERR_SIGNATURE_REQUIRED); needs trusted keys */
+} mle_trust_options;
+
+/* Default trust options: no key, no trusted keys, signatures not required. */
+mle_trust_options mle_default_trust_options(void);
+
+/* mle_model_open and mle_model_open_memory with keys (trust may be NULL: the
+ * defaults). Opening stays O(1) in the weights for signed files: the
+ * signature and the small sections' digests are checked at open, each
+ * tensor's SHA-256 when it is first used (all of them with verify). An
+ * access policy in the file is enforced here (MLE_ERR_POLICY). */
+mle_status mle_model_open_with(const char *path, const mle_open_options *opts, const mle_trust_options *trust,
+                               mle_model **model, mle_error **err);
+mle_status mle_model_open_memory_with(const void *data, size_t len, const mle_open_options *opts,
+                                      const mle_trust_options *trust, mle_model **model, mle_error **err);
+
+/* How a model is stored (mle_builder_save_with, mle_convert_file, mle_convert_memory). */
+typedef struct mle_write_options {
+    size_t struct_size;          /* sizeof(mle_write_options); set by mle_default_write_options */
+    /* Compression of every tensor, in independent chunks: "zstd", "lz4",
+     * "brotli", "none"; NULL or "keep": as the input has it (builder: none). */
+    const char *compress;
+    int32_t level;               /* the codec's level; 0: its default */
+    /* Quantization of the weights of Gemm and MatMul: "fp16", "bf16", "int8"
+     * (per output channel), "none"; NULL or "keep": as the input has it.
+     * Never touches integer data, tables or tree thresholds. The file's
+     * "mle.quantization" property records what changed and the largest
+     * change of a weight. */
+    const char *quantize;
+    /* NULL, or a JSON object of string to string added to the metadata's
+     * properties (replacing equal keys). */
+    const char *properties_json;
+    const void *sign_key;        /* NULL, or an Ed25519 private key: PEM "PRIVATE KEY" (PKCS #8) or a 32-byte seed */
+    size_t sign_key_len;
+    const void *encrypt_key;     /* NULL, or 32 bytes: the file is encrypted (after signing) */
+    size_t encrypt_key_len;
+    uint32_t flags;              /* MLE_SAVE_NO_SYNC */
+} mle_write_options;
+
+/* Default write options: keep encodings, no properties, no key, fsync. */
+mle_write_options mle_default_write_options(void);
+
+/* mle_builder_save storing the model as opts says (NULL: as mle_builder_save). */
+mle_status mle_builder_save_with(mle_builder *builder, const char *path, const mle_write_options *opts,
+                                 uint64_t *bytes_written, mle_error **err);
+
+/* Re-stores a model held in memory (opened with trust, which may be NULL)
+ * as opts says; the new file's bytes go to *out (free with mle_free). Old
+ * signatures are dropped: they would not verify over the new bytes. */
+mle_status mle_convert_memory(const void *data, size_t len, const mle_trust_options *trust,
+                              const mle_write_options *opts, void **out, size_t *out_len, mle_error **err);
+
+/* mle_convert_memory from file in to file out (atomically; out may be in). */
+mle_status mle_convert_file(const char *in, const char *out, const mle_trust_options *trust,
+                            const mle_write_options *opts, mle_error **err);
+
+/* Adds an Ed25519 signature (key: PEM "PRIVATE KEY" or a 32-byte seed) to
+ * the model at in and writes it to out (NULL: in place). The file is
+ * verified first; existing signatures are kept. Encrypted files are
+ * refused: sign before encrypting. */
+mle_status mle_sign_file(const char *in, const char *out, const void *key, size_t key_len, mle_error **err);
+
+/* Encrypts the model at in with a 32-byte key (AES-256-GCM in chunks) into
+ * out (NULL: in place); decrypts it back. */
+mle_status mle_encrypt_file(const char *in, const char *out, const void *key, size_t key_len, mle_error **err);
+mle_status mle_decrypt_file(const char *in, const char *out, const void *key, size_t key_len, mle_error **err);
+
+/* Writes a new Ed25519 key pair: prefix.key (PKCS #8 PEM, mode 0600) and
+ * prefix.pub (PKIX PEM). An existing prefix.key is not replaced. */
+mle_status mle_keygen(const char *prefix, mle_error **err);
 
 #ifdef __cplusplus
 }

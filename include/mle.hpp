@@ -14,6 +14,12 @@
 // need not outlive the view); read an output with Tensor::strings() or
 // string_views(). pack_strings / unpack_strings convert to and from the
 // packed layout of mle.h for raw buffers (OutputBuffer).
+//
+// Signed and encrypted models (docs/security.md): keygen, sign_file,
+// encrypt_file and decrypt_file write them; Model::open and open_memory
+// with a TrustOptions (a decryption key, trusted public keys, a required
+// signature) open them. Refusals throw Error with MLE_ERR_SECURITY as
+// primary() and the check that failed as status() (MLE_ERR_KEY_WRONG, ...).
 #ifndef MLE_HPP
 #define MLE_HPP
 
@@ -22,6 +28,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -261,6 +269,115 @@ struct OpenOptions {
         return o;
     }
 };
+
+namespace detail {
+/// Zeroes key bytes before their memory is released (volatile stores: not
+/// dropped as dead).
+inline void wipe(std::vector<uint8_t> &bytes) noexcept {
+    volatile uint8_t *p = bytes.data();
+    for (size_t i = 0; i < bytes.size(); i++) p[i] = 0;
+}
+}  // namespace detail
+
+/// Keys for opening a signed or encrypted model (mle_trust_options), for
+/// Model::open and Model::open_memory. The library copies every key during
+/// the call; this object wipes its own key bytes when destroyed.
+struct TrustOptions {
+    /// The 32-byte key of an encrypted file; empty = none. Without it an
+    /// encrypted file throws MLE_ERR_KEY_REQUIRED; another key
+    /// MLE_ERR_KEY_WRONG, another length MLE_ERR_KEY_INVALID.
+    std::vector<uint8_t> key;
+    /// Ed25519 public keys, each PEM ("PUBLIC KEY": a .pub file's bytes, see
+    /// read_key_file) or 32 raw bytes. A signed file must then carry a valid
+    /// signature by one of them (MLE_ERR_SIGNATURE_UNTRUSTED,
+    /// MLE_ERR_SIGNATURE_INVALID); an unsigned file opens unless
+    /// require_signature. Anything else throws MLE_ERR_KEY_INVALID.
+    std::vector<std::vector<uint8_t>> trusted_keys;
+    /// Refuse an unsigned file (MLE_ERR_SIGNATURE_REQUIRED). Needs trusted
+    /// keys (else MLE_ERR_INVALID_OPTIONS).
+    bool require_signature = false;
+
+    TrustOptions() = default;
+    TrustOptions(const TrustOptions &) = default;
+    TrustOptions(TrustOptions &&) noexcept = default;
+    TrustOptions &operator=(const TrustOptions &o) {
+        if (this != &o) {
+            detail::wipe(key);
+            key = o.key;
+            trusted_keys = o.trusted_keys;
+            require_signature = o.require_signature;
+        }
+        return *this;
+    }
+    TrustOptions &operator=(TrustOptions &&o) noexcept {
+        if (this != &o) {
+            detail::wipe(key);
+            key = std::move(o.key);
+            trusted_keys = std::move(o.trusted_keys);
+            require_signature = o.require_signature;
+        }
+        return *this;
+    }
+    ~TrustOptions() { detail::wipe(key); }
+
+    /// Sets key (copied).
+    TrustOptions &with_key(const void *data, size_t len) {
+        detail::wipe(key);
+        const uint8_t *p = static_cast<const uint8_t *>(data);
+        key.assign(p, p + len);
+        return *this;
+    }
+    /// Sets key (copied).
+    TrustOptions &with_key(const std::vector<uint8_t> &bytes) { return with_key(bytes.data(), bytes.size()); }
+    /// Adds a trusted public key: PEM text or 32 raw bytes.
+    TrustOptions &with_trusted_key(std::vector<uint8_t> public_key) {
+        trusted_keys.push_back(std::move(public_key));
+        return *this;
+    }
+    /// Adds a trusted public key given as PEM text.
+    TrustOptions &with_trusted_key(std::string_view pem) {
+        trusted_keys.emplace_back(pem.begin(), pem.end());
+        return *this;
+    }
+    /// Sets require_signature.
+    TrustOptions &with_require_signature(bool yes = true) {
+        require_signature = yes;
+        return *this;
+    }
+
+    /// The C struct, struct_size set. It points into this object and into
+    /// ptrs and lens (filled here): all three must outlive its use.
+    mle_trust_options to_c(std::vector<const void *> &ptrs, std::vector<size_t> &lens) const {
+        mle_trust_options t = mle_default_trust_options();
+        if (!key.empty()) t.key = key.data(), t.key_len = key.size();
+        ptrs.clear();
+        lens.clear();
+        static const uint8_t none = 0;
+        for (const auto &k : trusted_keys) {
+            // Never NULL: an empty key is the library's to refuse (MLE_ERR_KEY_INVALID).
+            ptrs.push_back(k.empty() ? static_cast<const void *>(&none) : k.data());
+            lens.push_back(k.size());
+        }
+        if (!trusted_keys.empty()) {
+            t.trusted_keys = ptrs.data();
+            t.trusted_key_lens = lens.data();
+            t.n_trusted_keys = trusted_keys.size();
+        }
+        t.require_signature = require_signature ? 1 : 0;
+        return t;
+    }
+};
+
+/// The bytes of a key file (a .pub or .key file as keygen writes it), for
+/// TrustOptions::trusted_keys or sign_file. Throws MLE_ERR_IO_OPEN when it
+/// cannot be read.
+inline std::vector<uint8_t> read_key_file(const std::string &path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(MLE_ERR_IO_OPEN, "cannot read key file \"" + path + "\"");
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (f.bad()) throw Error(MLE_ERR_IO_READ, "cannot read key file \"" + path + "\"");
+    return bytes;
+}
 
 // The library reads the flag as a `const volatile int32_t *` (with atomic
 // loads): that needs an atomic with exactly an int32_t's representation.
@@ -590,6 +707,42 @@ public:
         return open_memory(bytes.data(), bytes.size(), options);
     }
 
+    /// Opens a signed and/or encrypted .mle file with keys
+    /// (mle_model_open_with). A signed file's signature is checked at open,
+    /// each tensor's SHA-256 when first used (all of them with verify).
+    static Model open(const std::string &path, const OpenOptions &options, const TrustOptions &trust) {
+        detail::check_abi();
+        mle_open_options o = options.to_c();
+        std::vector<const void *> ptrs;
+        std::vector<size_t> lens;
+        mle_trust_options t = trust.to_c(ptrs, lens);
+        mle_model *m = nullptr;
+        mle_error *err = nullptr;
+        mle_status st = mle_model_open_with(path.c_str(), &o, &t, &m, &err);
+        detail::check(st, err);
+        return Model(m);
+    }
+
+    /// open_memory with keys (mle_model_open_memory_with); the bytes are copied.
+    static Model open_memory(const void *data, size_t len, const OpenOptions &options, const TrustOptions &trust) {
+        detail::check_abi();
+        mle_open_options o = options.to_c();
+        std::vector<const void *> ptrs;
+        std::vector<size_t> lens;
+        mle_trust_options t = trust.to_c(ptrs, lens);
+        mle_model *m = nullptr;
+        mle_error *err = nullptr;
+        mle_status st = mle_model_open_memory_with(data, len, &o, &t, &m, &err);
+        detail::check(st, err);
+        return Model(m);
+    }
+
+    /// open_memory over a byte vector, with keys.
+    static Model open_memory(const std::vector<uint8_t> &bytes, const OpenOptions &options,
+                             const TrustOptions &trust) {
+        return open_memory(bytes.data(), bytes.size(), options, trust);
+    }
+
     /// Takes over other's handle; other is left empty (safe to destroy).
     Model(Model &&other) noexcept
         : h_(std::exchange(other.h_, nullptr)), n_outputs_(std::exchange(other.n_outputs_, 0)) {}
@@ -904,6 +1057,64 @@ private:
     }
     mle_builder *h_ = nullptr;
 };
+
+/// The paths keygen wrote.
+struct KeyPair {
+    std::string private_key_path;  ///< prefix + ".key": PKCS #8 PEM, mode 0600; keep it secret
+    std::string public_key_path;   ///< prefix + ".pub": PEM, for TrustOptions::trusted_keys
+};
+
+/// Writes a new Ed25519 key pair (mle_keygen). An existing prefix + ".key"
+/// is never replaced (throws).
+inline KeyPair keygen(const std::string &prefix) {
+    detail::check_abi();
+    mle_error *err = nullptr;
+    mle_status st = mle_keygen(prefix.c_str(), &err);
+    detail::check(st, err);
+    return {prefix + ".key", prefix + ".pub"};
+}
+
+namespace detail {
+using FileKeyFn = mle_status (*)(const char *, const char *, const void *, size_t, mle_error **);
+inline void file_key_op(FileKeyFn fn, const std::string &in, const std::string &out, const void *key, size_t len) {
+    check_abi();
+    static const uint8_t none = 0;  // a non-NULL pointer for an empty key: the library reports its length
+    mle_error *err = nullptr;
+    mle_status st = fn(in.c_str(), out.empty() ? nullptr : out.c_str(), key ? key : &none, len, &err);
+    check(st, err);
+}
+}  // namespace detail
+
+/// Signs the .mle file at in with an Ed25519 private key (PEM "PRIVATE KEY",
+/// as read_key_file reads a .key file, or a 32-byte seed) into out (empty:
+/// in place, atomically). Encrypted files are refused: sign, then encrypt.
+inline void sign_file(const std::string &in, const std::string &out, const void *key, size_t len) {
+    detail::file_key_op(mle_sign_file, in, out, key, len);
+}
+/// sign_file with the key in a byte vector.
+inline void sign_file(const std::string &in, const std::string &out, const std::vector<uint8_t> &key) {
+    sign_file(in, out, key.data(), key.size());
+}
+
+/// Encrypts the .mle file at in with a 32-byte key (AES-256-GCM in chunks)
+/// into out (empty: in place).
+inline void encrypt_file(const std::string &in, const std::string &out, const void *key, size_t len) {
+    detail::file_key_op(mle_encrypt_file, in, out, key, len);
+}
+/// encrypt_file with the key in a byte vector.
+inline void encrypt_file(const std::string &in, const std::string &out, const std::vector<uint8_t> &key) {
+    encrypt_file(in, out, key.data(), key.size());
+}
+
+/// Decrypts the .mle file at in into out (empty: in place); another key
+/// than the file's throws MLE_ERR_KEY_WRONG.
+inline void decrypt_file(const std::string &in, const std::string &out, const void *key, size_t len) {
+    detail::file_key_op(mle_decrypt_file, in, out, key, len);
+}
+/// decrypt_file with the key in a byte vector.
+inline void decrypt_file(const std::string &in, const std::string &out, const std::vector<uint8_t> &key) {
+    decrypt_file(in, out, key.data(), key.size());
+}
 
 }  // namespace mle
 

@@ -171,7 +171,25 @@ export interface LoadOptions extends ModelOptions {
    * that is less.
    */
   maxArenaBytes?: number | bigint;
+  /**
+   * The 32-byte key an encrypted file was written with. Without it an encrypted file is
+   * MLE_ERR_KEY_REQUIRED (1297); another key is MLE_ERR_KEY_WRONG (1553), another length
+   * MLE_ERR_KEY_INVALID (1809).
+   */
+  key?: Uint8Array;
+  /**
+   * Ed25519 public keys: bytes (PEM or 32 raw), PEM text, or the path of a .pub file (read
+   * here; MLE_ERR_IO_OPEN if it cannot be). A signed file must then carry a valid signature by
+   * one of them: MLE_ERR_SIGNATURE_UNTRUSTED (529), MLE_ERR_SIGNATURE_INVALID (273). An unsigned
+   * file opens unless requireSignature is set.
+   */
+  trustedKeys?: readonly KeySource[] | KeySource;
+  /** Refuse an unsigned file (MLE_ERR_SIGNATURE_REQUIRED, 785); needs trustedKeys. */
+  requireSignature?: boolean;
 }
+
+/** A key as bytes (Buffer, Uint8Array), PEM text, or a key file's path. */
+export type KeySource = Uint8Array | string | URL;
 
 /**
  * An open model. Safe to run from many async calls at once: each run borrows a session from
@@ -250,6 +268,7 @@ export declare const Status: {
   readonly ERR_INTERNAL: 14;
   readonly ERR_BUSY: 15;
   readonly ERR_CANCELLED: 16;
+  readonly ERR_SECURITY: 17;
   readonly ERR_INVALID_NULL: 257;
   readonly ERR_INVALID_OPTIONS: 513;
   readonly ERR_INVALID_NAME: 769;
@@ -279,6 +298,12 @@ export declare const Status: {
   readonly ERR_FORMAT_TENSOR_BOUNDS: 3588;
   readonly ERR_FORMAT_DESCRIPTOR: 3844;
   readonly ERR_FORMAT_STRING: 4100;
+  readonly ERR_FORMAT_SIGNATURE: 4356;
+  readonly ERR_FORMAT_MANIFEST: 4612;
+  readonly ERR_FORMAT_CODEC: 4868;
+  readonly ERR_FORMAT_CODEC_SIZE: 5124;
+  readonly ERR_FORMAT_CHUNK_TABLE: 5380;
+  readonly ERR_FORMAT_ENCRYPTION: 5636;
   readonly ERR_CHECKSUM_HEADER: 261;
   readonly ERR_CHECKSUM_SECTION: 517;
   readonly ERR_CHECKSUM_TENSOR: 773;
@@ -300,6 +325,7 @@ export declare const Status: {
   readonly ERR_METADATA_UTF8: 1543;
   readonly ERR_METADATA_SIGNATURE: 1799;
   readonly ERR_METADATA_MISSING_KEY: 2055;
+  readonly ERR_METADATA_POLICY: 2311;
   readonly ERR_UNSUPPORTED_ENCODING: 264;
   readonly ERR_UNSUPPORTED_DEVICE: 520;
   readonly ERR_UNSUPPORTED_FEATURE: 776;
@@ -307,6 +333,15 @@ export declare const Status: {
   readonly ERR_NO_MEMORY_LIMIT: 269;
   readonly ERR_NO_MEMORY_SYSTEM: 525;
   readonly ERR_CANCELLED_DEADLINE: 272;
+  readonly ERR_SIGNATURE_INVALID: 273;
+  readonly ERR_SIGNATURE_UNTRUSTED: 529;
+  readonly ERR_SIGNATURE_REQUIRED: 785;
+  readonly ERR_DIGEST_MISMATCH: 1041;
+  readonly ERR_KEY_REQUIRED: 1297;
+  readonly ERR_KEY_WRONG: 1553;
+  readonly ERR_KEY_INVALID: 1809;
+  readonly ERR_DECRYPT: 2065;
+  readonly ERR_POLICY: 2321;
 };
 // END GENERATED: status codes
 
@@ -319,6 +354,28 @@ export declare function loadBuffer(
   buffer: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
   options?: Omit<LoadOptions, 'readAll'> & { readAll?: false },
 ): Model;
+/** The files keygen() wrote. */
+export interface KeyPairPaths {
+  /** `${prefix}.key`: the private key (PKCS #8 PEM, mode 0600). Keep it secret. */
+  privateKeyPath: string;
+  /** `${prefix}.pub`: the public key (PEM), for trustedKeys. */
+  publicKeyPath: string;
+}
+/**
+ * Writes a new Ed25519 key pair to `${prefix}.key` and `${prefix}.pub`. An existing
+ * `${prefix}.key` is never replaced (MLEError). Synchronous.
+ */
+export declare function keygen(prefix: string | URL): KeyPairPaths;
+/**
+ * Signs the .mle file at path with a private key (a key file's path, PEM text, or bytes: PEM or
+ * the 32-byte seed) into out (default: in place). Encrypted files are refused: sign first, then
+ * encrypt. Returns the signed file's path. Synchronous; throws MLEError.
+ */
+export declare function sign(path: string | URL, key: KeySource, out?: string | URL): string;
+/** Encrypts the .mle file at path with a 32-byte key into out (default: in place). Returns its path. */
+export declare function encrypt(path: string | URL, key: Uint8Array, out?: string | URL): string;
+/** Decrypts the .mle file at path (MLE_ERR_KEY_WRONG for another key) into out (default: in place). */
+export declare function decrypt(path: string | URL, key: Uint8Array, out?: string | URL): string;
 /** Version of the loaded libmle, e.g. "0.1.0". */
 export declare function version(): string;
 /** ABI version of the loaded libmle (equals ABI_VERSION, checked at require time). */

@@ -4,6 +4,7 @@
 // The native addon (src/addon.cc) links libmle; this file checks arguments,
 // infers dtypes and shapes, and presents models as JS objects.
 
+const fs = require('node:fs');
 const { fileURLToPath } = require('node:url');
 const util = require('node:util');
 const convert = require('./convert.js');
@@ -70,6 +71,7 @@ const Status = Object.freeze({
   ERR_INTERNAL: 14,
   ERR_BUSY: 15,
   ERR_CANCELLED: 16,
+  ERR_SECURITY: 17,
   ERR_INVALID_NULL: 257,
   ERR_INVALID_OPTIONS: 513,
   ERR_INVALID_NAME: 769,
@@ -99,6 +101,12 @@ const Status = Object.freeze({
   ERR_FORMAT_TENSOR_BOUNDS: 3588,
   ERR_FORMAT_DESCRIPTOR: 3844,
   ERR_FORMAT_STRING: 4100,
+  ERR_FORMAT_SIGNATURE: 4356,
+  ERR_FORMAT_MANIFEST: 4612,
+  ERR_FORMAT_CODEC: 4868,
+  ERR_FORMAT_CODEC_SIZE: 5124,
+  ERR_FORMAT_CHUNK_TABLE: 5380,
+  ERR_FORMAT_ENCRYPTION: 5636,
   ERR_CHECKSUM_HEADER: 261,
   ERR_CHECKSUM_SECTION: 517,
   ERR_CHECKSUM_TENSOR: 773,
@@ -120,6 +128,7 @@ const Status = Object.freeze({
   ERR_METADATA_UTF8: 1543,
   ERR_METADATA_SIGNATURE: 1799,
   ERR_METADATA_MISSING_KEY: 2055,
+  ERR_METADATA_POLICY: 2311,
   ERR_UNSUPPORTED_ENCODING: 264,
   ERR_UNSUPPORTED_DEVICE: 520,
   ERR_UNSUPPORTED_FEATURE: 776,
@@ -127,6 +136,15 @@ const Status = Object.freeze({
   ERR_NO_MEMORY_LIMIT: 269,
   ERR_NO_MEMORY_SYSTEM: 525,
   ERR_CANCELLED_DEADLINE: 272,
+  ERR_SIGNATURE_INVALID: 273,
+  ERR_SIGNATURE_UNTRUSTED: 529,
+  ERR_SIGNATURE_REQUIRED: 785,
+  ERR_DIGEST_MISMATCH: 1041,
+  ERR_KEY_REQUIRED: 1297,
+  ERR_KEY_WRONG: 1553,
+  ERR_KEY_INVALID: 1809,
+  ERR_DECRYPT: 2065,
+  ERR_POLICY: 2321,
 });
 // END GENERATED: status codes
 
@@ -205,7 +223,17 @@ function naturalDType(data) {
 
 // Serving options (mle_model_set_options): load() takes them too.
 const MODEL_OPTIONS = new Set(['maxSessions', 'spinUs']);
-const OPEN_OPTIONS = new Set(['verify', 'readAll', 'threads', 'device', 'maxArenaBytes', ...MODEL_OPTIONS]);
+// Keys (mle_trust_options): opened with mle_model_open_with when any is given.
+const TRUST_OPTIONS = new Set(['key', 'trustedKeys', 'requireSignature']);
+const OPEN_OPTIONS = new Set([
+  'verify',
+  'readAll',
+  'threads',
+  'device',
+  'maxArenaBytes',
+  ...MODEL_OPTIONS,
+  ...TRUST_OPTIONS,
+]);
 const DEVICES = { cpu: 0, cuda: 1 };
 const INT32_MAX = 0x7fffffff;
 
@@ -241,9 +269,54 @@ function modelOptions(options) {
   return o;
 }
 
-// Open options for the addon, and the serving options to set after opening.
+function isBytes(v) {
+  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
+}
+
+// A key given as bytes: its length is libmle's to check (MLE_ERR_KEY_INVALID).
+function keyBytes(v, what) {
+  if (!isBytes(v)) throw new TypeError(`${what} must be a Buffer or Uint8Array`);
+  return v;
+}
+
+// A public or signing key: bytes (PEM or raw), PEM text, or the path (string
+// or file: URL) of a key file, read here.
+function keySource(v, what) {
+  if (isBytes(v)) return v;
+  if (typeof v === 'string' && v.trimStart().startsWith('-----BEGIN')) return Buffer.from(v, 'utf8');
+  if (typeof v === 'string' || v instanceof URL) {
+    const file = toPath(v);
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      const msg = `${what}: cannot read key file ${JSON.stringify(file)}: ${e.message}`;
+      throw setCause(mleError(Status.ERR_IO_OPEN, msg), e);
+    }
+  }
+  throw new TypeError(`${what} must be a Buffer, a Uint8Array, PEM text or a key file's path`);
+}
+
+// {key?, trustedKeys?, requireSignature?} for the addon (undefined: none given).
+function trustOptions(options) {
+  if (![...TRUST_OPTIONS].some((k) => options[k] !== undefined)) return undefined;
+  const t = {};
+  if (options.key !== undefined) t.key = keyBytes(options.key, 'options.key');
+  if (options.trustedKeys !== undefined) {
+    let keys = options.trustedKeys;
+    if (!Array.isArray(keys)) keys = [keys]; // one key on its own
+    t.trustedKeys = keys.map((k, i) => keySource(k, `options.trustedKeys[${i}]`));
+  }
+  if (options.requireSignature !== undefined) {
+    if (typeof options.requireSignature !== 'boolean') throw badOption('options.requireSignature must be a boolean');
+    t.requireSignature = options.requireSignature;
+  }
+  return t;
+}
+
+// Open options for the addon, the serving options to set after opening, and
+// the keys (trust; undefined when none are given).
 function openOptions(options) {
-  if (options === undefined || options === null) return { open: {}, model: {} };
+  if (options === undefined || options === null) return { open: {}, model: {}, trust: undefined };
   checkKeys(options, OPEN_OPTIONS, 'options');
   const o = {};
   for (const key of ['verify', 'readAll']) {
@@ -270,7 +343,7 @@ function openOptions(options) {
     }
     o.maxArenaBytes = m;
   }
-  return { open: o, model: modelOptions(options) };
+  return { open: o, model: modelOptions(options), trust: trustOptions(options) };
 }
 
 function toPath(path) {
@@ -687,14 +760,14 @@ if (typeof Symbol.dispose === 'symbol') {
 function load(path, options) {
   const p = toPath(path);
   const o = openOptions(options);
-  return new Model(kCreate, native.open(p, o.open), o.model);
+  return new Model(kCreate, native.open(p, o.open, o.trust), o.model);
 }
 
 /** load() on the libuv thread pool (for verify on large files). Rejects with MLEError. */
 async function loadAsync(path, options) {
   const p = toPath(path);
   const o = openOptions(options);
-  return new Model(kCreate, await native.openAsync(p, o.open), o.model);
+  return new Model(kCreate, await native.openAsync(p, o.open, o.trust), o.model);
 }
 
 /** Opens a model from the bytes of a whole .mle file (copied). Throws MLEError. */
@@ -704,7 +777,58 @@ function loadBuffer(buffer, options) {
   }
   if (buffer instanceof SharedArrayBuffer) buffer = new Uint8Array(buffer);
   const o = openOptions(options);
-  return new Model(kCreate, native.openMemory(buffer, o.open), o.model);
+  return new Model(kCreate, native.openMemory(buffer, o.open, o.trust), o.model);
+}
+
+// ------------------------------------------------------------------- trust
+
+function outPath(out) {
+  return out === undefined || out === null ? undefined : toPath(out);
+}
+
+/**
+ * Writes a new Ed25519 key pair: `${prefix}.key` (private, PKCS #8 PEM, mode
+ * 0600) and `${prefix}.pub` (public, PEM). An existing `${prefix}.key` is
+ * never replaced (MLEError). Returns both paths.
+ */
+function keygen(prefix) {
+  const p = toPath(prefix);
+  native.keygen(p);
+  return { privateKeyPath: `${p}.key`, publicKeyPath: `${p}.pub` };
+}
+
+/**
+ * Signs the .mle file at path with an Ed25519 private key (a key file's path,
+ * PEM text, or bytes: PEM or the 32-byte seed), writing out (default: path,
+ * in place). Encrypted files are refused: sign, then encrypt. Returns the
+ * signed file's path. Synchronous.
+ */
+function sign(path, key, out) {
+  const p = toPath(path);
+  const o = outPath(out);
+  const k = keySource(key, 'key');
+  try {
+    native.signFile(p, o, k);
+  } finally {
+    if (k !== key && Buffer.isBuffer(k)) k.fill(0); // our copy of the private key
+  }
+  return o === undefined ? p : o;
+}
+
+/** Encrypts the .mle file at path with a 32-byte key into out (default: in place). Returns its path. */
+function encrypt(path, key, out) {
+  const p = toPath(path);
+  const o = outPath(out);
+  native.encryptFile(p, o, keyBytes(key, 'key'));
+  return o === undefined ? p : o;
+}
+
+/** Decrypts the .mle file at path (32-byte key) into out (default: in place). Returns its path. */
+function decrypt(path, key, out) {
+  const p = toPath(path);
+  const o = outPath(out);
+  native.decryptFile(p, o, keyBytes(key, 'key'));
+  return o === undefined ? p : o;
 }
 
 /** Version of the loaded libmle, e.g. "0.1.0". */
@@ -723,6 +847,10 @@ module.exports = {
   loadBuffer,
   version,
   abiVersion,
+  keygen,
+  sign,
+  encrypt,
+  decrypt,
   statusString,
   MAX_STRING_BYTES,
   Model,

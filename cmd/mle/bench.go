@@ -52,16 +52,20 @@ func fill(t *engine.Tensor) {
 	kernels.FromFloat64s(t.Data, kernels.Elem(t.DType), vals)
 }
 
-func cmdBench(args []string, w io.Writer) (bool, error) {
+func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 	fs, asJSON := newFlags("bench")
 	runs := fs.Int("runs", 1000, "timed runs")
 	opens := fs.Int("opens", 200, "timed opens")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions")
 	threads := fs.Int("threads", 0, "intra-op threads (0 = all CPUs)")
 	lim := addLimitFlags(fs, true)
+	sec := addSecFlags(fs, true)
 	path, err := parseFile(fs, args)
 	if err == nil {
 		err = lim.check()
+	}
+	if err == nil {
+		err = sec.load()
 	}
 	if err != nil {
 		return *asJSON, err
@@ -72,14 +76,14 @@ func cmdBench(args []string, w io.Writer) (bool, error) {
 	openTimes := make([]time.Duration, *opens)
 	for i := range openTimes {
 		start := time.Now()
-		m, err := engine.Open(path, engine.Options{Threads: 1})
+		m, err := engine.Open(path, sec.engine(engine.Options{Threads: 1}))
 		if err != nil {
 			return *asJSON, err
 		}
 		openTimes[i] = time.Since(start)
 		m.Close()
 	}
-	m, err := engine.Open(path, lim.options(engine.Options{Threads: *threads}))
+	m, err := engine.Open(path, lim.options(sec.engine(engine.Options{Threads: *threads})))
 	if err != nil {
 		return *asJSON, err
 	}

@@ -1,8 +1,9 @@
-// Command mle inspects, validates, runs and benchmarks .mle models.
+// Command mle inspects, validates, runs, benchmarks, compares, converts,
+// signs, verifies, encrypts and decrypts .mle models.
 //
 // Exit status: 0 success; 1 the model or the run failed (the reason, with its
 // MLE status code, is printed on stderr, and as JSON on stdout with --json);
-// 2 bad usage.
+// 2 bad usage. diff follows diff(1): 0 identical, 1 different, 2 trouble.
 package main
 
 import (
@@ -18,21 +19,60 @@ import (
 	"github.com/mle-runtime/mle/core/format"
 )
 
-const usage = `usage: mle <command> [flags] FILE
+const usage = `usage: mle <command> [flags] ARGS
 
 commands:
-  inspect FILE     header, sections, metadata, inputs/outputs, ops, tensors, planned memory
-  validate FILE    every structural check and every CRC; exit 1 with the reason on failure
+  inspect FILE     header, sections, metadata, lineage, policy, signatures, encryption,
+                   inputs/outputs, ops, tensors (stored and raw sizes), planned memory
+  validate FILE    every structural check, every CRC and signed digest; exit 1 with the reason on failure
   run FILE --input NAME=X.npy ... [--output-dir DIR]
                    run the model on .npy inputs, write NAME.npy per output
   bench FILE       open latency and run latency percentiles
+  diff A B         compare two models: metadata, signatures, graph, tensor contents
+                   (exit 0 identical, 1 different, 2 trouble)
+  convert IN OUT [--compress zstd|lz4|brotli|none] [--quantize fp16|bf16|int8|none] [--level N]
+                   store the weights anew; absent flags keep what IN has; an encrypted IN
+                   stays encrypted under its key; signatures are dropped (sign again)
+  keygen PREFIX    write a new Ed25519 key pair: PREFIX.key (private) and PREFIX.pub
+  sign --key K IN [-o OUT]
+                   sign IN with the private key K (in place without -o)
+  verify --pub P IN
+                   exit 0 when IN carries a valid signature by a key P (repeatable)
+                   and every byte checks; exit 1 with the reason otherwise
+  encrypt --key-file F IN OUT
+  decrypt --key-file F IN OUT
+                   seal IN with AES-256-GCM under the 32 raw bytes in F, or open it
   version          print the library and format versions
 
+Encrypted models: --key-file F on inspect, validate, run, bench, convert, diff and verify
+(inspect without it shows the public part). Signed models: --pub P (repeatable) on inspect,
+validate, run and bench requires a signed model's signature to be by one of those keys;
+--require-signature also refuses unsigned ones.
 Every command takes --json for machine-readable output. Run "mle <command> -h" for its flags.
 `
 
 // errUsage marks command-line mistakes (exit status 2).
 var errUsage = errors.New("usage")
+
+// exitError makes a command exit with a status other than 1: err (nil:
+// nothing more to print) is reported as any failure.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// command runs one subcommand, writing its report to w and warnings to ew.
+// It returns whether it was asked for JSON.
+type command func(args []string, w, ew io.Writer) (bool, error)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -43,8 +83,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cmds := map[string]func([]string, io.Writer) (bool, error){
+	cmds := map[string]command{
 		"inspect": cmdInspect, "validate": cmdValidate, "run": cmdRun, "bench": cmdBench, "version": cmdVersion,
+		"diff": cmdDiff, "convert": cmdConvert, "keygen": cmdKeygen, "sign": cmdSign, "verify": cmdVerify,
+		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -55,7 +97,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mle: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	asJSON, err := cmd(args[1:], stdout)
+	asJSON, err := cmd(args[1:], stdout, stderr)
+	status := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err == nil {
+			return ee.code
+		}
+		status, err = ee.code, ee.err
+	}
 	switch {
 	case err == nil:
 		return 0
@@ -66,12 +116,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	code := errs.CodeOf(err)
+	if code == errs.KeyRequired && !strings.Contains(err.Error(), "--key-file") {
+		err = errs.New(code, "%s (pass --key-file F)", errs.Message(err))
+	}
 	fmt.Fprintf(stderr, "mle %s: %v\n", args[0], err)
 	if asJSON {
 		writeJSON(stdout, map[string]any{"ok": false, "error": map[string]any{
 			"status": code.String(), "code": uint32(code), "message": err.Error()}})
 	}
-	return 1
+	return status
 }
 
 func writeJSON(w io.Writer, v any) {
@@ -108,17 +161,31 @@ func newFlags(name string) (*flag.FlagSet, *bool) {
 
 // parseFile parses the flags of a command that takes exactly one FILE.
 func parseFile(fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := parseArgs(fs, args)
+	pos, err := parsePositional(fs, args, "FILE")
 	if err != nil {
 		return "", err
-	}
-	if len(pos) != 1 {
-		return "", fmt.Errorf("%w: want exactly one FILE, got %d arguments", errUsage, len(pos))
 	}
 	return pos[0], nil
 }
 
-func cmdVersion(args []string, w io.Writer) (bool, error) {
+// parsePositional parses the flags of a command that takes exactly the
+// positional arguments named.
+func parsePositional(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != len(names) {
+		what := "exactly one " + names[0]
+		if len(names) > 1 {
+			what = strings.Join(names, " ")
+		}
+		return nil, fmt.Errorf("%w: want %s, got %d arguments", errUsage, what, len(pos))
+	}
+	return pos, nil
+}
+
+func cmdVersion(args []string, w, _ io.Writer) (bool, error) {
 	fs, asJSON := newFlags("version")
 	if _, err := parseArgs(fs, args); err != nil {
 		return false, err

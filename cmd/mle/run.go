@@ -23,21 +23,25 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func cmdRun(args []string, w io.Writer) (bool, error) {
+func cmdRun(args []string, w, _ io.Writer) (bool, error) {
 	fs, asJSON := newFlags("run")
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "NAME=FILE.npy (repeat per input; NAME= may be omitted for a single-input model)")
 	outDir := fs.String("output-dir", "", "write each output to DIR/NAME.npy")
 	verify := fs.Bool("verify", false, "check every CRC when opening")
 	lim := addLimitFlags(fs, true)
+	sec := addSecFlags(fs, true)
 	path, err := parseFile(fs, args)
 	if err == nil {
 		err = lim.check()
 	}
+	if err == nil {
+		err = sec.load()
+	}
 	if err != nil {
 		return *asJSON, err
 	}
-	m, err := engine.Open(path, lim.options(engine.Options{Verify: *verify}))
+	m, err := engine.Open(path, lim.options(sec.engine(engine.Options{Verify: *verify})))
 	if err != nil {
 		return *asJSON, err
 	}

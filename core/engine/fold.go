@@ -70,9 +70,7 @@ func (m *Model) constData(id int) ([]byte, []int64) {
 	if m.fold.value != nil && m.fold.value[id] {
 		return m.fold.data[id], m.fold.shape[id]
 	}
-	v := &m.g.Values[id]
-	ti, _ := m.file.TensorIndex(v.Name)
-	return m.file.TensorData(ti), v.Shape
+	return m.stored[id], m.g.Values[id].Shape
 }
 
 func (m *Model) foldConstants() {

@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"crypto/ed25519"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,6 +37,19 @@ type Options struct {
 	// NoFold runs nodes whose inputs are all constants on every run
 	// instead of once (fold.go): the same bits, for comparison.
 	NoFold bool
+	// Key decrypts an encrypted file (32 bytes).
+	Key []byte
+	// TrustedKeys and RequireSignature: see format.OpenOptions.
+	TrustedKeys      []ed25519.PublicKey
+	RequireSignature bool
+	// SkipPolicy opens a model whose access policy refuses this process
+	// (tools that inspect it; see format.OpenOptions).
+	SkipPolicy bool
+}
+
+func (o *Options) formatOptions() format.OpenOptions {
+	return format.OpenOptions{Verify: o.Verify, ReadAll: o.ReadAll, Key: o.Key, TrustedKeys: o.TrustedKeys, RequireSignature: o.RequireSignature,
+		SkipPolicy: o.SkipPolicy}
 }
 
 // MaxThreads caps Options.Threads.
@@ -65,8 +79,12 @@ type Model struct {
 	g         *graph.Checked
 	pool      *kernels.Pool
 	backend   Backend
-	consts    []Buf       // by value id: constants on the backend, zero otherwise
-	constIDs  []int       // the value ids of constants
+	consts    []Buf    // by value id: constants on the backend, zero otherwise
+	constIDs  []int    // the value ids of constants
+	storedIDs []int    // the value ids of stored constants
+	stored    [][]byte // by value id: a stored constant's element bytes (loadConstants)
+	loadOnce  sync.Once
+	loadErr   error
 	nodes     []nodeState // by node index: the compiled kernel
 	strs      modelStrings
 	sessions  sessionPool
@@ -110,7 +128,7 @@ func Open(path string, opts Options) (*Model, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	f, err := format.Open(path, format.OpenOptions{Verify: opts.Verify, ReadAll: opts.ReadAll})
+	f, err := format.Open(path, opts.formatOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +141,7 @@ func OpenBytes(b []byte, opts Options) (*Model, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	f, err := format.Parse(b, format.OpenOptions{Verify: opts.Verify})
+	f, err := format.Parse(b, opts.formatOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +155,7 @@ func OpenOwned(buf osmem.Buffer, opts Options) (*Model, error) {
 		osmem.Free(&buf)
 		return nil, err
 	}
-	f, err := format.ParseOwned(buf, format.OpenOptions{Verify: opts.Verify})
+	f, err := format.ParseOwned(buf, opts.formatOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -159,22 +177,57 @@ func newModel(f *format.File, opts Options) (*Model, error) {
 	}
 	m.backend = cpu
 	m.consts = make([]Buf, len(m.g.Values))
+	m.stored = make([][]byte, len(m.g.Values))
 	for id, v := range m.g.Values {
 		if v.Kind == graph.KindConstant {
-			i, _ := f.TensorIndex(v.Name)
-			c, err := m.backend.Constant(f.TensorData(i))
-			if err != nil {
-				_ = f.Close()
-				return nil, errs.Prefix(err, "constant %q", v.Name)
-			}
-			m.consts[id] = c
 			m.constIDs = append(m.constIDs, id)
+			m.storedIDs = append(m.storedIDs, id)
 		}
 	}
 	m.nodes = make([]nodeState, len(m.g.Nodes))
 	m.pool = kernels.NewPoolSpin(threads, opts.Serve.spin())
 	m.refs.Store(1)
 	return m, nil
+}
+
+// loadConstants makes the stored constants usable, once, when the first
+// plan is made (not at open, which stays O(1) in the weights): a tensor of
+// an encrypted file is decrypted, a signed one's digest checked, a
+// compressed or quantized one decoded (format.File.Load).
+func (m *Model) loadConstants() error {
+	m.loadOnce.Do(func() {
+		errs_ := make([]error, len(m.storedIDs))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for k, id := range m.storedIDs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() {
+					if r := recover(); r != nil {
+						errs_[k] = errs.New(errs.Internal, "loading constant %q: panic: %v", m.g.Values[id].Name, r)
+					}
+					<-sem
+					wg.Done()
+				}()
+				ti, _ := m.file.TensorIndex(m.g.Values[id].Name)
+				data, err := m.file.Load(ti)
+				if err == nil {
+					m.stored[id] = data
+					m.consts[id], err = m.backend.Constant(data)
+				}
+				errs_[k] = errs.Prefix(err, "constant %q", m.g.Values[id].Name)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs_ {
+			if err != nil {
+				m.loadErr = err
+				return
+			}
+		}
+	})
+	return m.loadErr
 }
 
 // nodeState is one node's kernel, compiled on the node's first use so that

@@ -59,6 +59,9 @@ func (c constSource) Int64s(id int) ([]int64, bool, error) {
 // is allocated here: the arena (which holds kernels' scratch too) is checked
 // against limit first, and allocated by the session.
 func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64) (*plan, error) {
+	if err := m.loadConstants(); err != nil {
+		return nil, err
+	}
 	if err := m.strings(); err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (m *Model) strings() error {
 				ms.err = err
 				return
 			}
-			packed := m.file.TensorData(ti)
+			packed := m.stored[id]
 			n, _ := dtype.NumElements(v.Shape)
 			refs := make([]byte, refSize*n)
 			refsOf(refs, packed, len(ms.src), n)

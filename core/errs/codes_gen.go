@@ -21,6 +21,7 @@ const (
 	Internal        Code = 14 // a bug in MLE, e.g. a caught panic: please report it
 	Busy            Code = 15 // the session or builder is in use by another thread
 	Cancelled       Code = 16 // the run was cancelled or ran past its timeout
+	Security        Code = 17 // a signature, key, decryption or access-policy check failed
 )
 
 // Extended codes: primary | n<<8. Each names one class of failure.
@@ -56,6 +57,12 @@ const (
 	FormatTensorBounds   = Format | 14<<8 // tensor data runs past the WEIGHTS section
 	FormatDescriptor     = Format | 15<<8 // another malformed tensor descriptor
 	FormatString         = Format | 16<<8 // a stored string tensor is malformed (offsets, UTF-8, length)
+	FormatSignature      = Format | 17<<8 // the SIGNATURE section or its manifest does not decode
+	FormatManifest       = Format | 18<<8 // the signed manifest does not describe this file (sections or tensors differ in number or place)
+	FormatCodec          = Format | 19<<8 // a compressed or quantized tensor's stream is corrupt
+	FormatCodecSize      = Format | 20<<8 // a compressed stream decodes to more or fewer bytes than declared
+	FormatChunkTable     = Format | 21<<8 // a chunk table is malformed or points outside its tensor
+	FormatEncryption     = Format | 22<<8 // the ENCRYPTION or SEALED section of an encrypted file is malformed
 
 	ChecksumHeader  = Checksum | 1<<8
 	ChecksumSection = Checksum | 2<<8
@@ -80,6 +87,7 @@ const (
 	MetadataUTF8       = Metadata | 6<<8 // invalid UTF-8
 	MetadataSignature  = Metadata | 7<<8 // inputs/outputs disagree with the graph
 	MetadataMissingKey = Metadata | 8<<8 // a required field is absent
+	MetadataPolicy     = Metadata | 9<<8 // the access policy is malformed or names a claim this runtime does not know
 
 	UnsupportedEncoding = Unsupported | 1<<8 // a tensor encoding this build lacks (zstd, ...)
 	UnsupportedDevice   = Unsupported | 2<<8 // e.g. CUDA in a CPU-only build
@@ -91,6 +99,16 @@ const (
 	NoMemorySystem = NoMemory | 2<<8 // the operating system refused the memory
 
 	CancelledDeadline = Cancelled | 1<<8 // the run took longer than its timeout
+
+	SignatureInvalid   = Security | 1<<8 // a signature does not verify over the file's manifest
+	SignatureUntrusted = Security | 2<<8 // the file is signed, but by none of the trusted keys
+	SignatureRequired  = Security | 3<<8 // a signature is required and the file has none
+	DigestMismatch     = Security | 4<<8 // a section or tensor changed after signing: its SHA-256 differs from the signed manifest
+	KeyRequired        = Security | 5<<8 // the file is encrypted and no key was given
+	KeyWrong           = Security | 6<<8 // the key is not the one the file was encrypted with
+	KeyInvalid         = Security | 7<<8 // a key or key file has the wrong length or format
+	Decrypt            = Security | 8<<8 // encrypted data was tampered with or truncated: a chunk fails authentication
+	Policy             = Security | 9<<8 // the file's access policy refuses this host, user, time or runtime
 )
 
 // names holds every code's C name.
@@ -112,6 +130,7 @@ var names = map[Code]string{
 	Internal:             "MLE_ERR_INTERNAL",
 	Busy:                 "MLE_ERR_BUSY",
 	Cancelled:            "MLE_ERR_CANCELLED",
+	Security:             "MLE_ERR_SECURITY",
 	InvalidNull:          "MLE_ERR_INVALID_NULL",
 	IOOpen:               "MLE_ERR_IO_OPEN",
 	FormatTruncated:      "MLE_ERR_FORMAT_TRUNCATED",
@@ -122,6 +141,7 @@ var names = map[Code]string{
 	ShapeTooLarge:        "MLE_ERR_SHAPE_TOO_LARGE",
 	NoMemoryLimit:        "MLE_ERR_NO_MEMORY_LIMIT",
 	CancelledDeadline:    "MLE_ERR_CANCELLED_DEADLINE",
+	SignatureInvalid:     "MLE_ERR_SIGNATURE_INVALID",
 	InvalidOptions:       "MLE_ERR_INVALID_OPTIONS",
 	IORead:               "MLE_ERR_IO_READ",
 	FormatBadMagic:       "MLE_ERR_FORMAT_BAD_MAGIC",
@@ -130,6 +150,7 @@ var names = map[Code]string{
 	MetadataDuplicate:    "MLE_ERR_METADATA_DUPLICATE",
 	UnsupportedDevice:    "MLE_ERR_UNSUPPORTED_DEVICE",
 	NoMemorySystem:       "MLE_ERR_NO_MEMORY_SYSTEM",
+	SignatureUntrusted:   "MLE_ERR_SIGNATURE_UNTRUSTED",
 	InvalidName:          "MLE_ERR_INVALID_NAME",
 	IOMap:                "MLE_ERR_IO_MAP",
 	FormatVersion:        "MLE_ERR_FORMAT_VERSION",
@@ -137,30 +158,38 @@ var names = map[Code]string{
 	GraphUnknownOp:       "MLE_ERR_GRAPH_UNKNOWN_OP",
 	MetadataTooLarge:     "MLE_ERR_METADATA_TOO_LARGE",
 	UnsupportedFeature:   "MLE_ERR_UNSUPPORTED_FEATURE",
+	SignatureRequired:    "MLE_ERR_SIGNATURE_REQUIRED",
 	InvalidValue:         "MLE_ERR_INVALID_VALUE",
 	IOFault:              "MLE_ERR_IO_FAULT",
 	FormatRequiredFlag:   "MLE_ERR_FORMAT_REQUIRED_FLAG",
 	GraphAttribute:       "MLE_ERR_GRAPH_ATTRIBUTE",
 	MetadataDepth:        "MLE_ERR_METADATA_DEPTH",
+	DigestMismatch:       "MLE_ERR_DIGEST_MISMATCH",
 	InvalidBuffer:        "MLE_ERR_INVALID_BUFFER",
 	IOWrite:              "MLE_ERR_IO_WRITE",
 	FormatEndian:         "MLE_ERR_FORMAT_ENDIAN",
 	GraphShape:           "MLE_ERR_GRAPH_SHAPE",
 	MetadataField:        "MLE_ERR_METADATA_FIELD",
+	KeyRequired:          "MLE_ERR_KEY_REQUIRED",
 	InvalidString:        "MLE_ERR_INVALID_STRING",
 	IONotFile:            "MLE_ERR_IO_NOT_FILE",
 	FormatSectionBounds:  "MLE_ERR_FORMAT_SECTION_BOUNDS",
 	GraphMalformed:       "MLE_ERR_GRAPH_MALFORMED",
 	MetadataUTF8:         "MLE_ERR_METADATA_UTF8",
+	KeyWrong:             "MLE_ERR_KEY_WRONG",
 	InvalidCategory:      "MLE_ERR_INVALID_CATEGORY",
 	FormatSectionOverlap: "MLE_ERR_FORMAT_SECTION_OVERLAP",
 	GraphDuplicate:       "MLE_ERR_GRAPH_DUPLICATE",
 	MetadataSignature:    "MLE_ERR_METADATA_SIGNATURE",
+	KeyInvalid:           "MLE_ERR_KEY_INVALID",
 	FormatGap:            "MLE_ERR_FORMAT_GAP",
 	GraphDType:           "MLE_ERR_GRAPH_DTYPE",
 	MetadataMissingKey:   "MLE_ERR_METADATA_MISSING_KEY",
+	Decrypt:              "MLE_ERR_DECRYPT",
 	FormatHeader:         "MLE_ERR_FORMAT_HEADER",
 	GraphTooLarge:        "MLE_ERR_GRAPH_TOO_LARGE",
+	MetadataPolicy:       "MLE_ERR_METADATA_POLICY",
+	Policy:               "MLE_ERR_POLICY",
 	FormatMisaligned:     "MLE_ERR_FORMAT_MISALIGNED",
 	GraphTree:            "MLE_ERR_GRAPH_TREE",
 	FormatShapeOverflow:  "MLE_ERR_FORMAT_SHAPE_OVERFLOW",
@@ -169,4 +198,10 @@ var names = map[Code]string{
 	FormatTensorBounds:   "MLE_ERR_FORMAT_TENSOR_BOUNDS",
 	FormatDescriptor:     "MLE_ERR_FORMAT_DESCRIPTOR",
 	FormatString:         "MLE_ERR_FORMAT_STRING",
+	FormatSignature:      "MLE_ERR_FORMAT_SIGNATURE",
+	FormatManifest:       "MLE_ERR_FORMAT_MANIFEST",
+	FormatCodec:          "MLE_ERR_FORMAT_CODEC",
+	FormatCodecSize:      "MLE_ERR_FORMAT_CODEC_SIZE",
+	FormatChunkTable:     "MLE_ERR_FORMAT_CHUNK_TABLE",
+	FormatEncryption:     "MLE_ERR_FORMAT_ENCRYPTION",
 }

@@ -5,6 +5,8 @@ package format
 import (
 	"encoding/binary"
 	"hash/crc32"
+
+	"github.com/mle-runtime/mle/core/codec"
 )
 
 // Magic opens every .mle file. Like PNG's signature, the high byte and the
@@ -15,7 +17,7 @@ var Magic = [8]byte{0x89, 'M', 'L', 'E', '\r', '\n', 0x1a, '\n'}
 // accept any minor of their major.
 const (
 	VersionMajor = 1
-	VersionMinor = 0
+	VersionMinor = 1
 )
 
 // EndianMarker is stored little-endian at header offset 12.
@@ -62,6 +64,10 @@ func (k SectionKind) String() string {
 		return "WEIGHTS"
 	case SectionSignature:
 		return "SIGNATURE"
+	case SectionEncryption:
+		return "ENCRYPTION"
+	case SectionSealed:
+		return "SEALED"
 	}
 	return "UNKNOWN"
 }
@@ -76,36 +82,20 @@ func (k SectionKind) align() uint64 {
 	return SectionAlign
 }
 
-// Encoding is how a tensor's bytes are stored. Ids are never reused.
-type Encoding uint8
+// Encoding is how a tensor's bytes are stored (package codec). Ids are
+// never reused.
+type Encoding = codec.ID
 
-// Encodings. Only Raw is implemented by this build; the others are reserved.
+// Encodings (docs/FORMAT.md §6.1).
 const (
-	EncodingRaw    Encoding = 0
-	EncodingZstd   Encoding = 1
-	EncodingLZ4    Encoding = 2
-	EncodingBrotli Encoding = 3
-	EncodingFP16   Encoding = 4 // float32 quantized to float16
-	EncodingInt8   Encoding = 5 // int8 with per-tensor scale
+	EncodingRaw    = codec.Raw
+	EncodingZstd   = codec.Zstd
+	EncodingLZ4    = codec.LZ4
+	EncodingBrotli = codec.Brotli
+	EncodingFP16   = codec.FP16
+	EncodingInt8   = codec.Int8
+	EncodingBF16   = codec.BF16
 )
-
-func (e Encoding) String() string {
-	switch e {
-	case EncodingRaw:
-		return "raw"
-	case EncodingZstd:
-		return "zstd"
-	case EncodingLZ4:
-		return "lz4"
-	case EncodingBrotli:
-		return "brotli"
-	case EncodingFP16:
-		return "fp16-quantized"
-	case EncodingInt8:
-		return "int8-quantized"
-	}
-	return "unknown"
-}
 
 // Header is the fixed 64-byte file header.
 type Header struct {

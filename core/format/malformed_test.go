@@ -106,7 +106,7 @@ func TestMalformedHeader(t *testing.T) {
 	}{
 		{"bad magic", func(b []byte) []byte { b[1] = 'X'; return b }, errs.FormatBadMagic, "magic"},
 		{"short non-mle", func(b []byte) []byte { return []byte("PK\x03\x04") }, errs.FormatBadMagic, ""},
-		{"newer major", func(b []byte) []byte { le.PutUint16(b[8:], 2); return rehash(b) }, errs.FormatVersion, "2.0"},
+		{"newer major", func(b []byte) []byte { le.PutUint16(b[8:], 2); return rehash(b) }, errs.FormatVersion, "version 2."},
 		{"major zero", func(b []byte) []byte { le.PutUint16(b[8:], 0); return rehash(b) }, errs.FormatVersion, ""},
 		{"newer minor is fine", func(b []byte) []byte { le.PutUint16(b[10:], 7); return rehash(b) }, errs.OK, ""},
 		{"big endian", func(b []byte) []byte { binary.BigEndian.PutUint32(b[12:], EndianMarker); return rehash(b) }, errs.FormatEndian, "big-endian"},
@@ -146,7 +146,8 @@ func TestMalformedHeader(t *testing.T) {
 			return rehash(b)
 		}, errs.FormatHeader, "no GRAPH section"},
 		{"unknown required section", func(b []byte) []byte { le.PutUint32(sectionField(b, 1, 0), 77); return rehash(b) }, errs.UnsupportedFeature, "unknown kind 77"},
-		{"signature section", func(b []byte) []byte { le.PutUint32(sectionField(b, 3, 0), uint32(SectionSignature)); return rehash(b) }, errs.UnsupportedFeature, "SIGNATURE"},
+		{"signature section not last", func(b []byte) []byte { le.PutUint32(sectionField(b, 1, 0), uint32(SectionSignature)); return rehash(b) }, errs.FormatHeader, "must be the last"},
+		{"sealed section without the flag", func(b []byte) []byte { le.PutUint32(sectionField(b, 1, 0), uint32(SectionSealed)); return rehash(b) }, errs.FormatEncryption, "encrypted flag"},
 		{"unknown section flag", func(b []byte) []byte { le.PutUint32(sectionField(b, 0, 4), 4); return rehash(b) }, errs.FormatHeader, "flags"},
 		{"section crc", func(b []byte) []byte { b[le.Uint64(sectionField(b, 1, 8))+3] ^= 0x40; return b }, errs.ChecksumSection, "GRAPH section CRC"},
 	}
@@ -202,7 +203,7 @@ func TestMalformedTensors(t *testing.T) {
 		{"raw length", func(ts []TensorDesc) { ts[0].RawLen = 20 }, errs.FormatDescriptor, "raw length"},
 		{"stored length", func(ts []TensorDesc) { ts[0].StoredLen = 20 }, errs.FormatDescriptor, "stores"},
 		{"duplicate name", func(ts []TensorDesc) { ts[1].Name = "W" }, errs.FormatDescriptor, "twice"},
-		{"zstd", func(ts []TensorDesc) { ts[0].Encoding = EncodingZstd }, errs.UnsupportedEncoding, "zstd"},
+		{"fp16 of the wrong length", func(ts []TensorDesc) { ts[0].Encoding = EncodingFP16 }, errs.FormatDescriptor, "2 bytes per element"},
 		{"unknown encoding", func(ts []TensorDesc) { ts[0].Encoding = 200 }, errs.UnsupportedEncoding, "200"},
 	}
 	for _, c := range cases {

@@ -34,6 +34,8 @@ type Metadata struct {
 	Inputs      []graph.ValueInfo
 	Outputs     []graph.ValueInfo
 	Properties  map[string]string
+	Lineage     *Lineage // where the model came from; nil: not recorded
+	Policy      *Policy  // access policy enforced at open; nil: none
 }
 
 var semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
@@ -54,6 +56,8 @@ type jsonMetadata struct {
 	Inputs      []jsonValueInfo   `json:"inputs"`
 	Outputs     []jsonValueInfo   `json:"outputs"`
 	Properties  map[string]string `json:"properties,omitempty"`
+	Lineage     *Lineage          `json:"lineage,omitempty"`
+	Policy      *Policy           `json:"policy,omitempty"`
 }
 
 func toJSONInfos(vs []graph.ValueInfo) []jsonValueInfo {
@@ -71,7 +75,8 @@ func toJSONInfos(vs []graph.ValueInfo) []jsonValueInfo {
 // Encode returns m as canonical JSON (fixed key order, sorted properties).
 func (m *Metadata) Encode() ([]byte, error) {
 	jm := jsonMetadata{Name: m.Name, Description: m.Description, Version: m.Version, Created: m.Created,
-		Writer: m.Writer, Inputs: toJSONInfos(m.Inputs), Outputs: toJSONInfos(m.Outputs), Properties: m.Properties}
+		Writer: m.Writer, Inputs: toJSONInfos(m.Inputs), Outputs: toJSONInfos(m.Outputs), Properties: m.Properties,
+		Lineage: m.Lineage, Policy: m.Policy}
 	if m.Producer != (Producer{}) {
 		p := m.Producer
 		jm.Producer = &p
@@ -98,6 +103,11 @@ func (m *Metadata) Validate() error {
 	for _, s := range []string{m.Name, m.Description, m.Version, m.Created, m.Producer.Name, m.Producer.Version, m.Writer} {
 		if !utf8.ValidString(s) {
 			return errs.New(errs.MetadataUTF8, "metadata holds invalid UTF-8")
+		}
+	}
+	if m.Policy != nil {
+		if err := m.Policy.validate(); err != nil {
+			return err
 		}
 	}
 	for k, v := range m.Properties {
@@ -139,7 +149,7 @@ func parseMetadata(b []byte, signature bool) (*Metadata, error) {
 		}
 		// A writer keeps only the keys of §4: anything else would vanish
 		// from the file without a word, so it is refused.
-		if err := onlyKeys(obj, "metadata", "name", "description", "version", "created", "producer", "properties"); err != nil {
+		if err := onlyKeys(obj, "metadata", "name", "description", "version", "created", "producer", "properties", "lineage", "policy"); err != nil {
 			return nil, err
 		}
 		if p, ok := obj.get("producer"); ok {
@@ -177,6 +187,16 @@ func parseMetadata(b []byte, signature bool) (*Metadata, error) {
 				return nil, errs.New(errs.MetadataField, "metadata property %q must be a string", pm.key)
 			}
 			m.Properties[pm.key] = s
+		}
+	}
+	if v, ok := obj.get("lineage"); ok {
+		if m.Lineage, err = parseLineage(v, !signature); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := obj.get("policy"); ok {
+		if m.Policy, err = parsePolicy(v); err != nil {
+			return nil, err
 		}
 	}
 	for _, io := range []struct {

@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -29,6 +30,41 @@ type OpenOptions struct {
 	// ReadAll reads the file into memory instead of mapping it (for network
 	// filesystems, or files that may be replaced while in use).
 	ReadAll bool
+	// Key is the 32-byte key of an encrypted file.
+	Key []byte
+	// TrustedKeys: a signed file must carry a valid signature by one of
+	// these keys (errs.SignatureUntrusted otherwise). Unsigned files still
+	// open unless RequireSignature is set.
+	TrustedKeys []ed25519.PublicKey
+	// RequireSignature refuses a file without a valid signature by one of
+	// TrustedKeys (which must then be given).
+	RequireSignature bool
+	// SkipPolicy opens a file whose access policy refuses this process,
+	// for tools that show or copy it without running it (inspect, diff).
+	SkipPolicy bool
+	// PolicyContext replaces this process's clock, host and user when the
+	// policy is checked (tests); nil: CurrentPolicyContext().
+	PolicyContext *PolicyContext
+	// PublicOnly opens only the public part of an encrypted file, without
+	// its key: Metadata is the public metadata and Envelope describes the
+	// encryption; Graph, Checked and Tensors are nil. Unencrypted files open
+	// in full.
+	PublicOnly bool
+}
+
+func (o *OpenOptions) check() error {
+	if o.RequireSignature && len(o.TrustedKeys) == 0 {
+		return errs.New(errs.InvalidOptions, "require_signature needs trusted keys to check the signature against")
+	}
+	if o.Key != nil && len(o.Key) != EncryptionKeySize {
+		return errs.New(errs.KeyInvalid, "an encryption key is %d bytes; this one is %d", EncryptionKeySize, len(o.Key))
+	}
+	for i, k := range o.TrustedKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return errs.New(errs.KeyInvalid, "trusted key %d is %d bytes; an Ed25519 public key is %d", i, len(k), ed25519.PublicKeySize)
+		}
+	}
+	return nil
 }
 
 // File is an opened, validated .mle file. Its tensor data stays in the
@@ -41,7 +77,14 @@ type File struct {
 	Graph        *graph.Graph
 	Checked      *graph.Checked
 	Tensors      []TensorDesc
+	// Signed describes the signatures of a signed file (nil: unsigned).
+	Signed *Signed
+	// Envelope describes the encryption of a file opened from an
+	// encrypted one (nil: not encrypted).
+	Envelope *Envelope
 
+	loads     []tensorLoad // by tensor: decoded bytes, made on first use
+	sealed    *sealedState
 	data      []byte
 	mapping   []byte       // from mmap-go
 	owned     osmem.Buffer // data, when read into memory the File owns
@@ -59,6 +102,9 @@ type File struct {
 // ran on: more than the read. A file that fits in the first read is not
 // mapped at all.
 func Open(path string, opts OpenOptions) (*File, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	if st, err := os.Stat(path); err != nil {
 		return nil, errs.Wrap(errs.IOOpen, err, "opening %s", path)
 	} else if !st.Mode().IsRegular() {
@@ -180,10 +226,15 @@ func headEnd(b []byte, size int64) int {
 	for i := uint64(0); i < count; i++ {
 		e := b[HeaderSize+i*SectionEntrySize:]
 		off, length := binary.LittleEndian.Uint64(e[8:]), binary.LittleEndian.Uint64(e[16:])
-		if SectionKind(binary.LittleEndian.Uint32(e)) == SectionWeights {
+		switch SectionKind(binary.LittleEndian.Uint32(e)) {
+		case SectionWeights:
 			want = max(want, off)
-		} else if off+length >= off {
-			want = max(want, off+length)
+		case SectionSignature, SectionSealed:
+			// After WEIGHTS, or large: read from the mapping.
+		default:
+			if off+length >= off {
+				want = max(want, off+length)
+			}
 		}
 	}
 	return int(max(min(want, uint64(max(size, 0)), maxHeadRead), uint64(len(b))))
@@ -251,6 +302,10 @@ func fileKind(m os.FileMode) string {
 // ParseOwned is Parse for memory from osmem.Alloc, which the File takes over:
 // Close (or a failed parse) frees it.
 func ParseOwned(buf osmem.Buffer, opts OpenOptions) (*File, error) {
+	if err := opts.check(); err != nil {
+		osmem.Free(&buf)
+		return nil, err
+	}
 	f, err := parse(buf.Bytes(), nil, opts)
 	if err != nil {
 		osmem.Free(&buf)
@@ -264,6 +319,9 @@ func ParseOwned(buf osmem.Buffer, opts OpenOptions) (*File, error) {
 // is in use and should be 64-byte aligned (see AlignedBytes) so tensor views
 // are aligned; misaligned data is copied.
 func Parse(data []byte, opts OpenOptions) (*File, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	if len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%TensorAlign != 0 {
 		data = append(AlignedBytes(len(data))[:0], data...)
 	}
@@ -283,6 +341,11 @@ func AlignedBytes(n int) []byte {
 // Close releases the mapping (or the memory the File owns). Tensor views
 // become invalid.
 func (f *File) Close() error {
+	f.freeLoads()
+	if f.sealed != nil {
+		f.sealed.secret.Free()
+		f.sealed = nil
+	}
 	if f.owned.Len() > 0 {
 		osmem.Free(&f.owned)
 		f.data, f.weights = nil, nil
@@ -338,7 +401,15 @@ func (f *File) Int64s(name string) ([]int64, error) {
 	if !ok {
 		return nil, errs.New(errs.GraphMissingTensor, "no stored tensor %q", name)
 	}
-	return int64sOf(name, f.Tensors[i].DType, f.TensorData(i))
+	t := &f.Tensors[i]
+	if t.DType != dtype.Int64 || t.RawLen/8 > maxShapeTensor {
+		return int64sOf(name, t.DType, make([]byte, min(t.RawLen, 8*(maxShapeTensor+1))))
+	}
+	b, err := f.Load(i)
+	if err != nil {
+		return nil, err
+	}
+	return int64sOf(name, t.DType, b)
 }
 
 func int64sOf(name string, dt dtype.DType, b []byte) ([]int64, error) {
@@ -412,9 +483,10 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 	if got, want := crc32c(hb[:60]), le.Uint32(hb[60:]); got != want {
 		return nil, errs.New(errs.ChecksumHeader, "header CRC-32C is %#08x but bytes 0..60 hash to %#08x", want, got)
 	}
-	if h.RequiredFlags != 0 {
-		return nil, errs.New(errs.FormatRequiredFlag, "file requires features %#x that this reader does not know", h.RequiredFlags)
+	if unknown := h.RequiredFlags &^ knownRequiredFlags; unknown != 0 {
+		return nil, errs.New(errs.FormatRequiredFlag, "file requires features %#x that this reader does not know", unknown)
 	}
+	encrypted := h.RequiredFlags&FlagEncrypted != 0
 	if le.Uint32(hb[44:]) != 0 {
 		return nil, errs.New(errs.FormatHeader, "header reserved field at offset 44 is not zero")
 	}
@@ -440,7 +512,7 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 	}
 	f := &File{Header: h, data: data, Sections: make([]Section, 0, h.SectionCount)}
 	prevEnd := tableEnd
-	var bySection [SectionWeights + 1]int // 1 + the index of each of the four sections; 0: none yet
+	var bySection [SectionSealed + 1]int // 1 + the index of each known section; 0: none yet
 	for i := 0; i < int(h.SectionCount); i++ {
 		e := table[i*SectionEntrySize:]
 		s := Section{Kind: SectionKind(le.Uint32(e)), Flags: le.Uint32(e[4:]), Offset: le.Uint64(e[8:]),
@@ -452,13 +524,22 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 			return nil, errs.New(errs.FormatHeader, "section %d (%s): unknown flags %#x", i, s.Kind, s.Flags)
 		}
 		switch s.Kind {
-		case SectionMetadata, SectionGraph, SectionTensors, SectionWeights:
+		case SectionMetadata, SectionGraph, SectionTensors, SectionWeights, SectionSignature, SectionEncryption, SectionSealed:
 			if bySection[s.Kind] != 0 {
 				return nil, errs.New(errs.FormatHeader, "section %s appears twice", s.Kind)
 			}
 			bySection[s.Kind] = i + 1
-		case SectionSignature:
-			return nil, errs.New(errs.UnsupportedFeature, "file has a SIGNATURE section; signatures are not supported by this build")
+			switch {
+			case s.Kind == SectionSignature && encrypted:
+				return nil, errs.New(errs.UnsupportedFeature, "an encrypted file with a SIGNATURE section: sign a model before encrypting it (the signature is then sealed inside)")
+			case s.Kind == SectionSignature && i != int(h.SectionCount)-1:
+				return nil, errs.New(errs.FormatHeader, "the SIGNATURE section is section %d of %d; it must be the last", i, h.SectionCount)
+			case (s.Kind == SectionEncryption || s.Kind == SectionSealed) != encrypted && s.Kind != SectionMetadata:
+				if encrypted {
+					return nil, errs.New(errs.FormatEncryption, "an encrypted file holds METADATA, ENCRYPTION and SEALED; it has a %s section", s.Kind)
+				}
+				return nil, errs.New(errs.FormatEncryption, "file has a %s section but not the encrypted flag", s.Kind)
+			}
 		default:
 			if s.Flags&SectionIgnorable == 0 {
 				return nil, errs.New(errs.UnsupportedFeature, "section %d has unknown kind %d and is not marked ignorable", i, uint32(s.Kind))
@@ -483,6 +564,9 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 	if prevEnd != size {
 		return nil, errs.New(errs.FormatGap, "file has %d bytes after its last section", size-prevEnd)
 	}
+	if encrypted {
+		return parseEnvelope(f, data, hb, bySection[:], opts)
+	}
 	body := func(k SectionKind) ([]byte, *Section, error) {
 		i := bySection[k]
 		if i == 0 {
@@ -493,6 +577,23 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 			return data[s.Offset : s.Offset+s.Length : s.Offset+s.Length], s, nil
 		}
 		return view(s.Offset, s.Offset+s.Length), s, nil
+	}
+	// A signature is checked before any section is parsed: with trusted
+	// keys, only bytes the signer vouched for reach the parsers.
+	sigAt := bySection[SectionSignature]
+	if sigAt != 0 {
+		ss := f.Sections[sigAt-1]
+		var err error
+		if got := crc32c(data[ss.Offset : ss.Offset+ss.Length]); got != ss.CRC {
+			return nil, errs.New(errs.ChecksumSection, "SIGNATURE section CRC-32C is %#08x but its bytes hash to %#08x", ss.CRC, got)
+		}
+		f.Signed, err = checkSigned(data[ss.Offset:ss.Offset+ss.Length:ss.Offset+ss.Length], hb, f.Sections[:sigAt-1],
+			func(s Section) []byte { return view(s.Offset, s.Offset+s.Length) }, opts.TrustedKeys)
+		if err != nil {
+			return nil, err
+		}
+	} else if opts.RequireSignature {
+		return nil, errs.New(errs.SignatureRequired, "the file is not signed, and a signature by a trusted key is required")
 	}
 	var sec [4][]byte
 	for i, k := range []SectionKind{SectionMetadata, SectionGraph, SectionTensors, SectionWeights} {
@@ -521,6 +622,20 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 	f.weights = sec[3]
 	if f.Tensors, f.tensorIdx, err = decodeTensors(sec[2], uint64(len(sec[3]))); err != nil {
 		return nil, err
+	}
+	f.loads = make([]tensorLoad, len(f.Tensors))
+	if f.Signed != nil && len(f.Signed.manifest.Tensors) != len(f.Tensors) {
+		return nil, errs.New(errs.FormatManifest, "the signed manifest lists %d tensors; the file has %d", len(f.Signed.manifest.Tensors), len(f.Tensors))
+	}
+	if !opts.SkipPolicy && f.Metadata.Policy != nil {
+		pc := opts.PolicyContext
+		if pc == nil {
+			c := CurrentPolicyContext()
+			pc = &c
+		}
+		if err := f.Metadata.Policy.Check(*pc); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Verify {
 		if err := f.verifyWeights(); err != nil {
@@ -552,6 +667,16 @@ func (f *File) verifyWeights() error {
 			return errs.New(errs.ChecksumTensor, "tensor %q CRC-32C is %#08x but its bytes hash to %#08x", t.Name, t.CRC, got)
 		}
 		end = t.Offset + t.StoredLen
+	}
+	// Signed tensors' digests, and every encoded tensor's stream.
+	if err := parallelErr(len(f.Tensors), func(i int) error {
+		if f.Signed == nil && f.Tensors[i].Encoding == EncodingRaw {
+			return nil
+		}
+		_, err := f.Load(i)
+		return err
+	}); err != nil {
+		return err
 	}
 	for _, s := range f.Sections {
 		if s.Kind == SectionWeights {
@@ -594,8 +719,12 @@ func (f *File) CheckStrings(i int) error {
 	if !t.DType.IsString() {
 		return nil
 	}
+	b, err := f.Load(i)
+	if err != nil {
+		return err
+	}
 	n, _ := dtype.NumElements(t.Shape)
-	return errs.Prefix(strs.Check(f.TensorData(i), n, errs.FormatString), "tensor %q", t.Name)
+	return errs.Prefix(strs.Check(b, n, errs.FormatString), "tensor %q", t.Name)
 }
 
 func checkSignature(what string, meta, g []graph.ValueInfo) error {

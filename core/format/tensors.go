@@ -3,6 +3,7 @@ package format
 import (
 	"unicode/utf8"
 
+	"github.com/mle-runtime/mle/core/codec"
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/strs"
@@ -139,11 +140,8 @@ func decodeTensors(b []byte, weightsLen uint64) ([]TensorDesc, map[string]int, e
 				return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw length %d, but %s%v needs %d bytes", t.Name, t.RawLen, t.DType, t.Shape, size)
 			}
 		}
-		if t.Encoding != EncodingRaw {
-			return nil, nil, errs.New(errs.UnsupportedEncoding, "tensor %q: encoding %s (id %d) not supported by this build", t.Name, t.Encoding, uint8(t.Encoding))
-		}
-		if t.StoredLen != t.RawLen {
-			return nil, nil, errs.New(errs.FormatDescriptor, "tensor %q: raw encoding stores %d bytes but declares %d", t.Name, t.StoredLen, t.RawLen)
+		if err := checkEncoding(t); err != nil {
+			return nil, nil, err
 		}
 		if t.Offset%TensorAlign != 0 {
 			return nil, nil, errs.New(errs.FormatMisaligned, "tensor %q: offset %d is not a multiple of %d", t.Name, t.Offset, TensorAlign)
@@ -170,4 +168,23 @@ func decodeTensors(b []byte, weightsLen uint64) ([]TensorDesc, map[string]int, e
 		return nil, nil, errs.New(errs.FormatGap, "WEIGHTS section is %d bytes but its tensors end at %d", weightsLen, end)
 	}
 	return ts, index, nil
+}
+
+// checkEncoding checks what a descriptor alone can say about its encoding;
+// the stream itself is checked when the tensor is decoded.
+func checkEncoding(t *TensorDesc) error {
+	id := codec.ID(t.Encoding)
+	switch {
+	case id == codec.Raw:
+		if t.StoredLen != t.RawLen {
+			return errs.New(errs.FormatDescriptor, "tensor %q: raw encoding stores %d bytes but declares %d", t.Name, t.StoredLen, t.RawLen)
+		}
+	case !id.Known():
+		return errs.New(errs.UnsupportedEncoding, "tensor %q: encoding id %d not supported by this build", t.Name, uint8(t.Encoding))
+	case id.Quantized() && t.DType != dtype.Float32 && t.DType != dtype.Float64:
+		return errs.New(errs.FormatDescriptor, "tensor %q: %s is %s; quantized encodings hold float32 or float64 tensors", t.Name, id, t.DType)
+	case (id == codec.FP16 || id == codec.BF16) && t.StoredLen != t.RawLen/uint64(t.DType.Size())*2:
+		return errs.New(errs.FormatDescriptor, "tensor %q: %s stores 2 bytes per element (%d), not %d", t.Name, id, t.RawLen/uint64(t.DType.Size())*2, t.StoredLen)
+	}
+	return nil
 }

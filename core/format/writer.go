@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mle-runtime/mle/core/codec"
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
@@ -31,6 +32,7 @@ type Builder struct {
 	tensors []TensorDesc
 	data    [][]byte
 	names   map[string]int // tensor name → index
+	cur     []codec.ID     // the tensors' encodings in the file they came from (Rewrite), else nil
 }
 
 // NewBuilder returns an empty builder.
@@ -202,31 +204,61 @@ type layout struct {
 	fileSize uint64
 }
 
-func (b *Builder) layout() (*layout, error) {
+func (b *Builder) layout(o *WriteOptions) (*layout, *QuantReport, error) {
 	g := b.g
 	g.Outputs = slices.Clone(b.g.Outputs)
 	if _, err := graph.CheckInferOutputs(&g, builderConsts{b}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	tensors, data := slices.Clone(b.tensors), b.data
+	var rep *QuantReport
 	meta := b.meta
+	if o != nil {
+		var err error
+		if o.Compress != codec.Raw || o.Quantize != codec.Raw {
+			if tensors, data, rep, err = storeTensors(&g, tensors, b.cur, data, o); err != nil {
+				return nil, nil, err
+			}
+		}
+		// Records of a quantization the file no longer has go.
+		stale := o.Quantize == codec.Raw && (meta.Properties["mle.quantization"] != "" || meta.Properties["mle.quantization_error"] != "")
+		if len(o.Properties) > 0 || rep != nil || stale {
+			meta.Properties = cloneMap(meta.Properties)
+			if meta.Properties == nil {
+				meta.Properties = map[string]string{}
+			}
+			if rep != nil || stale {
+				delete(meta.Properties, "mle.quantization")
+				delete(meta.Properties, "mle.quantization_error")
+			}
+			for k, v := range o.Properties {
+				meta.Properties[k] = v
+			}
+			if rep != nil {
+				meta.Properties["mle.quantization"] = rep.property()
+			}
+			if err := meta.Validate(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	meta.Inputs, meta.Outputs, meta.Writer = g.Inputs, g.Outputs, WriterName
 	if meta.Created == "" {
 		meta.Created = time.Now().UTC().Format(time.RFC3339)
 	}
 	metaJSON, err := meta.Encode()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(metaJSON) > MaxMetadataSize {
-		return nil, errs.New(errs.MetadataTooLarge, "metadata is %d bytes; the limit is %d", len(metaJSON), MaxMetadataSize)
+		return nil, nil, errs.New(errs.MetadataTooLarge, "metadata is %d bytes; the limit is %d", len(metaJSON), MaxMetadataSize)
 	}
-	tensors := slices.Clone(b.tensors)
 	var end uint64
 	for i := range tensors {
 		tensors[i].Offset, _ = alignUp(end, TensorAlign)
 		end = tensors[i].Offset + tensors[i].StoredLen
 	}
-	return assemble(metaJSON, EncodeGraph(&g), tensors, b.data), nil
+	return assemble(metaJSON, EncodeGraph(&g), tensors, data), rep, nil
 }
 
 // assemble places the sections (METADATA, GRAPH, TENSORS, WEIGHTS) in the
@@ -321,10 +353,14 @@ func fits(n int64, what string) error {
 
 // Bytes validates the model and returns the file's bytes.
 func (b *Builder) Bytes() ([]byte, error) {
-	l, err := b.layout()
+	l, _, err := b.layout(nil)
 	if err != nil {
 		return nil, err
 	}
+	return l.bytes()
+}
+
+func (l *layout) bytes() ([]byte, error) {
 	if err := fits(int64(min(l.fileSize, 1<<62)), "the serialized file"); err != nil {
 		return nil, err
 	}
@@ -334,6 +370,25 @@ func (b *Builder) Bytes() ([]byte, error) {
 		return nil, errs.Wrap(errs.IOWrite, err, "serializing")
 	}
 	return buf.Bytes(), nil
+}
+
+// BytesWith validates the model and returns the file's bytes stored as o
+// asks (compressed, quantized, signed, encrypted), with a report of the
+// quantization when o asked for one.
+func (b *Builder) BytesWith(o WriteOptions) ([]byte, *QuantReport, error) {
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	l, rep, err := b.layout(&o)
+	if err != nil {
+		return nil, nil, err
+	}
+	file, err := l.bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	file, err = finish(file, &o)
+	return file, rep, err
 }
 
 // Save validates the model and writes it to path atomically and durably:
@@ -350,14 +405,55 @@ type SaveOptions struct {
 	// writers give). The two fsyncs are most of a small model's save
 	// (about 0.24 ms each on ext4 here: docs/BENCHMARKS.md §9).
 	NoSync bool
+	// Write says how the model is stored (nil: raw, unsigned, plain).
+	Write *WriteOptions
 }
 
 // SaveWith is Save with options.
 func (b *Builder) SaveWith(path string, o SaveOptions) (int64, error) {
-	l, err := b.layout()
+	if o.Write != nil && (len(o.Write.SignKeys) > 0 || o.Write.EncryptKey != nil) {
+		// Signing and encryption work on the whole serialized file.
+		file, _, err := b.BytesWith(*o.Write)
+		if err != nil {
+			return 0, err
+		}
+		return WriteFile(path, file, o.NoSync)
+	}
+	if o.Write != nil {
+		if err := o.Write.check(); err != nil {
+			return 0, err
+		}
+	}
+	l, _, err := b.layout(o.Write)
 	if err != nil {
 		return 0, err
 	}
+	// The buffer is sized to the file up to 1 MiB: a small model must not
+	// allocate (and later collect) a megabyte per save. The graph was
+	// validated by layout; the bytes are the writer's and are not parsed
+	// again here (the save validates once). That every file the Builder
+	// writes opens is asserted by the tests and FuzzHostile.
+	return atomicWrite(path, o.NoSync, 0o644, int(min(l.fileSize, 1<<20)), l.writeTo)
+}
+
+// WriteFile writes data to path atomically and (unless noSync) durably, as
+// Builder.Save does: nothing is left behind on failure.
+func WriteFile(path string, data []byte, noSync bool) (int64, error) {
+	return writeFileMode(path, data, 0o644, noSync)
+}
+
+func writeFileMode(path string, data []byte, mode os.FileMode, noSync bool) (int64, error) {
+	return atomicWrite(path, noSync, mode, min(len(data), 1<<20), func(w io.Writer) (int64, error) {
+		n, err := w.Write(data)
+		return int64(n), err
+	})
+}
+
+// atomicWrite writes a temporary file in path's directory through a buffer
+// of bufSize bytes, fsyncs it, renames it over path and fsyncs the
+// directory. On failure the temporary file is removed and path is
+// untouched.
+func atomicWrite(path string, noSync bool, mode os.FileMode, bufSize int, write func(io.Writer) (int64, error)) (int64, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -374,17 +470,15 @@ func (b *Builder) SaveWith(path string, o SaveOptions) (int64, error) {
 			_ = os.Remove(tmpName)
 		}
 	}()
-	// The buffer is sized to the file up to 1 MiB: a small model must not
-	// allocate (and later collect) a megabyte per save.
-	bw := bufio.NewWriterSize(tmp, int(min(l.fileSize, 1<<20)))
-	n, err := l.writeTo(bw)
+	bw := bufio.NewWriterSize(tmp, max(bufSize, 16))
+	n, err := write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
 	if err == nil {
-		err = tmp.Chmod(0o644)
+		err = tmp.Chmod(mode)
 	}
-	if err == nil && !o.NoSync {
+	if err == nil && !noSync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -393,14 +487,11 @@ func (b *Builder) SaveWith(path string, o SaveOptions) (int64, error) {
 	if err != nil {
 		return 0, errs.Wrap(errs.IOWrite, err, "writing %s", tmpName)
 	}
-	// The graph was validated by layout; the bytes are the writer's and are
-	// not parsed again here (the save validates once). That every file the
-	// Builder writes opens is asserted by the tests and FuzzHostile.
 	if err := os.Rename(tmpName, path); err != nil {
 		return 0, errs.Wrap(errs.IOWrite, err, "renaming %s to %s", tmpName, path)
 	}
 	ok = true
-	if o.NoSync {
+	if noSync {
 		return n, nil
 	}
 	if d, err := os.Open(dir); err == nil {

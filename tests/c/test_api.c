@@ -613,7 +613,7 @@ static void test_status_strings(void) {
         /* Every extended code refines a primary code, which it keeps in its low 8 bits. */
         CHECKF(MLE_STATUS_PRIMARY(names[i].code) <= MLE_ERR_CANCELLED, "%s: primary out of range", names[i].name);
     }
-    const mle_status unknown[] = {17, 255, 9999, 0xffffffffu, MLE_ERR_FORMAT_STRING + 256};
+    const mle_status unknown[] = {18, 255, 9999, 0xffffffffu, MLE_ERR_FORMAT_ENCRYPTION + 256};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECKF(strcmp(mle_status_string(unknown[i]), "MLE_ERR_UNKNOWN") == 0, "mle_status_string(%u) = %s",
                unknown[i], mle_status_string(unknown[i]));

@@ -24,6 +24,9 @@
 //    mle_free them when collected (copied where external buffers are not
 //    allowed). String outputs become Arrays of JS strings (index.js packs
 //    string inputs, so they arrive here as bytes like any other input).
+//  - Keys (decryption keys, trusted public keys, signing keys) are copied
+//    into buffers the addon owns and wipes when it is done with them; libmle
+//    copies what it keeps, so nothing here outlives the call that used it.
 #include <napi.h>
 
 #include <cstdint>
@@ -157,6 +160,10 @@ private:
     Napi::Value Open(const Napi::CallbackInfo &info);
     Napi::Value OpenAsync(const Napi::CallbackInfo &info);
     Napi::Value OpenMemory(const Napi::CallbackInfo &info);
+    Napi::Value Keygen(const Napi::CallbackInfo &info);
+    Napi::Value SignFile(const Napi::CallbackInfo &info);
+    Napi::Value EncryptFile(const Napi::CallbackInfo &info);
+    Napi::Value DecryptFile(const Napi::CallbackInfo &info);
     Napi::Value CancelAll(const Napi::CallbackInfo &info) {
         runs.CancelAll();
         return info.Env().Undefined();
@@ -912,21 +919,136 @@ std::string ParsePath(Napi::Env env, Napi::Value v) {
     return path;
 }
 
-Status OpenPath(const std::string &path, const mle_open_options &opts, std::shared_ptr<Core> *core) {
+// ------------------------------------------------------------------- keys
+
+// Bytes of a key, owned here and wiped when dropped (the caller's Buffer is
+// theirs to wipe; this copy is ours).
+class SecretBytes {
+public:
+    SecretBytes() = default;
+    SecretBytes(const void *p, size_t n)
+        : bytes_(static_cast<const uint8_t *>(p), static_cast<const uint8_t *>(p) + n) {}
+    SecretBytes(SecretBytes &&o) noexcept : bytes_(std::move(o.bytes_)) {}
+    SecretBytes &operator=(SecretBytes &&o) noexcept {
+        if (this != &o) {
+            Wipe();
+            bytes_ = std::move(o.bytes_);
+        }
+        return *this;
+    }
+    SecretBytes(const SecretBytes &) = delete;
+    SecretBytes &operator=(const SecretBytes &) = delete;
+    ~SecretBytes() { Wipe(); }
+
+    // Never NULL, even when empty: NULL with length 0 means "no key" to libmle.
+    const void *data() const { return bytes_.empty() ? static_cast<const void *>(kEmpty) : bytes_.data(); }
+    size_t size() const { return bytes_.size(); }
+
+private:
+    void Wipe() {
+        // volatile: a store the compiler may not drop as dead.
+        volatile uint8_t *p = bytes_.data();
+        for (size_t i = 0; i < bytes_.size(); i++) p[i] = 0;
+    }
+    std::vector<uint8_t> bytes_;
+};
+
+// The bytes of a Uint8Array (Buffer), other TypedArray, DataView or ArrayBuffer, copied.
+SecretBytes ParseBytes(Napi::Env env, Napi::Value v, const std::string &what) {
+    void *ptr = nullptr;
+    size_t len = 0;
+    if (v.IsTypedArray()) {
+        Napi::TypedArray ta = v.As<Napi::TypedArray>();
+        ptr = static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+        len = ta.ByteLength();
+    } else if (v.IsDataView()) {
+        Napi::DataView dv = v.As<Napi::DataView>();
+        ptr = static_cast<uint8_t *>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+        len = dv.ByteLength();
+    } else if (v.IsArrayBuffer()) {
+        Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+        ptr = ab.Data();
+        len = ab.ByteLength();
+    } else {
+        ThrowType(env, what + " must be a Buffer or Uint8Array");
+    }
+    return SecretBytes(ptr, len);
+}
+
+// Keys for opening (mle_trust_options), owned, so that an asynchronous open
+// can use them on another thread after the JS values are gone.
+struct Trust {
+    bool set = false;  // any option given: open with the _with calls
+    bool has_key = false;
+    SecretBytes key;
+    std::vector<SecretBytes> trusted;
+    bool require_signature = false;
+
+    // The C struct; it points into this object.
+    mle_trust_options ToC(std::vector<const void *> *ptrs, std::vector<size_t> *lens) const {
+        mle_trust_options t = mle_default_trust_options();
+        if (has_key) t.key = key.data(), t.key_len = key.size();
+        ptrs->clear();
+        lens->clear();
+        for (const SecretBytes &k : trusted) ptrs->push_back(k.data()), lens->push_back(k.size());
+        if (!trusted.empty()) {
+            t.trusted_keys = ptrs->data();
+            t.trusted_key_lens = lens->data();
+            t.n_trusted_keys = trusted.size();
+        }
+        t.require_signature = require_signature ? 1 : 0;
+        return t;
+    }
+};
+
+// Reads the trust options index.js normalized: {key?, trustedKeys?, requireSignature?}
+// (undefined: none), every key as bytes.
+Trust ParseTrust(Napi::Env env, Napi::Value v) {
+    Trust t;
+    if (v.IsUndefined() || v.IsNull()) return t;
+    if (!v.IsObject()) ThrowType(env, "trust options must be an object");
+    Napi::Object obj = v.As<Napi::Object>();
+    t.set = true;
+    Napi::Value key = obj.Get("key");
+    if (!key.IsUndefined()) {
+        t.key = ParseBytes(env, key, "options.key");
+        t.has_key = true;
+    }
+    Napi::Value keys = obj.Get("trustedKeys");
+    if (!keys.IsUndefined()) {
+        if (!keys.IsArray()) ThrowType(env, "options.trustedKeys must be an array");
+        Napi::Array a = keys.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); i++)
+            t.trusted.push_back(ParseBytes(env, a.Get(i), "options.trustedKeys[" + std::to_string(i) + "]"));
+    }
+    t.require_signature = obj.Get("requireSignature").ToBoolean().Value();
+    return t;
+}
+
+Status OpenPath(const std::string &path, const mle_open_options &opts, const Trust &trust,
+                std::shared_ptr<Core> *core) {
     mle_model *m = nullptr;
     mle_error *err = nullptr;
-    mle_status st = mle_model_open(path.c_str(), &opts, &m, &err);
+    mle_status st;
+    if (trust.set) {
+        std::vector<const void *> ptrs;
+        std::vector<size_t> lens;
+        mle_trust_options t = trust.ToC(&ptrs, &lens);
+        st = mle_model_open_with(path.c_str(), &opts, &t, &m, &err);
+    } else {
+        st = mle_model_open(path.c_str(), &opts, &m, &err);
+    }
     if (st != MLE_OK) return MakeStatus(st, err);
     return Core::Create(m, core);
 }
 
 class OpenWorker : public PromiseWorker {
 public:
-    OpenWorker(Napi::Env env, std::string path, mle_open_options opts)
-        : PromiseWorker(env, "mle:load"), path_(std::move(path)), opts_(opts) {}
+    OpenWorker(Napi::Env env, std::string path, mle_open_options opts, Trust trust)
+        : PromiseWorker(env, "mle:load"), path_(std::move(path)), opts_(opts), trust_(std::move(trust)) {}
 
 protected:
-    void Execute() override { status_ = OpenPath(path_, opts_, &core_); }
+    void Execute() override { status_ = OpenPath(path_, opts_, trust_, &core_); }
 
     void OnOK() override {
         Settle(status_, [this](Napi::Env env) { return NativeModel::New(env, std::move(core_)); });
@@ -935,6 +1057,7 @@ protected:
 private:
     std::string path_;
     mle_open_options opts_;
+    Trust trust_;
     Status status_;
     std::shared_ptr<Core> core_;
 };
@@ -959,6 +1082,10 @@ MleAddon::MleAddon(Napi::Env env, Napi::Object exports) : env_(env) {
                              InstanceMethod<&MleAddon::Open>("open"),
                              InstanceMethod<&MleAddon::OpenAsync>("openAsync"),
                              InstanceMethod<&MleAddon::OpenMemory>("openMemory"),
+                             InstanceMethod<&MleAddon::Keygen>("keygen"),
+                             InstanceMethod<&MleAddon::SignFile>("signFile"),
+                             InstanceMethod<&MleAddon::EncryptFile>("encryptFile"),
+                             InstanceMethod<&MleAddon::DecryptFile>("decryptFile"),
                              InstanceMethod<&MleAddon::CancelAll>("cancelAll"),
                          });
     // Last: a constructor that throws leaves no hook pointing into this object.
@@ -977,37 +1104,40 @@ Napi::Value MleAddon::SetErrorClass(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
 }
 
-// open(path, options) -> NativeModel
+// open(path, options, trust?) -> NativeModel
 Napi::Value MleAddon::Open(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     std::string path = ParsePath(env, info[0]);
     mle_open_options opts = ParseOptions(env, info[1]);
+    Trust trust = ParseTrust(env, info[2]);
     std::shared_ptr<Core> core;
-    Status st = OpenPath(path, opts, &core);
+    Status st = OpenPath(path, opts, trust, &core);
     if (!st.ok()) Throw(env, st);
     return NativeModel::New(env, std::move(core));
 }
 
-// openAsync(path, options) -> Promise<NativeModel>
+// openAsync(path, options, trust?) -> Promise<NativeModel>
 Napi::Value MleAddon::OpenAsync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     std::string path;
     mle_open_options opts;
+    Trust trust;
     try {
         path = ParsePath(env, info[0]);
         opts = ParseOptions(env, info[1]);
+        trust = ParseTrust(env, info[2]);
     } catch (const Napi::Error &e) {
         Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
         d.Reject(e.Value());
         return d.Promise();
     }
-    OpenWorker *w = new OpenWorker(env, std::move(path), opts);
+    OpenWorker *w = new OpenWorker(env, std::move(path), opts, std::move(trust));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
 }
 
-// openMemory(view, options) -> NativeModel; the bytes are copied by libmle.
+// openMemory(view, options, trust?) -> NativeModel; the bytes are copied by libmle.
 Napi::Value MleAddon::OpenMemory(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     void *ptr = nullptr;
@@ -1031,15 +1161,56 @@ Napi::Value MleAddon::OpenMemory(const Napi::CallbackInfo &info) {
         ThrowType(env, "loadBuffer needs a Buffer, TypedArray, DataView or ArrayBuffer");
     }
     mle_open_options opts = ParseOptions(env, info[1]);
+    Trust trust = ParseTrust(env, info[2]);
     mle_model *m = nullptr;
     mle_error *err = nullptr;
-    mle_status st = mle_model_open_memory(len > 0 ? ptr : kEmpty, len, &opts, &m, &err);
+    mle_status st;
+    if (trust.set) {
+        std::vector<const void *> ptrs;
+        std::vector<size_t> lens;
+        mle_trust_options t = trust.ToC(&ptrs, &lens);
+        st = mle_model_open_memory_with(len > 0 ? ptr : kEmpty, len, &opts, &t, &m, &err);
+    } else {
+        st = mle_model_open_memory(len > 0 ? ptr : kEmpty, len, &opts, &m, &err);
+    }
     if (st != MLE_OK) Throw(env, MakeStatus(st, err));
     std::shared_ptr<Core> core;
     Status s = Core::Create(m, &core);
     if (!s.ok()) Throw(env, s);
     return NativeModel::New(env, std::move(core));
 }
+
+// keygen(prefix): writes prefix.key and prefix.pub (mle_keygen).
+Napi::Value MleAddon::Keygen(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string prefix = ParsePath(env, info[0]);
+    mle_error *err = nullptr;
+    mle_status st = mle_keygen(prefix.c_str(), &err);
+    if (st != MLE_OK) Throw(env, MakeStatus(st, err));
+    return env.Undefined();
+}
+
+using FileKeyFn = mle_status (*)(const char *, const char *, const void *, size_t, mle_error **);
+
+// fn(in, out (undefined: NULL, in place), key bytes), on this thread.
+Napi::Value FileKeyOp(const Napi::CallbackInfo &info, FileKeyFn fn) {
+    Napi::Env env = info.Env();
+    std::string in = ParsePath(env, info[0]);
+    bool in_place = info[1].IsUndefined() || info[1].IsNull();
+    std::string out = in_place ? std::string() : ParsePath(env, info[1]);
+    SecretBytes key = ParseBytes(env, info[2], "key");
+    mle_error *err = nullptr;
+    mle_status st = fn(in.c_str(), in_place ? nullptr : out.c_str(), key.data(), key.size(), &err);
+    if (st != MLE_OK) Throw(env, MakeStatus(st, err));
+    return env.Undefined();
+}
+
+// signFile(in, out?, key): key as bytes (PEM or 32-byte seed).
+Napi::Value MleAddon::SignFile(const Napi::CallbackInfo &info) { return FileKeyOp(info, mle_sign_file); }
+// encryptFile(in, out?, key): key as 32 bytes.
+Napi::Value MleAddon::EncryptFile(const Napi::CallbackInfo &info) { return FileKeyOp(info, mle_encrypt_file); }
+// decryptFile(in, out?, key): key as 32 bytes.
+Napi::Value MleAddon::DecryptFile(const Napi::CallbackInfo &info) { return FileKeyOp(info, mle_decrypt_file); }
 
 }  // namespace
 

@@ -12,6 +12,7 @@ Running a model needs only numpy; exporting needs the source framework.
 from __future__ import annotations
 
 import enum
+import json
 import os
 from typing import Any
 
@@ -32,39 +33,45 @@ from ._errors import (
     MLEMemoryError,
     MLEShapeError,
     MLETimeoutError,
+    MLESecurityError,
     MLEUnsupportedError,
     MLEValueError,
 )
 from ._model import Model, TensorSpec
+from ._trust import convert, decrypt, encrypt, keygen, sign, verify
 from .export import SklearnMLEExporter
 
 __version__ = "0.1.0"
 
 __all__ = [
     "dump", "load", "Model", "TensorSpec", "DumpInfo", "Engine", "Device", "SklearnMLEExporter",
-    "export_pytorch", "library_version",
+    "export_pytorch", "library_version", "keygen", "sign", "verify", "encrypt", "decrypt", "convert",
     "MLEError", "MLEValueError", "MLEIOError", "MLEFormatError", "MLEChecksumError", "MLEUnsupportedError",
     "MLEShapeError", "MLEDTypeError", "MLEForkError", "MLEBusyError", "MLEInternalError", "MLEMemoryError",
-    "MLECancelledError", "MLETimeoutError",
+    "MLECancelledError", "MLETimeoutError", "MLESecurityError",
 ]
 
 
 class DumpInfo:
     """What dump() wrote: ``path``, ``bytes`` (the file's size), ``inputs``
-    and ``outputs`` (TensorSpecs).
+    and ``outputs`` (TensorSpecs), and ``quantization_error``: None, or
+    (dump with quantize) the record also stored as the metadata property
+    "mle.quantization_error", {"max_abs_output_error": x, "rows": n,
+    "outputs": {name: error}}.
 
     libmle validated the model when it wrote the file (and re-read the
     written file before publishing it), so dump() does not open it again:
     ``outputs``, whose dtypes and shapes libmle inferred, are read from the
-    file the first time they are asked for."""
+    file the first time they are asked for (for an encrypted file, or one
+    with an access policy, dump reads them from its in-memory copy)."""
 
-    __slots__ = ("path", "bytes", "inputs", "_outputs", "_where")
+    __slots__ = ("path", "bytes", "inputs", "_outputs", "_where", "quantization_error")
 
     def __init__(self, path: str, bytes: int, inputs: list[TensorSpec],
-                 outputs: list[TensorSpec] | None = None) -> None:
+                 outputs: list[TensorSpec] | None = None, quantization_error: dict | None = None) -> None:
         # _where: the file even if the working directory changes before outputs are read.
         for name, value in (("path", path), ("bytes", bytes), ("inputs", inputs), ("_outputs", outputs),
-                            ("_where", os.path.abspath(path))):
+                            ("_where", os.path.abspath(path)), ("quantization_error", quantization_error)):
             object.__setattr__(self, name, value)
 
     @property
@@ -75,7 +82,7 @@ class DumpInfo:
         return self._outputs
 
     def __reduce__(self):  # pickling sets no attributes (they are read-only)
-        return DumpInfo, (self.path, self.bytes, self.inputs, self._outputs)
+        return DumpInfo, (self.path, self.bytes, self.inputs, self._outputs, self.quantization_error)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"DumpInfo is read-only: cannot set {name!r}")
@@ -83,14 +90,15 @@ class DumpInfo:
     def __eq__(self, other: Any) -> bool:
         if not isinstance(other, DumpInfo):
             return NotImplemented
-        return (self.path, self.bytes, self.inputs, self.outputs) == (other.path, other.bytes, other.inputs,
-                                                                      other.outputs)
+        return (self.path, self.bytes, self.inputs, self.quantization_error, self.outputs) == (
+            other.path, other.bytes, other.inputs, other.quantization_error, other.outputs)
 
     __hash__ = None  # type: ignore[assignment]  # as the frozen dataclass it was: lists are not hashable
 
     def __repr__(self) -> str:
         outputs = "<read at first use>" if self._outputs is None else repr(self._outputs)
-        return f"DumpInfo(path={self.path!r}, bytes={self.bytes!r}, inputs={self.inputs!r}, outputs={outputs})"
+        q = "" if self.quantization_error is None else f", quantization_error={self.quantization_error!r}"
+        return f"DumpInfo(path={self.path!r}, bytes={self.bytes!r}, inputs={self.inputs!r}, outputs={outputs}{q})"
 
 
 def library_version() -> str:
@@ -106,20 +114,54 @@ def _is_torch(model: Any) -> bool:
 
 
 def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, dtype: Any = None,
-         example_input: Any = None, durable: bool = True) -> DumpInfo:
+         example_input: Any = None, durable: bool = True, compress: str | None = None, quantize: str | None = None,
+         sign_key: Any = None, encrypt_key: Any = None, calibration: Any = None, policy: dict | None = None,
+         lineage: dict | None = None) -> DumpInfo:
     """Writes a fitted scikit-learn estimator (or Pipeline) or a torch.nn.Module
-    to an .mle file, atomically: readers see the whole file or none.
+    to an .mle file, atomically: readers see the whole file or none (a
+    failing dump leaves no file behind, and path untouched).
 
     dtype: compute dtype (default float64 for scikit-learn, float32 for torch).
-    metadata: name, description, version (semver), properties {str: str}; other
-    keys are refused (MLEFormatError), since the file would not keep them.
+    metadata: name, description, version (semver), properties {str: str},
+    lineage, policy; other keys are refused (MLEFormatError), since the file
+    would not keep them.
     example_input: for torch, an example batch when the input width cannot be
     read from the first layer.
     durable: fsync the file and its directory (default), so that it survives
     a power loss once dump returns. False skips both (as joblib.dump and
     torch.save do), most of a small model's save time.
+
+    How the file is stored (docs/security.md):
+    compress: None, "zstd", "lz4" or "brotli": every tensor compressed in
+    independent chunks; the model computes exactly the same.
+    quantize: None, "fp16", "bf16" or "int8" (per output channel): the
+    weights of Gemm and MatMul stored in fewer bits (never integer data,
+    tables or tree thresholds). libmle records what changed, and the
+    largest change of a weight, as the property "mle.quantization". dump
+    also measures what it does to the outputs: it runs the unquantized and
+    the quantized model on ``calibration`` (a batch as predict takes it: an
+    array, a DataFrame or a dict of arrays; default: example_input, else a
+    small deterministic batch drawn from the model's input signature) and
+    stores the largest absolute difference of each float output as the
+    property "mle.quantization_error", JSON {"max_abs_output_error": x,
+    "rows": n, "outputs": {name: error}} (null for outputs that disagree on
+    NaN or infinity); DumpInfo.quantization_error holds the same record.
+    sign_key: an Ed25519 private key (a key file's path, as keygen writes
+    it, or its bytes: PEM or the 32-byte seed): the file is signed, and
+    load(trusted_keys=..., require_signature=True) or verify() check it.
+    encrypt_key: 32 bytes: the file is encrypted (AES-256-GCM, after
+    signing); load(key=...) opens it. A key of another length raises
+    MLESecurityError (MLE_ERR_KEY_INVALID).
+    policy: an access policy checked at every open (MLE_ERR_POLICY when it
+    refuses): {"not_before", "expires"} (RFC 3339 text or aware datetimes),
+    "hosts", "users" (lists of names), "min_runtime" (a libmle version). An
+    unknown claim is refused here (MLE_ERR_METADATA_POLICY). It binds only
+    as far as the file is signed and readers require the signature.
+    lineage: where the model came from: {"parents": [{"name", "version",
+    "sha256"}], "dataset": {"name", "sha256", "rows"}, "git_commit",
+    "author", "params": {str: scalar}}; recorded, not checked.
     """
-    from . import export
+    from . import _trust, export
 
     g, head, info = export.export(model, dtype, example_input)
     meta = dict(info["meta"])
@@ -130,20 +172,57 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
         else:
             meta[key] = value
     meta["properties"] = props
+    if policy is not None:
+        meta["policy"] = policy
+    if lineage is not None:
+        meta["lineage"] = lineage
+    if "policy" in meta:
+        meta["policy"] = _trust.rfc3339(meta["policy"])
     outputs = {name: value for name, value in head.outputs.items()}
-    size, _ = g.write(g.inputs, outputs, meta, path, durable=durable)
     inputs = []
     for name, dt, shape in g.inputs:
         mle_id = dtype_id(dt)
         inputs.append(TensorSpec(name, PUBLIC_DTYPES[mle_id], tuple(int(d) for d in shape), DTYPE_NAMES[mle_id]))
-    return DumpInfo(os.fspath(path), size, inputs)
+    stored = compress is not None or quantize is not None or sign_key is not None or encrypt_key is not None
+    if not stored and "policy" not in meta:
+        size, _ = g.write(g.inputs, outputs, meta, path, durable=durable)
+        return DumpInfo(os.fspath(path), size, inputs)
+    measure = quantize is not None and quantize not in ("none", "keep")
+    specs, qerr = None, None
+    with g.builder(g.inputs, outputs, meta) as b:  # refuses bad metadata (a policy's claims) before any work
+        if measure or encrypt_key is not None or "policy" in meta:
+            # An in-memory copy to run (and to read the outputs from, which
+            # the file cannot give without its key, or past its policy):
+            # without the policy, which would refuse this process too.
+            if "policy" in meta:
+                b.set_metadata({k: v for k, v in meta.items() if k != "policy"})
+            plain = b.serialize()
+            if "policy" in meta:
+                b.set_metadata(meta)
+            if measure:
+                quantized = _trust.convert_memory(plain, quantize=quantize)
+                qerr, specs = _trust.quantization_error(
+                    plain, quantized, calibration if calibration is not None else example_input)
+            else:
+                with Model(data=plain) as m:
+                    specs = m.outputs
+            del plain
+        if stored:
+            extra = {_trust.QUANTIZATION_ERROR: json.dumps(qerr)} if qerr is not None else None
+            size = _trust.save_with(b, path, compress=compress, quantize=quantize, properties=extra,
+                                    sign_key=sign_key, encrypt_key=encrypt_key, durable=durable)
+        else:
+            size = b.save(path, durable=durable)
+    return DumpInfo(os.fspath(path), size, inputs, specs, qerr)
 
 
 def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", threads: int = 0,
-         max_memory: int | None = None, max_sessions: int | None = None, spin_us: int | None = None) -> Model:
+         max_memory: int | None = None, max_sessions: int | None = None, spin_us: int | None = None,
+         key: Any = None, trusted_keys: Any = None, require_signature: bool = False) -> Model:
     """Opens an .mle file: memory-mapped and validated, no code executed.
 
-    verify: also check every CRC (reads the whole file).
+    verify: also check every CRC (reads the whole file); for a signed file,
+    every tensor's SHA-256 too (otherwise each is checked when first used).
     device: "cpu" ("cuda" raises MLEUnsupportedError in a CPU-only build).
     threads: intra-op threads (0 = all CPUs).
     max_memory: bytes one run may allocate (activations, scratch, outputs);
@@ -153,9 +232,22 @@ def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", 
     model); None or 0: one per CPU. spin_us: how long idle worker threads
     spin before sleeping, in microseconds (-1: never); None or 0: 1000.
     Both can be changed later with Model.set_options.
+
+    key: the 32 bytes an encrypted file was written with (MLESecurityError:
+    MLE_ERR_KEY_REQUIRED without it, MLE_ERR_KEY_WRONG for another,
+    MLE_ERR_KEY_INVALID for a length other than 32).
+    trusted_keys: Ed25519 public keys (each a .pub file's path, or bytes: PEM
+    or 32 raw): a signed file must then carry a valid signature by one of
+    them (MLE_ERR_SIGNATURE_UNTRUSTED, MLE_ERR_SIGNATURE_INVALID); a changed
+    byte raises MLE_ERR_DIGEST_MISMATCH, at open or when its tensor is
+    first used (with verify, the CRCs checked first may catch it as
+    MLEChecksumError). require_signature: refuse an unsigned file
+    (MLE_ERR_SIGNATURE_REQUIRED); needs trusted_keys. A file's access
+    policy is checked at every open (MLE_ERR_POLICY).
     """
     return Model(path, verify=verify, device=device, threads=threads, max_memory=max_memory,
-                 max_sessions=max_sessions, spin_us=spin_us)
+                 max_sessions=max_sessions, spin_us=spin_us, key=key, trusted_keys=trusted_keys,
+                 require_signature=require_signature)
 
 
 def export_pytorch(module: Any, path: str | os.PathLike, example_input: Any = None, *, dtype: Any = None,

@@ -71,6 +71,12 @@ class MLETimeoutError(MLECancelledError, TimeoutError):
     """The run took longer than its ``timeout`` (MLE_ERR_CANCELLED_DEADLINE)."""
 
 
+class MLESecurityError(MLEError, PermissionError):
+    """A signature, key, decryption or access-policy check refused the file
+    (MLE_ERR_SECURITY and its extended codes: a changed byte, an untrusted or
+    missing signature, a wrong key, tampered ciphertext, a policy)."""
+
+
 class MLEInternalError(MLEError, RuntimeError):
     """A bug in MLE; please report it with the message."""
 
@@ -96,6 +102,7 @@ _BY_PRIMARY = {
     14: MLEInternalError,    # MLE_ERR_INTERNAL
     15: MLEBusyError,        # MLE_ERR_BUSY
     16: MLECancelledError,   # MLE_ERR_CANCELLED
+    17: MLESecurityError,    # MLE_ERR_SECURITY
 }
 
 # Extended codes whose class is more specific than their primary's.

@@ -75,6 +75,16 @@ class Graph:
         an input, a constant or published twice gets an Identity (a free view
         in the engine). Saves to path (returning the size) or serializes
         (returning the bytes)."""
+        with self.builder(inputs, outputs, metadata) as b:
+            if path is not None:
+                return b.save(path, durable=durable), None
+            data = b.serialize()
+            return len(data), data
+
+    def builder(self, inputs: Sequence[tuple[str, np.dtype, Sequence[int]]], outputs: dict[str, str],
+                metadata: dict) -> Builder:
+        """A Builder holding the graph, for the caller to save (and close);
+        ``outputs`` as write takes them."""
         produced = {o for _, _, outs, _ in self.nodes for o in outs}
         rename: dict[str, str] = {}
         identities: list[tuple[str, str]] = []
@@ -83,7 +93,8 @@ class Graph:
                 rename[value] = public
             else:
                 identities.append((public, value))
-        with Builder() as b:
+        b = Builder()
+        try:
             b.set_metadata(metadata)
             for name, dt, shape in inputs:
                 b.add_input(name, dt, shape)
@@ -96,7 +107,7 @@ class Graph:
                 b.add_node("Identity", [rename.get(value, value)], [public])
             for public in outputs:
                 b.add_output(public)
-            if path is not None:
-                return b.save(path, durable=durable), None
-            data = b.serialize()
-            return len(data), data
+        except BaseException:
+            b.close()
+            raise
+        return b

@@ -76,6 +76,33 @@ class SessionOptions(ctypes.Structure):
     ]
 
 
+class TrustOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("key", ctypes.c_void_p),
+        ("key_len", ctypes.c_size_t),
+        ("trusted_keys", ctypes.POINTER(ctypes.c_void_p)),
+        ("trusted_key_lens", ctypes.POINTER(ctypes.c_size_t)),
+        ("n_trusted_keys", ctypes.c_size_t),
+        ("require_signature", ctypes.c_int32),
+    ]
+
+
+class WriteOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("compress", ctypes.c_char_p),
+        ("level", ctypes.c_int32),
+        ("quantize", ctypes.c_char_p),
+        ("properties_json", ctypes.c_char_p),
+        ("sign_key", ctypes.c_void_p),
+        ("sign_key_len", ctypes.c_size_t),
+        ("encrypt_key", ctypes.c_void_p),
+        ("encrypt_key_len", ctypes.c_size_t),
+        ("flags", ctypes.c_uint32),
+    ]
+
+
 _c = ctypes
 _P = ctypes.c_void_p
 _ERR = ctypes.POINTER(ctypes.c_void_p)  # mle_error**
@@ -126,6 +153,23 @@ _SIGNATURES = {
     "mle_builder_save": (_c.c_uint32, [_P, _c.c_char_p, _c.POINTER(_c.c_uint64), _ERR]),
     "mle_builder_save_flags": (_c.c_uint32, [_P, _c.c_char_p, _c.c_uint32, _c.POINTER(_c.c_uint64), _ERR]),
     "mle_builder_serialize": (_c.c_uint32, [_P, _c.POINTER(_P), _c.POINTER(_c.c_size_t), _ERR]),
+    # trust: signing, encryption, compression
+    "mle_default_trust_options": (TrustOptions, []),
+    "mle_model_open_with": (_c.c_uint32, [_c.c_char_p, _c.POINTER(OpenOptions), _c.POINTER(TrustOptions),
+                                          _c.POINTER(_P), _ERR]),
+    "mle_model_open_memory_with": (_c.c_uint32, [_P, _c.c_size_t, _c.POINTER(OpenOptions), _c.POINTER(TrustOptions),
+                                                 _c.POINTER(_P), _ERR]),
+    "mle_default_write_options": (WriteOptions, []),
+    "mle_builder_save_with": (_c.c_uint32, [_P, _c.c_char_p, _c.POINTER(WriteOptions), _c.POINTER(_c.c_uint64),
+                                            _ERR]),
+    "mle_convert_memory": (_c.c_uint32, [_P, _c.c_size_t, _c.POINTER(TrustOptions), _c.POINTER(WriteOptions),
+                                         _c.POINTER(_P), _c.POINTER(_c.c_size_t), _ERR]),
+    "mle_convert_file": (_c.c_uint32, [_c.c_char_p, _c.c_char_p, _c.POINTER(TrustOptions), _c.POINTER(WriteOptions),
+                                       _ERR]),
+    "mle_sign_file": (_c.c_uint32, [_c.c_char_p, _c.c_char_p, _P, _c.c_size_t, _ERR]),
+    "mle_encrypt_file": (_c.c_uint32, [_c.c_char_p, _c.c_char_p, _P, _c.c_size_t, _ERR]),
+    "mle_decrypt_file": (_c.c_uint32, [_c.c_char_p, _c.c_char_p, _P, _c.c_size_t, _ERR]),
+    "mle_keygen": (_c.c_uint32, [_c.c_char_p, _ERR]),
 }
 
 _lock = threading.Lock()

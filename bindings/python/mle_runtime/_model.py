@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import _interrupt, _lib, _metadata
+from . import _interrupt, _lib, _metadata, _trust
 from ._builder import (BF16_BITS, DTYPE_NAMES, DTYPE_STRING, DTYPES, PUBLIC_DTYPES, STRING, bfloat16_bits, dtype_id,
                        float32_from_bfloat16, is_bfloat16)
 from ._strings import Lookup, Packed, pack, unpack
@@ -213,12 +213,16 @@ class Model(_lib.Closeable):
     GIL. A child forked from a process that has loaded libmle cannot use it
     (MLEForkError): start workers with spawn/forkserver, or use mle_runtime only
     in the workers (see docs/python.md).
+
+    key, trusted_keys, require_signature: as mle_runtime.load takes them
+    (the file, or data, is then opened with mle_model_open_with).
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, data: bytes | bytearray | memoryview | None = None,
                  verify: bool = False, device: str = "cpu", threads: int = 0, read_all: bool = False,
                  max_memory: int | None = None, max_sessions: int | None = None,
-                 spin_us: int | None = None) -> None:
+                 spin_us: int | None = None, key: Any = None, trusted_keys: Any = None,
+                 require_signature: bool = False) -> None:
         max_arena = _max_arena_bytes(max_memory)
         serve = (None if max_sessions is None else _option_int32("max_sessions", max_sessions),
                  None if spin_us is None else _option_int32("spin_us", spin_us))
@@ -231,7 +235,18 @@ class Model(_lib.Closeable):
         opts.verify, opts.read_all, opts.threads, opts.device = int(verify), int(read_all), int(threads), _DEVICES[device]
         opts.max_arena_bytes = max_arena
         h, err = ctypes.c_void_p(), ctypes.c_void_p()
-        if data is not None:
+        if _trust.wants_trust(key, trusted_keys, require_signature):
+            # Keys: the _with calls (kept off the usual path: the copies and wiping cost).
+            with _trust.Secrets() as sec:
+                trust = _trust.trust_options(lib, sec, key, trusted_keys, require_signature)
+                if data is not None:
+                    raw = np.frombuffer(data, dtype=np.uint8)
+                    status = lib.mle_model_open_memory_with(raw.ctypes.data, raw.size, ctypes.byref(opts),
+                                                            ctypes.byref(trust), ctypes.byref(h), ctypes.byref(err))
+                else:
+                    status = lib.mle_model_open_with(os.fsencode(os.fspath(path)), ctypes.byref(opts),
+                                                     ctypes.byref(trust), ctypes.byref(h), ctypes.byref(err))
+        elif data is not None:
             # libmle copies the bytes; any contiguous bytes-like object is read in place.
             raw = np.frombuffer(data, dtype=np.uint8)
             status = lib.mle_model_open_memory(raw.ctypes.data, raw.size, ctypes.byref(opts), ctypes.byref(h),

@@ -87,6 +87,7 @@ func status(c errs.Code) *Status {
 
 // suite accumulates cases and the files they point to.
 type suite struct {
+	specs map[string]*spec // by name, as added
 	dir   string
 	files map[string][]byte // relative path -> contents
 	cases []Case
@@ -139,6 +140,7 @@ type spec struct {
 	outputs    []string
 	runs       [][]value // per run, one value per input
 	fail       []*Status // per run: the expected error, or nil
+	metaName   string    // the model's metadata name when not name (a re-stored copy of another case)
 }
 
 type constant struct {
@@ -211,6 +213,16 @@ func (s *suite) add(sp *spec) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", sp.name, err)
 	}
+	if s.specs == nil {
+		s.specs = map[string]*spec{}
+	}
+	s.specs[sp.name] = sp
+	return s.addBytes(sp, data)
+}
+
+// addBytes adds the case of sp for the model file data (sp's runs, with
+// their outputs computed by the engine from data).
+func (s *suite) addBytes(sp *spec, data []byte) error {
 	model := "models/" + sp.name + ".mle"
 	s.files[model] = data
 	m, err := engine.OpenBytes(data, engine.Options{Threads: 1})
@@ -218,7 +230,11 @@ func (s *suite) add(sp *spec) error {
 		return fmt.Errorf("%s: %w", sp.name, err)
 	}
 	defer m.Close()
-	c := Case{Name: sp.name, Description: sp.desc, Model: model, Metadata: &MetaCheck{Name: sp.name, Version: "1.0.0"}}
+	metaName := sp.name
+	if sp.metaName != "" {
+		metaName = sp.metaName
+	}
+	c := Case{Name: sp.name, Description: sp.desc, Model: model, Metadata: &MetaCheck{Name: metaName, Version: "1.0.0"}}
 	for _, v := range m.Inputs() {
 		c.Inputs = append(c.Inputs, IOInfo{v.Name, v.DType.String(), v.Shape})
 	}

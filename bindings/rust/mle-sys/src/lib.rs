@@ -80,6 +80,8 @@ pub mod status {
     pub const MLE_ERR_BUSY: mle_status = 15;
     /// The run was cancelled or ran past its timeout.
     pub const MLE_ERR_CANCELLED: mle_status = 16;
+    /// A signature, key, decryption or access-policy check failed.
+    pub const MLE_ERR_SECURITY: mle_status = 17;
 
     // Extended codes: primary | (n << 8).
     /// A required pointer was NULL.
@@ -142,6 +144,18 @@ pub mod status {
     pub const MLE_ERR_FORMAT_DESCRIPTOR: mle_status = 3844;
     /// A stored string tensor is malformed (offsets, UTF-8, length).
     pub const MLE_ERR_FORMAT_STRING: mle_status = 4100;
+    /// The SIGNATURE section or its manifest does not decode.
+    pub const MLE_ERR_FORMAT_SIGNATURE: mle_status = 4356;
+    /// The signed manifest does not describe this file (sections or tensors differ in number or place).
+    pub const MLE_ERR_FORMAT_MANIFEST: mle_status = 4612;
+    /// A compressed or quantized tensor's stream is corrupt.
+    pub const MLE_ERR_FORMAT_CODEC: mle_status = 4868;
+    /// A compressed stream decodes to more or fewer bytes than declared.
+    pub const MLE_ERR_FORMAT_CODEC_SIZE: mle_status = 5124;
+    /// A chunk table is malformed or points outside its tensor.
+    pub const MLE_ERR_FORMAT_CHUNK_TABLE: mle_status = 5380;
+    /// The ENCRYPTION or SEALED section of an encrypted file is malformed.
+    pub const MLE_ERR_FORMAT_ENCRYPTION: mle_status = 5636;
 
     pub const MLE_ERR_CHECKSUM_HEADER: mle_status = 261;
     pub const MLE_ERR_CHECKSUM_SECTION: mle_status = 517;
@@ -182,6 +196,8 @@ pub mod status {
     pub const MLE_ERR_METADATA_SIGNATURE: mle_status = 1799;
     /// A required field is absent.
     pub const MLE_ERR_METADATA_MISSING_KEY: mle_status = 2055;
+    /// The access policy is malformed or names a claim this runtime does not know.
+    pub const MLE_ERR_METADATA_POLICY: mle_status = 2311;
 
     /// A tensor encoding this build lacks (zstd, ...).
     pub const MLE_ERR_UNSUPPORTED_ENCODING: mle_status = 264;
@@ -199,6 +215,25 @@ pub mod status {
 
     /// The run took longer than its timeout.
     pub const MLE_ERR_CANCELLED_DEADLINE: mle_status = 272;
+
+    /// A signature does not verify over the file's manifest.
+    pub const MLE_ERR_SIGNATURE_INVALID: mle_status = 273;
+    /// The file is signed, but by none of the trusted keys.
+    pub const MLE_ERR_SIGNATURE_UNTRUSTED: mle_status = 529;
+    /// A signature is required and the file has none.
+    pub const MLE_ERR_SIGNATURE_REQUIRED: mle_status = 785;
+    /// A section or tensor changed after signing: its SHA-256 differs from the signed manifest.
+    pub const MLE_ERR_DIGEST_MISMATCH: mle_status = 1041;
+    /// The file is encrypted and no key was given.
+    pub const MLE_ERR_KEY_REQUIRED: mle_status = 1297;
+    /// The key is not the one the file was encrypted with.
+    pub const MLE_ERR_KEY_WRONG: mle_status = 1553;
+    /// A key or key file has the wrong length or format.
+    pub const MLE_ERR_KEY_INVALID: mle_status = 1809;
+    /// Encrypted data was tampered with or truncated: a chunk fails authentication.
+    pub const MLE_ERR_DECRYPT: mle_status = 2065;
+    /// The file's access policy refuses this host, user, time or runtime.
+    pub const MLE_ERR_POLICY: mle_status = 2321;
     // END GENERATED: status codes
 }
 
@@ -368,9 +403,71 @@ pub struct mle_run_options {
     pub cancel: *const i32,
 }
 
+// ------------------------------------------ trust: signing, encryption, compression
+
+/// Keys for opening a model ([`mle_model_open_with`]); get them from
+/// [`mle_default_trust_options`]. The library copies every buffer: they are
+/// the caller's again when the call returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct mle_trust_options {
+    /// `sizeof(mle_trust_options)`; set by `mle_default_trust_options`.
+    pub struct_size: usize,
+    /// An encrypted file's key: 32 bytes; NULL for plain files.
+    pub key: *const c_void,
+    pub key_len: usize,
+    /// Ed25519 public keys, each 32 raw bytes or a PEM "PUBLIC KEY". A signed
+    /// file must then carry a valid signature by one of them
+    /// (`MLE_ERR_SIGNATURE_UNTRUSTED`, `MLE_ERR_SIGNATURE_INVALID`); an
+    /// unsigned file opens unless `require_signature` is set.
+    pub trusted_keys: *const *const c_void,
+    pub trusted_key_lens: *const usize,
+    pub n_trusted_keys: usize,
+    /// Non-zero: refuse an unsigned file (`MLE_ERR_SIGNATURE_REQUIRED`); needs trusted keys.
+    pub require_signature: i32,
+}
+
+/// How a model is stored ([`mle_builder_save_with`], [`mle_convert_file`],
+/// [`mle_convert_memory`]); get it from [`mle_default_write_options`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct mle_write_options {
+    /// `sizeof(mle_write_options)`; set by `mle_default_write_options`.
+    pub struct_size: usize,
+    /// Compression of every tensor, in independent chunks: "zstd", "lz4",
+    /// "brotli", "none"; NULL or "keep": as the input has it (builder: none).
+    pub compress: *const c_char,
+    /// The codec's level; 0: its default.
+    pub level: i32,
+    /// Quantization of the weights of Gemm and MatMul: "fp16", "bf16",
+    /// "int8" (per output channel), "none"; NULL or "keep": as the input has it.
+    pub quantize: *const c_char,
+    /// NULL, or a JSON object of string to string added to the metadata's properties.
+    pub properties_json: *const c_char,
+    /// NULL, or an Ed25519 private key: PEM "PRIVATE KEY" (PKCS #8) or a 32-byte seed.
+    pub sign_key: *const c_void,
+    pub sign_key_len: usize,
+    /// NULL, or 32 bytes: the file is encrypted (after signing).
+    pub encrypt_key: *const c_void,
+    pub encrypt_key_len: usize,
+    /// `MLE_SAVE_NO_SYNC`.
+    pub flags: u32,
+}
+
 // Layouts checked against the C compiler's (x86_64 / aarch64 LP64).
 const _: () = {
     use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<mle_trust_options>() == 56 && align_of::<mle_trust_options>() == 8);
+    assert!(offset_of!(mle_trust_options, key) == 8 && offset_of!(mle_trust_options, key_len) == 16);
+    assert!(offset_of!(mle_trust_options, trusted_keys) == 24 && offset_of!(mle_trust_options, trusted_key_lens) == 32);
+    assert!(offset_of!(mle_trust_options, n_trusted_keys) == 40);
+    assert!(offset_of!(mle_trust_options, require_signature) == 48);
+    assert!(size_of::<mle_write_options>() == 80 && align_of::<mle_write_options>() == 8);
+    assert!(offset_of!(mle_write_options, compress) == 8 && offset_of!(mle_write_options, level) == 16);
+    assert!(offset_of!(mle_write_options, quantize) == 24 && offset_of!(mle_write_options, properties_json) == 32);
+    assert!(offset_of!(mle_write_options, sign_key) == 40 && offset_of!(mle_write_options, sign_key_len) == 48);
+    assert!(offset_of!(mle_write_options, encrypt_key) == 56 && offset_of!(mle_write_options, encrypt_key_len) == 64);
+    assert!(offset_of!(mle_write_options, flags) == 72);
     assert!(size_of::<mle_run_options>() == 24 && align_of::<mle_run_options>() == 8);
     assert!(offset_of!(mle_run_options, timeout_us) == 8 && offset_of!(mle_run_options, cancel) == 16);
     assert!(size_of::<mle_open_options>() == 32 && align_of::<mle_open_options>() == 8);
@@ -609,4 +706,88 @@ extern "C" {
         len: *mut usize,
         err: *mut *mut mle_error,
     ) -> mle_status;
+
+    /// Default trust options: no key, no trusted keys, signatures not required.
+    pub fn mle_default_trust_options() -> mle_trust_options;
+    /// `mle_model_open` with keys (`trust` may be NULL: the defaults). A
+    /// signed file's signature and small sections' digests are checked at
+    /// open, each tensor's SHA-256 when first used (all of them with verify).
+    /// An access policy in the file is enforced here (`MLE_ERR_POLICY`).
+    pub fn mle_model_open_with(
+        path: *const c_char,
+        opts: *const mle_open_options,
+        trust: *const mle_trust_options,
+        model: *mut *mut mle_model,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// `mle_model_open_memory` with keys (`trust` may be NULL).
+    pub fn mle_model_open_memory_with(
+        data: *const c_void,
+        len: usize,
+        opts: *const mle_open_options,
+        trust: *const mle_trust_options,
+        model: *mut *mut mle_model,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Default write options: keep encodings, no properties, no key, fsync.
+    pub fn mle_default_write_options() -> mle_write_options;
+    /// `mle_builder_save` storing the model as `opts` says (NULL: as `mle_builder_save`).
+    pub fn mle_builder_save_with(
+        builder: *mut mle_builder,
+        path: *const c_char,
+        opts: *const mle_write_options,
+        bytes_written: *mut u64,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Re-stores a model held in memory (opened with `trust`, which may be
+    /// NULL) as `opts` says; the new file's bytes go to `*out` (free with
+    /// `mle_free`). Old signatures are dropped.
+    pub fn mle_convert_memory(
+        data: *const c_void,
+        len: usize,
+        trust: *const mle_trust_options,
+        opts: *const mle_write_options,
+        out: *mut *mut c_void,
+        out_len: *mut usize,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// `mle_convert_memory` from file `input` to file `out` (atomically; `out` may be `input`).
+    pub fn mle_convert_file(
+        input: *const c_char,
+        out: *const c_char,
+        trust: *const mle_trust_options,
+        opts: *const mle_write_options,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Adds an Ed25519 signature (key: PEM "PRIVATE KEY" or a 32-byte seed)
+    /// to the model at `input` and writes it to `out` (NULL: in place). The
+    /// file is verified first; existing signatures are kept. Encrypted files
+    /// are refused: sign before encrypting.
+    pub fn mle_sign_file(
+        input: *const c_char,
+        out: *const c_char,
+        key: *const c_void,
+        key_len: usize,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Encrypts the model at `input` with a 32-byte key (AES-256-GCM in
+    /// chunks) into `out` (NULL: in place).
+    pub fn mle_encrypt_file(
+        input: *const c_char,
+        out: *const c_char,
+        key: *const c_void,
+        key_len: usize,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Decrypts the model at `input` into `out` (NULL: in place).
+    pub fn mle_decrypt_file(
+        input: *const c_char,
+        out: *const c_char,
+        key: *const c_void,
+        key_len: usize,
+        err: *mut *mut mle_error,
+    ) -> mle_status;
+    /// Writes a new Ed25519 key pair: `prefix.key` (PKCS #8 PEM, mode 0600)
+    /// and `prefix.pub` (PKIX PEM). An existing `prefix.key` is not replaced.
+    pub fn mle_keygen(prefix: *const c_char, err: *mut *mut mle_error) -> mle_status;
 }

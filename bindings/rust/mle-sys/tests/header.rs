@@ -113,3 +113,19 @@ fn default_run_options() {
     assert_eq!(o.struct_size, std::mem::size_of::<mle_sys::mle_run_options>());
     assert_eq!((o.timeout_us, o.cancel), (0, std::ptr::null()));
 }
+
+#[test]
+fn default_trust_and_write_options() {
+    // SAFETY: no arguments; return plain structs by value.
+    let (t, w) = unsafe { (mle_sys::mle_default_trust_options(), mle_sys::mle_default_write_options()) };
+    assert_eq!(t.struct_size, std::mem::size_of::<mle_sys::mle_trust_options>());
+    assert_eq!((t.key, t.key_len, t.n_trusted_keys, t.require_signature), (std::ptr::null(), 0, 0, 0));
+    assert_eq!((t.trusted_keys, t.trusted_key_lens), (std::ptr::null(), std::ptr::null()));
+    assert_eq!(w.struct_size, std::mem::size_of::<mle_sys::mle_write_options>());
+    assert_eq!((w.compress, w.quantize, w.properties_json), (std::ptr::null(), std::ptr::null(), std::ptr::null()));
+    assert_eq!(
+        (w.sign_key, w.sign_key_len, w.encrypt_key, w.encrypt_key_len),
+        (std::ptr::null(), 0, std::ptr::null(), 0)
+    );
+    assert_eq!((w.level, w.flags), (0, 0));
+}

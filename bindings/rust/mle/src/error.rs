@@ -71,6 +71,9 @@ pub enum ErrorKind {
     /// ([`RunOptions::timeout`](crate::RunOptions::timeout)); `primary()` is
     /// still `MLE_ERR_CANCELLED`.
     Timeout,
+    /// `MLE_ERR_SECURITY`: a signature, key, decryption or access-policy
+    /// check refused the file; `code()` names which.
+    Security,
     /// A primary code this crate does not know (a newer library).
     Other(u32),
 }
@@ -99,6 +102,7 @@ impl ErrorKind {
             sys::MLE_ERR_INTERNAL => ErrorKind::Internal,
             sys::MLE_ERR_BUSY => ErrorKind::Busy,
             sys::MLE_ERR_CANCELLED => ErrorKind::Cancelled,
+            sys::MLE_ERR_SECURITY => ErrorKind::Security,
             p => ErrorKind::Other(p),
         }
         // END GENERATED: error kinds

@@ -52,6 +52,12 @@
 //! allocated ([`ErrorKind::NoMemory`]; per session: [`SessionOptions`]), and
 //! [`Session::run_with`] and [`Model::run_with`] take a timeout and a cancel
 //! flag ([`RunOptions`]; [`ErrorKind::Timeout`], [`ErrorKind::Cancelled`]).
+//!
+//! Signed and encrypted models: [`keygen`], [`sign_file`], [`encrypt_file`]
+//! and [`decrypt_file`] write them; [`OpenOptions::key`],
+//! [`OpenOptions::trusted_key`] and [`OpenOptions::require_signature`] open
+//! them. Every refusal is [`ErrorKind::Security`], its `status()` naming
+//! which check failed (`MLE_ERR_SIGNATURE_UNTRUSTED`, `MLE_ERR_KEY_WRONG`, ...).
 
 #[cfg(target_endian = "big")]
 compile_error!("MLE tensors are little-endian; this crate supports little-endian targets only");
@@ -63,6 +69,7 @@ mod model;
 mod session;
 mod strings;
 mod tensor;
+mod trust;
 
 pub use builder::Builder;
 pub use dtype::{DType, Element};
@@ -70,6 +77,7 @@ pub use error::{status_string, Error, ErrorKind, Result};
 pub use model::{Device, IoInfo, Model, ModelOptions, OpenOptions};
 pub use session::{RunOptions, Session, SessionOptions};
 pub use tensor::{Tensor, TensorView};
+pub use trust::{decrypt_file, encrypt_file, keygen, sign_file};
 
 /// The raw C bindings.
 pub use mle_sys as sys;
@@ -101,6 +109,7 @@ const _: () = {
     send_sync::<Error>();
     send_sync::<RunOptions<'static>>();
     send_sync::<ModelOptions>();
+    send_sync::<OpenOptions>();
     send_sync::<SessionOptions>();
     // RunOptions hands the library an AtomicI32 as its `const volatile int32_t *`.
     assert!(std::mem::size_of::<std::sync::atomic::AtomicI32>() == 4);

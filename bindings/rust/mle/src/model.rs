@@ -22,12 +22,27 @@ pub enum Device {
     Cuda,
 }
 
-/// Options for [`Model::open`] and [`Model::open_memory`] (`mle_open_options`).
+/// Options for [`Model::open`] and [`Model::open_memory`] (`mle_open_options`,
+/// and `mle_trust_options` for keys).
 ///
 /// `OpenOptions::default()` takes the library's `mle_default_open_options()`.
 /// Set fields directly or chain the setters:
 /// `OpenOptions::new().verify(true).threads(2)`. Values out of range (negative
 /// threads, ...) are refused by the library with `MLE_ERR_INVALID_OPTIONS`.
+///
+/// Signed and encrypted files (docs/security.md): [`key`](OpenOptions::key)
+/// opens an encrypted file, [`trusted_key`](OpenOptions::trusted_key) and
+/// [`require_signature`](OpenOptions::require_signature) check signatures.
+/// With any of them set the model is opened with `mle_model_open_with`.
+///
+/// ```no_run
+/// # fn main() -> mle::Result<()> {
+/// let pem = std::fs::read("signer.pub").expect("the public key");
+/// let key = [7u8; 32]; // the file's encryption key
+/// let opts = mle::OpenOptions::new().key(&key).trusted_key(&pem).require_signature(true);
+/// let model = mle::Model::open("model.mle", &opts)?;
+/// # Ok(()) }
+/// ```
 ///
 /// Non-exhaustive: a newer header may add options (the C struct carries its
 /// size for that), so build it from `default()` rather than a struct literal.
@@ -50,6 +65,40 @@ pub struct OpenOptions {
     /// process may use (physical memory, cgroup limit, `RLIMIT_AS`,
     /// `RLIMIT_DATA`) if that is less. Negative: `MLE_ERR_INVALID_OPTIONS`.
     pub max_arena_bytes: i64,
+    /// Ed25519 public keys, each PEM ("PUBLIC KEY", as a `.pub` file from
+    /// [`keygen`](crate::keygen) holds) or 32 raw bytes. A signed file must
+    /// then carry a valid signature by one of them
+    /// (`MLE_ERR_SIGNATURE_UNTRUSTED`, `MLE_ERR_SIGNATURE_INVALID`); an
+    /// unsigned file opens unless [`require_signature`](OpenOptions::require_signature)
+    /// is set. Anything else is `MLE_ERR_KEY_INVALID`.
+    pub trusted_keys: Vec<Vec<u8>>,
+    /// Refuse an unsigned file (`MLE_ERR_SIGNATURE_REQUIRED`). Needs
+    /// trusted keys (else `MLE_ERR_INVALID_OPTIONS`).
+    pub require_signature: bool,
+    // The encryption key: private, so that it is wiped on drop and never
+    // printed by Debug.
+    key: Option<SecretBytes>,
+}
+
+/// Key bytes that are zeroed when dropped and never printed.
+#[derive(Clone, PartialEq, Eq)]
+struct SecretBytes(Vec<u8>);
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            // SAFETY: b is a valid, exclusive &mut u8. Volatile, so the
+            // stores to memory about to be freed are not optimized away.
+            unsafe { ptr::write_volatile(b, 0) };
+        }
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
 }
 
 impl Default for OpenOptions {
@@ -62,6 +111,9 @@ impl Default for OpenOptions {
             threads: c.threads,
             device: if c.device == sys::MLE_DEVICE_CUDA { Device::Cuda } else { Device::Cpu },
             max_arena_bytes: c.max_arena_bytes,
+            trusted_keys: Vec::new(),
+            require_signature: false,
+            key: None,
         }
     }
 }
@@ -100,6 +152,55 @@ impl OpenOptions {
     pub fn max_arena_bytes(mut self, n: i64) -> OpenOptions {
         self.max_arena_bytes = n;
         self
+    }
+
+    /// Sets the 32-byte key of an encrypted file (copied; wiped when these
+    /// options are dropped). Without it an encrypted file is
+    /// `MLE_ERR_KEY_REQUIRED`; another key is `MLE_ERR_KEY_WRONG`, another
+    /// length `MLE_ERR_KEY_INVALID`. A plain file ignores it.
+    #[must_use]
+    pub fn key(mut self, key: &[u8]) -> OpenOptions {
+        self.key = Some(SecretBytes(key.to_vec()));
+        self
+    }
+    /// Adds a trusted Ed25519 public key (PEM or 32 raw bytes) to
+    /// [`trusted_keys`](OpenOptions::trusted_keys).
+    #[must_use]
+    pub fn trusted_key(mut self, public_key: &[u8]) -> OpenOptions {
+        self.trusted_keys.push(public_key.to_vec());
+        self
+    }
+    /// Sets [`require_signature`](OpenOptions::require_signature).
+    #[must_use]
+    pub fn require_signature(mut self, yes: bool) -> OpenOptions {
+        self.require_signature = yes;
+        self
+    }
+
+    /// Calls `f` with the `mle_trust_options` of these options, or NULL when
+    /// no key option is set. The struct and the arrays it points to live
+    /// until `f` returns (the library copies what it keeps).
+    pub(crate) fn with_trust<R>(&self, f: impl FnOnce(*const sys::mle_trust_options) -> R) -> R {
+        if self.key.is_none() && self.trusted_keys.is_empty() && !self.require_signature {
+            return f(ptr::null());
+        }
+        let ptrs: Vec<*const std::ffi::c_void> = self.trusted_keys.iter().map(|k| k.as_ptr().cast()).collect();
+        let lens: Vec<usize> = self.trusted_keys.iter().map(Vec::len).collect();
+        // SAFETY: no arguments; returns a plain struct by value.
+        let mut t = unsafe { sys::mle_default_trust_options() };
+        if let Some(key) = &self.key {
+            // A non-NULL pointer even for an empty key: NULL means "no key".
+            t.key =
+                if key.0.is_empty() { ptr::NonNull::<u8>::dangling().as_ptr().cast() } else { key.0.as_ptr().cast() };
+            t.key_len = key.0.len();
+        }
+        if !ptrs.is_empty() {
+            t.trusted_keys = ptrs.as_ptr();
+            t.trusted_key_lens = lens.as_ptr();
+            t.n_trusted_keys = ptrs.len();
+        }
+        t.require_signature = i32::from(self.require_signature);
+        f(&t)
     }
 
     /// The C struct, `struct_size` set by `mle_default_open_options`.
@@ -239,16 +340,26 @@ unsafe impl Sync for Model {}
 
 impl Model {
     /// Opens and validates the .mle file at `path` (memory-mapped unless
-    /// `options.read_all`; every CRC checked if `options.verify`).
+    /// `options.read_all`; every CRC checked if `options.verify`), with the
+    /// keys of `options` if any (signature checked, file decrypted).
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Model> {
         check_abi()?;
         let path = path_cstring(path.as_ref())?;
         let opts = options.to_c();
         let mut h = ptr::null_mut();
-        // SAFETY: path is NUL-terminated and opts a valid struct, both alive
-        // for the call (the library keeps no pointer); h and err are valid
-        // out-pointers.
-        call(|err| unsafe { sys::mle_model_open(path.as_ptr(), &opts, &mut h, err) })?;
+        options.with_trust(|trust| {
+            if trust.is_null() {
+                // SAFETY: path is NUL-terminated and opts a valid struct, both
+                // alive for the call (the library keeps no pointer); h and err
+                // are valid out-pointers.
+                call(|err| unsafe { sys::mle_model_open(path.as_ptr(), &opts, &mut h, err) })
+            } else {
+                // SAFETY: as above; trust and every buffer it points to live
+                // until with_trust returns, after the call (the library
+                // copies them).
+                call(|err| unsafe { sys::mle_model_open_with(path.as_ptr(), &opts, trust, &mut h, err) })
+            }
+        })?;
         Model::from_raw(h)
     }
 
@@ -259,9 +370,18 @@ impl Model {
         check_abi()?;
         let opts = options.to_c();
         let mut h = ptr::null_mut();
-        // SAFETY: bytes is valid for bytes.len() reads during the call (the
-        // library copies it); opts, h and err are valid pointers.
-        call(|err| unsafe { sys::mle_model_open_memory(bytes.as_ptr().cast(), bytes.len(), &opts, &mut h, err) })?;
+        let (data, len) = (bytes.as_ptr().cast(), bytes.len());
+        options.with_trust(|trust| {
+            if trust.is_null() {
+                // SAFETY: bytes is valid for bytes.len() reads during the call
+                // (the library copies it); opts, h and err are valid pointers.
+                call(|err| unsafe { sys::mle_model_open_memory(data, len, &opts, &mut h, err) })
+            } else {
+                // SAFETY: as above; trust and its buffers live until
+                // with_trust returns, after the call.
+                call(|err| unsafe { sys::mle_model_open_memory_with(data, len, &opts, trust, &mut h, err) })
+            }
+        })?;
         Model::from_raw(h)
     }
 
