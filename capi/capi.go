@@ -206,11 +206,22 @@ func sessionOptions(o *C.mle_session_options) (engine.SessionOptions, error) {
 //export mlego_model_open
 func mlego_model_open(path *C.char, copts *C.mle_open_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
 	defer recoverStatus(&st, cerr)
+	return openPath("mle_model_open", path, copts, nil, out, cerr)
+}
+
+//export mlego_model_open_memory
+func mlego_model_open_memory(data unsafe.Pointer, n C.size_t, copts *C.mle_open_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
+	defer recoverStatus(&st, cerr)
+	return openMemory("mle_model_open_memory", data, n, copts, nil, out, cerr)
+}
+
+// openPath opens the model at path with options and keys (trust may be nil).
+func openPath(fn string, path *C.char, copts *C.mle_open_options, trust *C.mle_trust_options, out *C.uintptr_t, cerr **C.mle_error) C.mle_status {
 	begin(cerr)
 	if path == nil || out == nil {
-		return failf(cerr, errs.InvalidNull, "mle_model_open: path and model must not be NULL")
+		return failf(cerr, errs.InvalidNull, "%s: path and model must not be NULL", fn)
 	}
-	opts, err := openOptions(copts)
+	opts, err := openWith(copts, trust)
 	if err != nil {
 		return fail(cerr, err)
 	}
@@ -221,19 +232,18 @@ func mlego_model_open(path *C.char, copts *C.mle_open_options, out *C.uintptr_t,
 	return putModel(m, out, cerr)
 }
 
-//export mlego_model_open_memory
-func mlego_model_open_memory(data unsafe.Pointer, n C.size_t, copts *C.mle_open_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
-	defer recoverStatus(&st, cerr)
+// openMemory opens a model from a copy of the caller's bytes.
+func openMemory(fn string, data unsafe.Pointer, n C.size_t, copts *C.mle_open_options, trust *C.mle_trust_options, out *C.uintptr_t, cerr **C.mle_error) C.mle_status {
 	begin(cerr)
 	if (data == nil && n > 0) || out == nil {
-		return failf(cerr, errs.InvalidNull, "mle_model_open_memory: data and model must not be NULL")
+		return failf(cerr, errs.InvalidNull, "%s: data and model must not be NULL", fn)
 	}
-	opts, err := openOptions(copts)
+	opts, err := openWith(copts, trust)
 	if err != nil {
 		return fail(cerr, err)
 	}
 	if opts.ReadAll {
-		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for mle_model_open_memory")
+		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for %s", fn)
 	}
 	buf, err := copyIn(data, n)
 	if err != nil {

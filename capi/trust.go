@@ -97,44 +97,13 @@ func openWith(copts *C.mle_open_options, trust *C.mle_trust_options) (engine.Opt
 //export mlego_model_open_with
 func mlego_model_open_with(path *C.char, copts *C.mle_open_options, trust *C.mle_trust_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
 	defer recoverStatus(&st, cerr)
-	begin(cerr)
-	if path == nil || out == nil {
-		return failf(cerr, errs.InvalidNull, "mle_model_open_with: path and model must not be NULL")
-	}
-	opts, err := openWith(copts, trust)
-	if err != nil {
-		return fail(cerr, err)
-	}
-	m, err := engine.Open(C.GoString(path), opts)
-	if err != nil {
-		return fail(cerr, err)
-	}
-	return putModel(m, out, cerr)
+	return openPath("mle_model_open_with", path, copts, trust, out, cerr)
 }
 
 //export mlego_model_open_memory_with
 func mlego_model_open_memory_with(data unsafe.Pointer, n C.size_t, copts *C.mle_open_options, trust *C.mle_trust_options, out *C.uintptr_t, cerr **C.mle_error) (st C.mle_status) {
 	defer recoverStatus(&st, cerr)
-	begin(cerr)
-	if (data == nil && n > 0) || out == nil {
-		return failf(cerr, errs.InvalidNull, "mle_model_open_memory_with: data and model must not be NULL")
-	}
-	opts, err := openWith(copts, trust)
-	if err != nil {
-		return fail(cerr, err)
-	}
-	if opts.ReadAll {
-		return failf(cerr, errs.InvalidOptions, "read_all has no meaning for mle_model_open_memory_with")
-	}
-	buf, err := copyIn(data, n)
-	if err != nil {
-		return fail(cerr, err)
-	}
-	m, err := engine.OpenOwned(buf, opts)
-	if err != nil {
-		return fail(cerr, err)
-	}
-	return putModel(m, out, cerr)
+	return openMemory("mle_model_open_memory_with", data, n, copts, trust, out, cerr)
 }
 
 // copyIn copies a caller's model bytes: the caller's buffer is theirs again

@@ -64,27 +64,6 @@ func (s weightStats) String() string {
 	return fmt.Sprintf("%s stored (%s raw; %s)", human(s.Stored), human(s.Raw), strings.Join(parts, ", "))
 }
 
-// quantizedInput reports whether any tensor of f is stored quantized:
-// directly, or inside its compression (a compressed tensor's first stored
-// byte names its inner encoding).
-func quantizedInput(f *format.File) (bool, error) {
-	for i, t := range f.Tensors {
-		if t.Encoding.Quantized() {
-			return true, nil
-		}
-		if t.Encoding.Compressed() {
-			// Load first: it decrypts the stored bytes of an encrypted file.
-			if _, err := f.Load(i); err != nil {
-				return false, err
-			}
-			if s := f.TensorData(i); len(s) > 0 && codec.ID(s[0]).Quantized() {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
 func cmdConvert(args []string, w, ew io.Writer) (bool, error) {
 	fs, asJSON := newFlags("convert")
 	compress := &encodingFlag{id: format.Keep, allow: codec.ID.Compressed, names: "zstd, lz4, brotli, none"}
@@ -113,19 +92,6 @@ func cmdConvert(args []string, w, ew io.Writer) (bool, error) {
 		before = f.Envelope.OuterSize
 	}
 	opts := format.WriteOptions{Compress: compress.id, Level: *level, Quantize: quantize.id}
-	if opts.Quantize == format.Keep {
-		// Keeping "no quantization" is asking for none. format.Rewrite
-		// records a quantization report (scheme "unknown") for Keep even
-		// when nothing is quantized, so say Raw when that is what Keep means.
-		q, err := quantizedInput(f)
-		if err != nil {
-			f.Close()
-			return *asJSON, err
-		}
-		if !q {
-			opts.Quantize = codec.Raw
-		}
-	}
 	if encrypted {
 		// An encrypted model stays encrypted: decrypting is its own step.
 		opts.EncryptKey = sec.key

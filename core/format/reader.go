@@ -370,7 +370,10 @@ func (f *File) Size() int64 { return int64(len(f.data)) }
 // Mapped reports whether the file is memory-mapped (rather than read).
 func (f *File) Mapped() bool { return f.mapping != nil }
 
-// TensorData returns the stored bytes of tensor i (a view, no copy).
+// TensorData returns the stored bytes of tensor i (a view, no copy): the
+// encoded bytes of a compressed or quantized tensor, and, in an encrypted
+// file, bytes decrypted only once Load (or Verify) has read them. Load
+// returns the elements.
 func (f *File) TensorData(i int) []byte {
 	t := &f.Tensors[i]
 	return f.weights[t.Offset : t.Offset+t.StoredLen : t.Offset+t.StoredLen]
@@ -691,6 +694,12 @@ func (f *File) verifyWeights() error {
 // Verify checks every byte of an opened file: all CRCs and padding.
 func (f *File) Verify() error {
 	return guardFault(func() error {
+		if f.sealed != nil {
+			// An encrypted file's plaintext is decrypted as it is read.
+			if err := f.sealed.opener.All(); err != nil {
+				return err
+			}
+		}
 		for _, s := range f.Sections {
 			if s.Kind == SectionWeights {
 				continue

@@ -78,15 +78,7 @@ func BenchmarkOpenSigned(b *testing.B) {
 	for _, size := range benchSizes() {
 		b.Run(sizeName(size), func(b *testing.B) {
 			path, pub := bigSignedModel(b, size, WriteOptions{})
-			opts := OpenOptions{TrustedKeys: []ed25519.PublicKey{pub}, RequireSignature: true}
-			b.ResetTimer()
-			for b.Loop() {
-				f, err := Open(path, opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
-			}
+			benchOpen(b, path, OpenOptions{TrustedKeys: []ed25519.PublicKey{pub}, RequireSignature: true})
 		})
 	}
 }
@@ -97,17 +89,9 @@ func BenchmarkVerifySigned(b *testing.B) {
 	for _, size := range benchSizes()[1:] {
 		b.Run(sizeName(size), func(b *testing.B) {
 			path, pub := bigSignedModel(b, size, WriteOptions{})
-			opts := OpenOptions{TrustedKeys: []ed25519.PublicKey{pub}, RequireSignature: true, Verify: true}
 			st, _ := os.Stat(path)
 			b.SetBytes(st.Size())
-			b.ResetTimer()
-			for b.Loop() {
-				f, err := Open(path, opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
-			}
+			benchOpen(b, path, OpenOptions{TrustedKeys: []ed25519.PublicKey{pub}, RequireSignature: true, Verify: true})
 		})
 	}
 }
@@ -143,5 +127,17 @@ func BenchmarkEncryptedLoad(b *testing.B) {
 				f.Close()
 			}
 		})
+	}
+}
+
+// benchOpen times opening and closing path.
+func benchOpen(b *testing.B, path string, opts OpenOptions) {
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := Open(path, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }

@@ -379,6 +379,15 @@ func TestEncryptDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	// Verify after a lazy open decrypts what was not read yet.
+	f, err = Parse(enc, OpenOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify(); err != nil {
+		t.Fatalf("verify after a lazy open: %v", err)
+	}
+	f.Close()
 	back, err := Decrypt(enc, key)
 	if err != nil || !bytes.Equal(back, raw) {
 		t.Fatalf("decrypt: %v (equal %v)", err, bytes.Equal(back, raw))
