@@ -239,7 +239,9 @@ typedef struct mle_open_options {
     /* Cap on the memory a session allocates for one run: activation arena,
      * kernel scratch and plan tables, staging copies of misaligned inputs and
      * the outputs the library allocates. A run that would need more fails
-     * with MLE_ERR_NO_MEMORY_LIMIT before allocating anything. 0 = the
+     * with MLE_ERR_NO_MEMORY_LIMIT before allocating anything. A model whose
+     * compressed or quantized tensors decode to more than this fails the
+     * same way at its first run. 0 = the
      * default: 16 GiB, or 3/4 of what this process may use if that is less
      * (physical memory, cgroup memory.max, RLIMIT_AS, RLIMIT_DATA). */
     int64_t max_arena_bytes;

@@ -9,8 +9,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mle-runtime/mle/core/codec"
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 )
 
@@ -263,5 +265,49 @@ func TestDefaultMemoryLimitRespectsMachine(t *testing.T) {
 	m := matmulModel(t, Options{})
 	if m.MaxMemory() != d {
 		t.Fatalf("model limit %d, default %d", m.MaxMemory(), d)
+	}
+}
+
+// A compressed tensor is small in the file and large once decoded: the
+// decoded bytes count against the memory limit before any is allocated.
+// (A zstd stream of 8 MiB of zeros is a few hundred bytes.)
+func TestDecodedTensorsCountAgainstLimit(t *testing.T) {
+	b := format.NewBuilder()
+	const n = 1 << 20
+	for _, err := range []error{
+		b.AddInput("X", dtype.Float64, []int64{-1, n}),
+		b.AddTensor("Z", dtype.Float64, []int64{n}, make([]byte, 8*n)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.AddNode(graph.Node{Op: "Add", Inputs: []string{"X", "Z"}, Outputs: []string{"Y"}})
+	if err := b.AddOutput("Y"); err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := b.BytesWith(format.WriteOptions{Compress: codec.Zstd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 64<<10 {
+		t.Fatalf("8 MiB of zeros compressed to %d bytes", len(data))
+	}
+	x := Tensor{DType: dtype.Float64, Rank: 2, Dims: [dtype.MaxRank]int64{1, n}, Data: make([]byte, 8*n)}
+	for _, c := range []struct {
+		limit int64
+		want  errs.Code
+	}{{6 << 20, errs.NoMemoryLimit}, {64 << 20, errs.OK}} {
+		m, err := OpenBytes(data, Options{MaxArenaBytes: c.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs := make([]Tensor, 1)
+		err = m.Run([]Tensor{x}, outs, nil, RunOptions{}, func(int, *Tensor, int64) ([]byte, error) { return make([]byte, 8*n), nil })
+		wantCode(t, err, c.want)
+		if err != nil && !strings.Contains(err.Error(), "decoding") {
+			t.Errorf("refused for another reason: %v", err)
+		}
+		m.Close()
 	}
 }

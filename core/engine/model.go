@@ -196,6 +196,12 @@ func newModel(f *format.File, opts Options) (*Model, error) {
 // compressed or quantized one decoded (format.File.Load).
 func (m *Model) loadConstants() error {
 	m.loadOnce.Do(func() {
+		// Decoded tensors are memory the model owns, which a small file can
+		// declare in gigabytes: they count against the memory limit.
+		if n := m.file.DecodedBytes(); n > uint64(m.maxMemory) {
+			m.loadErr = errs.New(errs.NoMemoryLimit, "decoding the model's compressed or quantized tensors needs %d bytes; the memory limit is %d", n, m.maxMemory)
+			return
+		}
 		errs_ := make([]error, len(m.storedIDs))
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, runtime.GOMAXPROCS(0))

@@ -113,6 +113,18 @@ func (f *File) load(i int, l *tensorLoad) error {
 	return nil
 }
 
+// DecodedBytes returns the memory Load takes for tensors that are not used
+// in place (compressed or quantized): the sum of their raw lengths.
+func (f *File) DecodedBytes() uint64 {
+	var n uint64
+	for i := range f.Tensors {
+		if f.Tensors[i].Encoding != EncodingRaw {
+			n += f.Tensors[i].RawLen // each < 2^62, at most 2^20 of them: no overflow
+		}
+	}
+	return n
+}
+
 // weightsOffset returns where WEIGHTS starts in the file.
 func (f *File) weightsOffset() uint64 {
 	for _, s := range f.Sections {
