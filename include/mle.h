@@ -142,7 +142,7 @@ typedef uint32_t mle_status;
 #define MLE_ERR_METADATA_MISSING_KEY   2055u /* a required field is absent */
 #define MLE_ERR_METADATA_POLICY        2311u /* the access policy is malformed or names a claim this runtime does not know */
 
-#define MLE_ERR_UNSUPPORTED_ENCODING   264u  /* a tensor encoding this build lacks (zstd, ...) */
+#define MLE_ERR_UNSUPPORTED_ENCODING   264u  /* a tensor encoding id this build does not know */
 #define MLE_ERR_UNSUPPORTED_DEVICE     520u  /* e.g. CUDA in a CPU-only build */
 #define MLE_ERR_UNSUPPORTED_FEATURE    776u
 

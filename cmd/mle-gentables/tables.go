@@ -173,7 +173,7 @@ var statuses = []Status{
 		Doc: "the access policy is malformed or names a claim this runtime does not know"},
 
 	{Name: "MLE_ERR_UNSUPPORTED_ENCODING", Go: "UnsupportedEncoding", Primary: "MLE_ERR_UNSUPPORTED", Ext: 1,
-		Doc: "a tensor encoding this build lacks (zstd, ...)"},
+		Doc: "a tensor encoding id this build does not know"},
 	{Name: "MLE_ERR_UNSUPPORTED_DEVICE", Go: "UnsupportedDevice", Primary: "MLE_ERR_UNSUPPORTED", Ext: 2,
 		Doc: "e.g. CUDA in a CPU-only build"},
 	{Name: "MLE_ERR_UNSUPPORTED_FEATURE", Go: "UnsupportedFeature", Primary: "MLE_ERR_UNSUPPORTED", Ext: 3},

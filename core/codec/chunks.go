@@ -7,7 +7,7 @@ import (
 	"github.com/mle-runtime/mle/core/errs"
 )
 
-// The chunked container of the compressed encodings (SPEC.md):
+// The chunked container of the compressed encodings (docs/FORMAT.md §6.1):
 //
 //	u8 inner, u8 filter, u8 element size, u8 reserved,
 //	u32 chunk size S, u64 inner length L, u32 chunk count n, u32 reserved,

@@ -89,7 +89,7 @@ const (
 	MetadataMissingKey = Metadata | 8<<8 // a required field is absent
 	MetadataPolicy     = Metadata | 9<<8 // the access policy is malformed or names a claim this runtime does not know
 
-	UnsupportedEncoding = Unsupported | 1<<8 // a tensor encoding this build lacks (zstd, ...)
+	UnsupportedEncoding = Unsupported | 1<<8 // a tensor encoding id this build does not know
 	UnsupportedDevice   = Unsupported | 2<<8 // e.g. CUDA in a CPU-only build
 	UnsupportedFeature  = Unsupported | 3<<8
 

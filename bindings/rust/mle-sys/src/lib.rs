@@ -199,7 +199,7 @@ pub mod status {
     /// The access policy is malformed or names a claim this runtime does not know.
     pub const MLE_ERR_METADATA_POLICY: mle_status = 2311;
 
-    /// A tensor encoding this build lacks (zstd, ...).
+    /// A tensor encoding id this build does not know.
     pub const MLE_ERR_UNSUPPORTED_ENCODING: mle_status = 264;
     /// E.g. CUDA in a CPU-only build.
     pub const MLE_ERR_UNSUPPORTED_DEVICE: mle_status = 520;
