@@ -108,9 +108,13 @@ func quantTargets(g *graph.Graph, info func(name string) (dtype.DType, []int64, 
 	return axis
 }
 
-// storeTensors stores each tensor as o asks. cur holds the tensors'
-// current encodings (for Keep), data their raw bytes.
-func storeTensors(g *graph.Graph, ts []TensorDesc, cur []codec.ID, data [][]byte, o *WriteOptions) ([]TensorDesc, [][]byte, *QuantReport, error) {
+// storedAs is how a tensor of a file being rewritten was stored: its
+// compression and its quantization (either may be codec.Raw).
+type storedAs struct{ compress, quantize codec.ID }
+
+// storeTensors stores each tensor as o asks. cur holds how each tensor was
+// stored before (for Keep; nil: raw), data their raw bytes.
+func storeTensors(g *graph.Graph, ts []TensorDesc, cur []storedAs, data [][]byte, o *WriteOptions) ([]TensorDesc, [][]byte, *QuantReport, error) {
 	byName := map[string]int{}
 	for i := range ts {
 		byName[ts[i].Name] = i
@@ -132,14 +136,14 @@ func storeTensors(g *graph.Graph, ts []TensorDesc, cur []codec.ID, data [][]byte
 		spec := codec.Spec{Compress: o.Compress, Level: o.Level, Shuffle: o.Shuffle, ChunkSize: o.ChunkSize, Quantize: o.Quantize}
 		if spec.Compress == Keep {
 			spec.Compress = codec.Raw
-			if cur != nil && cur[i].Compressed() {
-				spec.Compress = cur[i]
+			if cur != nil {
+				spec.Compress = cur[i].compress
 			}
 		}
 		if spec.Quantize == Keep {
 			spec.Quantize = codec.Raw
-			if cur != nil && cur[i].Quantized() {
-				spec.Quantize = cur[i]
+			if cur != nil {
+				spec.Quantize = cur[i].quantize
 			}
 		}
 		if spec.Quantize != codec.Raw {
@@ -238,14 +242,14 @@ func Rewrite(f *File, o WriteOptions) ([]byte, *QuantReport, error) {
 	for _, out := range f.Graph.Outputs {
 		b.g.Outputs = append(b.g.Outputs, graph.ValueInfo{Name: out.Name})
 	}
-	cur := make([]codec.ID, len(f.Tensors))
+	cur := make([]storedAs, len(f.Tensors))
 	for i := range f.Tensors {
 		t := &f.Tensors[i]
 		data, err := f.Load(i)
 		if err != nil {
 			return nil, nil, err
 		}
-		cur[i] = currentQuant(t, f.TensorData(i))
+		cur[i] = storedAsOf(t, f.TensorData(i))
 		b.names[t.Name] = len(b.tensors)
 		b.tensors = append(b.tensors, TensorDesc{Name: t.Name, DType: t.DType, Shape: t.Shape, StoredLen: t.RawLen, RawLen: t.RawLen, CRC: crc32c(data)})
 		b.data = append(b.data, data)
@@ -254,15 +258,18 @@ func Rewrite(f *File, o WriteOptions) ([]byte, *QuantReport, error) {
 	return b.BytesWith(o)
 }
 
-// currentQuant returns the quantization a stored tensor carries, inside
-// its compression if it is compressed (the first byte of a compressed
-// stream names its inner encoding, docs/FORMAT.md §6.1), or its
-// compression when it is not quantized.
-func currentQuant(t *TensorDesc, stored []byte) codec.ID {
-	if t.Encoding.Compressed() && len(stored) > 0 && codec.ID(stored[0]).Quantized() {
-		return codec.ID(stored[0]) // Keep then re-quantizes, and compresses again as asked
+// storedAsOf returns how a tensor is stored: the first byte of a
+// compressed stream names the encoding inside it (docs/FORMAT.md §6.1).
+func storedAsOf(t *TensorDesc, stored []byte) storedAs {
+	switch {
+	case t.Encoding.Quantized():
+		return storedAs{codec.Raw, t.Encoding}
+	case t.Encoding.Compressed() && len(stored) > 0 && codec.ID(stored[0]).Quantized():
+		return storedAs{t.Encoding, codec.ID(stored[0])}
+	case t.Encoding.Compressed():
+		return storedAs{t.Encoding, codec.Raw}
 	}
-	return t.Encoding
+	return storedAs{}
 }
 
 // Sign adds Ed25519 signatures to a serialized file (see docs/FORMAT.md

@@ -175,6 +175,21 @@ func TestRewriteKeepsEncodings(t *testing.T) {
 	if !bytes.Equal(a, c) {
 		t.Error("re-quantizing int8 values changed them")
 	}
+	// Keeping both keeps both: int8 inside lz4 stays int8 inside lz4.
+	same, _, err := Rewrite(f, WriteOptions{Compress: Keep, Quantize: Keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Parse(same, OpenOptions{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := storedAsOf(&h.Tensors[wi], h.TensorData(wi)); got != (storedAs{codec.LZ4, codec.Int8}) {
+		t.Errorf("W kept as %+v", got)
+	}
+	if d, _ := h.Load(wi); !bytes.Equal(a, d) {
+		t.Error("keeping int8 changed the values")
+	}
 }
 
 func TestSignVerify(t *testing.T) {

@@ -32,7 +32,7 @@ type Builder struct {
 	tensors []TensorDesc
 	data    [][]byte
 	names   map[string]int // tensor name → index
-	cur     []codec.ID     // the tensors' encodings in the file they came from (Rewrite), else nil
+	cur     []storedAs     // how the tensors were stored in the file they came from (Rewrite), else nil
 }
 
 // NewBuilder returns an empty builder.
