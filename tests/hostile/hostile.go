@@ -64,9 +64,10 @@ type Case struct {
 // Refusals are the ways a run may legitimately refuse a hostile input
 // (GraphTree, GraphAttribute: stored tables — tree node arrays, Interp's
 // knots, categories, vocabularies — are validated when their node is
-// compiled, at the first run).
+// compiled, at the first run; InvalidCategory: a CategoryIndex fitted to
+// refuse unknown categories meets one).
 var Refusals = []errs.Code{errs.Shape, errs.ShapeTooLarge, errs.NoMemoryLimit, errs.InvalidValue, errs.DType, errs.GraphTree,
-	errs.GraphAttribute}
+	errs.GraphAttribute, errs.InvalidCategory}
 
 // Build writes the case's model. A graph the checker rejects returns the
 // validation error (the generator then skips it: it is not a valid model).
