@@ -32,12 +32,17 @@ const (
 	BF16   ID = 6 // bfloat16 per element (float32/float64 tensors)
 )
 
-var idNames = [...]string{"raw", "zstd", "lz4", "brotli", "fp16", "int8", "bf16"}
+// fixedNames names the encodings that are not compression codecs; a
+// codec's name is the one it registered with.
+var fixedNames = map[ID]string{Raw: "raw", FP16: "fp16", Int8: "int8", BF16: "bf16"}
 
 // String returns the encoding's name, or "unknown".
 func (id ID) String() string {
-	if int(id) < len(idNames) {
-		return idNames[id]
+	if n, ok := fixedNames[id]; ok {
+		return n
+	}
+	if c, ok := Lookup(id); ok {
+		return c.Name
 	}
 	return "unknown"
 }
@@ -47,22 +52,33 @@ func ParseID(s string) (ID, bool) {
 	if s == "none" {
 		return Raw, true
 	}
-	for i, n := range idNames {
+	for id, n := range fixedNames {
 		if n == s {
-			return ID(i), true
+			return id, true
+		}
+	}
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	for id, c := range registry {
+		if c.Name == s {
+			return id, true
 		}
 	}
 	return 0, false
 }
 
-// Compressed reports whether id is a chunked compressed encoding.
-func (id ID) Compressed() bool { return id == Zstd || id == LZ4 || id == Brotli }
+// Compressed reports whether id is a chunked compressed encoding: one with
+// a registered codec.
+func (id ID) Compressed() bool {
+	_, ok := Lookup(id)
+	return ok
+}
 
 // Quantized reports whether id is a quantized encoding.
 func (id ID) Quantized() bool { return id == FP16 || id == Int8 || id == BF16 }
 
-// Known reports whether id is an encoding this version defines.
-func (id ID) Known() bool { return int(id) < len(idNames) }
+// Known reports whether this build reads id.
+func (id ID) Known() bool { return id == Raw || id.Quantized() || id.Compressed() }
 
 // describe names an id in messages: its name, or its number when unknown.
 func (id ID) describe() string {
@@ -94,19 +110,20 @@ var (
 )
 
 // RegisterCodec makes c the codec of c.ID. It is meant for init functions:
-// it panics when the id already has a codec, is not a compressed id, or c
-// lacks a function.
+// it panics when the id already has a codec, is raw or quantized, or c lacks
+// a name or a function. Registering is all a new compression takes (with its
+// id in docs/FORMAT.md §6.1): Compressed, Known, String and ParseID follow.
 func RegisterCodec(c Codec) {
 	if c.ID == Raw || c.ID.Quantized() {
 		panic(fmt.Sprintf("codec: RegisterCodec: %s is not a compression id", c.ID.describe()))
 	}
-	if c.Compress == nil || c.Decompress == nil {
-		panic(fmt.Sprintf("codec: RegisterCodec: %s lacks Compress or Decompress", c.ID.describe()))
+	if c.Compress == nil || c.Decompress == nil || c.Name == "" {
+		panic(fmt.Sprintf("codec: RegisterCodec: %s lacks a name, Compress or Decompress", c.ID.describe()))
 	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	if _, dup := registry[c.ID]; dup {
-		panic(fmt.Sprintf("codec: RegisterCodec: %s registered twice", c.ID.describe()))
+	if prev, dup := registry[c.ID]; dup {
+		panic(fmt.Sprintf("codec: RegisterCodec: id %d (%s) registered twice", uint8(c.ID), prev.Name))
 	}
 	registry[c.ID] = &c
 }

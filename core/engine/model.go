@@ -15,6 +15,7 @@ import (
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/osmem"
+	"github.com/mle-runtime/mle/core/par"
 	"github.com/mle-runtime/mle/kernels"
 )
 
@@ -202,36 +203,16 @@ func (m *Model) loadConstants() error {
 			m.loadErr = errs.New(errs.NoMemoryLimit, "decoding the model's compressed or quantized tensors needs %d bytes; the memory limit is %d", n, m.maxMemory)
 			return
 		}
-		errs_ := make([]error, len(m.storedIDs))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for k, id := range m.storedIDs {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() {
-					if r := recover(); r != nil {
-						errs_[k] = errs.New(errs.Internal, "loading constant %q: panic: %v", m.g.Values[id].Name, r)
-					}
-					<-sem
-					wg.Done()
-				}()
-				ti, _ := m.file.TensorIndex(m.g.Values[id].Name)
-				data, err := m.file.Load(ti)
-				if err == nil {
-					m.stored[id] = data
-					m.consts[id], err = m.backend.Constant(data)
-				}
-				errs_[k] = errs.Prefix(err, "constant %q", m.g.Values[id].Name)
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs_ {
-			if err != nil {
-				m.loadErr = err
-				return
+		m.loadErr = par.For(len(m.storedIDs), func(k int) error {
+			id := m.storedIDs[k]
+			ti, _ := m.file.TensorIndex(m.g.Values[id].Name)
+			data, err := m.file.Load(ti)
+			if err == nil {
+				m.stored[id] = data
+				m.consts[id], err = m.backend.Constant(data)
 			}
-		}
+			return errs.Prefix(err, "constant %q", m.g.Values[id].Name)
+		})
 	})
 	return m.loadErr
 }

@@ -3,9 +3,6 @@ package format
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/seal"
@@ -137,54 +134,6 @@ func ensureHead(o *seal.Opener, plain []byte, all bool) error {
 		// The zero padding before a section is checked too: decrypt from
 		// the end of the table.
 		if err := o.Ensure(min(lo, tableEnd), hi); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// parallelFor runs fn(0..n-1) on up to GOMAXPROCS goroutines.
-func parallelFor(n int, fn func(i int)) {
-	_ = parallelErr(n, func(i int) error { fn(i); return nil })
-}
-
-// parallelErr runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns
-// the error of the lowest index that failed. A panic becomes errs.Internal.
-func parallelErr(n int, fn func(i int) error) error {
-	if n == 0 {
-		return nil
-	}
-	workers := min(n, runtime.GOMAXPROCS(0))
-	errsAt := make([]error, n)
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= n {
-					return
-				}
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							errsAt[j] = errs.New(errs.Internal, "panic: %s", fmt.Sprint(r))
-						}
-					}()
-					errsAt[j] = fn(j)
-				}()
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errsAt {
-		if err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mle-runtime/mle/core/fault"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/core/osmem"
+	"github.com/mle-runtime/mle/core/par"
 	"github.com/mle-runtime/mle/core/strs"
 )
 
@@ -672,7 +673,7 @@ func (f *File) verifyWeights() error {
 		end = t.Offset + t.StoredLen
 	}
 	// Signed tensors' digests, and every encoded tensor's stream.
-	if err := parallelErr(len(f.Tensors), func(i int) error {
+	if err := par.For(len(f.Tensors), func(i int) error {
 		if f.Signed == nil && f.Tensors[i].Encoding == EncodingRaw {
 			return nil
 		}

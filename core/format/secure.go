@@ -190,20 +190,19 @@ func checkSigned(body, hb []byte, secs []Section, bodyOf func(Section) []byte, t
 	return s, nil
 }
 
-// buildManifest computes the manifest of a file whose sections (SIGNATURE
-// excluded) are secs with their bodies, and whose tensors' stored bytes
-// are given.
-func buildManifest(hb []byte, secs []Section, bodyOf func(Section) []byte, tensors [][]byte) *sign.Manifest {
-	m := &sign.Manifest{Header: sha256.Sum256(hb[:32])}
-	for _, s := range secs {
+// buildManifest returns the manifest of a file whose sections (SIGNATURE
+// excluded, where they will be placed) hold bodies, and whose tensors'
+// stored bytes have the given digests. WEIGHTS gets no digest of its own:
+// the tensor digests cover it.
+func buildManifest(hb []byte, secs []Section, bodies [][]byte, tensors [][32]byte) *sign.Manifest {
+	m := &sign.Manifest{Header: sha256.Sum256(hb[:32]), Tensors: tensors}
+	for i, s := range secs {
 		e := sign.SectionDigest{Kind: uint32(s.Kind), Flags: s.Flags, Offset: s.Offset, Length: s.Length}
 		if s.Kind != SectionWeights {
-			e.Digest = sha256.Sum256(bodyOf(s))
+			e.Digest = sha256.Sum256(bodies[i])
 		}
 		m.Sections = append(m.Sections, e)
 	}
-	m.Tensors = make([][32]byte, len(tensors))
-	parallelFor(len(tensors), func(i int) { m.Tensors[i] = sha256.Sum256(tensors[i]) })
 	return m
 }
 

@@ -2,6 +2,7 @@ package format
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/par"
 	"github.com/mle-runtime/mle/core/seal"
 	"github.com/mle-runtime/mle/core/sign"
 )
@@ -131,7 +133,7 @@ func storeTensors(g *graph.Graph, ts []TensorDesc, cur []storedAs, data [][]byte
 	qerr := make([]float64, len(ts))
 	quantized := make([]codec.ID, len(ts)) // the scheme each tensor got
 	axes := make([]int, len(ts))
-	err := parallelErr(len(ts), func(i int) error {
+	err := par.For(len(ts), func(i int) error {
 		t := &out[i]
 		spec := codec.Spec{Compress: o.Compress, Level: o.Level, Shuffle: o.Shuffle, ChunkSize: o.ChunkSize, Quantize: o.Quantize}
 		if spec.Compress == Keep {
@@ -311,14 +313,14 @@ func Sign(file []byte, keys ...ed25519.PrivateKey) ([]byte, error) {
 	for i := range placed {
 		placed[i].Offset = offsets[i]
 	}
-	stored := make([][]byte, len(f.Tensors))
-	for i := range f.Tensors {
-		stored[i] = f.TensorData(i)
+	var digests [][32]byte
+	if f.Signed != nil {
+		digests = f.Signed.manifest.Tensors // the verifying parse checked each against its tensor
+	} else {
+		digests = make([][32]byte, len(f.Tensors))
+		_ = par.For(len(f.Tensors), func(i int) error { digests[i] = sha256.Sum256(f.TensorData(i)); return nil })
 	}
-	m := buildManifest(f.data[:HeaderSize], placed, func(s Section) []byte {
-		i := slices.IndexFunc(placed, func(p Section) bool { return p.Kind == s.Kind && p.Offset == s.Offset })
-		return bodies[i]
-	}, stored)
+	m := buildManifest(f.data[:HeaderSize], placed, bodies, digests)
 	mb := m.Encode()
 	var sigs []sign.Signature
 	if f.Signed != nil {
@@ -376,10 +378,11 @@ func writeSections(head32 []byte, kinds []SectionKind, flags []uint32, bodies []
 	out := AlignedBytes(int(size))
 	copy(out, head32[:32])
 	table := out[HeaderSize : HeaderSize+len(kinds)*SectionEntrySize]
-	parallelFor(len(kinds), func(i int) {
+	_ = par.For(len(kinds), func(i int) error {
 		copy(out[offs[i]:], bodies[i])
 		s := Section{Kind: kinds[i], Flags: flags[i], Offset: offs[i], Length: lens[i], CRC: crc32c(bodies[i])}
 		s.encode(table[i*SectionEntrySize:])
+		return nil
 	})
 	le := binary.LittleEndian
 	le.PutUint64(out[32:], HeaderSize)

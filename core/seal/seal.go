@@ -3,12 +3,12 @@ package seal
 import (
 	"crypto/cipher"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/par"
 )
 
 // The AEAD from crypto/cipher.NewGCM holds only the expanded key once made;
@@ -31,7 +31,7 @@ func Seal(key []byte, p *Params, bind [32]byte, plain []byte) ([]byte, error) {
 	out := make([]byte, p.SealedLen())
 	c := int(p.ChunkSize)
 	n := int(p.Chunks())
-	err = parallel(n, func(i int) error {
+	err = par.For(n, func(i int) error {
 		lo, hi := i*c, min(len(plain), (i+1)*c)
 		at := i * (c + TagSize)
 		nc, ad := nonce(uint64(i), i == n-1), adata(&bind, uint64(i))
@@ -117,7 +117,7 @@ func (o *Opener) ensureChunks(first, end int) error {
 		}
 	}
 	// Every chunk is tried, failing or not: errors are collected below.
-	err := parallel(len(todo), func(k int) error {
+	err := par.For(len(todo), func(k int) error {
 		o.chunk(todo[k])
 		return nil
 	})
@@ -168,54 +168,6 @@ func (o *Opener) decrypt(i int) (err error) {
 			i, n, lo, hi, at, at+len(ct))
 	}
 	return nil
-}
-
-// parallel runs f(0..n-1) on at most GOMAXPROCS goroutines (inline for a
-// single item). A panic in f becomes errs.Internal instead of killing the
-// process.
-func parallel(n int, f func(int) error) error {
-	if n == 0 {
-		return nil
-	}
-	run := func(i int) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = errs.New(errs.Internal, "chunk %d: panic: %v", i, r)
-			}
-		}()
-		return f(i)
-	}
-	workers := min(n, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i := range n {
-			if err := run(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		firstErr error
-		once     sync.Once
-	)
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := run(i); err != nil {
-					once.Do(func() { firstErr = err })
-					next.Store(int64(n)) // stop handing out work
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return firstErr
 }
 
 // overlap reports whether a and b share memory.
