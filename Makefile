@@ -156,6 +156,12 @@ bench-python: python
 
 # MLE, onnxruntime, torch and scikit-learn side by side in one process, and
 # GEMM next to numpy (~6 min); rewrites section 8 of docs/BENCHMARKS.md.
+# PyTorch architectures next to onnxruntime and torch eager (docs/BENCHMARKS.md
+# section 15); bench/torch_models.sh --write-docs rewrites the section.
+.PHONY: bench-torch
+bench-torch: python
+	bench/torch_models.sh
+
 .PHONY: bench-sidebyside
 bench-sidebyside: python
 	bench/sidebyside.sh

@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"sort"
+	"unsafe"
+)
 
 // maxRank bounds the rank of tensors the layout kernels handle (MLE's limit).
 const maxRank = 8
@@ -19,6 +22,65 @@ func TransposeRowCount(inShape []int64, perm []int) int {
 		rows *= int(inShape[p])
 	}
 	return rows
+}
+
+// SimplifyTranspose returns an input shape and permutation that move the
+// same elements to the same places with fewer axes: axes of size 1 are
+// dropped, and axes that stay next to each other, in order, are merged
+// (moving a size-1 axis becomes a plain copy; [B,S,H,D] to [B,H,S,D] keeps
+// D rows whole). Rows for TransposeRowCount and TransposeRows are then
+// counted over the result.
+func SimplifyTranspose(inShape []int64, perm []int) ([]int64, []int) {
+	// Source axes renumbered without the size-1 ones, then listed in
+	// destination order.
+	compact := make([]int, len(inShape))
+	var sizes []int64
+	for a, d := range inShape {
+		compact[a] = len(sizes)
+		if d != 1 {
+			sizes = append(sizes, d)
+		}
+	}
+	keep := make([]int, 0, len(perm))
+	for _, p := range perm {
+		if inShape[p] != 1 {
+			keep = append(keep, compact[p])
+		}
+	}
+	if len(keep) == 0 {
+		return []int64{1}, []int{0}
+	}
+	inShape = sizes
+	// Runs of source axes p, p+1, ... adjacent in the destination merge.
+	var runs [][2]int // [first source axis, last source axis]
+	for _, p := range keep {
+		if n := len(runs); n > 0 && runs[n-1][1]+1 == p {
+			runs[n-1][1] = p
+			continue
+		}
+		runs = append(runs, [2]int{p, p})
+	}
+	// Source order of the runs gives the new input shape; their destination
+	// order the new permutation.
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return runs[order[a]][0] < runs[order[b]][0] })
+	shape := make([]int64, len(runs))
+	pos := make([]int, len(runs)) // run -> its new source axis
+	for newAxis, ri := range order {
+		size := int64(1)
+		for a := runs[ri][0]; a <= runs[ri][1]; a++ {
+			size *= inShape[a]
+		}
+		shape[newAxis], pos[ri] = size, newAxis
+	}
+	np := make([]int, len(runs))
+	for i := range runs {
+		np[i] = pos[i]
+	}
+	return shape, np
 }
 
 // TransposeRows is Transpose for destination rows [r0, r1).
@@ -84,8 +146,12 @@ func transposeT[T any](dst, src []T, dims, strides []int, r0, r1 int) {
 	}
 	for o := r0 * inner; o < r1*inner; o += inner {
 		row := dst[o : o+inner]
-		for i := range row {
-			row[i] = src[off+i*innerStride]
+		if innerStride == 1 {
+			copy(row, src[off:off+inner])
+		} else {
+			for i := range row {
+				row[i] = src[off+i*innerStride]
+			}
 		}
 		for k := r - 2; k >= 0; k-- {
 			idx[k]++

@@ -162,7 +162,7 @@ func (m *Model) foldNode(ni int) (outs [][]byte, shapes [][]int64, owned []Buf, 
 		ins[j] = &graph.ValueInfo{Name: v.Name, DType: v.DType, Shape: shape}
 		in[j] = Buf{Host: b, Len: int64(len(b))}
 	}
-	infos, err := graph.Infer(n, ins, constSource{m})
+	infos, err := graph.Infer(n, ins, constSource{m: m})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -14,6 +14,9 @@ package engine
 // per plan, from the concrete shapes; otherwise its nodes run one by one.
 
 import (
+	"math"
+	"sync"
+
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/graph"
 	"github.com/mle-runtime/mle/kernels"
@@ -24,12 +27,14 @@ type fuseKind uint8
 const (
 	fuseGemm  fuseKind = iota + 1 // Gemm, then an activation and/or a residual Add
 	fuseChain                     // elementwise ops over one shape
+	fuseConv                      // Conv, then a folded BatchNormalization, an activation and/or a residual Add
 )
 
 // fuseGroup is a run of nodes; the last one's outputs are the group's.
 type fuseGroup struct {
 	kind  fuseKind
 	nodes []int
+	bn    *bnFold // fuseConv with a BatchNormalization: its folding, once per Model
 }
 
 // fusion holds a Model's groups.
@@ -82,6 +87,8 @@ func findGroups(g *graph.Checked, isConst func(id int) bool, folded []bool) fusi
 			if nx := next(cur); nx >= 0 && f.of[nx] < 0 && residualAdd(g, nx, g.Nodes[cur].Out[0]) {
 				grp.nodes = append(grp.nodes, nx)
 			}
+		case n.Op == "Conv" && len(n.Out) == 1:
+			grp = convGroup(g, isConst, ni, next, func(nx int) bool { return f.of[nx] < 0 })
 		case chainable(g, isConst, ni, -1):
 			grp = fuseGroup{kind: fuseChain, nodes: []int{ni}}
 			for cur := ni; ; {
@@ -172,6 +179,8 @@ func (p *plan) bindGroup(m *Model, gi int, threads int) (Executor, []int, error)
 		return p.bindGemmGroup(m, grp, threads)
 	case fuseChain:
 		return p.bindChain(g, grp, threads)
+	case fuseConv:
+		return p.bindConvGroup(m, grp, threads)
 	}
 	return nil, nil, nil
 }
@@ -180,8 +189,8 @@ func (p *plan) info(g *graph.Checked, id int) *graph.ValueInfo {
 	return &graph.ValueInfo{Name: g.Values[id].Name, DType: g.Values[id].DType, Shape: p.shapes[id]}
 }
 
-func (p *plan) bindGemmGroup(m *Model, grp *fuseGroup, threads int) (Executor, []int, error) {
-	g := m.g
+// groupHead returns a group's first node and its arguments at the plan's shapes.
+func (p *plan) groupHead(g *graph.Checked, grp *fuseGroup) (*graph.CNode, []*graph.ValueInfo) {
 	head := &g.Nodes[grp.nodes[0]]
 	ins := make([]*graph.ValueInfo, len(head.In))
 	for j, id := range head.In {
@@ -189,6 +198,12 @@ func (p *plan) bindGemmGroup(m *Model, grp *fuseGroup, threads int) (Executor, [
 			ins[j] = p.info(g, id)
 		}
 	}
+	return head, ins
+}
+
+func (p *plan) bindGemmGroup(m *Model, grp *fuseGroup, threads int) (Executor, []int, error) {
+	g := m.g
+	head, ins := p.groupHead(g, grp)
 	y := head.Out[0]
 	e, err := newGemmExec(head, ins, []graph.ValueInfo{*p.info(g, y)}, threads)
 	if err != nil {
@@ -202,33 +217,8 @@ func (p *plan) bindGemmGroup(m *Model, grp *fuseGroup, threads int) (Executor, [
 	args := append([]int{}, head.In...)
 	for _, ni := range grp.nodes[1:] {
 		n := &g.Nodes[ni]
-		switch {
-		case n.Op == "Add": // the residual: exactly Y's shape, no broadcast
-			r := n.In[0]
-			if r == y {
-				r = n.In[1]
-			}
-			if !sameShape(p.shapes[r], p.shapes[y]) {
-				return nil, nil, nil
-			}
-			e.resArg = len(args)
-			args = append(args, r)
-		case n.Op == "Clip":
-			e.act = kernels.ActClip
-			for j := 1; j < len(n.In) && j < 3; j++ {
-				if n.In[j] >= 0 {
-					e.clipArgs[j-1] = len(args)
-					args = append(args, n.In[j])
-				}
-			}
-		default:
-			e.act, e.op = kernels.ActUnary, unaryOps[n.Op]
-			switch {
-			case n.Op == "LeakyRelu":
-				e.actAlpha = n.Attr("alpha").Float
-			case n.Op == "Gelu" && n.Attr("approximate").String == "tanh":
-				e.op = kernels.OpGeluTanh
-			}
+		if !e.take(n, y, p.shapes, &args) {
+			return nil, nil, nil
 		}
 		y = n.Out[0]
 	}
@@ -392,4 +382,209 @@ func chainBlockRun[T kernels.Float](e *chainExec, out []T, lo, hi int, view func
 		}
 		src = out
 	}
+}
+
+// convGroup collects a Conv at ni and what can run in its step: a
+// BatchNormalization to fold, then an activation, then a residual Add.
+func convGroup(g *graph.Checked, isConst func(int) bool, ni int, next func(int) int, free func(int) bool) fuseGroup {
+	grp := fuseGroup{kind: fuseConv, nodes: []int{ni}}
+	cur := ni
+	if nx := next(cur); nx >= 0 && free(nx) && bnFoldable(g, isConst, ni, nx) {
+		grp.nodes = append(grp.nodes, nx)
+		grp.bn = &bnFold{}
+		cur = nx
+	}
+	if nx := next(cur); nx >= 0 && free(nx) && convAct(g, isConst, nx, g.Nodes[cur].Out[0]) {
+		grp.nodes = append(grp.nodes, nx)
+		cur = nx
+	}
+	if nx := next(cur); nx >= 0 && free(nx) && residualAdd(g, nx, g.Nodes[cur].Out[0]) {
+		grp.nodes = append(grp.nodes, nx)
+	}
+	return grp
+}
+
+// convAct is epilogueAct for a Conv: only activations whose parameters
+// the epilogue carries (none, LeakyRelu's alpha, Gelu's approximation), so
+// an op added to unaryOps later with other attributes is never fused with
+// them dropped.
+func convAct(g *graph.Checked, isConst func(int) bool, ni, v int) bool {
+	n := &g.Nodes[ni]
+	if !epilogueAct(g, isConst, ni, v) {
+		return false
+	}
+	switch n.Op {
+	case "Clip", "LeakyRelu", "Gelu":
+		return true
+	}
+	return len(n.Schema.Attrs) == 0
+}
+
+// bnFoldable reports whether BatchNormalization bi, reading Conv ci's
+// output, can fold into the Conv's weights: the Conv's weights and bias
+// and every BN parameter are constants, and the BN computes one output.
+func bnFoldable(g *graph.Checked, isConst func(int) bool, ci, bi int) bool {
+	c, b := &g.Nodes[ci], &g.Nodes[bi]
+	if b.Op != "BatchNormalization" || len(b.In) != 5 || b.In[0] != c.Out[0] || b.Attr("training_mode").Int != 0 {
+		return false
+	}
+	for _, id := range b.Out[1:] {
+		if id >= 0 {
+			return false
+		}
+	}
+	return len(c.In) >= 2 && c.In[1] >= 0 && isConst(c.In[1]) && constOrAbsent(isConst, c.In[2:]) && constOrAbsent(isConst, b.In[1:])
+}
+
+// bnFold is a Conv's weights and bias with the following BatchNormalization
+// folded in: W' = W·s, b' = (b − mean)·s + beta, s = scale/√(var + eps),
+// computed in float64 and rounded once to the model's type.
+type bnFold struct {
+	once sync.Once
+	ok   bool
+	w, b []byte
+}
+
+// bnScaleMax bounds |s| for folding. Folding rounds W·s once instead of
+// rounding the Conv's result and then (y − mean)·s: both forms carry the
+// same relative error as long as W·s and b' are normal numbers of the
+// type. A huge or tiny s (a variance near zero with eps near zero, or a
+// zero scale next to huge weights) could overflow W·s or flush it into
+// subnormals, where the folded weights would lose their precision; then the
+// group runs unfused. Cancellation between the conv's sum and the mean
+// costs both forms alike and is no reason to refuse.
+const bnScaleMax = 1 << 40
+
+func (f *bnFold) compute(m *Model, conv, bn *graph.CNode, dt dtype.DType) {
+	wb, ws := m.constData(conv.In[1])
+	mOut := int(ws[0])
+	per := numel(ws) / max(mOut, 1)
+	get := func(id int, i int) float64 {
+		b, _ := m.constData(id)
+		if dt == dtype.Float32 {
+			return float64(f32s(b)[i])
+		}
+		return f64s(b)[i]
+	}
+	eps := bn.Attr("epsilon").Float
+	wOut := make([]float64, numel(ws))
+	bOut := make([]float64, mOut)
+	for o := 0; o < mOut; o++ {
+		s := get(bn.In[1], o) / math.Sqrt(get(bn.In[4], o)+eps)
+		if math.IsNaN(s) || math.IsInf(s, 0) || math.Abs(s) > bnScaleMax || (s != 0 && math.Abs(s) < 1/bnScaleMax) {
+			return
+		}
+		bias := 0.0
+		if len(conv.In) > 2 && conv.In[2] >= 0 {
+			bias = get(conv.In[2], o)
+		}
+		bOut[o] = (bias-get(bn.In[3], o))*s + get(bn.In[2], o)
+		for i := o * per; i < (o+1)*per; i++ {
+			var wv float64
+			if dt == dtype.Float32 {
+				wv = float64(f32s(wb)[i])
+			} else {
+				wv = f64s(wb)[i]
+			}
+			wOut[i] = wv * s
+		}
+	}
+	smallest := math.SmallestNonzeroFloat64 * (1 << 52) // the least normal float64
+	largest := math.MaxFloat64
+	if dt == dtype.Float32 {
+		smallest, largest = 0x1p-126, math.MaxFloat32
+	}
+	for _, v := range append(wOut, bOut...) {
+		if a := math.Abs(v); a > largest || (a != 0 && a < smallest) || math.IsNaN(v) {
+			return
+		}
+	}
+	f.w, f.b = make([]byte, len(wOut)*dt.Size()), make([]byte, len(bOut)*dt.Size())
+	if dt == dtype.Float32 {
+		for i, v := range wOut {
+			f32s(f.w)[i] = float32(v)
+		}
+		for i, v := range bOut {
+			f32s(f.b)[i] = float32(v)
+		}
+	} else {
+		copy(f64s(f.w), wOut)
+		copy(f64s(f.b), bOut)
+	}
+	f.ok = true
+}
+
+func (p *plan) bindConvGroup(m *Model, grp *fuseGroup, threads int) (Executor, []int, error) {
+	g := m.g
+	head, ins := p.groupHead(g, grp)
+	y := head.Out[0]
+	e, err := newConvExec(head, ins, p.shapes[y], threads)
+	if err != nil {
+		return nil, nil, err
+	}
+	args := append([]int{}, head.In...)
+	for _, ni := range grp.nodes[1:] {
+		n := &g.Nodes[ni]
+		if n.Op == "BatchNormalization" {
+			grp.bn.once.Do(func() { grp.bn.compute(m, head, n, e.dt) })
+			if !grp.bn.ok {
+				return nil, nil, nil
+			}
+			e.wOwn, e.bOwn, e.hasBias = grp.bn.w, grp.bn.b, true
+		} else if !e.take(n, y, p.shapes, &args) {
+			return nil, nil, nil
+		}
+		y = n.Out[0]
+	}
+	return e, args, nil
+}
+
+// epilogueTail is what a fused Gemm or Conv applies to its output blocks:
+// an activation (Clip's bounds read from the run's arguments) and a
+// residual Add.
+type epilogueTail struct {
+	act      kernels.Activation
+	op       kernels.UnaryOp
+	actAlpha float64
+	clipArgs [2]int // arg indices of Clip's bounds, -1: none
+	resArg   int    // arg index of the residual, -1: none
+}
+
+func newEpilogueTail() epilogueTail {
+	return epilogueTail{resArg: -1, clipArgs: [2]int{-1, -1}}
+}
+
+// take adds group member n, which reads y, to the tail, appending the
+// arguments it needs; false when it cannot fuse at these shapes (a
+// residual that broadcasts).
+func (t *epilogueTail) take(n *graph.CNode, y int, shapes [][]int64, args *[]int) bool {
+	switch n.Op {
+	case "Add": // the residual: exactly Y's shape, no broadcast
+		r := n.In[0]
+		if r == y {
+			r = n.In[1]
+		}
+		if !sameShape(shapes[r], shapes[y]) {
+			return false
+		}
+		t.resArg = len(*args)
+		*args = append(*args, r)
+	case "Clip":
+		t.act = kernels.ActClip
+		for j := 1; j < len(n.In) && j < 3; j++ {
+			if n.In[j] >= 0 {
+				t.clipArgs[j-1] = len(*args)
+				*args = append(*args, n.In[j])
+			}
+		}
+	default:
+		t.act, t.op = kernels.ActUnary, unaryOps[n.Op]
+		switch {
+		case n.Op == "LeakyRelu":
+			t.actAlpha = n.Attr("alpha").Float
+		case n.Op == "Gelu" && n.Attr("approximate").String == "tanh":
+			t.op = kernels.OpGeluTanh
+		}
+	}
+	return true
 }

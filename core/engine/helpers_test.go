@@ -44,6 +44,13 @@ type tconst struct {
 // buildModel saves a model made of the given pieces and opens it.
 func buildModel(t testing.TB, ins []tin, consts []tconst, nodes []graph.Node, outs []string, opts Options) *Model {
 	t.Helper()
+	return saveOpen(t, newBuilder(t, ins, consts, nodes, outs), filepath.Join(t.TempDir(), "m.mle"), opts)
+}
+
+// newBuilder is buildModel's builder, for tests that expect the model to be
+// refused.
+func newBuilder(t testing.TB, ins []tin, consts []tconst, nodes []graph.Node, outs []string) *format.Builder {
+	t.Helper()
 	b := format.NewBuilder()
 	for _, in := range ins {
 		if err := b.AddInput(in.name, in.dt, in.sig); err != nil {
@@ -63,7 +70,7 @@ func buildModel(t testing.TB, ins []tin, consts []tconst, nodes []graph.Node, ou
 			t.Fatal(err)
 		}
 	}
-	return saveOpen(t, b, filepath.Join(t.TempDir(), "m.mle"), opts)
+	return b
 }
 
 // saveOpen writes b's model to path and opens it (closed when the test ends).

@@ -93,20 +93,16 @@ type gemmExec struct {
 	cmode          cMode
 	c              kernels.Strided // cFull: broadcast of C to [m, n]
 	crc            rowChunks       // cFull: the broadcast copy's chunks
-	act            kernels.Activation
-	op             kernels.UnaryOp
-	actAlpha       float64
-	clipArgs       [2]int // arg indices of Clip's bounds, -1: none
-	resArg         int    // arg index of the residual, -1: none
-	cc             *gemmCompiled
-	y, cdata       []byte
-	ep32           kernels.Epilogue[float32]
-	ep64           kernels.Epilogue[float64]
+	epilogueTail
+	cc       *gemmCompiled
+	y, cdata []byte
+	ep32     kernels.Epilogue[float32]
+	ep64     kernels.Epilogue[float64]
 }
 
 func newGemmExec(n *graph.CNode, in []*graph.ValueInfo, out []graph.ValueInfo, poolSize int) (*gemmExec, error) {
 	e := &gemmExec{dt: out[0].DType, transA: n.Attr("transA").Int != 0, transB: n.Attr("transB").Int != 0,
-		alpha: n.Attr("alpha").Float, beta: n.Attr("beta").Float, resArg: -1, clipArgs: [2]int{-1, -1}}
+		alpha: n.Attr("alpha").Float, beta: n.Attr("beta").Float, epilogueTail: newEpilogueTail()}
 	e.m, e.n = int(out[0].Shape[0]), int(out[0].Shape[1])
 	e.k = int(in[0].Shape[1])
 	if e.transA {

@@ -58,12 +58,16 @@ func bindTranspose(b *BindCtx) (Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := kernels.TransposeRowCount(in.Shape, perm)
+	shape := in.Shape
+	if numel(shape) > 0 { // an empty tensor keeps its shape: no elements move
+		shape, perm = kernels.SimplifyTranspose(shape, perm)
+	}
+	rows := kernels.TransposeRowCount(shape, perm)
 	inner := 1
 	if len(perm) > 0 {
-		inner = int(in.Shape[perm[len(perm)-1]])
+		inner = int(shape[perm[len(perm)-1]])
 	}
-	return &transposeExec{size: in.DType.Size(), shape: in.Shape, perm: perm, rc: splitRows(rows, inner, b.Threads)}, nil
+	return &transposeExec{size: in.DType.Size(), shape: shape, perm: perm, rc: splitRows(rows, inner, b.Threads)}, nil
 }
 
 func (e *transposeExec) Run(x *RunCtx, in, out []Buf) {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/graph"
@@ -40,18 +42,6 @@ type MemoryStats struct {
 	ArenaBytes int64 // planned peak: the arena a session allocates
 	NaiveBytes int64 // what one buffer per tensor would take
 	Buffers    int   // computed tensors that needed a buffer
-}
-
-// constSource serves constant int64 values to shape inference at plan time.
-type constSource struct{ m *Model }
-
-func (c constSource) Int64s(id int) ([]int64, bool, error) {
-	v := c.m.g.Values[id]
-	if v.Kind != graph.KindConstant {
-		return nil, false, nil
-	}
-	vals, err := c.m.file.Int64s(v.Name)
-	return vals, true, err
 }
 
 // newPlan infers concrete shapes for the given input shapes, lays out the
@@ -112,7 +102,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 			}
 		}
 	}
-	cs := constSource{m}
+	cs := constSource{m: m, known: make([][]int64, len(g.Values))}
 	infos := make([]graph.ValueInfo, len(g.Values))
 	// Pass 1: shapes, and the kernels bound to them. Binding allocates
 	// nothing sized by a tensor, so it may precede the memory check.
@@ -142,6 +132,18 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 		if err != nil {
 			return nil, runShapeErr(err, n)
 		}
+		for j, id := range n.Out {
+			if id < 0 {
+				continue
+			}
+			if slices.Contains(outs[j].Shape, graph.Dynamic) {
+				// Only a size read from input data (not from shapes) stays unknown here.
+				return nil, errs.New(errs.UnsupportedFeature, "node %s %q: the shape of %q depends on the values of input data; MLE plans every shape before it runs",
+					n.Op, n.Name, g.Values[id].Name)
+			}
+			p.shapes[id] = outs[j].Shape
+		}
+		evalShapeValue(cs, n, p.shapes)
 		empty := true
 		for j, id := range n.Out {
 			if id < 0 {

@@ -17,7 +17,7 @@ var Magic = [8]byte{0x89, 'M', 'L', 'E', '\r', '\n', 0x1a, '\n'}
 // accept any minor of their major.
 const (
 	VersionMajor = 1
-	VersionMinor = 1
+	VersionMinor = 2
 )
 
 // EndianMarker is stored little-endian at header offset 12.

@@ -15,8 +15,19 @@ type consts map[string]ValueInfo
 
 func (c consts) Lookup(n string) (ValueInfo, bool) { v, ok := c[n]; return v, ok }
 func (c consts) Int64s(n string) ([]int64, error) {
-	if n == "shape" {
+	switch n {
+	case "shape":
 		return []int64{0, -1}, nil
+	case "pos":
+		return []int64{2, 2}, nil
+	case "one", "si":
+		return []int64{1}, nil
+	case "pads4":
+		return []int64{0, 1, 0, 1}, nil
+	case "sz4":
+		return []int64{1, 4, 8, 8}, nil
+	case "zero1":
+		return []int64{0}, nil
 	}
 	return nil, errs.New(errs.GraphMissingTensor, "no %q", n)
 }
@@ -202,8 +213,10 @@ func TestCheckErrors(t *testing.T) {
 			g.Nodes[0] = Node{Op: "Add", Inputs: []string{"x", "z"}, Outputs: []string{"y"}}
 			g.Outputs[0].Shape = []int64{1 << 31, 1 << 31}
 		}, errs.GraphTooLarge},
-		{"computed reshape shape", func(g *Graph) {
-			g.Inputs = append(g.Inputs, ValueInfo{Name: "s", DType: dtype.Int64, Shape: []int64{2}})
+		// A computed target shape is resolved when a run is planned; only its
+		// length, the output's rank, must be known here.
+		{"computed reshape shape of unknown length", func(g *Graph) {
+			g.Inputs = append(g.Inputs, ValueInfo{Name: "s", DType: dtype.Int64, Shape: []int64{-1}})
 			g.Nodes[0] = Node{Op: "Reshape", Inputs: []string{"x", "s"}, Outputs: []string{"y"}}
 		}, errs.UnsupportedFeature},
 	}
@@ -275,6 +288,63 @@ func TestEveryOpInfers(t *testing.T) {
 				n.Attrs = []Attr{{Name: "weights", Type: AttrString, String: "distance"}}
 			case "Clip":
 				n.Inputs = []string{"x", "lo", ""}
+			case "Pow", "PRelu", "GreaterOrEqual", "LessOrEqual":
+				n.Inputs = []string{"x", "sq"}
+			case "Mod":
+				n.Inputs = []string{"x", "sq"}
+				n.Attrs = []Attr{{Name: "fmod", Type: AttrInt, Int: 1}}
+			case "Not":
+				n.Inputs = []string{"cond"}
+			case "And", "Or", "Xor":
+				n.Inputs = []string{"cond", "cond"}
+			case "Slice":
+				n.Inputs = []string{"x", "shape", "shape"}
+			case "Unsqueeze":
+				n.Inputs = []string{"x", "shape"}
+			case "Expand":
+				n.Inputs = []string{"x", "one"}
+			case "Tile":
+				n.Inputs = []string{"x", "pos"}
+			case "ConstantOfShape":
+				n.Inputs = []string{"pos"}
+			case "Range":
+				n.Inputs = []string{"si", "si", "si"}
+			case "CumSum":
+				n.Inputs = []string{"x", "si"}
+			case "TopK":
+				n.Inputs = []string{"x", "one"}
+				n.Outputs = []string{"y", "nn"}
+			case "Conv":
+				n.Inputs = []string{"img", "cw", "c4"}
+			case "ConvTranspose":
+				n.Inputs = []string{"img", "cw", "c4"}
+			case "MaxPool", "AveragePool":
+				n.Inputs = []string{"img"}
+				n.Attrs = []Attr{{Name: "kernel_shape", Type: AttrInts, Ints: []int64{2, 2}}}
+			case "AdaptiveAveragePool", "AdaptiveMaxPool":
+				n.Inputs = []string{"img"}
+				n.Attrs = []Attr{{Name: "output_size", Type: AttrInts, Ints: []int64{3, 3}}}
+			case "GlobalAveragePool", "GlobalMaxPool":
+				n.Inputs = []string{"img"}
+			case "BatchNormalization":
+				n.Inputs = []string{"img", "c4", "c4", "c4", "c4"}
+			case "InstanceNormalization", "GroupNormalization":
+				n.Inputs = []string{"img", "c4", "c4"}
+				if n.Op == "GroupNormalization" {
+					n.Attrs = []Attr{{Name: "num_groups", Type: AttrInt, Int: 2}}
+				}
+			case "Pad":
+				n.Inputs = []string{"x", "pads4"}
+			case "Resize":
+				n.Inputs = []string{"img", "", "", "sz4"}
+				n.Attrs = []Attr{{Name: "nearest_mode", Type: AttrString, String: "floor"}, {Name: "coordinate_transformation_mode", Type: AttrString, String: "asymmetric"}}
+			case "LSTM", "GRU", "RNN":
+				g := map[string]string{"LSTM": "4", "GRU": "3", "RNN": "1"}[n.Op]
+				n.Inputs = []string{"seq", "rw" + g, "rr" + g}
+			case "Attention":
+				n.Inputs = []string{"q", "q", "q"}
+			case "EmbeddingBag":
+				n.Inputs = []string{"w", "idx", "zero1"}
 			case "LayerNormalization":
 				n.Inputs = []string{"x", "v"}
 			case "Reshape":
@@ -292,6 +362,9 @@ func TestEveryOpInfers(t *testing.T) {
 				"shape":   {Name: "shape", DType: dtype.Int64, Shape: []int64{2}},
 				"cond":    {Name: "cond", DType: dtype.Bool, Shape: []int64{4, 1}},
 				"idx":     {Name: "idx", DType: dtype.Int64, Shape: []int64{3}},
+				"pos":     {Name: "pos", DType: dtype.Int64, Shape: []int64{2}},
+				"one":     {Name: "one", DType: dtype.Int64, Shape: []int64{1}},
+				"si":      {Name: "si", DType: dtype.Int64, Shape: []int64{}},
 				"lo":      f32("lo"),
 				"i":       {Name: "i", DType: dtype.Int32, Shape: []int64{3}},
 				"t":       {Name: "t", DType: dtype.Float64, Shape: []int64{3}},
@@ -304,7 +377,21 @@ func TestEveryOpInfers(t *testing.T) {
 				"train":   {Name: "train", DType: dtype.Float64, Shape: []int64{5, 4}},
 				"nni":     {Name: "nni", DType: dtype.Int64, Shape: []int64{4, 3}},
 				"labels":  {Name: "labels", DType: dtype.Int64, Shape: []int64{5}},
-				"targets": {Name: "targets", DType: dtype.Float64, Shape: []int64{5, 2}}}
+				"targets": {Name: "targets", DType: dtype.Float64, Shape: []int64{5, 2}},
+				"img":     f32("img", 1, 4, 4, 4),
+				"cw":      f32("cw", 4, 4, 3, 3),
+				"c4":      f32("c4", 4),
+				"pads4":   {Name: "pads4", DType: dtype.Int64, Shape: []int64{4}},
+				"sz4":     {Name: "sz4", DType: dtype.Int64, Shape: []int64{4}},
+				"seq":     f32("seq", 5, 2, 4),
+				"rw4":     f32("rw4", 1, 16, 4),
+				"rr4":     f32("rr4", 1, 16, 4),
+				"rw3":     f32("rw3", 1, 12, 4),
+				"rr3":     f32("rr3", 1, 12, 4),
+				"rw1":     f32("rw1", 1, 4, 4),
+				"rr1":     f32("rr1", 1, 4, 4),
+				"q":       f32("q", 1, 2, 3, 4),
+				"zero1":   {Name: "zero1", DType: dtype.Int64, Shape: []int64{1}}}
 			if _, err := CheckInferOutputs(g, c); err != nil {
 				t.Fatal(err)
 			}

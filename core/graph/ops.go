@@ -442,7 +442,21 @@ func inferReshape(x *inferCtx) error {
 		return err
 	}
 	if !isConst {
-		return x.errf(errs.UnsupportedFeature, "Reshape shape %q must be a stored tensor; computed shapes are not supported", x.in[1].Name)
+		// Computed from other shapes: known only when a run is planned (the
+		// engine evaluates such values then); until then only the rank is.
+		n := x.in[1].Shape[0]
+		if n == Dynamic {
+			return x.errf(errs.UnsupportedFeature, "Reshape shape %q has a length known only at run time; the output's rank must be fixed", x.in[1].Name)
+		}
+		if n > dtype.MaxRank {
+			return x.errf(errs.UnsupportedFeature, "Reshape to rank %d; MLE supports rank <= %d", n, dtype.MaxRank)
+		}
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = Dynamic
+		}
+		x.out[0] = ValueInfo{DType: x.in[0].DType, Shape: out}
+		return nil
 	}
 	out, err := ReshapeShape(x.in[0].Shape, target, x.attr("allowzero").Int != 0)
 	if err != nil {

@@ -19,6 +19,7 @@ func Cases() []Case {
 	out = append(out, blowups()...)
 	out = append(out, chains()...)
 	out = append(out, indices()...)
+	out = append(out, newOps()...)
 	return out
 }
 
@@ -27,7 +28,9 @@ func Cases() []Case {
 var emptyShapes = map[int][][]int64{
 	1: {{0}},
 	2: {{Huge, 0}, {0, Huge}},
-	3: {{Huge, 0, Huge}, {0, Huge, Huge}, {Huge, Huge, 0}, {1 << 31, 1 << 31, 0}},
+	3: {{Huge, 0, Huge}, {0, Huge, Huge}, {Huge, Huge, 0}, {1 << 31, 1 << 31, 0},
+		{Huge, 0, 3}, {0, 2, 3}, {0, 2, Huge}, {Huge, 2, 0}},
+	4: {{0, 2, Huge, Huge}, {Huge, 2, 0, Huge}, {2, 2, Huge, 0}, {Huge, 0, Huge, Huge}, {1 << 31, 1 << 31, 0, 1}},
 }
 
 // inputTypes are tried, in order, for each input of an op until its schema
@@ -43,7 +46,7 @@ func emptyOperands() []Case {
 	var out []Case
 	for _, op := range ops {
 		s := graph.Schema(op)
-		for rank := 1; rank <= 3; rank++ {
+		for rank := 1; rank <= 4; rank++ {
 			c, ok := acceptedNode(op, s, rank)
 			if !ok {
 				continue
@@ -53,7 +56,9 @@ func emptyOperands() []Case {
 				k.Name = fmt.Sprintf("empty/%s/%v", op, shape)
 				k.Inputs = slices.Clone(c.Inputs)
 				for i := range k.Inputs {
-					k.Inputs[i].Shape = shape
+					if slices.Equal(k.Inputs[i].Sig, dyn(rank)) { // scalars and static inputs keep theirs
+						k.Inputs[i].Shape = shape
+					}
 				}
 				out = append(out, k)
 			}
@@ -65,6 +70,14 @@ func emptyOperands() []Case {
 // acceptedNode finds input dtypes (and, for ops that need them, stored
 // arguments) with which a single node of op passes validation at rank.
 func acceptedNode(op string, s *graph.OpSchema, rank int) (Case, bool) {
+	if build, ok := rankedArgs[op]; ok {
+		c, ok := build(rank)
+		if !ok {
+			return Case{}, false
+		}
+		_, err := c.Build()
+		return c, err == nil
+	}
 	if build, ok := storedArgs[op]; ok { // ops whose arguments are partly stored: a fixed node
 		c, wantRank := build()
 		if rank != wantRank {

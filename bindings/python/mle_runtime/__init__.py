@@ -121,12 +121,15 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
     to an .mle file, atomically: readers see the whole file or none (a
     failing dump leaves no file behind, and path untouched).
 
-    dtype: compute dtype (default float64 for scikit-learn, float32 for torch).
+    dtype: compute dtype (default float64 for scikit-learn; for torch, the
+    parameters' dtype, which dtype must match).
     metadata: name, description, version (semver), properties {str: str},
     lineage, policy; other keys are refused (MLEFormatError), since the file
     would not keep them.
-    example_input: for torch, an example batch when the input width cannot be
-    read from the first layer.
+    example_input: for torch, an example batch (or a tuple of them, one per
+    forward() argument) on which torch.export captures the module; an MLP
+    starting with nn.Linear needs none. docs/python.md says which dims stay
+    dynamic.
     durable: fsync the file and its directory (default), so that it survives
     a power loss once dump returns. False skips both (as joblib.dump and
     torch.save do), most of a small model's save time.
@@ -252,7 +255,7 @@ def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", 
 
 def export_pytorch(module: Any, path: str | os.PathLike, example_input: Any = None, *, dtype: Any = None,
                    metadata: dict | None = None) -> DumpInfo:
-    """Exports a torch.nn.Module (traced with torch.fx) to an .mle file."""
+    """Exports a torch.nn.Module (captured with torch.export) to an .mle file."""
     if not _is_torch(module):
         raise MLEUnsupportedError(f"{type(module).__name__} is not a torch.nn.Module", 8 | 3 << 8,
                                   "MLE_ERR_UNSUPPORTED_FEATURE")

@@ -126,8 +126,8 @@ class Builder(_lib.Closeable):
         self._call("mle_builder_add_output", _cstr(name))
 
     def add_tensor(self, name: str, value: np.ndarray) -> None:
-        """Stores a constant tensor (copied)."""
-        a = np.ascontiguousarray(value)
+        """Stores a constant tensor (copied); a 0-d array stays a scalar."""
+        a = np.ascontiguousarray(value) if np.ndim(value) else np.asarray(value)
         if a.dtype.kind in "UO":
             p = pack(a, name)
             arr, rank = self._shape(a.shape)

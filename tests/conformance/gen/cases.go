@@ -13,7 +13,7 @@ var floats = []dtype.DType{dtype.Float32, dtype.Float64}
 
 // build adds every case of the suite.
 func (s *suite) build() error {
-	for _, add := range []func() error{s.unary, s.binary, s.structural, s.casts, s.composite, s.text, s.trees, s.runErrors, s.hostile, s.malformed, s.trust} {
+	for _, add := range []func() error{s.unary, s.binary, s.structural, s.casts, s.composite, s.nets, s.text, s.trees, s.runErrors, s.hostile, s.malformed, s.trust} {
 		if err := add(); err != nil {
 			return err
 		}

@@ -58,12 +58,12 @@ def _pipeline(model: Any, dtype: Any, _example: Any) -> tuple:
     return sklearn_pipeline.export(model, dtype or np.float64)
 
 
-@register("torch.nn.Module", MODEL, "Linear and activation stacks traced with torch.fx (float32 or float64)",
+@register("torch.nn.Module", MODEL, "CNNs, transformers, recurrent nets and MLPs captured with torch.export (float32 or float64; docs/python.md lists the ops)",
           subclasses=True)
 def _torch_module(model: Any, dtype: Any, example_input: Any) -> tuple:
     from . import pytorch
 
-    return pytorch.export(model, dtype or np.float32, example_input)
+    return pytorch.export(model, dtype, example_input)
 
 
 def table() -> str:

@@ -1,0 +1,392 @@
+package engine
+
+// Conv and ConvTranspose (NCW / NCHW). Conv is a GEMM per image and group,
+// Y[M, P] = W[M, K] · col[K, P] (K = C/group·KH·KW, P = OH·OW), with the
+// weights as A: A is the small operand (M·K), so the driver's packing of it
+// per call costs under 1% of the product and no per-model packing is needed,
+// while the output lands in NCHW with no transpose. The im2col matrix is
+// built in column tiles that stay in cache until the GEMM reads them; a
+// 1×1 stride-1 unpadded conv reads X directly. Bias is written into Y's
+// tile before the GEMM (beta = 1); activation and residual run in the GEMM
+// epilogue. Depthwise convs (one input channel per group) are direct.
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/kernels"
+)
+
+func init() {
+	mustRegister(Kernel{Op: "Conv", Backend: CPUBackend, DTypes: floatTypes, Compile: compileConv})
+	mustRegister(Kernel{Op: "ConvTranspose", Backend: CPUBackend, DTypes: floatTypes, Compile: Stateless(bindConvTranspose)})
+}
+
+// convCompiled is a Conv prepared for a Model. Folded, when set, holds the
+// weights and bias with a following BatchNormalization folded in (fuse.go).
+type convCompiled struct {
+	once   sync.Once
+	w, b   []byte // folded weights and bias, owned; nil: the node's own
+	folded bool
+}
+
+func compileConv(c *CompileCtx) (Compiled, error) { return &convCompiled{}, nil }
+
+func (cc *convCompiled) Bind(b *BindCtx) (Executor, error) {
+	e, err := newConvExec(b.Node, b.In, b.Out[0].Shape, b.Threads)
+	if err != nil {
+		return nil, err
+	}
+	b.Scratch(e.scratchBytes())
+	return e, nil
+}
+
+// convTileElems is the im2col tile an image's GEMM takes at a time: 256 KiB
+// of float32, so the tile is still in L2 when the GEMM packs it.
+const convTileElems = 64 << 10
+
+// convExec runs a Conv, with what fusion adds: an activation and a
+// residual in the epilogue, and BN-folded weights.
+type convExec struct {
+	dt             dtype.DType
+	n, c, m, group int
+	cg, mg, k      int // channels per group in and out; GEMM depth
+	p, hw          int // output and input positions per image
+	s              kernels.ConvShape
+	pointwise      bool // 1×1, stride 1, unpadded: X is the GEMM's B
+	depthwise      bool // one input channel per group: direct
+	tile, tiles    int  // GEMM column tile and tiles per image
+	whole          bool // one pooled GEMM per image and group (few columns)
+	wOwn, bOwn     []byte
+	hasBias        bool
+	epilogueTail
+	lo, hi              float64 // Clip bounds for this run
+	rc                  rowChunks
+	ep32                []kernels.Epilogue[float32] // per tile
+	ep64                []kernels.Epilogue[float64]
+	img                 int // the image being run (tiled mode)
+	x, w, bias, y, res  []byte
+	scratch             []byte
+	threads             int
+	elem                int
+	colPerTile, colSize int // elements
+}
+
+func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, threads int) (*convExec, error) {
+	xs, ws := in[0].Shape, in[1].Shape
+	if len(xs) != 3 && len(xs) != 4 {
+		return nil, errs.New(errs.UnsupportedFeature, "Conv %q: input rank %d; MLE supports 3 and 4", n.Name, len(xs))
+	}
+	g, err := graph.ResolveConvGeom(n, xs[2:], ws[2:])
+	if err != nil {
+		return nil, err
+	}
+	e := &convExec{dt: in[0].DType, n: int(xs[0]), c: int(xs[1]), m: int(ws[0]), group: int(n.Attr("group").Int),
+		epilogueTail: newEpilogueTail(), threads: threads}
+	e.elem = e.dt.Size()
+	e.cg, e.mg = e.c/e.group, e.m/e.group
+	e.s = convShape(xs, g)
+	e.k = e.cg * e.s.KH * e.s.KW
+	e.p, e.hw = e.s.OH*e.s.OW, e.s.H*e.s.W
+	e.hasBias = len(in) > 2 && in[2] != nil
+	e.depthwise = e.cg == 1 && e.group > 1
+	e.pointwise = e.s.KH == 1 && e.s.KW == 1 && e.s.SH == 1 && e.s.SW == 1 && e.s.PH == 0 && e.s.PW == 0 &&
+		e.s.OH == e.s.H && e.s.OW == e.s.W
+	if e.depthwise {
+		e.rc = splitWork(e.n*e.m, e.p, e.s.KH*e.s.KW, threads)
+		return e, nil
+	}
+	budget := convTileElems
+	if e.pointwise {
+		budget *= 4 // no copy: the tile only bounds the GEMM's B
+	}
+	e.tile = max(64, budget/max(e.k, 1)/16*16) // narrower tiles starve the 32-wide micro-kernel
+	if threads > 1 && e.p >= 2*threads*32 {
+		e.tile = min(e.tile, roundUpInt((e.p+2*threads-1)/(2*threads), 16))
+	}
+	e.tile = min(e.tile, e.p)
+	e.tiles = (e.p + e.tile - 1) / e.tile
+	e.whole = threads > 1 && e.tiles < threads
+	if e.whole {
+		e.tile, e.tiles = e.p, 1
+	}
+	if !e.pointwise {
+		e.colPerTile = e.k * e.tile
+		e.colSize = e.colPerTile * e.tiles
+	}
+	e.ep32 = make([]kernels.Epilogue[float32], e.tiles)
+	e.ep64 = make([]kernels.Epilogue[float64], e.tiles)
+	return e, nil
+}
+
+func roundUpInt(n, m int) int { return (n + m - 1) / m * m }
+
+// convShape maps a resolved geometry onto the kernels' 2-D ConvShape (1-D:
+// H = KH = 1).
+func convShape(xs []int64, g *graph.ConvGeom) kernels.ConvShape {
+	s := kernels.ConvShape{H: 1, KH: 1, SH: 1, DH: 1, OH: 1}
+	last := len(g.Kernel) - 1
+	s.W, s.KW, s.SW, s.DW = int(xs[len(xs)-1]), int(g.Kernel[last]), int(g.Strides[last]), int(g.Dilations[last])
+	s.PW, s.PWE, s.OW = int(g.PadBegin[last]), int(g.PadEnd[last]), int(g.Out[last])
+	if last == 1 {
+		s.H, s.KH, s.SH, s.DH = int(xs[2]), int(g.Kernel[0]), int(g.Strides[0]), int(g.Dilations[0])
+		s.PH, s.PHEnd, s.OH = int(g.PadBegin[0]), int(g.PadEnd[0]), int(g.Out[0])
+	}
+	return s
+}
+
+func (e *convExec) scratchBytes() int64 { return int64(e.colSize) * int64(e.elem) }
+
+func (e *convExec) Run(x *RunCtx, in, out []Buf) {
+	e.x, e.w, e.bias, e.y = in[0].Host, in[1].Host, opt(in, 2), out[0].Host
+	if e.wOwn != nil {
+		e.w, e.bias = e.wOwn, e.bOwn
+	} else if !e.hasBias {
+		e.bias = nil
+	}
+	e.res = nil
+	if e.resArg >= 0 {
+		e.res = in[e.resArg].Host
+	}
+	if e.act == kernels.ActClip {
+		e.lo, e.hi = clipBounds(in, e.clipArgs, e.dt)
+	}
+	e.scratch = nil
+	if need := e.colSize * e.elem; need > 0 && len(x.Scratch.Host) >= need {
+		e.scratch = x.Scratch.Host
+	}
+	switch {
+	case e.depthwise:
+		x.Parallel(e.rc.count, e)
+	case e.whole:
+		for img := 0; img < e.n && !x.Worker.Stop.Stopped(); img++ {
+			if e.dt == dtype.Float32 {
+				convImage(e, x.Pool, x.Worker, img, 0, f32s, e.ep32)
+			} else {
+				convImage(e, x.Pool, x.Worker, img, 0, f64s, e.ep64)
+			}
+		}
+	default:
+		for img := 0; img < e.n && !x.Worker.Stop.Stopped(); img++ {
+			e.img = img
+			x.Parallel(e.tiles, e)
+		}
+	}
+	e.x, e.w, e.bias, e.y, e.res, e.scratch = nil, nil, nil, nil, nil, nil
+}
+
+func (e *convExec) RunChunk(c int, w *kernels.Worker) {
+	if e.depthwise {
+		r0, r1 := e.rc.bounds(c)
+		if e.dt == dtype.Float32 {
+			depthwiseRows(e, w, r0, r1, f32s)
+		} else {
+			depthwiseRows(e, w, r0, r1, f64s)
+		}
+		return
+	}
+	if e.dt == dtype.Float32 {
+		convImage(e, nil, w, e.img, c, f32s, e.ep32)
+	} else {
+		convImage(e, nil, w, e.img, c, f64s, e.ep64)
+	}
+}
+
+// convImage computes column tile t of image img (all of it when e.whole),
+// every group, with GEMMs on p (nil: serial on w).
+func convImage[T kernels.Float](e *convExec, p *kernels.Pool, w *kernels.Worker, img, t int, view func([]byte) []T, eps []kernels.Epilogue[T]) {
+	j0 := t * e.tile
+	j1 := min(j0+e.tile, e.p)
+	nc := j1 - j0
+	x := view(e.x)[img*e.c*e.hw:]
+	y := view(e.y)[img*e.m*e.p:]
+	wt := view(e.w)
+	var bias, res []T
+	if e.bias != nil {
+		bias = view(e.bias)
+	}
+	if e.res != nil {
+		res = view(e.res)[img*e.m*e.p:]
+	}
+	var col []T
+	if !e.pointwise {
+		if e.scratch != nil {
+			col = view(e.scratch)[t*e.colPerTile : (t+1)*e.colPerTile]
+		} else {
+			col = workerScratch[T](w, e.colPerTile)
+		}
+	}
+	ep := &eps[t]
+	for g := 0; g < e.group; g++ {
+		yg := y[g*e.mg*e.p+j0:]
+		b, ldb := x[g*e.cg*e.hw+j0:], e.hw
+		if !e.pointwise {
+			kernels.Im2col(col, nc, x[g*e.cg*e.hw:], e.cg, &e.s, j0, j1)
+			b, ldb = col, nc
+		}
+		beta := T(0)
+		if bias != nil {
+			beta = 1
+			for r := 0; r < e.mg; r++ {
+				v := bias[g*e.mg+r]
+				row := yg[r*e.p : r*e.p+nc]
+				for i := range row {
+					row[i] = v
+				}
+			}
+		}
+		*ep = kernels.Epilogue[T]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: T(e.lo), Hi: T(e.hi)}
+		if res != nil {
+			ep.Residual, ep.LdR = res[g*e.mg*e.p+j0:], e.p
+		}
+		var epp *kernels.Epilogue[T]
+		if e.act != kernels.ActNone || res != nil {
+			epp = ep
+		}
+		gemmT(p, w, false, false, e.mg, nc, e.k, wt[g*e.mg*e.k:], e.k, b, ldb, beta, yg, e.p, epp)
+	}
+	*ep = kernels.Epilogue[T]{}
+}
+
+// workerScratch returns n elements of w's scratch (fused steps get no
+// arena scratch).
+func workerScratch[T kernels.Float](w *kernels.Worker, n int) []T {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		s := w.Float32s(n)
+		return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(s))), n)
+	}
+	s := w.Float64s(n)
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(s))), n)
+}
+
+// gemmT is SgemmEpilogue or DgemmEpilogue by T (alpha 1).
+func gemmT[T kernels.Float](p *kernels.Pool, w *kernels.Worker, ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, ep *kernels.Epilogue[T]) {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		kernels.SgemmEpilogue(p, w, ta, tb, m, n, k, 1, asF32(a), lda, asF32(b), ldb, float32(beta), asF32(c), ldc,
+			(*kernels.Epilogue[float32])(unsafe.Pointer(ep)))
+		return
+	}
+	kernels.DgemmEpilogue(p, w, ta, tb, m, n, k, 1, asF64(a), lda, asF64(b), ldb, float64(beta), asF64(c), ldc,
+		(*kernels.Epilogue[float64])(unsafe.Pointer(ep)))
+}
+
+func asF32[T kernels.Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+func asF64[T kernels.Float](s []T) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// depthwiseRows computes output planes [r0, r1) (plane = image·M + m) of a
+// depthwise conv, then the fused activation and residual on each plane
+// while it is in cache.
+func depthwiseRows[T kernels.Float](e *convExec, wk *kernels.Worker, r0, r1 int, view func([]byte) []T) {
+	x, w, y := view(e.x), view(e.w), view(e.y)
+	var bias, res []T
+	if e.bias != nil {
+		bias = view(e.bias)
+	}
+	if e.res != nil {
+		res = view(e.res)
+	}
+	kk := e.s.KH * e.s.KW
+	for r := r0; r < r1; r++ {
+		img, m := r/e.m, r%e.m
+		ci := m / e.mg // input channel of this output channel
+		var b T
+		if bias != nil {
+			b = bias[m]
+		}
+		out := y[r*e.p : (r+1)*e.p]
+		kernels.DepthwisePhases(out, x[(img*e.c+ci)*e.hw:(img*e.c+ci+1)*e.hw], w[m*kk:(m+1)*kk], b, &e.s,
+			workerScratch[T](wk, kernels.DepthwiseScratch(&e.s)))
+		switch e.act {
+		case kernels.ActUnary:
+			kernels.Unary(e.op, out, out, e.actAlpha)
+		case kernels.ActClip:
+			kernels.Clip(out, out, T(e.lo), T(e.hi))
+		}
+		if res != nil {
+			rr := res[r*e.p : (r+1)*e.p]
+			for i := range out {
+				out[i] += rr[i]
+			}
+		}
+	}
+}
+
+// convTransposeExec is ConvTranspose: per image and group, col = W_gᵀ·X_g
+// ([Mg·KH·KW, H·W]), then col2im adds col into Y, which starts as the bias.
+type convTransposeExec struct {
+	dt             dtype.DType
+	n, c, m, group int
+	cg, mg, kk     int
+	hw, p          int
+	s              kernels.ConvShape
+	hasBias        bool
+}
+
+func bindConvTranspose(b *BindCtx) (Executor, error) {
+	xs, ws := b.In[0].Shape, b.In[1].Shape
+	g, err := graph.ResolveConvGeom(b.Node, xs[2:], ws[2:])
+	if err != nil {
+		return nil, err
+	}
+	group := int(b.Node.Attr("group").Int)
+	e := &convTransposeExec{dt: b.In[0].DType, n: int(xs[0]), c: int(xs[1]), group: group, hasBias: len(b.In) > 2 && b.In[2] != nil}
+	e.cg, e.mg = e.c/group, int(ws[1])
+	e.m = e.mg * group
+	// In col2im terms the conv's input is ConvTranspose's output: the
+	// kernels' H×W is X's, OH×OW is Y's.
+	e.s = convShape(xs, g)
+	e.kk = e.s.KH * e.s.KW
+	e.hw, e.p = e.s.H*e.s.W, e.s.OH*e.s.OW
+	b.Scratch(int64(e.mg*e.kk*e.hw) * int64(e.dt.Size()))
+	return e, nil
+}
+
+func (e *convTransposeExec) Run(x *RunCtx, in, out []Buf) {
+	if e.dt == dtype.Float32 {
+		convTransposeRun(e, x, in, out, f32s)
+	} else {
+		convTransposeRun(e, x, in, out, f64s)
+	}
+}
+
+func convTransposeRun[T kernels.Float](e *convTransposeExec, x *RunCtx, in, out []Buf, view func([]byte) []T) {
+	xv, w, y := view(in[0].Host), view(in[1].Host), view(out[0].Host)
+	col := view(x.Scratch.Host)[:e.mg*e.kk*e.hw]
+	var bias []T
+	if e.hasBias {
+		bias = view(in[2].Host)
+	}
+	for img := 0; img < e.n; img++ {
+		if x.Worker.Stop.Stopped() {
+			return
+		}
+		for g := 0; g < e.group; g++ {
+			yg := y[(img*e.m+g*e.mg)*e.p : (img*e.m+(g+1)*e.mg)*e.p]
+			if bias != nil {
+				for r := 0; r < e.mg; r++ {
+					v := bias[g*e.mg+r]
+					row := yg[r*e.p : (r+1)*e.p]
+					for i := range row {
+						row[i] = v
+					}
+				}
+			} else {
+				clear(yg)
+			}
+			// W_g is [Cg, Mg·KH·KW] as stored: col = W_gᵀ · X_g.
+			wg := w[g*e.cg*e.mg*e.kk:]
+			xg := xv[(img*e.c+g*e.cg)*e.hw:]
+			gemmT[T](x.Pool, x.Worker, true, false, e.mg*e.kk, e.hw, e.cg, wg, e.mg*e.kk, xg, e.hw, 0, col, e.hw, nil)
+			kernels.Col2im(yg, col, e.mg, &e.s)
+		}
+	}
+}

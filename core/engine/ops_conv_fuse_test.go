@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/mle-runtime/mle/core/dtype"
+	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/kernels"
+)
+
+// TestConvFusionMatchesUnfused runs Conv → BatchNormalization → activation
+// → residual Add fused (BN folded) and unfused: within 1e-5 relative of
+// the output's max-abs (f32) and 1e-12 (f64), with fewer steps fused.
+func TestConvFusionMatchesUnfused(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, tc := range []struct {
+		w     []int64
+		group int64
+		act   string
+	}{
+		{w: []int64{8, 8, 3, 3}, group: 1, act: "Relu"},
+		{w: []int64{8, 1, 3, 3}, group: 8, act: "Clip"},
+		{w: []int64{8, 8, 1, 1}, group: 1, act: "Sigmoid"},
+		{w: []int64{8, 4, 3, 3}, group: 2, act: "LeakyRelu"},
+	} {
+		xs := []int64{2, 8, 12, 13}
+		x := convRand(prod(xs), r)
+		vr := convRand(8, r)
+		for i := range vr {
+			vr[i] = math.Abs(vr[i]) + 0.1
+		}
+		nodes := []graph.Node{
+			{Op: "Conv", Name: "c", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"},
+				Attrs: []graph.Attr{cIntA("group", tc.group), cIntsA("pads", []int64{tc.w[2] / 2, tc.w[3] / 2, tc.w[2] / 2, tc.w[3] / 2})}},
+			{Op: "BatchNormalization", Name: "bn", Inputs: []string{"c", "s", "bb", "m", "v"}, Outputs: []string{"n"}},
+			{Op: tc.act, Name: "a", Inputs: []string{"n"}, Outputs: []string{"a"}},
+			{Op: "Add", Name: "add", Inputs: []string{"x", "a"}, Outputs: []string{"y"}},
+		}
+		if tc.act == "Clip" {
+			nodes[2].Inputs = []string{"n", "lo", "hi"}
+		}
+		for _, dt := range floatTypes {
+			consts := []tconst{{name: "w", dt: dt, shape: tc.w, values: convRand(prod(tc.w), r)}, {name: "b", dt: dt, shape: tc.w[:1], values: convRand(8, r)},
+				{name: "s", dt: dt, shape: []int64{8}, values: convRand(8, r)}, {name: "bb", dt: dt, shape: []int64{8}, values: convRand(8, r)},
+				{name: "m", dt: dt, shape: []int64{8}, values: convRand(8, r)}, {name: "v", dt: dt, shape: []int64{8}, values: vr},
+				{name: "lo", dt: dt, shape: []int64{}, values: []float64{0}}, {name: "hi", dt: dt, shape: []int64{}, values: []float64{6}}}
+			ins := []tin{{name: "x", dt: dt, sig: []int64{-1, 8, -1, -1}, shape: xs, values: x}}
+			var ref []float64
+			for _, fuse := range []bool{false, true} {
+				for _, threads := range []int{1, 2} {
+					m := buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: threads, NoFusion: !fuse})
+					s, _ := m.NewSession()
+					got := make([]Tensor, 1)
+					if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
+						t.Fatal(err)
+					}
+					if fuse {
+						for _, p := range s.plans {
+							if len(p.steps) != 1 {
+								t.Fatalf("%s %v: fused plan has %d steps, want 1", tc.act, tc.w, len(p.steps))
+							}
+						}
+					}
+					s.Close()
+					y := decode(dt, got[0].Data)
+					if ref == nil {
+						ref = y
+						continue
+					}
+					maxAbs := 0.0
+					for _, v := range ref {
+						maxAbs = math.Max(maxAbs, math.Abs(v))
+					}
+					tol := 1e-12
+					if dt == dtype.Float32 {
+						tol = 1e-5
+					}
+					for i := range y {
+						if math.Abs(y[i]-ref[i]) > tol*maxAbs {
+							t.Fatalf("%s %v %s fuse %v threads %d: [%d] = %v, unfused %v", tc.act, tc.w, dt, fuse, threads, i, y[i], ref[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConv measures the engine's Conv kernels alone (2 threads):
+// resnet18's 3×3 64→64 at 56×56, a 1×1 and a depthwise 3×3.
+func BenchmarkConv(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		x, w  []int64
+		group int64
+		pads  int64
+	}{
+		{"3x3_64_56", []int64{1, 64, 56, 56}, []int64{64, 64, 3, 3}, 1, 1},
+		{"1x1_64_256_56", []int64{1, 64, 56, 56}, []int64{256, 64, 1, 1}, 1, 0},
+		{"3x3_512_7_b8", []int64{8, 512, 7, 7}, []int64{512, 512, 3, 3}, 1, 1},
+		{"dw3x3_96_56", []int64{1, 96, 56, 56}, []int64{96, 1, 3, 3}, 96, 1},
+	} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", bc.name, threads), func(b *testing.B) {
+				r := rand.New(rand.NewSource(1))
+				dt := dtype.Float32
+				node := graph.Node{Op: "Conv", Name: "c", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"},
+					Attrs: []graph.Attr{cIntA("group", bc.group), cIntsA("pads", []int64{bc.pads, bc.pads, bc.pads, bc.pads})}}
+				consts := []tconst{{name: "w", dt: dt, shape: bc.w, values: convRand(prod(bc.w), r)}, {name: "b", dt: dt, shape: bc.w[:1], values: convRand(int(bc.w[0]), r)}}
+				ins := []tin{{name: "x", dt: dt, sig: bc.x, shape: bc.x, values: convRand(prod(bc.x), r)}}
+				m := buildModel(b, ins, consts, []graph.Node{node}, []string{"y"}, Options{Threads: threads})
+				s, _ := m.NewSession()
+				defer s.Close()
+				outs := []Tensor{NewTensor(dt, nil, nil)}
+				in := inputsOf(ins)
+				if err := s.RunAlloc(in, outs, nil, RunOptions{}, heapAlloc); err != nil {
+					b.Fatal(err)
+				}
+				oh := bc.x[2] + 2*bc.pads - bc.w[2] + 1
+				flops := 2 * float64(bc.x[0]*bc.w[0]*bc.w[1]*bc.w[2]*bc.w[3]*oh*oh)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := s.Run(in, outs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+	_ = kernels.ActNone
+}

@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package kernels
+
+var axpyAsm = false
+
+// Axpy32 adds a·x to y (len(x) >= len(y)).
+func Axpy32(y, x []float32, a float32) { axpyGo(y, x, a) }
+
+func setAxpyAsm(bool) {}

@@ -1,0 +1,232 @@
+package kernels
+
+// Convolution and pooling helpers over one NCHW image (1-D convolutions are
+// 2-D ones with H = KH = 1): im2col for the GEMM path, col2im for
+// ConvTranspose, and window pooling (depthwise convolution: depthwise.go).
+
+import "math"
+
+// ConvShape is the geometry of a 2-D convolution or pooling window over one
+// H×W plane: kernel, stride, dilation, leading pads and the output size.
+type ConvShape struct {
+	H, W       int
+	KH, KW     int
+	SH, SW     int
+	DH, DW     int
+	PH, PW     int // leading (top, left) pads
+	OH, OW     int
+	PHEnd, PWE int // trailing pads (pooling's count_include_pad)
+}
+
+// owRange returns the output columns [lo, hi) whose input column
+// ow·SW − PW + off lies in [0, W).
+func (s *ConvShape) owRange(off int) (lo, hi int) {
+	// iw = ow*SW + d with d = off - PW; need 0 <= iw < W.
+	d := off - s.PW
+	lo = 0
+	if d < 0 {
+		lo = (-d + s.SW - 1) / s.SW
+	}
+	hi = 0
+	if s.W-d > 0 {
+		hi = (s.W - d + s.SW - 1) / s.SW
+	}
+	hi = min(hi, s.OW)
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// Im2col writes columns [p0, p1) of the im2col matrix of the C-channel
+// image x (C×H×W) into col, row r = (c·KH + i)·KW + j at col[r·ld:], where
+// column p is output position (p / OW, p % OW). Padding reads as zero.
+func Im2col[T Float](col []T, ld int, x []T, c int, s *ConvShape, p0, p1 int) {
+	hw := s.H * s.W
+	n := p1 - p0
+	r := 0
+	for ci := 0; ci < c; ci++ {
+		plane := x[ci*hw : ci*hw+hw]
+		for i := 0; i < s.KH; i++ {
+			for j := 0; j < s.KW; j++ {
+				dst := col[r*ld : r*ld+n]
+				r++
+				lo, hi := s.owRange(j * s.DW)
+				d := j*s.DW - s.PW
+				p := p0
+				for p < p1 {
+					oh, ow := p/s.OW, p%s.OW
+					run := min(s.OW-ow, p1-p) // rest of this output row
+					seg := dst[p-p0 : p-p0+run]
+					ih := oh*s.SH - s.PH + i*s.DH
+					if ih < 0 || ih >= s.H {
+						clear(seg)
+						p += run
+						continue
+					}
+					row := plane[ih*s.W : ih*s.W+s.W]
+					for k := range seg {
+						o := ow + k
+						if o < lo || o >= hi {
+							seg[k] = 0
+						} else if s.SW == 1 {
+							// Contiguous: copy the valid span at once.
+							e := min(hi, ow+run)
+							copy(seg[k:e-ow], row[o+d:e+d])
+							for k2 := e - ow; k2 < run; k2++ {
+								seg[k2] = 0
+							}
+							break
+						} else {
+							seg[k] = row[o*s.SW+d]
+						}
+					}
+					p += run
+				}
+			}
+		}
+	}
+}
+
+// Col2im adds the col matrix of a transposed convolution into the m-channel
+// image y (m×OH×OW of the output geometry). col row r = (c·KH + i)·KW + j
+// holds, at column ih·W + iw, the contribution to output (ih·SH − PH + i·DH,
+// iw·SW − PW + j·DW); contributions falling outside y are dropped.
+func Col2im[T Float](y []T, col []T, m int, s *ConvShape) {
+	hw, ohw := s.H*s.W, s.OH*s.OW
+	r := 0
+	for ci := 0; ci < m; ci++ {
+		plane := y[ci*ohw : ci*ohw+ohw]
+		for i := 0; i < s.KH; i++ {
+			for j := 0; j < s.KW; j++ {
+				src := col[r*hw : r*hw+hw]
+				r++
+				for ih := 0; ih < s.H; ih++ {
+					oh := ih*s.SH - s.PH + i*s.DH
+					if oh < 0 || oh >= s.OH {
+						continue
+					}
+					orow := plane[oh*s.OW : oh*s.OW+s.OW]
+					srow := src[ih*s.W : ih*s.W+s.W]
+					d := j*s.DW - s.PW
+					for iw, v := range srow {
+						ow := iw*s.SW + d
+						if ow >= 0 && ow < s.OW {
+							orow[ow] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// MaxPoolPlane is max pooling of one plane x into out. Windows lie partly in
+// the padding at most (the schema refuses pads as large as the kernel), so
+// every window holds an input element. NaN propagates as in torch.
+func MaxPoolPlane[T Float](out, x []T, s *ConvShape) {
+	for oh := 0; oh < s.OH; oh++ {
+		for ow := 0; ow < s.OW; ow++ {
+			m := T(math.Inf(-1))
+			nan := false
+			for i := 0; i < s.KH; i++ {
+				ih := oh*s.SH - s.PH + i*s.DH
+				if ih < 0 || ih >= s.H {
+					continue
+				}
+				row := x[ih*s.W : ih*s.W+s.W]
+				for j := 0; j < s.KW; j++ {
+					iw := ow*s.SW - s.PW + j*s.DW
+					if iw < 0 || iw >= s.W {
+						continue
+					}
+					v := row[iw]
+					if v > m {
+						m = v
+					} else if v != v {
+						nan = true
+					}
+				}
+			}
+			if nan {
+				m = T(math.NaN())
+			}
+			out[oh*s.OW+ow] = m
+		}
+	}
+}
+
+// AvgPoolPlane is average pooling of one plane x into out. With
+// includePad, the divisor counts padding inside [−PH, H+PHEnd) (torch and
+// ONNX: not the extra ceil_mode cells); without, only input elements.
+func AvgPoolPlane[T Float](out, x []T, s *ConvShape, includePad bool) {
+	for oh := 0; oh < s.OH; oh++ {
+		h0 := oh*s.SH - s.PH
+		for ow := 0; ow < s.OW; ow++ {
+			w0 := ow*s.SW - s.PW
+			var sum T
+			cnt, padCnt := 0, 0
+			for i := 0; i < s.KH; i++ {
+				ih := h0 + i*s.DH
+				inH := ih >= -s.PH && ih < s.H+s.PHEnd
+				for j := 0; j < s.KW; j++ {
+					iw := w0 + j*s.DW
+					if inH && iw >= -s.PW && iw < s.W+s.PWE {
+						padCnt++
+					}
+					if ih < 0 || ih >= s.H || iw < 0 || iw >= s.W {
+						continue
+					}
+					sum += x[ih*s.W+iw]
+					cnt++
+				}
+			}
+			if includePad {
+				cnt = padCnt
+			}
+			out[oh*s.OW+ow] = sum / T(cnt)
+		}
+	}
+}
+
+// AdaptiveBounds returns the input span [lo, hi) of adaptive-pooling
+// window i of out over in elements: [floor(i·in/out), ceil((i+1)·in/out)).
+func AdaptiveBounds(i, in, out int) (lo, hi int) {
+	return i * in / out, ((i+1)*in + out - 1) / out
+}
+
+// AdaptivePoolPlane pools plane x (h×w) into oh×ow windows, averaging or
+// taking the max.
+func AdaptivePoolPlane[T Float](out, x []T, h, w, oh, ow int, maxPool bool) {
+	for a := 0; a < oh; a++ {
+		h0, h1 := AdaptiveBounds(a, h, oh)
+		for b := 0; b < ow; b++ {
+			w0, w1 := AdaptiveBounds(b, w, ow)
+			var acc T
+			if maxPool {
+				acc = T(math.Inf(-1))
+			}
+			nan := false
+			for i := h0; i < h1; i++ {
+				for _, v := range x[i*w+w0 : i*w+w1] {
+					switch {
+					case !maxPool:
+						acc += v
+					case v > acc:
+						acc = v
+					case v != v:
+						nan = true
+					}
+				}
+			}
+			if maxPool {
+				if nan {
+					acc = T(math.NaN())
+				}
+			} else {
+				acc /= T((h1 - h0) * (w1 - w0))
+			}
+			out[a*ow+b] = acc
+		}
+	}
+}
