@@ -31,48 +31,71 @@ func DepthwisePhases[T Float](out, x, w []T, bias T, s *ConvShape, scratch []T) 
 	hq, wq := phaseDims(s)
 	plane := (hq + 1) * wq // one spare zero row: the last tap's row may run past hq
 	ph, acc := scratch[:s.SH*s.SW*plane], scratch[s.SH*s.SW*plane:][:s.OH*wq]
-	clear(ph)
-	for r := 0; r < s.H; r++ {
-		pr := r + s.PH // padded row
-		if pr >= hq*s.SH {
-			break
-		}
-		row := x[r*s.W : r*s.W+s.W]
-		base := (pr%s.SH)*s.SW*plane + (pr/s.SH)*wq
-		if s.SW == 1 {
-			n := min(len(row), wq-s.PW)
-			copy(ph[base+s.PW:base+s.PW+n], row[:n])
-			continue
-		}
-		for ph0 := 0; ph0 < s.SW; ph0++ { // padded columns ph0, ph0+SW, ...
-			dst := ph[base+ph0*plane : base+ph0*plane+wq]
-			c := ph0 - s.PW // input column of padded column ph0
-			q := 0
-			for c < 0 {
-				c += s.SW
-				q++
-			}
-			for ; c < s.W && q < wq; c, q = c+s.SW, q+1 {
-				dst[q] = row[c]
+	for a := 0; a < s.SH; a++ {
+		r0, r1 := phaseSpan(a, s.SH, s.PH, s.H, hq)
+		for b := 0; b < s.SW; b++ {
+			c0, c1 := phaseSpan(b, s.SW, s.PW, s.W, wq)
+			p := ph[(a*s.SW+b)*plane : (a*s.SW+b+1)*plane]
+			// Only the padding frame needs zeros: the rest is overwritten.
+			clear(p[:r0*wq])
+			clear(p[r1*wq:])
+			for q := r0; q < r1; q++ {
+				row := p[q*wq : q*wq+wq]
+				clear(row[:c0])
+				clear(row[c1:])
+				src := x[(q*s.SH+a-s.PH)*s.W:]
+				c := c0*s.SW + b - s.PW // input column of phase column c0
+				if s.SW == 1 {
+					copy(row[c0:c1], src[c:c+c1-c0])
+					continue
+				}
+				for k := c0; k < c1; k, c = k+1, c+s.SW {
+					row[k] = src[c]
+				}
 			}
 		}
 	}
-	clear(acc)
+	Fill(acc, bias)
 	n := s.OH * wq
+	// Tap (i, j) reads phase (i·DH mod SH, j·DW mod SW) at row i·DH div SH,
+	// column j·DW div SW: stepped without dividing (a division per tap
+	// costs as much as a short plane's axpy).
+	ra, rq := 0, 0
 	for i := 0; i < s.KH; i++ {
-		ri := i * s.DH
+		ca, cq := 0, 0
 		for j := 0; j < s.KW; j++ {
-			cj := j * s.DW
-			p := ph[((ri%s.SH)*s.SW+cj%s.SW)*plane:]
-			off := (ri/s.SH)*wq + cj/s.SW
-			axpy(acc, p[off:off+n], w[i*s.KW+j])
+			off := (ra*s.SW+ca)*plane + rq*wq + cq
+			axpy(acc, ph[off:off+n], w[i*s.KW+j])
+			for ca += s.DW; ca >= s.SW; ca -= s.SW {
+				cq++
+			}
+		}
+		for ra += s.DH; ra >= s.SH; ra -= s.SH {
+			rq++
 		}
 	}
 	for oh := 0; oh < s.OH; oh++ {
-		src, dst := acc[oh*wq:oh*wq+s.OW], out[oh*s.OW:oh*s.OW+s.OW]
-		for k, v := range src {
-			dst[k] = v + bias
-		}
+		copy(out[oh*s.OW:oh*s.OW+s.OW], acc[oh*wq:oh*wq+s.OW])
+	}
+}
+
+// phaseSpan returns the rows [lo, hi) of phase a (of stride st, n phase
+// rows) that hold input rows: padded row q·st + a lies in [pad, pad+size).
+func phaseSpan(a, st, pad, size, n int) (lo, hi int) {
+	lo = (pad - a + st - 1) / st // a < st: never negative
+	hi = min(n, (pad+size-a+st-1)/st)
+	return min(lo, n), max(min(lo, n), hi)
+}
+
+// Fill sets every element of s to v: a short loop, then doubling copies
+// (memmove's vector loops) for the rest.
+func Fill[T any](s []T, v T) {
+	n := min(len(s), 16)
+	for i := 0; i < n; i++ {
+		s[i] = v
+	}
+	for n < len(s) {
+		n += copy(s[n:], s[:n])
 	}
 }
 

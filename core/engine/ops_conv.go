@@ -44,9 +44,11 @@ func (cc *convCompiled) Bind(b *BindCtx) (Executor, error) {
 	return e, nil
 }
 
-// convTileElems is the im2col tile an image's GEMM takes at a time: 256 KiB
-// of float32, so the tile is still in L2 when the GEMM packs it.
-const convTileElems = 64 << 10
+// convTileElems is the im2col tile an image's GEMM takes at a time: 2 MiB
+// of float32, about this machine's L2. Each tile's GEMM packs W again, so
+// wider tiles pay that less often: resnet18 ran 20% faster than with
+// 256 KiB tiles, and 4 MiB measured no better (docs/BENCHMARKS.md §15).
+const convTileElems = 512 << 10
 
 // convExec runs a Conv, with what fusion adds: an activation and a
 // residual in the epilogue, and BN-folded weights.
@@ -231,11 +233,7 @@ func convImage[T kernels.Float](e *convExec, p *kernels.Pool, w *kernels.Worker,
 		if bias != nil {
 			beta = 1
 			for r := 0; r < e.mg; r++ {
-				v := bias[g*e.mg+r]
-				row := yg[r*e.p : r*e.p+nc]
-				for i := range row {
-					row[i] = v
-				}
+				kernels.Fill(yg[r*e.p:r*e.p+nc], bias[g*e.mg+r])
 			}
 		}
 		*ep = kernels.Epilogue[T]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: T(e.lo), Hi: T(e.hi)}
