@@ -2,7 +2,11 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // axpyAsm reports whether Axpy32 uses the AVX-512 loop; tests lower it to
 // compare with the Go one.
@@ -25,3 +29,18 @@ func Axpy32(y, x []float32, a float32) {
 }
 
 func setAxpyAsm(on bool) { axpyAsm = on && cpu.X86.HasAVX512F }
+
+//go:noescape
+func max32AVX512(x *float32, n int) float32
+
+// Max32 returns the largest element of x, −Inf when x is empty or all NaN:
+// NaN elements never win.
+func Max32(x []float32) float32 {
+	if len(x) == 0 {
+		return float32(math.Inf(-1))
+	}
+	if axpyAsm {
+		return max32AVX512(&x[0], len(x))
+	}
+	return maxGo(x)
+}

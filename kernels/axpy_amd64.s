@@ -56,3 +56,59 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func max32AVX512(x *float32, n int) float32
+// The largest of x[:n] (n >= 1), -Inf for none; NaN elements never win.
+// VMAXPS returns its second source when either is NaN, and that is the
+// accumulator here.
+TEXT ·max32AVX512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0xff800000, AX
+	VPBROADCASTD AX, Z0
+	VMOVAPS Z0, Z1
+
+mloop32:
+	CMPQ CX, $32
+	JLT  mloop16
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	VMAXPS  Z0, Z2, Z0
+	VMAXPS  Z1, Z3, Z1
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  mloop32
+
+mloop16:
+	CMPQ CX, $16
+	JLT  mtail
+	VMOVUPS (SI), Z2
+	VMAXPS  Z0, Z2, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  mloop16
+
+mtail:
+	TESTQ CX, CX
+	JEQ   mreduce
+	MOVQ  $1, AX
+	SHLQ  CX, AX
+	DECQ  AX
+	KMOVW AX, K1
+	VMOVAPS Z0, Z2
+	VMOVUPS (SI), K1, Z2
+	VMAXPS  Z0, Z2, Z0
+
+mreduce:
+	VMAXPS        Z1, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSS        X0, ret+16(FP)
+	VZEROUPPER
+	RET

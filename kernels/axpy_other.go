@@ -8,3 +8,7 @@ var axpyAsm = false
 func Axpy32(y, x []float32, a float32) { axpyGo(y, x, a) }
 
 func setAxpyAsm(bool) {}
+
+// Max32 returns the largest element of x, −Inf when x is empty or all NaN:
+// NaN elements never win.
+func Max32(x []float32) float32 { return maxGo(x) }

@@ -10,7 +10,10 @@ package kernels
 // and dropped. That trades a little waste on narrow planes for the
 // vector units on every tap, strides and dilations included.
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // DepthwiseScratch returns the scratch elements DepthwisePhases needs.
 func DepthwiseScratch(s *ConvShape) int {
@@ -115,4 +118,15 @@ func axpyGo[T Float](y, x []T, a T) {
 	for i := range y {
 		y[i] += a * x[i]
 	}
+}
+
+// maxGo is Max32's loop: −Inf for none, NaN never wins (it fails v > m).
+func maxGo(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	return m
 }

@@ -150,3 +150,26 @@ func depthwiseRef[T Float](out, x, w []T, bias T, s *ConvShape) {
 		}
 	}
 }
+
+// The vector max against the Go loop on every tail length, with NaNs
+// (which never win) and infinities.
+func TestMax32(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for n := 0; n < 150; n++ {
+		for trial := 0; trial < 4; trial++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+				switch rng.Intn(10) {
+				case 0:
+					x[i] = float32(math.NaN())
+				case 1:
+					x[i] = float32(math.Inf(-1))
+				}
+			}
+			if got, want := Max32(x), maxGo(x); got != want {
+				t.Fatalf("n=%d: Max32 = %v, want %v", n, got, want)
+			}
+		}
+	}
+}

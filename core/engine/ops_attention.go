@@ -158,6 +158,14 @@ func (e *attnExec[T]) RunChunk(c int, w *kernels.Worker) {
 // makes the row's sum, and so its output, NaN). Plain compares: the max
 // builtin's NaN and signed-zero handling cost three times as much.
 func rowMax[T seqFloat](row []T) T {
+	if r, ok := any(row).([]float32); ok {
+		// 16 lanes: the scores' max was a tenth of a long sequence's run.
+		// −Inf (all masked, or all NaN) takes the loop below, which tells
+		// the two apart as before.
+		if m := kernels.Max32(r); !math.IsInf(float64(m), -1) {
+			return T(m)
+		}
+	}
 	m0, m1, m2, m3 := row[0], row[0], row[0], row[0]
 	j := 0
 	for ; j+4 <= len(row); j += 4 {
