@@ -208,7 +208,12 @@ func (p *plan) addStep(m *Model, ni int, ins []*graph.ValueInfo, outs []graph.Va
 		}
 		bind := !k.View
 		if k.View {
-			p.alias[n.Out[0]] = rootOf(p.alias, n.In[0])
+			root := rootOf(p.alias, n.In[0])
+			if p.bytes[n.Out[0]] > p.bytes[root] { // an inference bug must not read past a buffer
+				return errs.New(errs.Internal, "node %s %q: view %q needs %d bytes of %q's %d", n.Op, n.Name,
+					m.g.Values[n.Out[0]].Name, p.bytes[n.Out[0]], m.g.Values[root].Name, p.bytes[root])
+			}
+			p.alias[n.Out[0]] = root
 			bind = c != nil && hasOutputsPast0(n)
 		}
 		if bind {

@@ -451,6 +451,14 @@ func inferReshape(x *inferCtx) error {
 		if n > dtype.MaxRank {
 			return x.errf(errs.UnsupportedFeature, "Reshape to rank %d; MLE supports rank <= %d", n, dtype.MaxRank)
 		}
+		if n == 0 { // to a scalar, whatever the values: the counts must agree
+			out, err := ReshapeShape(x.in[0].Shape, nil, false)
+			if err != nil {
+				return err
+			}
+			x.out[0] = ValueInfo{DType: x.in[0].DType, Shape: out}
+			return nil
+		}
 		out := make([]int64, n)
 		for i := range out {
 			out[i] = Dynamic
