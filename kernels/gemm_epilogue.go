@@ -5,9 +5,10 @@ type Activation uint8
 
 // Epilogue activations.
 const (
-	ActNone  Activation = iota
-	ActUnary            // Unary(Op, ·, ·, Alpha)
-	ActClip             // Clip(·, ·, Lo, Hi)
+	ActNone   Activation = iota
+	ActUnary             // Unary(Op, ·, ·, Alpha)
+	ActClip              // Clip(·, ·, Lo, Hi)
+	ActUnary2            // Unary2(Op2, ·, ·, P2)
 )
 
 // Epilogue is work fused into a GEMM: each block of C gets it as soon as
@@ -30,6 +31,9 @@ type Epilogue[T Float] struct {
 	Alpha float64
 	// Lo and Hi are the bounds of ActClip.
 	Lo, Hi T
+	// Op2 and P2 are Unary2's op and parameters, for ActUnary2.
+	Op2 Unary2Op
+	P2  UnaryParams
 	// Residual, if not nil, is an m×n matrix of row stride LdR added last.
 	// It must not overlap C.
 	Residual []T
@@ -48,7 +52,7 @@ func (e *Epilogue[T]) check(m, n int) {
 	if e.Residual != nil && (e.LdR < n || len(e.Residual) < (m-1)*e.LdR+n) {
 		panic("kernels: epilogue residual smaller than m×n")
 	}
-	if e.Act > ActClip {
+	if e.Act > ActUnary2 {
 		panic("kernels: unknown epilogue activation")
 	}
 }
@@ -87,6 +91,8 @@ func (e *Epilogue[T]) finishRun(run, r []T) {
 		Unary(e.Op, run, run, e.Alpha)
 	case ActClip:
 		Clip(run, run, e.Lo, e.Hi)
+	case ActUnary2:
+		Unary2(e.Op2, run, run, e.P2)
 	}
 	if r != nil {
 		// Binary's own row loop: the same code gives the same bits, down

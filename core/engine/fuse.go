@@ -132,6 +132,9 @@ func epilogueAct(g *graph.Checked, isConst func(int) bool, ni, v int) bool {
 	if _, ok := unaryOps[n.Op]; ok {
 		return true
 	}
+	if _, ok := unary2Ops[n.Op]; ok {
+		return true
+	}
 	return n.Op == "Clip" && constOrAbsent(isConst, n.In[1:])
 }
 
@@ -417,6 +420,9 @@ func convAct(g *graph.Checked, isConst func(int) bool, ni, v int) bool {
 	case "Clip", "LeakyRelu", "Gelu":
 		return true
 	}
+	if _, ok := unary2Ops[n.Op]; ok {
+		return true // unary2Params carries every attribute
+	}
 	return len(n.Schema.Attrs) == 0
 }
 
@@ -546,6 +552,8 @@ type epilogueTail struct {
 	act      kernels.Activation
 	op       kernels.UnaryOp
 	actAlpha float64
+	op2      kernels.Unary2Op
+	p2       kernels.UnaryParams
 	clipArgs [2]int // arg indices of Clip's bounds, -1: none
 	resArg   int    // arg index of the residual, -1: none
 }
@@ -578,6 +586,10 @@ func (t *epilogueTail) take(n *graph.CNode, y int, shapes [][]int64, args *[]int
 			}
 		}
 	default:
+		if op2, ok := unary2Ops[n.Op]; ok {
+			t.act, t.op2, t.p2 = kernels.ActUnary2, op2, unary2Params(n)
+			return true
+		}
 		t.act, t.op = kernels.ActUnary, unaryOps[n.Op]
 		switch {
 		case n.Op == "LeakyRelu":

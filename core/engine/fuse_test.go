@@ -84,6 +84,8 @@ func TestFusedGemmMatchesUnfused(t *testing.T) {
 		{Op: "Relu"}, {Op: "LeakyRelu", Attrs: []graph.Attr{{Name: "alpha", Type: graph.AttrFloat, Float: 0.1}}},
 		{Op: "Gelu"}, {Op: "Gelu", Attrs: []graph.Attr{{Name: "approximate", Type: graph.AttrString, String: "tanh"}}},
 		{Op: "Tanh"}, {Op: "Sigmoid"}, {Op: "Exp"}, {Op: "Clip"}, {Op: "Clip"},
+		{Op: "HardSwish"}, {Op: "HardSigmoid", Attrs: []graph.Attr{{Name: "alpha", Type: graph.AttrFloat, Float: 1.0 / 6}}},
+		{Op: "Swish", Attrs: []graph.Attr{{Name: "alpha", Type: graph.AttrFloat, Float: 1.5}}},
 	}
 	for _, dt := range floatTypes {
 		for ai, act := range acts {

@@ -236,7 +236,7 @@ func convImage[T kernels.Float](e *convExec, p *kernels.Pool, w *kernels.Worker,
 				kernels.Fill(yg[r*e.p:r*e.p+nc], bias[g*e.mg+r])
 			}
 		}
-		*ep = kernels.Epilogue[T]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: T(e.lo), Hi: T(e.hi)}
+		*ep = kernels.Epilogue[T]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: T(e.lo), Hi: T(e.hi), Op2: e.op2, P2: e.p2}
 		if res != nil {
 			ep.Residual, ep.LdR = res[g*e.mg*e.p+j0:], e.p
 		}
@@ -304,6 +304,8 @@ func depthwiseRows[T kernels.Float](e *convExec, wk *kernels.Worker, r0, r1 int,
 		kernels.DepthwisePhases(out, x[(img*e.c+ci)*e.hw:(img*e.c+ci+1)*e.hw], w[m*kk:(m+1)*kk], b, &e.s,
 			workerScratch[T](wk, kernels.DepthwiseScratch(&e.s)))
 		switch e.act {
+		case kernels.ActUnary2:
+			kernels.Unary2(e.op2, out, out, e.p2)
 		case kernels.ActUnary:
 			kernels.Unary(e.op, out, out, e.actAlpha)
 		case kernels.ActClip:

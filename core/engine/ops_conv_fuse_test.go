@@ -25,6 +25,8 @@ func TestConvFusionMatchesUnfused(t *testing.T) {
 		{w: []int64{8, 1, 3, 3}, group: 8, act: "Clip"},
 		{w: []int64{8, 8, 1, 1}, group: 1, act: "Sigmoid"},
 		{w: []int64{8, 4, 3, 3}, group: 2, act: "LeakyRelu"},
+		{w: []int64{8, 8, 3, 3}, group: 1, act: "HardSwish"},
+		{w: []int64{8, 1, 3, 3}, group: 8, act: "Swish"}, // depthwise
 	} {
 		xs := []int64{2, 8, 12, 13}
 		x := convRand(prod(xs), r)

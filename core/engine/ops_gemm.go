@@ -184,7 +184,7 @@ func (e *gemmExec) epilogue32(c []byte, args []Buf) *kernels.Epilogue[float32] {
 	if e.cmode == cRow {
 		ep.Bias = f32s(c)
 	}
-	ep.Act, ep.Op, ep.Alpha = e.act, e.op, e.actAlpha
+	ep.Act, ep.Op, ep.Alpha, ep.Op2, ep.P2 = e.act, e.op, e.actAlpha, e.op2, e.p2
 	if e.act == kernels.ActClip {
 		lo, hi := clipBounds(args, e.clipArgs, dtype.Float32)
 		ep.Lo, ep.Hi = float32(lo), float32(hi)
@@ -204,7 +204,7 @@ func (e *gemmExec) epilogue64(c []byte, args []Buf) *kernels.Epilogue[float64] {
 	if e.cmode == cRow {
 		ep.Bias = f64s(c)
 	}
-	ep.Act, ep.Op, ep.Alpha = e.act, e.op, e.actAlpha
+	ep.Act, ep.Op, ep.Alpha, ep.Op2, ep.P2 = e.act, e.op, e.actAlpha, e.op2, e.p2
 	if e.act == kernels.ActClip {
 		ep.Lo, ep.Hi = clipBounds(args, e.clipArgs, dtype.Float64)
 	}
