@@ -129,6 +129,21 @@ func BinaryFunc[A, B, U any](s *Strided, out []U, a []A, b []B, r0, r1 int, f fu
 	}
 }
 
+// runningSum writes one line's running sums, accumulated in A.
+func runningSum[A int64 | float64, T Number](out, x []T, base, step, n int, exclusive bool) {
+	var acc A
+	for k, at := 0, base; k < n; k, at = k+1, at+step {
+		v := A(x[at])
+		if exclusive {
+			out[at] = T(acc)
+			acc += v
+		} else {
+			acc += v
+			out[at] = T(acc)
+		}
+	}
+}
+
 // CumSum writes the running sums of x along the middle axis of
 // [outer, n, inner] for positions [p0, p1) of the outer×inner lines.
 // Floats accumulate in float64 (as torch does on the CPU) and are rounded
@@ -141,29 +156,9 @@ func CumSum[T Number](out, x []T, n, inner int, exclusive, reverse bool, p0, p1 
 			base, step = base+(n-1)*inner, -inner
 		}
 		if isInteger[T]() {
-			var acc int64
-			for k, at := 0, base; k < n; k, at = k+1, at+step {
-				v := int64(x[at])
-				if exclusive {
-					out[at] = T(acc)
-					acc += v
-				} else {
-					acc += v
-					out[at] = T(acc)
-				}
-			}
-			continue
-		}
-		var acc float64
-		for k, at := 0, base; k < n; k, at = k+1, at+step {
-			v := float64(x[at])
-			if exclusive {
-				out[at] = T(acc)
-				acc += v
-			} else {
-				acc += v
-				out[at] = T(acc)
-			}
+			runningSum[int64](out, x, base, step, n, exclusive)
+		} else {
+			runningSum[float64](out, x, base, step, n, exclusive)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func evalShapeValue(c constSource, n *graph.CNode, shapes [][]int64) {
 	}
 	if n.Op == "Shape" {
 		s := shapes[n.In[0]]
-		lo, hi := shapeRange(n.Attr("start").Int, n.Attr("end").Int, len(s))
+		lo, hi := graph.ShapeRange(n.Attr("start").Int, n.Attr("end").Int, len(s))
 		c.known[n.Out[0]] = append([]int64{}, s[lo:hi]...)
 		return
 	}
@@ -130,17 +130,4 @@ func evalShapeValue(c constSource, n *graph.CNode, shapes [][]int64) {
 		return
 	}
 	c.known[n.Out[0]] = out
-}
-
-// shapeRange clamps ONNX Shape's start and end (negative counts from the
-// end) to [0, rank].
-func shapeRange(start, end int64, rank int) (int, int) {
-	clamp := func(v int64) int {
-		if v < 0 {
-			v += int64(rank)
-		}
-		return int(min(max(v, 0), int64(rank)))
-	}
-	lo, hi := clamp(start), clamp(end)
-	return lo, max(lo, hi)
 }

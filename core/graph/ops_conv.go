@@ -256,7 +256,8 @@ func (g *ConvGeom) transposeOut(n *CNode, in []int64, autoPad string) error {
 	return nil
 }
 
-// convBias checks an optional per-channel bias or parameter input.
+// channelVec checks an optional per-channel vector input i (a bias, a
+// norm's scale or statistics) against c channels.
 func (x *inferCtx) channelVec(i int, c int64, what string) error {
 	if i >= len(x.in) || x.in[i] == nil {
 		return nil
@@ -269,63 +270,26 @@ func (x *inferCtx) channelVec(i int, c int64, what string) error {
 }
 
 func inferConv(x *inferCtx) error {
-	t, err := x.sameType(floatTypes)
+	xs, w, group, err := x.convOperands()
 	if err != nil {
 		return err
 	}
-	xs := x.in[0]
-	if _, err := spatialRank(x.n.Op, xs); err != nil {
-		return err
-	}
-	w := x.in[1]
-	if len(w.Shape) != len(xs.Shape) {
-		return x.errf(errs.GraphShape, "%s %q: weight %q has shape %v; input %q has %v (ranks must match)", x.n.Op, x.n.Name, w.Name, w.Shape, xs.Name, xs.Shape)
-	}
-	group := x.attr("group").Int
-	if group < 1 || group > convAttrMax {
-		return x.errf(errs.GraphAttribute, "%s %q: group %d must be positive", x.n.Op, x.n.Name, group)
-	}
 	c, m, wc := xs.Shape[1], w.Shape[0], w.Shape[1]
-	if c != Dynamic && c%group != 0 {
-		return x.errf(errs.GraphShape, "%s %q: group %d does not divide the %d channels of input %q %v", x.n.Op, x.n.Name, group, c, xs.Name, xs.Shape)
-	}
 	if m != Dynamic && m%group != 0 {
 		return x.errf(errs.GraphShape, "%s %q: group %d does not divide the %d output channels of weight %q %v", x.n.Op, x.n.Name, group, m, w.Name, w.Shape)
 	}
 	if c != Dynamic && wc != Dynamic && wc*group != c {
 		return x.errf(errs.GraphShape, "%s %q: input %q %v has %d channels but weight %q %v expects %d×group %d", x.n.Op, x.n.Name, xs.Name, xs.Shape, c, w.Name, w.Shape, wc, group)
 	}
-	if err := x.channelVec(2, m, "bias"); err != nil {
-		return err
-	}
-	g, err := ResolveConvGeom(x.n, xs.Shape[2:], w.Shape[2:])
-	if err != nil {
-		return err
-	}
-	x.out[0] = ValueInfo{DType: t, Shape: append([]int64{xs.Shape[0], m}, g.Out...)}
-	return nil
+	return x.convOutput(m)
 }
 
 func inferConvTranspose(x *inferCtx) error {
-	t, err := x.sameType(floatTypes)
+	xs, w, group, err := x.convOperands()
 	if err != nil {
 		return err
 	}
-	xs, w := x.in[0], x.in[1]
-	if _, err := spatialRank(x.n.Op, xs); err != nil {
-		return err
-	}
-	if len(w.Shape) != len(xs.Shape) {
-		return x.errf(errs.GraphShape, "%s %q: weight %q has shape %v; input %q has %v (ranks must match)", x.n.Op, x.n.Name, w.Name, w.Shape, xs.Name, xs.Shape)
-	}
-	group := x.attr("group").Int
-	if group < 1 || group > convAttrMax {
-		return x.errf(errs.GraphAttribute, "%s %q: group %d must be positive", x.n.Op, x.n.Name, group)
-	}
 	c, wc := xs.Shape[1], w.Shape[0]
-	if c != Dynamic && c%group != 0 {
-		return x.errf(errs.GraphShape, "%s %q: group %d does not divide the %d channels of input %q %v", x.n.Op, x.n.Name, group, c, xs.Name, xs.Shape)
-	}
 	if c != Dynamic && wc != Dynamic && wc != c {
 		return x.errf(errs.GraphShape, "%s %q: input %q %v has %d channels but weight %q %v has %d", x.n.Op, x.n.Name, xs.Name, xs.Shape, c, w.Name, w.Shape, wc)
 	}
@@ -333,14 +297,45 @@ func inferConvTranspose(x *inferCtx) error {
 	if w.Shape[1] != Dynamic {
 		m = w.Shape[1] * group
 	}
+	return x.convOutput(m)
+}
+
+// convOperands checks what Conv and ConvTranspose share: float inputs, a
+// 1-D or 2-D spatial input, a weight of the same rank, and a group that
+// divides the input's channels.
+func (x *inferCtx) convOperands() (xs, w *ValueInfo, group int64, err error) {
+	if _, err = x.sameType(floatTypes); err != nil {
+		return nil, nil, 0, err
+	}
+	xs, w = x.in[0], x.in[1]
+	if _, err = spatialRank(x.n.Op, xs); err != nil {
+		return nil, nil, 0, err
+	}
+	if len(w.Shape) != len(xs.Shape) {
+		return nil, nil, 0, x.errf(errs.GraphShape, "%s %q: weight %q has shape %v; input %q has %v (ranks must match)", x.n.Op, x.n.Name, w.Name, w.Shape, xs.Name, xs.Shape)
+	}
+	group = x.attr("group").Int
+	if group < 1 || group > convAttrMax {
+		return nil, nil, 0, x.errf(errs.GraphAttribute, "%s %q: group %d must be positive", x.n.Op, x.n.Name, group)
+	}
+	if c := xs.Shape[1]; c != Dynamic && c%group != 0 {
+		return nil, nil, 0, x.errf(errs.GraphShape, "%s %q: group %d does not divide the %d channels of input %q %v", x.n.Op, x.n.Name, group, c, xs.Name, xs.Shape)
+	}
+	return xs, w, group, nil
+}
+
+// convOutput checks the bias against the m output channels and sets the
+// output shape [N, m, spatial...].
+func (x *inferCtx) convOutput(m int64) error {
 	if err := x.channelVec(2, m, "bias"); err != nil {
 		return err
 	}
+	xs, w := x.in[0], x.in[1]
 	g, err := ResolveConvGeom(x.n, xs.Shape[2:], w.Shape[2:])
 	if err != nil {
 		return err
 	}
-	x.out[0] = ValueInfo{DType: t, Shape: append([]int64{xs.Shape[0], m}, g.Out...)}
+	x.out[0] = ValueInfo{DType: xs.DType, Shape: append([]int64{xs.Shape[0], m}, g.Out...)}
 	return nil
 }
 

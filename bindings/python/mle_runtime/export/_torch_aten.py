@@ -190,7 +190,7 @@ class Converter:
 
     def dtype_of(self, v: Any) -> torch.dtype:
         if isinstance(v, (T, P)):
-            return v.tensor.dtype if isinstance(v, P) else v.dtype
+            return v.dtype
         if isinstance(v, S):
             return torch.int64
         if isinstance(v, bool):
@@ -200,11 +200,7 @@ class Converter:
         return self.fdtype
 
     def shape_of(self, v: Any) -> tuple:
-        if isinstance(v, T):
-            return v.shape
-        if isinstance(v, P):
-            return tuple(v.tensor.shape)
-        return ()
+        return v.shape if isinstance(v, (T, P)) else ()
 
     def cast(self, v: Any, dtype: torch.dtype) -> str:
         if not isinstance(v, (T, P)):

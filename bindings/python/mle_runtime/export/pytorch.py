@@ -128,7 +128,7 @@ def _capture(module: nn.Module, args: tuple, name: str) -> torch.export.Exported
         raise _unsupported(f"torch.export cannot capture {name}: {type(e).__name__}: {first}") from e
 
 
-def _input_names(module: nn.Module, ep: torch.export.ExportedProgram) -> list[str]:
+def _input_names(ep: torch.export.ExportedProgram) -> list[str]:
     users = [s.arg.name for s in ep.graph_signature.input_specs
              if s.kind == torch.export.graph_signature.InputKind.USER_INPUT]
     return ["input"] if len(users) == 1 else users
@@ -165,7 +165,7 @@ def export(module: Any, dtype: Any = None, example_input: Any = None) -> tuple[G
     try:
         args = _example_args(module, example_input, fdtype, name)
         ep = _capture(module, _widen(args), name)
-        names = _input_names(module, ep)
+        names = _input_names(ep)
         cv = aten_ops.Converter(ep, g, fdtype, name)
         cv.check_supported()
         inputs = cv.bind_inputs(names)
