@@ -7,6 +7,10 @@ LIB     := $(BUILD)/libmle.so
 CLI     := $(BUILD)/mle
 CMAKE_DIR := $(BUILD)/cmake
 FUZZTIME ?= 60s
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline exceeded" when -fuzztime ends while a
+# worker is busy (go.dev/issue/75804, fixed in 1.27). The fuzz runs alone use 1.27.3, which the go command fetches
+# from the module proxy on first use; everything else builds with the go.mod toolchain.
+FUZZGO  ?= GOTOOLCHAIN=go1.27.3 $(GO)
 # The Go runtime inside libmle handles its own signals (SIGSEGV for nil checks,
 # SIGURG for preemption): let it.
 ASAN_OPTIONS ?= handle_segv=0:handle_sigbus=0:allow_user_segv_handler=1:detect_leaks=1
@@ -92,16 +96,16 @@ test-go:
 # decryption parsers 20 s), seeded from tests/fuzz and f.Add. FuzzHostile builds graphs from the bytes and runs them under a
 # memory cap (tests/hostile). FuzzOpen of core/format opens signed, compressed, quantized and encrypted seeds with their keys.
 test-fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGraph$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
-	$(GO) test -run '^$$' -fuzz '^FuzzMetadataJSON$$' -fuzztime 30s -fuzzminimizetime 5s ./core/format
-	$(GO) test -run '^$$' -fuzz '^FuzzHostile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tests/hostile
-	$(GO) test -run '^$$' -fuzz '^FuzzTreeEnsemble$$' -fuzztime 30s -fuzzminimizetime 5s ./core/engine
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s -fuzzminimizetime 5s ./core/codec
-	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 20s -fuzzminimizetime 5s ./core/codec
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeManifest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
-	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime 20s -fuzzminimizetime 5s ./core/seal
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeGraph$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./core/format
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzMetadataJSON$$' -fuzztime 30s -fuzzminimizetime 5s ./core/format
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzHostile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./tests/hostile
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzTreeEnsemble$$' -fuzztime 30s -fuzzminimizetime 5s ./core/engine
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20s -fuzzminimizetime 5s ./core/codec
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime 20s -fuzzminimizetime 5s ./core/codec
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeManifest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime 20s -fuzzminimizetime 5s ./core/seal
 
 test-c: cmake conformance
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure
