@@ -47,6 +47,7 @@ $(CLI): $(GO_SRC)
 .PHONY: asm
 asm:
 	cd kernels/asmgen/gemm && $(GO) run . -out ../../gemm_amd64.s -stubs ../../gemm_stub_amd64.go -pkg kernels
+	cd kernels/asmgen/conv && $(GO) run . -out ../../conv_amd64.s -stubs ../../conv_stub_amd64.go -pkg kernels
 	cd kernels/asmgen/vmath && $(GO) run . -out ../../vmath/vmath_amd64.s -stubs ../../vmath/vmath_stub_amd64.go -pkg vmath
 
 # Rewrites the status-code, dtype and version tables of every language from

@@ -121,37 +121,42 @@ func Col2im[T Float](y []T, col []T, m int, s *ConvShape) {
 	}
 }
 
-// MaxPoolPlane is max pooling of one plane x into out. Windows lie partly in
-// the padding at most (the schema refuses pads as large as the kernel), so
-// every window holds an input element. NaN propagates as in torch.
-func MaxPoolPlane[T Float](out, x []T, s *ConvShape) {
+// MaxPoolPlane is max pooling of one plane x into out, with tmp (s.W
+// elements) as scratch. Windows lie partly in the padding at most (the
+// schema refuses pads as large as the kernel), so every window holds an
+// input element. NaN propagates as in torch. Each output row first takes
+// the element-wise max of its window's input rows, then the max along the
+// window's columns of that.
+func MaxPoolPlane[T Float](out, x []T, s *ConvShape, tmp []T) {
+	tmp = tmp[:s.W]
 	for oh := 0; oh < s.OH; oh++ {
-		for ow := 0; ow < s.OW; ow++ {
+		first := true
+		for i := 0; i < s.KH; i++ {
+			ih := oh*s.SH - s.PH + i*s.DH
+			if ih < 0 || ih >= s.H {
+				continue
+			}
+			row := x[ih*s.W : ih*s.W+s.W]
+			if first {
+				copy(tmp, row)
+				first = false
+				continue
+			}
+			for k, v := range row {
+				tmp[k] = max(tmp[k], v)
+			}
+		}
+		orow := out[oh*s.OW : oh*s.OW+s.OW]
+		for ow := range orow {
 			m := T(math.Inf(-1))
-			nan := false
-			for i := 0; i < s.KH; i++ {
-				ih := oh*s.SH - s.PH + i*s.DH
-				if ih < 0 || ih >= s.H {
-					continue
+			iw := ow*s.SW - s.PW
+			for j := 0; j < s.KW; j++ {
+				if uint(iw) < uint(len(tmp)) {
+					m = max(m, tmp[iw])
 				}
-				row := x[ih*s.W : ih*s.W+s.W]
-				for j := 0; j < s.KW; j++ {
-					iw := ow*s.SW - s.PW + j*s.DW
-					if iw < 0 || iw >= s.W {
-						continue
-					}
-					v := row[iw]
-					if v > m {
-						m = v
-					} else if v != v {
-						nan = true
-					}
-				}
+				iw += s.DW
 			}
-			if nan {
-				m = T(math.NaN())
-			}
-			out[oh*s.OW+ow] = m
+			orow[ow] = m
 		}
 	}
 }

@@ -15,3 +15,9 @@ import (
 func TestGemmAsmGenerated(t *testing.T) {
 	asmcheck.Generated(t, filepath.Join("asmgen", "gemm"), "kernels", "gemm_amd64.s", "gemm_stub_amd64.go")
 }
+
+// TestConvAsmGenerated is TestGemmAsmGenerated for the direct-convolution
+// kernels of asmgen/conv.
+func TestConvAsmGenerated(t *testing.T) {
+	asmcheck.Generated(t, filepath.Join("asmgen", "conv"), "kernels", "conv_amd64.s", "conv_stub_amd64.go")
+}

@@ -34,7 +34,8 @@ const (
 type fuseGroup struct {
 	kind  fuseKind
 	nodes []int
-	bn    *bnFold // fuseConv with a BatchNormalization: its folding, once per Model
+	bn    *bnFold    // fuseConv with a BatchNormalization: its folding, once per Model
+	packs *convPacks // fuseConv with constant weights: packed for the direct kernels, once per Model
 }
 
 // fusion holds a Model's groups.
@@ -391,6 +392,9 @@ func chainBlockRun[T kernels.Float](e *chainExec, out []T, lo, hi int, view func
 // BatchNormalization to fold, then an activation, then a residual Add.
 func convGroup(g *graph.Checked, isConst func(int) bool, ni int, next func(int) int, free func(int) bool) fuseGroup {
 	grp := fuseGroup{kind: fuseConv, nodes: []int{ni}}
+	if w := g.Nodes[ni].In; len(w) > 1 && w[1] >= 0 && isConst(w[1]) {
+		grp.packs = &convPacks{}
+	}
 	cur := ni
 	if nx := next(cur); nx >= 0 && free(nx) && bnFoldable(g, isConst, ni, nx) {
 		grp.nodes = append(grp.nodes, nx)
@@ -528,6 +532,7 @@ func (p *plan) bindConvGroup(m *Model, grp *fuseGroup, threads int) (Executor, [
 	if err != nil {
 		return nil, nil, err
 	}
+	e.packs = grp.packs
 	args := append([]int{}, head.In...)
 	for _, ni := range grp.nodes[1:] {
 		n := &g.Nodes[ni]

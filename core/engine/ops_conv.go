@@ -28,20 +28,48 @@ func init() {
 // convCompiled is a Conv prepared for a Model. Folded, when set, holds the
 // weights and bias with a following BatchNormalization folded in (fuse.go).
 type convCompiled struct {
-	once   sync.Once
-	w, b   []byte // folded weights and bias, owned; nil: the node's own
-	folded bool
+	packs *convPacks // constant weights: packed for the direct kernels
 }
 
-func compileConv(c *CompileCtx) (Compiled, error) { return &convCompiled{}, nil }
+func compileConv(c *CompileCtx) (Compiled, error) {
+	cc := &convCompiled{}
+	if c.Const(1) != nil {
+		cc.packs = &convPacks{}
+	}
+	return cc, nil
+}
 
 func (cc *convCompiled) Bind(b *BindCtx) (Executor, error) {
 	e, err := newConvExec(b.Node, b.In, b.Out[0].Shape, b.Threads)
 	if err != nil {
 		return nil, err
 	}
+	e.packs = cc.packs
 	b.Scratch(e.scratchBytes())
 	return e, nil
+}
+
+// convPacks holds a constant Conv's weights (BN-folded where the Conv's
+// group folds one) packed for the direct kernels: once per Model and tile
+// height, on the first run that needs them, and shared by every session.
+type convPacks struct {
+	mu sync.Mutex
+	by map[int][]float32 // by DirectConv.Rows()
+}
+
+func (c *convPacks) get(d *kernels.DirectConv, w []float32) []float32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.by[d.Rows()]; ok {
+		return p
+	}
+	p := make([]float32, d.PackedElems())
+	d.PackWeights(p, w)
+	if c.by == nil {
+		c.by = map[int][]float32{}
+	}
+	c.by[d.Rows()] = p
+	return p
 }
 
 // convTileElems is the im2col tile an image's GEMM takes at a time: 2 MiB
@@ -75,6 +103,15 @@ type convExec struct {
 	threads             int
 	elem                int
 	colPerTile, colSize int // elements
+	// The direct path (float32 where this build has the kernels):
+	direct       *kernels.DirectConv
+	packs        *convPacks // nil: weights packed into scratch every run
+	build        rowChunks  // phase-plane building: chunks of channels
+	tq, tb       int        // each group's position and channel blocks split in tq × tb tasks
+	nqPer, nbPer int        // blocks per task
+	computing    bool       // RunChunk computes tasks (else it builds planes)
+	planes, pw   []float32  // this run's planes and packed weights
+	biasPad      []float32
 }
 
 func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, threads int) (*convExec, error) {
@@ -100,6 +137,12 @@ func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, thread
 	if e.depthwise {
 		e.rc = splitWork(e.n*e.m, e.p, e.s.KH*e.s.KW, threads)
 		return e, nil
+	}
+	if e.dt == dtype.Float32 && e.p >= directMinPositions {
+		if e.direct = kernels.NewDirectConv(&e.s, e.c, e.group, e.mg); e.direct != nil {
+			e.planDirect(threads)
+			return e, nil
+		}
 	}
 	budget := convTileElems
 	if e.pointwise {
@@ -140,7 +183,51 @@ func convShape(xs []int64, g *graph.ConvGeom) kernels.ConvShape {
 	return s
 }
 
-func (e *convExec) scratchBytes() int64 { return int64(e.colSize) * int64(e.elem) }
+// directMinPositions is the fewest output positions per image that take
+// the direct path: with fewer, most of its 16-position vectors would be
+// padding, while the GEMM's few-column path fits them.
+const directMinPositions = 16
+
+// planDirect splits each group of an image's direct convolution into
+// tq × tb tasks (position ranges × channel-block ranges). Every task reads
+// the weights of its channel blocks and the planes of its positions, so a
+// split along positions reads all the weights once more and one along
+// channels all the planes: the split picked moves the fewest bytes (a layer
+// with large weights and few positions splits its channels).
+func (e *convExec) planDirect(threads int) {
+	d := e.direct
+	mb, qb := d.Blocks()
+	want := 1
+	if threads > 1 {
+		want = 3 * threads // enough that uneven tasks even out
+	}
+	perGroup := max(1, (want+e.group-1)/e.group)
+	wBytes, xBytes := float64(e.mg*e.k), float64(e.cg*e.hw)
+	best := -1.0
+	for tq := 1; tq <= min(qb, perGroup); tq++ {
+		tb := min(mb, (perGroup+tq-1)/tq)
+		if cost := float64(tq)*wBytes + float64(tb)*xBytes; best < 0 || cost < best {
+			best, e.tq, e.tb = cost, tq, tb
+		}
+	}
+	e.nqPer, e.nbPer = (qb+e.tq-1)/e.tq, (mb+e.tb-1)/e.tb
+	e.tq, e.tb = (qb+e.nqPer-1)/e.nqPer, (mb+e.nbPer-1)/e.nbPer
+	e.build = splitWork(e.c, e.hw, 1, threads)
+}
+
+// scratchBytes is the arena scratch a run needs: the im2col tiles, or the
+// direct path's planes and padded bias (and its packed weights when they
+// are not a constant's).
+func (e *convExec) scratchBytes() int64 {
+	if d := e.direct; d != nil {
+		n := int64(roundUpInt(d.PlaneElems(), 16)) + int64(roundUpInt(d.BiasElems(), 16))
+		if e.packs == nil {
+			n += int64(d.PackedElems())
+		}
+		return 4 * n
+	}
+	return int64(e.colSize) * int64(e.elem)
+}
 
 func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.w, e.bias, e.y = in[0].Host, in[1].Host, opt(in, 2), out[0].Host
@@ -161,6 +248,8 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 		e.scratch = x.Scratch.Host
 	}
 	switch {
+	case e.direct != nil:
+		e.runDirect(x)
 	case e.depthwise:
 		x.Parallel(e.rc.count, e)
 	case e.whole:
@@ -180,7 +269,59 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.w, e.bias, e.y, e.res, e.scratch = nil, nil, nil, nil, nil, nil
 }
 
+// runDirect runs the direct path image by image: the phase planes, then
+// the tasks, each a parallel loop.
+func (e *convExec) runDirect(x *RunCtx) {
+	d := e.direct
+	sc := f32s(x.Scratch.Host)
+	pe, be := roundUpInt(d.PlaneElems(), 16), roundUpInt(d.BiasElems(), 16)
+	e.planes, e.biasPad = sc[:d.PlaneElems()], sc[pe:pe+d.BiasElems()]
+	var bias []float32
+	if e.bias != nil {
+		bias = f32s(e.bias)
+	}
+	d.PadBias(e.biasPad, bias)
+	if e.packs != nil {
+		e.pw = e.packs.get(d, f32s(e.w))
+	} else {
+		e.pw = sc[pe+be : pe+be+d.PackedElems()]
+		d.PackWeights(e.pw, f32s(e.w))
+	}
+	for img := 0; img < e.n && !x.Worker.Stop.Stopped(); img++ {
+		e.img = img
+		e.computing = false
+		x.Parallel(e.build.count, e)
+		e.computing = true
+		x.Parallel(e.group*e.tq*e.tb, e)
+	}
+	e.planes, e.pw, e.biasPad = nil, nil, nil
+}
+
+// directChunk builds chunk c of the image's planes, or computes task c.
+func (e *convExec) directChunk(c int, w *kernels.Worker) {
+	d := e.direct
+	if !e.computing {
+		c0, c1 := e.build.bounds(c)
+		d.BuildPlanes(e.planes, f32s(e.x)[e.img*e.c*e.hw:(e.img+1)*e.c*e.hw], c0, c1)
+		return
+	}
+	g, t := c/(e.tq*e.tb), c%(e.tq*e.tb)
+	mb, qb := d.Blocks()
+	q0, b0 := t/e.tb*e.nqPer, t%e.tb*e.nbPer
+	q1, b1 := min(q0+e.nqPer, qb), min(b0+e.nbPer, mb)
+	ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
+	if e.res != nil {
+		ep.Residual, ep.LdR = f32s(e.res)[e.img*e.m*e.p:(e.img+1)*e.m*e.p], e.p
+	}
+	d.Run(f32s(e.y)[e.img*e.m*e.p:(e.img+1)*e.m*e.p], e.planes, e.pw, e.biasPad, g, b0, b1, q0, q1, &ep,
+		workerScratch[float32](w, d.TaskElems(b1-b0, q1-q0)))
+}
+
 func (e *convExec) RunChunk(c int, w *kernels.Worker) {
+	if e.direct != nil {
+		e.directChunk(c, w)
+		return
+	}
 	if e.depthwise {
 		r0, r1 := e.rc.bounds(c)
 		if e.dt == dtype.Float32 {

@@ -140,20 +140,29 @@ func TestConvMatchesReference(t *testing.T) {
 		want := refConv(cc.x, cc.w, x, w, b, int(cc.group), cc.strides, cc.dil, pb, outSp)
 		for _, dt := range floatTypes {
 			for _, threads := range []int{1, 2} {
-				for i := range consts {
-					consts[i].dt = dt
+				// Weights as an input too: the direct path then packs
+				// them every run instead of once per Model.
+				for _, wIn := range []bool{false, true} {
+					for i := range consts {
+						consts[i].dt = dt
+					}
+					ins := []tin{{name: "x", dt: dt, sig: []int64{-1, cc.x[1], -1, -1}[:len(cc.x)], shape: cc.x, values: x}}
+					cs := consts
+					if wIn {
+						ins = append(ins, tin{name: "w", dt: dt, sig: cc.w, shape: cc.w, values: w})
+						cs = consts[1:]
+					}
+					m := buildModel(t, ins, cs, []graph.Node{node}, []string{"y"}, Options{Threads: threads})
+					outs, err := runModel(t, m, inputsOf(ins))
+					if err != nil {
+						t.Fatalf("case %d %s: %v", ci, dt, err)
+					}
+					tol := 1e-12
+					if dt == dtype.Float32 {
+						tol = 2e-5
+					}
+					near(t, fmt.Sprintf("conv case %d %s threads %d weights input %v", ci, dt, threads, wIn), decode(dt, outs[0].Data), want, tol)
 				}
-				ins := []tin{{name: "x", dt: dt, sig: []int64{-1, cc.x[1], -1, -1}[:len(cc.x)], shape: cc.x, values: x}}
-				m := buildModel(t, ins, consts, []graph.Node{node}, []string{"y"}, Options{Threads: threads})
-				outs, err := runModel(t, m, inputsOf(ins))
-				if err != nil {
-					t.Fatalf("case %d %s: %v", ci, dt, err)
-				}
-				tol := 1e-12
-				if dt == dtype.Float32 {
-					tol = 2e-5
-				}
-				near(t, fmt.Sprintf("conv case %d %s threads %d", ci, dt, threads), decode(dt, outs[0].Data), want, tol)
 			}
 		}
 	}

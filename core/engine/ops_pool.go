@@ -83,21 +83,25 @@ func (e *poolExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.y = nil, nil
 }
 
-func (e *poolExec) RunChunk(c int, _ *kernels.Worker) {
+func (e *poolExec) RunChunk(c int, w *kernels.Worker) {
 	r0, r1 := e.rc.bounds(c)
 	if e.dt == dtype.Float32 {
-		poolPlanes(e, f32s(e.y), f32s(e.x), r0, r1)
+		poolPlanes(e, w, f32s(e.y), f32s(e.x), r0, r1)
 	} else {
-		poolPlanes(e, f64s(e.y), f64s(e.x), r0, r1)
+		poolPlanes(e, w, f64s(e.y), f64s(e.x), r0, r1)
 	}
 }
 
-func poolPlanes[T kernels.Float](e *poolExec, y, x []T, r0, r1 int) {
+func poolPlanes[T kernels.Float](e *poolExec, w *kernels.Worker, y, x []T, r0, r1 int) {
+	var tmp []T
+	if e.kind == poolMax {
+		tmp = workerScratch[T](w, e.s.W)
+	}
 	for r := r0; r < r1; r++ {
 		out, in := y[r*e.ohw:(r+1)*e.ohw], x[r*e.hw:(r+1)*e.hw]
 		switch e.kind {
 		case poolMax:
-			kernels.MaxPoolPlane(out, in, &e.s)
+			kernels.MaxPoolPlane(out, in, &e.s, tmp)
 		case poolAvg:
 			kernels.AvgPoolPlane(out, in, &e.s, e.includePad)
 		default:

@@ -169,8 +169,12 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 					return nil, runShapeErr(err, n)
 				}
 				if exec != nil {
-					p.steps = append(p.steps, step{node: n, args: args, res: n.Out, exec: exec,
-						in: make([]Buf, len(args)), out: make([]Buf, len(n.Out))})
+					st := step{node: n, args: args, res: n.Out, exec: exec,
+						in: make([]Buf, len(args)), out: make([]Buf, len(n.Out))}
+					if s, ok := exec.(scratcher); ok {
+						st.scratch = s.scratchBytes()
+					}
+					p.steps = append(p.steps, st)
 					delete(held, gi)
 					continue
 				}
@@ -228,6 +232,9 @@ func (p *plan) addStep(m *Model, ni int, ins []*graph.ValueInfo, outs []graph.Va
 	p.steps = append(p.steps, st)
 	return nil
 }
+
+// scratcher is a fused step's executor that needs arena scratch.
+type scratcher interface{ scratchBytes() int64 }
 
 // hasOutputsPast0 reports whether a view node computes more than output 0
 // (a Dropout's mask).

@@ -10,6 +10,9 @@
 //
 //	cd kernels/asmgen/gemm && go run . -out ../../gemm_amd64.s -stubs ../../gemm_stub_amd64.go -pkg kernels
 //
+// conv writes the direct-convolution micro-kernels, kernels/conv_amd64.s
+// and kernels/conv_stub_amd64.go, the same way from asmgen/conv.
+//
 // TestGemmAsmGenerated (package kernels) fails when the committed files
 // differ from what the generator writes; it skips when avo is not in the
 // module cache, since it runs offline.

@@ -1,0 +1,18 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+func init() {
+	if !cpu.X86.HasAVX512F {
+		return
+	}
+	convMicros = []convMicro{
+		{mr: 12, nr: 32, fn: sconvDirect12x32, cost: 1},
+		{mr: 8, nr: 48, fn: sconvDirect8x48, cost: 1},
+		{mr: 6, nr: 64, fn: sconvDirect6x64, cost: 1},
+		{mr: 4, nr: 96, fn: sconvDirect4x96, cost: 1},
+		{mr: 12, nr: 16, fn: sconvDirect12x16, cost: 1.15},
+	}
+}
