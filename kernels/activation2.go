@@ -62,6 +62,10 @@ func Unary2[T Float](op Unary2Op, out, x []T, p UnaryParams) {
 		swish(out, x, T(p.Alpha))
 	case OpMish:
 		mish(out, x)
+	case OpHardSwish:
+		if !isFloat32[T]() || !hardSwish32(asF32(out), asF32(x)) {
+			mapF64(op, out, x, p)
+		}
 	default:
 		mapF64(op, out, x, p)
 	}

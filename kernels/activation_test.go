@@ -344,3 +344,37 @@ func sumHalving(v []float64) float64 {
 	}
 	return v[0]
 }
+
+// TestHardSwishFloat32Exact checks Unary2's HardSwish (the AVX-512 loop
+// where there is one) bit for bit against torch's float32 formula, over
+// every tail length and the special values.
+func TestHardSwishFloat32Exact(t *testing.T) {
+	special := []float32{0, float32(math.Copysign(0, -1)), -3, 3, -2.9999998, 2.9999998, 1e-40, -1e-40,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e38, -1e38, 0.5, -0.5}
+	r := rand.New(rand.NewPCG(3, 0))
+	for n := 0; n <= 70; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			if r.IntN(3) == 0 {
+				x[i] = special[r.IntN(len(special))]
+			} else {
+				x[i] = float32(r.NormFloat64() * 4)
+			}
+		}
+		out := make([]float32, n)
+		Unary2(OpHardSwish, out, x, UnaryParams{})
+		for i, v := range x {
+			want := v * min(max(v+3, 0), 6) / 6
+			if math.Float32bits(out[i]) != math.Float32bits(want) && !(want != want && out[i] != out[i]) {
+				t.Fatalf("n=%d: HardSwish(%v) = %v, want %v", n, v, out[i], want)
+			}
+		}
+		// In place, as the epilogues run it.
+		Unary2(OpHardSwish, x, x, UnaryParams{})
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(out[i]) && !(x[i] != x[i] && out[i] != out[i]) {
+				t.Fatalf("n=%d: in place differs at %d", n, i)
+			}
+		}
+	}
+}

@@ -44,3 +44,35 @@ func Max32(x []float32) float32 {
 	}
 	return maxGo(x)
 }
+
+//go:noescape
+func hardSwish32AVX512(out, x *float32, n int)
+
+// hardSwish32 is HardSwish over float32 with the AVX-512 loop; false when
+// it is not available.
+func hardSwish32(out, x []float32) bool {
+	if !axpyAsm || len(out) == 0 {
+		return axpyAsm
+	}
+	_ = x[len(out)-1]
+	hardSwish32AVX512(&out[0], &x[0], len(out))
+	return true
+}
+
+//go:noescape
+func stride2Gather32AVX512(dst, src *float32, n int)
+
+// stride2Gather32 sets dst[c] = src[2c] for c < len(dst) (src holds at
+// least 2·len(dst)−1 elements) with the AVX-512 loop; false when it is not
+// available.
+func stride2Gather32(dst, src []float32) bool {
+	if !axpyAsm || !cpu.X86.HasBMI2 {
+		return false
+	}
+	if len(dst) == 0 {
+		return true
+	}
+	_ = src[2*len(dst)-2]
+	stride2Gather32AVX512(&dst[0], &src[0], len(dst))
+	return true
+}

@@ -112,3 +112,120 @@ mreduce:
 	VMOVSS        X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func hardSwish32AVX512(out, x *float32, n int)
+// out[i] = x·min(max(x+3, 0), 6)/6 for i < n, as torch computes it in
+// float32 (a division, not a product with 1/6). VMAXPS and VMINPS return
+// their second source when either is NaN, and that is x+3 (then the
+// clamped value), so NaN propagates as with Go's min and max.
+TEXT ·hardSwish32AVX512(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0x40400000, AX // 3
+	VPBROADCASTD AX, Z0
+	MOVL $0x40C00000, AX // 6
+	VPBROADCASTD AX, Z1
+	VPXORD Z2, Z2, Z2
+
+hsloop:
+	CMPQ CX, $16
+	JLT  hstail
+	VMOVUPS (SI), Z3
+	VADDPS Z0, Z3, Z4
+	VMAXPS Z4, Z2, Z4
+	VMINPS Z4, Z1, Z4
+	VMULPS Z4, Z3, Z4
+	VDIVPS Z1, Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  hsloop
+
+hstail:
+	TESTQ CX, CX
+	JEQ   hsdone
+	MOVQ  $1, AX
+	SHLQ  CX, AX
+	DECQ  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z3
+	VADDPS Z0, Z3, Z4
+	VMAXPS Z4, Z2, Z4
+	VMINPS Z4, Z1, Z4
+	VMULPS Z4, Z3, Z4
+	VDIVPS Z1, Z4, Z4
+	VMOVUPS Z4, K1, (DI)
+
+hsdone:
+	VZEROUPPER
+	RET
+
+DATA evenIdx<>+0(SB)/4, $0
+DATA evenIdx<>+4(SB)/4, $2
+DATA evenIdx<>+8(SB)/4, $4
+DATA evenIdx<>+12(SB)/4, $6
+DATA evenIdx<>+16(SB)/4, $8
+DATA evenIdx<>+20(SB)/4, $10
+DATA evenIdx<>+24(SB)/4, $12
+DATA evenIdx<>+28(SB)/4, $14
+DATA evenIdx<>+32(SB)/4, $16
+DATA evenIdx<>+36(SB)/4, $18
+DATA evenIdx<>+40(SB)/4, $20
+DATA evenIdx<>+44(SB)/4, $22
+DATA evenIdx<>+48(SB)/4, $24
+DATA evenIdx<>+52(SB)/4, $26
+DATA evenIdx<>+56(SB)/4, $28
+DATA evenIdx<>+60(SB)/4, $30
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+// func stride2Gather32AVX512(dst, src *float32, n int)
+// dst[c] = src[2c] for c < n (n >= 1), reading src[:2n-1] only: 32
+// elements at a time, the even ones picked with VPERMT2PS; the tail with
+// masked loads and stores.
+TEXT ·stride2Gather32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVDQU32 evenIdx<>(SB), Z0
+
+s2loop:
+	CMPQ CX, $16
+	JLE  s2tail
+	VMOVUPS (SI), Z1
+	VPERMT2PS 64(SI), Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  s2loop
+
+s2tail:
+	// 1 <= n <= 16: the 2n-1 elements src[0:2n-1], 16 in the first
+	// vector at most.
+	LEAQ -1(CX)(CX*1), BX
+	MOVQ BX, DX
+	CMPQ DX, $16
+	JLE  s2k1
+	MOVQ $16, DX
+
+s2k1:
+	MOVQ  $1, R8
+	SHLXQ DX, R8, AX // BMI2, present wherever AVX-512 is
+	DECQ  AX
+	KMOVW AX, K1
+	SUBQ  DX, BX
+	SHLXQ BX, R8, AX
+	DECQ  AX
+	KMOVW AX, K2
+	MOVQ  $1, AX
+	SHLQ  CX, AX
+	DECQ  AX
+	KMOVW AX, K3
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z 64(SI), K2, Z2
+	VPERMT2PS Z2, Z0, Z1
+	VMOVUPS Z1, K3, (DI)
+	VZEROUPPER
+	RET

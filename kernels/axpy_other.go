@@ -12,3 +12,7 @@ func setAxpyAsm(bool) {}
 // Max32 returns the largest element of x, −Inf when x is empty or all NaN:
 // NaN elements never win.
 func Max32(x []float32) float32 { return maxGo(x) }
+
+func hardSwish32(out, x []float32) bool { return false }
+
+func stride2Gather32(dst, src []float32) bool { return false }

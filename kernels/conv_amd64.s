@@ -707,3 +707,137 @@ loop:
 	VMOVUPS      Z11, (SI)
 	VZEROUPPER
 	RET
+
+// func sconvDirect1x128(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// Requires: AVX, AVX512F
+TEXT ·sconvDirect1x128(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    offs+8(FP), CX
+	MOVQ    a+16(FP), DX
+	MOVQ    x+24(FP), BX
+	MOVQ    c+40(FP), SI
+	MOVB    load+56(FP), DI
+	TESTB   DI, DI
+	JZ      biasDW
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMOVUPS 256(SI), Z4
+	VMOVUPS 320(SI), Z5
+	VMOVUPS 384(SI), Z6
+	VMOVUPS 448(SI), Z7
+	JMP     loopDW
+
+biasDW:
+	MOVQ         bias+32(FP), DI
+	VBROADCASTSS (DI), Z0
+	VMOVAPS      Z0, Z1
+	VMOVAPS      Z0, Z2
+	VMOVAPS      Z0, Z3
+	VMOVAPS      Z0, Z4
+	VMOVAPS      Z0, Z5
+	VMOVAPS      Z0, Z6
+	VMOVAPS      Z0, Z7
+
+loopDW:
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (DX), Z8
+	VFMADD231PS  (BX)(DI*4), Z8, Z0
+	VFMADD231PS  64(BX)(DI*4), Z8, Z1
+	VFMADD231PS  128(BX)(DI*4), Z8, Z2
+	VFMADD231PS  192(BX)(DI*4), Z8, Z3
+	VFMADD231PS  256(BX)(DI*4), Z8, Z4
+	VFMADD231PS  320(BX)(DI*4), Z8, Z5
+	VFMADD231PS  384(BX)(DI*4), Z8, Z6
+	VFMADD231PS  448(BX)(DI*4), Z8, Z7
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, DX
+	DECQ         AX
+	JNZ          loopDW
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z1, 64(SI)
+	VMOVUPS      Z2, 128(SI)
+	VMOVUPS      Z3, 192(SI)
+	VMOVUPS      Z4, 256(SI)
+	VMOVUPS      Z5, 320(SI)
+	VMOVUPS      Z6, 384(SI)
+	VMOVUPS      Z7, 448(SI)
+	VZEROUPPER
+	RET
+
+// func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// Requires: AVX, AVX512F
+TEXT ·sconvDirect1x64(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    offs+8(FP), CX
+	MOVQ    a+16(FP), DX
+	MOVQ    x+24(FP), BX
+	MOVQ    c+40(FP), SI
+	MOVB    load+56(FP), DI
+	TESTB   DI, DI
+	JZ      biasDW
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	JMP     loopDW
+
+biasDW:
+	MOVQ         bias+32(FP), DI
+	VBROADCASTSS (DI), Z0
+	VMOVAPS      Z0, Z1
+	VMOVAPS      Z0, Z2
+	VMOVAPS      Z0, Z3
+
+loopDW:
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (DX), Z4
+	VFMADD231PS  (BX)(DI*4), Z4, Z0
+	VFMADD231PS  64(BX)(DI*4), Z4, Z1
+	VFMADD231PS  128(BX)(DI*4), Z4, Z2
+	VFMADD231PS  192(BX)(DI*4), Z4, Z3
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, DX
+	DECQ         AX
+	JNZ          loopDW
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z1, 64(SI)
+	VMOVUPS      Z2, 128(SI)
+	VMOVUPS      Z3, 192(SI)
+	VZEROUPPER
+	RET
+
+// func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// Requires: AVX, AVX512F
+TEXT ·sconvDirect1x32(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    offs+8(FP), CX
+	MOVQ    a+16(FP), DX
+	MOVQ    x+24(FP), BX
+	MOVQ    c+40(FP), SI
+	MOVB    load+56(FP), DI
+	TESTB   DI, DI
+	JZ      biasDW
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	JMP     loopDW
+
+biasDW:
+	MOVQ         bias+32(FP), DI
+	VBROADCASTSS (DI), Z0
+	VMOVAPS      Z0, Z1
+
+loopDW:
+	MOVLQSX      (CX), DI
+	VBROADCASTSS (DX), Z2
+	VFMADD231PS  (BX)(DI*4), Z2, Z0
+	VFMADD231PS  64(BX)(DI*4), Z2, Z1
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, DX
+	DECQ         AX
+	JNZ          loopDW
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z1, 64(SI)
+	VZEROUPPER
+	RET

@@ -38,3 +38,21 @@ func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, 
 //
 //go:noescape
 func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+
+// sconvDirect1x128 is the AVX-512F 1×128 float32 direct-convolution micro-kernel (depthwise):
+// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.
+//
+//go:noescape
+func sconvDirect1x128(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+
+// sconvDirect1x64 is the AVX-512F 1×64 float32 direct-convolution micro-kernel (depthwise):
+// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.
+//
+//go:noescape
+func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+
+// sconvDirect1x32 is the AVX-512F 1×32 float32 direct-convolution micro-kernel (depthwise):
+// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.
+//
+//go:noescape
+func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)

@@ -42,6 +42,11 @@ type DirectConv struct {
 	offs         []int32 // per tap: its slot, channel and shift
 	mPad         int     // mg rounded up to the tile's rows
 	planeElems   int     // the planes of one image, with read slack
+	// pointwise: a 1×1, stride-1, unpadded conv reads the input itself as
+	// its planes; the last, partial block of positions reads a copy
+	// (offsTail), since its vectors would run past the input's end.
+	pointwise bool
+	offsTail  []int32
 }
 
 // NewDirectConv plans the direct convolution of c input channels in groups
@@ -71,14 +76,23 @@ func NewDirectConv(s *ConvShape, c, groups, mg int) *DirectConv {
 			}
 		}
 	}
-	// Pick the tile that pads channels and positions least.
+	// Pick the tile that pads channels and positions least; depthwise
+	// convolutions (one input channel per group) take the one-channel
+	// tiles, and only they.
+	depthwise := d.cg == 1 && groups > 1
 	best := -1.0
 	for i := range convMicros {
 		m := &convMicros[i]
+		if (m.mr == 1) != depthwise {
+			continue
+		}
 		w := float64(roundUp(mg, m.mr)*roundUp(d.q, m.nr)) * m.cost
 		if best < 0 || w < best {
 			best, d.micro = w, m
 		}
+	}
+	if d.micro == nil {
+		return nil
 	}
 	d.mPad = roundUp(mg, d.micro.mr)
 	total := int64(n)*int64(c)*int64(d.planeLen) + int64(d.micro.nr+d.wq+16)
@@ -86,6 +100,14 @@ func NewDirectConv(s *ConvShape, c, groups, mg int) *DirectConv {
 		return nil
 	}
 	d.planeElems = int(total)
+	d.pointwise = s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.PH == 0 && s.PW == 0 && s.PHEnd == 0 && s.PWE == 0
+	if d.pointwise {
+		d.planeElems = 0
+		d.offsTail = make([]int32, d.cg)
+		for ci := range d.offsTail {
+			d.offsTail[ci] = int32(ci * d.micro.nr)
+		}
+	}
 	d.offs = make([]int32, d.k)
 	for ci := 0; ci < d.cg; ci++ {
 		for i := 0; i < s.KH; i++ {
@@ -99,8 +121,13 @@ func NewDirectConv(s *ConvShape, c, groups, mg int) *DirectConv {
 	return d
 }
 
-// PlaneElems is the float32 scratch the planes of one image take.
+// PlaneElems is the float32 scratch the planes of one image take; 0 when
+// the input is its own planes (Pointwise).
 func (d *DirectConv) PlaneElems() int { return d.planeElems }
+
+// Pointwise reports whether Run reads the image itself in place of planes
+// (a 1×1, stride-1, unpadded convolution): BuildPlanes is then not called.
+func (d *DirectConv) Pointwise() bool { return d.pointwise }
 
 // TileElems is the float32 scratch one worker's tile takes.
 func (d *DirectConv) TileElems() int { return d.micro.mr * d.micro.nr }
@@ -162,6 +189,9 @@ func (d *DirectConv) BiasElems() int { return d.g * d.mPad }
 // (C×H×W) into planes (PlaneElems long); the call that ends at channel C
 // also zeroes the read slack after the last plane.
 func (d *DirectConv) BuildPlanes(planes, x []float32, c0, c1 int) {
+	if d.pointwise {
+		return
+	}
 	s := &d.s
 	hw := s.H * s.W
 	for ph, slot := range d.slots {
@@ -181,27 +211,48 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, c0, c1 int) {
 			hi = min((v+s.SW-1)/s.SW, d.wq)
 		}
 		hi = max(hi, lo)
+		// Plane rows r read input row r·SH + fh − PH: those in [r0, r1)
+		// are inside the image, the others are zero.
+		r0, r1 := 0, d.hq
+		if v := s.PH - fh; v > 0 {
+			r0 = min((v+s.SH-1)/s.SH, d.hq)
+		}
+		if v := s.H + s.PH - fh; v <= 0 {
+			r1 = 0
+		} else {
+			r1 = min((v+s.SH-1)/s.SH, d.hq)
+		}
+		r1 = max(r1, r0)
+		if lo == hi {
+			r1 = r0
+		}
 		for ci := c0; ci < c1; ci++ {
 			dst := planes[(slot*d.c+ci)*d.planeLen : (slot*d.c+ci+1)*d.planeLen]
 			src := x[ci*hw : ci*hw+hw]
-			for r := 0; r < d.hq; r++ {
+			clear(dst[:r0*d.wq])
+			clear(dst[r1*d.wq:])
+			for r := r0; r < r1; r++ {
 				row := dst[r*d.wq : (r+1)*d.wq]
+				for c := range row[:lo] {
+					row[c] = 0
+				}
+				for c := hi; c < len(row); c++ {
+					row[c] = 0
+				}
 				ih := r*s.SH + fh - s.PH
-				if ih < 0 || ih >= s.H || lo == hi {
-					clear(row)
-					continue
-				}
-				clear(row[:lo])
-				clear(row[hi:])
-				in := src[ih*s.W : ih*s.W+s.W]
 				iw := lo*s.SW + fw - s.PW
+				out := row[lo:hi]
+				in := src[ih*s.W+iw : ih*s.W+s.W]
 				if s.SW == 1 {
-					copy(row[lo:hi], in[iw:])
+					copy(out, in)
 					continue
 				}
-				for c := lo; c < hi; c++ {
-					row[c] = in[iw]
-					iw += s.SW
+				in = in[:(len(out)-1)*s.SW+1]
+				if s.SW == 2 && stride2Gather32(out, in) {
+					continue
+				}
+				for c := range out {
+					out[c] = in[c*s.SW]
 				}
 			}
 		}
@@ -226,7 +277,11 @@ var convChunkBytes = 16 << 10
 // TaskElems is the float32 scratch Run needs for nb channel blocks × nq
 // position blocks.
 func (d *DirectConv) TaskElems(nb, nq int) int {
-	return max(nb*d.micro.mr*nq*d.micro.nr, d.micro.mr*d.micro.nr)
+	n := max(nb*d.micro.mr*nq*d.micro.nr, d.micro.mr*d.micro.nr)
+	if d.pointwise {
+		n += d.cg * d.micro.nr // the last block's copy of the input
+	}
+	return n
 }
 
 // Run computes output channel blocks [b0, b1) × position blocks [q0, q1) of
@@ -237,7 +292,11 @@ func (d *DirectConv) TaskElems(nb, nq int) int {
 func (d *DirectConv) Run(y, planes, w, bias []float32, g, b0, b1, q0, q1 int, ep *Epilogue[float32], scratch []float32) {
 	mk := d.micro
 	mr, nr := mk.mr, mk.nr
-	_ = planes[d.planeElems-1]
+	if d.pointwise {
+		_ = planes[d.c*d.q-1]
+	} else {
+		_ = planes[d.planeElems-1]
+	}
 	_ = w[d.PackedElems()-1]
 	_ = bias[d.BiasElems()-1]
 	ow, p := d.s.OW, d.s.OH*d.s.OW
@@ -249,10 +308,32 @@ func (d *DirectConv) Run(y, planes, w, bias []float32, g, b0, b1, q0, q1 int, ep
 	x := planes[g*d.cg*d.planeLen:]
 	kk := d.s.KH * d.s.KW
 	chunk := max(1, convChunkBytes/(4*mr*kk)) * kk // taps per pass
-	xAt := func(q int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(x)), 4*q)) }
-	if chunk >= d.k && d.wq == ow {
-		// One pass, and position q is output q: whole tiles go straight
-		// to y, the others through scratch.
+	// src returns where position block qb reads its input, and the
+	// offsets of its taps there.
+	offs := d.offs
+	src := func(qb int) (*float32, []int32) {
+		return (*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(x)), 4*qb*nr)), offs
+	}
+	if d.pointwise && q1*nr > d.q {
+		// The partial last block reads a zero-padded copy of its
+		// positions, kept past the tiles' scratch.
+		tail := scratch[len(scratch)-d.cg*nr:]
+		scratch = scratch[:len(scratch)-d.cg*nr]
+		qt, n := (q1-1)*nr, d.q-(q1-1)*nr
+		for ci := 0; ci < d.cg; ci++ {
+			copy(tail[ci*nr:ci*nr+n], x[ci*d.planeLen+qt:])
+			clear(tail[ci*nr+n : (ci+1)*nr])
+		}
+		src = func(qb int) (*float32, []int32) {
+			if qb == q1-1 {
+				return &tail[0], d.offsTail
+			}
+			return (*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(x)), 4*qb*nr)), offs
+		}
+	}
+	if chunk >= d.k {
+		// One pass: tiles go through scratch into y, or straight to y
+		// when whole and position q is output q (no columns dropped).
 		for qb := q0; qb < q1; qb++ {
 			q := qb * nr
 			n := min(q+nr, d.q) - q
@@ -260,11 +341,12 @@ func (d *DirectConv) Run(y, planes, w, bias []float32, g, b0, b1, q0, q1 int, ep
 				m0 := g*d.mg + b*mr
 				rows := min(mr, d.mg-b*mr)
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k], &bias[g*d.mPad+b*mr]
-				if n == nr && rows == mr {
-					mk.fn(d.k, &d.offs[0], wb, xAt(q), bb, &y[m0*p+q], p, false)
+				xq, to := src(qb)
+				if n == nr && rows == mr && d.wq == ow {
+					mk.fn(d.k, &to[0], wb, xq, bb, &y[m0*p+q], p, false)
 					continue
 				}
-				mk.fn(d.k, &d.offs[0], wb, xAt(q), bb, &scratch[0], nr, false)
+				mk.fn(d.k, &to[0], wb, xq, bb, &scratch[0], nr, false)
 				d.store(y, scratch, nr, m0, rows, q, n)
 			}
 		}
@@ -277,7 +359,8 @@ func (d *DirectConv) Run(y, planes, w, bias []float32, g, b0, b1, q0, q1 int, ep
 			for b := b0; b < b1; b++ {
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k+t0*mr], &bias[g*d.mPad+b*mr]
 				for qb := q0; qb < q1; qb++ {
-					mk.fn(kt, &d.offs[t0], wb, xAt(qb*nr), bb, &scratch[(b-b0)*mr*ld+(qb-q0)*nr], ld, t0 > 0)
+					xq, to := src(qb)
+					mk.fn(kt, &to[t0], wb, xq, bb, &scratch[(b-b0)*mr*ld+(qb-q0)*nr], ld, t0 > 0)
 				}
 			}
 		}

@@ -66,12 +66,20 @@ func TestDirectConvMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	for trial := 0; trial < 300; trial++ {
 		s := randConvShape(r)
+		if trial%4 == 1 { // pointwise: the input is its own planes
+			s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.PHEnd, s.PWE = 1, 1, 1, 1, 0, 0, 0, 0
+			s.OH, s.OW = s.H, s.W
+		}
 		if s.OH < 1 || s.OW < 1 {
 			continue
 		}
 		groups := 1 + r.Intn(3)
 		c := groups * (1 + r.Intn(9))
 		mg := 1 + r.Intn(30)
+		if trial%3 == 0 { // depthwise, with a channel multiplier at times
+			groups = 2 + r.Intn(8)
+			c, mg = groups, 1+r.Intn(3)
+		}
 		d := NewDirectConv(&s, c, groups, mg)
 		if d == nil {
 			t.Fatalf("%+v: no plan", s)
@@ -90,6 +98,9 @@ func TestDirectConvMatchesReference(t *testing.T) {
 		split := r.Intn(c + 1)
 		d.BuildPlanes(planes, x, 0, split)
 		d.BuildPlanes(planes, x, split, c)
+		if d.Pointwise() {
+			planes = x[:len(x):len(x)]
+		}
 		pw := make([]float32, d.PackedElems())
 		d.PackWeights(pw, w)
 		pb := make([]float32, d.BiasElems())
@@ -171,8 +182,13 @@ func BenchmarkConvDirect(b *testing.B) {
 				mb, qb := d.Blocks()
 				tile := make([]float32, d.TaskElems(mb, qb))
 				for i := 0; i < b.N; i++ {
-					d.BuildPlanes(planes, x, 0, sh.c)
-					d.Run(y, planes, pw, pb, 0, 0, mb, 0, qb, nil, tile)
+					in := planes
+					if d.Pointwise() {
+						in = x
+					} else {
+						d.BuildPlanes(planes, x, 0, sh.c)
+					}
+					d.Run(y, in, pw, pb, 0, 0, mb, 0, qb, nil, tile)
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
@@ -190,5 +206,29 @@ func BenchmarkConvDirect(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// TestStride2Gather checks the stride-2 gather of BuildPlanes for every
+// length up to 70, reading no further than it may.
+func TestStride2Gather(t *testing.T) {
+	for n := 1; n <= 70; n++ {
+		src := make([]float32, 2*n-1)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, n+1)
+		dst[n] = -1
+		if !stride2Gather32(dst[:n], src) {
+			t.Skip("no AVX-512 gather in this build")
+		}
+		for c := 0; c < n; c++ {
+			if dst[c] != float32(2*c) {
+				t.Fatalf("n=%d: dst[%d] = %v, want %d", n, c, dst[c], 2*c)
+			}
+		}
+		if dst[n] != -1 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
 	}
 }

@@ -134,15 +134,15 @@ func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, thread
 	e.depthwise = e.cg == 1 && e.group > 1
 	e.pointwise = e.s.KH == 1 && e.s.KW == 1 && e.s.SH == 1 && e.s.SW == 1 && e.s.PH == 0 && e.s.PW == 0 &&
 		e.s.OH == e.s.H && e.s.OW == e.s.W
-	if e.depthwise {
-		e.rc = splitWork(e.n*e.m, e.p, e.s.KH*e.s.KW, threads)
-		return e, nil
-	}
 	if e.dt == dtype.Float32 && e.p >= directMinPositions {
 		if e.direct = kernels.NewDirectConv(&e.s, e.c, e.group, e.mg); e.direct != nil {
 			e.planDirect(threads)
 			return e, nil
 		}
+	}
+	if e.depthwise {
+		e.rc = splitWork(e.n*e.m, e.p, e.s.KH*e.s.KW, threads)
+		return e, nil
 	}
 	budget := convTileElems
 	if e.pointwise {
@@ -289,8 +289,12 @@ func (e *convExec) runDirect(x *RunCtx) {
 	}
 	for img := 0; img < e.n && !x.Worker.Stop.Stopped(); img++ {
 		e.img = img
-		e.computing = false
-		x.Parallel(e.build.count, e)
+		if d.Pointwise() {
+			e.planes = f32s(e.x)[img*e.c*e.hw : (img+1)*e.c*e.hw]
+		} else {
+			e.computing = false
+			x.Parallel(e.build.count, e)
+		}
 		e.computing = true
 		x.Parallel(e.group*e.tq*e.tb, e)
 	}

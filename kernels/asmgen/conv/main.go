@@ -102,11 +102,62 @@ func kernel(mr, nv int) {
 	RET()
 }
 
+// kernelDW generates the one-channel tile of depthwise convolution: nv
+// vectors of 16 positions, one FMA chain per vector over the taps, each
+// tap one broadcast weight and nv FMAs reading the input from memory.
+// Eight chains keep both FMA ports busy through their latency.
+func kernelDW(nv int) {
+	name := fmt.Sprintf("sconvDirect1x%d", nv*16)
+	acc := zmm[:nv]
+	wv := zmm[nv]
+	TEXT(name, NOSPLIT, "func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool)")
+	Doc(fmt.Sprintf("%s is the AVX-512F 1×%d float32 direct-convolution micro-kernel (depthwise):", name, nv*16),
+		"C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.")
+	Pragma("noescape")
+	k := Load(Param("k"), GP64())
+	offs := Load(Param("offs"), GP64())
+	a := Load(Param("a"), GP64())
+	x := Load(Param("x"), GP64())
+	c := Load(Param("c"), GP64())
+	load := Load(Param("load"), GP8())
+	TESTB(load, load)
+	JZ(LabelRef("biasDW"))
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: c, Disp: 64 * v}, acc[v])
+	}
+	JMP(LabelRef("loopDW"))
+	Label("biasDW")
+	bias := Load(Param("bias"), GP64())
+	VBROADCASTSS(Mem{Base: bias}, acc[0])
+	for v := 1; v < nv; v++ {
+		VMOVAPS(acc[0], acc[v])
+	}
+	Label("loopDW")
+	off := GP64()
+	MOVLQSX(Mem{Base: offs}, off)
+	VBROADCASTSS(Mem{Base: a}, wv)
+	for v := 0; v < nv; v++ {
+		VFMADD231PS(Mem{Base: x, Index: off, Scale: 4, Disp: 64 * v}, wv, acc[v])
+	}
+	ADDQ(U8(4), offs)
+	ADDQ(U8(4), a)
+	DECQ(k)
+	JNZ(LabelRef("loopDW"))
+	for v := 0; v < nv; v++ {
+		VMOVUPS(acc[v], Mem{Base: c, Disp: 64 * v})
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego")
 	for _, s := range shapes {
 		kernel(s.mr, s.nv)
+	}
+	for _, nv := range []int{8, 4, 2} {
+		kernelDW(nv)
 	}
 	Generate()
 }
