@@ -76,3 +76,20 @@ func stride2Gather32(dst, src []float32) bool {
 	stride2Gather32AVX512(&dst[0], &src[0], len(dst))
 	return true
 }
+
+//go:noescape
+func maxAcc32AVX512(acc, x *float32, n int)
+
+// maxAcc32 sets acc[i] to x[i] where x[i] > acc[i] or x[i] is NaN (max
+// pooling's order: the first of equal values stays, NaN wins) with the
+// AVX-512 loop; false when it is not available.
+func maxAcc32(acc, x []float32) bool {
+	if !axpyAsm {
+		return false
+	}
+	if len(acc) > 0 {
+		_ = x[len(acc)-1]
+		maxAcc32AVX512(&acc[0], &x[0], len(acc))
+	}
+	return true
+}

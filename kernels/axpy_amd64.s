@@ -229,3 +229,45 @@ s2k1:
 	VMOVUPS Z1, K3, (DI)
 	VZEROUPPER
 	RET
+
+// func maxAcc32AVX512(acc, x *float32, n int)
+// acc[i] = x[i] if x[i] > acc[i] or x[i] is NaN, else acc[i], for i < n:
+// max pooling's order, where the first of equal values stays and NaN
+// wins. VMAXPS returns its second source (acc) on ties and NaN; a compare
+// then takes the NaN elements of x.
+TEXT ·maxAcc32AVX512(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+maloop:
+	CMPQ CX, $16
+	JLT  matail
+	VMOVUPS (SI), Z1
+	VMOVUPS (DI), Z2
+	VMAXPS  Z2, Z1, Z3
+	VCMPPS  $3, Z1, Z1, K2 // unordered: x is NaN
+	VMOVAPS Z1, K2, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  maloop
+
+matail:
+	TESTQ CX, CX
+	JEQ   madone
+	MOVQ  $1, AX
+	SHLQ  CX, AX
+	DECQ  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (DI), K1, Z2
+	VMAXPS  Z2, Z1, Z3
+	VCMPPS  $3, Z1, Z1, K2
+	VMOVAPS Z1, K2, Z3
+	VMOVUPS Z3, K1, (DI)
+
+madone:
+	VZEROUPPER
+	RET

@@ -16,3 +16,5 @@ func Max32(x []float32) float32 { return maxGo(x) }
 func hardSwish32(out, x []float32) bool { return false }
 
 func stride2Gather32(dst, src []float32) bool { return false }
+
+func maxAcc32(acc, x []float32) bool { return false }

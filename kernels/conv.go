@@ -121,14 +121,41 @@ func Col2im[T Float](y []T, col []T, m int, s *ConvShape) {
 	}
 }
 
-// MaxPoolPlane is max pooling of one plane x into out, with tmp (s.W
-// elements) as scratch. Windows lie partly in the padding at most (the
-// schema refuses pads as large as the kernel), so every window holds an
-// input element. NaN propagates as in torch. Each output row first takes
-// the element-wise max of its window's input rows, then the max along the
-// window's columns of that.
+// maxPoolRow is the width of MaxPoolPlane's padded row: the input row
+// with PW leading and enough trailing −Inf for every window.
+func maxPoolRow(s *ConvShape) int {
+	return max(s.PW+s.W, (s.OW-1)*s.SW+(s.KW-1)*s.DW+1)
+}
+
+// MaxPoolScratch is the scratch MaxPoolPlane needs, in elements.
+func MaxPoolScratch(s *ConvShape) int {
+	wp := maxPoolRow(s)
+	if s.SW == 1 {
+		return wp
+	}
+	return wp + s.SW*((wp+s.SW-1)/s.SW)
+}
+
+// MaxPoolPlane is max pooling of one plane x into out, with tmp
+// (MaxPoolScratch elements) as scratch. A window with no input element
+// (dilated, over padding) gives −Inf. As in torch, a value replaces the
+// running max when it is larger or NaN, so NaN propagates and the first of
+// equal values stays. Each output row takes the max of its window's input
+// rows first, element by element into a row padded with −Inf, then of
+// that row's columns: the row split by stride phase, so that each tap is
+// one vector pass over a contiguous run.
 func MaxPoolPlane[T Float](out, x []T, s *ConvShape, tmp []T) {
-	tmp = tmp[:s.W]
+	wp := maxPoolRow(s)
+	row := tmp[:wp]
+	inf := T(math.Inf(-1))
+	Fill(row[:s.PW], inf)
+	Fill(row[s.PW+s.W:], inf)
+	lph := (wp + s.SW - 1) / s.SW
+	var phases []T
+	if s.SW > 1 {
+		phases = tmp[wp : wp+s.SW*lph]
+	}
+	acc := row[s.PW : s.PW+s.W]
 	for oh := 0; oh < s.OH; oh++ {
 		first := true
 		for i := 0; i < s.KH; i++ {
@@ -136,28 +163,68 @@ func MaxPoolPlane[T Float](out, x []T, s *ConvShape, tmp []T) {
 			if ih < 0 || ih >= s.H {
 				continue
 			}
-			row := x[ih*s.W : ih*s.W+s.W]
+			in := x[ih*s.W : ih*s.W+s.W]
 			if first {
-				copy(tmp, row)
+				copy(acc, in)
 				first = false
-				continue
-			}
-			for k, v := range row {
-				tmp[k] = max(tmp[k], v)
+			} else {
+				maxAcc(acc, in)
 			}
 		}
-		orow := out[oh*s.OW : oh*s.OW+s.OW]
-		for ow := range orow {
-			m := T(math.Inf(-1))
-			iw := ow*s.SW - s.PW
-			for j := 0; j < s.KW; j++ {
-				if uint(iw) < uint(len(tmp)) {
-					m = max(m, tmp[iw])
+		if first { // a dilated window may miss the input: −Inf, as torch
+			Fill(acc, inf)
+		}
+		// Phase f holds the padded row's columns f, f+SW, …
+		phase := func(f int) []T { return row }
+		if s.SW > 1 {
+			for f := 0; f < s.SW; f++ {
+				ph := phases[f*lph : (f+1)*lph]
+				n := 0
+				if f < wp {
+					n = (wp - f + s.SW - 1) / s.SW
+					gatherStride(ph[:n], row[f:], s.SW)
 				}
-				iw += s.DW
+				Fill(ph[n:], inf)
 			}
-			orow[ow] = m
+			phase = func(f int) []T { return phases[f*lph : (f+1)*lph] }
 		}
+		o := out[oh*s.OW : oh*s.OW+s.OW]
+		for j := 0; j < s.KW; j++ {
+			d := j * s.DW
+			src := phase(d % s.SW)[d/s.SW:]
+			if j == 0 {
+				copy(o, src)
+			} else {
+				maxAcc(o, src)
+			}
+		}
+	}
+}
+
+// maxAcc sets acc[i] = x[i] where x[i] > acc[i] or x[i] is NaN.
+func maxAcc[T Float](acc, x []T) {
+	if isFloat32[T]() && maxAcc32(asF32(acc), asF32(x)) {
+		return
+	}
+	x = x[:len(acc)]
+	for i, v := range x {
+		if v > acc[i] || v != v {
+			acc[i] = v
+		}
+	}
+}
+
+// gatherStride sets dst[c] = src[c·stride].
+func gatherStride[T Float](dst, src []T, stride int) {
+	if len(dst) == 0 {
+		return
+	}
+	if stride == 2 && isFloat32[T]() && stride2Gather32(asF32(dst), asF32(src)) {
+		return
+	}
+	src = src[:(len(dst)-1)*stride+1]
+	for c := range dst {
+		dst[c] = src[c*stride]
 	}
 }
 

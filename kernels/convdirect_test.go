@@ -232,3 +232,73 @@ func TestStride2Gather(t *testing.T) {
 		}
 	}
 }
+
+// naiveMaxPool is torch's max pooling loop: a value replaces the running
+// max when larger or NaN.
+func naiveMaxPool[T Float](x []T, s *ConvShape) []T {
+	out := make([]T, s.OH*s.OW)
+	for oh := 0; oh < s.OH; oh++ {
+		for ow := 0; ow < s.OW; ow++ {
+			m := T(math.Inf(-1))
+			for i := 0; i < s.KH; i++ {
+				for j := 0; j < s.KW; j++ {
+					ih, iw := oh*s.SH-s.PH+i*s.DH, ow*s.SW-s.PW+j*s.DW
+					if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
+						if v := x[ih*s.W+iw]; v > m || v != v {
+							m = v
+						}
+					}
+				}
+			}
+			out[oh*s.OW+ow] = m
+		}
+	}
+	return out
+}
+
+// TestMaxPoolPlaneMatchesTorchOrder checks MaxPoolPlane (float32 and
+// float64) against the naive loop over random windows, strides, dilations,
+// pads (ceil mode's extra windows included) and inputs with NaN and ±Inf.
+func TestMaxPoolPlaneMatchesTorchOrder(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	ran := 0
+	for trial := 0; trial < 400; trial++ {
+		s := ConvShape{H: 1 + r.Intn(12), W: 1 + r.Intn(40), KH: 1 + r.Intn(4), KW: 1 + r.Intn(4),
+			SH: 1 + r.Intn(3), SW: 1 + r.Intn(3), DH: 1 + r.Intn(2), DW: 1 + r.Intn(2)}
+		s.PH, s.PW = r.Intn(s.KH), r.Intn(s.KW)
+		s.PHEnd, s.PWE = r.Intn(s.KH), r.Intn(s.KW)
+		s.OH = (s.H+s.PH+s.PHEnd-(s.KH-1)*s.DH-1)/s.SH + 1
+		s.OW = (s.W+s.PW+s.PWE-(s.KW-1)*s.DW-1)/s.SW + 1
+		if s.OH < 1 || s.OW < 1 || (s.OH-1)*s.SH-s.PH >= s.H || (s.OW-1)*s.SW-s.PW >= s.W {
+			continue // a window past the input: the schema refuses it
+		}
+		ran++
+		x := randF32(r, s.H*s.W)
+		for i := range x {
+			switch r.Intn(40) {
+			case 0:
+				x[i] = float32(math.NaN())
+			case 1:
+				x[i] = float32(math.Inf(-1))
+			case 2:
+				x[i] = float32(math.Inf(1))
+			}
+		}
+		got := make([]float32, s.OH*s.OW)
+		MaxPoolPlane(got, x, &s, make([]float32, MaxPoolScratch(&s)))
+		x64 := make([]float64, len(x))
+		for i, v := range x {
+			x64[i] = float64(v)
+		}
+		got64 := make([]float64, len(got))
+		MaxPoolPlane(got64, x64, &s, make([]float64, MaxPoolScratch(&s)))
+		for i, w := range naiveMaxPool(x, &s) {
+			if (got[i] != w && !(w != w && got[i] != got[i])) || float32(got64[i]) != got[i] && !(w != w && got64[i] != got64[i]) {
+				t.Fatalf("trial %d %+v: out[%d] = %v (f64 %v), want %v", trial, s, i, got[i], got64[i], w)
+			}
+		}
+	}
+	if ran < 200 {
+		t.Fatalf("only %d of 400 geometries were valid", ran)
+	}
+}

@@ -95,7 +95,7 @@ func (e *poolExec) RunChunk(c int, w *kernels.Worker) {
 func poolPlanes[T kernels.Float](e *poolExec, w *kernels.Worker, y, x []T, r0, r1 int) {
 	var tmp []T
 	if e.kind == poolMax {
-		tmp = workerScratch[T](w, e.s.W)
+		tmp = workerScratch[T](w, kernels.MaxPoolScratch(&e.s))
 	}
 	for r := r0; r < r1; r++ {
 		out, in := y[r*e.ohw:(r+1)*e.ohw], x[r*e.hw:(r+1)*e.hw]
