@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func sconvDirect12x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sconvDirect12x32(SB), NOSPLIT, $0-57
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
@@ -83,6 +83,7 @@ bias:
 	VMOVAPS      Z22, Z23
 
 loop:
+	PREFETCHT0   2048(DX)
 	MOVLQSX      (CX), R8
 	VMOVUPS      (BX)(R8*4), Z24
 	VMOVUPS      64(BX)(R8*4), Z25
@@ -165,7 +166,7 @@ loop:
 	RET
 
 // func sconvDirect8x48(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sconvDirect8x48(SB), NOSPLIT, $0-57
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
@@ -239,6 +240,7 @@ bias:
 	VMOVAPS      Z21, Z23
 
 loop:
+	PREFETCHT0   2048(DX)
 	MOVLQSX      (CX), R8
 	VMOVUPS      (BX)(R8*4), Z24
 	VMOVUPS      64(BX)(R8*4), Z25
@@ -314,7 +316,7 @@ loop:
 	RET
 
 // func sconvDirect6x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sconvDirect6x64(SB), NOSPLIT, $0-57
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
@@ -386,6 +388,7 @@ bias:
 	VMOVAPS      Z20, Z23
 
 loop:
+	PREFETCHT0   2048(DX)
 	MOVLQSX      (CX), R8
 	VMOVUPS      (BX)(R8*4), Z24
 	VMOVUPS      64(BX)(R8*4), Z25
@@ -458,7 +461,7 @@ loop:
 	RET
 
 // func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sconvDirect4x96(SB), NOSPLIT, $0-57
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
@@ -528,6 +531,7 @@ bias:
 	VMOVAPS      Z18, Z23
 
 loop:
+	PREFETCHT0   2048(DX)
 	MOVLQSX      (CX), R8
 	VMOVUPS      (BX)(R8*4), Z24
 	VMOVUPS      64(BX)(R8*4), Z25
@@ -598,7 +602,7 @@ loop:
 	RET
 
 // func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·sconvDirect12x16(SB), NOSPLIT, $0-57
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
@@ -652,6 +656,7 @@ bias:
 	VBROADCASTSS 44(R8), Z11
 
 loop:
+	PREFETCHT0   2048(DX)
 	MOVLQSX      (CX), R8
 	VMOVUPS      (BX)(R8*4), Z12
 	VBROADCASTSS (DX), Z13

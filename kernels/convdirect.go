@@ -41,7 +41,7 @@ type DirectConv struct {
 	slots        []int   // phase (φh·SW + φw) → plane slot, −1: unused
 	offs         []int32 // per tap: its slot, channel and shift
 	mPad         int     // mg rounded up to the tile's rows
-	planeElems   int     // the planes of one image, with read slack
+	imgStride    int     // the planes of one image (pointwise: the image)
 	// pointwise: a 1×1, stride-1, unpadded conv reads the input itself as
 	// its planes; the last, partial block of positions reads a copy
 	// (offsTail), since its vectors would run past the input's end.
@@ -95,14 +95,14 @@ func NewDirectConv(s *ConvShape, c, groups, mg int) *DirectConv {
 		return nil
 	}
 	d.mPad = roundUp(mg, d.micro.mr)
-	total := int64(n)*int64(c)*int64(d.planeLen) + int64(d.micro.nr+d.wq+16)
+	total := int64(n)*int64(c)*int64(d.planeLen) + int64(d.slack())
 	if total > 1<<31-1 || int64(d.k)*int64(d.mPad)*int64(groups) > 1<<40 {
 		return nil
 	}
-	d.planeElems = int(total)
+	d.imgStride = n * c * d.planeLen
 	d.pointwise = s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.PH == 0 && s.PW == 0 && s.PHEnd == 0 && s.PWE == 0
 	if d.pointwise {
-		d.planeElems = 0
+		d.imgStride = c * s.H * s.W
 		d.offsTail = make([]int32, d.cg)
 		for ci := range d.offsTail {
 			d.offsTail[ci] = int32(ci * d.micro.nr)
@@ -121,9 +121,17 @@ func NewDirectConv(s *ConvShape, c, groups, mg int) *DirectConv {
 	return d
 }
 
-// PlaneElems is the float32 scratch the planes of one image take; 0 when
+// slack is how far past the last plane a block's vectors may read.
+func (d *DirectConv) slack() int { return d.micro.nr + d.wq + 16 }
+
+// PlaneElems is the float32 scratch the planes of n images take; 0 when
 // the input is its own planes (Pointwise).
-func (d *DirectConv) PlaneElems() int { return d.planeElems }
+func (d *DirectConv) PlaneElems(n int) int {
+	if d.pointwise {
+		return 0
+	}
+	return n*d.imgStride + d.slack()
+}
 
 // Pointwise reports whether Run reads the image itself in place of planes
 // (a 1×1, stride-1, unpadded convolution): BuildPlanes is then not called.
@@ -185,10 +193,11 @@ func (d *DirectConv) PadBias(dst, b []float32) {
 // BiasElems is the length PadBias writes.
 func (d *DirectConv) BiasElems() int { return d.g * d.mPad }
 
-// BuildPlanes writes the phase planes of channels [c0, c1) of the image x
-// (C×H×W) into planes (PlaneElems long); the call that ends at channel C
-// also zeroes the read slack after the last plane.
-func (d *DirectConv) BuildPlanes(planes, x []float32, c0, c1 int) {
+// BuildPlanes writes the phase planes of channels [c0, c1) of the n images
+// x (n×C×H×W; channel i·C + c is channel c of image i) into planes
+// (PlaneElems(n) long); the call that ends at channel n·C also zeroes the
+// read slack after the last plane.
+func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 	if d.pointwise {
 		return
 	}
@@ -226,9 +235,11 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, c0, c1 int) {
 		if lo == hi {
 			r1 = r0
 		}
-		for ci := c0; ci < c1; ci++ {
-			dst := planes[(slot*d.c+ci)*d.planeLen : (slot*d.c+ci+1)*d.planeLen]
-			src := x[ci*hw : ci*hw+hw]
+		for cg := c0; cg < c1; cg++ {
+			img, ci := cg/d.c, cg%d.c
+			at := img*d.imgStride + (slot*d.c+ci)*d.planeLen
+			dst := planes[at : at+d.planeLen]
+			src := x[cg*hw : cg*hw+hw]
 			clear(dst[:r0*d.wq])
 			clear(dst[r1*d.wq:])
 			for r := r0; r < r1; r++ {
@@ -257,14 +268,8 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, c0, c1 int) {
 			}
 		}
 	}
-	if c1 == d.c {
-		n := 0
-		for _, slot := range d.slots {
-			if slot >= 0 {
-				n++
-			}
-		}
-		clear(planes[n*d.c*d.planeLen : d.planeElems])
+	if c1 == n*d.c {
+		clear(planes[n*d.imgStride : n*d.imgStride+d.slack()])
 	}
 }
 
@@ -284,70 +289,76 @@ func (d *DirectConv) TaskElems(nb, nq int) int {
 	return n
 }
 
-// Run computes output channel blocks [b0, b1) × position blocks [q0, q1) of
-// group g into y (the image's M×OH×OW output), from planes, the packed
-// weights w and the padded bias, then applies ep's activation and residual
-// (ep.Bias is not used; ep.Residual is laid out like y) to what it wrote,
-// a run per channel. scratch is TaskElems(b1−b0, q1−q0) long.
-func (d *DirectConv) Run(y, planes, w, bias []float32, g, b0, b1, q0, q1 int, ep *Epilogue[float32], scratch []float32) {
+// Run computes output channel blocks [b0, b1) × position blocks [q0, q1)
+// of group g of the n images in y (n×M×OH×OW), from planes (their
+// BuildPlanes, or the input itself when Pointwise), the packed weights w
+// and the padded bias, then applies ep's activation and residual (ep.Bias
+// is not used; ep.Residual is laid out like y) to what it wrote, a run per
+// channel and image. Position block j of image i is block i·qb + j (qb of
+// Blocks()): a task over several images reads each block of weights once
+// for all of them. scratch is TaskElems(b1−b0, q1−q0) long.
+func (d *DirectConv) Run(y, planes, w, bias []float32, n, g, b0, b1, q0, q1 int, ep *Epilogue[float32], scratch []float32) {
 	mk := d.micro
 	mr, nr := mk.mr, mk.nr
+	_, qb := d.Blocks()
 	if d.pointwise {
-		_ = planes[d.c*d.q-1]
+		_ = planes[n*d.imgStride-1]
 	} else {
-		_ = planes[d.planeElems-1]
+		_ = planes[d.PlaneElems(n)-1]
 	}
 	_ = w[d.PackedElems()-1]
 	_ = bias[d.BiasElems()-1]
 	ow, p := d.s.OW, d.s.OH*d.s.OW
-	_ = y[(g+1)*d.mg*p-1]
+	out := d.g * d.mg * p // y's elements per image
+	_ = y[n*out-1]
 	if b0 >= b1 || q0 >= q1 {
 		return
 	}
 	_ = scratch[d.TaskElems(b1-b0, q1-q0)-1]
-	x := planes[g*d.cg*d.planeLen:]
 	kk := d.s.KH * d.s.KW
 	chunk := max(1, convChunkBytes/(4*mr*kk)) * kk // taps per pass
-	// src returns where position block qb reads its input, and the
+	base := unsafe.Pointer(unsafe.SliceData(planes))
+	// src returns where global position block j reads its input, and the
 	// offsets of its taps there.
-	offs := d.offs
-	src := func(qb int) (*float32, []int32) {
-		return (*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(x)), 4*qb*nr)), offs
-	}
-	if d.pointwise && q1*nr > d.q {
-		// The partial last block reads a zero-padded copy of its
-		// positions, kept past the tiles' scratch.
-		tail := scratch[len(scratch)-d.cg*nr:]
+	var tail []float32
+	if d.pointwise && d.q%nr != 0 && q1 == n*qb {
+		// The partial last block of the last image would read past the
+		// input: it reads a zero-padded copy, kept past the tiles'
+		// scratch. (Other images' partial blocks read the next image.)
+		tail = scratch[len(scratch)-d.cg*nr:]
 		scratch = scratch[:len(scratch)-d.cg*nr]
-		qt, n := (q1-1)*nr, d.q-(q1-1)*nr
+		qt, m := (qb-1)*nr, d.q-(qb-1)*nr
+		x := planes[(n-1)*d.imgStride+g*d.cg*d.planeLen:]
 		for ci := 0; ci < d.cg; ci++ {
-			copy(tail[ci*nr:ci*nr+n], x[ci*d.planeLen+qt:])
-			clear(tail[ci*nr+n : (ci+1)*nr])
+			copy(tail[ci*nr:ci*nr+m], x[ci*d.planeLen+qt:])
+			clear(tail[ci*nr+m : (ci+1)*nr])
 		}
-		src = func(qb int) (*float32, []int32) {
-			if qb == q1-1 {
-				return &tail[0], d.offsTail
-			}
-			return (*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(x)), 4*qb*nr)), offs
+	}
+	src := func(j int) (*float32, []int32) {
+		if tail != nil && j == n*qb-1 {
+			return &tail[0], d.offsTail
 		}
+		at := (j/qb)*d.imgStride + g*d.cg*d.planeLen + (j%qb)*nr
+		return (*float32)(unsafe.Add(base, 4*at)), d.offs
 	}
 	if chunk >= d.k {
 		// One pass: tiles go through scratch into y, or straight to y
 		// when whole and position q is output q (no columns dropped).
-		for qb := q0; qb < q1; qb++ {
-			q := qb * nr
-			n := min(q+nr, d.q) - q
+		for j := q0; j < q1; j++ {
+			yi := y[j/qb*out:]
+			q := j % qb * nr
+			cnt := min(q+nr, d.q) - q
+			xq, to := src(j)
 			for b := b0; b < b1; b++ {
 				m0 := g*d.mg + b*mr
 				rows := min(mr, d.mg-b*mr)
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k], &bias[g*d.mPad+b*mr]
-				xq, to := src(qb)
-				if n == nr && rows == mr && d.wq == ow {
-					mk.fn(d.k, &to[0], wb, xq, bb, &y[m0*p+q], p, false)
+				if cnt == nr && rows == mr && d.wq == ow {
+					mk.fn(d.k, &to[0], wb, xq, bb, &yi[m0*p+q], p, false)
 					continue
 				}
 				mk.fn(d.k, &to[0], wb, xq, bb, &scratch[0], nr, false)
-				d.store(y, scratch, nr, m0, rows, q, n)
+				d.store(yi, scratch, nr, m0, rows, q, cnt)
 			}
 		}
 	} else {
@@ -358,24 +369,36 @@ func (d *DirectConv) Run(y, planes, w, bias []float32, g, b0, b1, q0, q1 int, ep
 			kt := min(chunk, d.k-t0)
 			for b := b0; b < b1; b++ {
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k+t0*mr], &bias[g*d.mPad+b*mr]
-				for qb := q0; qb < q1; qb++ {
-					xq, to := src(qb)
-					mk.fn(kt, &to[t0], wb, xq, bb, &scratch[(b-b0)*mr*ld+(qb-q0)*nr], ld, t0 > 0)
+				for j := q0; j < q1; j++ {
+					xq, to := src(j)
+					mk.fn(kt, &to[t0], wb, xq, bb, &scratch[(b-b0)*mr*ld+(j-q0)*nr], ld, t0 > 0)
 				}
 			}
 		}
-		for b := b0; b < b1; b++ {
-			d.store(y, scratch[(b-b0)*mr*ld:], ld, g*d.mg+b*mr, min(mr, d.mg-b*mr), q0*nr, min(q1*nr, d.q)-q0*nr)
+		for j0 := q0; j0 < q1; {
+			j1 := min(q1, (j0/qb+1)*qb) // the rest of this image's blocks
+			yi, q := y[j0/qb*out:], j0%qb*nr
+			for b := b0; b < b1; b++ {
+				d.store(yi, scratch[(b-b0)*mr*ld+(j0-q0)*nr:], ld, g*d.mg+b*mr, min(mr, d.mg-b*mr), q, min(q+(j1-j0)*nr, d.q)-q)
+			}
+			j0 = j1
 		}
 	}
 	if !ep.finishes() {
 		return
 	}
-	// The outputs written: from the first kept position at or after q0·nr
-	// to the last before q1·nr, contiguous in every channel.
-	lo, hi := d.outPos(q0*nr), d.outPos(min(q1*nr, d.q))
-	for m := g*d.mg + b0*mr; m < g*d.mg+min(b1*mr, d.mg); m++ {
-		ep.finishRun(y[m*p+lo:m*p+hi], ep.residualAt(m*p+lo, hi-lo))
+	// The outputs written in each image: from the first kept position at
+	// or after its first block to the last before its end, contiguous in
+	// every channel.
+	for j0 := q0; j0 < q1; {
+		j1 := min(q1, (j0/qb+1)*qb)
+		img := j0 / qb
+		lo, hi := d.outPos(j0%qb*nr), d.outPos(min((j1-img*qb)*nr, d.q))
+		for m := g*d.mg + b0*mr; m < g*d.mg+min(b1*mr, d.mg); m++ {
+			at := img*out + m*p + lo
+			ep.finishRun(y[at:at+hi-lo], ep.residualAt(at, hi-lo))
+		}
+		j0 = j1
 	}
 }
 

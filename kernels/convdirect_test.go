@@ -84,20 +84,24 @@ func TestDirectConvMatchesReference(t *testing.T) {
 		if d == nil {
 			t.Fatalf("%+v: no plan", s)
 		}
-		x := randF32(r, c*s.H*s.W)
+		n := 1 + r.Intn(3) // images
+		x := randF32(r, n*c*s.H*s.W)
 		w := randF32(r, groups*mg*(c/groups)*s.KH*s.KW)
 		var b []float32
 		if r.Intn(2) == 0 {
 			b = randF32(r, groups*mg)
 		}
-		want := naiveConv(x, w, b, &s, c, groups, mg)
-		planes := make([]float32, d.PlaneElems())
+		var want []float64
+		for i := 0; i < n; i++ {
+			want = append(want, naiveConv(x[i*c*s.H*s.W:], w, b, &s, c, groups, mg)...)
+		}
+		planes := make([]float32, d.PlaneElems(n))
 		for i := range planes {
 			planes[i] = float32(math.NaN()) // unwritten scratch must never reach an output
 		}
-		split := r.Intn(c + 1)
-		d.BuildPlanes(planes, x, 0, split)
-		d.BuildPlanes(planes, x, split, c)
+		split := r.Intn(n*c + 1)
+		d.BuildPlanes(planes, x, n, 0, split)
+		d.BuildPlanes(planes, x, n, split, n*c)
 		if d.Pointwise() {
 			planes = x[:len(x):len(x)]
 		}
@@ -106,21 +110,22 @@ func TestDirectConvMatchesReference(t *testing.T) {
 		pb := make([]float32, d.BiasElems())
 		d.PadBias(pb, b)
 		p := s.OH * s.OW
-		y := make([]float32, groups*mg*p)
+		y := make([]float32, n*groups*mg*p)
 		res := randF32(r, len(y))
 		ep := &Epilogue[float32]{Act: ActUnary, Op: OpRelu, Residual: res, LdR: p}
 		mb, qb := d.Blocks()
+		qb *= n // position blocks across the images
 		tile := make([]float32, d.TaskElems(mb, qb))
 		for g := 0; g < groups; g++ {
 			bs, qs := r.Intn(mb+1), r.Intn(qb+1)
-			d.Run(y, planes, pw, pb, g, 0, bs, 0, qb, ep, tile)
-			d.Run(y, planes, pw, pb, g, bs, mb, 0, qs, ep, tile)
-			d.Run(y, planes, pw, pb, g, bs, mb, qs, qb, ep, tile)
+			d.Run(y, planes, pw, pb, n, g, 0, bs, 0, qb, ep, tile)
+			d.Run(y, planes, pw, pb, n, g, bs, mb, 0, qs, ep, tile)
+			d.Run(y, planes, pw, pb, n, g, bs, mb, qs, qb, ep, tile)
 		}
 		for i, v := range y {
 			ref := math.Max(want[i], 0) + float64(res[i])
 			if math.Abs(float64(v)-ref) > 1e-4*(1+math.Abs(ref)) {
-				t.Fatalf("trial %d %+v c=%d groups=%d mg=%d tile %dx%d: y[%d] = %v, want %v", trial, s, c, groups, mg,
+				t.Fatalf("trial %d %+v n=%d c=%d groups=%d mg=%d tile %dx%d: y[%d] = %v, want %v", trial, s, n, c, groups, mg,
 					d.micro.mr, d.micro.nr, i, v, ref)
 			}
 		}
@@ -174,7 +179,7 @@ func BenchmarkConvDirect(b *testing.B) {
 		flops := 2 * float64(sh.m) * float64(p) * float64(sh.c*sh.k*sh.k)
 		if d := NewDirectConv(&s, sh.c, 1, sh.m); d != nil {
 			b.Run(sh.name+"/direct", func(b *testing.B) {
-				planes := make([]float32, d.PlaneElems())
+				planes := make([]float32, d.PlaneElems(1))
 				pw := make([]float32, d.PackedElems())
 				d.PackWeights(pw, w)
 				pb := make([]float32, d.BiasElems())
@@ -186,9 +191,9 @@ func BenchmarkConvDirect(b *testing.B) {
 					if d.Pointwise() {
 						in = x
 					} else {
-						d.BuildPlanes(planes, x, 0, sh.c)
+						d.BuildPlanes(planes, x, 1, 0, sh.c)
 					}
-					d.Run(y, in, pw, pb, 0, 0, mb, 0, qb, nil, tile)
+					d.Run(y, in, pw, pb, 1, 0, 0, mb, 0, qb, nil, tile)
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

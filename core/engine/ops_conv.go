@@ -104,14 +104,14 @@ type convExec struct {
 	elem                int
 	colPerTile, colSize int // elements
 	// The direct path (float32 where this build has the kernels):
-	direct       *kernels.DirectConv
-	packs        *convPacks // nil: weights packed into scratch every run
-	build        rowChunks  // phase-plane building: chunks of channels
-	tq, tb       int        // each group's position and channel blocks split in tq × tb tasks
-	nqPer, nbPer int        // blocks per task
-	computing    bool       // RunChunk computes tasks (else it builds planes)
-	planes, pw   []float32  // this run's planes and packed weights
-	biasPad      []float32
+	direct      *kernels.DirectConv
+	packs       *convPacks  // nil: weights packed into scratch every run
+	perPass     int         // images per pass
+	split, pass directSplit // the split of a full pass, and of this one
+	imgs        int         // images in this pass, from e.img
+	computing   bool        // RunChunk computes tasks (else it builds planes)
+	planes, pw  []float32   // this run's planes and packed weights
+	biasPad     []float32
 }
 
 func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, threads int) (*convExec, error) {
@@ -188,31 +188,56 @@ func convShape(xs []int64, g *graph.ConvGeom) kernels.ConvShape {
 // padding, while the GEMM's few-column path fits them.
 const directMinPositions = 16
 
-// planDirect splits each group of an image's direct convolution into
+// directPlaneBudget bounds the planes one pass of the direct path builds
+// (bytes): a batch runs in passes of as many images as fit, each task of a
+// pass reading its blocks of weights once for all of the pass's images.
+const directPlaneBudget = 16 << 20
+
+// planDirect sets the images per pass and the task split of a full pass.
+func (e *convExec) planDirect(threads int) {
+	d := e.direct
+	e.threads = threads
+	e.perPass = e.n
+	if per := d.PlaneElems(1) * 4; per > 0 {
+		e.perPass = min(e.n, max(1, directPlaneBudget/per))
+	}
+	e.split = e.directSplit(e.perPass)
+}
+
+// directSplit splits each group of n images' direct convolution into
 // tq × tb tasks (position ranges × channel-block ranges). Every task reads
 // the weights of its channel blocks and the planes of its positions, so a
 // split along positions reads all the weights once more and one along
 // channels all the planes: the split picked moves the fewest bytes (a layer
 // with large weights and few positions splits its channels).
-func (e *convExec) planDirect(threads int) {
-	d := e.direct
-	mb, qb := d.Blocks()
+func (e *convExec) directSplit(n int) directSplit {
+	mb, qb := e.direct.Blocks()
+	qb *= n
 	want := 1
-	if threads > 1 {
-		want = 3 * threads // enough that uneven tasks even out
+	if e.threads > 1 {
+		want = 3 * e.threads // enough that uneven tasks even out
 	}
 	perGroup := max(1, (want+e.group-1)/e.group)
-	wBytes, xBytes := float64(e.mg*e.k), float64(e.cg*e.hw)
+	wBytes, xBytes := float64(e.mg*e.k), float64(n*e.cg*e.hw)
+	var sp directSplit
 	best := -1.0
 	for tq := 1; tq <= min(qb, perGroup); tq++ {
 		tb := min(mb, (perGroup+tq-1)/tq)
 		if cost := float64(tq)*wBytes + float64(tb)*xBytes; best < 0 || cost < best {
-			best, e.tq, e.tb = cost, tq, tb
+			best, sp.tq, sp.tb = cost, tq, tb
 		}
 	}
-	e.nqPer, e.nbPer = (qb+e.tq-1)/e.tq, (mb+e.tb-1)/e.tb
-	e.tq, e.tb = (qb+e.nqPer-1)/e.nqPer, (mb+e.nbPer-1)/e.nbPer
-	e.build = splitWork(e.c, e.hw, 1, threads)
+	sp.nqPer, sp.nbPer = (qb+sp.tq-1)/sp.tq, (mb+sp.tb-1)/sp.tb
+	sp.tq, sp.tb = (qb+sp.nqPer-1)/sp.nqPer, (mb+sp.nbPer-1)/sp.nbPer
+	sp.build = splitWork(n*e.c, e.hw, 1, e.threads)
+	return sp
+}
+
+// directSplit is how one pass of the direct path runs in parallel.
+type directSplit struct {
+	build        rowChunks // phase-plane building: chunks of the pass's channels
+	tq, tb       int       // each group's position and channel blocks split in tq × tb tasks
+	nqPer, nbPer int       // blocks per task
 }
 
 // scratchBytes is the arena scratch a run needs: the im2col tiles, or the
@@ -220,7 +245,7 @@ func (e *convExec) planDirect(threads int) {
 // are not a constant's).
 func (e *convExec) scratchBytes() int64 {
 	if d := e.direct; d != nil {
-		n := int64(roundUpInt(d.PlaneElems(), 16)) + int64(roundUpInt(d.BiasElems(), 16))
+		n := int64(roundUpInt(d.PlaneElems(e.perPass), 16)) + int64(roundUpInt(d.BiasElems(), 16))
 		if e.packs == nil {
 			n += int64(d.PackedElems())
 		}
@@ -269,13 +294,13 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 	e.x, e.w, e.bias, e.y, e.res, e.scratch = nil, nil, nil, nil, nil, nil
 }
 
-// runDirect runs the direct path image by image: the phase planes, then
-// the tasks, each a parallel loop.
+// runDirect runs the direct path a pass of images at a time: the phase
+// planes, then the tasks, each a parallel loop.
 func (e *convExec) runDirect(x *RunCtx) {
 	d := e.direct
 	sc := f32s(x.Scratch.Host)
-	pe, be := roundUpInt(d.PlaneElems(), 16), roundUpInt(d.BiasElems(), 16)
-	e.planes, e.biasPad = sc[:d.PlaneElems()], sc[pe:pe+d.BiasElems()]
+	pe, be := roundUpInt(d.PlaneElems(e.perPass), 16), roundUpInt(d.BiasElems(), 16)
+	e.biasPad = sc[pe : pe+d.BiasElems()]
 	var bias []float32
 	if e.bias != nil {
 		bias = f32s(e.bias)
@@ -287,37 +312,44 @@ func (e *convExec) runDirect(x *RunCtx) {
 		e.pw = sc[pe+be : pe+be+d.PackedElems()]
 		d.PackWeights(e.pw, f32s(e.w))
 	}
-	for img := 0; img < e.n && !x.Worker.Stop.Stopped(); img++ {
-		e.img = img
+	for i0 := 0; i0 < e.n && !x.Worker.Stop.Stopped(); i0 += e.perPass {
+		e.img, e.imgs = i0, min(e.perPass, e.n-i0)
+		e.pass = e.split
+		if e.imgs < e.perPass {
+			e.pass = e.directSplit(e.imgs)
+		}
 		if d.Pointwise() {
-			e.planes = f32s(e.x)[img*e.c*e.hw : (img+1)*e.c*e.hw]
+			e.planes = f32s(e.x)[i0*e.c*e.hw : (i0+e.imgs)*e.c*e.hw]
 		} else {
+			e.planes = sc[:d.PlaneElems(e.imgs)]
 			e.computing = false
-			x.Parallel(e.build.count, e)
+			x.Parallel(e.pass.build.count, e)
 		}
 		e.computing = true
-		x.Parallel(e.group*e.tq*e.tb, e)
+		x.Parallel(e.group*e.pass.tq*e.pass.tb, e)
 	}
 	e.planes, e.pw, e.biasPad = nil, nil, nil
 }
 
-// directChunk builds chunk c of the image's planes, or computes task c.
+// directChunk builds chunk c of the pass's planes, or computes task c.
 func (e *convExec) directChunk(c int, w *kernels.Worker) {
 	d := e.direct
+	sp := &e.pass
 	if !e.computing {
-		c0, c1 := e.build.bounds(c)
-		d.BuildPlanes(e.planes, f32s(e.x)[e.img*e.c*e.hw:(e.img+1)*e.c*e.hw], c0, c1)
+		c0, c1 := sp.build.bounds(c)
+		d.BuildPlanes(e.planes, f32s(e.x)[e.img*e.c*e.hw:(e.img+e.imgs)*e.c*e.hw], e.imgs, c0, c1)
 		return
 	}
-	g, t := c/(e.tq*e.tb), c%(e.tq*e.tb)
+	g, t := c/(sp.tq*sp.tb), c%(sp.tq*sp.tb)
 	mb, qb := d.Blocks()
-	q0, b0 := t/e.tb*e.nqPer, t%e.tb*e.nbPer
-	q1, b1 := min(q0+e.nqPer, qb), min(b0+e.nbPer, mb)
+	q0, b0 := t/sp.tb*sp.nqPer, t%sp.tb*sp.nbPer
+	q1, b1 := min(q0+sp.nqPer, e.imgs*qb), min(b0+sp.nbPer, mb)
 	ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
+	at, end := e.img*e.m*e.p, (e.img+e.imgs)*e.m*e.p
 	if e.res != nil {
-		ep.Residual, ep.LdR = f32s(e.res)[e.img*e.m*e.p:(e.img+1)*e.m*e.p], e.p
+		ep.Residual, ep.LdR = f32s(e.res)[at:end], e.p
 	}
-	d.Run(f32s(e.y)[e.img*e.m*e.p:(e.img+1)*e.m*e.p], e.planes, e.pw, e.biasPad, g, b0, b1, q0, q1, &ep,
+	d.Run(f32s(e.y)[at:end], e.planes, e.pw, e.biasPad, e.imgs, g, b0, b1, q0, q1, &ep,
 		workerScratch[float32](w, d.TaskElems(b1-b0, q1-q0)))
 }
 
