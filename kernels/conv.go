@@ -4,7 +4,11 @@ package kernels
 // 2-D ones with H = KH = 1): im2col for the GEMM path, col2im for
 // ConvTranspose, and window pooling (depthwise convolution: depthwise.go).
 
-import "math"
+import (
+	"math"
+
+	"github.com/mle-runtime/mle/kernels/vmath"
+)
 
 // ConvShape is the geometry of a 2-D convolution or pooling window over one
 // H×W plane: kernel, stride, dilation, leading pads and the output size.
@@ -270,6 +274,18 @@ func AdaptiveBounds(i, in, out int) (lo, hi int) {
 // AdaptivePoolPlane pools plane x (h×w) into oh×ow windows, averaging or
 // taking the max.
 func AdaptivePoolPlane[T Float](out, x []T, h, w, oh, ow int, maxPool bool) {
+	if oh == 1 && ow == 1 && !maxPool {
+		// Global average pooling (squeeze-and-excite blocks run many):
+		// one vector sum, in float64 lanes.
+		var sum float64
+		if isFloat32[T]() {
+			sum = vmath.Sum32(asF32(x[:h*w]))
+		} else {
+			sum = vmath.Sum64(asF64(x[:h*w]))
+		}
+		out[0] = T(sum / float64(h*w))
+		return
+	}
 	for a := 0; a < oh; a++ {
 		h0, h1 := AdaptiveBounds(a, h, oh)
 		for b := 0; b < ow; b++ {

@@ -217,9 +217,18 @@ func (e *convExec) directSplit(n int) directSplit {
 	if e.threads > 1 {
 		want = 3 * e.threads // enough that uneven tasks even out
 	}
+	var sp directSplit
+	if e.group >= want {
+		// Many groups (depthwise): tasks of whole groups, whose epilogue
+		// is one run over their channels.
+		sp.gPer = (e.group + want - 1) / want
+		sp.tq, sp.tb, sp.nqPer, sp.nbPer = 1, 1, qb, mb
+		sp.build = splitWork(n*e.c, e.hw, 1, e.threads)
+		return sp
+	}
+	sp.gPer = 1
 	perGroup := max(1, (want+e.group-1)/e.group)
 	wBytes, xBytes := float64(e.mg*e.k), float64(n*e.cg*e.hw)
-	var sp directSplit
 	best := -1.0
 	for tq := 1; tq <= min(qb, perGroup); tq++ {
 		tb := min(mb, (perGroup+tq-1)/tq)
@@ -236,6 +245,7 @@ func (e *convExec) directSplit(n int) directSplit {
 // directSplit is how one pass of the direct path runs in parallel.
 type directSplit struct {
 	build        rowChunks // phase-plane building: chunks of the pass's channels
+	gPer         int       // groups per task
 	tq, tb       int       // each group's position and channel blocks split in tq × tb tasks
 	nqPer, nbPer int       // blocks per task
 }
@@ -326,7 +336,7 @@ func (e *convExec) runDirect(x *RunCtx) {
 			x.Parallel(e.pass.build.count, e)
 		}
 		e.computing = true
-		x.Parallel(e.group*e.pass.tq*e.pass.tb, e)
+		x.Parallel((e.group+e.pass.gPer-1)/e.pass.gPer*e.pass.tq*e.pass.tb, e)
 	}
 	e.planes, e.pw, e.biasPad = nil, nil, nil
 }
@@ -340,7 +350,7 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 		d.BuildPlanes(e.planes, f32s(e.x)[e.img*e.c*e.hw:(e.img+e.imgs)*e.c*e.hw], e.imgs, c0, c1)
 		return
 	}
-	g, t := c/(sp.tq*sp.tb), c%(sp.tq*sp.tb)
+	g, t := c/(sp.tq*sp.tb)*sp.gPer, c%(sp.tq*sp.tb)
 	mb, qb := d.Blocks()
 	q0, b0 := t/sp.tb*sp.nqPer, t%sp.tb*sp.nbPer
 	q1, b1 := min(q0+sp.nqPer, e.imgs*qb), min(b0+sp.nbPer, mb)
@@ -349,7 +359,7 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 	if e.res != nil {
 		ep.Residual, ep.LdR = f32s(e.res)[at:end], e.p
 	}
-	d.Run(f32s(e.y)[at:end], e.planes, e.pw, e.biasPad, e.imgs, g, b0, b1, q0, q1, &ep,
+	d.Run(f32s(e.y)[at:end], e.planes, e.pw, e.biasPad, e.imgs, g, min(g+sp.gPer, e.group), b0, b1, q0, q1, &ep,
 		workerScratch[float32](w, d.TaskElems(b1-b0, q1-q0)))
 }
 
