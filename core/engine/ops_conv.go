@@ -1,14 +1,16 @@
 package engine
 
-// Conv and ConvTranspose (NCW / NCHW). Conv is a GEMM per image and group,
+// Conv and ConvTranspose (NCW / NCHW). A float32 Conv runs on the direct
+// kernels where this build has them (kernels/convdirect.go): phase planes
+// of the input, a register tile read through tap offsets, weights packed
+// once per Model. Otherwise Conv is a GEMM per image and group,
 // Y[M, P] = W[M, K] · col[K, P] (K = C/group·KH·KW, P = OH·OW), with the
-// weights as A: A is the small operand (M·K), so the driver's packing of it
-// per call costs under 1% of the product and no per-model packing is needed,
-// while the output lands in NCHW with no transpose. The im2col matrix is
-// built in column tiles that stay in cache until the GEMM reads them; a
-// 1×1 stride-1 unpadded conv reads X directly. Bias is written into Y's
-// tile before the GEMM (beta = 1); activation and residual run in the GEMM
-// epilogue. Depthwise convs (one input channel per group) are direct.
+// weights as A and the im2col matrix built in column tiles that stay in
+// cache until the GEMM reads them; a 1×1 stride-1 unpadded conv reads X
+// directly. Bias is written into Y's tile before the GEMM (beta = 1);
+// activation and residual run in the GEMM epilogue. Depthwise convs (one
+// input channel per group) without the direct kernels use phase-plane
+// axpys (kernels/depthwise.go).
 
 import (
 	"sync"
