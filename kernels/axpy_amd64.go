@@ -93,3 +93,21 @@ func maxAcc32(acc, x []float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func stride2GatherRows32AVX512(dst *float32, ldd int, src *float32, lds, rows, n int)
+
+// stride2GatherRows32 sets dst[r·ldd+c] = src[r·lds+2c] for r < rows and
+// c < n with the AVX-512 loop; false when it is not available.
+func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int) bool {
+	if !axpyAsm || !cpu.X86.HasBMI2 {
+		return false
+	}
+	if rows == 0 || n == 0 {
+		return true
+	}
+	_ = dst[(rows-1)*ldd+n-1]
+	_ = src[(rows-1)*lds+2*n-2]
+	stride2GatherRows32AVX512(&dst[0], ldd, &src[0], lds, rows, n)
+	return true
+}

@@ -271,3 +271,74 @@ matail:
 madone:
 	VZEROUPPER
 	RET
+
+// func stride2GatherRows32AVX512(dst *float32, ldd int, src *float32, lds int, rows, n int)
+// dst[r·ldd + c] = src[r·lds + 2c] for r < rows and c < n (n >= 1),
+// reading src[r·lds : r·lds+2n-1] only: stride2Gather32AVX512 over rows,
+// the tail masks computed once.
+TEXT ·stride2GatherRows32AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R10
+	SHLQ $2, R10
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R11
+	SHLQ $2, R11
+	MOVQ rows+32(FP), R9
+	MOVQ n+40(FP), R12
+	VMOVDQU32 evenIdx<>(SB), Z0
+	// The tail: t = n - 16·floor((n-1)/16) in 1..16 outputs, from 2t-1
+	// source elements.
+	LEAQ -1(R12), AX
+	ANDQ $15, AX
+	INCQ AX
+	MOVQ AX, R13 // t
+	LEAQ -1(AX)(AX*1), BX
+	MOVQ BX, DX
+	CMPQ DX, $16
+	JLE  r2k1
+	MOVQ $16, DX
+
+r2k1:
+	MOVQ  $1, R8
+	SHLXQ DX, R8, AX
+	DECQ  AX
+	KMOVW AX, K1
+	SUBQ  DX, BX
+	SHLXQ BX, R8, AX
+	DECQ  AX
+	KMOVW AX, K2
+	SHLXQ R13, R8, AX
+	DECQ  AX
+	KMOVW AX, K3
+
+r2row:
+	TESTQ R9, R9
+	JEQ   r2done
+	MOVQ  DI, R14
+	MOVQ  SI, R15
+	MOVQ  R12, CX
+
+r2loop:
+	CMPQ CX, $16
+	JLE  r2tail
+	VMOVUPS (R15), Z1
+	VPERMT2PS 64(R15), Z0, Z1
+	VMOVUPS Z1, (R14)
+	ADDQ $128, R15
+	ADDQ $64, R14
+	SUBQ $16, CX
+	JMP  r2loop
+
+r2tail:
+	VMOVUPS.Z (R15), K1, Z1
+	VMOVUPS.Z 64(R15), K2, Z2
+	VPERMT2PS Z2, Z0, Z1
+	VMOVUPS Z1, K3, (R14)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R9
+	JMP  r2row
+
+r2done:
+	VZEROUPPER
+	RET

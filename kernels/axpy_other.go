@@ -18,3 +18,5 @@ func hardSwish32(out, x []float32) bool { return false }
 func stride2Gather32(dst, src []float32) bool { return false }
 
 func maxAcc32(acc, x []float32) bool { return false }
+
+func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int) bool { return false }

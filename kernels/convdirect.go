@@ -253,6 +253,12 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 				}
 				continue
 			}
+			if s.SW == 2 && r1 > r0 && w > 0 {
+				ih := r0*s.SH + fh - s.PH
+				if stride2GatherRows32(dst[r0*d.wq+lo:], d.wq, src[ih*s.W+iw:], s.SH*s.W, r1-r0, w) {
+					continue
+				}
+			}
 			for r := r0; r < r1; r++ {
 				row := dst[r*d.wq : (r+1)*d.wq]
 				ih := r*s.SH + fh - s.PH

@@ -315,3 +315,35 @@ func TestMaxPoolPlaneMatchesTorchOrder(t *testing.T) {
 		t.Fatalf("only %d of 400 geometries were valid", ran)
 	}
 }
+
+// TestStride2GatherRows checks the row-wise stride-2 gather for row
+// counts, widths and strides around the vector length, reading and writing
+// only inside the rows.
+func TestStride2GatherRows(t *testing.T) {
+	for _, n := range []int{1, 2, 15, 16, 17, 31, 32, 33, 50} {
+		for _, rows := range []int{1, 3} {
+			lds, ldd := 2*n+5, n+3
+			src := make([]float32, (rows-1)*lds+2*n-1)
+			for i := range src {
+				src[i] = float32(i)
+			}
+			dst := make([]float32, (rows-1)*ldd+n)
+			for i := range dst {
+				dst[i] = -1
+			}
+			if !stride2GatherRows32(dst, ldd, src, lds, rows, n) {
+				t.Skip("no AVX-512 gather in this build")
+			}
+			for i, v := range dst {
+				r, c := i/ldd, i%ldd
+				want := float32(-1)
+				if c < n {
+					want = src[r*lds+2*c]
+				}
+				if v != want {
+					t.Fatalf("n=%d rows=%d: dst[%d] = %v, want %v", n, rows, i, v, want)
+				}
+			}
+		}
+	}
+}
