@@ -84,6 +84,10 @@ func (e *Epilogue[T]) residualAt(off, n int) []T {
 	return e.Residual[off : off+n]
 }
 
+// FinishRun applies the activation to run and adds r (nil: none): the
+// epilogue's finish on a run of C that the caller computed some other way.
+func (e *Epilogue[T]) FinishRun(run, r []T) { e.finishRun(run, r) }
+
 // finishRun applies the activation to run and adds r (nil: none).
 func (e *Epilogue[T]) finishRun(run, r []T) {
 	switch e.Act {

@@ -547,6 +547,7 @@ func (p *plan) bindConvGroup(m *Model, grp *fuseGroup, threads int) (Executor, [
 		}
 		y = n.Out[0]
 	}
+	e.maybeWino()
 	return e, args, nil
 }
 

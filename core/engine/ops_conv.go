@@ -47,6 +47,7 @@ func (cc *convCompiled) Bind(b *BindCtx) (Executor, error) {
 		return nil, err
 	}
 	e.packs = cc.packs
+	e.maybeWino()
 	b.Scratch(e.scratchBytes())
 	return e, nil
 }
@@ -55,8 +56,9 @@ func (cc *convCompiled) Bind(b *BindCtx) (Executor, error) {
 // group folds one) packed for the direct kernels: once per Model and tile
 // height, on the first run that needs them, and shared by every session.
 type convPacks struct {
-	mu sync.Mutex
-	by map[int][]float32 // by DirectConv.Rows()
+	mu   sync.Mutex
+	by   map[int][]float32 // by DirectConv.Rows()
+	wino winoWeights
 }
 
 func (c *convPacks) get(d *kernels.DirectConv, w []float32) []float32 {
@@ -104,7 +106,8 @@ type convExec struct {
 	scratch             []byte
 	threads             int
 	elem                int
-	colPerTile, colSize int // elements
+	colPerTile, colSize int       // elements
+	wino                *winoPlan // Winograd (float32 3×3 stride 1, constant weights)
 	// The direct path (float32 where this build has the kernels):
 	direct      *kernels.DirectConv
 	packs       *convPacks  // nil: weights packed into scratch every run
@@ -256,6 +259,9 @@ type directSplit struct {
 // direct path's planes and padded bias (and its packed weights when they
 // are not a constant's).
 func (e *convExec) scratchBytes() int64 {
+	if e.wino != nil {
+		return 4 * int64(e.wino.scratchElems())
+	}
 	if d := e.direct; d != nil {
 		n := int64(roundUpInt(d.PlaneElems(e.perPass), 16)) + int64(roundUpInt(d.BiasElems(), 16))
 		if e.packs == nil {
@@ -285,6 +291,8 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 		e.scratch = x.Scratch.Host
 	}
 	switch {
+	case e.wino != nil:
+		e.runWino(x)
 	case e.direct != nil:
 		e.runDirect(x)
 	case e.depthwise:
@@ -366,6 +374,10 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 }
 
 func (e *convExec) RunChunk(c int, w *kernels.Worker) {
+	if e.wino != nil {
+		e.winoChunk(c, w)
+		return
+	}
 	if e.direct != nil {
 		e.directChunk(c, w)
 		return

@@ -1,0 +1,262 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+DATA winoLo<>+0(SB)/4, $0
+DATA winoLo<>+4(SB)/4, $16
+DATA winoLo<>+8(SB)/4, $1
+DATA winoLo<>+12(SB)/4, $17
+DATA winoLo<>+16(SB)/4, $2
+DATA winoLo<>+20(SB)/4, $18
+DATA winoLo<>+24(SB)/4, $3
+DATA winoLo<>+28(SB)/4, $19
+DATA winoLo<>+32(SB)/4, $4
+DATA winoLo<>+36(SB)/4, $20
+DATA winoLo<>+40(SB)/4, $5
+DATA winoLo<>+44(SB)/4, $21
+DATA winoLo<>+48(SB)/4, $6
+DATA winoLo<>+52(SB)/4, $22
+DATA winoLo<>+56(SB)/4, $7
+DATA winoLo<>+60(SB)/4, $23
+GLOBL winoLo<>(SB), RODATA|NOPTR, $64
+
+DATA winoHi<>+0(SB)/4, $8
+DATA winoHi<>+4(SB)/4, $24
+DATA winoHi<>+8(SB)/4, $9
+DATA winoHi<>+12(SB)/4, $25
+DATA winoHi<>+16(SB)/4, $10
+DATA winoHi<>+20(SB)/4, $26
+DATA winoHi<>+24(SB)/4, $11
+DATA winoHi<>+28(SB)/4, $27
+DATA winoHi<>+32(SB)/4, $12
+DATA winoHi<>+36(SB)/4, $28
+DATA winoHi<>+40(SB)/4, $13
+DATA winoHi<>+44(SB)/4, $29
+DATA winoHi<>+48(SB)/4, $14
+DATA winoHi<>+52(SB)/4, $30
+DATA winoHi<>+56(SB)/4, $15
+DATA winoHi<>+60(SB)/4, $31
+GLOBL winoHi<>(SB), RODATA|NOPTR, $64
+
+// func winoIn16AVX512(v *float32, vs int, e, o *float32, ld, n int)
+// The input transform of n <= 16 consecutive tiles of one tile row and
+// channel: e and o point at the even and odd columns of the patch's first
+// padded row (rows ld apart), 17 of each read per row; the 16 transformed
+// values of tile j go to v[ξ·vs + j] (n stored).
+TEXT ·winoIn16AVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ vs+8(FP), R8
+	SHLQ $2, R8
+	MOVQ e+16(FP), SI
+	MOVQ o+24(FP), DX
+	MOVQ ld+32(FP), R9
+	SHLQ $2, R9
+	MOVQ n+40(FP), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMOVUPS 4(SI), Z2
+	VMOVUPS 4(DX), Z3
+	ADDQ R9, SI
+	ADDQ R9, DX
+	VMOVUPS (SI), Z4
+	VMOVUPS (DX), Z5
+	VMOVUPS 4(SI), Z6
+	VMOVUPS 4(DX), Z7
+	ADDQ R9, SI
+	ADDQ R9, DX
+	VMOVUPS (SI), Z8
+	VMOVUPS (DX), Z9
+	VMOVUPS 4(SI), Z10
+	VMOVUPS 4(DX), Z11
+	ADDQ R9, SI
+	ADDQ R9, DX
+	VMOVUPS (SI), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS 4(SI), Z14
+	VMOVUPS 4(DX), Z15
+	VSUBPS Z8, Z0, Z16
+	VADDPS Z8, Z4, Z20
+	VSUBPS Z4, Z8, Z24
+	VSUBPS Z12, Z4, Z28
+	VSUBPS Z9, Z1, Z17
+	VADDPS Z9, Z5, Z21
+	VSUBPS Z5, Z9, Z25
+	VSUBPS Z13, Z5, Z29
+	VSUBPS Z10, Z2, Z18
+	VADDPS Z10, Z6, Z22
+	VSUBPS Z6, Z10, Z26
+	VSUBPS Z14, Z6, Z30
+	VSUBPS Z11, Z3, Z19
+	VADDPS Z11, Z7, Z23
+	VSUBPS Z7, Z11, Z27
+	VSUBPS Z15, Z7, Z31
+	VSUBPS Z18, Z16, Z0
+	VADDPS Z18, Z17, Z1
+	VSUBPS Z17, Z18, Z2
+	VSUBPS Z19, Z17, Z3
+	VSUBPS Z22, Z20, Z4
+	VADDPS Z22, Z21, Z5
+	VSUBPS Z21, Z22, Z6
+	VSUBPS Z23, Z21, Z7
+	VSUBPS Z26, Z24, Z8
+	VADDPS Z26, Z25, Z9
+	VSUBPS Z25, Z26, Z10
+	VSUBPS Z27, Z25, Z11
+	VSUBPS Z30, Z28, Z12
+	VADDPS Z30, Z29, Z13
+	VSUBPS Z29, Z30, Z14
+	VSUBPS Z31, Z29, Z15
+	VMOVUPS Z0, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z1, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z2, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z3, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z4, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z5, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z6, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z7, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z8, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z9, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z10, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z11, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z12, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z13, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z14, K1, (DI)
+	ADDQ R8, DI
+	VMOVUPS Z15, K1, (DI)
+	VZEROUPPER
+	RET
+
+// func winoOut16AVX512(y *float32, ow, rows, w int, m *float32, ms int, bias float32, n int)
+// The output transform of n <= 16 consecutive tiles of one tile row and
+// channel: the products of tile j at m[ξ·ms + j]; each tile's 2×2 outputs
+// plus bias go to y (row stride ow), w <= 32 columns of the first row and,
+// when rows is 2, of the second.
+TEXT ·winoOut16AVX512(SB), NOSPLIT, $0-64
+	MOVQ m+32(FP), SI
+	MOVQ ms+40(FP), R8
+	SHLQ $2, R8
+	MOVQ n+56(FP), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z1
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z2
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z3
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z4
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z5
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z6
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z7
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z8
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z9
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z10
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z11
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z12
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z13
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z14
+	ADDQ R8, SI
+	VMOVUPS.Z (SI), K1, Z15
+	VADDPS Z4, Z0, Z16
+	VADDPS Z8, Z16, Z16
+	VSUBPS Z8, Z4, Z20
+	VSUBPS Z12, Z20, Z20
+	VADDPS Z5, Z1, Z17
+	VADDPS Z9, Z17, Z17
+	VSUBPS Z9, Z5, Z21
+	VSUBPS Z13, Z21, Z21
+	VADDPS Z6, Z2, Z18
+	VADDPS Z10, Z18, Z18
+	VSUBPS Z10, Z6, Z22
+	VSUBPS Z14, Z22, Z22
+	VADDPS Z7, Z3, Z19
+	VADDPS Z11, Z19, Z19
+	VSUBPS Z11, Z7, Z23
+	VSUBPS Z15, Z23, Z23
+	VBROADCASTSS bias+48(FP), Z30
+	VADDPS Z17, Z16, Z0
+	VADDPS Z18, Z0, Z0
+	VADDPS Z30, Z0, Z0
+	VSUBPS Z18, Z17, Z1
+	VSUBPS Z19, Z1, Z1
+	VADDPS Z30, Z1, Z1
+	VADDPS Z21, Z20, Z2
+	VADDPS Z22, Z2, Z2
+	VADDPS Z30, Z2, Z2
+	VSUBPS Z22, Z21, Z3
+	VSUBPS Z23, Z3, Z3
+	VADDPS Z30, Z3, Z3
+	VMOVDQU32 winoLo<>(SB), Z28
+	VMOVDQU32 winoHi<>(SB), Z29
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z28, Z4
+	VMOVAPS Z0, Z5
+	VPERMT2PS Z1, Z29, Z5
+	VMOVAPS Z2, Z6
+	VPERMT2PS Z3, Z28, Z6
+	VMOVAPS Z2, Z7
+	VPERMT2PS Z3, Z29, Z7
+	// Masks of the w columns: K2 the first min(w, 16), K3 the rest.
+	MOVQ w+24(FP), BX
+	MOVQ BX, DX
+	CMPQ DX, $16
+	JLE  wok
+	MOVQ $16, DX
+
+wok:
+	MOVQ  $1, R9
+	SHLXQ DX, R9, AX
+	DECQ  AX
+	KMOVW AX, K2
+	SUBQ  DX, BX
+	SHLXQ BX, R9, AX
+	DECQ  AX
+	KMOVW AX, K3
+	MOVQ y+0(FP), DI
+	VMOVUPS Z4, K2, (DI)
+	VMOVUPS Z5, K3, 64(DI)
+	MOVQ rows+16(FP), AX
+	CMPQ AX, $2
+	JLT  wdone
+	MOVQ ow+8(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, DI
+	VMOVUPS Z6, K2, (DI)
+	VMOVUPS Z7, K3, 64(DI)
+
+wdone:
+	VZEROUPPER
+	RET
+
