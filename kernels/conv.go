@@ -24,23 +24,7 @@ type ConvShape struct {
 
 // owRange returns the output columns [lo, hi) whose input column
 // ow·SW − PW + off lies in [0, W).
-func (s *ConvShape) owRange(off int) (lo, hi int) {
-	// iw = ow*SW + d with d = off - PW; need 0 <= iw < W.
-	d := off - s.PW
-	lo = 0
-	if d < 0 {
-		lo = (-d + s.SW - 1) / s.SW
-	}
-	hi = 0
-	if s.W-d > 0 {
-		hi = (s.W - d + s.SW - 1) / s.SW
-	}
-	hi = min(hi, s.OW)
-	if lo > hi {
-		lo = hi
-	}
-	return lo, hi
-}
+func (s *ConvShape) owRange(off int) (lo, hi int) { return insideSpan(off-s.PW, s.SW, s.W, s.OW) }
 
 // Im2col writes columns [p0, p1) of the im2col matrix of the C-channel
 // image x (C×H×W) into col, row r = (c·KH + i)·KW + j at col[r·ld:], where

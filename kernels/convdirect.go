@@ -51,9 +51,12 @@ type DirectConv struct {
 
 // NewDirectConv plans the direct convolution of c input channels in groups
 // groups (mg output channels each) over geometry s, or returns nil when this
-// build has no direct kernels or the planes would not fit int32 offsets.
+// build has no direct kernels, a stride is above 64 or the planes would not
+// fit int32 offsets.
 func NewDirectConv(s *ConvShape, c, groups, mg int) *DirectConv {
-	if len(convMicros) == 0 || groups < 1 || c%groups != 0 || mg < 1 || s.OH < 1 || s.OW < 1 {
+	// Strides past 64 (each phase a plane, most of them unused) go to the
+	// GEMM path rather than allocate a slot table per stride phase.
+	if len(convMicros) == 0 || groups < 1 || c%groups != 0 || mg < 1 || s.OH < 1 || s.OW < 1 || s.SH > 64 || s.SW > 64 {
 		return nil
 	}
 	d := &DirectConv{s: *s, c: c, cg: c / groups, mg: mg, g: groups}
@@ -208,30 +211,11 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 			continue
 		}
 		fh, fw := ph/s.SW, ph%s.SW
-		// Columns c of a plane read input column c·SW + fw − PW: those in
-		// [lo, hi) are inside the image.
-		lo, hi := 0, d.wq
-		if v := s.PW - fw; v > 0 {
-			lo = min((v+s.SW-1)/s.SW, d.wq)
-		}
-		if v := s.W + s.PW - fw; v <= 0 {
-			hi = 0
-		} else {
-			hi = min((v+s.SW-1)/s.SW, d.wq)
-		}
-		hi = max(hi, lo)
-		// Plane rows r read input row r·SH + fh − PH: those in [r0, r1)
-		// are inside the image, the others are zero.
-		r0, r1 := 0, d.hq
-		if v := s.PH - fh; v > 0 {
-			r0 = min((v+s.SH-1)/s.SH, d.hq)
-		}
-		if v := s.H + s.PH - fh; v <= 0 {
-			r1 = 0
-		} else {
-			r1 = min((v+s.SH-1)/s.SH, d.hq)
-		}
-		r1 = max(r1, r0)
+		// Plane columns c read input column c·SW + fw − PW and rows r input
+		// row r·SH + fh − PH: those in [lo, hi) and [r0, r1) are inside the
+		// image, the others are zero.
+		lo, hi := insideSpan(fw-s.PW, s.SW, s.W, d.wq)
+		r0, r1 := insideSpan(fh-s.PH, s.SH, s.H, d.hq)
 		if lo == hi {
 			r1 = r0
 		}
@@ -293,6 +277,18 @@ func (d *DirectConv) TaskElems(nb, nq int) int {
 		n += d.cg * d.micro.nr // the last block's copy of the input
 	}
 	return n
+}
+
+// insideSpan returns the indices [lo, hi) among 0…n−1 whose input index
+// i·stride + off lies in [0, size).
+func insideSpan(off, stride, size, n int) (lo, hi int) {
+	if off < 0 {
+		lo = min((-off+stride-1)/stride, n)
+	}
+	if v := size - off; v > 0 {
+		hi = min((v+stride-1)/stride, n)
+	}
+	return lo, max(hi, lo)
 }
 
 // Run computes output channel blocks [b0, b1) × position blocks [q0, q1)

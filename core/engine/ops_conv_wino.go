@@ -18,7 +18,8 @@ import (
 // run) that stay small: layer4 (16 tiles, 16.8 MB) ran slower.
 const (
 	winoMinTiles   = 32
-	winoMaxWeights = 8 << 20 // bytes of transformed weights
+	winoMaxWeights = 8 << 20  // bytes of transformed weights
+	winoMaxScratch = 64 << 20 // bytes: a large image stays direct, whose planes are 4× smaller
 )
 
 // winoWeights is a constant Conv's transformed weights, once per Model.
@@ -65,6 +66,9 @@ func (e *convExec) maybeWino() {
 	wp.vs, wp.ms = kernels.WinogradStride(e.c*wp.t), kernels.WinogradStride(e.m*wp.t)
 	wp.ins = splitWork(e.c, 16*wp.t, 1, e.threads)
 	wp.outs = splitWork(e.m, 16*wp.t, 1, e.threads)
+	if 4*int64(wp.scratchElems()) > winoMaxScratch {
+		return
+	}
 	e.direct, e.wino = nil, wp
 }
 
