@@ -347,3 +347,51 @@ func TestStride2GatherRows(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectConvEdgeGeometries runs geometries the random test rarely
+// draws: strides and dilations past the kernel, a kernel wider than the
+// input, one output position, a 1×1 strided conv and a stride above 64
+// (refused: the GEMM path takes it).
+func TestDirectConvEdgeGeometries(t *testing.T) {
+	if len(convMicros) == 0 {
+		t.Skip("no direct convolution kernels in this build")
+	}
+	r := rand.New(rand.NewSource(11))
+	for _, s := range []ConvShape{
+		{H: 9, W: 31, KH: 2, KW: 3, SH: 5, SW: 7, DH: 3, DW: 4, PH: 1, PW: 2, PHEnd: 1, PWE: 2},
+		{H: 3, W: 4, KH: 5, KW: 7, SH: 1, SW: 1, DH: 1, DW: 1, PH: 2, PW: 3, PHEnd: 2, PWE: 3},
+		{H: 1, W: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1},
+		{H: 17, W: 23, KH: 1, KW: 1, SH: 2, SW: 3, DH: 1, DW: 1},
+		{H: 40, W: 200, KH: 3, KW: 3, SH: 1, SW: 65, DH: 1, DW: 1, PH: 1, PW: 1, PHEnd: 1, PWE: 1},
+	} {
+		s.OH = (s.H+s.PH+s.PHEnd-(s.KH-1)*s.DH-1)/s.SH + 1
+		s.OW = (s.W+s.PW+s.PWE-(s.KW-1)*s.DW-1)/s.SW + 1
+		c, mg := 5, 13
+		d := NewDirectConv(&s, c, 1, mg)
+		if s.SW > 64 {
+			if d != nil {
+				t.Fatalf("%+v: planned a stride above 64", s)
+			}
+			continue
+		}
+		x, w, b := randF32(r, c*s.H*s.W), randF32(r, mg*c*s.KH*s.KW), randF32(r, mg)
+		want := naiveConv(x, w, b, &s, c, 1, mg)
+		planes := x
+		if !d.Pointwise() {
+			planes = make([]float32, d.PlaneElems(1))
+			d.BuildPlanes(planes, x, 1, 0, c)
+		}
+		pw := make([]float32, d.PackedElems())
+		d.PackWeights(pw, w)
+		pb := make([]float32, d.BiasElems())
+		d.PadBias(pb, b)
+		mb, qb := d.Blocks()
+		y := make([]float32, mg*s.OH*s.OW)
+		d.Run(y, planes, pw, pb, 1, 0, 1, 0, mb, 0, qb, nil, make([]float32, d.TaskElems(mb, qb)))
+		for i, v := range y {
+			if math.Abs(float64(v)-want[i]) > 1e-4*(1+math.Abs(want[i])) {
+				t.Fatalf("%+v: y[%d] = %v, want %v", s, i, v, want[i])
+			}
+		}
+	}
+}
