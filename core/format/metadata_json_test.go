@@ -28,7 +28,7 @@ func parseStrictJSONTokens(b []byte) (any, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	v, err := decodeTokens(dec, 0)
+	v, err := decodeTokens(dec, b, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,17 @@ func tokenSyntaxErr(dec *json.Decoder, err error) error {
 	return errs.New(errs.MetadataSyntax, "metadata JSON: %v (at byte %d)", err, dec.InputOffset())
 }
 
-func decodeTokens(dec *json.Decoder, depth int) (any, error) {
+// endsEarly reports whether only whitespace follows the decoder's
+// position: the document ends inside an array or object. Checked before
+// More, whose answer at the end of the input changed between Go versions
+// (1.27 says true, so that the next Token reports the error: then a
+// document both truncated and too deep gave MetadataDepth instead of
+// MetadataSyntax); parseStrictJSON reports the truncation.
+func endsEarly(dec *json.Decoder, b []byte) bool {
+	return len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) == 0
+}
+
+func decodeTokens(dec *json.Decoder, b []byte, depth int) (any, error) {
 	if depth > MaxMetadataDepth {
 		return nil, errs.New(errs.MetadataDepth, "metadata nests deeper than %d levels", MaxMetadataDepth)
 	}
@@ -59,7 +69,7 @@ func decodeTokens(dec *json.Decoder, depth int) (any, error) {
 		switch t {
 		case '{':
 			obj := map[string]any{}
-			for dec.More() {
+			for !endsEarly(dec, b) && dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
 					return nil, tokenSyntaxErr(dec, err)
@@ -68,7 +78,7 @@ func decodeTokens(dec *json.Decoder, depth int) (any, error) {
 				if _, dup := obj[key]; dup {
 					return nil, errs.New(errs.MetadataDuplicate, "metadata has duplicate key %q", key)
 				}
-				v, err := decodeTokens(dec, depth+1)
+				v, err := decodeTokens(dec, b, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -80,8 +90,8 @@ func decodeTokens(dec *json.Decoder, depth int) (any, error) {
 			return obj, nil
 		case '[':
 			arr := []any{}
-			for dec.More() {
-				v, err := decodeTokens(dec, depth+1)
+			for !endsEarly(dec, b) && dec.More() {
+				v, err := decodeTokens(dec, b, depth+1)
 				if err != nil {
 					return nil, err
 				}
