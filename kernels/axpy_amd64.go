@@ -111,3 +111,41 @@ func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int
 	stride2GatherRows32AVX512(&dst[0], ldd, &src[0], lds, rows, n)
 	return true
 }
+
+//go:noescape
+func addF32AVX512(o, a, b *float32, n int)
+
+//go:noescape
+func mulF32AVX512(o, a, b *float32, n int)
+
+//go:noescape
+func addScalarF32AVX512(o, a *float32, n int, y float32)
+
+//go:noescape
+func mulScalarF32AVX512(o, a *float32, n int, y float32)
+
+// binaryRow32 is binaryRow's float32 Add and Mul of contiguous a and b (or
+// a scalar b, ib 0) with the AVX-512 loops: the same bits as the scalar
+// loop, a being the first operand in both. False when it does not apply.
+func binaryRow32(op BinaryOp, o, a, b []float32, ia, ib int) bool {
+	n := len(o)
+	if !axpyAsm || ia != 1 || (ib != 0 && ib != 1) || (op != OpAdd && op != OpMul) || n < 16 {
+		return false
+	}
+	_ = a[n-1]
+	if ib == 0 {
+		if op == OpAdd {
+			addScalarF32AVX512(&o[0], &a[0], n, b[0])
+		} else {
+			mulScalarF32AVX512(&o[0], &a[0], n, b[0])
+		}
+		return true
+	}
+	_ = b[n-1]
+	if op == OpAdd {
+		addF32AVX512(&o[0], &a[0], &b[0], n)
+	} else {
+		mulF32AVX512(&o[0], &a[0], &b[0], n)
+	}
+	return true
+}

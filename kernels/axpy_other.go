@@ -20,3 +20,5 @@ func stride2Gather32(dst, src []float32) bool { return false }
 func maxAcc32(acc, x []float32) bool { return false }
 
 func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int) bool { return false }
+
+func binaryRow32(op BinaryOp, o, a, b []float32, ia, ib int) bool { return false }

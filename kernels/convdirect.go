@@ -439,15 +439,26 @@ func (d *DirectConv) outPos(q int) int {
 // m0+1, ….
 func (d *DirectConv) store(y, src []float32, ld, m0, rows, q, n int) {
 	ow, p := d.s.OW, d.s.OH*d.s.OW
+	oh, c := q/d.wq, q%d.wq // one division: the segments then follow the rows
 	for j := 0; j < n; {
-		oh, c := (q+j)/d.wq, (q+j)%d.wq
 		run := min(d.wq-c, n-j)
 		if valid := min(run, ow-c); valid > 0 {
 			o := oh*ow + c
 			for i := 0; i < rows; i++ {
-				copy(y[(m0+i)*p+o:(m0+i)*p+o+valid], src[i*ld+j:i*ld+j+valid])
+				dst := y[(m0+i)*p+o : (m0+i)*p+o+valid]
+				s := src[i*ld+j : i*ld+j+valid]
+				if valid <= 16 {
+					// Short rows (small planes): a loop costs less than
+					// a copy call.
+					for k, v := range s {
+						dst[k] = v
+					}
+				} else {
+					copy(dst, s)
+				}
 			}
 		}
 		j += run
+		oh, c = oh+1, 0
 	}
 }

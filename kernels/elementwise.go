@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // Number is the element types of MLE's arithmetic ops.
 type Number interface {
 	~float32 | ~float64 | ~int32 | ~int64
@@ -133,6 +135,9 @@ func BinaryRange[T Number](op BinaryOp, s *Strided, out, a, b []T, lo, hi int) {
 
 func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	n := len(o)
+	if isFloat32Num[T]() && binaryRow32(op, numF32(o), numF32(a), numF32(b), ia, ib) {
+		return
+	}
 	if op == OpDiv && !isInteger[T]() {
 		op = opFloatDiv // IEEE division: no zero check per element
 	}
@@ -207,6 +212,18 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 
 // opFloatDiv is OpDiv for float types, chosen once per row.
 const opFloatDiv BinaryOp = 255
+
+// isFloat32Num is isFloat32 for any Number.
+func isFloat32Num[T Number]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
+}
+
+// numF32 views s as float32 (T must be float32).
+func numF32[T Number](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
 
 func isInteger[T Number]() bool {
 	var z T
