@@ -218,6 +218,9 @@ func (e *convExec) planDirect(threads int) {
 func (e *convExec) directSplit(n int) directSplit {
 	mb, qb := e.direct.Blocks()
 	qb *= n
+	if qb == 0 || mb == 0 { // no images: nothing to split (plans give empty outputs no kernel)
+		return directSplit{gPer: 1, tq: 1, tb: 1, nqPer: 1, nbPer: 1}
+	}
 	want := 1
 	if e.threads > 1 {
 		want = 3 * e.threads // enough that uneven tasks even out
