@@ -125,11 +125,13 @@ func addScalarF32AVX512(o, a *float32, n int, y float32)
 func mulScalarF32AVX512(o, a *float32, n int, y float32)
 
 // binaryRow32 is binaryRow's float32 Add and Mul of contiguous a and b (or
-// a scalar b, ib 0) with the AVX-512 loops: the same bits as the scalar
-// loop, a being the first operand in both. False when it does not apply.
+// a scalar b, ib 0) with the AVX-512 loops, at every length: which NaN a
+// NaN op NaN gives is then always the first operand's (x86's rule), where
+// Go's scalar code leaves the operand order to the compiler (a build with
+// -race swapped them). False when it does not apply.
 func binaryRow32(op BinaryOp, o, a, b []float32, ia, ib int) bool {
 	n := len(o)
-	if !axpyAsm || ia != 1 || (ib != 0 && ib != 1) || (op != OpAdd && op != OpMul) || n < 16 {
+	if !axpyAsm || ia != 1 || (ib != 0 && ib != 1) || (op != OpAdd && op != OpMul) || n == 0 {
 		return false
 	}
 	_ = a[n-1]
