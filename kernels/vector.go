@@ -1,7 +1,9 @@
 package kernels
 
 // Vector loops over float slices: an axpy, a max and a fill, with AVX-512
-// versions of the first two for float32 (vector_amd64.s, with the other small AVX-512 loops: HardSwish, max-pool rows, stride-2 gathers, float32 Add and Mul).
+// versions of the first two for float32 (vector_amd64.s, which holds the
+// other small AVX-512 loops too: HardSwish, max-pool rows, stride-2
+// gathers, float32 Add and Mul).
 
 import (
 	"math"
