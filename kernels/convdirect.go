@@ -237,11 +237,12 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 				}
 				continue
 			}
-			if s.SW == 2 && r1 > r0 && w > 0 {
-				ih := r0*s.SH + fh - s.PH
-				if stride2GatherRows32(dst[r0*d.wq+lo:], d.wq, src[ih*s.W+iw:], s.SH*s.W, r1-r0, w) {
-					continue
+			if s.SW == 2 {
+				if r1 > r0 && w > 0 {
+					ih := r0*s.SH + fh - s.PH
+					gatherStride2Rows(dst[r0*d.wq+lo:], d.wq, src[ih*s.W+iw:], s.SH*s.W, r1-r0, w)
 				}
+				continue
 			}
 			for r := r0; r < r1; r++ {
 				row := dst[r*d.wq : (r+1)*d.wq]
@@ -249,9 +250,6 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 				out := row[lo:hi]
 				in := src[ih*s.W+iw : ih*s.W+s.W]
 				in = in[:(len(out)-1)*s.SW+1]
-				if s.SW == 2 && stride2Gather32(out, in) {
-					continue
-				}
 				for c := range out {
 					out[c] = in[c*s.SW]
 				}
@@ -277,6 +275,18 @@ func (d *DirectConv) TaskElems(nb, nq int) int {
 		n += d.cg * d.micro.nr // the last block's copy of the input
 	}
 	return n
+}
+
+// gatherStride2Rows sets dst[r·ldd+c] = src[r·lds+2c] for r < rows and
+// c < n: one AVX-512 call over the rows where there is one (a call per row
+// costs more than small rows' gathers), else a row at a time.
+func gatherStride2Rows(dst []float32, ldd int, src []float32, lds, rows, n int) {
+	if stride2GatherRows32(dst, ldd, src, lds, rows, n) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		gatherStride(dst[r*ldd:r*ldd+n], src[r*lds:], 2)
+	}
 }
 
 // insideSpan returns the indices [lo, hi) among 0…n−1 whose input index
