@@ -13,7 +13,7 @@
 // conv writes the direct-convolution micro-kernels, kernels/conv_amd64.s
 // and kernels/conv_stub_amd64.go, the same way from asmgen/conv.
 //
-// TestGemmAsmGenerated (package kernels) fails when the committed files
-// differ from what the generator writes; it skips when avo is not in the
-// module cache, since it runs offline.
+// TestGemmAsmGenerated and TestConvAsmGenerated (package kernels) fail when
+// the committed files differ from what the generators write; the go command
+// fetches avo for them like any module.
 package asmgen
