@@ -379,9 +379,9 @@ func TestHardSwishFloat32Exact(t *testing.T) {
 	}
 }
 
-// TestBinaryRowFloat32Exact checks binaryRow's float32 Add and Mul (row and
-// scalar b) bit for bit, NaN payloads included: the first operand's NaN
-// wins, at every length.
+// TestBinaryRowFloat32Exact checks binaryRow's float32 Add and Mul (two
+// rows, a scalar second operand, a scalar first one) bit for bit, NaN
+// payloads included: the first operand's NaN wins, at every length.
 func TestBinaryRowFloat32Exact(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 0))
 	val := func() float32 {
@@ -399,30 +399,37 @@ func TestBinaryRowFloat32Exact(t *testing.T) {
 			a[i], b[i] = val(), val()
 		}
 		for _, op := range []BinaryOp{OpAdd, OpMul} {
-			for _, ib := range []int{1, 0} {
-				bb := b
+			for _, st := range [][2]int{{1, 1}, {1, 0}, {0, 1}} {
+				ia, ib := st[0], st[1]
+				aa, bb := a, b
+				if ia == 0 {
+					aa = []float32{val()}
+					if n%3 == 0 {
+						aa[0] = math.Float32frombits(0x7f800001 + uint32(n)) // a signalling NaN: every result is it, quieted
+					}
+				}
 				if ib == 0 {
 					bb = []float32{val()}
 				}
-				binaryRow(op, o, a, bb, 1, ib)
+				binaryRow(op, o, aa, bb, ia, ib)
 				for i := range o {
-					y := bb[i*ib]
+					x, y := aa[i*ia], bb[i*ib]
 					var want float32
 					switch {
-					// x86's rule, spelled out: Go's own a + y leaves the
+					// x86's rule, spelled out: Go's own x + y leaves the
 					// operand order to the compiler.
-					case a[i] != a[i]:
-						want = math.Float32frombits(math.Float32bits(a[i]) | 1<<22)
+					case x != x:
+						want = math.Float32frombits(math.Float32bits(x) | 1<<22)
 					case y != y:
 						want = math.Float32frombits(math.Float32bits(y) | 1<<22)
 					case op == OpAdd:
-						want = a[i] + y
+						want = x + y
 					default:
-						want = a[i] * y
+						want = x * y
 					}
 					if math.Float32bits(o[i]) != math.Float32bits(want) {
-						t.Fatalf("n=%d op=%v ib=%d: %x op %x = %x, want %x", n, op, ib,
-							math.Float32bits(a[i]), math.Float32bits(y), math.Float32bits(o[i]), math.Float32bits(want))
+						t.Fatalf("n=%d op=%v ia=%d ib=%d: %x op %x = %x, want %x", n, op, ia, ib,
+							math.Float32bits(x), math.Float32bits(y), math.Float32bits(o[i]), math.Float32bits(want))
 					}
 				}
 			}

@@ -125,13 +125,26 @@ func addScalarF32AVX512(o, a *float32, n int, y float32)
 func mulScalarF32AVX512(o, a *float32, n int, y float32)
 
 // binaryRow32 is binaryRow's float32 Add and Mul of contiguous a and b (or
-// a scalar b, ib 0) with the AVX-512 loops, at every length: which NaN a
-// NaN op NaN gives is then always the first operand's (x86's rule), where
-// Go's scalar code leaves the operand order to the compiler (a build with
-// -race swapped them). False when it does not apply.
+// a scalar a or b: ia or ib 0) with the AVX-512 loops, at every length:
+// which NaN a NaN op NaN gives is then always the first operand's (x86's
+// rule), where Go's scalar code leaves the operand order to the compiler
+// (a build with -race swapped them). False when it does not apply.
 func binaryRow32(op BinaryOp, o, a, b []float32, ia, ib int) bool {
 	n := len(o)
-	if !axpyAsm || ia != 1 || (ib != 0 && ib != 1) || (op != OpAdd && op != OpMul) || n == 0 {
+	if !axpyAsm || (op != OpAdd && op != OpMul) || n == 0 {
+		return false
+	}
+	if ia == 0 && ib == 1 {
+		// A scalar first operand (torchvision's squeeze-and-excite scales
+		// as scale · x): a NaN there is every result, quieted; otherwise
+		// the operand order changes no bit, and the loops take x first.
+		if y := a[0]; y != y {
+			Fill(o, math.Float32frombits(math.Float32bits(y)|1<<22))
+			return true
+		}
+		a, b, ia, ib = b, a, 1, 0
+	}
+	if ia != 1 || (ib != 0 && ib != 1) {
 		return false
 	}
 	_ = a[n-1]
