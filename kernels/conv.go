@@ -249,6 +249,24 @@ func AvgPoolPlane[T Float](out, x []T, s *ConvShape, includePad bool) {
 	}
 }
 
+// AvgRows sets out[r] to the mean of row r of x (rows of n elements) for
+// every r < len(out), as AdaptivePoolPlane's global average does a plane:
+// one call for all the rows where the AVX-512 loop exists.
+func AvgRows[T Float](out, x []T, n int) {
+	rows := len(out)
+	if rows == 0 || n <= 0 {
+		return
+	}
+	_ = x[rows*n-1]
+	if isFloat32[T]() && blockAsm {
+		avgRows32AVX512(&asF32(out)[0], &asF32(x)[0], rows, n, float64(n))
+		return
+	}
+	for r := range out {
+		AdaptivePoolPlane(out[r:r+1], x[r*n:(r+1)*n], 1, n, 1, 1, false)
+	}
+}
+
 // AdaptiveBounds returns the input span [lo, hi) of adaptive-pooling
 // window i of out over in elements: [floor(i·in/out), ceil((i+1)·in/out)).
 func AdaptiveBounds(i, in, out int) (lo, hi int) {

@@ -846,3 +846,562 @@ loopDW:
 	VMOVUPS      Z1, 64(SI)
 	VZEROUPPER
 	RET
+
+// func sconvDW16(n int, taps int, offs *int32, w *float32, x *float32, bias *float32, out *float32, pix *int32)
+// Requires: AVX, AVX512F
+TEXT ·sconvDW16(SB), NOSPLIT, $0-64
+	MOVQ    bias+40(FP), AX
+	VMOVUPS (AX), Z31
+
+dw16g8:
+	CMPQ    n+0(FP), $0x08
+	JLT     dw16g8next
+	MOVQ    x+32(FP), AX
+	MOVQ    pix+56(FP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), DI
+	LEAQ    (AX)(DI*4), DI
+	MOVLQSX 16(CX), R8
+	LEAQ    (AX)(R8*4), R8
+	MOVLQSX 20(CX), R9
+	LEAQ    (AX)(R9*4), R9
+	MOVLQSX 24(CX), R10
+	LEAQ    (AX)(R10*4), R10
+	MOVLQSX 28(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	ADDQ    $0x20, pix+56(FP)
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	MOVQ    taps+8(FP), AX
+	MOVQ    offs+16(FP), R11
+	MOVQ    w+24(FP), R12
+
+dw16g8tap:
+	MOVLQSX     (R11), R13
+	VMOVUPS     (R12), Z30
+	VFMADD231PS (DX)(R13*4), Z30, Z0
+	VFMADD231PS (BX)(R13*4), Z30, Z1
+	VFMADD231PS (SI)(R13*4), Z30, Z2
+	VFMADD231PS (DI)(R13*4), Z30, Z3
+	VFMADD231PS (R8)(R13*4), Z30, Z4
+	VFMADD231PS (R9)(R13*4), Z30, Z5
+	VFMADD231PS (R10)(R13*4), Z30, Z6
+	VFMADD231PS (CX)(R13*4), Z30, Z7
+	ADDQ        $0x04, R11
+	ADDQ        $0x40, R12
+	DECQ        AX
+	JNZ         dw16g8tap
+	MOVQ        out+48(FP), AX
+	VMOVUPS     Z0, (AX)
+	VMOVUPS     Z1, 64(AX)
+	VMOVUPS     Z2, 128(AX)
+	VMOVUPS     Z3, 192(AX)
+	VMOVUPS     Z4, 256(AX)
+	VMOVUPS     Z5, 320(AX)
+	VMOVUPS     Z6, 384(AX)
+	VMOVUPS     Z7, 448(AX)
+	ADDQ        $0x00000200, out+48(FP)
+	SUBQ        $0x08, n+0(FP)
+	JMP         dw16g8
+
+dw16g8next:
+	CMPQ    n+0(FP), $0x04
+	JLT     dw16g4next
+	MOVQ    x+32(FP), AX
+	MOVQ    pix+56(FP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), BX
+	LEAQ    (AX)(BX*4), BX
+	MOVLQSX 8(CX), SI
+	LEAQ    (AX)(SI*4), SI
+	MOVLQSX 12(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	ADDQ    $0x10, pix+56(FP)
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	MOVQ    taps+8(FP), AX
+	MOVQ    offs+16(FP), DI
+	MOVQ    w+24(FP), R8
+
+dw16g4tap:
+	MOVLQSX     (DI), R9
+	VMOVUPS     (R8), Z30
+	VFMADD231PS (DX)(R9*4), Z30, Z0
+	VFMADD231PS (BX)(R9*4), Z30, Z1
+	VFMADD231PS (SI)(R9*4), Z30, Z2
+	VFMADD231PS (CX)(R9*4), Z30, Z3
+	ADDQ        $0x04, DI
+	ADDQ        $0x40, R8
+	DECQ        AX
+	JNZ         dw16g4tap
+	MOVQ        out+48(FP), AX
+	VMOVUPS     Z0, (AX)
+	VMOVUPS     Z1, 64(AX)
+	VMOVUPS     Z2, 128(AX)
+	VMOVUPS     Z3, 192(AX)
+	ADDQ        $0x00000100, out+48(FP)
+	SUBQ        $0x04, n+0(FP)
+
+dw16g4next:
+	CMPQ    n+0(FP), $0x02
+	JLT     dw16g2next
+	MOVQ    x+32(FP), AX
+	MOVQ    pix+56(FP), CX
+	MOVLQSX (CX), DX
+	LEAQ    (AX)(DX*4), DX
+	MOVLQSX 4(CX), CX
+	LEAQ    (AX)(CX*4), CX
+	ADDQ    $0x08, pix+56(FP)
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	MOVQ    taps+8(FP), AX
+	MOVQ    offs+16(FP), BX
+	MOVQ    w+24(FP), SI
+
+dw16g2tap:
+	MOVLQSX     (BX), DI
+	VMOVUPS     (SI), Z30
+	VFMADD231PS (DX)(DI*4), Z30, Z0
+	VFMADD231PS (CX)(DI*4), Z30, Z1
+	ADDQ        $0x04, BX
+	ADDQ        $0x40, SI
+	DECQ        AX
+	JNZ         dw16g2tap
+	MOVQ        out+48(FP), AX
+	VMOVUPS     Z0, (AX)
+	VMOVUPS     Z1, 64(AX)
+	ADDQ        $0x00000080, out+48(FP)
+	SUBQ        $0x02, n+0(FP)
+
+dw16g2next:
+	CMPQ    n+0(FP), $0x01
+	JLT     dw16g1next
+	MOVQ    x+32(FP), AX
+	MOVQ    pix+56(FP), CX
+	MOVLQSX (CX), CX
+	LEAQ    (AX)(CX*4), CX
+	ADDQ    $0x04, pix+56(FP)
+	VMOVAPS Z31, Z0
+	MOVQ    taps+8(FP), AX
+	MOVQ    offs+16(FP), DX
+	MOVQ    w+24(FP), BX
+
+dw16g1tap:
+	MOVLQSX     (DX), SI
+	VMOVUPS     (BX), Z30
+	VFMADD231PS (CX)(SI*4), Z30, Z0
+	ADDQ        $0x04, DX
+	ADDQ        $0x40, BX
+	DECQ        AX
+	JNZ         dw16g1tap
+	MOVQ        out+48(FP), AX
+	VMOVUPS     Z0, (AX)
+	ADDQ        $0x00000040, out+48(FP)
+	SUBQ        $0x01, n+0(FP)
+
+dw16g1next:
+	VZEROUPPER
+	RET
+
+// func transpose16F32(dst *float32, ldd int, src *float32, lds int, r int, c int, w int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·transpose16F32(SB), NOSPLIT, $0-56
+	MOVQ      src+16(FP), AX
+	MOVQ      lds+24(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      c+40(FP), DX
+	MOVQ      r+32(FP), BX
+	MOVQ      $0x0000ffff, SI
+	BZHIQ     DX, SI, SI
+	KMOVW     SI, K1
+	CMPQ      BX, $0x00
+	JLE       tr16zero0
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ      CX, AX
+	CMPQ      BX, $0x01
+	JLE       tr16zero1
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ      CX, AX
+	CMPQ      BX, $0x02
+	JLE       tr16zero2
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ      CX, AX
+	CMPQ      BX, $0x03
+	JLE       tr16zero3
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ      CX, AX
+	CMPQ      BX, $0x04
+	JLE       tr16zero4
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ      CX, AX
+	CMPQ      BX, $0x05
+	JLE       tr16zero5
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ      CX, AX
+	CMPQ      BX, $0x06
+	JLE       tr16zero6
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ      CX, AX
+	CMPQ      BX, $0x07
+	JLE       tr16zero7
+	VMOVUPS.Z (AX), K1, Z7
+	ADDQ      CX, AX
+	CMPQ      BX, $0x08
+	JLE       tr16zero8
+	VMOVUPS.Z (AX), K1, Z8
+	ADDQ      CX, AX
+	CMPQ      BX, $0x09
+	JLE       tr16zero9
+	VMOVUPS.Z (AX), K1, Z9
+	ADDQ      CX, AX
+	CMPQ      BX, $0x0a
+	JLE       tr16zero10
+	VMOVUPS.Z (AX), K1, Z10
+	ADDQ      CX, AX
+	CMPQ      BX, $0x0b
+	JLE       tr16zero11
+	VMOVUPS.Z (AX), K1, Z11
+	ADDQ      CX, AX
+	CMPQ      BX, $0x0c
+	JLE       tr16zero12
+	VMOVUPS.Z (AX), K1, Z12
+	ADDQ      CX, AX
+	CMPQ      BX, $0x0d
+	JLE       tr16zero13
+	VMOVUPS.Z (AX), K1, Z13
+	ADDQ      CX, AX
+	CMPQ      BX, $0x0e
+	JLE       tr16zero14
+	VMOVUPS.Z (AX), K1, Z14
+	ADDQ      CX, AX
+	CMPQ      BX, $0x0f
+	JLE       tr16zero15
+	VMOVUPS.Z (AX), K1, Z15
+	JMP       tr16shuffle
+
+tr16zero0:
+	VXORPS Z0, Z0, Z0
+
+tr16zero1:
+	VXORPS Z1, Z1, Z1
+
+tr16zero2:
+	VXORPS Z2, Z2, Z2
+
+tr16zero3:
+	VXORPS Z3, Z3, Z3
+
+tr16zero4:
+	VXORPS Z4, Z4, Z4
+
+tr16zero5:
+	VXORPS Z5, Z5, Z5
+
+tr16zero6:
+	VXORPS Z6, Z6, Z6
+
+tr16zero7:
+	VXORPS Z7, Z7, Z7
+
+tr16zero8:
+	VXORPS Z8, Z8, Z8
+
+tr16zero9:
+	VXORPS Z9, Z9, Z9
+
+tr16zero10:
+	VXORPS Z10, Z10, Z10
+
+tr16zero11:
+	VXORPS Z11, Z11, Z11
+
+tr16zero12:
+	VXORPS Z12, Z12, Z12
+
+tr16zero13:
+	VXORPS Z13, Z13, Z13
+
+tr16zero14:
+	VXORPS Z14, Z14, Z14
+
+tr16zero15:
+	VXORPS Z15, Z15, Z15
+
+tr16shuffle:
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z17
+	VUNPCKLPS  Z3, Z2, Z18
+	VUNPCKHPS  Z3, Z2, Z19
+	VUNPCKLPS  Z5, Z4, Z20
+	VUNPCKHPS  Z5, Z4, Z21
+	VUNPCKLPS  Z7, Z6, Z22
+	VUNPCKHPS  Z7, Z6, Z23
+	VUNPCKLPS  Z9, Z8, Z24
+	VUNPCKHPS  Z9, Z8, Z25
+	VUNPCKLPS  Z11, Z10, Z26
+	VUNPCKHPS  Z11, Z10, Z27
+	VUNPCKLPS  Z13, Z12, Z28
+	VUNPCKHPS  Z13, Z12, Z29
+	VUNPCKLPS  Z15, Z14, Z30
+	VUNPCKHPS  Z15, Z14, Z31
+	VSHUFPS    $0x44, Z18, Z16, Z0
+	VSHUFPS    $0xee, Z18, Z16, Z1
+	VSHUFPS    $0x44, Z19, Z17, Z2
+	VSHUFPS    $0xee, Z19, Z17, Z3
+	VSHUFPS    $0x44, Z22, Z20, Z4
+	VSHUFPS    $0xee, Z22, Z20, Z5
+	VSHUFPS    $0x44, Z23, Z21, Z6
+	VSHUFPS    $0xee, Z23, Z21, Z7
+	VSHUFPS    $0x44, Z26, Z24, Z8
+	VSHUFPS    $0xee, Z26, Z24, Z9
+	VSHUFPS    $0x44, Z27, Z25, Z10
+	VSHUFPS    $0xee, Z27, Z25, Z11
+	VSHUFPS    $0x44, Z30, Z28, Z12
+	VSHUFPS    $0xee, Z30, Z28, Z13
+	VSHUFPS    $0x44, Z31, Z29, Z14
+	VSHUFPS    $0xee, Z31, Z29, Z15
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z20
+	VSHUFF32X4 $0x88, Z12, Z8, Z24
+	VSHUFF32X4 $0xdd, Z12, Z8, Z28
+	VSHUFF32X4 $0x88, Z5, Z1, Z17
+	VSHUFF32X4 $0xdd, Z5, Z1, Z21
+	VSHUFF32X4 $0x88, Z13, Z9, Z25
+	VSHUFF32X4 $0xdd, Z13, Z9, Z29
+	VSHUFF32X4 $0x88, Z6, Z2, Z18
+	VSHUFF32X4 $0xdd, Z6, Z2, Z22
+	VSHUFF32X4 $0x88, Z14, Z10, Z26
+	VSHUFF32X4 $0xdd, Z14, Z10, Z30
+	VSHUFF32X4 $0x88, Z7, Z3, Z19
+	VSHUFF32X4 $0xdd, Z7, Z3, Z23
+	VSHUFF32X4 $0x88, Z15, Z11, Z27
+	VSHUFF32X4 $0xdd, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z24, Z16, Z0
+	VSHUFF32X4 $0xdd, Z24, Z16, Z8
+	VSHUFF32X4 $0x88, Z25, Z17, Z1
+	VSHUFF32X4 $0xdd, Z25, Z17, Z9
+	VSHUFF32X4 $0x88, Z26, Z18, Z2
+	VSHUFF32X4 $0xdd, Z26, Z18, Z10
+	VSHUFF32X4 $0x88, Z27, Z19, Z3
+	VSHUFF32X4 $0xdd, Z27, Z19, Z11
+	VSHUFF32X4 $0x88, Z28, Z20, Z4
+	VSHUFF32X4 $0xdd, Z28, Z20, Z12
+	VSHUFF32X4 $0x88, Z29, Z21, Z5
+	VSHUFF32X4 $0xdd, Z29, Z21, Z13
+	VSHUFF32X4 $0x88, Z30, Z22, Z6
+	VSHUFF32X4 $0xdd, Z30, Z22, Z14
+	VSHUFF32X4 $0x88, Z31, Z23, Z7
+	VSHUFF32X4 $0xdd, Z31, Z23, Z15
+	MOVQ       dst+0(FP), AX
+	MOVQ       ldd+8(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       w+48(FP), BX
+	MOVQ       $0x0000ffff, SI
+	BZHIQ      BX, SI, SI
+	KMOVW      SI, K2
+	CMPQ       DX, $0x00
+	JLE        tr16done
+	VMOVUPS    Z0, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x01
+	JLE        tr16done
+	VMOVUPS    Z1, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x02
+	JLE        tr16done
+	VMOVUPS    Z2, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x03
+	JLE        tr16done
+	VMOVUPS    Z3, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x04
+	JLE        tr16done
+	VMOVUPS    Z4, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x05
+	JLE        tr16done
+	VMOVUPS    Z5, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x06
+	JLE        tr16done
+	VMOVUPS    Z6, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x07
+	JLE        tr16done
+	VMOVUPS    Z7, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x08
+	JLE        tr16done
+	VMOVUPS    Z8, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x09
+	JLE        tr16done
+	VMOVUPS    Z9, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0a
+	JLE        tr16done
+	VMOVUPS    Z10, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0b
+	JLE        tr16done
+	VMOVUPS    Z11, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0c
+	JLE        tr16done
+	VMOVUPS    Z12, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0d
+	JLE        tr16done
+	VMOVUPS    Z13, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0e
+	JLE        tr16done
+	VMOVUPS    Z14, K2, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0f
+	JLE        tr16done
+	VMOVUPS    Z15, K2, (AX)
+
+tr16done:
+	VZEROUPPER
+	RET
+
+// func copyBlock32AVX512(dst *float32, ldd int, src *float32, lds int, rows int, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·copyBlock32AVX512(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), AX
+	MOVQ  ldd+8(FP), CX
+	MOVQ  src+16(FP), DX
+	MOVQ  lds+24(FP), BX
+	MOVQ  rows+32(FP), SI
+	MOVQ  n+40(FP), DI
+	SHLQ  $0x02, CX
+	SHLQ  $0x02, BX
+	MOVQ  DI, R9
+	ANDQ  $0x0f, DI
+	MOVQ  $0x0000ffff, R8
+	BZHIQ DI, R8, R8
+	KMOVW R8, K1
+	SHRQ  $0x04, R9
+	TESTQ SI, SI
+	JZ    cbdone
+
+cbrow:
+	MOVQ DX, DI
+	MOVQ AX, R8
+	MOVQ R9, R10
+
+cbvec:
+	TESTQ   R10, R10
+	JZ      cbtail
+	VMOVUPS (DI), Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, R8
+	DECQ    R10
+	JMP     cbvec
+
+cbtail:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS   Z0, K1, (R8)
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+	DECQ      SI
+	JNZ       cbrow
+
+cbdone:
+	VZEROUPPER
+	RET
+
+// func avgRows32AVX512(out *float32, x *float32, rows int, n int, div float64)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2
+TEXT ·avgRows32AVX512(SB), NOSPLIT, $0-40
+	MOVQ  out+0(FP), AX
+	MOVQ  x+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  n+24(FP), BX
+	MOVSD div+32(FP), X6
+	MOVQ  BX, SI
+	ANDQ  $0x1f, SI
+	MOVQ  BX, R8
+	SUBQ  SI, R8
+	MOVL  $0xffffffff, DI
+	BZHIQ SI, DI, DI
+	KMOVW DI, K1
+	SHRQ  $0x08, DI
+	KMOVW DI, K2
+	SHRQ  $0x08, DI
+	KMOVW DI, K3
+	SHRQ  $0x08, DI
+	KMOVW DI, K4
+	SHLQ  $0x02, BX
+	TESTQ DX, DX
+	JZ    avgdone
+
+avgrow:
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	MOVQ   CX, SI
+	MOVQ   R8, DI
+
+avg32:
+	TESTQ     DI, DI
+	JZ        avgtail
+	VCVTPS2PD (SI), Z4
+	VADDPD    Z4, Z0, Z0
+	VCVTPS2PD 32(SI), Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 64(SI), Z4
+	VADDPD    Z4, Z2, Z2
+	VCVTPS2PD 96(SI), Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      $0x80, SI
+	SUBQ      $0x20, DI
+	JMP       avg32
+
+avgtail:
+	VCVTPS2PD.Z   (SI), K1, Z4
+	VADDPD        Z4, Z0, Z0
+	VCVTPS2PD.Z   32(SI), K2, Z4
+	VADDPD        Z4, Z1, Z1
+	VCVTPS2PD.Z   64(SI), K3, Z4
+	VADDPD        Z4, Z2, Z2
+	VCVTPS2PD.Z   96(SI), K4, Z4
+	VADDPD        Z4, Z3, Z3
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VADDPD        Y5, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X5
+	VADDPD        X5, X0, X0
+	VPERMILPD     $0x01, X0, X5
+	VADDSD        X5, X0, X0
+	VDIVSD        X6, X0, X0
+	VCVTSD2SS     X0, X0, X0
+	VMOVSS        X0, (AX)
+	ADDQ          $0x04, AX
+	ADDQ          BX, CX
+	DECQ          DX
+	JNZ           avgrow
+
+avgdone:
+	VZEROUPPER
+	RET

@@ -56,3 +56,27 @@ func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, 
 //
 //go:noescape
 func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+
+// sconvDW16 is the AVX-512F channel-blocked depthwise-convolution kernel:
+// out[r·16+l] = bias[l] + Σt w[t·16+l]·x[pix[r]+offs[t]+l] for r < n pixels and l < 16
+// channels, the taps t < taps (>= 1) in order, offsets in float32s.
+//
+//go:noescape
+func sconvDW16(n int, taps int, offs *int32, w *float32, x *float32, bias *float32, out *float32, pix *int32)
+
+// transpose16F32 sets dst[j·ldd+i] = src[i·lds+j] (0 for i >= r) for j < c and i < w,
+// where r, c, w <= 16; strides in float32s.
+//
+//go:noescape
+func transpose16F32(dst *float32, ldd int, src *float32, lds int, r int, c int, w int)
+
+// copyBlock32AVX512 sets dst[i·ldd+j] = src[i·lds+j] for i < rows and j < n (strides in float32s);
+// 16 at a time, a masked tail.
+//
+//go:noescape
+func copyBlock32AVX512(dst *float32, ldd int, src *float32, lds int, rows int, n int)
+
+// avgRows32AVX512 sets out[r] = float32(Σj x[r·n+j] / div) for r < rows, summed in vmath.Sum32's order.
+//
+//go:noescape
+func avgRows32AVX512(out *float32, x *float32, rows int, n int, div float64)

@@ -224,9 +224,18 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 			at := img*d.imgStride + (slot*d.c+ci)*d.planeLen
 			dst := planes[at : at+d.planeLen]
 			src := x[cg*hw : cg*hw+hw]
-			// The padding is zero: one clear of the plane costs less than
-			// the per-row ones of small planes (most of mobilenet's).
-			clear(dst)
+			// The padding is zero: one clear of a small plane costs less
+			// than per-row ones; a large plane clears only its border.
+			if d.planeLen < planeClearWhole {
+				clear(dst)
+			} else {
+				clear(dst[:r0*d.wq])
+				clear(dst[r1*d.wq:])
+				for r := r0; r < r1; r++ {
+					clear(dst[r*d.wq : r*d.wq+lo])
+					clear(dst[r*d.wq+hi : (r+1)*d.wq])
+				}
+			}
 			iw := lo*s.SW + fw - s.PW
 			w := hi - lo
 			if s.SW == 1 {
@@ -260,6 +269,10 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 		clear(planes[n*d.imgStride : n*d.imgStride+d.slack()])
 	}
 }
+
+// planeClearWhole is the plane size (float32s) from which BuildPlanes
+// clears only the border, not the whole plane, before copying the input in.
+const planeClearWhole = 2048
 
 // convChunkBytes bounds the weights one tile's pass reads (a block of
 // channels' taps over a range of input channels): passes over larger
@@ -453,22 +466,34 @@ func (d *DirectConv) store(y, src []float32, ld, m0, rows, q, n int) {
 	for j := 0; j < n; {
 		run := min(d.wq-c, n-j)
 		if valid := min(run, ow-c); valid > 0 {
-			o := oh*ow + c
-			for i := 0; i < rows; i++ {
-				dst := y[(m0+i)*p+o : (m0+i)*p+o+valid]
-				s := src[i*ld+j : i*ld+j+valid]
-				if valid <= 16 {
-					// Short rows (small planes): a loop costs less than
-					// a copy call.
-					for k, v := range s {
-						dst[k] = v
-					}
-				} else {
-					copy(dst, s)
-				}
-			}
+			copyBlock(y[m0*p+oh*ow+c:], p, src[j:], ld, rows, valid)
 		}
 		j += run
 		oh, c = oh+1, 0
+	}
+}
+
+// copyBlock sets dst[i·ldd+j] = src[i·lds+j] for i < rows and j < n: one
+// AVX-512 call where there is one (a call per short row costs more than
+// its copy), else a row at a time.
+func copyBlock(dst []float32, ldd int, src []float32, lds, rows, n int) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	_ = dst[(rows-1)*ldd+n-1]
+	_ = src[(rows-1)*lds+n-1]
+	if blockAsm {
+		copyBlock32AVX512(&dst[0], ldd, &src[0], lds, rows, n)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		d, s := dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n]
+		if n <= 16 {
+			for k, v := range s {
+				d[k] = v
+			}
+		} else {
+			copy(d, s)
+		}
 	}
 }

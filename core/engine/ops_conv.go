@@ -3,7 +3,8 @@ package engine
 // Conv and ConvTranspose (NCW / NCHW). A float32 Conv runs on the direct
 // kernels where this build has them (kernels/convdirect.go): phase planes
 // of the input, a register tile read through tap offsets, weights packed
-// once per Model. Otherwise Conv is a GEMM per image and group,
+// once per Model; a float32 depthwise Conv (one input and one output
+// channel per group) runs 16 channels to a vector (kernels/dwblocked.go). Otherwise Conv is a GEMM per image and group,
 // Y[M, P] = W[M, K] · col[K, P] (K = C/group·KH·KW, P = OH·OW), with the
 // weights as A and the im2col matrix built in column tiles that stay in
 // cache until the GEMM reads them; a 1×1 stride-1 unpadded conv reads X
@@ -58,7 +59,18 @@ func (cc *convCompiled) Bind(b *BindCtx) (Executor, error) {
 type convPacks struct {
 	mu   sync.Mutex
 	by   map[int][]float32 // by DirectConv.Rows()
+	dw   []float32         // for the blocked depthwise kernels
 	wino winoWeights
+}
+
+func (c *convPacks) getDW(d *kernels.DepthwiseBlocked, w []float32) []float32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dw == nil {
+		c.dw = make([]float32, d.PackedElems())
+		d.PackWeights(c.dw, w)
+	}
+	return c.dw
 }
 
 func (c *convPacks) get(d *kernels.DirectConv, w []float32) []float32 {
@@ -108,6 +120,8 @@ type convExec struct {
 	elem                int
 	colPerTile, colSize int       // elements
 	wino                *winoPlan // Winograd (float32 3×3 stride 1, constant weights)
+	// The blocked depthwise path (float32, where this build has it):
+	dw *kernels.DepthwiseBlocked
 	// The direct path (float32 where this build has the kernels):
 	direct      *kernels.DirectConv
 	packs       *convPacks  // nil: weights packed into scratch every run
@@ -139,6 +153,11 @@ func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, thread
 	e.depthwise = e.cg == 1 && e.group > 1
 	e.pointwise = e.s.KH == 1 && e.s.KW == 1 && e.s.SH == 1 && e.s.SW == 1 && e.s.PH == 0 && e.s.PW == 0 &&
 		e.s.OH == e.s.H && e.s.OW == e.s.W
+	if e.dt == dtype.Float32 && e.depthwise && e.mg == 1 {
+		if e.dw = kernels.NewDepthwiseBlocked(&e.s, e.c, e.n, threads); e.dw != nil {
+			return e, nil
+		}
+	}
 	if e.dt == dtype.Float32 && e.p >= directMinPositions {
 		if e.direct = kernels.NewDirectConv(&e.s, e.c, e.group, e.mg); e.direct != nil {
 			e.planDirect(threads)
@@ -265,6 +284,13 @@ func (e *convExec) scratchBytes() int64 {
 	if e.wino != nil {
 		return 4 * int64(e.wino.scratchElems())
 	}
+	if d := e.dw; d != nil {
+		n := int64(roundUpInt(d.BiasElems(), 16))
+		if e.packs == nil {
+			n += int64(d.PackedElems())
+		}
+		return 4 * n
+	}
 	if d := e.direct; d != nil {
 		n := int64(roundUpInt(d.PlaneElems(e.perPass), 16)) + int64(roundUpInt(d.BiasElems(), 16))
 		if e.packs == nil {
@@ -296,6 +322,8 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 	switch {
 	case e.wino != nil:
 		e.runWino(x)
+	case e.dw != nil:
+		e.runDW(x)
 	case e.direct != nil:
 		e.runDirect(x)
 	case e.depthwise:
@@ -354,6 +382,37 @@ func (e *convExec) runDirect(x *RunCtx) {
 	e.planes, e.pw, e.biasPad = nil, nil, nil
 }
 
+// runDW runs the blocked depthwise path: the padded bias (and the packed
+// weights, for weights that are no constant) in scratch, then the tasks.
+func (e *convExec) runDW(x *RunCtx) {
+	d := e.dw
+	sc := f32s(x.Scratch.Host)
+	be := roundUpInt(d.BiasElems(), 16)
+	e.biasPad = sc[:d.BiasElems()]
+	var bias []float32
+	if e.bias != nil {
+		bias = f32s(e.bias)
+	}
+	d.PadBias(e.biasPad, bias)
+	if e.packs != nil {
+		e.pw = e.packs.getDW(d, f32s(e.w))
+	} else {
+		e.pw = sc[be : be+d.PackedElems()]
+		d.PackWeights(e.pw, f32s(e.w))
+	}
+	x.Parallel(d.Tasks(), e)
+	e.pw, e.biasPad = nil, nil
+}
+
+// dwChunk runs task c of the blocked depthwise path.
+func (e *convExec) dwChunk(c int, w *kernels.Worker) {
+	ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
+	if e.res != nil {
+		ep.Residual, ep.LdR = f32s(e.res), e.p
+	}
+	e.dw.Run(f32s(e.y), f32s(e.x), e.pw, e.biasPad, c, &ep, workerScratch[float32](w, e.dw.TaskElems()))
+}
+
 // directChunk builds chunk c of the pass's planes, or computes task c.
 func (e *convExec) directChunk(c int, w *kernels.Worker) {
 	d := e.direct
@@ -379,6 +438,10 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 func (e *convExec) RunChunk(c int, w *kernels.Worker) {
 	if e.wino != nil {
 		e.winoChunk(c, w)
+		return
+	}
+	if e.dw != nil {
+		e.dwChunk(c, w)
 		return
 	}
 	if e.direct != nil {

@@ -93,6 +93,10 @@ func (e *poolExec) RunChunk(c int, w *kernels.Worker) {
 }
 
 func poolPlanes[T kernels.Float](e *poolExec, w *kernels.Worker, y, x []T, r0, r1 int) {
+	if e.kind == poolAdaptiveAvg && e.ohw == 1 {
+		kernels.AvgRows(y[r0:r1], x[r0*e.hw:r1*e.hw], e.hw)
+		return
+	}
 	var tmp []T
 	if e.kind == poolMax {
 		tmp = workerScratch[T](w, kernels.MaxPoolScratch(&e.s))

@@ -156,6 +156,285 @@ func kernelDW(nv int) {
 	RET()
 }
 
+// kernelDW16 generates the channel-blocked depthwise kernel
+// (kernels/dwblocked.go): 16 channels per vector, so each tap is one
+// vector of weights for all of them. The output pixels come with a table
+// of where each reads its input, so a block of G pixels (8 while at least
+// 8 remain, then 4, 2, 1) may span output rows: G FMA chains per tap, one
+// weight load and G FMAs reading the input from memory, whatever the row
+// width. The count and pointers that last across blocks live in the
+// argument frame: the tap loop needs 12 general registers.
+func kernelDW16() {
+	TEXT("sconvDW16", NOSPLIT, "func(n, taps int, offs *int32, w, x, bias, out *float32, pix *int32)")
+	Doc("sconvDW16 is the AVX-512F channel-blocked depthwise-convolution kernel:",
+		"out[r·16+l] = bias[l] + Σt w[t·16+l]·x[pix[r]+offs[t]+l] for r < n pixels and l < 16",
+		"channels, the taps t < taps (>= 1) in order, offsets in float32s.")
+	Pragma("noescape")
+	nMem, outMem, pixMem := argAddr("n"), argAddr("out"), argAddr("pix")
+	bias := Load(Param("bias"), GP64())
+	bv, wv := Z31, Z30
+	VMOVUPS(Mem{Base: bias}, bv)
+	for _, g := range []int{8, 4, 2, 1} {
+		blk, tap, next := fmt.Sprintf("dw16g%d", g), fmt.Sprintf("dw16g%dtap", g), fmt.Sprintf("dw16g%dnext", g)
+		Label(blk)
+		CMPQ(nMem, U8(g))
+		JLT(LabelRef(next))
+		x := Load(Param("x"), GP64())
+		pix := Load(Param("pix"), GP64())
+		base := make([]GPVirtual, g)
+		for r := range base {
+			base[r] = GP64()
+			MOVLQSX(Mem{Base: pix, Disp: 4 * r}, base[r])
+			LEAQ(Mem{Base: x, Index: base[r], Scale: 4}, base[r])
+		}
+		ADDQ(U8(4*g), pixMem)
+		for r := 0; r < g; r++ {
+			VMOVAPS(bv, zmm[r])
+		}
+		t := Load(Param("taps"), GP64())
+		offs := Load(Param("offs"), GP64())
+		w := Load(Param("w"), GP64())
+		Label(tap)
+		off := GP64()
+		MOVLQSX(Mem{Base: offs}, off)
+		VMOVUPS(Mem{Base: w}, wv)
+		for r := 0; r < g; r++ {
+			VFMADD231PS(Mem{Base: base[r], Index: off, Scale: 4}, wv, zmm[r])
+		}
+		ADDQ(U8(4), offs)
+		ADDQ(U8(64), w)
+		DECQ(t)
+		JNZ(LabelRef(tap))
+		out := Load(Param("out"), GP64())
+		for r := 0; r < g; r++ {
+			VMOVUPS(zmm[r], Mem{Base: out, Disp: 64 * r})
+		}
+		ADDQ(U32(64*g), outMem)
+		SUBQ(U8(g), nMem)
+		if g == 8 {
+			JMP(LabelRef(blk)) // the 8-pixel blocks repeat; the others run at most once
+		}
+		Label(next)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// argAddr returns where argument name lives in the frame.
+func argAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// transpose16 generates the 16×16 float32 transpose the blocked depthwise
+// path moves data in and out of its layout with: rows of src (zero past
+// the first r, columns past c not read) become columns of dst, of which
+// the first c rows are written, w lanes each. The transpose itself is the
+// usual three rounds of shuffles: 2×2 blocks of elements (unpack), then of
+// pairs (shufps), then of 128-bit lanes twice (shuff32x4).
+func transpose16() {
+	TEXT("transpose16F32", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, r, c, w int)")
+	Doc("transpose16F32 sets dst[j·ldd+i] = src[i·lds+j] (0 for i >= r) for j < c and i < w,",
+		"where r, c, w <= 16; strides in float32s.")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	c := Load(Param("c"), GP64())
+	r := Load(Param("r"), GP64())
+	mask := GP64()
+	MOVQ(U32(0xffff), mask)
+	BZHIQ(c, mask, mask)
+	KMOVW(mask.As32(), K1)
+	rows := zmm[:16]
+	tmp := zmm[16:]
+	for i := 0; i < 16; i++ {
+		CMPQ(r, U8(i))
+		JLE(LabelRef(fmt.Sprintf("tr16zero%d", i)))
+		VMOVUPS_Z(Mem{Base: src}, K1, rows[i])
+		if i < 15 {
+			ADDQ(lds, src)
+		}
+	}
+	JMP(LabelRef("tr16shuffle"))
+	for i := 0; i < 16; i++ {
+		Label(fmt.Sprintf("tr16zero%d", i))
+		VXORPS(rows[i], rows[i], rows[i])
+	}
+	Label("tr16shuffle")
+	for i := 0; i < 16; i += 2 {
+		VUNPCKLPS(rows[i+1], rows[i], tmp[i])
+		VUNPCKHPS(rows[i+1], rows[i], tmp[i+1])
+	}
+	for q := 0; q < 16; q += 4 {
+		VSHUFPS(U8(0x44), tmp[q+2], tmp[q], rows[q])
+		VSHUFPS(U8(0xee), tmp[q+2], tmp[q], rows[q+1])
+		VSHUFPS(U8(0x44), tmp[q+3], tmp[q+1], rows[q+2])
+		VSHUFPS(U8(0xee), tmp[q+3], tmp[q+1], rows[q+3])
+	}
+	// rows[4h+k] now holds, in 128-bit lane L, column 4L+k of source rows
+	// 4h…4h+3.
+	for k := 0; k < 4; k++ {
+		VSHUFF32X4(U8(0x88), rows[4+k], rows[k], tmp[k])
+		VSHUFF32X4(U8(0xdd), rows[4+k], rows[k], tmp[4+k])
+		VSHUFF32X4(U8(0x88), rows[12+k], rows[8+k], tmp[8+k])
+		VSHUFF32X4(U8(0xdd), rows[12+k], rows[8+k], tmp[12+k])
+	}
+	for k := 0; k < 8; k++ {
+		VSHUFF32X4(U8(0x88), tmp[8+k], tmp[k], rows[k])
+		VSHUFF32X4(U8(0xdd), tmp[8+k], tmp[k], rows[8+k])
+	}
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	w := Load(Param("w"), GP64())
+	MOVQ(U32(0xffff), mask)
+	BZHIQ(w, mask, mask)
+	KMOVW(mask.As32(), K2)
+	for j := 0; j < 16; j++ {
+		CMPQ(c, U8(j))
+		JLE(LabelRef("tr16done"))
+		VMOVUPS(rows[j], K2, Mem{Base: dst})
+		if j < 15 {
+			ADDQ(ldd, dst)
+		}
+	}
+	Label("tr16done")
+	VZEROUPPER()
+	RET()
+}
+
+// copyBlock generates the block copy the direct path stores partial tiles
+// with: one call per run of positions instead of one per row.
+func copyBlock() {
+	TEXT("copyBlock32AVX512", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, rows, n int)")
+	Doc("copyBlock32AVX512 sets dst[i·ldd+j] = src[i·lds+j] for i < rows and j < n (strides in float32s);",
+		"16 at a time, a masked tail.")
+	Pragma("noescape")
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	rows := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	SHLQ(U8(2), ldd)
+	SHLQ(U8(2), lds)
+	mask, nv := GP64(), GP64()
+	MOVQ(n, nv)
+	ANDQ(U8(15), n)
+	MOVQ(U32(0xffff), mask)
+	BZHIQ(n, mask, mask)
+	KMOVW(mask.As32(), K1)
+	SHRQ(U8(4), nv)
+	TESTQ(rows, rows)
+	JZ(LabelRef("cbdone"))
+	Label("cbrow")
+	sp, dp, c := GP64(), GP64(), GP64()
+	MOVQ(src, sp)
+	MOVQ(dst, dp)
+	MOVQ(nv, c)
+	Label("cbvec")
+	TESTQ(c, c)
+	JZ(LabelRef("cbtail"))
+	VMOVUPS(Mem{Base: sp}, Z0)
+	VMOVUPS(Z0, Mem{Base: dp})
+	ADDQ(U8(64), sp)
+	ADDQ(U8(64), dp)
+	DECQ(c)
+	JMP(LabelRef("cbvec"))
+	Label("cbtail")
+	VMOVUPS_Z(Mem{Base: sp}, K1, Z0)
+	VMOVUPS(Z0, K1, Mem{Base: dp})
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	DECQ(rows)
+	JNZ(LabelRef("cbrow"))
+	Label("cbdone")
+	VZEROUPPER()
+	RET()
+}
+
+// avgRows generates global average pooling over float32 rows: each row
+// summed in float64 exactly as vmath.Sum32 sums (32 lanes, element i into
+// lane i mod 32, the tail through zero-masked loads, then the lanes
+// halved pairwise), divided, rounded to float32. One call pools every
+// plane of a chunk instead of a Sum32 call each (squeeze-and-excite pools
+// hundreds of 7×7 planes).
+func avgRows() {
+	TEXT("avgRows32AVX512", NOSPLIT, "func(out, x *float32, rows, n int, div float64)")
+	Doc("avgRows32AVX512 sets out[r] = float32(Σj x[r·n+j] / div) for r < rows, summed in vmath.Sum32's order.")
+	Pragma("noescape")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	rows := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	div := Load(Param("div"), XMM())
+	rem, mask, n32 := GP64(), GP64(), GP64()
+	MOVQ(n, rem)
+	ANDQ(U8(31), rem)
+	MOVQ(n, n32)
+	SUBQ(rem, n32)
+	MOVL(U32(0xffffffff), mask.As32())
+	BZHIQ(rem, mask, mask)
+	ks := []Op{K1, K2, K3, K4}
+	for i, k := range ks {
+		if i > 0 {
+			SHRQ(U8(8), mask)
+		}
+		KMOVW(mask.As32(), k)
+	}
+	SHLQ(U8(2), n)
+	TESTQ(rows, rows)
+	JZ(LabelRef("avgdone"))
+	acc := zmm[:4]
+	Label("avgrow")
+	for _, a := range acc {
+		VXORPD(a, a, a)
+	}
+	p, c := GP64(), GP64()
+	MOVQ(x, p)
+	MOVQ(n32, c)
+	Label("avg32")
+	TESTQ(c, c)
+	JZ(LabelRef("avgtail"))
+	for i, a := range acc {
+		VCVTPS2PD(Mem{Base: p, Disp: 32 * i}, Z4)
+		VADDPD(Z4, a, a)
+	}
+	ADDQ(U8(128), p)
+	SUBQ(U8(32), c)
+	JMP(LabelRef("avg32"))
+	Label("avgtail")
+	// Lanes past the tail add +0, which changes no lane: they start at +0
+	// and round-to-nearest sums never reach −0 from there.
+	for i, a := range acc {
+		VCVTPS2PD_Z(Mem{Base: p, Disp: 32 * i}, ks[i], Z4)
+		VADDPD(Z4, a, a)
+	}
+	VADDPD(Z2, Z0, Z0)
+	VADDPD(Z3, Z1, Z1)
+	VADDPD(Z1, Z0, Z0)
+	VEXTRACTF64X4(U8(1), Z0, Y5)
+	VADDPD(Y5, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X5)
+	VADDPD(X5, X0, X0)
+	VPERMILPD(U8(1), X0, X5)
+	VADDSD(X5, X0, X0)
+	VDIVSD(div, X0, X0)
+	VCVTSD2SS(X0, X0, X0)
+	VMOVSS(X0, Mem{Base: out})
+	ADDQ(U8(4), out)
+	ADDQ(n, x)
+	DECQ(rows)
+	JNZ(LabelRef("avgrow"))
+	Label("avgdone")
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego")
@@ -165,5 +444,9 @@ func main() {
 	for _, nv := range []int{8, 4, 2} {
 		kernelDW(nv)
 	}
+	kernelDW16()
+	transpose16()
+	copyBlock()
+	avgRows()
 	Generate()
 }

@@ -1,0 +1,23 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// blockAsm: the channel-blocked depthwise kernels and the block copy are
+// AVX-512 code, absent from this build (NewDepthwiseBlocked returns nil).
+const blockAsm = false
+
+func sconvDW16(n, taps int, offs *int32, w, x, bias, out *float32, pix *int32) {
+	panic("kernels: no blocked depthwise kernels in this build")
+}
+
+func transpose16F32(dst *float32, ldd int, src *float32, lds int, r, c, w int) {
+	panic("kernels: no blocked depthwise kernels in this build")
+}
+
+func copyBlock32AVX512(dst *float32, ldd int, src *float32, lds int, rows, n int) {
+	panic("kernels: no block copy in this build")
+}
+
+func avgRows32AVX512(out, x *float32, rows, n int, div float64) {
+	panic("kernels: no AVX-512 pooling in this build")
+}
