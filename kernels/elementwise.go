@@ -133,6 +133,10 @@ func BinaryRange[T Number](op BinaryOp, s *Strided, out, a, b []T, lo, hi int) {
 	}
 }
 
+// BinaryRow sets o[i] = a[i] op b[i] for i < len(o) (a and b at least as
+// long): Binary's arithmetic on contiguous rows, without a Strided.
+func BinaryRow[T Number](op BinaryOp, o, a, b []T) { binaryRow(op, o, a, b, 1, 1) }
+
 func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	n := len(o)
 	if isFloat32Num[T]() && binaryRow32(op, numF32(o), numF32(a), numF32(b), ia, ib) {

@@ -352,13 +352,13 @@ func (e *rnnExec[T]) direction(d int, p *kernels.Pool, w *kernels.Worker) {
 				unaryT(kernels.OpTanh, g[3*H:], g[3*H:])
 				gi, go_, gf, gc := g[:H], g[H:2*H], g[2*H:3*H], g[3*H:]
 				cb, hb := c[b*H:(b+1)*H], h[b*H:(b+1)*H]
-				for j := range cb {
-					cb[j] = gf[j]*cb[j] + gi[j]*gc[j]
-				}
+				// c = f·c + i·g, each product rounded, then the sum (the
+				// vector rows, where g is spent and holds i·g).
+				kernels.BinaryRow(kernels.OpMul, cb, gf, cb)
+				kernels.BinaryRow(kernels.OpMul, gc, gi, gc)
+				kernels.BinaryRow(kernels.OpAdd, cb, cb, gc)
 				unaryT(kernels.OpTanh, gi, cb) // i is spent: it holds tanh(c)
-				for j := range hb {
-					hb[j] = go_[j] * gi[j]
-				}
+				kernels.BinaryRow(kernels.OpMul, hb, go_, gi)
 			}
 		case kindGRU:
 			if cc.lbr {
