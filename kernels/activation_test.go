@@ -59,16 +59,22 @@ func TestUnaryVmath(t *testing.T) {
 	}
 }
 
-// A named float type goes through the same kernels.
+// A named float type goes through the same kernels: the same bits as
+// float32 itself.
 type myFloat float32
 
 func TestUnaryNamedType(t *testing.T) {
 	x := []myFloat{-1, 0, 0.5, 3}
 	y := make([]myFloat, len(x))
 	Unary(OpTanh, y, x, 0)
+	x32, y32 := make([]float32, len(x)), make([]float32, len(x))
 	for i, v := range x {
-		if want := float32(math.Tanh(float64(v))); float32(y[i]) != want {
-			t.Errorf("tanh(%v) = %v, want %v", v, y[i], want)
+		x32[i] = float32(v)
+	}
+	Unary(OpTanh, y32, x32, 0)
+	for i, v := range x {
+		if want := float32(math.Tanh(float64(v))); math.Float32bits(float32(y[i])) != math.Float32bits(y32[i]) || !near(float64(y[i]), float64(want), 2e-7) {
+			t.Errorf("tanh(%v) = %v, want %v (float32: %v)", v, y[i], want, y32[i])
 		}
 	}
 }

@@ -103,10 +103,12 @@ type accCase struct {
 var accCases = []accCase{
 	{f: fExp, ref: bigref.ExpB, lo: 1e-30, hi: 746, max64: 1, max32: 0.51, hi32: 104},
 	{f: fLog, ref: bigref.LogB, lo: 5e-324, hi: 1.7e308, pos: true, max64: 1, max32: 0.51, lo32: 1.4e-45, hi32: 3.4e38},
-	{f: fTanh, ref: bigref.TanhB, lo: 1e-30, hi: 25, max64: 1, max32: 0.51},
+	// float32 tanh and sigmoid compute in float32 (scalar32.go): 1.509 and
+	// 2.402 ulp over all float32 inputs.
+	{f: fTanh, ref: bigref.TanhB, lo: 1e-30, hi: 25, max64: 1, max32: 1.55},
 	{f: fErf, ref: bigref.ErfB, lo: 1e-30, hi: 7, max64: 1, max32: 0.51},
 	// float64 sigmoid rounds as 1/(1+e^−x) does (scipy's expit): bound 2.6.
-	{f: fSigmoid, ref: bigref.SigmoidB, lo: 1e-30, hi: 746, max64: 2.5, max32: 0.51, hi32: 110},
+	{f: fSigmoid, ref: bigref.SigmoidB, lo: 1e-30, hi: 746, max64: 2.5, max32: 2.45, hi32: 110},
 	// The GELUs for x >= 0 (x < 0: TestGeluNegative).
 	// x·(½+½·erf) rounds twice more: 1.42 ulp measured. x·sigmoid(2v) adds
 	// a rounding (and v's) to sigmoid's 2.6 bound: 1.97 measured. The
@@ -271,8 +273,8 @@ func sigmoidFormula(x float64) float64 {
 
 // maxSweep32 bounds each float32 kernel's error against package math in
 // the sweep: half an ulp and a little (they compute in float64 and round
-// once), except GeluErf32, which computes in float32.
-var maxSweep32 = [numFns]float64{0.51, 0.51, 0.51, 0.51, 0.51, 2, 0.51}
+// once), except tanh, sigmoid and GeluErf32, which compute in float32.
+var maxSweep32 = [numFns]float64{0.51, 0.51, 1.55, 0.51, 2.45, 2, 0.51}
 
 // geluErf32Neg bounds GeluErf32 for x < 0 in units of 2^−27·|x|: ½·erf +
 // ½ cancels, leaving the absolute error of its float32 rounding (2^−25),

@@ -63,3 +63,20 @@ const (
 	geluTanhC2K = 0x1.2444f2a4d8b4bp-04 // 2·√(2/π)·0.044715
 	signBit     = 0x8000000000000000
 )
+
+// The float32 sigmoid and tanh compute in float32 (scalar32.go): e^(−a) as
+// 2^k·e^r, k = round(−a·log2e32), r = −a − k·exp32Ln2Hi (exact: the
+// constant has 9 significant bits) − k·exp32Ln2Lo, and e^r = 1 + r +
+// r²·P(r); tanh below tanh32Small an odd polynomial. The coefficients are
+// Cephes' expf and tanhf ones, rounded to float32; lowest degree first.
+const (
+	log2e32     = 0x1.715476p+00
+	exp32Ln2Hi  = 0x1.63p-01
+	exp32Ln2Lo  = -0x1.bd0106p-13
+	expNegMax32 = 104.0 // e^−104 is below half the smallest subnormal
+	tanh32Small = 0.625
+)
+
+var exp32P = [...]float64{0x1p-01, 0x1.555554p-03, 0x1.555382p-05, 0x1.11121p-07, 0x1.6e879cp-10, 0x1.a0d2cep-13}
+
+var tanh32P = [...]float64{-0x1.555532p-02, 0x1.110726p-03, -0x1.b83c5ap-05, 0x1.52269cp-06, -0x1.75e1d4p-08}

@@ -159,8 +159,6 @@ func sigmoidF32(x float64) float64 {
 	return n * recip(1+e)
 }
 
-func sigmoid32(x float32) float32 { return float32(sigmoidF32(float64(x))) }
-
 // tanh64: x + x·z·P(z) (z = x²) below tanhSmall, else 1 − 2/(e+1) with
 // e = e^(2|x|) and x's sign, where e+1 is a hi + lo pair, 2/(e+1) is
 // corrected by its residual and 1 − q is split exactly before the
@@ -193,26 +191,6 @@ func tanh64(x float64) float64 {
 	l := (1 - h) - q0 // Fast2Sum: 1 >= q0
 	return math.Copysign(h+math.FMA(-rho, r, l), x)
 }
-
-// tanhF32 is expm1(2|x|)/(expm1(2|x|)+2) with x's sign: one formula for
-// the whole range, since expm1 = 2^k·(e^r − 1) + (2^k − 1) keeps its
-// relative precision as |x| → 0.
-func tanhF32(x float64) float64 {
-	if x != x { // NaN: returned as it came, the same bits on every path
-		return x
-	}
-	y := math.Abs(x)
-	y += y
-	if y > tanhMax32 {
-		y = tanhMax32
-	}
-	kd, _, r := reduce(y)
-	s := pow2Bits(kd)
-	em := math.FMA(s, expm1r(expQ32[:], r), s-1)
-	return math.Copysign(em*recip(em+2), x)
-}
-
-func tanh32(x float32) float32 { return float32(tanhF32(float64(x))) }
 
 // erfCore evaluates erf for a >= 0 (or NaN) from a table of 16 intervals
 // (see fit's erfTable): m = a − c_i, y = the polynomial in v = m (in m² on

@@ -535,67 +535,6 @@ tanhF64AVX2_done:
 	VZEROUPPER
 	RET
 
-// func tanhF32AVX2(dst *float32, src *float32, n int)
-// Requires: AVX, AVX2, FMA3
-TEXT ·tanhF32AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-
-tanhF32AVX2_loop:
-	CMPQ         DX, $0x04
-	JL           tanhF32AVX2_done
-	VCVTPS2PD    (CX), Y0
-	VPAND        vmathconst<>+3392(SB), Y0, Y1
-	VADDPD       Y1, Y1, Y1
-	VMOVUPD      vmathconst<>+4352(SB), Y2
-	VMINPD       Y1, Y2, Y1
-	VMOVAPD      Y1, Y2
-	VMOVUPD      vmathconst<>+192(SB), Y3
-	VFMADD132PD  vmathconst<>+128(SB), Y3, Y2
-	VSUBPD       vmathconst<>+192(SB), Y2, Y3
-	VMOVAPD      Y3, Y4
-	VFNMADD132PD vmathconst<>+256(SB), Y1, Y4
-	VMOVAPD      Y3, Y1
-	VFNMADD132PD vmathconst<>+1344(SB), Y4, Y1
-	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y1, Y1, Y3
-	VMOVUPD      vmathconst<>+1408(SB), Y4
-	VFMADD213PD  vmathconst<>+1472(SB), Y1, Y4
-	VFMADD213PD  vmathconst<>+1536(SB), Y1, Y4
-	VFMADD213PD  vmathconst<>+1600(SB), Y1, Y4
-	VFMADD213PD  vmathconst<>+1664(SB), Y1, Y4
-	VFMADD213PD  vmathconst<>+1728(SB), Y1, Y4
-	VMOVAPD      Y3, Y3
-	VFMADD213PD  Y1, Y4, Y3
-	VSUBPD       vmathconst<>+1088(SB), Y2, Y1
-	VMOVAPD      Y2, Y2
-	VFMADD213PD  Y1, Y3, Y2
-	VADDPD       vmathconst<>+2368(SB), Y2, Y1
-	VMOVUPD      vmathconst<>+2432(SB), Y3
-	VCVTPD2PSY   Y1, X4
-	VDIVPS       X4, X3, X4
-	VCVTPS2PD    X4, Y3
-	VMOVAPD      Y1, Y1
-	VFNMADD213PD vmathconst<>+1088(SB), Y3, Y1
-	VMOVAPD      Y3, Y4
-	VFMADD213PD  Y3, Y1, Y4
-	VMULPD       Y4, Y2, Y1
-	VPAND        vmathconst<>+4224(SB), Y0, Y2
-	VPOR         Y2, Y1, Y1
-	VCMPPD       $0x03, Y0, Y0, Y2
-	VBLENDVPD    Y2, Y0, Y1, Y0
-	VCVTPD2PSY   Y0, X0
-	VMOVUPS      X0, (AX)
-	ADDQ         $0x10, CX
-	ADDQ         $0x10, AX
-	SUBQ         $0x04, DX
-	JMP          tanhF32AVX2_loop
-
-tanhF32AVX2_done:
-	VZEROUPPER
-	RET
-
 // func erfF64AVX2(dst *float64, src *float64, n int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·erfF64AVX2(SB), NOSPLIT, $0-24
@@ -608,140 +547,140 @@ erfF64AVX2_loop:
 	JL          erfF64AVX2_done
 	VMOVUPD     (CX), Y0
 	VPAND       vmathconst<>+3392(SB), Y0, Y1
-	VMULPD      vmathconst<>+4416(SB), Y1, Y2
+	VMULPD      vmathconst<>+4352(SB), Y1, Y2
 	VROUNDPD    $0x09, Y2, Y2
 	VADDPD      vmathconst<>+1856(SB), Y2, Y2
-	VPAND       vmathconst<>+4480(SB), Y2, Y2
-	VPAND       vmathconst<>+4544(SB), Y2, Y3
+	VPAND       vmathconst<>+4416(SB), Y2, Y2
+	VPAND       vmathconst<>+4480(SB), Y2, Y3
 	VPADDQ      Y3, Y3, Y3
-	VPADDQ      vmathconst<>+4608(SB), Y3, Y4
+	VPADDQ      vmathconst<>+4544(SB), Y3, Y4
 	VPSLLQ      $0x20, Y4, Y4
 	VPOR        Y4, Y3, Y3
 	VPSLLQ      $0x3d, Y2, Y4
 	VPSLLQ      $0x3c, Y2, Y5
-	VPCMPEQQ    vmathconst<>+4672(SB), Y2, Y2
-	VPERMPS     vmathconst<>+4736(SB), Y3, Y6
-	VPERMPS     vmathconst<>+4768(SB), Y3, Y7
-	VPERMPS     vmathconst<>+4800(SB), Y3, Y8
-	VPERMPS     vmathconst<>+4832(SB), Y3, Y9
+	VPCMPEQQ    vmathconst<>+4608(SB), Y2, Y2
+	VPERMPS     vmathconst<>+4672(SB), Y3, Y6
+	VPERMPS     vmathconst<>+4704(SB), Y3, Y7
+	VPERMPS     vmathconst<>+4736(SB), Y3, Y8
+	VPERMPS     vmathconst<>+4768(SB), Y3, Y9
 	VBLENDVPD   Y4, Y7, Y6, Y6
 	VBLENDVPD   Y4, Y9, Y8, Y7
 	VBLENDVPD   Y5, Y7, Y6, Y6
 	VSUBPD      Y6, Y1, Y6
 	VMULPD      Y6, Y6, Y7
 	VBLENDVPD   Y2, Y7, Y6, Y7
-	VPERMPS     vmathconst<>+4864(SB), Y3, Y8
-	VPERMPS     vmathconst<>+4896(SB), Y3, Y9
-	VPERMPS     vmathconst<>+4928(SB), Y3, Y10
-	VPERMPS     vmathconst<>+4960(SB), Y3, Y11
+	VPERMPS     vmathconst<>+4800(SB), Y3, Y8
+	VPERMPS     vmathconst<>+4832(SB), Y3, Y9
+	VPERMPS     vmathconst<>+4864(SB), Y3, Y10
+	VPERMPS     vmathconst<>+4896(SB), Y3, Y11
 	VBLENDVPD   Y4, Y9, Y8, Y8
 	VBLENDVPD   Y4, Y11, Y10, Y9
 	VBLENDVPD   Y5, Y9, Y8, Y8
 	VBLENDVPD   Y2, Y6, Y8, Y2
-	VPERMPS     vmathconst<>+4992(SB), Y3, Y8
-	VPERMPS     vmathconst<>+5024(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5056(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5088(SB), Y3, Y11
+	VPERMPS     vmathconst<>+4928(SB), Y3, Y8
+	VPERMPS     vmathconst<>+4960(SB), Y3, Y9
+	VPERMPS     vmathconst<>+4992(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5024(SB), Y3, Y11
 	VBLENDVPD   Y4, Y9, Y8, Y8
 	VBLENDVPD   Y4, Y11, Y10, Y9
 	VBLENDVPD   Y5, Y9, Y8, Y8
-	VPERMPS     vmathconst<>+5120(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5152(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5184(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5216(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5056(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5088(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5120(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5152(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+5248(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5280(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5312(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5344(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5184(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5216(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5248(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5280(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+5376(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5408(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5440(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5472(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5312(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5344(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5376(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5408(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+5504(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5536(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5568(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5600(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5440(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5472(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5504(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5536(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+5632(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5664(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5696(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5728(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5568(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5600(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5632(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5664(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+5760(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5792(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5824(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5856(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5696(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5728(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5760(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5792(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+5888(SB), Y3, Y9
-	VPERMPS     vmathconst<>+5920(SB), Y3, Y10
-	VPERMPS     vmathconst<>+5952(SB), Y3, Y11
-	VPERMPS     vmathconst<>+5984(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5824(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5856(SB), Y3, Y10
+	VPERMPS     vmathconst<>+5888(SB), Y3, Y11
+	VPERMPS     vmathconst<>+5920(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+6016(SB), Y3, Y9
-	VPERMPS     vmathconst<>+6048(SB), Y3, Y10
-	VPERMPS     vmathconst<>+6080(SB), Y3, Y11
-	VPERMPS     vmathconst<>+6112(SB), Y3, Y12
+	VPERMPS     vmathconst<>+5952(SB), Y3, Y9
+	VPERMPS     vmathconst<>+5984(SB), Y3, Y10
+	VPERMPS     vmathconst<>+6016(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6048(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+6144(SB), Y3, Y9
-	VPERMPS     vmathconst<>+6176(SB), Y3, Y10
-	VPERMPS     vmathconst<>+6208(SB), Y3, Y11
-	VPERMPS     vmathconst<>+6240(SB), Y3, Y12
+	VPERMPS     vmathconst<>+6080(SB), Y3, Y9
+	VPERMPS     vmathconst<>+6112(SB), Y3, Y10
+	VPERMPS     vmathconst<>+6144(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6176(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+6272(SB), Y3, Y9
-	VPERMPS     vmathconst<>+6304(SB), Y3, Y10
-	VPERMPS     vmathconst<>+6336(SB), Y3, Y11
-	VPERMPS     vmathconst<>+6368(SB), Y3, Y12
+	VPERMPS     vmathconst<>+6208(SB), Y3, Y9
+	VPERMPS     vmathconst<>+6240(SB), Y3, Y10
+	VPERMPS     vmathconst<>+6272(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6304(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+6400(SB), Y3, Y9
-	VPERMPS     vmathconst<>+6432(SB), Y3, Y10
-	VPERMPS     vmathconst<>+6464(SB), Y3, Y11
-	VPERMPS     vmathconst<>+6496(SB), Y3, Y12
+	VPERMPS     vmathconst<>+6336(SB), Y3, Y9
+	VPERMPS     vmathconst<>+6368(SB), Y3, Y10
+	VPERMPS     vmathconst<>+6400(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6432(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+6528(SB), Y3, Y9
-	VPERMPS     vmathconst<>+6560(SB), Y3, Y10
-	VPERMPS     vmathconst<>+6592(SB), Y3, Y11
-	VPERMPS     vmathconst<>+6624(SB), Y3, Y3
+	VPERMPS     vmathconst<>+6464(SB), Y3, Y9
+	VPERMPS     vmathconst<>+6496(SB), Y3, Y10
+	VPERMPS     vmathconst<>+6528(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6560(SB), Y3, Y3
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y3, Y11, Y3
 	VBLENDVPD   Y5, Y3, Y9, Y3
 	VFMADD213PD Y3, Y7, Y8
-	VCMPPD      $0x1d, vmathconst<>+6656(SB), Y1, Y1
+	VCMPPD      $0x1d, vmathconst<>+6592(SB), Y1, Y1
 	VMOVAPD     Y6, Y3
 	VFMADD213PD Y2, Y8, Y3
 	VBLENDVPD   Y1, vmathconst<>+1088(SB), Y3, Y1
@@ -771,84 +710,84 @@ erfF32AVX2_loop:
 	JL          erfF32AVX2_done
 	VCVTPS2PD   (CX), Y0
 	VPAND       vmathconst<>+3392(SB), Y0, Y1
-	VMULPD      vmathconst<>+6720(SB), Y1, Y2
+	VMULPD      vmathconst<>+6656(SB), Y1, Y2
 	VROUNDPD    $0x09, Y2, Y2
 	VADDPD      vmathconst<>+1856(SB), Y2, Y2
-	VPAND       vmathconst<>+4480(SB), Y2, Y2
-	VPAND       vmathconst<>+4544(SB), Y2, Y3
+	VPAND       vmathconst<>+4416(SB), Y2, Y2
+	VPAND       vmathconst<>+4480(SB), Y2, Y3
 	VPADDQ      Y3, Y3, Y3
-	VPADDQ      vmathconst<>+4608(SB), Y3, Y4
+	VPADDQ      vmathconst<>+4544(SB), Y3, Y4
 	VPSLLQ      $0x20, Y4, Y4
 	VPOR        Y4, Y3, Y3
 	VPSLLQ      $0x3d, Y2, Y4
 	VPSLLQ      $0x3c, Y2, Y5
-	VPCMPEQQ    vmathconst<>+4672(SB), Y2, Y2
-	VPERMPS     vmathconst<>+6784(SB), Y3, Y6
-	VPERMPS     vmathconst<>+6816(SB), Y3, Y7
-	VPERMPS     vmathconst<>+6848(SB), Y3, Y8
-	VPERMPS     vmathconst<>+6880(SB), Y3, Y9
+	VPCMPEQQ    vmathconst<>+4608(SB), Y2, Y2
+	VPERMPS     vmathconst<>+6720(SB), Y3, Y6
+	VPERMPS     vmathconst<>+6752(SB), Y3, Y7
+	VPERMPS     vmathconst<>+6784(SB), Y3, Y8
+	VPERMPS     vmathconst<>+6816(SB), Y3, Y9
 	VBLENDVPD   Y4, Y7, Y6, Y6
 	VBLENDVPD   Y4, Y9, Y8, Y7
 	VBLENDVPD   Y5, Y7, Y6, Y6
 	VSUBPD      Y6, Y1, Y6
 	VMULPD      Y6, Y6, Y7
 	VBLENDVPD   Y2, Y7, Y6, Y7
-	VPERMPS     vmathconst<>+6912(SB), Y3, Y8
-	VPERMPS     vmathconst<>+6944(SB), Y3, Y9
-	VPERMPS     vmathconst<>+6976(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7008(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6848(SB), Y3, Y8
+	VPERMPS     vmathconst<>+6880(SB), Y3, Y9
+	VPERMPS     vmathconst<>+6912(SB), Y3, Y10
+	VPERMPS     vmathconst<>+6944(SB), Y3, Y11
 	VBLENDVPD   Y4, Y9, Y8, Y8
 	VBLENDVPD   Y4, Y11, Y10, Y9
 	VBLENDVPD   Y5, Y9, Y8, Y8
 	VBLENDVPD   Y2, Y6, Y8, Y2
-	VPERMPS     vmathconst<>+7040(SB), Y3, Y8
-	VPERMPS     vmathconst<>+7072(SB), Y3, Y9
-	VPERMPS     vmathconst<>+7104(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7136(SB), Y3, Y11
+	VPERMPS     vmathconst<>+6976(SB), Y3, Y8
+	VPERMPS     vmathconst<>+7008(SB), Y3, Y9
+	VPERMPS     vmathconst<>+7040(SB), Y3, Y10
+	VPERMPS     vmathconst<>+7072(SB), Y3, Y11
 	VBLENDVPD   Y4, Y9, Y8, Y8
 	VBLENDVPD   Y4, Y11, Y10, Y9
 	VBLENDVPD   Y5, Y9, Y8, Y8
-	VPERMPS     vmathconst<>+7168(SB), Y3, Y9
-	VPERMPS     vmathconst<>+7200(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7232(SB), Y3, Y11
-	VPERMPS     vmathconst<>+7264(SB), Y3, Y12
+	VPERMPS     vmathconst<>+7104(SB), Y3, Y9
+	VPERMPS     vmathconst<>+7136(SB), Y3, Y10
+	VPERMPS     vmathconst<>+7168(SB), Y3, Y11
+	VPERMPS     vmathconst<>+7200(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+7296(SB), Y3, Y9
-	VPERMPS     vmathconst<>+7328(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7360(SB), Y3, Y11
-	VPERMPS     vmathconst<>+7392(SB), Y3, Y12
+	VPERMPS     vmathconst<>+7232(SB), Y3, Y9
+	VPERMPS     vmathconst<>+7264(SB), Y3, Y10
+	VPERMPS     vmathconst<>+7296(SB), Y3, Y11
+	VPERMPS     vmathconst<>+7328(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+7424(SB), Y3, Y9
-	VPERMPS     vmathconst<>+7456(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7488(SB), Y3, Y11
-	VPERMPS     vmathconst<>+7520(SB), Y3, Y12
+	VPERMPS     vmathconst<>+7360(SB), Y3, Y9
+	VPERMPS     vmathconst<>+7392(SB), Y3, Y10
+	VPERMPS     vmathconst<>+7424(SB), Y3, Y11
+	VPERMPS     vmathconst<>+7456(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+7552(SB), Y3, Y9
-	VPERMPS     vmathconst<>+7584(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7616(SB), Y3, Y11
-	VPERMPS     vmathconst<>+7648(SB), Y3, Y12
+	VPERMPS     vmathconst<>+7488(SB), Y3, Y9
+	VPERMPS     vmathconst<>+7520(SB), Y3, Y10
+	VPERMPS     vmathconst<>+7552(SB), Y3, Y11
+	VPERMPS     vmathconst<>+7584(SB), Y3, Y12
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y12, Y11, Y10
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VFMADD213PD Y9, Y7, Y8
-	VPERMPS     vmathconst<>+7680(SB), Y3, Y9
-	VPERMPS     vmathconst<>+7712(SB), Y3, Y10
-	VPERMPS     vmathconst<>+7744(SB), Y3, Y11
-	VPERMPS     vmathconst<>+7776(SB), Y3, Y3
+	VPERMPS     vmathconst<>+7616(SB), Y3, Y9
+	VPERMPS     vmathconst<>+7648(SB), Y3, Y10
+	VPERMPS     vmathconst<>+7680(SB), Y3, Y11
+	VPERMPS     vmathconst<>+7712(SB), Y3, Y3
 	VBLENDVPD   Y4, Y10, Y9, Y9
 	VBLENDVPD   Y4, Y3, Y11, Y3
 	VBLENDVPD   Y5, Y3, Y9, Y3
 	VFMADD213PD Y3, Y7, Y8
-	VCMPPD      $0x1d, vmathconst<>+7808(SB), Y1, Y1
+	VCMPPD      $0x1d, vmathconst<>+7744(SB), Y1, Y1
 	VMOVAPD     Y6, Y3
 	VFMADD213PD Y2, Y8, Y3
 	VBLENDVPD   Y1, vmathconst<>+1088(SB), Y3, Y1
@@ -878,7 +817,7 @@ sigmoidF64AVX2_loop:
 	CMPQ         DX, $0x04
 	JL           sigmoidF64AVX2_done
 	VMOVUPD      (CX), Y0
-	VCMPPD       $0x11, vmathconst<>+7872(SB), Y0, Y1
+	VCMPPD       $0x11, vmathconst<>+7808(SB), Y0, Y1
 	VPXOR        vmathconst<>+4224(SB), Y0, Y2
 	VBLENDVPD    Y1, Y0, Y2, Y2
 	VMOVUPD      vmathconst<>+0(SB), Y3
@@ -943,67 +882,6 @@ sigmoidF64AVX2_done:
 	VZEROUPPER
 	RET
 
-// func sigmoidF32AVX2(dst *float32, src *float32, n int)
-// Requires: AVX, AVX2, FMA3
-TEXT ·sigmoidF32AVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-
-sigmoidF32AVX2_loop:
-	CMPQ         DX, $0x04
-	JL           sigmoidF32AVX2_done
-	VCVTPS2PD    (CX), Y0
-	VPOR         vmathconst<>+4224(SB), Y0, Y1
-	VMOVUPD      vmathconst<>+7936(SB), Y2
-	VMAXPD       Y1, Y2, Y2
-	VMOVAPD      Y2, Y3
-	VMOVUPD      vmathconst<>+192(SB), Y4
-	VFMADD132PD  vmathconst<>+128(SB), Y4, Y3
-	VSUBPD       vmathconst<>+192(SB), Y3, Y4
-	VMOVAPD      Y4, Y5
-	VFNMADD132PD vmathconst<>+256(SB), Y2, Y5
-	VMOVAPD      Y4, Y2
-	VFNMADD132PD vmathconst<>+1344(SB), Y5, Y2
-	VMULPD       Y2, Y2, Y4
-	VMOVUPD      vmathconst<>+1408(SB), Y5
-	VFMADD213PD  vmathconst<>+1472(SB), Y2, Y5
-	VFMADD213PD  vmathconst<>+1536(SB), Y2, Y5
-	VFMADD213PD  vmathconst<>+1600(SB), Y2, Y5
-	VFMADD213PD  vmathconst<>+1664(SB), Y2, Y5
-	VFMADD213PD  vmathconst<>+1728(SB), Y2, Y5
-	VMOVAPD      Y4, Y4
-	VFMADD213PD  Y2, Y5, Y4
-	VADDPD       vmathconst<>+1088(SB), Y4, Y2
-	VPSLLQ       $0x34, Y3, Y3
-	VMULPD       Y3, Y2, Y2
-	VCMPPD       $0x11, vmathconst<>+7936(SB), Y1, Y1
-	VBLENDVPD    Y1, vmathconst<>+1984(SB), Y2, Y1
-	VCMPPD       $0x1d, vmathconst<>+1984(SB), Y0, Y2
-	VBLENDVPD    Y2, vmathconst<>+1088(SB), Y1, Y2
-	VADDPD       vmathconst<>+1088(SB), Y1, Y1
-	VMOVUPD      vmathconst<>+2432(SB), Y3
-	VCVTPD2PSY   Y1, X4
-	VDIVPS       X4, X3, X4
-	VCVTPS2PD    X4, Y3
-	VMOVAPD      Y1, Y1
-	VFNMADD213PD vmathconst<>+1088(SB), Y3, Y1
-	VMOVAPD      Y3, Y4
-	VFMADD213PD  Y3, Y1, Y4
-	VMULPD       Y4, Y2, Y1
-	VCMPPD       $0x03, Y0, Y0, Y2
-	VBLENDVPD    Y2, Y0, Y1, Y0
-	VCVTPD2PSY   Y0, X0
-	VMOVUPS      X0, (AX)
-	ADDQ         $0x10, CX
-	ADDQ         $0x10, AX
-	SUBQ         $0x04, DX
-	JMP          sigmoidF32AVX2_loop
-
-sigmoidF32AVX2_done:
-	VZEROUPPER
-	RET
-
 // func geluErfF64AVX2(dst *float64, src *float64, n int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·geluErfF64AVX2(SB), NOSPLIT, $0-24
@@ -1015,142 +893,142 @@ geluErfF64AVX2_loop:
 	CMPQ        DX, $0x04
 	JL          geluErfF64AVX2_done
 	VMOVUPD     (CX), Y0
-	VMULPD      vmathconst<>+8000(SB), Y0, Y1
+	VMULPD      vmathconst<>+7872(SB), Y0, Y1
 	VPAND       vmathconst<>+3392(SB), Y1, Y2
-	VMULPD      vmathconst<>+4416(SB), Y2, Y3
+	VMULPD      vmathconst<>+4352(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
 	VADDPD      vmathconst<>+1856(SB), Y3, Y3
-	VPAND       vmathconst<>+4480(SB), Y3, Y3
-	VPAND       vmathconst<>+4544(SB), Y3, Y4
+	VPAND       vmathconst<>+4416(SB), Y3, Y3
+	VPAND       vmathconst<>+4480(SB), Y3, Y4
 	VPADDQ      Y4, Y4, Y4
-	VPADDQ      vmathconst<>+4608(SB), Y4, Y5
+	VPADDQ      vmathconst<>+4544(SB), Y4, Y5
 	VPSLLQ      $0x20, Y5, Y5
 	VPOR        Y5, Y4, Y4
 	VPSLLQ      $0x3d, Y3, Y5
 	VPSLLQ      $0x3c, Y3, Y6
-	VPCMPEQQ    vmathconst<>+4672(SB), Y3, Y3
-	VPERMPS     vmathconst<>+4736(SB), Y4, Y7
-	VPERMPS     vmathconst<>+4768(SB), Y4, Y8
-	VPERMPS     vmathconst<>+4800(SB), Y4, Y9
-	VPERMPS     vmathconst<>+4832(SB), Y4, Y10
+	VPCMPEQQ    vmathconst<>+4608(SB), Y3, Y3
+	VPERMPS     vmathconst<>+4672(SB), Y4, Y7
+	VPERMPS     vmathconst<>+4704(SB), Y4, Y8
+	VPERMPS     vmathconst<>+4736(SB), Y4, Y9
+	VPERMPS     vmathconst<>+4768(SB), Y4, Y10
 	VBLENDVPD   Y5, Y8, Y7, Y7
 	VBLENDVPD   Y5, Y10, Y9, Y8
 	VBLENDVPD   Y6, Y8, Y7, Y7
 	VSUBPD      Y7, Y2, Y7
 	VMULPD      Y7, Y7, Y8
 	VBLENDVPD   Y3, Y8, Y7, Y8
-	VPERMPS     vmathconst<>+4864(SB), Y4, Y9
-	VPERMPS     vmathconst<>+4896(SB), Y4, Y10
-	VPERMPS     vmathconst<>+4928(SB), Y4, Y11
-	VPERMPS     vmathconst<>+4960(SB), Y4, Y12
+	VPERMPS     vmathconst<>+4800(SB), Y4, Y9
+	VPERMPS     vmathconst<>+4832(SB), Y4, Y10
+	VPERMPS     vmathconst<>+4864(SB), Y4, Y11
+	VPERMPS     vmathconst<>+4896(SB), Y4, Y12
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VBLENDVPD   Y5, Y12, Y11, Y10
 	VBLENDVPD   Y6, Y10, Y9, Y9
 	VBLENDVPD   Y3, Y7, Y9, Y3
-	VPERMPS     vmathconst<>+4992(SB), Y4, Y9
-	VPERMPS     vmathconst<>+5024(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5056(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5088(SB), Y4, Y12
+	VPERMPS     vmathconst<>+4928(SB), Y4, Y9
+	VPERMPS     vmathconst<>+4960(SB), Y4, Y10
+	VPERMPS     vmathconst<>+4992(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5024(SB), Y4, Y12
 	VBLENDVPD   Y5, Y10, Y9, Y9
 	VBLENDVPD   Y5, Y12, Y11, Y10
 	VBLENDVPD   Y6, Y10, Y9, Y9
-	VPERMPS     vmathconst<>+5120(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5152(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5184(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5216(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5056(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5088(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5120(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5152(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+5248(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5280(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5312(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5344(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5184(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5216(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5248(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5280(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+5376(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5408(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5440(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5472(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5312(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5344(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5376(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5408(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+5504(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5536(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5568(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5600(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5440(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5472(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5504(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5536(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+5632(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5664(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5696(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5728(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5568(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5600(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5632(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5664(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+5760(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5792(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5824(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5856(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5696(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5728(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5760(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5792(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+5888(SB), Y4, Y10
-	VPERMPS     vmathconst<>+5920(SB), Y4, Y11
-	VPERMPS     vmathconst<>+5952(SB), Y4, Y12
-	VPERMPS     vmathconst<>+5984(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5824(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5856(SB), Y4, Y11
+	VPERMPS     vmathconst<>+5888(SB), Y4, Y12
+	VPERMPS     vmathconst<>+5920(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+6016(SB), Y4, Y10
-	VPERMPS     vmathconst<>+6048(SB), Y4, Y11
-	VPERMPS     vmathconst<>+6080(SB), Y4, Y12
-	VPERMPS     vmathconst<>+6112(SB), Y4, Y13
+	VPERMPS     vmathconst<>+5952(SB), Y4, Y10
+	VPERMPS     vmathconst<>+5984(SB), Y4, Y11
+	VPERMPS     vmathconst<>+6016(SB), Y4, Y12
+	VPERMPS     vmathconst<>+6048(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+6144(SB), Y4, Y10
-	VPERMPS     vmathconst<>+6176(SB), Y4, Y11
-	VPERMPS     vmathconst<>+6208(SB), Y4, Y12
-	VPERMPS     vmathconst<>+6240(SB), Y4, Y13
+	VPERMPS     vmathconst<>+6080(SB), Y4, Y10
+	VPERMPS     vmathconst<>+6112(SB), Y4, Y11
+	VPERMPS     vmathconst<>+6144(SB), Y4, Y12
+	VPERMPS     vmathconst<>+6176(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+6272(SB), Y4, Y10
-	VPERMPS     vmathconst<>+6304(SB), Y4, Y11
-	VPERMPS     vmathconst<>+6336(SB), Y4, Y12
-	VPERMPS     vmathconst<>+6368(SB), Y4, Y13
+	VPERMPS     vmathconst<>+6208(SB), Y4, Y10
+	VPERMPS     vmathconst<>+6240(SB), Y4, Y11
+	VPERMPS     vmathconst<>+6272(SB), Y4, Y12
+	VPERMPS     vmathconst<>+6304(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+6400(SB), Y4, Y10
-	VPERMPS     vmathconst<>+6432(SB), Y4, Y11
-	VPERMPS     vmathconst<>+6464(SB), Y4, Y12
-	VPERMPS     vmathconst<>+6496(SB), Y4, Y13
+	VPERMPS     vmathconst<>+6336(SB), Y4, Y10
+	VPERMPS     vmathconst<>+6368(SB), Y4, Y11
+	VPERMPS     vmathconst<>+6400(SB), Y4, Y12
+	VPERMPS     vmathconst<>+6432(SB), Y4, Y13
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y13, Y12, Y11
 	VBLENDVPD   Y6, Y11, Y10, Y10
 	VFMADD213PD Y10, Y8, Y9
-	VPERMPS     vmathconst<>+6528(SB), Y4, Y10
-	VPERMPS     vmathconst<>+6560(SB), Y4, Y11
-	VPERMPS     vmathconst<>+6592(SB), Y4, Y12
-	VPERMPS     vmathconst<>+6624(SB), Y4, Y4
+	VPERMPS     vmathconst<>+6464(SB), Y4, Y10
+	VPERMPS     vmathconst<>+6496(SB), Y4, Y11
+	VPERMPS     vmathconst<>+6528(SB), Y4, Y12
+	VPERMPS     vmathconst<>+6560(SB), Y4, Y4
 	VBLENDVPD   Y5, Y11, Y10, Y10
 	VBLENDVPD   Y5, Y4, Y12, Y4
 	VBLENDVPD   Y6, Y4, Y10, Y4
 	VFMADD213PD Y4, Y8, Y9
-	VCMPPD      $0x1d, vmathconst<>+6656(SB), Y2, Y2
+	VCMPPD      $0x1d, vmathconst<>+6592(SB), Y2, Y2
 	VMOVAPD     Y7, Y4
 	VFMADD213PD Y3, Y9, Y4
 	VBLENDVPD   Y2, vmathconst<>+1088(SB), Y4, Y2
@@ -1187,10 +1065,10 @@ geluTanhF64AVX2_loop:
 	VMOVUPD      (CX), Y0
 	VMULPD       Y0, Y0, Y1
 	VMOVAPD      Y1, Y1
-	VMOVUPD      vmathconst<>+8128(SB), Y2
-	VFMADD132PD  vmathconst<>+8064(SB), Y2, Y1
+	VMOVUPD      vmathconst<>+8000(SB), Y2
+	VFMADD132PD  vmathconst<>+7936(SB), Y2, Y1
 	VMULPD       Y1, Y0, Y1
-	VCMPPD       $0x11, vmathconst<>+7872(SB), Y1, Y2
+	VCMPPD       $0x11, vmathconst<>+7808(SB), Y1, Y2
 	VPXOR        vmathconst<>+4224(SB), Y1, Y3
 	VBLENDVPD    Y2, Y1, Y3, Y3
 	VMOVUPD      vmathconst<>+0(SB), Y4
@@ -1271,11 +1149,11 @@ geluTanhF32AVX2_loop:
 	VCVTPS2PD    (CX), Y0
 	VMULPD       Y0, Y0, Y1
 	VMOVAPD      Y1, Y1
-	VMOVUPD      vmathconst<>+8128(SB), Y2
-	VFMADD132PD  vmathconst<>+8064(SB), Y2, Y1
+	VMOVUPD      vmathconst<>+8000(SB), Y2
+	VFMADD132PD  vmathconst<>+7936(SB), Y2, Y1
 	VMULPD       Y1, Y0, Y1
 	VPOR         vmathconst<>+4224(SB), Y1, Y2
-	VMOVUPD      vmathconst<>+7936(SB), Y3
+	VMOVUPD      vmathconst<>+8064(SB), Y3
 	VMAXPD       Y2, Y3, Y3
 	VMOVAPD      Y3, Y4
 	VMOVUPD      vmathconst<>+192(SB), Y5
@@ -1297,7 +1175,7 @@ geluTanhF32AVX2_loop:
 	VADDPD       vmathconst<>+1088(SB), Y5, Y3
 	VPSLLQ       $0x34, Y4, Y4
 	VMULPD       Y4, Y3, Y3
-	VCMPPD       $0x11, vmathconst<>+7936(SB), Y2, Y2
+	VCMPPD       $0x11, vmathconst<>+8064(SB), Y2, Y2
 	VBLENDVPD    Y2, vmathconst<>+1984(SB), Y3, Y2
 	VCMPPD       $0x1d, vmathconst<>+1984(SB), Y1, Y3
 	VBLENDVPD    Y3, vmathconst<>+1088(SB), Y2, Y3
@@ -1338,31 +1216,26 @@ geluErfF32AVX2_loop:
 	CMPQ       DX, $0x10
 	JL         geluErfF32AVX2_done
 	VMOVUPS    (CX), Y0
-	VMULPS     vmathconst<>+8192(SB), Y0, Y1
-	VANDPS     vmathconst<>+8256(SB), Y1, Y2
-	VMULPS     vmathconst<>+8384(SB), Y2, Y3
+	VMULPS     vmathconst<>+8128(SB), Y0, Y1
+	VANDPS     vmathconst<>+8192(SB), Y1, Y2
+	VMULPS     vmathconst<>+8320(SB), Y2, Y3
 	VCVTTPS2DQ Y3, Y3
-	VPMINUD    vmathconst<>+8576(SB), Y3, Y3
+	VPMINUD    vmathconst<>+8512(SB), Y3, Y3
 	VPSLLD     $0x1c, Y3, Y4
-	VPCMPEQD   vmathconst<>+8640(SB), Y3, Y5
-	VPERMPS    vmathconst<>+8704(SB), Y3, Y6
-	VPERMPS    vmathconst<>+8736(SB), Y3, Y7
+	VPCMPEQD   vmathconst<>+8576(SB), Y3, Y5
+	VPERMPS    vmathconst<>+8640(SB), Y3, Y6
+	VPERMPS    vmathconst<>+8672(SB), Y3, Y7
 	VBLENDVPS  Y4, Y7, Y6, Y6
 	VSUBPS     Y6, Y2, Y6
 	VMULPS     Y6, Y6, Y7
 	VBLENDVPS  Y5, Y7, Y6, Y7
-	VPERMPS    vmathconst<>+8768(SB), Y3, Y8
-	VPERMPS    vmathconst<>+8800(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8704(SB), Y3, Y8
+	VPERMPS    vmathconst<>+8736(SB), Y3, Y9
 	VBLENDVPS  Y4, Y9, Y8, Y8
 	VBLENDVPS  Y5, Y6, Y8, Y5
-	VPERMPS    vmathconst<>+9152(SB), Y3, Y8
-	VPERMPS    vmathconst<>+9184(SB), Y3, Y9
+	VPERMPS    vmathconst<>+9088(SB), Y3, Y8
+	VPERMPS    vmathconst<>+9120(SB), Y3, Y9
 	VBLENDVPS  Y4, Y9, Y8, Y8
-	VMULPS     Y7, Y8, Y8
-	VPERMPS    vmathconst<>+9088(SB), Y3, Y9
-	VPERMPS    vmathconst<>+9120(SB), Y3, Y10
-	VBLENDVPS  Y4, Y10, Y9, Y9
-	VADDPS     Y9, Y8, Y8
 	VMULPS     Y7, Y8, Y8
 	VPERMPS    vmathconst<>+9024(SB), Y3, Y9
 	VPERMPS    vmathconst<>+9056(SB), Y3, Y10
@@ -1379,48 +1252,48 @@ geluErfF32AVX2_loop:
 	VBLENDVPS  Y4, Y10, Y9, Y9
 	VADDPS     Y9, Y8, Y8
 	VMULPS     Y7, Y8, Y8
-	VPERMPS    vmathconst<>+8832(SB), Y3, Y7
-	VPERMPS    vmathconst<>+8864(SB), Y3, Y3
+	VPERMPS    vmathconst<>+8832(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8864(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8768(SB), Y3, Y7
+	VPERMPS    vmathconst<>+8800(SB), Y3, Y3
 	VBLENDVPS  Y4, Y3, Y7, Y7
 	VADDPS     Y7, Y8, Y8
 	VMULPS     Y6, Y8, Y3
 	VADDPS     Y5, Y3, Y3
-	VCMPPS     $0x1d, vmathconst<>+8384(SB), Y2, Y2
-	VBLENDVPS  Y2, vmathconst<>+8448(SB), Y3, Y3
-	VANDPS     vmathconst<>+8320(SB), Y1, Y1
+	VCMPPS     $0x1d, vmathconst<>+8320(SB), Y2, Y2
+	VBLENDVPS  Y2, vmathconst<>+8384(SB), Y3, Y3
+	VANDPS     vmathconst<>+8256(SB), Y1, Y1
 	VORPS      Y1, Y3, Y3
-	VMULPS     vmathconst<>+8512(SB), Y3, Y3
-	VADDPS     vmathconst<>+8512(SB), Y3, Y3
+	VMULPS     vmathconst<>+8448(SB), Y3, Y3
+	VADDPS     vmathconst<>+8448(SB), Y3, Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x03, Y0, Y0, Y1
 	VBLENDVPS  Y1, Y0, Y3, Y3
 	VMOVUPS    Y3, (AX)
 	VMOVUPS    32(CX), Y0
-	VMULPS     vmathconst<>+8192(SB), Y0, Y1
-	VANDPS     vmathconst<>+8256(SB), Y1, Y2
-	VMULPS     vmathconst<>+8384(SB), Y2, Y3
+	VMULPS     vmathconst<>+8128(SB), Y0, Y1
+	VANDPS     vmathconst<>+8192(SB), Y1, Y2
+	VMULPS     vmathconst<>+8320(SB), Y2, Y3
 	VCVTTPS2DQ Y3, Y3
-	VPMINUD    vmathconst<>+8576(SB), Y3, Y3
+	VPMINUD    vmathconst<>+8512(SB), Y3, Y3
 	VPSLLD     $0x1c, Y3, Y4
-	VPCMPEQD   vmathconst<>+8640(SB), Y3, Y5
-	VPERMPS    vmathconst<>+8704(SB), Y3, Y6
-	VPERMPS    vmathconst<>+8736(SB), Y3, Y7
+	VPCMPEQD   vmathconst<>+8576(SB), Y3, Y5
+	VPERMPS    vmathconst<>+8640(SB), Y3, Y6
+	VPERMPS    vmathconst<>+8672(SB), Y3, Y7
 	VBLENDVPS  Y4, Y7, Y6, Y6
 	VSUBPS     Y6, Y2, Y6
 	VMULPS     Y6, Y6, Y7
 	VBLENDVPS  Y5, Y7, Y6, Y7
-	VPERMPS    vmathconst<>+8768(SB), Y3, Y8
-	VPERMPS    vmathconst<>+8800(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8704(SB), Y3, Y8
+	VPERMPS    vmathconst<>+8736(SB), Y3, Y9
 	VBLENDVPS  Y4, Y9, Y8, Y8
 	VBLENDVPS  Y5, Y6, Y8, Y5
-	VPERMPS    vmathconst<>+9152(SB), Y3, Y8
-	VPERMPS    vmathconst<>+9184(SB), Y3, Y9
+	VPERMPS    vmathconst<>+9088(SB), Y3, Y8
+	VPERMPS    vmathconst<>+9120(SB), Y3, Y9
 	VBLENDVPS  Y4, Y9, Y8, Y8
-	VMULPS     Y7, Y8, Y8
-	VPERMPS    vmathconst<>+9088(SB), Y3, Y9
-	VPERMPS    vmathconst<>+9120(SB), Y3, Y10
-	VBLENDVPS  Y4, Y10, Y9, Y9
-	VADDPS     Y9, Y8, Y8
 	VMULPS     Y7, Y8, Y8
 	VPERMPS    vmathconst<>+9024(SB), Y3, Y9
 	VPERMPS    vmathconst<>+9056(SB), Y3, Y10
@@ -1437,18 +1310,23 @@ geluErfF32AVX2_loop:
 	VBLENDVPS  Y4, Y10, Y9, Y9
 	VADDPS     Y9, Y8, Y8
 	VMULPS     Y7, Y8, Y8
-	VPERMPS    vmathconst<>+8832(SB), Y3, Y7
-	VPERMPS    vmathconst<>+8864(SB), Y3, Y3
+	VPERMPS    vmathconst<>+8832(SB), Y3, Y9
+	VPERMPS    vmathconst<>+8864(SB), Y3, Y10
+	VBLENDVPS  Y4, Y10, Y9, Y9
+	VADDPS     Y9, Y8, Y8
+	VMULPS     Y7, Y8, Y8
+	VPERMPS    vmathconst<>+8768(SB), Y3, Y7
+	VPERMPS    vmathconst<>+8800(SB), Y3, Y3
 	VBLENDVPS  Y4, Y3, Y7, Y7
 	VADDPS     Y7, Y8, Y8
 	VMULPS     Y6, Y8, Y3
 	VADDPS     Y5, Y3, Y3
-	VCMPPS     $0x1d, vmathconst<>+8384(SB), Y2, Y2
-	VBLENDVPS  Y2, vmathconst<>+8448(SB), Y3, Y3
-	VANDPS     vmathconst<>+8320(SB), Y1, Y1
+	VCMPPS     $0x1d, vmathconst<>+8320(SB), Y2, Y2
+	VBLENDVPS  Y2, vmathconst<>+8384(SB), Y3, Y3
+	VANDPS     vmathconst<>+8256(SB), Y1, Y1
 	VORPS      Y1, Y3, Y3
-	VMULPS     vmathconst<>+8512(SB), Y3, Y3
-	VADDPS     vmathconst<>+8512(SB), Y3, Y3
+	VMULPS     vmathconst<>+8448(SB), Y3, Y3
+	VADDPS     vmathconst<>+8448(SB), Y3, Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x03, Y0, Y0, Y1
 	VBLENDVPS  Y1, Y0, Y3, Y3
@@ -1459,6 +1337,1002 @@ geluErfF32AVX2_loop:
 	JMP        geluErfF32AVX2_loop
 
 geluErfF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func sigmoidF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·sigmoidF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+sigmoidF32AVX2_loop4:
+	CMPQ      DX, $0x40
+	JL        sigmoidF32AVX2_next4
+	VMOVUPS   (CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   32(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 32(AX)
+	VMOVUPS   64(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 64(AX)
+	VMOVUPS   96(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 96(AX)
+	VMOVUPS   128(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 128(AX)
+	VMOVUPS   160(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 160(AX)
+	VMOVUPS   192(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 192(AX)
+	VMOVUPS   224(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 224(AX)
+	ADDQ      $0x00000100, CX
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x40, DX
+	JMP       sigmoidF32AVX2_loop4
+
+sigmoidF32AVX2_next4:
+sigmoidF32AVX2_loop1:
+	CMPQ      DX, $0x10
+	JL        sigmoidF32AVX2_next1
+	VMOVUPS   (CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   32(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMINPS    vmathconst<>+9152(SB), Y1, Y1
+	VXORPS    vmathconst<>+8256(SB), Y1, Y1
+	VMULPS    vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS  $0x00, Y2, Y2
+	VMULPS    vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    vmathconst<>+9344(SB), Y2, Y3
+	VSUBPS    Y3, Y1, Y1
+	VMULPS    Y1, Y1, Y3
+	VMOVUPS   vmathconst<>+9408(SB), Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9472(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9536(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9600(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+9664(SB), Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VADDPS    vmathconst<>+8448(SB), Y4, Y4
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y1, Y3, Y1
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VPADDD    vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD    $0x17, Y2, Y2
+	VMULPS    Y2, Y1, Y1
+	VMULPS    vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS   vmathconst<>+8384(SB), Y2
+	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS Y3, Y2, Y1, Y2
+	VADDPS    vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS    Y1, Y2, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 32(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x10, DX
+	JMP       sigmoidF32AVX2_loop1
+
+sigmoidF32AVX2_next1:
+	VZEROUPPER
+	RET
+
+// func tanhF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·tanhF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+tanhF32AVX2_loop4:
+	CMPQ      DX, $0x40
+	JL        tanhF32AVX2_next4
+	VMOVUPS   (CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   32(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 32(AX)
+	VMOVUPS   64(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 64(AX)
+	VMOVUPS   96(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 96(AX)
+	VMOVUPS   128(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 128(AX)
+	VMOVUPS   160(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 160(AX)
+	VMOVUPS   192(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 192(AX)
+	VMOVUPS   224(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 224(AX)
+	ADDQ      $0x00000100, CX
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x40, DX
+	JMP       tanhF32AVX2_loop4
+
+tanhF32AVX2_next4:
+tanhF32AVX2_loop1:
+	CMPQ      DX, $0x10
+	JL        tanhF32AVX2_next1
+	VMOVUPS   (CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, (AX)
+	VMOVUPS   32(CX), Y0
+	VANDPS    vmathconst<>+8192(SB), Y0, Y1
+	VMULPS    Y0, Y0, Y2
+	VMOVUPS   vmathconst<>+9856(SB), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9920(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+9984(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10048(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    vmathconst<>+10112(SB), Y3, Y3
+	VMULPS    Y2, Y3, Y2
+	VADDPS    vmathconst<>+8576(SB), Y2, Y2
+	VMULPS    Y0, Y2, Y2
+	VADDPS    Y0, Y2, Y2
+	VADDPS    Y1, Y1, Y3
+	VMINPS    vmathconst<>+9152(SB), Y3, Y3
+	VXORPS    vmathconst<>+8256(SB), Y3, Y3
+	VMULPS    vmathconst<>+9216(SB), Y3, Y4
+	VROUNDPS  $0x00, Y4, Y4
+	VMULPS    vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    vmathconst<>+9344(SB), Y4, Y5
+	VSUBPS    Y5, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMOVUPS   vmathconst<>+9408(SB), Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9472(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9536(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9600(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+9664(SB), Y6, Y6
+	VMULPS    Y3, Y6, Y6
+	VADDPS    vmathconst<>+8448(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y5
+	VADDPS    Y3, Y5, Y3
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VCVTPS2DQ Y4, Y4
+	VPADDD    vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    vmathconst<>+9792(SB), Y3, Y3
+	VMOVUPS   vmathconst<>+8384(SB), Y4
+	VSUBPS    Y3, Y4, Y4
+	VADDPS    vmathconst<>+8384(SB), Y3, Y3
+	VDIVPS    Y3, Y4, Y3
+	VANDPS    vmathconst<>+8256(SB), Y0, Y4
+	VORPS     Y4, Y3, Y3
+	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS Y1, Y2, Y3, Y1
+	VCMPPS    $0x03, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y0
+	VMOVUPS   Y0, 32(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x10, DX
+	JMP       tanhF32AVX2_loop1
+
+tanhF32AVX2_next1:
 	VZEROUPPER
 	RET
 
@@ -2817,106 +3691,6 @@ tanhF64AVX512_done:
 	VZEROUPPER
 	RET
 
-// func tanhF32AVX512(dst *float32, src *float32, n int)
-// Requires: AVX, AVX512F
-TEXT ·tanhF32AVX512(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-
-tanhF32AVX512_loop:
-	CMPQ         DX, $0x10
-	JL           tanhF32AVX512_done
-	VCVTPS2PD    (CX), Z0
-	VCVTPS2PD    32(CX), Z1
-	VPANDQ       vmathconst<>+3392(SB), Z0, Z2
-	VPANDQ       vmathconst<>+3392(SB), Z1, Z3
-	VADDPD       Z2, Z2, Z2
-	VADDPD       Z3, Z3, Z3
-	VMOVUPD      vmathconst<>+4352(SB), Z6
-	VMINPD       Z2, Z6, Z2
-	VMINPD       Z3, Z6, Z3
-	VMOVAPD      Z2, Z6
-	VMOVAPD      Z3, Z7
-	VMOVUPD      vmathconst<>+192(SB), Z8
-	VFMADD132PD  vmathconst<>+128(SB), Z8, Z6
-	VFMADD132PD  vmathconst<>+128(SB), Z8, Z7
-	VSUBPD       vmathconst<>+192(SB), Z6, Z8
-	VSUBPD       vmathconst<>+192(SB), Z7, Z9
-	VMOVAPD      Z8, Z10
-	VMOVAPD      Z9, Z11
-	VFNMADD132PD vmathconst<>+256(SB), Z2, Z10
-	VFNMADD132PD vmathconst<>+256(SB), Z3, Z11
-	VMOVAPD      Z8, Z2
-	VMOVAPD      Z9, Z3
-	VFNMADD132PD vmathconst<>+1344(SB), Z10, Z2
-	VFNMADD132PD vmathconst<>+1344(SB), Z11, Z3
-	VPSLLQ       $0x34, Z6, Z6
-	VPSLLQ       $0x34, Z7, Z7
-	VMULPD       Z2, Z2, Z8
-	VMULPD       Z3, Z3, Z9
-	VMOVUPD      vmathconst<>+1408(SB), Z10
-	VMOVUPD      vmathconst<>+1408(SB), Z11
-	VFMADD213PD  vmathconst<>+1472(SB), Z2, Z10
-	VFMADD213PD  vmathconst<>+1472(SB), Z3, Z11
-	VFMADD213PD  vmathconst<>+1536(SB), Z2, Z10
-	VFMADD213PD  vmathconst<>+1536(SB), Z3, Z11
-	VFMADD213PD  vmathconst<>+1600(SB), Z2, Z10
-	VFMADD213PD  vmathconst<>+1600(SB), Z3, Z11
-	VFMADD213PD  vmathconst<>+1664(SB), Z2, Z10
-	VFMADD213PD  vmathconst<>+1664(SB), Z3, Z11
-	VFMADD213PD  vmathconst<>+1728(SB), Z2, Z10
-	VFMADD213PD  vmathconst<>+1728(SB), Z3, Z11
-	VMOVAPD      Z8, Z8
-	VMOVAPD      Z9, Z9
-	VFMADD213PD  Z2, Z10, Z8
-	VFMADD213PD  Z3, Z11, Z9
-	VSUBPD       vmathconst<>+1088(SB), Z6, Z2
-	VSUBPD       vmathconst<>+1088(SB), Z7, Z3
-	VMOVAPD      Z6, Z6
-	VMOVAPD      Z7, Z7
-	VFMADD213PD  Z2, Z8, Z6
-	VFMADD213PD  Z3, Z9, Z7
-	VADDPD       vmathconst<>+2368(SB), Z6, Z2
-	VADDPD       vmathconst<>+2368(SB), Z7, Z3
-	VMOVUPD      vmathconst<>+2432(SB), Z8
-	VCVTPD2PS    Z2, Y9
-	VCVTPD2PS    Z3, Y10
-	VDIVPS       Y9, Y8, Y9
-	VDIVPS       Y10, Y8, Y10
-	VCVTPS2PD    Y9, Z8
-	VCVTPS2PD    Y10, Z9
-	VMOVAPD      Z2, Z2
-	VMOVAPD      Z3, Z3
-	VFNMADD213PD vmathconst<>+1088(SB), Z8, Z2
-	VFNMADD213PD vmathconst<>+1088(SB), Z9, Z3
-	VMOVAPD      Z8, Z10
-	VMOVAPD      Z9, Z11
-	VFMADD213PD  Z8, Z2, Z10
-	VFMADD213PD  Z9, Z3, Z11
-	VMULPD       Z10, Z6, Z2
-	VMULPD       Z11, Z7, Z3
-	VPANDQ       vmathconst<>+4224(SB), Z0, Z6
-	VPANDQ       vmathconst<>+4224(SB), Z1, Z7
-	VPORQ        Z6, Z2, Z2
-	VPORQ        Z7, Z3, Z3
-	VCMPPD       $0x03, Z0, Z0, K1
-	VCMPPD       $0x03, Z1, Z1, K2
-	VBLENDMPD    Z0, Z2, K1, Z4
-	VBLENDMPD    Z1, Z3, K2, Z5
-	VCVTPD2PS    Z4, Y0
-	VMOVUPS      Y0, (AX)
-	VCVTPD2PS    Z5, Y0
-	VMOVUPS      Y0, 32(AX)
-	ADDQ         $0x40, CX
-	ADDQ         $0x40, AX
-	SUBQ         $0x10, DX
-	JMP          tanhF32AVX512_loop
-
-tanhF32AVX512_done:
-	VZEROUPPER
-	RET
-
 // func erfF64AVX512(dst *float64, src *float64, n int)
 // Requires: AVX, AVX512F
 TEXT ·erfF64AVX512(SB), NOSPLIT, $0-24
@@ -2931,108 +3705,108 @@ erfF64AVX512_loop:
 	VMOVUPD     64(CX), Z1
 	VPANDQ      vmathconst<>+3392(SB), Z0, Z2
 	VPANDQ      vmathconst<>+3392(SB), Z1, Z3
-	VMULPD      vmathconst<>+4416(SB), Z2, Z4
-	VMULPD      vmathconst<>+4416(SB), Z3, Z5
+	VMULPD      vmathconst<>+4352(SB), Z2, Z4
+	VMULPD      vmathconst<>+4352(SB), Z3, Z5
 	VRNDSCALEPD $0x09, Z4, Z4
 	VRNDSCALEPD $0x09, Z5, Z5
 	VADDPD      vmathconst<>+1856(SB), Z4, Z4
 	VADDPD      vmathconst<>+1856(SB), Z5, Z5
-	VPTESTNMQ   vmathconst<>+4480(SB), Z4, K1
-	VPTESTNMQ   vmathconst<>+4480(SB), Z5, K2
-	VMOVUPD     vmathconst<>+4736(SB), Z14
-	VMOVUPD     vmathconst<>+4736(SB), Z15
-	VPERMT2PD   vmathconst<>+4800(SB), Z4, Z14
-	VPERMT2PD   vmathconst<>+4800(SB), Z5, Z15
+	VPTESTNMQ   vmathconst<>+4416(SB), Z4, K1
+	VPTESTNMQ   vmathconst<>+4416(SB), Z5, K2
+	VMOVUPD     vmathconst<>+4672(SB), Z14
+	VMOVUPD     vmathconst<>+4672(SB), Z15
+	VPERMT2PD   vmathconst<>+4736(SB), Z4, Z14
+	VPERMT2PD   vmathconst<>+4736(SB), Z5, Z15
 	VSUBPD      Z14, Z2, Z14
 	VSUBPD      Z15, Z3, Z15
 	VMULPD      Z14, Z14, Z16
 	VMULPD      Z15, Z15, Z17
 	VBLENDMPD   Z16, Z14, K1, Z6
 	VBLENDMPD   Z17, Z15, K2, Z7
-	VMOVUPD     vmathconst<>+4864(SB), Z16
-	VMOVUPD     vmathconst<>+4864(SB), Z17
-	VPERMT2PD   vmathconst<>+4928(SB), Z4, Z16
-	VPERMT2PD   vmathconst<>+4928(SB), Z5, Z17
+	VMOVUPD     vmathconst<>+4800(SB), Z16
+	VMOVUPD     vmathconst<>+4800(SB), Z17
+	VPERMT2PD   vmathconst<>+4864(SB), Z4, Z16
+	VPERMT2PD   vmathconst<>+4864(SB), Z5, Z17
 	VBLENDMPD   Z14, Z16, K1, Z8
 	VBLENDMPD   Z15, Z17, K2, Z9
-	VMOVUPD     vmathconst<>+4992(SB), Z16
-	VMOVUPD     vmathconst<>+4992(SB), Z17
-	VPERMT2PD   vmathconst<>+5056(SB), Z4, Z16
-	VPERMT2PD   vmathconst<>+5056(SB), Z5, Z17
-	VMOVUPD     vmathconst<>+5120(SB), Z18
-	VMOVUPD     vmathconst<>+5120(SB), Z19
-	VPERMT2PD   vmathconst<>+5184(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5184(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+4928(SB), Z16
+	VMOVUPD     vmathconst<>+4928(SB), Z17
+	VPERMT2PD   vmathconst<>+4992(SB), Z4, Z16
+	VPERMT2PD   vmathconst<>+4992(SB), Z5, Z17
+	VMOVUPD     vmathconst<>+5056(SB), Z18
+	VMOVUPD     vmathconst<>+5056(SB), Z19
+	VPERMT2PD   vmathconst<>+5120(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5120(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+5248(SB), Z18
-	VMOVUPD     vmathconst<>+5248(SB), Z19
-	VPERMT2PD   vmathconst<>+5312(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5312(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5184(SB), Z18
+	VMOVUPD     vmathconst<>+5184(SB), Z19
+	VPERMT2PD   vmathconst<>+5248(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5248(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+5376(SB), Z18
-	VMOVUPD     vmathconst<>+5376(SB), Z19
-	VPERMT2PD   vmathconst<>+5440(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5440(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5312(SB), Z18
+	VMOVUPD     vmathconst<>+5312(SB), Z19
+	VPERMT2PD   vmathconst<>+5376(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5376(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+5504(SB), Z18
-	VMOVUPD     vmathconst<>+5504(SB), Z19
-	VPERMT2PD   vmathconst<>+5568(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5568(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5440(SB), Z18
+	VMOVUPD     vmathconst<>+5440(SB), Z19
+	VPERMT2PD   vmathconst<>+5504(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5504(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+5632(SB), Z18
-	VMOVUPD     vmathconst<>+5632(SB), Z19
-	VPERMT2PD   vmathconst<>+5696(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5696(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5568(SB), Z18
+	VMOVUPD     vmathconst<>+5568(SB), Z19
+	VPERMT2PD   vmathconst<>+5632(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5632(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+5760(SB), Z18
-	VMOVUPD     vmathconst<>+5760(SB), Z19
-	VPERMT2PD   vmathconst<>+5824(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5824(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5696(SB), Z18
+	VMOVUPD     vmathconst<>+5696(SB), Z19
+	VPERMT2PD   vmathconst<>+5760(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5760(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+5888(SB), Z18
-	VMOVUPD     vmathconst<>+5888(SB), Z19
-	VPERMT2PD   vmathconst<>+5952(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+5952(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5824(SB), Z18
+	VMOVUPD     vmathconst<>+5824(SB), Z19
+	VPERMT2PD   vmathconst<>+5888(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+5888(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+6016(SB), Z18
-	VMOVUPD     vmathconst<>+6016(SB), Z19
-	VPERMT2PD   vmathconst<>+6080(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+6080(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+5952(SB), Z18
+	VMOVUPD     vmathconst<>+5952(SB), Z19
+	VPERMT2PD   vmathconst<>+6016(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+6016(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+6144(SB), Z18
-	VMOVUPD     vmathconst<>+6144(SB), Z19
-	VPERMT2PD   vmathconst<>+6208(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+6208(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+6080(SB), Z18
+	VMOVUPD     vmathconst<>+6080(SB), Z19
+	VPERMT2PD   vmathconst<>+6144(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+6144(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+6272(SB), Z18
-	VMOVUPD     vmathconst<>+6272(SB), Z19
-	VPERMT2PD   vmathconst<>+6336(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+6336(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+6208(SB), Z18
+	VMOVUPD     vmathconst<>+6208(SB), Z19
+	VPERMT2PD   vmathconst<>+6272(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+6272(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+6400(SB), Z18
-	VMOVUPD     vmathconst<>+6400(SB), Z19
-	VPERMT2PD   vmathconst<>+6464(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+6464(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+6336(SB), Z18
+	VMOVUPD     vmathconst<>+6336(SB), Z19
+	VPERMT2PD   vmathconst<>+6400(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+6400(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+6528(SB), Z18
-	VMOVUPD     vmathconst<>+6528(SB), Z19
-	VPERMT2PD   vmathconst<>+6592(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+6592(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+6464(SB), Z18
+	VMOVUPD     vmathconst<>+6464(SB), Z19
+	VPERMT2PD   vmathconst<>+6528(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+6528(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VCMPPD      $0x1d, vmathconst<>+6656(SB), Z2, K1
-	VCMPPD      $0x1d, vmathconst<>+6656(SB), Z3, K2
+	VCMPPD      $0x1d, vmathconst<>+6592(SB), Z2, K1
+	VCMPPD      $0x1d, vmathconst<>+6592(SB), Z3, K2
 	VMOVAPD     Z14, Z2
 	VMOVAPD     Z15, Z3
 	VFMADD213PD Z8, Z16, Z2
@@ -3072,66 +3846,66 @@ erfF32AVX512_loop:
 	VCVTPS2PD   32(CX), Z1
 	VPANDQ      vmathconst<>+3392(SB), Z0, Z2
 	VPANDQ      vmathconst<>+3392(SB), Z1, Z3
-	VMULPD      vmathconst<>+6720(SB), Z2, Z4
-	VMULPD      vmathconst<>+6720(SB), Z3, Z5
+	VMULPD      vmathconst<>+6656(SB), Z2, Z4
+	VMULPD      vmathconst<>+6656(SB), Z3, Z5
 	VRNDSCALEPD $0x09, Z4, Z4
 	VRNDSCALEPD $0x09, Z5, Z5
 	VADDPD      vmathconst<>+1856(SB), Z4, Z4
 	VADDPD      vmathconst<>+1856(SB), Z5, Z5
-	VPTESTNMQ   vmathconst<>+4480(SB), Z4, K1
-	VPTESTNMQ   vmathconst<>+4480(SB), Z5, K2
-	VMOVUPD     vmathconst<>+6784(SB), Z14
-	VMOVUPD     vmathconst<>+6784(SB), Z15
-	VPERMT2PD   vmathconst<>+6848(SB), Z4, Z14
-	VPERMT2PD   vmathconst<>+6848(SB), Z5, Z15
+	VPTESTNMQ   vmathconst<>+4416(SB), Z4, K1
+	VPTESTNMQ   vmathconst<>+4416(SB), Z5, K2
+	VMOVUPD     vmathconst<>+6720(SB), Z14
+	VMOVUPD     vmathconst<>+6720(SB), Z15
+	VPERMT2PD   vmathconst<>+6784(SB), Z4, Z14
+	VPERMT2PD   vmathconst<>+6784(SB), Z5, Z15
 	VSUBPD      Z14, Z2, Z14
 	VSUBPD      Z15, Z3, Z15
 	VMULPD      Z14, Z14, Z16
 	VMULPD      Z15, Z15, Z17
 	VBLENDMPD   Z16, Z14, K1, Z6
 	VBLENDMPD   Z17, Z15, K2, Z7
-	VMOVUPD     vmathconst<>+6912(SB), Z16
-	VMOVUPD     vmathconst<>+6912(SB), Z17
-	VPERMT2PD   vmathconst<>+6976(SB), Z4, Z16
-	VPERMT2PD   vmathconst<>+6976(SB), Z5, Z17
+	VMOVUPD     vmathconst<>+6848(SB), Z16
+	VMOVUPD     vmathconst<>+6848(SB), Z17
+	VPERMT2PD   vmathconst<>+6912(SB), Z4, Z16
+	VPERMT2PD   vmathconst<>+6912(SB), Z5, Z17
 	VBLENDMPD   Z14, Z16, K1, Z8
 	VBLENDMPD   Z15, Z17, K2, Z9
-	VMOVUPD     vmathconst<>+7040(SB), Z16
-	VMOVUPD     vmathconst<>+7040(SB), Z17
-	VPERMT2PD   vmathconst<>+7104(SB), Z4, Z16
-	VPERMT2PD   vmathconst<>+7104(SB), Z5, Z17
-	VMOVUPD     vmathconst<>+7168(SB), Z18
-	VMOVUPD     vmathconst<>+7168(SB), Z19
-	VPERMT2PD   vmathconst<>+7232(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+7232(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+6976(SB), Z16
+	VMOVUPD     vmathconst<>+6976(SB), Z17
+	VPERMT2PD   vmathconst<>+7040(SB), Z4, Z16
+	VPERMT2PD   vmathconst<>+7040(SB), Z5, Z17
+	VMOVUPD     vmathconst<>+7104(SB), Z18
+	VMOVUPD     vmathconst<>+7104(SB), Z19
+	VPERMT2PD   vmathconst<>+7168(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+7168(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+7296(SB), Z18
-	VMOVUPD     vmathconst<>+7296(SB), Z19
-	VPERMT2PD   vmathconst<>+7360(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+7360(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+7232(SB), Z18
+	VMOVUPD     vmathconst<>+7232(SB), Z19
+	VPERMT2PD   vmathconst<>+7296(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+7296(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+7424(SB), Z18
-	VMOVUPD     vmathconst<>+7424(SB), Z19
-	VPERMT2PD   vmathconst<>+7488(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+7488(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+7360(SB), Z18
+	VMOVUPD     vmathconst<>+7360(SB), Z19
+	VPERMT2PD   vmathconst<>+7424(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+7424(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+7552(SB), Z18
-	VMOVUPD     vmathconst<>+7552(SB), Z19
-	VPERMT2PD   vmathconst<>+7616(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+7616(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+7488(SB), Z18
+	VMOVUPD     vmathconst<>+7488(SB), Z19
+	VPERMT2PD   vmathconst<>+7552(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+7552(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VMOVUPD     vmathconst<>+7680(SB), Z18
-	VMOVUPD     vmathconst<>+7680(SB), Z19
-	VPERMT2PD   vmathconst<>+7744(SB), Z4, Z18
-	VPERMT2PD   vmathconst<>+7744(SB), Z5, Z19
+	VMOVUPD     vmathconst<>+7616(SB), Z18
+	VMOVUPD     vmathconst<>+7616(SB), Z19
+	VPERMT2PD   vmathconst<>+7680(SB), Z4, Z18
+	VPERMT2PD   vmathconst<>+7680(SB), Z5, Z19
 	VFMADD213PD Z18, Z6, Z16
 	VFMADD213PD Z19, Z7, Z17
-	VCMPPD      $0x1d, vmathconst<>+7808(SB), Z2, K1
-	VCMPPD      $0x1d, vmathconst<>+7808(SB), Z3, K2
+	VCMPPD      $0x1d, vmathconst<>+7744(SB), Z2, K1
+	VCMPPD      $0x1d, vmathconst<>+7744(SB), Z3, K2
 	VMOVAPD     Z14, Z2
 	VMOVAPD     Z15, Z3
 	VFMADD213PD Z8, Z16, Z2
@@ -3171,8 +3945,8 @@ sigmoidF64AVX512_loop:
 	JL           sigmoidF64AVX512_done
 	VMOVUPD      (CX), Z0
 	VMOVUPD      64(CX), Z1
-	VCMPPD       $0x11, vmathconst<>+7872(SB), Z0, K1
-	VCMPPD       $0x11, vmathconst<>+7872(SB), Z1, K2
+	VCMPPD       $0x11, vmathconst<>+7808(SB), Z0, K1
+	VCMPPD       $0x11, vmathconst<>+7808(SB), Z1, K2
 	VPXORQ       vmathconst<>+4224(SB), Z0, Z2
 	VPXORQ       vmathconst<>+4224(SB), Z1, Z3
 	VBLENDMPD    Z0, Z2, K1, Z4
@@ -3287,106 +4061,6 @@ sigmoidF64AVX512_done:
 	VZEROUPPER
 	RET
 
-// func sigmoidF32AVX512(dst *float32, src *float32, n int)
-// Requires: AVX, AVX512F
-TEXT ·sigmoidF32AVX512(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-
-sigmoidF32AVX512_loop:
-	CMPQ         DX, $0x10
-	JL           sigmoidF32AVX512_done
-	VCVTPS2PD    (CX), Z0
-	VCVTPS2PD    32(CX), Z1
-	VPORQ        vmathconst<>+4224(SB), Z0, Z2
-	VPORQ        vmathconst<>+4224(SB), Z1, Z3
-	VMOVUPD      vmathconst<>+7936(SB), Z4
-	VMAXPD       Z2, Z4, Z5
-	VMAXPD       Z3, Z4, Z4
-	VMOVAPD      Z5, Z12
-	VMOVAPD      Z4, Z13
-	VMOVUPD      vmathconst<>+192(SB), Z14
-	VFMADD132PD  vmathconst<>+128(SB), Z14, Z12
-	VFMADD132PD  vmathconst<>+128(SB), Z14, Z13
-	VSUBPD       vmathconst<>+192(SB), Z12, Z14
-	VSUBPD       vmathconst<>+192(SB), Z13, Z15
-	VMOVAPD      Z14, Z16
-	VMOVAPD      Z15, Z17
-	VFNMADD132PD vmathconst<>+256(SB), Z5, Z16
-	VFNMADD132PD vmathconst<>+256(SB), Z4, Z17
-	VMOVAPD      Z14, Z4
-	VMOVAPD      Z15, Z5
-	VFNMADD132PD vmathconst<>+1344(SB), Z16, Z4
-	VFNMADD132PD vmathconst<>+1344(SB), Z17, Z5
-	VMULPD       Z4, Z4, Z14
-	VMULPD       Z5, Z5, Z15
-	VMOVUPD      vmathconst<>+1408(SB), Z16
-	VMOVUPD      vmathconst<>+1408(SB), Z17
-	VFMADD213PD  vmathconst<>+1472(SB), Z4, Z16
-	VFMADD213PD  vmathconst<>+1472(SB), Z5, Z17
-	VFMADD213PD  vmathconst<>+1536(SB), Z4, Z16
-	VFMADD213PD  vmathconst<>+1536(SB), Z5, Z17
-	VFMADD213PD  vmathconst<>+1600(SB), Z4, Z16
-	VFMADD213PD  vmathconst<>+1600(SB), Z5, Z17
-	VFMADD213PD  vmathconst<>+1664(SB), Z4, Z16
-	VFMADD213PD  vmathconst<>+1664(SB), Z5, Z17
-	VFMADD213PD  vmathconst<>+1728(SB), Z4, Z16
-	VFMADD213PD  vmathconst<>+1728(SB), Z5, Z17
-	VMOVAPD      Z14, Z14
-	VMOVAPD      Z15, Z15
-	VFMADD213PD  Z4, Z16, Z14
-	VFMADD213PD  Z5, Z17, Z15
-	VADDPD       vmathconst<>+1088(SB), Z14, Z4
-	VADDPD       vmathconst<>+1088(SB), Z15, Z5
-	VPSLLQ       $0x34, Z12, Z12
-	VPSLLQ       $0x34, Z13, Z13
-	VMULPD       Z12, Z4, Z4
-	VMULPD       Z13, Z5, Z5
-	VCMPPD       $0x11, vmathconst<>+7936(SB), Z2, K1
-	VCMPPD       $0x11, vmathconst<>+7936(SB), Z3, K2
-	VBLENDMPD    vmathconst<>+1984(SB), Z4, K1, Z6
-	VBLENDMPD    vmathconst<>+1984(SB), Z5, K2, Z7
-	VCMPPD       $0x1d, vmathconst<>+1984(SB), Z0, K1
-	VCMPPD       $0x1d, vmathconst<>+1984(SB), Z1, K2
-	VBLENDMPD    vmathconst<>+1088(SB), Z6, K1, Z8
-	VBLENDMPD    vmathconst<>+1088(SB), Z7, K2, Z9
-	VADDPD       vmathconst<>+1088(SB), Z6, Z2
-	VADDPD       vmathconst<>+1088(SB), Z7, Z3
-	VMOVUPD      vmathconst<>+2432(SB), Z4
-	VCVTPD2PS    Z2, Y5
-	VCVTPD2PS    Z3, Y12
-	VDIVPS       Y5, Y4, Y5
-	VDIVPS       Y12, Y4, Y12
-	VCVTPS2PD    Y5, Z4
-	VCVTPS2PD    Y12, Z5
-	VMOVAPD      Z2, Z2
-	VMOVAPD      Z3, Z3
-	VFNMADD213PD vmathconst<>+1088(SB), Z4, Z2
-	VFNMADD213PD vmathconst<>+1088(SB), Z5, Z3
-	VMOVAPD      Z4, Z12
-	VMOVAPD      Z5, Z13
-	VFMADD213PD  Z4, Z2, Z12
-	VFMADD213PD  Z5, Z3, Z13
-	VMULPD       Z12, Z8, Z2
-	VMULPD       Z13, Z9, Z3
-	VCMPPD       $0x03, Z0, Z0, K1
-	VCMPPD       $0x03, Z1, Z1, K2
-	VBLENDMPD    Z0, Z2, K1, Z10
-	VBLENDMPD    Z1, Z3, K2, Z11
-	VCVTPD2PS    Z10, Y0
-	VMOVUPS      Y0, (AX)
-	VCVTPD2PS    Z11, Y0
-	VMOVUPS      Y0, 32(AX)
-	ADDQ         $0x40, CX
-	ADDQ         $0x40, AX
-	SUBQ         $0x10, DX
-	JMP          sigmoidF32AVX512_loop
-
-sigmoidF32AVX512_done:
-	VZEROUPPER
-	RET
-
 // func geluErfF64AVX512(dst *float64, src *float64, n int)
 // Requires: AVX, AVX512F
 TEXT ·geluErfF64AVX512(SB), NOSPLIT, $0-24
@@ -3399,112 +4073,112 @@ geluErfF64AVX512_loop:
 	JL          geluErfF64AVX512_done
 	VMOVUPD     (CX), Z0
 	VMOVUPD     64(CX), Z1
-	VMULPD      vmathconst<>+8000(SB), Z0, Z2
-	VMULPD      vmathconst<>+8000(SB), Z1, Z3
+	VMULPD      vmathconst<>+7872(SB), Z0, Z2
+	VMULPD      vmathconst<>+7872(SB), Z1, Z3
 	VPANDQ      vmathconst<>+3392(SB), Z2, Z4
 	VPANDQ      vmathconst<>+3392(SB), Z3, Z5
-	VMULPD      vmathconst<>+4416(SB), Z4, Z6
-	VMULPD      vmathconst<>+4416(SB), Z5, Z7
+	VMULPD      vmathconst<>+4352(SB), Z4, Z6
+	VMULPD      vmathconst<>+4352(SB), Z5, Z7
 	VRNDSCALEPD $0x09, Z6, Z6
 	VRNDSCALEPD $0x09, Z7, Z7
 	VADDPD      vmathconst<>+1856(SB), Z6, Z6
 	VADDPD      vmathconst<>+1856(SB), Z7, Z7
-	VPTESTNMQ   vmathconst<>+4480(SB), Z6, K1
-	VPTESTNMQ   vmathconst<>+4480(SB), Z7, K2
-	VMOVUPD     vmathconst<>+4736(SB), Z18
-	VMOVUPD     vmathconst<>+4736(SB), Z19
-	VPERMT2PD   vmathconst<>+4800(SB), Z6, Z18
-	VPERMT2PD   vmathconst<>+4800(SB), Z7, Z19
+	VPTESTNMQ   vmathconst<>+4416(SB), Z6, K1
+	VPTESTNMQ   vmathconst<>+4416(SB), Z7, K2
+	VMOVUPD     vmathconst<>+4672(SB), Z18
+	VMOVUPD     vmathconst<>+4672(SB), Z19
+	VPERMT2PD   vmathconst<>+4736(SB), Z6, Z18
+	VPERMT2PD   vmathconst<>+4736(SB), Z7, Z19
 	VSUBPD      Z18, Z4, Z18
 	VSUBPD      Z19, Z5, Z19
 	VMULPD      Z18, Z18, Z20
 	VMULPD      Z19, Z19, Z21
 	VBLENDMPD   Z20, Z18, K1, Z8
 	VBLENDMPD   Z21, Z19, K2, Z9
-	VMOVUPD     vmathconst<>+4864(SB), Z20
-	VMOVUPD     vmathconst<>+4864(SB), Z21
-	VPERMT2PD   vmathconst<>+4928(SB), Z6, Z20
-	VPERMT2PD   vmathconst<>+4928(SB), Z7, Z21
+	VMOVUPD     vmathconst<>+4800(SB), Z20
+	VMOVUPD     vmathconst<>+4800(SB), Z21
+	VPERMT2PD   vmathconst<>+4864(SB), Z6, Z20
+	VPERMT2PD   vmathconst<>+4864(SB), Z7, Z21
 	VBLENDMPD   Z18, Z20, K1, Z10
 	VBLENDMPD   Z19, Z21, K2, Z11
-	VMOVUPD     vmathconst<>+4992(SB), Z20
-	VMOVUPD     vmathconst<>+4992(SB), Z21
-	VPERMT2PD   vmathconst<>+5056(SB), Z6, Z20
-	VPERMT2PD   vmathconst<>+5056(SB), Z7, Z21
-	VMOVUPD     vmathconst<>+5120(SB), Z22
-	VMOVUPD     vmathconst<>+5120(SB), Z23
-	VPERMT2PD   vmathconst<>+5184(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5184(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+4928(SB), Z20
+	VMOVUPD     vmathconst<>+4928(SB), Z21
+	VPERMT2PD   vmathconst<>+4992(SB), Z6, Z20
+	VPERMT2PD   vmathconst<>+4992(SB), Z7, Z21
+	VMOVUPD     vmathconst<>+5056(SB), Z22
+	VMOVUPD     vmathconst<>+5056(SB), Z23
+	VPERMT2PD   vmathconst<>+5120(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5120(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+5248(SB), Z22
-	VMOVUPD     vmathconst<>+5248(SB), Z23
-	VPERMT2PD   vmathconst<>+5312(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5312(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5184(SB), Z22
+	VMOVUPD     vmathconst<>+5184(SB), Z23
+	VPERMT2PD   vmathconst<>+5248(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5248(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+5376(SB), Z22
-	VMOVUPD     vmathconst<>+5376(SB), Z23
-	VPERMT2PD   vmathconst<>+5440(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5440(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5312(SB), Z22
+	VMOVUPD     vmathconst<>+5312(SB), Z23
+	VPERMT2PD   vmathconst<>+5376(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5376(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+5504(SB), Z22
-	VMOVUPD     vmathconst<>+5504(SB), Z23
-	VPERMT2PD   vmathconst<>+5568(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5568(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5440(SB), Z22
+	VMOVUPD     vmathconst<>+5440(SB), Z23
+	VPERMT2PD   vmathconst<>+5504(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5504(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+5632(SB), Z22
-	VMOVUPD     vmathconst<>+5632(SB), Z23
-	VPERMT2PD   vmathconst<>+5696(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5696(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5568(SB), Z22
+	VMOVUPD     vmathconst<>+5568(SB), Z23
+	VPERMT2PD   vmathconst<>+5632(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5632(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+5760(SB), Z22
-	VMOVUPD     vmathconst<>+5760(SB), Z23
-	VPERMT2PD   vmathconst<>+5824(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5824(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5696(SB), Z22
+	VMOVUPD     vmathconst<>+5696(SB), Z23
+	VPERMT2PD   vmathconst<>+5760(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5760(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+5888(SB), Z22
-	VMOVUPD     vmathconst<>+5888(SB), Z23
-	VPERMT2PD   vmathconst<>+5952(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+5952(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5824(SB), Z22
+	VMOVUPD     vmathconst<>+5824(SB), Z23
+	VPERMT2PD   vmathconst<>+5888(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+5888(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+6016(SB), Z22
-	VMOVUPD     vmathconst<>+6016(SB), Z23
-	VPERMT2PD   vmathconst<>+6080(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+6080(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+5952(SB), Z22
+	VMOVUPD     vmathconst<>+5952(SB), Z23
+	VPERMT2PD   vmathconst<>+6016(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+6016(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+6144(SB), Z22
-	VMOVUPD     vmathconst<>+6144(SB), Z23
-	VPERMT2PD   vmathconst<>+6208(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+6208(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+6080(SB), Z22
+	VMOVUPD     vmathconst<>+6080(SB), Z23
+	VPERMT2PD   vmathconst<>+6144(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+6144(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+6272(SB), Z22
-	VMOVUPD     vmathconst<>+6272(SB), Z23
-	VPERMT2PD   vmathconst<>+6336(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+6336(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+6208(SB), Z22
+	VMOVUPD     vmathconst<>+6208(SB), Z23
+	VPERMT2PD   vmathconst<>+6272(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+6272(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+6400(SB), Z22
-	VMOVUPD     vmathconst<>+6400(SB), Z23
-	VPERMT2PD   vmathconst<>+6464(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+6464(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+6336(SB), Z22
+	VMOVUPD     vmathconst<>+6336(SB), Z23
+	VPERMT2PD   vmathconst<>+6400(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+6400(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VMOVUPD     vmathconst<>+6528(SB), Z22
-	VMOVUPD     vmathconst<>+6528(SB), Z23
-	VPERMT2PD   vmathconst<>+6592(SB), Z6, Z22
-	VPERMT2PD   vmathconst<>+6592(SB), Z7, Z23
+	VMOVUPD     vmathconst<>+6464(SB), Z22
+	VMOVUPD     vmathconst<>+6464(SB), Z23
+	VPERMT2PD   vmathconst<>+6528(SB), Z6, Z22
+	VPERMT2PD   vmathconst<>+6528(SB), Z7, Z23
 	VFMADD213PD Z22, Z8, Z20
 	VFMADD213PD Z23, Z9, Z21
-	VCMPPD      $0x1d, vmathconst<>+6656(SB), Z4, K1
-	VCMPPD      $0x1d, vmathconst<>+6656(SB), Z5, K2
+	VCMPPD      $0x1d, vmathconst<>+6592(SB), Z4, K1
+	VCMPPD      $0x1d, vmathconst<>+6592(SB), Z5, K2
 	VMOVAPD     Z18, Z4
 	VMOVAPD     Z19, Z5
 	VFMADD213PD Z10, Z20, Z4
@@ -3557,13 +4231,13 @@ geluTanhF64AVX512_loop:
 	VMULPD       Z1, Z1, Z3
 	VMOVAPD      Z2, Z2
 	VMOVAPD      Z3, Z3
-	VMOVUPD      vmathconst<>+8128(SB), Z14
-	VFMADD132PD  vmathconst<>+8064(SB), Z14, Z2
-	VFMADD132PD  vmathconst<>+8064(SB), Z14, Z3
+	VMOVUPD      vmathconst<>+8000(SB), Z14
+	VFMADD132PD  vmathconst<>+7936(SB), Z14, Z2
+	VFMADD132PD  vmathconst<>+7936(SB), Z14, Z3
 	VMULPD       Z2, Z0, Z2
 	VMULPD       Z3, Z1, Z3
-	VCMPPD       $0x11, vmathconst<>+7872(SB), Z2, K1
-	VCMPPD       $0x11, vmathconst<>+7872(SB), Z3, K2
+	VCMPPD       $0x11, vmathconst<>+7808(SB), Z2, K1
+	VCMPPD       $0x11, vmathconst<>+7808(SB), Z3, K2
 	VPXORQ       vmathconst<>+4224(SB), Z2, Z14
 	VPXORQ       vmathconst<>+4224(SB), Z3, Z15
 	VBLENDMPD    Z2, Z14, K1, Z4
@@ -3700,14 +4374,14 @@ geluTanhF32AVX512_loop:
 	VMULPD       Z1, Z1, Z3
 	VMOVAPD      Z2, Z2
 	VMOVAPD      Z3, Z3
-	VMOVUPD      vmathconst<>+8128(SB), Z12
-	VFMADD132PD  vmathconst<>+8064(SB), Z12, Z2
-	VFMADD132PD  vmathconst<>+8064(SB), Z12, Z3
+	VMOVUPD      vmathconst<>+8000(SB), Z12
+	VFMADD132PD  vmathconst<>+7936(SB), Z12, Z2
+	VFMADD132PD  vmathconst<>+7936(SB), Z12, Z3
 	VMULPD       Z2, Z0, Z2
 	VMULPD       Z3, Z1, Z3
 	VPORQ        vmathconst<>+4224(SB), Z2, Z12
 	VPORQ        vmathconst<>+4224(SB), Z3, Z13
-	VMOVUPD      vmathconst<>+7936(SB), Z14
+	VMOVUPD      vmathconst<>+8064(SB), Z14
 	VMAXPD       Z12, Z14, Z15
 	VMAXPD       Z13, Z14, Z14
 	VMOVAPD      Z15, Z16
@@ -3749,8 +4423,8 @@ geluTanhF32AVX512_loop:
 	VPSLLQ       $0x34, Z17, Z17
 	VMULPD       Z16, Z14, Z14
 	VMULPD       Z17, Z15, Z15
-	VCMPPD       $0x11, vmathconst<>+7936(SB), Z12, K1
-	VCMPPD       $0x11, vmathconst<>+7936(SB), Z13, K2
+	VCMPPD       $0x11, vmathconst<>+8064(SB), Z12, K1
+	VCMPPD       $0x11, vmathconst<>+8064(SB), Z13, K2
 	VBLENDMPD    vmathconst<>+1984(SB), Z14, K1, Z4
 	VBLENDMPD    vmathconst<>+1984(SB), Z15, K2, Z5
 	VCMPPD       $0x1d, vmathconst<>+1984(SB), Z2, K1
@@ -3802,14 +4476,14 @@ geluTanhF32AVX512_done:
 // func geluErfF32AVX512(dst *float32, src *float32, n int)
 // Requires: AVX, AVX512F
 TEXT ·geluErfF32AVX512(SB), NOSPLIT, $0-24
-	VMOVUPS vmathconst<>+8704(SB), Z0
-	VMOVUPS vmathconst<>+8768(SB), Z1
-	VMOVUPS vmathconst<>+8832(SB), Z2
-	VMOVUPS vmathconst<>+8896(SB), Z3
-	VMOVUPS vmathconst<>+8960(SB), Z4
-	VMOVUPS vmathconst<>+9024(SB), Z5
-	VMOVUPS vmathconst<>+9088(SB), Z6
-	VMOVUPS vmathconst<>+9152(SB), Z7
+	VMOVUPS vmathconst<>+8640(SB), Z0
+	VMOVUPS vmathconst<>+8704(SB), Z1
+	VMOVUPS vmathconst<>+8768(SB), Z2
+	VMOVUPS vmathconst<>+8832(SB), Z3
+	VMOVUPS vmathconst<>+8896(SB), Z4
+	VMOVUPS vmathconst<>+8960(SB), Z5
+	VMOVUPS vmathconst<>+9024(SB), Z6
+	VMOVUPS vmathconst<>+9088(SB), Z7
 	MOVQ    dst+0(FP), AX
 	MOVQ    src+8(FP), CX
 	MOVQ    n+16(FP), DX
@@ -3818,11 +4492,11 @@ geluErfF32AVX512_loop:
 	CMPQ       DX, $0x10
 	JL         geluErfF32AVX512_done
 	VMOVUPS    (CX), Z8
-	VMULPS     vmathconst<>+8192(SB), Z8, Z9
-	VPANDD     vmathconst<>+8256(SB), Z9, Z10
-	VMULPS     vmathconst<>+8384(SB), Z10, Z11
+	VMULPS     vmathconst<>+8128(SB), Z8, Z9
+	VPANDD     vmathconst<>+8192(SB), Z9, Z10
+	VMULPS     vmathconst<>+8320(SB), Z10, Z11
 	VCVTTPS2DQ Z11, Z11
-	VPMINUD    vmathconst<>+8576(SB), Z11, Z11
+	VPMINUD    vmathconst<>+8512(SB), Z11, Z11
 	VPTESTNMD  Z11, Z11, K1
 	VPERMPS    Z0, Z11, Z12
 	VSUBPS     Z12, Z10, Z12
@@ -3848,12 +4522,12 @@ geluErfF32AVX512_loop:
 	VADDPS     Z11, Z13, Z13
 	VMULPS     Z12, Z13, Z11
 	VADDPS     Z15, Z11, Z11
-	VCMPPS     $0x1d, vmathconst<>+8384(SB), Z10, K1
-	VBLENDMPS  vmathconst<>+8448(SB), Z11, K1, Z11
-	VPANDD     vmathconst<>+8320(SB), Z9, Z9
+	VCMPPS     $0x1d, vmathconst<>+8320(SB), Z10, K1
+	VBLENDMPS  vmathconst<>+8384(SB), Z11, K1, Z11
+	VPANDD     vmathconst<>+8256(SB), Z9, Z9
 	VPORD      Z9, Z11, Z11
-	VMULPS     vmathconst<>+8512(SB), Z11, Z11
-	VADDPS     vmathconst<>+8512(SB), Z11, Z11
+	VMULPS     vmathconst<>+8448(SB), Z11, Z11
+	VADDPS     vmathconst<>+8448(SB), Z11, Z11
 	VMULPS     Z8, Z11, Z11
 	VCMPPS     $0x03, Z8, Z8, K1
 	VBLENDMPS  Z8, Z11, K1, Z11
@@ -3864,6 +4538,532 @@ geluErfF32AVX512_loop:
 	JMP        geluErfF32AVX512_loop
 
 geluErfF32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func sigmoidF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·sigmoidF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+sigmoidF32AVX512_loop4:
+	CMPQ        DX, $0x40
+	JL          sigmoidF32AVX512_next4
+	VMOVUPS     (CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMINPS      vmathconst<>+9152(SB), Z1, Z1
+	VPXORD      vmathconst<>+8256(SB), Z1, Z1
+	VMULPS      vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS $0x00, Z12, Z12
+	VMULPS      vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      vmathconst<>+9344(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      Z1, Z1, Z13
+	VMOVUPS     vmathconst<>+9408(SB), Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9472(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9536(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9600(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9664(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+8448(SB), Z14, Z14
+	VMULPS      Z13, Z14, Z13
+	VADDPS      Z1, Z13, Z1
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ   Z12, Z12
+	VPADDD      vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD      $0x17, Z12, Z12
+	VMULPS      Z12, Z1, Z1
+	VMULPS      vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS     vmathconst<>+8384(SB), Z12
+	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS   Z12, Z1, K1, Z2
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS      Z1, Z2, Z1
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z1, K1, Z3
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     64(CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMINPS      vmathconst<>+9152(SB), Z1, Z1
+	VPXORD      vmathconst<>+8256(SB), Z1, Z1
+	VMULPS      vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS $0x00, Z12, Z12
+	VMULPS      vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      vmathconst<>+9344(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      Z1, Z1, Z13
+	VMOVUPS     vmathconst<>+9408(SB), Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9472(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9536(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9600(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9664(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+8448(SB), Z14, Z14
+	VMULPS      Z13, Z14, Z13
+	VADDPS      Z1, Z13, Z1
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ   Z12, Z12
+	VPADDD      vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD      $0x17, Z12, Z12
+	VMULPS      Z12, Z1, Z1
+	VMULPS      vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS     vmathconst<>+8384(SB), Z12
+	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS   Z12, Z1, K1, Z4
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS      Z1, Z4, Z1
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z1, K1, Z5
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     128(CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMINPS      vmathconst<>+9152(SB), Z1, Z1
+	VPXORD      vmathconst<>+8256(SB), Z1, Z1
+	VMULPS      vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS $0x00, Z12, Z12
+	VMULPS      vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      vmathconst<>+9344(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      Z1, Z1, Z13
+	VMOVUPS     vmathconst<>+9408(SB), Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9472(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9536(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9600(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9664(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+8448(SB), Z14, Z14
+	VMULPS      Z13, Z14, Z13
+	VADDPS      Z1, Z13, Z1
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ   Z12, Z12
+	VPADDD      vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD      $0x17, Z12, Z12
+	VMULPS      Z12, Z1, Z1
+	VMULPS      vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS     vmathconst<>+8384(SB), Z12
+	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS   Z12, Z1, K1, Z6
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS      Z1, Z6, Z1
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z1, K1, Z7
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     192(CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMINPS      vmathconst<>+9152(SB), Z1, Z1
+	VPXORD      vmathconst<>+8256(SB), Z1, Z1
+	VMULPS      vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS $0x00, Z12, Z12
+	VMULPS      vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      vmathconst<>+9344(SB), Z12, Z13
+	VSUBPS      Z13, Z1, Z1
+	VMULPS      Z1, Z1, Z13
+	VMOVUPS     vmathconst<>+9408(SB), Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9472(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9536(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9600(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+9664(SB), Z14, Z14
+	VMULPS      Z1, Z14, Z14
+	VADDPS      vmathconst<>+8448(SB), Z14, Z14
+	VMULPS      Z13, Z14, Z13
+	VADDPS      Z1, Z13, Z1
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ   Z12, Z12
+	VPADDD      vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD      $0x17, Z12, Z12
+	VMULPS      Z12, Z1, Z1
+	VMULPS      vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS     vmathconst<>+8384(SB), Z12
+	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS   Z12, Z1, K1, Z8
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS      Z1, Z8, Z1
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z1, K1, Z9
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x40, DX
+	JMP         sigmoidF32AVX512_loop4
+
+sigmoidF32AVX512_next4:
+sigmoidF32AVX512_loop1:
+	CMPQ        DX, $0x10
+	JL          sigmoidF32AVX512_next1
+	VMOVUPS     (CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMINPS      vmathconst<>+9152(SB), Z1, Z1
+	VPXORD      vmathconst<>+8256(SB), Z1, Z1
+	VMULPS      vmathconst<>+9216(SB), Z1, Z2
+	VRNDSCALEPS $0x00, Z2, Z2
+	VMULPS      vmathconst<>+9280(SB), Z2, Z3
+	VSUBPS      Z3, Z1, Z1
+	VMULPS      vmathconst<>+9344(SB), Z2, Z3
+	VSUBPS      Z3, Z1, Z1
+	VMULPS      Z1, Z1, Z3
+	VMOVUPS     vmathconst<>+9408(SB), Z4
+	VMULPS      Z1, Z4, Z4
+	VADDPS      vmathconst<>+9472(SB), Z4, Z4
+	VMULPS      Z1, Z4, Z4
+	VADDPS      vmathconst<>+9536(SB), Z4, Z4
+	VMULPS      Z1, Z4, Z4
+	VADDPS      vmathconst<>+9600(SB), Z4, Z4
+	VMULPS      Z1, Z4, Z4
+	VADDPS      vmathconst<>+9664(SB), Z4, Z4
+	VMULPS      Z1, Z4, Z4
+	VADDPS      vmathconst<>+8448(SB), Z4, Z4
+	VMULPS      Z3, Z4, Z3
+	VADDPS      Z1, Z3, Z1
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ   Z2, Z2
+	VPADDD      vmathconst<>+9728(SB), Z2, Z2
+	VPSLLD      $0x17, Z2, Z2
+	VMULPS      Z2, Z1, Z1
+	VMULPS      vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS     vmathconst<>+8384(SB), Z2
+	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS   Z2, Z1, K1, Z10
+	VADDPS      vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS      Z1, Z10, Z1
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z1, K1, Z11
+	VMOVUPS     Z11, (AX)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x10, DX
+	JMP         sigmoidF32AVX512_loop1
+
+sigmoidF32AVX512_next1:
+	VZEROUPPER
+	RET
+
+// func tanhF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·tanhF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+tanhF32AVX512_loop4:
+	CMPQ        DX, $0x40
+	JL          tanhF32AVX512_next4
+	VMOVUPS     (CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMULPS      Z0, Z0, Z2
+	VMOVUPS     vmathconst<>+9856(SB), Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9920(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9984(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10048(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10112(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VADDPS      vmathconst<>+8576(SB), Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VADDPS      Z0, Z2, Z2
+	VADDPS      Z1, Z1, Z3
+	VMINPS      vmathconst<>+9152(SB), Z3, Z3
+	VPXORD      vmathconst<>+8256(SB), Z3, Z3
+	VMULPS      vmathconst<>+9216(SB), Z3, Z14
+	VRNDSCALEPS $0x00, Z14, Z14
+	VMULPS      vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      vmathconst<>+9344(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      Z3, Z3, Z15
+	VMOVUPS     vmathconst<>+9408(SB), Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9472(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9536(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9600(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9664(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+8448(SB), Z16, Z16
+	VMULPS      Z15, Z16, Z15
+	VADDPS      Z3, Z15, Z3
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VCVTPS2DQ   Z14, Z14
+	VPADDD      vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD      $0x17, Z14, Z14
+	VMULPS      Z14, Z3, Z3
+	VMULPS      vmathconst<>+9792(SB), Z3, Z3
+	VMOVUPS     vmathconst<>+8384(SB), Z14
+	VSUBPS      Z3, Z14, Z14
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VDIVPS      Z3, Z14, Z3
+	VPANDD      vmathconst<>+8256(SB), Z0, Z14
+	VPORD       Z14, Z3, Z3
+	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS   Z2, Z3, K1, Z4
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z4, K1, Z5
+	VMOVUPS     Z5, (AX)
+	VMOVUPS     64(CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMULPS      Z0, Z0, Z2
+	VMOVUPS     vmathconst<>+9856(SB), Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9920(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9984(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10048(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10112(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VADDPS      vmathconst<>+8576(SB), Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VADDPS      Z0, Z2, Z2
+	VADDPS      Z1, Z1, Z3
+	VMINPS      vmathconst<>+9152(SB), Z3, Z3
+	VPXORD      vmathconst<>+8256(SB), Z3, Z3
+	VMULPS      vmathconst<>+9216(SB), Z3, Z14
+	VRNDSCALEPS $0x00, Z14, Z14
+	VMULPS      vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      vmathconst<>+9344(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      Z3, Z3, Z15
+	VMOVUPS     vmathconst<>+9408(SB), Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9472(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9536(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9600(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9664(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+8448(SB), Z16, Z16
+	VMULPS      Z15, Z16, Z15
+	VADDPS      Z3, Z15, Z3
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VCVTPS2DQ   Z14, Z14
+	VPADDD      vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD      $0x17, Z14, Z14
+	VMULPS      Z14, Z3, Z3
+	VMULPS      vmathconst<>+9792(SB), Z3, Z3
+	VMOVUPS     vmathconst<>+8384(SB), Z14
+	VSUBPS      Z3, Z14, Z14
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VDIVPS      Z3, Z14, Z3
+	VPANDD      vmathconst<>+8256(SB), Z0, Z14
+	VPORD       Z14, Z3, Z3
+	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS   Z2, Z3, K1, Z6
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z6, K1, Z7
+	VMOVUPS     Z7, 64(AX)
+	VMOVUPS     128(CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMULPS      Z0, Z0, Z2
+	VMOVUPS     vmathconst<>+9856(SB), Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9920(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9984(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10048(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10112(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VADDPS      vmathconst<>+8576(SB), Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VADDPS      Z0, Z2, Z2
+	VADDPS      Z1, Z1, Z3
+	VMINPS      vmathconst<>+9152(SB), Z3, Z3
+	VPXORD      vmathconst<>+8256(SB), Z3, Z3
+	VMULPS      vmathconst<>+9216(SB), Z3, Z14
+	VRNDSCALEPS $0x00, Z14, Z14
+	VMULPS      vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      vmathconst<>+9344(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      Z3, Z3, Z15
+	VMOVUPS     vmathconst<>+9408(SB), Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9472(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9536(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9600(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9664(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+8448(SB), Z16, Z16
+	VMULPS      Z15, Z16, Z15
+	VADDPS      Z3, Z15, Z3
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VCVTPS2DQ   Z14, Z14
+	VPADDD      vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD      $0x17, Z14, Z14
+	VMULPS      Z14, Z3, Z3
+	VMULPS      vmathconst<>+9792(SB), Z3, Z3
+	VMOVUPS     vmathconst<>+8384(SB), Z14
+	VSUBPS      Z3, Z14, Z14
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VDIVPS      Z3, Z14, Z3
+	VPANDD      vmathconst<>+8256(SB), Z0, Z14
+	VPORD       Z14, Z3, Z3
+	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS   Z2, Z3, K1, Z8
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z8, K1, Z9
+	VMOVUPS     Z9, 128(AX)
+	VMOVUPS     192(CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMULPS      Z0, Z0, Z2
+	VMOVUPS     vmathconst<>+9856(SB), Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9920(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9984(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10048(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10112(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VADDPS      vmathconst<>+8576(SB), Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VADDPS      Z0, Z2, Z2
+	VADDPS      Z1, Z1, Z3
+	VMINPS      vmathconst<>+9152(SB), Z3, Z3
+	VPXORD      vmathconst<>+8256(SB), Z3, Z3
+	VMULPS      vmathconst<>+9216(SB), Z3, Z14
+	VRNDSCALEPS $0x00, Z14, Z14
+	VMULPS      vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      vmathconst<>+9344(SB), Z14, Z15
+	VSUBPS      Z15, Z3, Z3
+	VMULPS      Z3, Z3, Z15
+	VMOVUPS     vmathconst<>+9408(SB), Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9472(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9536(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9600(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+9664(SB), Z16, Z16
+	VMULPS      Z3, Z16, Z16
+	VADDPS      vmathconst<>+8448(SB), Z16, Z16
+	VMULPS      Z15, Z16, Z15
+	VADDPS      Z3, Z15, Z3
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VCVTPS2DQ   Z14, Z14
+	VPADDD      vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD      $0x17, Z14, Z14
+	VMULPS      Z14, Z3, Z3
+	VMULPS      vmathconst<>+9792(SB), Z3, Z3
+	VMOVUPS     vmathconst<>+8384(SB), Z14
+	VSUBPS      Z3, Z14, Z14
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VDIVPS      Z3, Z14, Z3
+	VPANDD      vmathconst<>+8256(SB), Z0, Z14
+	VPORD       Z14, Z3, Z3
+	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS   Z2, Z3, K1, Z10
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z10, K1, Z11
+	VMOVUPS     Z11, 192(AX)
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x40, DX
+	JMP         tanhF32AVX512_loop4
+
+tanhF32AVX512_next4:
+tanhF32AVX512_loop1:
+	CMPQ        DX, $0x10
+	JL          tanhF32AVX512_next1
+	VMOVUPS     (CX), Z0
+	VPANDD      vmathconst<>+8192(SB), Z0, Z1
+	VMULPS      Z0, Z0, Z2
+	VMOVUPS     vmathconst<>+9856(SB), Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9920(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+9984(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10048(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z3
+	VADDPS      vmathconst<>+10112(SB), Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VADDPS      vmathconst<>+8576(SB), Z2, Z2
+	VMULPS      Z0, Z2, Z2
+	VADDPS      Z0, Z2, Z2
+	VADDPS      Z1, Z1, Z3
+	VMINPS      vmathconst<>+9152(SB), Z3, Z3
+	VPXORD      vmathconst<>+8256(SB), Z3, Z3
+	VMULPS      vmathconst<>+9216(SB), Z3, Z4
+	VRNDSCALEPS $0x00, Z4, Z4
+	VMULPS      vmathconst<>+9280(SB), Z4, Z5
+	VSUBPS      Z5, Z3, Z3
+	VMULPS      vmathconst<>+9344(SB), Z4, Z5
+	VSUBPS      Z5, Z3, Z3
+	VMULPS      Z3, Z3, Z5
+	VMOVUPS     vmathconst<>+9408(SB), Z6
+	VMULPS      Z3, Z6, Z6
+	VADDPS      vmathconst<>+9472(SB), Z6, Z6
+	VMULPS      Z3, Z6, Z6
+	VADDPS      vmathconst<>+9536(SB), Z6, Z6
+	VMULPS      Z3, Z6, Z6
+	VADDPS      vmathconst<>+9600(SB), Z6, Z6
+	VMULPS      Z3, Z6, Z6
+	VADDPS      vmathconst<>+9664(SB), Z6, Z6
+	VMULPS      Z3, Z6, Z6
+	VADDPS      vmathconst<>+8448(SB), Z6, Z6
+	VMULPS      Z5, Z6, Z5
+	VADDPS      Z3, Z5, Z3
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VCVTPS2DQ   Z4, Z4
+	VPADDD      vmathconst<>+9728(SB), Z4, Z4
+	VPSLLD      $0x17, Z4, Z4
+	VMULPS      Z4, Z3, Z3
+	VMULPS      vmathconst<>+9792(SB), Z3, Z3
+	VMOVUPS     vmathconst<>+8384(SB), Z4
+	VSUBPS      Z3, Z4, Z4
+	VADDPS      vmathconst<>+8384(SB), Z3, Z3
+	VDIVPS      Z3, Z4, Z3
+	VPANDD      vmathconst<>+8256(SB), Z0, Z4
+	VPORD       Z4, Z3, Z3
+	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS   Z2, Z3, K1, Z12
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z12, K1, Z13
+	VMOVUPS     Z13, (AX)
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x10, DX
+	JMP         tanhF32AVX512_loop1
+
+tanhF32AVX512_next1:
 	VZEROUPPER
 	RET
 
@@ -5013,612 +6213,740 @@ DATA vmathconst<>+4320(SB)/8, $0x3fe199999999999a
 DATA vmathconst<>+4328(SB)/8, $0x3fe199999999999a
 DATA vmathconst<>+4336(SB)/8, $0x3fe199999999999a
 DATA vmathconst<>+4344(SB)/8, $0x3fe199999999999a
-DATA vmathconst<>+4352(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4360(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4368(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4376(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4384(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4392(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4400(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4408(SB)/8, $0x4034000000000000
-DATA vmathconst<>+4416(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4424(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4432(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4440(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4448(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4456(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4464(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4472(SB)/8, $0x4005555555555555
-DATA vmathconst<>+4480(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4488(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4496(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4504(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4512(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4520(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4528(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4536(SB)/8, $0x000000000000000f
-DATA vmathconst<>+4544(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4552(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4560(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4568(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4576(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4584(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4592(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4600(SB)/8, $0x0000000000000003
-DATA vmathconst<>+4608(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4616(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4624(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4632(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4640(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4648(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4656(SB)/8, $0x0000000000000001
-DATA vmathconst<>+4664(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4352(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4360(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4368(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4376(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4384(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4392(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4400(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4408(SB)/8, $0x4005555555555555
+DATA vmathconst<>+4416(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4424(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4432(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4440(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4448(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4456(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4464(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4472(SB)/8, $0x000000000000000f
+DATA vmathconst<>+4480(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4488(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4496(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4504(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4512(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4520(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4528(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4536(SB)/8, $0x0000000000000003
+DATA vmathconst<>+4544(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4552(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4560(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4568(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4576(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4584(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4592(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4600(SB)/8, $0x0000000000000001
+DATA vmathconst<>+4608(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4616(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4624(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4632(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4640(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4648(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4656(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4664(SB)/8, $0x0000000000000000
 DATA vmathconst<>+4672(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4680(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4688(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4696(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4704(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4712(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4720(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4728(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4736(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4744(SB)/8, $0x3fe20000000002cd
-DATA vmathconst<>+4752(SB)/8, $0x3fee00000000028f
-DATA vmathconst<>+4760(SB)/8, $0x3ff500000000022d
-DATA vmathconst<>+4768(SB)/8, $0x3ffb00000000054d
-DATA vmathconst<>+4776(SB)/8, $0x40008000000002a0
-DATA vmathconst<>+4784(SB)/8, $0x4003800000000151
-DATA vmathconst<>+4792(SB)/8, $0x40068000000003b3
-DATA vmathconst<>+4800(SB)/8, $0x40098000000006c6
-DATA vmathconst<>+4808(SB)/8, $0x400c80000000716c
-DATA vmathconst<>+4816(SB)/8, $0x400f80000009cc51
-DATA vmathconst<>+4824(SB)/8, $0x4011400000463dd6
-DATA vmathconst<>+4832(SB)/8, $0x4012c00004293f21
-DATA vmathconst<>+4840(SB)/8, $0x401440022fefb268
-DATA vmathconst<>+4848(SB)/8, $0x4015c0862afa3a61
-DATA vmathconst<>+4856(SB)/8, $0x401774484f85540f
-DATA vmathconst<>+4864(SB)/8, $0x0000000000000000
-DATA vmathconst<>+4872(SB)/8, $0x3fe25b8a88b6dfcd
-DATA vmathconst<>+4880(SB)/8, $0x3fea1551a16aafe2
-DATA vmathconst<>+4888(SB)/8, $0x3fedf85ea8db196e
-DATA vmathconst<>+4896(SB)/8, $0x3fef74a6d9a38435
-DATA vmathconst<>+4904(SB)/8, $0x3fefe307f2b503fb
-DATA vmathconst<>+4912(SB)/8, $0x3feffb5bdf67fe73
-DATA vmathconst<>+4920(SB)/8, $0x3fefff6dee893530
-DATA vmathconst<>+4928(SB)/8, $0x3feffff2436a21dc
-DATA vmathconst<>+4936(SB)/8, $0x3fefffff039f9e8f
-DATA vmathconst<>+4944(SB)/8, $0x3feffffff233ee1e
-DATA vmathconst<>+4952(SB)/8, $0x3fefffffff6d1e56
-DATA vmathconst<>+4960(SB)/8, $0x3feffffffffb5be5
-DATA vmathconst<>+4968(SB)/8, $0x3fefffffffffe381
-DATA vmathconst<>+4976(SB)/8, $0x3fefffffffffff7c
-DATA vmathconst<>+4984(SB)/8, $0x3fefffffffffffff
-DATA vmathconst<>+4992(SB)/8, $0x3dd8455cdf3baeb3
-DATA vmathconst<>+5000(SB)/8, $0xbf191c5357b4ed71
-DATA vmathconst<>+5008(SB)/8, $0xbed2bd8580a688f3
-DATA vmathconst<>+5016(SB)/8, $0x3f0a49b89dba7b8f
-DATA vmathconst<>+5024(SB)/8, $0xbee8df43bc2813d7
-DATA vmathconst<>+5032(SB)/8, $0xbeea1d3e9c946e19
-DATA vmathconst<>+5040(SB)/8, $0x3ed15d00376a852f
-DATA vmathconst<>+5048(SB)/8, $0x3ec00b9296779ac3
-DATA vmathconst<>+5056(SB)/8, $0xbea10c9f18cd9af0
-DATA vmathconst<>+5064(SB)/8, $0xbe8e4dd01d37e7e7
-DATA vmathconst<>+5072(SB)/8, $0x3e43007de7711c34
-DATA vmathconst<>+5080(SB)/8, $0x3e4ee4ec27c779b7
-DATA vmathconst<>+5088(SB)/8, $0x3e2880631276c094
-DATA vmathconst<>+5096(SB)/8, $0x3df403216184262b
-DATA vmathconst<>+5104(SB)/8, $0x3e245b610fe3e0dd
-DATA vmathconst<>+5112(SB)/8, $0xbe63a875d585844f
-DATA vmathconst<>+5120(SB)/8, $0xbe151304ce3c08ac
-DATA vmathconst<>+5128(SB)/8, $0x3f1f8fafdfccb427
-DATA vmathconst<>+5136(SB)/8, $0xbf2a9744b5a8e6df
-DATA vmathconst<>+5144(SB)/8, $0xbee547abbeb1a917
-DATA vmathconst<>+5152(SB)/8, $0x3f1500feb20971e9
-DATA vmathconst<>+5160(SB)/8, $0xbed8d5055a7a05bb
-DATA vmathconst<>+5168(SB)/8, $0xbef28644071feb9d
-DATA vmathconst<>+5176(SB)/8, $0x3ea7faf42e22e0e7
-DATA vmathconst<>+5184(SB)/8, $0x3ec39a5391aa68ad
-DATA vmathconst<>+5192(SB)/8, $0x3e909c9bf98aaf33
-DATA vmathconst<>+5200(SB)/8, $0xbe7c408d3cd13e33
-DATA vmathconst<>+5208(SB)/8, $0xbe58f39eef15d84c
-DATA vmathconst<>+5216(SB)/8, $0x3e48df86c0a006ce
-DATA vmathconst<>+5224(SB)/8, $0x3e4198c115a5d4f6
-DATA vmathconst<>+5232(SB)/8, $0x3e5420f4721818b8
-DATA vmathconst<>+5240(SB)/8, $0xbe71143f114572b5
-DATA vmathconst<>+5248(SB)/8, $0x3e4fcc090e6fb03a
-DATA vmathconst<>+5256(SB)/8, $0x3f44381cc7d14bbd
-DATA vmathconst<>+5264(SB)/8, $0x3f2f568564d9a434
-DATA vmathconst<>+5272(SB)/8, $0xbf36bb6882fd06c0
-DATA vmathconst<>+5280(SB)/8, $0xbf1039b1d3dc2c25
-DATA vmathconst<>+5288(SB)/8, $0x3f1b07528306637b
-DATA vmathconst<>+5296(SB)/8, $0x3ef1eeacf908a3b4
-DATA vmathconst<>+5304(SB)/8, $0xbef0aeb69f9d6248
-DATA vmathconst<>+5312(SB)/8, $0xbed2b3d239e59cd8
-DATA vmathconst<>+5320(SB)/8, $0x3ea7474966eb1c8d
-DATA vmathconst<>+5328(SB)/8, $0x3ea0a169f8592e43
-DATA vmathconst<>+5336(SB)/8, $0x3e7b0d651ff35c7e
-DATA vmathconst<>+5344(SB)/8, $0x3e484ea5374746b4
-DATA vmathconst<>+5352(SB)/8, $0x3e0ba237b5946edf
-DATA vmathconst<>+5360(SB)/8, $0xbde2baa032be6202
-DATA vmathconst<>+5368(SB)/8, $0xbe5d068a0dd4a55e
-DATA vmathconst<>+5376(SB)/8, $0xbe85f7422f4dc7f0
-DATA vmathconst<>+5384(SB)/8, $0xbf536259dd9c7bac
-DATA vmathconst<>+5392(SB)/8, $0x3f5243e1bc3f11d4
-DATA vmathconst<>+5400(SB)/8, $0x3f4262aced012281
-DATA vmathconst<>+5408(SB)/8, $0xbf3b881eb4f97646
-DATA vmathconst<>+5416(SB)/8, $0xbf29100e9ca2c352
-DATA vmathconst<>+5424(SB)/8, $0x3f12b1ce807697d9
-DATA vmathconst<>+5432(SB)/8, $0x3f071217ab6a3bbd
-DATA vmathconst<>+5440(SB)/8, $0x3e86c18effc9e7f7
-DATA vmathconst<>+5448(SB)/8, $0xbed1ca8e29b15a07
-DATA vmathconst<>+5456(SB)/8, $0xbeb57c7c112dfb4f
-DATA vmathconst<>+5464(SB)/8, $0xbe8a4757c64e9102
-DATA vmathconst<>+5472(SB)/8, $0xbe55731a6f9de3f9
-DATA vmathconst<>+5480(SB)/8, $0xbe21adda5560b8d1
-DATA vmathconst<>+5488(SB)/8, $0xbe21689f7d7e962b
-DATA vmathconst<>+5496(SB)/8, $0xbe1988129bf0d6e3
-DATA vmathconst<>+5504(SB)/8, $0x3ebb9e6c9b5c48bf
-DATA vmathconst<>+5512(SB)/8, $0xbf68d66053e91e94
-DATA vmathconst<>+5520(SB)/8, $0xbf657b7351eb1565
-DATA vmathconst<>+5528(SB)/8, $0x3f5553ee2e8fcc77
-DATA vmathconst<>+5536(SB)/8, $0x3f5319f85173e04f
-DATA vmathconst<>+5544(SB)/8, $0xbf29294612f66549
-DATA vmathconst<>+5552(SB)/8, $0xbf3381552da630f9
-DATA vmathconst<>+5560(SB)/8, $0xbf051ecf66c8fabd
-DATA vmathconst<>+5568(SB)/8, $0x3efbf0abae7d6713
-DATA vmathconst<>+5576(SB)/8, $0x3eea4fcac5552e0f
-DATA vmathconst<>+5584(SB)/8, $0x3ec57e93e83c78c2
-DATA vmathconst<>+5592(SB)/8, $0x3e94edda7f8061a4
-DATA vmathconst<>+5600(SB)/8, $0x3e5aa775ad7fccf1
-DATA vmathconst<>+5608(SB)/8, $0x3e172d7385f5bab0
-DATA vmathconst<>+5616(SB)/8, $0x3dce1e4380ba46a4
-DATA vmathconst<>+5624(SB)/8, $0x3e14ef2e3b200075
-DATA vmathconst<>+5632(SB)/8, $0xbeef4d25c3db56cc
-DATA vmathconst<>+5640(SB)/8, $0x3f818f36c2603d04
-DATA vmathconst<>+5648(SB)/8, $0xbf6cb8aab3c9ab10
-DATA vmathconst<>+5656(SB)/8, $0xbf74cc91bedbe9bc
-DATA vmathconst<>+5664(SB)/8, $0x3f23a951fae75ec8
-DATA vmathconst<>+5672(SB)/8, $0x3f58eae13ea6013e
-DATA vmathconst<>+5680(SB)/8, $0x3f3b325a29058632
-DATA vmathconst<>+5688(SB)/8, $0xbf1f7870c0254749
-DATA vmathconst<>+5696(SB)/8, $0xbf194c369d948a9f
-DATA vmathconst<>+5704(SB)/8, $0xbefbb6dffe48ca1a
-DATA vmathconst<>+5712(SB)/8, $0xbed174e7e15de7e5
-DATA vmathconst<>+5720(SB)/8, $0xbe9c7232acb33f1f
-DATA vmathconst<>+5728(SB)/8, $0xbe5f752b29aed72c
-DATA vmathconst<>+5736(SB)/8, $0xbe17c73d284f2438
-DATA vmathconst<>+5744(SB)/8, $0x3dc0393744c621d7
-DATA vmathconst<>+5752(SB)/8, $0x3de7d0b2e47c3e8e
-DATA vmathconst<>+5760(SB)/8, $0x3f1f9a326f9b8161
-DATA vmathconst<>+5768(SB)/8, $0x3f84a548158441f4
-DATA vmathconst<>+5776(SB)/8, $0x3f91a817c5e18f1e
-DATA vmathconst<>+5784(SB)/8, $0x3f4e377f5cde56de
-DATA vmathconst<>+5792(SB)/8, $0xbf79be7320aaac35
-DATA vmathconst<>+5800(SB)/8, $0xbf65478d78580a23
-DATA vmathconst<>+5808(SB)/8, $0x3f388cdc8da4b3d0
-DATA vmathconst<>+5816(SB)/8, $0x3f436edde56bc637
-DATA vmathconst<>+5824(SB)/8, $0x3f2c1dd14321445e
-DATA vmathconst<>+5832(SB)/8, $0x3f0696daf67b550e
-DATA vmathconst<>+5840(SB)/8, $0x3ed7492049459c1a
-DATA vmathconst<>+5848(SB)/8, $0x3ea04be02850df6f
-DATA vmathconst<>+5856(SB)/8, $0x3e5fe693cf7b339c
-DATA vmathconst<>+5864(SB)/8, $0x3e1639c974cfd986
-DATA vmathconst<>+5872(SB)/8, $0x3dc6340e9d73b991
-DATA vmathconst<>+5880(SB)/8, $0xbdb2e2b94770fd7e
-DATA vmathconst<>+5888(SB)/8, $0xbf4c02db40040b7d
-DATA vmathconst<>+5896(SB)/8, $0xbfa7df8890915e86
-DATA vmathconst<>+5904(SB)/8, $0xbf6476541e04c5ac
-DATA vmathconst<>+5912(SB)/8, $0x3f96d1d724fd77eb
-DATA vmathconst<>+5920(SB)/8, $0x3f87e8755e0fca33
-DATA vmathconst<>+5928(SB)/8, $0xbf4bbf7e2bfb1071
-DATA vmathconst<>+5936(SB)/8, $0xbf6897719a8c1149
-DATA vmathconst<>+5944(SB)/8, $0xbf56b41872b68aa6
-DATA vmathconst<>+5952(SB)/8, $0xbf36c3dbfe2e72af
-DATA vmathconst<>+5960(SB)/8, $0xbf0d38422931111e
-DATA vmathconst<>+5968(SB)/8, $0xbed98077eaa8c14b
-DATA vmathconst<>+5976(SB)/8, $0xbe9f34bf73ffd07b
-DATA vmathconst<>+5984(SB)/8, $0xbe5b425d4e39ccdc
-DATA vmathconst<>+5992(SB)/8, $0xbe1135407ad19a0f
-DATA vmathconst<>+6000(SB)/8, $0xbdc08187576209dd
-DATA vmathconst<>+6008(SB)/8, $0xbd91a5d302e4fdbd
-DATA vmathconst<>+6016(SB)/8, $0x3f7565bcd0e6a53f
-DATA vmathconst<>+6024(SB)/8, $0xbf86410ad930ffd4
-DATA vmathconst<>+6032(SB)/8, $0xbfb1d1f0010a0b81
-DATA vmathconst<>+6040(SB)/8, $0xbfa3f41761d5c5b6
-DATA vmathconst<>+6048(SB)/8, $0x3f66981061e3c8b2
-DATA vmathconst<>+6056(SB)/8, $0x3f8aa2c0753d5688
-DATA vmathconst<>+6064(SB)/8, $0x3f7d854f73e7072b
-DATA vmathconst<>+6072(SB)/8, $0x3f61e84d1022d146
-DATA vmathconst<>+6080(SB)/8, $0x3f3c0825378fa9ad
-DATA vmathconst<>+6088(SB)/8, $0x3f0e0a1cb1c652d8
-DATA vmathconst<>+6096(SB)/8, $0x3ed6b245d7245234
-DATA vmathconst<>+6104(SB)/8, $0x3e9899dca00caf6e
-DATA vmathconst<>+6112(SB)/8, $0x3e535753033f4089
-DATA vmathconst<>+6120(SB)/8, $0x3e063a0012ab0642
-DATA vmathconst<>+6128(SB)/8, $0x3db2adc510951aa5
-DATA vmathconst<>+6136(SB)/8, $0x3d53f141a663fded
-DATA vmathconst<>+6144(SB)/8, $0xbf9b82ce31288b51
-DATA vmathconst<>+6152(SB)/8, $0x3fc75bebc1b18112
-DATA vmathconst<>+6160(SB)/8, $0x3fb747e31bf4c08f
-DATA vmathconst<>+6168(SB)/8, $0xbf9419fa10b76c04
-DATA vmathconst<>+6176(SB)/8, $0xbfa9647a30b18b0f
-DATA vmathconst<>+6184(SB)/8, $0xbf9f155b4e7d4169
-DATA vmathconst<>+6192(SB)/8, $0xbf85eb1c899f1470
-DATA vmathconst<>+6200(SB)/8, $0xbf646301162585da
-DATA vmathconst<>+6208(SB)/8, $0xbf3a51fb50b08483
-DATA vmathconst<>+6216(SB)/8, $0xbf08320fc46e0a77
-DATA vmathconst<>+6224(SB)/8, $0xbed013b0439b8a97
-DATA vmathconst<>+6232(SB)/8, $0xbe8f2f6f746634d5
-DATA vmathconst<>+6240(SB)/8, $0xbe4638b99ed4de1a
-DATA vmathconst<>+6248(SB)/8, $0xbdf7606719ec6781
-DATA vmathconst<>+6256(SB)/8, $0xbda219f613438ef3
-DATA vmathconst<>+6264(SB)/8, $0xbd2f4a0e09cacb7f
-DATA vmathconst<>+6272(SB)/8, $0x3fbce2f21a042be2
-DATA vmathconst<>+6280(SB)/8, $0xbfb9c41d1d5f9e2e
-DATA vmathconst<>+6288(SB)/8, $0x3fbe4c9975da1118
-DATA vmathconst<>+6296(SB)/8, $0x3fc5066cda84ba51
-DATA vmathconst<>+6304(SB)/8, $0x3fba3687c1eae0c3
-DATA vmathconst<>+6312(SB)/8, $0x3fa48b127f8ec43f
-DATA vmathconst<>+6320(SB)/8, $0x3f860898536e01ef
-DATA vmathconst<>+6328(SB)/8, $0x3f60c243329a76e8
-DATA vmathconst<>+6336(SB)/8, $0x3f326bf008674ef5
-DATA vmathconst<>+6344(SB)/8, $0x3efd982bd412d18c
-DATA vmathconst<>+6352(SB)/8, $0x3ec17f93e4770f42
-DATA vmathconst<>+6360(SB)/8, $0x3e7e9e05a2abf191
-DATA vmathconst<>+6368(SB)/8, $0x3e33e38024866642
-DATA vmathconst<>+6376(SB)/8, $0x3de33c780b61cd92
-DATA vmathconst<>+6384(SB)/8, $0x3d8b9e15047cc70a
-DATA vmathconst<>+6392(SB)/8, $0x3d20b9af106d4999
-DATA vmathconst<>+6400(SB)/8, $0xbfd812746b0379e7
-DATA vmathconst<>+6408(SB)/8, $0xbfdd9a837e582692
-DATA vmathconst<>+6416(SB)/8, $0xbfdc1cd8486601c8
-DATA vmathconst<>+6424(SB)/8, $0xbfd0ed7443f857e6
-DATA vmathconst<>+6432(SB)/8, $0xbfbc435059d07d72
-DATA vmathconst<>+6440(SB)/8, $0xbfa0ee3844e587bd
-DATA vmathconst<>+6448(SB)/8, $0xbf7d9c2ea85a7c87
-DATA vmathconst<>+6456(SB)/8, $0xbf531510761398d6
-DATA vmathconst<>+6464(SB)/8, $0xbf223c436c36a0d4
-DATA vmathconst<>+6472(SB)/8, $0xbee9f19734c8f2b3
-DATA vmathconst<>+6480(SB)/8, $0xbeab8d7f7f556ec3
-DATA vmathconst<>+6488(SB)/8, $0xbe65e32ddb8fecfc
-DATA vmathconst<>+6496(SB)/8, $0xbe1a0cdff136c01d
-DATA vmathconst<>+6504(SB)/8, $0xbdc74087acd1beae
-DATA vmathconst<>+6512(SB)/8, $0xbd6eff33b6d0d803
-DATA vmathconst<>+6520(SB)/8, $0xbd019f92c8ff7ae8
-DATA vmathconst<>+6528(SB)/8, $0x3fc06eba8214db69
-DATA vmathconst<>+6536(SB)/8, $0x3fea5074e2157389
-DATA vmathconst<>+6544(SB)/8, $0x3fddfca26f5bbb09
-DATA vmathconst<>+6552(SB)/8, $0x3fc9cb5bd549a7dc
-DATA vmathconst<>+6560(SB)/8, $0x3fb0bf97e95f17aa
-DATA vmathconst<>+6568(SB)/8, $0x3f906ae13b0d1c1c
-DATA vmathconst<>+6576(SB)/8, $0x3f684ba3004a3d52
-DATA vmathconst<>+6584(SB)/8, $0x3f3b23a5a23dfb79
-DATA vmathconst<>+6592(SB)/8, $0x3f06e2367dc20411
-DATA vmathconst<>+6600(SB)/8, $0x3ecd21397ea21b35
-DATA vmathconst<>+6608(SB)/8, $0x3e8bfd755495c66f
-DATA vmathconst<>+6616(SB)/8, $0x3e444d26d24e61a4
-DATA vmathconst<>+6624(SB)/8, $0x3df63ac5dc21cc98
-DATA vmathconst<>+6632(SB)/8, $0x3da25f392849a491
-DATA vmathconst<>+6640(SB)/8, $0x3d46cc9b03dfd599
-DATA vmathconst<>+6648(SB)/8, $0x3cd7cb2c3d9abc9f
-DATA vmathconst<>+6656(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6664(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6672(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6680(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6688(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6696(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6704(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6712(SB)/8, $0x4017ffffffffffff
-DATA vmathconst<>+6720(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6728(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6736(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6744(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6752(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6760(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6768(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6776(SB)/8, $0x4010000000000000
-DATA vmathconst<>+6784(SB)/8, $0x0000000000000000
-DATA vmathconst<>+6792(SB)/8, $0x3fd8000000000000
-DATA vmathconst<>+6800(SB)/8, $0x3fe4000000000000
-DATA vmathconst<>+6808(SB)/8, $0x3fec000000000000
-DATA vmathconst<>+6816(SB)/8, $0x3ff2000000000000
-DATA vmathconst<>+6824(SB)/8, $0x3ff6000000000000
-DATA vmathconst<>+6832(SB)/8, $0x3ffa000000000000
-DATA vmathconst<>+6840(SB)/8, $0x3ffe000000000000
-DATA vmathconst<>+6848(SB)/8, $0x4001000000000000
-DATA vmathconst<>+6856(SB)/8, $0x4003000000000000
-DATA vmathconst<>+6864(SB)/8, $0x4005000000000000
-DATA vmathconst<>+6872(SB)/8, $0x4007000000000000
-DATA vmathconst<>+6880(SB)/8, $0x4009000000000000
-DATA vmathconst<>+6888(SB)/8, $0x400b000000000000
-DATA vmathconst<>+6896(SB)/8, $0x400d000000000000
-DATA vmathconst<>+6904(SB)/8, $0x400f000000000000
-DATA vmathconst<>+6912(SB)/8, $0x0000000000000000
-DATA vmathconst<>+6920(SB)/8, $0x3fd9dd0d2b721f39
-DATA vmathconst<>+6928(SB)/8, $0x3fe3f196dcd0f135
-DATA vmathconst<>+6936(SB)/8, $0x3fe91724951b8fc6
-DATA vmathconst<>+6944(SB)/8, $0x3fec6dad2829ec62
-DATA vmathconst<>+6952(SB)/8, $0x3fee5768c3b4a3fc
-DATA vmathconst<>+6960(SB)/8, $0x3fef4f693b67bd77
-DATA vmathconst<>+6968(SB)/8, $0x3fefbe61eef4cf6a
-DATA vmathconst<>+6976(SB)/8, $0x3fefea4218d6594a
-DATA vmathconst<>+6984(SB)/8, $0x3feff9960f3eb327
-DATA vmathconst<>+6992(SB)/8, $0x3feffe514bbdc197
-DATA vmathconst<>+7000(SB)/8, $0x3fefff9ba420e834
-DATA vmathconst<>+7008(SB)/8, $0x3fefffeb3ebb267b
-DATA vmathconst<>+7016(SB)/8, $0x3feffffc316d9ed0
-DATA vmathconst<>+7024(SB)/8, $0x3fefffff618c3da6
-DATA vmathconst<>+7032(SB)/8, $0x3fefffffe92ced93
-DATA vmathconst<>+7040(SB)/8, $0xbf4b48064c54ba73
-DATA vmathconst<>+7048(SB)/8, $0xbfa96829a1265ee8
-DATA vmathconst<>+7056(SB)/8, $0xbfa51d0728d7beb7
-DATA vmathconst<>+7064(SB)/8, $0xbf858b13e04bd367
-DATA vmathconst<>+7072(SB)/8, $0x3f8f58defdc3b441
-DATA vmathconst<>+7080(SB)/8, $0x3f968c0828a437b8
-DATA vmathconst<>+7088(SB)/8, $0x3f8d7cd9b1bdd5b0
-DATA vmathconst<>+7096(SB)/8, $0x3f71050cf2770940
-DATA vmathconst<>+7104(SB)/8, $0xbf5d103f358e595c
-DATA vmathconst<>+7112(SB)/8, $0xbf6958c7aaf52a3d
-DATA vmathconst<>+7120(SB)/8, $0xbf6265575e02a880
-DATA vmathconst<>+7128(SB)/8, $0xbf52c13ff2f3ef73
-DATA vmathconst<>+7136(SB)/8, $0xbf3de4a2a076e28a
-DATA vmathconst<>+7144(SB)/8, $0xbf236ff6e6d9a960
-DATA vmathconst<>+7152(SB)/8, $0xbf0516711770363a
-DATA vmathconst<>+7160(SB)/8, $0xbee357a400db7905
-DATA vmathconst<>+7168(SB)/8, $0x3f75641a945f765f
-DATA vmathconst<>+7176(SB)/8, $0x3fa735af1b3c27f0
-DATA vmathconst<>+7184(SB)/8, $0xbf9baf8efb82ac60
-DATA vmathconst<>+7192(SB)/8, $0xbfb11405ba51a620
-DATA vmathconst<>+7200(SB)/8, $0xbfaf43a51009e098
-DATA vmathconst<>+7208(SB)/8, $0xbf9f60e993bfb19c
-DATA vmathconst<>+7216(SB)/8, $0xbf62de3edaa1e63a
-DATA vmathconst<>+7224(SB)/8, $0x3f87334ea527af19
-DATA vmathconst<>+7232(SB)/8, $0x3f897c7e16c4fafd
-DATA vmathconst<>+7240(SB)/8, $0x3f811f4a2833f89c
-DATA vmathconst<>+7248(SB)/8, $0x3f715a313ec04b6a
-DATA vmathconst<>+7256(SB)/8, $0x3f5c4e6b0dfda69d
-DATA vmathconst<>+7264(SB)/8, $0x3f4324f7140ecef2
-DATA vmathconst<>+7272(SB)/8, $0x3f25d52356e0269b
-DATA vmathconst<>+7280(SB)/8, $0x3f0535e13ae9957b
-DATA vmathconst<>+7288(SB)/8, $0x3ee1ad7470909ae5
-DATA vmathconst<>+7296(SB)/8, $0xbf9b82cad00a3968
-DATA vmathconst<>+7304(SB)/8, $0x3fc552660f59ba0d
-DATA vmathconst<>+7312(SB)/8, $0x3fc6963e7ed2213b
-DATA vmathconst<>+7320(SB)/8, $0x3fbcc631acdf3683
-DATA vmathconst<>+7328(SB)/8, $0x3f9ca5c0de4e9756
-DATA vmathconst<>+7336(SB)/8, $0xbf9f3b297e597e64
-DATA vmathconst<>+7344(SB)/8, $0xbfa974bb9d1763ac
-DATA vmathconst<>+7352(SB)/8, $0xbfa5a328c918525a
-DATA vmathconst<>+7360(SB)/8, $0xbf9afe7790022104
-DATA vmathconst<>+7368(SB)/8, $0xbf8ae5b200d053a7
-DATA vmathconst<>+7376(SB)/8, $0xbf762d500f5b654b
-DATA vmathconst<>+7384(SB)/8, $0xbf5ed477197822de
-DATA vmathconst<>+7392(SB)/8, $0xbf4244ece20babfa
-DATA vmathconst<>+7400(SB)/8, $0xbf22984ab43c9fc1
-DATA vmathconst<>+7408(SB)/8, $0xbf005660f15612d3
-DATA vmathconst<>+7416(SB)/8, $0xbed8dfa6b7818125
-DATA vmathconst<>+7424(SB)/8, $0x3fbce2f216da9203
-DATA vmathconst<>+7432(SB)/8, $0xbfce10637a1a7cbe
-DATA vmathconst<>+7440(SB)/8, $0xbfac8166a32287ff
-DATA vmathconst<>+7448(SB)/8, $0x3fb7c995f7cefe56
-DATA vmathconst<>+7456(SB)/8, $0x3fc4cb2c11df5aa6
-DATA vmathconst<>+7464(SB)/8, $0x3fc4374fd69a8dc5
-DATA vmathconst<>+7472(SB)/8, $0x3fbd6647e7f7fb47
-DATA vmathconst<>+7480(SB)/8, $0x3fb143e34a978ff3
-DATA vmathconst<>+7488(SB)/8, $0x3fa0ea549eb84c54
-DATA vmathconst<>+7496(SB)/8, $0x3f8c1ebe0f02cdf4
-DATA vmathconst<>+7504(SB)/8, $0x3f7407d51061ed23
-DATA vmathconst<>+7512(SB)/8, $0x3f589d9f3e87bdd2
-DATA vmathconst<>+7520(SB)/8, $0x3f3a3644ce162d4b
-DATA vmathconst<>+7528(SB)/8, $0x3f1843adde0f3be2
-DATA vmathconst<>+7536(SB)/8, $0x3ef392e534d5d6f2
-DATA vmathconst<>+7544(SB)/8, $0x3ecb924d38fedda2
-DATA vmathconst<>+7552(SB)/8, $0xbfd812746b0264b7
-DATA vmathconst<>+7560(SB)/8, $0xbfd787498ab92473
-DATA vmathconst<>+7568(SB)/8, $0xbfde8a3c3f054a3e
-DATA vmathconst<>+7576(SB)/8, $0xbfdd62bec336054d
-DATA vmathconst<>+7584(SB)/8, $0xbfd6ea6cfee649ef
-DATA vmathconst<>+7592(SB)/8, $0xbfcdfbbae8cfb256
-DATA vmathconst<>+7600(SB)/8, $0xbfc0bcfca2c0fdf9
-DATA vmathconst<>+7608(SB)/8, $0xbfb01a1c7ca2ecb0
-DATA vmathconst<>+7616(SB)/8, $0xbf9ada871986357c
-DATA vmathconst<>+7624(SB)/8, $0xbf837ccd4263da45
-DATA vmathconst<>+7632(SB)/8, $0xbf68af147c7e4774
-DATA vmathconst<>+7640(SB)/8, $0xbf4b57824281d609
-DATA vmathconst<>+7648(SB)/8, $0xbf2a8671ced9f37a
-DATA vmathconst<>+7656(SB)/8, $0xbf06905a9e635b21
-DATA vmathconst<>+7664(SB)/8, $0xbee0d88ab5ea4f40
-DATA vmathconst<>+7672(SB)/8, $0xbeb617b18f049d4a
-DATA vmathconst<>+7680(SB)/8, $0x3fc06eba8214daee
-DATA vmathconst<>+7688(SB)/8, $0x3fef5f0cd9fe0c9d
-DATA vmathconst<>+7696(SB)/8, $0x3fe86e96970df345
-DATA vmathconst<>+7704(SB)/8, $0x3fe0cab6230536cb
-DATA vmathconst<>+7712(SB)/8, $0x3fd45e99c0d29f3a
-DATA vmathconst<>+7720(SB)/8, $0x3fc5ce595b35b0c5
-DATA vmathconst<>+7728(SB)/8, $0x3fb499d46dbca35b
-DATA vmathconst<>+7736(SB)/8, $0x3fa12ceb26aab988
-DATA vmathconst<>+7744(SB)/8, $0x3f894624cda5d990
-DATA vmathconst<>+7752(SB)/8, $0x3f706918b8b97e82
-DATA vmathconst<>+7760(SB)/8, $0x3f52ce89d5543aaa
-DATA vmathconst<>+7768(SB)/8, $0x3f330539eabd9f59
-DATA vmathconst<>+7776(SB)/8, $0x3f10f9e394d44cdf
-DATA vmathconst<>+7784(SB)/8, $0x3eeabe0fa5d03092
-DATA vmathconst<>+7792(SB)/8, $0x3ec296ae20267518
-DATA vmathconst<>+7800(SB)/8, $0x3e96ce290a6112d2
-DATA vmathconst<>+7808(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7816(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7824(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7832(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7840(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7848(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7856(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7864(SB)/8, $0x400fffffffffffff
-DATA vmathconst<>+7872(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7880(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7888(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7896(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7904(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7912(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7920(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7928(SB)/8, $0xc086200000000000
-DATA vmathconst<>+7936(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7944(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7952(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7960(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7968(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7976(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7984(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+7992(SB)/8, $0xc05b800000000000
-DATA vmathconst<>+8000(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8008(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8016(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8024(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8032(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8040(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8048(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8056(SB)/8, $0x3fe6a09e667f3bcd
-DATA vmathconst<>+8064(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8072(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8080(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8088(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8096(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8104(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8112(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8120(SB)/8, $0x3fb2444f2a4d8b4b
-DATA vmathconst<>+8128(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8136(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8144(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8152(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8160(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8168(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8176(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8184(SB)/8, $0x3ff9884533d43651
-DATA vmathconst<>+8192(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8200(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8208(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8216(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8224(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8232(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8240(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8248(SB)/8, $0x3f3504f33f3504f3
-DATA vmathconst<>+8256(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8264(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8272(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8280(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8288(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8296(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8304(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8312(SB)/8, $0x7fffffff7fffffff
-DATA vmathconst<>+8320(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8328(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8336(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8344(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8352(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8360(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8368(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8376(SB)/8, $0x8000000080000000
-DATA vmathconst<>+8384(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8392(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8400(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8408(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8416(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8424(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8432(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8440(SB)/8, $0x4080000040800000
-DATA vmathconst<>+8448(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8456(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8464(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8472(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8480(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8488(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8496(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8504(SB)/8, $0x3f8000003f800000
-DATA vmathconst<>+8512(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8520(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8528(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8536(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8544(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8552(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8560(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8568(SB)/8, $0x3f0000003f000000
-DATA vmathconst<>+8576(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8584(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8592(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8600(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8608(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8616(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8624(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8632(SB)/8, $0x0000000f0000000f
-DATA vmathconst<>+8640(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8648(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8656(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8664(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8672(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8680(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8688(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8696(SB)/8, $0x0000000000000000
-DATA vmathconst<>+8704(SB)/8, $0x3ec0000000000000
-DATA vmathconst<>+8712(SB)/8, $0x3f6000003f200000
-DATA vmathconst<>+8720(SB)/8, $0x3fb000003f900000
-DATA vmathconst<>+8728(SB)/8, $0x3ff000003fd00000
-DATA vmathconst<>+8736(SB)/8, $0x4018000040080000
-DATA vmathconst<>+8744(SB)/8, $0x4038000040280000
-DATA vmathconst<>+8752(SB)/8, $0x4058000040480000
-DATA vmathconst<>+8760(SB)/8, $0x4078000040680000
-DATA vmathconst<>+8768(SB)/8, $0x3ecee86900000000
-DATA vmathconst<>+8776(SB)/8, $0x3f48b9253f1f8cb7
-DATA vmathconst<>+8784(SB)/8, $0x3f72bb463f636d69
-DATA vmathconst<>+8792(SB)/8, $0x3f7df30f3f7a7b4a
-DATA vmathconst<>+8800(SB)/8, $0x3f7fccb03f7f5211
-DATA vmathconst<>+8808(SB)/8, $0x3f7ffcdd3f7ff28a
-DATA vmathconst<>+8816(SB)/8, $0x3f7fffe23f7fff5a
-DATA vmathconst<>+8824(SB)/8, $0x3f7fffff3f7ffffb
-DATA vmathconst<>+8832(SB)/8, $0x3f7af8673e0375d4
-DATA vmathconst<>+8840(SB)/8, $0x3f0655b13f4374b5
-DATA vmathconst<>+8848(SB)/8, $0x3e2e72cb3ea2f4ce
-DATA vmathconst<>+8856(SB)/8, $0x3d0967593da4cea3
-DATA vmathconst<>+8864(SB)/8, $0x3b8348c63c4a3126
-DATA vmathconst<>+8872(SB)/8, $0x399829cf3a96744f
-DATA vmathconst<>+8880(SB)/8, $0x3755f07d3887cf1d
-DATA vmathconst<>+8888(SB)/8, $0x34b671483614b571
-DATA vmathconst<>+8896(SB)/8, $0xbebc3a4cbec093a3
-DATA vmathconst<>+8904(SB)/8, $0xbeeb15f6bef451e2
-DATA vmathconst<>+8912(SB)/8, $0xbe6fddd7beb75368
-DATA vmathconst<>+8920(SB)/8, $0xbd80d0e4be05e7e5
-DATA vmathconst<>+8928(SB)/8, $0xbc1be66abcd6d439
-DATA vmathconst<>+8936(SB)/8, $0xba5abc12bb4578a4
-DATA vmathconst<>+8944(SB)/8, $0xb83482d5b954338e
-DATA vmathconst<>+8952(SB)/8, $0xb5b0bd8cb706c456
-DATA vmathconst<>+8960(SB)/8, $0xbe70831c3de71791
-DATA vmathconst<>+8968(SB)/8, $0x3dbe4cb0bd640b35
-DATA vmathconst<>+8976(SB)/8, $0x3e21ba7f3e265961
-DATA vmathconst<>+8984(SB)/8, $0x3d8a1f1a3deb323f
-DATA vmathconst<>+8992(SB)/8, $0x3c60f5f03d0752a5
-DATA vmathconst<>+9000(SB)/8, $0x3ac4ecfa3ba03ea9
-DATA vmathconst<>+9008(SB)/8, $0x38c21d6f39d1b226
-DATA vmathconst<>+9016(SB)/8, $0x365c926a379c972a
-DATA vmathconst<>+9024(SB)/8, $0x3e2a9330bcdc1657
-DATA vmathconst<>+9032(SB)/8, $0x3de6318d3e34b1f4
-DATA vmathconst<>+9040(SB)/8, $0xbcf9d94c3ce52e07
-DATA vmathconst<>+9048(SB)/8, $0xbd2d1946bd4ba5dd
-DATA vmathconst<>+9056(SB)/8, $0xbc572d90bcd7f3bd
-DATA vmathconst<>+9064(SB)/8, $0xbaf6a3b9bbb16a80
-DATA vmathconst<>+9072(SB)/8, $0xb914c256ba122767
-DATA vmathconst<>+9080(SB)/8, $0xb6c6fd36b802b308
-DATA vmathconst<>+9088(SB)/8, $0x3d39ad793bab20d5
-DATA vmathconst<>+9096(SB)/8, $0xbd88a02ebcdd7c78
-DATA vmathconst<>+9104(SB)/8, $0xbcfb074dbd7a1d29
-DATA vmathconst<>+9112(SB)/8, $0x3c399a75bb16f1f7
-DATA vmathconst<>+9120(SB)/8, $0x3c08fa513c4be3f1
-DATA vmathconst<>+9128(SB)/8, $0x3ae273583b8ad18a
-DATA vmathconst<>+9136(SB)/8, $0x392ea91b3a1927b9
-DATA vmathconst<>+9144(SB)/8, $0x370d6ba43829af0a
-DATA vmathconst<>+9152(SB)/8, $0xbd4b414dba5a4032
-DATA vmathconst<>+9160(SB)/8, $0xbc2c589fbd28e839
-DATA vmathconst<>+9168(SB)/8, $0x3cb460413c7ac6f8
-DATA vmathconst<>+9176(SB)/8, $0x3b8828683c6be6ce
-DATA vmathconst<>+9184(SB)/8, $0xbb4ac63dbae881fa
-DATA vmathconst<>+9192(SB)/8, $0xba960a00bb132abb
-DATA vmathconst<>+9200(SB)/8, $0xb91b7fb7b9ef2515
-DATA vmathconst<>+9208(SB)/8, $0xb71abd20b828b389
-GLOBL vmathconst<>(SB), RODATA|NOPTR, $9216
+DATA vmathconst<>+4680(SB)/8, $0x3fe20000000002cd
+DATA vmathconst<>+4688(SB)/8, $0x3fee00000000028f
+DATA vmathconst<>+4696(SB)/8, $0x3ff500000000022d
+DATA vmathconst<>+4704(SB)/8, $0x3ffb00000000054d
+DATA vmathconst<>+4712(SB)/8, $0x40008000000002a0
+DATA vmathconst<>+4720(SB)/8, $0x4003800000000151
+DATA vmathconst<>+4728(SB)/8, $0x40068000000003b3
+DATA vmathconst<>+4736(SB)/8, $0x40098000000006c6
+DATA vmathconst<>+4744(SB)/8, $0x400c80000000716c
+DATA vmathconst<>+4752(SB)/8, $0x400f80000009cc51
+DATA vmathconst<>+4760(SB)/8, $0x4011400000463dd6
+DATA vmathconst<>+4768(SB)/8, $0x4012c00004293f21
+DATA vmathconst<>+4776(SB)/8, $0x401440022fefb268
+DATA vmathconst<>+4784(SB)/8, $0x4015c0862afa3a61
+DATA vmathconst<>+4792(SB)/8, $0x401774484f85540f
+DATA vmathconst<>+4800(SB)/8, $0x0000000000000000
+DATA vmathconst<>+4808(SB)/8, $0x3fe25b8a88b6dfcd
+DATA vmathconst<>+4816(SB)/8, $0x3fea1551a16aafe2
+DATA vmathconst<>+4824(SB)/8, $0x3fedf85ea8db196e
+DATA vmathconst<>+4832(SB)/8, $0x3fef74a6d9a38435
+DATA vmathconst<>+4840(SB)/8, $0x3fefe307f2b503fb
+DATA vmathconst<>+4848(SB)/8, $0x3feffb5bdf67fe73
+DATA vmathconst<>+4856(SB)/8, $0x3fefff6dee893530
+DATA vmathconst<>+4864(SB)/8, $0x3feffff2436a21dc
+DATA vmathconst<>+4872(SB)/8, $0x3fefffff039f9e8f
+DATA vmathconst<>+4880(SB)/8, $0x3feffffff233ee1e
+DATA vmathconst<>+4888(SB)/8, $0x3fefffffff6d1e56
+DATA vmathconst<>+4896(SB)/8, $0x3feffffffffb5be5
+DATA vmathconst<>+4904(SB)/8, $0x3fefffffffffe381
+DATA vmathconst<>+4912(SB)/8, $0x3fefffffffffff7c
+DATA vmathconst<>+4920(SB)/8, $0x3fefffffffffffff
+DATA vmathconst<>+4928(SB)/8, $0x3dd8455cdf3baeb3
+DATA vmathconst<>+4936(SB)/8, $0xbf191c5357b4ed71
+DATA vmathconst<>+4944(SB)/8, $0xbed2bd8580a688f3
+DATA vmathconst<>+4952(SB)/8, $0x3f0a49b89dba7b8f
+DATA vmathconst<>+4960(SB)/8, $0xbee8df43bc2813d7
+DATA vmathconst<>+4968(SB)/8, $0xbeea1d3e9c946e19
+DATA vmathconst<>+4976(SB)/8, $0x3ed15d00376a852f
+DATA vmathconst<>+4984(SB)/8, $0x3ec00b9296779ac3
+DATA vmathconst<>+4992(SB)/8, $0xbea10c9f18cd9af0
+DATA vmathconst<>+5000(SB)/8, $0xbe8e4dd01d37e7e7
+DATA vmathconst<>+5008(SB)/8, $0x3e43007de7711c34
+DATA vmathconst<>+5016(SB)/8, $0x3e4ee4ec27c779b7
+DATA vmathconst<>+5024(SB)/8, $0x3e2880631276c094
+DATA vmathconst<>+5032(SB)/8, $0x3df403216184262b
+DATA vmathconst<>+5040(SB)/8, $0x3e245b610fe3e0dd
+DATA vmathconst<>+5048(SB)/8, $0xbe63a875d585844f
+DATA vmathconst<>+5056(SB)/8, $0xbe151304ce3c08ac
+DATA vmathconst<>+5064(SB)/8, $0x3f1f8fafdfccb427
+DATA vmathconst<>+5072(SB)/8, $0xbf2a9744b5a8e6df
+DATA vmathconst<>+5080(SB)/8, $0xbee547abbeb1a917
+DATA vmathconst<>+5088(SB)/8, $0x3f1500feb20971e9
+DATA vmathconst<>+5096(SB)/8, $0xbed8d5055a7a05bb
+DATA vmathconst<>+5104(SB)/8, $0xbef28644071feb9d
+DATA vmathconst<>+5112(SB)/8, $0x3ea7faf42e22e0e7
+DATA vmathconst<>+5120(SB)/8, $0x3ec39a5391aa68ad
+DATA vmathconst<>+5128(SB)/8, $0x3e909c9bf98aaf33
+DATA vmathconst<>+5136(SB)/8, $0xbe7c408d3cd13e33
+DATA vmathconst<>+5144(SB)/8, $0xbe58f39eef15d84c
+DATA vmathconst<>+5152(SB)/8, $0x3e48df86c0a006ce
+DATA vmathconst<>+5160(SB)/8, $0x3e4198c115a5d4f6
+DATA vmathconst<>+5168(SB)/8, $0x3e5420f4721818b8
+DATA vmathconst<>+5176(SB)/8, $0xbe71143f114572b5
+DATA vmathconst<>+5184(SB)/8, $0x3e4fcc090e6fb03a
+DATA vmathconst<>+5192(SB)/8, $0x3f44381cc7d14bbd
+DATA vmathconst<>+5200(SB)/8, $0x3f2f568564d9a434
+DATA vmathconst<>+5208(SB)/8, $0xbf36bb6882fd06c0
+DATA vmathconst<>+5216(SB)/8, $0xbf1039b1d3dc2c25
+DATA vmathconst<>+5224(SB)/8, $0x3f1b07528306637b
+DATA vmathconst<>+5232(SB)/8, $0x3ef1eeacf908a3b4
+DATA vmathconst<>+5240(SB)/8, $0xbef0aeb69f9d6248
+DATA vmathconst<>+5248(SB)/8, $0xbed2b3d239e59cd8
+DATA vmathconst<>+5256(SB)/8, $0x3ea7474966eb1c8d
+DATA vmathconst<>+5264(SB)/8, $0x3ea0a169f8592e43
+DATA vmathconst<>+5272(SB)/8, $0x3e7b0d651ff35c7e
+DATA vmathconst<>+5280(SB)/8, $0x3e484ea5374746b4
+DATA vmathconst<>+5288(SB)/8, $0x3e0ba237b5946edf
+DATA vmathconst<>+5296(SB)/8, $0xbde2baa032be6202
+DATA vmathconst<>+5304(SB)/8, $0xbe5d068a0dd4a55e
+DATA vmathconst<>+5312(SB)/8, $0xbe85f7422f4dc7f0
+DATA vmathconst<>+5320(SB)/8, $0xbf536259dd9c7bac
+DATA vmathconst<>+5328(SB)/8, $0x3f5243e1bc3f11d4
+DATA vmathconst<>+5336(SB)/8, $0x3f4262aced012281
+DATA vmathconst<>+5344(SB)/8, $0xbf3b881eb4f97646
+DATA vmathconst<>+5352(SB)/8, $0xbf29100e9ca2c352
+DATA vmathconst<>+5360(SB)/8, $0x3f12b1ce807697d9
+DATA vmathconst<>+5368(SB)/8, $0x3f071217ab6a3bbd
+DATA vmathconst<>+5376(SB)/8, $0x3e86c18effc9e7f7
+DATA vmathconst<>+5384(SB)/8, $0xbed1ca8e29b15a07
+DATA vmathconst<>+5392(SB)/8, $0xbeb57c7c112dfb4f
+DATA vmathconst<>+5400(SB)/8, $0xbe8a4757c64e9102
+DATA vmathconst<>+5408(SB)/8, $0xbe55731a6f9de3f9
+DATA vmathconst<>+5416(SB)/8, $0xbe21adda5560b8d1
+DATA vmathconst<>+5424(SB)/8, $0xbe21689f7d7e962b
+DATA vmathconst<>+5432(SB)/8, $0xbe1988129bf0d6e3
+DATA vmathconst<>+5440(SB)/8, $0x3ebb9e6c9b5c48bf
+DATA vmathconst<>+5448(SB)/8, $0xbf68d66053e91e94
+DATA vmathconst<>+5456(SB)/8, $0xbf657b7351eb1565
+DATA vmathconst<>+5464(SB)/8, $0x3f5553ee2e8fcc77
+DATA vmathconst<>+5472(SB)/8, $0x3f5319f85173e04f
+DATA vmathconst<>+5480(SB)/8, $0xbf29294612f66549
+DATA vmathconst<>+5488(SB)/8, $0xbf3381552da630f9
+DATA vmathconst<>+5496(SB)/8, $0xbf051ecf66c8fabd
+DATA vmathconst<>+5504(SB)/8, $0x3efbf0abae7d6713
+DATA vmathconst<>+5512(SB)/8, $0x3eea4fcac5552e0f
+DATA vmathconst<>+5520(SB)/8, $0x3ec57e93e83c78c2
+DATA vmathconst<>+5528(SB)/8, $0x3e94edda7f8061a4
+DATA vmathconst<>+5536(SB)/8, $0x3e5aa775ad7fccf1
+DATA vmathconst<>+5544(SB)/8, $0x3e172d7385f5bab0
+DATA vmathconst<>+5552(SB)/8, $0x3dce1e4380ba46a4
+DATA vmathconst<>+5560(SB)/8, $0x3e14ef2e3b200075
+DATA vmathconst<>+5568(SB)/8, $0xbeef4d25c3db56cc
+DATA vmathconst<>+5576(SB)/8, $0x3f818f36c2603d04
+DATA vmathconst<>+5584(SB)/8, $0xbf6cb8aab3c9ab10
+DATA vmathconst<>+5592(SB)/8, $0xbf74cc91bedbe9bc
+DATA vmathconst<>+5600(SB)/8, $0x3f23a951fae75ec8
+DATA vmathconst<>+5608(SB)/8, $0x3f58eae13ea6013e
+DATA vmathconst<>+5616(SB)/8, $0x3f3b325a29058632
+DATA vmathconst<>+5624(SB)/8, $0xbf1f7870c0254749
+DATA vmathconst<>+5632(SB)/8, $0xbf194c369d948a9f
+DATA vmathconst<>+5640(SB)/8, $0xbefbb6dffe48ca1a
+DATA vmathconst<>+5648(SB)/8, $0xbed174e7e15de7e5
+DATA vmathconst<>+5656(SB)/8, $0xbe9c7232acb33f1f
+DATA vmathconst<>+5664(SB)/8, $0xbe5f752b29aed72c
+DATA vmathconst<>+5672(SB)/8, $0xbe17c73d284f2438
+DATA vmathconst<>+5680(SB)/8, $0x3dc0393744c621d7
+DATA vmathconst<>+5688(SB)/8, $0x3de7d0b2e47c3e8e
+DATA vmathconst<>+5696(SB)/8, $0x3f1f9a326f9b8161
+DATA vmathconst<>+5704(SB)/8, $0x3f84a548158441f4
+DATA vmathconst<>+5712(SB)/8, $0x3f91a817c5e18f1e
+DATA vmathconst<>+5720(SB)/8, $0x3f4e377f5cde56de
+DATA vmathconst<>+5728(SB)/8, $0xbf79be7320aaac35
+DATA vmathconst<>+5736(SB)/8, $0xbf65478d78580a23
+DATA vmathconst<>+5744(SB)/8, $0x3f388cdc8da4b3d0
+DATA vmathconst<>+5752(SB)/8, $0x3f436edde56bc637
+DATA vmathconst<>+5760(SB)/8, $0x3f2c1dd14321445e
+DATA vmathconst<>+5768(SB)/8, $0x3f0696daf67b550e
+DATA vmathconst<>+5776(SB)/8, $0x3ed7492049459c1a
+DATA vmathconst<>+5784(SB)/8, $0x3ea04be02850df6f
+DATA vmathconst<>+5792(SB)/8, $0x3e5fe693cf7b339c
+DATA vmathconst<>+5800(SB)/8, $0x3e1639c974cfd986
+DATA vmathconst<>+5808(SB)/8, $0x3dc6340e9d73b991
+DATA vmathconst<>+5816(SB)/8, $0xbdb2e2b94770fd7e
+DATA vmathconst<>+5824(SB)/8, $0xbf4c02db40040b7d
+DATA vmathconst<>+5832(SB)/8, $0xbfa7df8890915e86
+DATA vmathconst<>+5840(SB)/8, $0xbf6476541e04c5ac
+DATA vmathconst<>+5848(SB)/8, $0x3f96d1d724fd77eb
+DATA vmathconst<>+5856(SB)/8, $0x3f87e8755e0fca33
+DATA vmathconst<>+5864(SB)/8, $0xbf4bbf7e2bfb1071
+DATA vmathconst<>+5872(SB)/8, $0xbf6897719a8c1149
+DATA vmathconst<>+5880(SB)/8, $0xbf56b41872b68aa6
+DATA vmathconst<>+5888(SB)/8, $0xbf36c3dbfe2e72af
+DATA vmathconst<>+5896(SB)/8, $0xbf0d38422931111e
+DATA vmathconst<>+5904(SB)/8, $0xbed98077eaa8c14b
+DATA vmathconst<>+5912(SB)/8, $0xbe9f34bf73ffd07b
+DATA vmathconst<>+5920(SB)/8, $0xbe5b425d4e39ccdc
+DATA vmathconst<>+5928(SB)/8, $0xbe1135407ad19a0f
+DATA vmathconst<>+5936(SB)/8, $0xbdc08187576209dd
+DATA vmathconst<>+5944(SB)/8, $0xbd91a5d302e4fdbd
+DATA vmathconst<>+5952(SB)/8, $0x3f7565bcd0e6a53f
+DATA vmathconst<>+5960(SB)/8, $0xbf86410ad930ffd4
+DATA vmathconst<>+5968(SB)/8, $0xbfb1d1f0010a0b81
+DATA vmathconst<>+5976(SB)/8, $0xbfa3f41761d5c5b6
+DATA vmathconst<>+5984(SB)/8, $0x3f66981061e3c8b2
+DATA vmathconst<>+5992(SB)/8, $0x3f8aa2c0753d5688
+DATA vmathconst<>+6000(SB)/8, $0x3f7d854f73e7072b
+DATA vmathconst<>+6008(SB)/8, $0x3f61e84d1022d146
+DATA vmathconst<>+6016(SB)/8, $0x3f3c0825378fa9ad
+DATA vmathconst<>+6024(SB)/8, $0x3f0e0a1cb1c652d8
+DATA vmathconst<>+6032(SB)/8, $0x3ed6b245d7245234
+DATA vmathconst<>+6040(SB)/8, $0x3e9899dca00caf6e
+DATA vmathconst<>+6048(SB)/8, $0x3e535753033f4089
+DATA vmathconst<>+6056(SB)/8, $0x3e063a0012ab0642
+DATA vmathconst<>+6064(SB)/8, $0x3db2adc510951aa5
+DATA vmathconst<>+6072(SB)/8, $0x3d53f141a663fded
+DATA vmathconst<>+6080(SB)/8, $0xbf9b82ce31288b51
+DATA vmathconst<>+6088(SB)/8, $0x3fc75bebc1b18112
+DATA vmathconst<>+6096(SB)/8, $0x3fb747e31bf4c08f
+DATA vmathconst<>+6104(SB)/8, $0xbf9419fa10b76c04
+DATA vmathconst<>+6112(SB)/8, $0xbfa9647a30b18b0f
+DATA vmathconst<>+6120(SB)/8, $0xbf9f155b4e7d4169
+DATA vmathconst<>+6128(SB)/8, $0xbf85eb1c899f1470
+DATA vmathconst<>+6136(SB)/8, $0xbf646301162585da
+DATA vmathconst<>+6144(SB)/8, $0xbf3a51fb50b08483
+DATA vmathconst<>+6152(SB)/8, $0xbf08320fc46e0a77
+DATA vmathconst<>+6160(SB)/8, $0xbed013b0439b8a97
+DATA vmathconst<>+6168(SB)/8, $0xbe8f2f6f746634d5
+DATA vmathconst<>+6176(SB)/8, $0xbe4638b99ed4de1a
+DATA vmathconst<>+6184(SB)/8, $0xbdf7606719ec6781
+DATA vmathconst<>+6192(SB)/8, $0xbda219f613438ef3
+DATA vmathconst<>+6200(SB)/8, $0xbd2f4a0e09cacb7f
+DATA vmathconst<>+6208(SB)/8, $0x3fbce2f21a042be2
+DATA vmathconst<>+6216(SB)/8, $0xbfb9c41d1d5f9e2e
+DATA vmathconst<>+6224(SB)/8, $0x3fbe4c9975da1118
+DATA vmathconst<>+6232(SB)/8, $0x3fc5066cda84ba51
+DATA vmathconst<>+6240(SB)/8, $0x3fba3687c1eae0c3
+DATA vmathconst<>+6248(SB)/8, $0x3fa48b127f8ec43f
+DATA vmathconst<>+6256(SB)/8, $0x3f860898536e01ef
+DATA vmathconst<>+6264(SB)/8, $0x3f60c243329a76e8
+DATA vmathconst<>+6272(SB)/8, $0x3f326bf008674ef5
+DATA vmathconst<>+6280(SB)/8, $0x3efd982bd412d18c
+DATA vmathconst<>+6288(SB)/8, $0x3ec17f93e4770f42
+DATA vmathconst<>+6296(SB)/8, $0x3e7e9e05a2abf191
+DATA vmathconst<>+6304(SB)/8, $0x3e33e38024866642
+DATA vmathconst<>+6312(SB)/8, $0x3de33c780b61cd92
+DATA vmathconst<>+6320(SB)/8, $0x3d8b9e15047cc70a
+DATA vmathconst<>+6328(SB)/8, $0x3d20b9af106d4999
+DATA vmathconst<>+6336(SB)/8, $0xbfd812746b0379e7
+DATA vmathconst<>+6344(SB)/8, $0xbfdd9a837e582692
+DATA vmathconst<>+6352(SB)/8, $0xbfdc1cd8486601c8
+DATA vmathconst<>+6360(SB)/8, $0xbfd0ed7443f857e6
+DATA vmathconst<>+6368(SB)/8, $0xbfbc435059d07d72
+DATA vmathconst<>+6376(SB)/8, $0xbfa0ee3844e587bd
+DATA vmathconst<>+6384(SB)/8, $0xbf7d9c2ea85a7c87
+DATA vmathconst<>+6392(SB)/8, $0xbf531510761398d6
+DATA vmathconst<>+6400(SB)/8, $0xbf223c436c36a0d4
+DATA vmathconst<>+6408(SB)/8, $0xbee9f19734c8f2b3
+DATA vmathconst<>+6416(SB)/8, $0xbeab8d7f7f556ec3
+DATA vmathconst<>+6424(SB)/8, $0xbe65e32ddb8fecfc
+DATA vmathconst<>+6432(SB)/8, $0xbe1a0cdff136c01d
+DATA vmathconst<>+6440(SB)/8, $0xbdc74087acd1beae
+DATA vmathconst<>+6448(SB)/8, $0xbd6eff33b6d0d803
+DATA vmathconst<>+6456(SB)/8, $0xbd019f92c8ff7ae8
+DATA vmathconst<>+6464(SB)/8, $0x3fc06eba8214db69
+DATA vmathconst<>+6472(SB)/8, $0x3fea5074e2157389
+DATA vmathconst<>+6480(SB)/8, $0x3fddfca26f5bbb09
+DATA vmathconst<>+6488(SB)/8, $0x3fc9cb5bd549a7dc
+DATA vmathconst<>+6496(SB)/8, $0x3fb0bf97e95f17aa
+DATA vmathconst<>+6504(SB)/8, $0x3f906ae13b0d1c1c
+DATA vmathconst<>+6512(SB)/8, $0x3f684ba3004a3d52
+DATA vmathconst<>+6520(SB)/8, $0x3f3b23a5a23dfb79
+DATA vmathconst<>+6528(SB)/8, $0x3f06e2367dc20411
+DATA vmathconst<>+6536(SB)/8, $0x3ecd21397ea21b35
+DATA vmathconst<>+6544(SB)/8, $0x3e8bfd755495c66f
+DATA vmathconst<>+6552(SB)/8, $0x3e444d26d24e61a4
+DATA vmathconst<>+6560(SB)/8, $0x3df63ac5dc21cc98
+DATA vmathconst<>+6568(SB)/8, $0x3da25f392849a491
+DATA vmathconst<>+6576(SB)/8, $0x3d46cc9b03dfd599
+DATA vmathconst<>+6584(SB)/8, $0x3cd7cb2c3d9abc9f
+DATA vmathconst<>+6592(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6600(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6608(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6616(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6624(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6632(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6640(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6648(SB)/8, $0x4017ffffffffffff
+DATA vmathconst<>+6656(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6664(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6672(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6680(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6688(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6696(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6704(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6712(SB)/8, $0x4010000000000000
+DATA vmathconst<>+6720(SB)/8, $0x0000000000000000
+DATA vmathconst<>+6728(SB)/8, $0x3fd8000000000000
+DATA vmathconst<>+6736(SB)/8, $0x3fe4000000000000
+DATA vmathconst<>+6744(SB)/8, $0x3fec000000000000
+DATA vmathconst<>+6752(SB)/8, $0x3ff2000000000000
+DATA vmathconst<>+6760(SB)/8, $0x3ff6000000000000
+DATA vmathconst<>+6768(SB)/8, $0x3ffa000000000000
+DATA vmathconst<>+6776(SB)/8, $0x3ffe000000000000
+DATA vmathconst<>+6784(SB)/8, $0x4001000000000000
+DATA vmathconst<>+6792(SB)/8, $0x4003000000000000
+DATA vmathconst<>+6800(SB)/8, $0x4005000000000000
+DATA vmathconst<>+6808(SB)/8, $0x4007000000000000
+DATA vmathconst<>+6816(SB)/8, $0x4009000000000000
+DATA vmathconst<>+6824(SB)/8, $0x400b000000000000
+DATA vmathconst<>+6832(SB)/8, $0x400d000000000000
+DATA vmathconst<>+6840(SB)/8, $0x400f000000000000
+DATA vmathconst<>+6848(SB)/8, $0x0000000000000000
+DATA vmathconst<>+6856(SB)/8, $0x3fd9dd0d2b721f39
+DATA vmathconst<>+6864(SB)/8, $0x3fe3f196dcd0f135
+DATA vmathconst<>+6872(SB)/8, $0x3fe91724951b8fc6
+DATA vmathconst<>+6880(SB)/8, $0x3fec6dad2829ec62
+DATA vmathconst<>+6888(SB)/8, $0x3fee5768c3b4a3fc
+DATA vmathconst<>+6896(SB)/8, $0x3fef4f693b67bd77
+DATA vmathconst<>+6904(SB)/8, $0x3fefbe61eef4cf6a
+DATA vmathconst<>+6912(SB)/8, $0x3fefea4218d6594a
+DATA vmathconst<>+6920(SB)/8, $0x3feff9960f3eb327
+DATA vmathconst<>+6928(SB)/8, $0x3feffe514bbdc197
+DATA vmathconst<>+6936(SB)/8, $0x3fefff9ba420e834
+DATA vmathconst<>+6944(SB)/8, $0x3fefffeb3ebb267b
+DATA vmathconst<>+6952(SB)/8, $0x3feffffc316d9ed0
+DATA vmathconst<>+6960(SB)/8, $0x3fefffff618c3da6
+DATA vmathconst<>+6968(SB)/8, $0x3fefffffe92ced93
+DATA vmathconst<>+6976(SB)/8, $0xbf4b48064c54ba73
+DATA vmathconst<>+6984(SB)/8, $0xbfa96829a1265ee8
+DATA vmathconst<>+6992(SB)/8, $0xbfa51d0728d7beb7
+DATA vmathconst<>+7000(SB)/8, $0xbf858b13e04bd367
+DATA vmathconst<>+7008(SB)/8, $0x3f8f58defdc3b441
+DATA vmathconst<>+7016(SB)/8, $0x3f968c0828a437b8
+DATA vmathconst<>+7024(SB)/8, $0x3f8d7cd9b1bdd5b0
+DATA vmathconst<>+7032(SB)/8, $0x3f71050cf2770940
+DATA vmathconst<>+7040(SB)/8, $0xbf5d103f358e595c
+DATA vmathconst<>+7048(SB)/8, $0xbf6958c7aaf52a3d
+DATA vmathconst<>+7056(SB)/8, $0xbf6265575e02a880
+DATA vmathconst<>+7064(SB)/8, $0xbf52c13ff2f3ef73
+DATA vmathconst<>+7072(SB)/8, $0xbf3de4a2a076e28a
+DATA vmathconst<>+7080(SB)/8, $0xbf236ff6e6d9a960
+DATA vmathconst<>+7088(SB)/8, $0xbf0516711770363a
+DATA vmathconst<>+7096(SB)/8, $0xbee357a400db7905
+DATA vmathconst<>+7104(SB)/8, $0x3f75641a945f765f
+DATA vmathconst<>+7112(SB)/8, $0x3fa735af1b3c27f0
+DATA vmathconst<>+7120(SB)/8, $0xbf9baf8efb82ac60
+DATA vmathconst<>+7128(SB)/8, $0xbfb11405ba51a620
+DATA vmathconst<>+7136(SB)/8, $0xbfaf43a51009e098
+DATA vmathconst<>+7144(SB)/8, $0xbf9f60e993bfb19c
+DATA vmathconst<>+7152(SB)/8, $0xbf62de3edaa1e63a
+DATA vmathconst<>+7160(SB)/8, $0x3f87334ea527af19
+DATA vmathconst<>+7168(SB)/8, $0x3f897c7e16c4fafd
+DATA vmathconst<>+7176(SB)/8, $0x3f811f4a2833f89c
+DATA vmathconst<>+7184(SB)/8, $0x3f715a313ec04b6a
+DATA vmathconst<>+7192(SB)/8, $0x3f5c4e6b0dfda69d
+DATA vmathconst<>+7200(SB)/8, $0x3f4324f7140ecef2
+DATA vmathconst<>+7208(SB)/8, $0x3f25d52356e0269b
+DATA vmathconst<>+7216(SB)/8, $0x3f0535e13ae9957b
+DATA vmathconst<>+7224(SB)/8, $0x3ee1ad7470909ae5
+DATA vmathconst<>+7232(SB)/8, $0xbf9b82cad00a3968
+DATA vmathconst<>+7240(SB)/8, $0x3fc552660f59ba0d
+DATA vmathconst<>+7248(SB)/8, $0x3fc6963e7ed2213b
+DATA vmathconst<>+7256(SB)/8, $0x3fbcc631acdf3683
+DATA vmathconst<>+7264(SB)/8, $0x3f9ca5c0de4e9756
+DATA vmathconst<>+7272(SB)/8, $0xbf9f3b297e597e64
+DATA vmathconst<>+7280(SB)/8, $0xbfa974bb9d1763ac
+DATA vmathconst<>+7288(SB)/8, $0xbfa5a328c918525a
+DATA vmathconst<>+7296(SB)/8, $0xbf9afe7790022104
+DATA vmathconst<>+7304(SB)/8, $0xbf8ae5b200d053a7
+DATA vmathconst<>+7312(SB)/8, $0xbf762d500f5b654b
+DATA vmathconst<>+7320(SB)/8, $0xbf5ed477197822de
+DATA vmathconst<>+7328(SB)/8, $0xbf4244ece20babfa
+DATA vmathconst<>+7336(SB)/8, $0xbf22984ab43c9fc1
+DATA vmathconst<>+7344(SB)/8, $0xbf005660f15612d3
+DATA vmathconst<>+7352(SB)/8, $0xbed8dfa6b7818125
+DATA vmathconst<>+7360(SB)/8, $0x3fbce2f216da9203
+DATA vmathconst<>+7368(SB)/8, $0xbfce10637a1a7cbe
+DATA vmathconst<>+7376(SB)/8, $0xbfac8166a32287ff
+DATA vmathconst<>+7384(SB)/8, $0x3fb7c995f7cefe56
+DATA vmathconst<>+7392(SB)/8, $0x3fc4cb2c11df5aa6
+DATA vmathconst<>+7400(SB)/8, $0x3fc4374fd69a8dc5
+DATA vmathconst<>+7408(SB)/8, $0x3fbd6647e7f7fb47
+DATA vmathconst<>+7416(SB)/8, $0x3fb143e34a978ff3
+DATA vmathconst<>+7424(SB)/8, $0x3fa0ea549eb84c54
+DATA vmathconst<>+7432(SB)/8, $0x3f8c1ebe0f02cdf4
+DATA vmathconst<>+7440(SB)/8, $0x3f7407d51061ed23
+DATA vmathconst<>+7448(SB)/8, $0x3f589d9f3e87bdd2
+DATA vmathconst<>+7456(SB)/8, $0x3f3a3644ce162d4b
+DATA vmathconst<>+7464(SB)/8, $0x3f1843adde0f3be2
+DATA vmathconst<>+7472(SB)/8, $0x3ef392e534d5d6f2
+DATA vmathconst<>+7480(SB)/8, $0x3ecb924d38fedda2
+DATA vmathconst<>+7488(SB)/8, $0xbfd812746b0264b7
+DATA vmathconst<>+7496(SB)/8, $0xbfd787498ab92473
+DATA vmathconst<>+7504(SB)/8, $0xbfde8a3c3f054a3e
+DATA vmathconst<>+7512(SB)/8, $0xbfdd62bec336054d
+DATA vmathconst<>+7520(SB)/8, $0xbfd6ea6cfee649ef
+DATA vmathconst<>+7528(SB)/8, $0xbfcdfbbae8cfb256
+DATA vmathconst<>+7536(SB)/8, $0xbfc0bcfca2c0fdf9
+DATA vmathconst<>+7544(SB)/8, $0xbfb01a1c7ca2ecb0
+DATA vmathconst<>+7552(SB)/8, $0xbf9ada871986357c
+DATA vmathconst<>+7560(SB)/8, $0xbf837ccd4263da45
+DATA vmathconst<>+7568(SB)/8, $0xbf68af147c7e4774
+DATA vmathconst<>+7576(SB)/8, $0xbf4b57824281d609
+DATA vmathconst<>+7584(SB)/8, $0xbf2a8671ced9f37a
+DATA vmathconst<>+7592(SB)/8, $0xbf06905a9e635b21
+DATA vmathconst<>+7600(SB)/8, $0xbee0d88ab5ea4f40
+DATA vmathconst<>+7608(SB)/8, $0xbeb617b18f049d4a
+DATA vmathconst<>+7616(SB)/8, $0x3fc06eba8214daee
+DATA vmathconst<>+7624(SB)/8, $0x3fef5f0cd9fe0c9d
+DATA vmathconst<>+7632(SB)/8, $0x3fe86e96970df345
+DATA vmathconst<>+7640(SB)/8, $0x3fe0cab6230536cb
+DATA vmathconst<>+7648(SB)/8, $0x3fd45e99c0d29f3a
+DATA vmathconst<>+7656(SB)/8, $0x3fc5ce595b35b0c5
+DATA vmathconst<>+7664(SB)/8, $0x3fb499d46dbca35b
+DATA vmathconst<>+7672(SB)/8, $0x3fa12ceb26aab988
+DATA vmathconst<>+7680(SB)/8, $0x3f894624cda5d990
+DATA vmathconst<>+7688(SB)/8, $0x3f706918b8b97e82
+DATA vmathconst<>+7696(SB)/8, $0x3f52ce89d5543aaa
+DATA vmathconst<>+7704(SB)/8, $0x3f330539eabd9f59
+DATA vmathconst<>+7712(SB)/8, $0x3f10f9e394d44cdf
+DATA vmathconst<>+7720(SB)/8, $0x3eeabe0fa5d03092
+DATA vmathconst<>+7728(SB)/8, $0x3ec296ae20267518
+DATA vmathconst<>+7736(SB)/8, $0x3e96ce290a6112d2
+DATA vmathconst<>+7744(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7752(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7760(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7768(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7776(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7784(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7792(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7800(SB)/8, $0x400fffffffffffff
+DATA vmathconst<>+7808(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7816(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7824(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7832(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7840(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7848(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7856(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7864(SB)/8, $0xc086200000000000
+DATA vmathconst<>+7872(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7880(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7888(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7896(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7904(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7912(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7920(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7928(SB)/8, $0x3fe6a09e667f3bcd
+DATA vmathconst<>+7936(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7944(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7952(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7960(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7968(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7976(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7984(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+7992(SB)/8, $0x3fb2444f2a4d8b4b
+DATA vmathconst<>+8000(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8008(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8016(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8024(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8032(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8040(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8048(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8056(SB)/8, $0x3ff9884533d43651
+DATA vmathconst<>+8064(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8072(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8080(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8088(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8096(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8104(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8112(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8120(SB)/8, $0xc05b800000000000
+DATA vmathconst<>+8128(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8136(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8144(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8152(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8160(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8168(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8176(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8184(SB)/8, $0x3f3504f33f3504f3
+DATA vmathconst<>+8192(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8200(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8208(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8216(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8224(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8232(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8240(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8248(SB)/8, $0x7fffffff7fffffff
+DATA vmathconst<>+8256(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8264(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8272(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8280(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8288(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8296(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8304(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8312(SB)/8, $0x8000000080000000
+DATA vmathconst<>+8320(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8328(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8336(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8344(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8352(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8360(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8368(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8376(SB)/8, $0x4080000040800000
+DATA vmathconst<>+8384(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8392(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8400(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8408(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8416(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8424(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8432(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8440(SB)/8, $0x3f8000003f800000
+DATA vmathconst<>+8448(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8456(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8464(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8472(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8480(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8488(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8496(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8504(SB)/8, $0x3f0000003f000000
+DATA vmathconst<>+8512(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8520(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8528(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8536(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8544(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8552(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8560(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8568(SB)/8, $0x0000000f0000000f
+DATA vmathconst<>+8576(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8584(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8592(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8600(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8608(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8616(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8624(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8632(SB)/8, $0x0000000000000000
+DATA vmathconst<>+8640(SB)/8, $0x3ec0000000000000
+DATA vmathconst<>+8648(SB)/8, $0x3f6000003f200000
+DATA vmathconst<>+8656(SB)/8, $0x3fb000003f900000
+DATA vmathconst<>+8664(SB)/8, $0x3ff000003fd00000
+DATA vmathconst<>+8672(SB)/8, $0x4018000040080000
+DATA vmathconst<>+8680(SB)/8, $0x4038000040280000
+DATA vmathconst<>+8688(SB)/8, $0x4058000040480000
+DATA vmathconst<>+8696(SB)/8, $0x4078000040680000
+DATA vmathconst<>+8704(SB)/8, $0x3ecee86900000000
+DATA vmathconst<>+8712(SB)/8, $0x3f48b9253f1f8cb7
+DATA vmathconst<>+8720(SB)/8, $0x3f72bb463f636d69
+DATA vmathconst<>+8728(SB)/8, $0x3f7df30f3f7a7b4a
+DATA vmathconst<>+8736(SB)/8, $0x3f7fccb03f7f5211
+DATA vmathconst<>+8744(SB)/8, $0x3f7ffcdd3f7ff28a
+DATA vmathconst<>+8752(SB)/8, $0x3f7fffe23f7fff5a
+DATA vmathconst<>+8760(SB)/8, $0x3f7fffff3f7ffffb
+DATA vmathconst<>+8768(SB)/8, $0x3f7af8673e0375d4
+DATA vmathconst<>+8776(SB)/8, $0x3f0655b13f4374b5
+DATA vmathconst<>+8784(SB)/8, $0x3e2e72cb3ea2f4ce
+DATA vmathconst<>+8792(SB)/8, $0x3d0967593da4cea3
+DATA vmathconst<>+8800(SB)/8, $0x3b8348c63c4a3126
+DATA vmathconst<>+8808(SB)/8, $0x399829cf3a96744f
+DATA vmathconst<>+8816(SB)/8, $0x3755f07d3887cf1d
+DATA vmathconst<>+8824(SB)/8, $0x34b671483614b571
+DATA vmathconst<>+8832(SB)/8, $0xbebc3a4cbec093a3
+DATA vmathconst<>+8840(SB)/8, $0xbeeb15f6bef451e2
+DATA vmathconst<>+8848(SB)/8, $0xbe6fddd7beb75368
+DATA vmathconst<>+8856(SB)/8, $0xbd80d0e4be05e7e5
+DATA vmathconst<>+8864(SB)/8, $0xbc1be66abcd6d439
+DATA vmathconst<>+8872(SB)/8, $0xba5abc12bb4578a4
+DATA vmathconst<>+8880(SB)/8, $0xb83482d5b954338e
+DATA vmathconst<>+8888(SB)/8, $0xb5b0bd8cb706c456
+DATA vmathconst<>+8896(SB)/8, $0xbe70831c3de71791
+DATA vmathconst<>+8904(SB)/8, $0x3dbe4cb0bd640b35
+DATA vmathconst<>+8912(SB)/8, $0x3e21ba7f3e265961
+DATA vmathconst<>+8920(SB)/8, $0x3d8a1f1a3deb323f
+DATA vmathconst<>+8928(SB)/8, $0x3c60f5f03d0752a5
+DATA vmathconst<>+8936(SB)/8, $0x3ac4ecfa3ba03ea9
+DATA vmathconst<>+8944(SB)/8, $0x38c21d6f39d1b226
+DATA vmathconst<>+8952(SB)/8, $0x365c926a379c972a
+DATA vmathconst<>+8960(SB)/8, $0x3e2a9330bcdc1657
+DATA vmathconst<>+8968(SB)/8, $0x3de6318d3e34b1f4
+DATA vmathconst<>+8976(SB)/8, $0xbcf9d94c3ce52e07
+DATA vmathconst<>+8984(SB)/8, $0xbd2d1946bd4ba5dd
+DATA vmathconst<>+8992(SB)/8, $0xbc572d90bcd7f3bd
+DATA vmathconst<>+9000(SB)/8, $0xbaf6a3b9bbb16a80
+DATA vmathconst<>+9008(SB)/8, $0xb914c256ba122767
+DATA vmathconst<>+9016(SB)/8, $0xb6c6fd36b802b308
+DATA vmathconst<>+9024(SB)/8, $0x3d39ad793bab20d5
+DATA vmathconst<>+9032(SB)/8, $0xbd88a02ebcdd7c78
+DATA vmathconst<>+9040(SB)/8, $0xbcfb074dbd7a1d29
+DATA vmathconst<>+9048(SB)/8, $0x3c399a75bb16f1f7
+DATA vmathconst<>+9056(SB)/8, $0x3c08fa513c4be3f1
+DATA vmathconst<>+9064(SB)/8, $0x3ae273583b8ad18a
+DATA vmathconst<>+9072(SB)/8, $0x392ea91b3a1927b9
+DATA vmathconst<>+9080(SB)/8, $0x370d6ba43829af0a
+DATA vmathconst<>+9088(SB)/8, $0xbd4b414dba5a4032
+DATA vmathconst<>+9096(SB)/8, $0xbc2c589fbd28e839
+DATA vmathconst<>+9104(SB)/8, $0x3cb460413c7ac6f8
+DATA vmathconst<>+9112(SB)/8, $0x3b8828683c6be6ce
+DATA vmathconst<>+9120(SB)/8, $0xbb4ac63dbae881fa
+DATA vmathconst<>+9128(SB)/8, $0xba960a00bb132abb
+DATA vmathconst<>+9136(SB)/8, $0xb91b7fb7b9ef2515
+DATA vmathconst<>+9144(SB)/8, $0xb71abd20b828b389
+DATA vmathconst<>+9152(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9160(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9168(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9176(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9184(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9192(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9200(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9208(SB)/8, $0x42d0000042d00000
+DATA vmathconst<>+9216(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9224(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9232(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9240(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9248(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9256(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9264(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9272(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA vmathconst<>+9280(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9288(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9296(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9304(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9312(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9320(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9328(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9336(SB)/8, $0x3f3180003f318000
+DATA vmathconst<>+9344(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9352(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9360(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9368(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9376(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9384(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9392(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9400(SB)/8, $0xb95e8083b95e8083
+DATA vmathconst<>+9408(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9416(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9424(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9432(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9440(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9448(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9456(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9464(SB)/8, $0x3950696739506967
+DATA vmathconst<>+9472(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9480(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9488(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9496(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9504(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9512(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9520(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9528(SB)/8, $0x3ab743ce3ab743ce
+DATA vmathconst<>+9536(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9544(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9552(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9560(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9568(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9576(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9584(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9592(SB)/8, $0x3c0889083c088908
+DATA vmathconst<>+9600(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9608(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9616(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9624(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9632(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9640(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9648(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9656(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA vmathconst<>+9664(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9672(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9680(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9688(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9696(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9704(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9712(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9720(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA vmathconst<>+9728(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9736(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9744(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9752(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9760(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9768(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9776(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9784(SB)/8, $0x000000bf000000bf
+DATA vmathconst<>+9792(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9800(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9808(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9816(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9824(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9832(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9840(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9848(SB)/8, $0x1f8000001f800000
+DATA vmathconst<>+9856(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9864(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9872(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9880(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9888(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9896(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9904(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9912(SB)/8, $0xbbbaf0eabbbaf0ea
+DATA vmathconst<>+9920(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9928(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9936(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9944(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9952(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9960(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9968(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9976(SB)/8, $0x3ca9134e3ca9134e
+DATA vmathconst<>+9984(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+9992(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10000(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10008(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10016(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10024(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10032(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10040(SB)/8, $0xbd5c1e2dbd5c1e2d
+DATA vmathconst<>+10048(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10056(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10064(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10072(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10080(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10088(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10096(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10104(SB)/8, $0x3e0883933e088393
+DATA vmathconst<>+10112(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10120(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10128(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10136(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10144(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10152(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10160(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10168(SB)/8, $0xbeaaaa99beaaaa99
+DATA vmathconst<>+10176(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10184(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10192(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10200(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10208(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10216(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10224(SB)/8, $0x3f2000003f200000
+DATA vmathconst<>+10232(SB)/8, $0x3f2000003f200000
+GLOBL vmathconst<>(SB), RODATA|NOPTR, $10240

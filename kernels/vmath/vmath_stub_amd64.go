@@ -29,11 +29,6 @@ func logF32AVX2(dst *float32, src *float32, n int)
 //go:noescape
 func tanhF64AVX2(dst *float64, src *float64, n int)
 
-// tanhF32AVX2 computes n (a multiple of 16) elements with AVX2; see vmath's float32 kernels.
-//
-//go:noescape
-func tanhF32AVX2(dst *float32, src *float32, n int)
-
 // erfF64AVX2 computes n (a multiple of 16) elements with AVX2; see vmath's float64 kernels.
 //
 //go:noescape
@@ -48,11 +43,6 @@ func erfF32AVX2(dst *float32, src *float32, n int)
 //
 //go:noescape
 func sigmoidF64AVX2(dst *float64, src *float64, n int)
-
-// sigmoidF32AVX2 computes n (a multiple of 16) elements with AVX2; see vmath's float32 kernels.
-//
-//go:noescape
-func sigmoidF32AVX2(dst *float32, src *float32, n int)
 
 // geluErfF64AVX2 computes n (a multiple of 16) elements with AVX2; see vmath's float64 kernels.
 //
@@ -73,6 +63,16 @@ func geluTanhF32AVX2(dst *float32, src *float32, n int)
 //
 //go:noescape
 func geluErfF32AVX2(dst *float32, src *float32, n int)
+
+// sigmoidF32AVX2 computes n (a multiple of 16) elements of the float32 sigmoid in float32 with AVX2; see vmath's sigmoid32.
+//
+//go:noescape
+func sigmoidF32AVX2(dst *float32, src *float32, n int)
+
+// tanhF32AVX2 computes n (a multiple of 16) elements of the float32 tanh in float32 with AVX2; see vmath's tanh32.
+//
+//go:noescape
+func tanhF32AVX2(dst *float32, src *float32, n int)
 
 // expSubF64AVX2 computes dst = e^(src − c) and per-lane sums of n (a multiple of 16) elements with AVX2.
 //
@@ -159,11 +159,6 @@ func logF32AVX512(dst *float32, src *float32, n int)
 //go:noescape
 func tanhF64AVX512(dst *float64, src *float64, n int)
 
-// tanhF32AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float32 kernels.
-//
-//go:noescape
-func tanhF32AVX512(dst *float32, src *float32, n int)
-
 // erfF64AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float64 kernels.
 //
 //go:noescape
@@ -178,11 +173,6 @@ func erfF32AVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func sigmoidF64AVX512(dst *float64, src *float64, n int)
-
-// sigmoidF32AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float32 kernels.
-//
-//go:noescape
-func sigmoidF32AVX512(dst *float32, src *float32, n int)
 
 // geluErfF64AVX512 computes n (a multiple of 16) elements with AVX512; see vmath's float64 kernels.
 //
@@ -203,6 +193,16 @@ func geluTanhF32AVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func geluErfF32AVX512(dst *float32, src *float32, n int)
+
+// sigmoidF32AVX512 computes n (a multiple of 16) elements of the float32 sigmoid in float32 with AVX512; see vmath's sigmoid32.
+//
+//go:noescape
+func sigmoidF32AVX512(dst *float32, src *float32, n int)
+
+// tanhF32AVX512 computes n (a multiple of 16) elements of the float32 tanh in float32 with AVX512; see vmath's tanh32.
+//
+//go:noescape
+func tanhF32AVX512(dst *float32, src *float32, n int)
 
 // expSubF64AVX512 computes dst = e^(src − c) and per-lane sums of n (a multiple of 16) elements with AVX512.
 //

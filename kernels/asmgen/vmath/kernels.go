@@ -142,17 +142,6 @@ func (a *isa) tanh64Core(x vec) vec {
 	return a.blend(a.cmp(cmpLT, ax, a.c("tanhSmall")), small, large)
 }
 
-func (a *isa) tanhF32(x vec) vec { return a.passNaN(x, a.tanhF32Core(x)) }
-
-func (a *isa) tanhF32Core(x vec) vec {
-	y := a.abs(x)
-	y = a.atMost(a.add(y, y), a.c("tanhMax32"))
-	kd, _, r := a.reduce(y)
-	s := a.pow2Bits(kd)
-	em := a.fma(s, a.expm1r("expQ32", r), a.sub(s, a.f(1)))
-	return a.copySign(a.mul(em, a.recip(a.add(em, a.f(2)))), x)
-}
-
 // erfCore is vmath.erfCore for a >= 0 (or NaN).
 func (a *isa) erfCore(ax vec, p, c, invW, max string) vec {
 	idx := a.add(a.floor(a.mul(ax, a.c(invW))), a.c("twoP52"))

@@ -55,9 +55,9 @@ type kernel struct {
 var kernels = []kernel{
 	{"exp", (*isa).exp64, (*isa).expF32},
 	{"log", (*isa).log64, (*isa).logF32},
-	{"tanh", (*isa).tanh64, (*isa).tanhF32},
+	{"tanh", (*isa).tanh64, nil}, // float32: tanh32, in float32
 	{"erf", (*isa).erf64, (*isa).erfF32},
-	{"sigmoid", (*isa).sigmoid64, (*isa).sigmoidF32},
+	{"sigmoid", (*isa).sigmoid64, nil}, // float32: sigmoid32, in float32
 	{"geluErf", (*isa).geluErf64, nil}, // float32: geluErf32, in float32
 	{"geluTanh", (*isa).geluTanh64, (*isa).geluTanhF32},
 }
@@ -82,6 +82,8 @@ func main() {
 			}
 		}
 		a.geluErf32("geluErfF32" + a.name)
+		a.sigmoid32("sigmoidF32" + a.name)
+		a.tanh32("tanhF32" + a.name)
 		a.u = unroll(a, "expSub")
 		a.expSub("expSubF64"+a.name, false)
 		a.expSub("expSubF32"+a.name, true)
