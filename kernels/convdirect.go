@@ -404,18 +404,25 @@ func (d *DirectConv) runGroup(y, planes, w, bias []float32, n, g, b0, b1, q0, q1
 	}
 	if chunk >= d.k {
 		// One pass: tiles go through scratch into y, or straight to y
-		// when whole and position q is output q (no columns dropped).
+		// when whole and inside one row's kept outputs (every tile when
+		// no columns are dropped).
 		for j := q0; j < q1; j++ {
 			yi := y[j/qb*out:]
 			q := j % qb * nr
 			cnt := min(q+nr, d.q) - q
+			at := -1 // where a whole tile's first output goes in a channel of y
+			if d.wq == ow {
+				at = q
+			} else if c := q % d.wq; c+nr <= ow {
+				at = q/d.wq*ow + c
+			}
 			xq, to := src(j)
 			for b := b0; b < b1; b++ {
 				m0 := g*d.mg + b*mr
 				rows := min(mr, d.mg-b*mr)
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k], &bias[g*d.mPad+b*mr]
-				if cnt == nr && rows == mr && d.wq == ow {
-					mk.fn(d.k, &to[0], wb, xq, bb, &yi[m0*p+q], p, false)
+				if cnt == nr && rows == mr && at >= 0 {
+					mk.fn(d.k, &to[0], wb, xq, bb, &yi[m0*p+at], p, false)
 					continue
 				}
 				mk.fn(d.k, &to[0], wb, xq, bb, &scratch[0], nr, false)
