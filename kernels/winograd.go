@@ -90,34 +90,35 @@ func WinogradSplit(eo, x []float32, h, w, ph, pw, th, tw int) {
 }
 
 // WinogradInput writes the transformed tiles of channel ci, whose padded
-// plane WinogradSplit wrote to eo, to v[ξ·WinogradStride(c·T) + ci·T + t].
-func WinogradInput(v, eo []float32, c, ci, th, tw int) {
+// plane WinogradSplit wrote to eo, to v[ξ·vs + ci·ld + t] for ξ < 16 (vs
+// from WinogradStride; ld >= th·tw: the tiles of several images may sit
+// side by side in one row per channel).
+func WinogradInput(v []float32, vs, ld int, eo []float32, ci, th, tw int) {
 	l, hp, T := WinogradRow(tw), 2*th+2, th*tw
-	vs := WinogradStride(c * T)
-	_ = v[15*vs+c*T-1]
+	_ = v[15*vs+ci*ld+T-1]
 	_ = eo[2*hp*l-1]
 	for i := 0; i < th; i++ {
 		for j := 0; j < tw; j += 16 {
 			at := 2*i*l + j
-			winoIn16AVX512(&v[ci*T+i*tw+j], vs, &eo[at], &eo[hp*l+at], l, min(16, tw-j))
+			winoIn16AVX512(&v[ci*ld+i*tw+j], vs, &eo[at], &eo[hp*l+at], l, min(16, tw-j))
 		}
 	}
 }
 
 // WinogradOutput writes output channel mo of y (its oh×ow plane) from the
-// products mt[ξ·WinogradStride(m·T) + mo·T + t]: each tile's Aᵀ·M·A plus
-// bias; outputs past oh or ow are dropped.
-func WinogradOutput(y, mt []float32, bias float32, m, mo, oh, ow int) {
+// products mt[ξ·ms + mo·ld + t] (ms from WinogradStride, ld as for
+// WinogradInput): each tile's Aᵀ·M·A plus bias; outputs past oh or ow are
+// dropped.
+func WinogradOutput(y, mt []float32, ms, ld int, bias float32, mo, oh, ow int) {
 	th, tw := WinogradTiles(oh, ow)
 	T := th * tw
-	ms := WinogradStride(m * T)
-	_ = mt[15*ms+m*T-1]
+	_ = mt[15*ms+mo*ld+T-1]
 	_ = y[oh*ow-1]
 	for i := 0; i < th; i++ {
 		rows := min(2, oh-2*i)
 		for j := 0; j < tw; j += 16 {
 			n := min(16, tw-j)
-			winoOut16AVX512(&y[2*i*ow+2*j], ow, rows, min(2*n, ow-2*j), &mt[mo*T+i*tw+j], ms, bias, n)
+			winoOut16AVX512(&y[2*i*ow+2*j], ow, rows, min(2*n, ow-2*j), &mt[mo*ld+i*tw+j], ms, bias, n)
 		}
 	}
 }

@@ -30,36 +30,48 @@ func TestWinogradMatchesReference(t *testing.T) {
 		if s.OH < 1 || s.OW < 1 {
 			continue
 		}
-		x, w, b := randF32(r, c*s.H*s.W), randF32(r, m*c*9), randF32(r, m)
-		want := naiveConv(x, w, b, &s, c, 1, m)
+		// n images side by side in each transformed row, as the engine
+		// runs a batch pass.
+		n := 1 + r.Intn(3)
+		hw := s.H * s.W
+		x, w, b := randF32(r, n*c*hw), randF32(r, m*c*9), randF32(r, m)
+		var want []float64
+		for img := 0; img < n; img++ {
+			want = append(want, naiveConv(x[img*c*hw:], w, b, &s, c, 1, m)...)
+		}
 		th, tw := WinogradTiles(s.OH, s.OW)
 		T := th * tw
+		ld := n * T
 		u := make([]float32, 16*c*m)
 		WinogradFilter(u, w, m, c)
-		vs, ms := WinogradStride(c*T), WinogradStride(m*T)
+		vs, ms := WinogradStride(c*ld), WinogradStride(m*ld)
 		v := make([]float32, 16*vs)
 		eo := make([]float32, 2*(2*th+2)*WinogradRow(tw))
-		for ci := 0; ci < c; ci++ {
-			for i := range eo {
-				eo[i] = float32(math.NaN()) // WinogradSplit writes every value read
+		for img := 0; img < n; img++ {
+			for ci := 0; ci < c; ci++ {
+				for i := range eo {
+					eo[i] = float32(math.NaN()) // WinogradSplit writes every value read
+				}
+				WinogradSplit(eo, x[(img*c+ci)*hw:], s.H, s.W, s.PH, s.PW, th, tw)
+				WinogradInput(v[img*T:], vs, ld, eo, ci, th, tw)
 			}
-			WinogradSplit(eo, x[ci*s.H*s.W:], s.H, s.W, s.PH, s.PW, th, tw)
-			WinogradInput(v, eo, c, ci, th, tw)
 		}
 		mt := make([]float32, 16*ms)
 		for k := 0; k < 16; k++ {
-			SgemmEpilogue(nil, nil, false, false, m, T, c, 1, u[k*m*c:(k+1)*m*c], c, v[k*vs:k*vs+c*T], T, 0, mt[k*ms:k*ms+m*T], T, nil)
+			SgemmEpilogue(nil, nil, false, false, m, ld, c, 1, u[k*m*c:(k+1)*m*c], c, v[k*vs:k*vs+c*ld], ld, 0, mt[k*ms:k*ms+m*ld], ld, nil)
 		}
 		p := s.OH * s.OW
-		y := make([]float32, m*p+1)
-		y[m*p] = 12345 // nothing written past the planes
-		for mo := 0; mo < m; mo++ {
-			WinogradOutput(y[mo*p:(mo+1)*p], mt, b[mo], m, mo, s.OH, s.OW)
+		y := make([]float32, n*m*p+1)
+		y[n*m*p] = 12345 // nothing written past the planes
+		for img := 0; img < n; img++ {
+			for mo := 0; mo < m; mo++ {
+				WinogradOutput(y[(img*m+mo)*p:(img*m+mo+1)*p], mt[img*T:], ms, ld, b[mo], mo, s.OH, s.OW)
+			}
 		}
-		if y[m*p] != 12345 {
+		if y[n*m*p] != 12345 {
 			t.Fatalf("trial %d: wrote past the output", trial)
 		}
-		for i, v := range y[:m*p] {
+		for i, v := range y[:n*m*p] {
 			if math.Abs(float64(v)-want[i]) > 1e-4*(1+math.Abs(want[i])) {
 				t.Fatalf("trial %d %+v c=%d m=%d: y[%d] = %v, want %v", trial, s, c, m, i, v, want[i])
 			}

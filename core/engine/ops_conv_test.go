@@ -561,3 +561,60 @@ func maxAbs(v []float64) float64 {
 	}
 	return m
 }
+
+// TestWinogradPasses runs a 3×3 layer that Winograd takes over a batch of
+// three in passes of two images (the pass budget lowered for the test):
+// the plan must pick Winograd with two images a pass, and every image's
+// output must match the reference, fused ReLU and residual included.
+func TestWinogradPasses(t *testing.T) {
+	if !kernels.WinogradAvailable() {
+		return // the direct or im2col paths run it; TestConvMatchesReference covers them
+	}
+	xs, ws := []int64{3, 20, 18, 18}, []int64{24, 20, 3, 3}
+	perImage := 16 * 4 * (20 + 24) * 81 // transformed inputs and products of one image, bytes
+	defer func(b int) { winoPassBytes = b }(winoPassBytes)
+	winoPassBytes = 2 * perImage
+	r := rand.New(rand.NewSource(5))
+	x, w, b := convRand(prod(xs), r), convRand(prod(ws), r), convRand(24, r)
+	res := convRand(3*24*18*18, r)
+	want := refConv(xs, ws, x, w, b, 1, []int64{1, 1}, []int64{1, 1}, []int64{1, 1}, []int64{18, 18})
+	for i := range want {
+		want[i] = math.Max(want[i], 0) + res[i]
+	}
+	nodes := []graph.Node{
+		{Op: "Conv", Name: "c", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"},
+			Attrs: []graph.Attr{cIntsA("pads", []int64{1, 1, 1, 1})}},
+		{Op: "Relu", Name: "r", Inputs: []string{"c"}, Outputs: []string{"a"}},
+		{Op: "Add", Name: "s", Inputs: []string{"a", "res"}, Outputs: []string{"y"}},
+	}
+	consts := []tconst{{name: "w", dt: dtype.Float32, shape: ws, values: w}, {name: "b", dt: dtype.Float32, shape: ws[:1], values: b}}
+	ins := []tin{{name: "x", dt: dtype.Float32, sig: []int64{-1, 20, 18, 18}, shape: xs, values: x},
+		{name: "res", dt: dtype.Float32, sig: []int64{-1, 24, 18, 18}, shape: []int64{3, 24, 18, 18}, values: res}}
+	for _, threads := range []int{1, 2} {
+		m := buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: threads})
+		s, err := m.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]Tensor, 1)
+		if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
+			t.Fatal(err)
+		}
+		wino := 0
+		for _, p := range s.plans {
+			for _, st := range p.steps {
+				if e, ok := st.exec.(*convExec); ok && e.wino != nil {
+					if e.wino.perPass != 2 {
+						t.Fatalf("threads %d: %d images a pass, want 2", threads, e.wino.perPass)
+					}
+					wino++
+				}
+			}
+		}
+		if wino != 1 {
+			t.Fatalf("threads %d: %d Winograd steps, want 1", threads, wino)
+		}
+		s.Close()
+		near(t, fmt.Sprintf("winograd passes, threads %d", threads), decode(dtype.Float32, got[0].Data), want, 1e-5*max(1, maxAbs(want)))
+	}
+}

@@ -1,10 +1,13 @@
 package engine
 
 // Winograd F(2×2, 3×3) for float32 3×3 stride-1 convolutions
-// (kernels/winograd.go): per image, each input channel's padded plane split
-// into even and odd columns and transformed, 16 products with the
-// transformed weights (computed once per Model), then each output
-// channel's transform with its bias, activation and residual.
+// (kernels/winograd.go): per pass of images, each input channel's padded
+// plane split into even and odd columns and transformed (the pass's images
+// side by side in each transformed row), 16 products with the transformed
+// weights (computed once per Model), then each output channel's transform
+// with its bias, activation and residual. A pass of several images packs
+// each product's weights once for all of them and gives its GEMM more
+// columns (layer3 of resnet18 has 49 tiles an image).
 
 import (
 	"sync"
@@ -22,6 +25,10 @@ const (
 	winoMaxScratch = 64 << 20 // bytes: a large image stays direct, whose planes are 4× smaller
 )
 
+// winoPassBytes bounds the transformed inputs and products of one pass: as
+// many images as fit (at least one) share each product's GEMM.
+var winoPassBytes = 16 << 20
+
 // winoWeights is a constant Conv's transformed weights, once per Model.
 type winoWeights struct {
 	once sync.Once
@@ -38,13 +45,14 @@ func (ww *winoWeights) get(w []float32, m, c int) []float32 {
 
 // winoPlan is a Conv run by Winograd at one plan's shapes.
 type winoPlan struct {
-	th, tw, t   int // tile grid, tiles
+	th, tw, t   int // tile grid, tiles an image
 	eo          int // elements of one channel's split plane
-	vs, ms      int // strides of the transformed inputs and products
+	perPass     int // images a pass
+	vs, ms      int // strides of the transformed inputs and products (perPass images)
 	ins, outs   rowChunks
 	stage       int
-	u, v, mt, x []float32 // this run's weights and scratch, the image's input
-	eoAll       []float32
+	imgs        int       // images in this pass, from e.img
+	u, v, mt, x []float32 // this run's weights and scratch, the pass's input
 }
 
 // maybeWino switches e, planned for the direct path, to Winograd where it
@@ -63,20 +71,22 @@ func (e *convExec) maybeWino() {
 	}
 	wp := &winoPlan{th: th, tw: tw, t: th * tw}
 	wp.eo = 2 * (2*th + 2) * kernels.WinogradRow(tw)
-	wp.vs, wp.ms = kernels.WinogradStride(e.c*wp.t), kernels.WinogradStride(e.m*wp.t)
-	wp.ins = splitWork(e.c, 16*wp.t, 1, e.threads)
-	wp.outs = splitWork(e.m, 16*wp.t, 1, e.threads)
-	if 4*int64(wp.scratchElems()) > winoMaxScratch {
+	perImage := 16 * 4 * int64(e.c+e.m) * int64(wp.t)
+	if perImage > winoMaxScratch {
 		return
 	}
+	wp.perPass = int(max(1, min(int64(e.n), int64(winoPassBytes)/perImage)))
+	wp.vs = kernels.WinogradStride(e.c * wp.perPass * wp.t)
+	wp.ms = kernels.WinogradStride(e.m * wp.perPass * wp.t)
+	wp.ins = splitWork(e.c, 16*wp.t, 1, e.threads)
+	wp.outs = splitWork(e.m, 16*wp.t, 1, e.threads)
 	e.direct, e.wino = nil, wp
 }
 
-// scratchElems is the arena scratch: a split plane per input chunk, the
-// transformed inputs and the products.
-func (wp *winoPlan) scratchElems() int {
-	return roundUpInt(wp.ins.count*wp.eo, 16) + 16*wp.vs + 16*wp.ms
-}
+// scratchElems is the arena scratch: the transformed inputs and the
+// products of a pass. (Each input chunk splits its planes in its worker's
+// scratch.)
+func (wp *winoPlan) scratchElems() int { return 16*wp.vs + 16*wp.ms }
 
 // Winograd stages, each a parallel loop.
 const (
@@ -88,47 +98,50 @@ const (
 func (e *convExec) runWino(x *RunCtx) {
 	wp := e.wino
 	sc := f32s(x.Scratch.Host)
-	n := roundUpInt(wp.ins.count*wp.eo, 16)
-	wp.eoAll, wp.v, wp.mt = sc[:n], sc[n:n+16*wp.vs], sc[n+16*wp.vs:n+16*wp.vs+16*wp.ms]
+	wp.v, wp.mt = sc[:16*wp.vs], sc[16*wp.vs:16*wp.vs+16*wp.ms]
 	wp.u = e.packs.wino.get(f32s(e.w), e.m, e.c)
-	for img := 0; img < e.n && !x.Worker.Stop.Stopped(); img++ {
-		e.img = img
-		wp.x = f32s(e.x)[img*e.c*e.hw : (img+1)*e.c*e.hw]
+	for i0 := 0; i0 < e.n && !x.Worker.Stop.Stopped(); i0 += wp.perPass {
+		e.img, wp.imgs = i0, min(wp.perPass, e.n-i0)
+		wp.x = f32s(e.x)[i0*e.c*e.hw : (i0+wp.imgs)*e.c*e.hw]
 		wp.stage = winoIn
-		x.Parallel(wp.ins.count, e)
+		x.Parallel(wp.imgs*wp.ins.count, e)
 		wp.stage = winoProducts
 		x.Parallel(16, e)
 		wp.stage = winoOut
-		x.Parallel(wp.outs.count, e)
+		x.Parallel(wp.imgs*wp.outs.count, e)
 	}
-	wp.eoAll, wp.v, wp.mt, wp.u, wp.x = nil, nil, nil, nil, nil
+	wp.v, wp.mt, wp.u, wp.x = nil, nil, nil, nil
 }
 
 func (e *convExec) winoChunk(c int, w *kernels.Worker) {
 	wp := e.wino
 	s := &e.s
+	ld := wp.imgs * wp.t // a transformed row: the pass's images side by side
 	switch wp.stage {
 	case winoIn:
-		c0, c1 := wp.ins.bounds(c)
-		eo := wp.eoAll[c*wp.eo : (c+1)*wp.eo]
+		img := c / wp.ins.count
+		c0, c1 := wp.ins.bounds(c % wp.ins.count)
+		eo := workerScratch[float32](w, wp.eo)
+		xi := wp.x[img*e.c*e.hw:]
 		for ci := c0; ci < c1; ci++ {
-			kernels.WinogradSplit(eo, wp.x[ci*e.hw:(ci+1)*e.hw], s.H, s.W, s.PH, s.PW, wp.th, wp.tw)
-			kernels.WinogradInput(wp.v, eo, e.c, ci, wp.th, wp.tw)
+			kernels.WinogradSplit(eo, xi[ci*e.hw:(ci+1)*e.hw], s.H, s.W, s.PH, s.PW, wp.th, wp.tw)
+			kernels.WinogradInput(wp.v[img*wp.t:], wp.vs, ld, eo, ci, wp.th, wp.tw)
 		}
 	case winoProducts:
-		kernels.SgemmEpilogue(nil, w, false, false, e.m, wp.t, e.c, 1, wp.u[c*e.m*e.c:(c+1)*e.m*e.c], e.c,
-			wp.v[c*wp.vs:c*wp.vs+e.c*wp.t], wp.t, 0, wp.mt[c*wp.ms:c*wp.ms+e.m*wp.t], wp.t, nil)
+		kernels.SgemmEpilogue(nil, w, false, false, e.m, ld, e.c, 1, wp.u[c*e.m*e.c:(c+1)*e.m*e.c], e.c,
+			wp.v[c*wp.vs:c*wp.vs+e.c*ld], ld, 0, wp.mt[c*wp.ms:c*wp.ms+e.m*ld], ld, nil)
 	case winoOut:
-		m0, m1 := wp.outs.bounds(c)
+		img := e.img + c/wp.outs.count
+		m0, m1 := wp.outs.bounds(c % wp.outs.count)
 		var bias []float32
 		if e.bias != nil {
 			bias = f32s(e.bias)
 		}
-		y := f32s(e.y)[e.img*e.m*e.p:]
+		y := f32s(e.y)[img*e.m*e.p:]
 		ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
 		var res []float32
 		if e.res != nil {
-			res = f32s(e.res)[e.img*e.m*e.p:]
+			res = f32s(e.res)[img*e.m*e.p:]
 		}
 		for mo := m0; mo < m1; mo++ {
 			var b float32
@@ -136,7 +149,7 @@ func (e *convExec) winoChunk(c int, w *kernels.Worker) {
 				b = bias[mo]
 			}
 			plane := y[mo*e.p : (mo+1)*e.p]
-			kernels.WinogradOutput(plane, wp.mt, b, e.m, mo, s.OH, s.OW)
+			kernels.WinogradOutput(plane, wp.mt[(img-e.img)*wp.t:], wp.ms, ld, b, mo, s.OH, s.OW)
 			if e.act != kernels.ActNone || res != nil {
 				var r []float32
 				if res != nil {
