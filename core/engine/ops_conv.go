@@ -4,14 +4,15 @@ package engine
 // kernels where this build has them (kernels/convdirect.go): phase planes
 // of the input, a register tile read through tap offsets, weights packed
 // once per Model; a float32 depthwise Conv (one input and one output
-// channel per group) runs 16 channels to a vector (kernels/dwblocked.go). Otherwise Conv is a GEMM per image and group,
-// Y[M, P] = W[M, K] · col[K, P] (K = C/group·KH·KW, P = OH·OW), with the
-// weights as A and the im2col matrix built in column tiles that stay in
-// cache until the GEMM reads them; a 1×1 stride-1 unpadded conv reads X
-// directly. Bias is written into Y's tile before the GEMM (beta = 1);
-// activation and residual run in the GEMM epilogue. Depthwise convs (one
-// input channel per group) without the direct kernels use phase-plane
-// axpys (kernels/depthwise.go).
+// channel per group) runs 16 channels to a vector (kernels/dwblocked.go).
+// Otherwise Conv is a GEMM per image and group, Y[M, P] = W[M, K] ·
+// col[K, P] (K = C/group·KH·KW, P = OH·OW), with the weights as A and the
+// im2col matrix built in column tiles that stay in cache until the GEMM
+// reads them; a 1×1 stride-1 unpadded conv reads X directly. Bias is
+// written into Y's tile before the GEMM (beta = 1); activation and
+// residual run in the GEMM epilogue. Depthwise convs (one input channel
+// per group) without those kernels use phase-plane axpys
+// (kernels/depthwise.go).
 
 import (
 	"sync"
@@ -383,7 +384,7 @@ func (e *convExec) runDirect(x *RunCtx) {
 }
 
 // runDW runs the blocked depthwise path: the padded bias (and the packed
-// weights, for weights that are no constant) in scratch, then the tasks.
+// weights, when they are not a constant) in scratch, then the tasks.
 func (e *convExec) runDW(x *RunCtx) {
 	d := e.dw
 	sc := f32s(x.Scratch.Host)
