@@ -351,19 +351,8 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 func (e *convExec) runDirect(x *RunCtx) {
 	d := e.direct
 	sc := f32s(x.Scratch.Host)
-	pe, be := roundUpInt(d.PlaneElems(e.perPass), 16), roundUpInt(d.BiasElems(), 16)
-	e.biasPad = sc[pe : pe+d.BiasElems()]
-	var bias []float32
-	if e.bias != nil {
-		bias = f32s(e.bias)
-	}
-	d.PadBias(e.biasPad, bias)
-	if e.packs != nil {
-		e.pw = e.packs.get(d, f32s(e.w))
-	} else {
-		e.pw = sc[pe+be : pe+be+d.PackedElems()]
-		d.PackWeights(e.pw, f32s(e.w))
-	}
+	pe := roundUpInt(d.PlaneElems(e.perPass), 16)
+	e.layWeights(d, sc[pe:], func() []float32 { return e.packs.get(d, f32s(e.w)) })
 	for i0 := 0; i0 < e.n && !x.Worker.Stop.Stopped(); i0 += e.perPass {
 		e.img, e.imgs = i0, min(e.perPass, e.n-i0)
 		e.pass = e.split
@@ -383,11 +372,19 @@ func (e *convExec) runDirect(x *RunCtx) {
 	e.planes, e.pw, e.biasPad = nil, nil, nil
 }
 
-// runDW runs the blocked depthwise path: the padded bias (and the packed
-// weights, when they are not a constant) in scratch, then the tasks.
-func (e *convExec) runDW(x *RunCtx) {
-	d := e.dw
-	sc := f32s(x.Scratch.Host)
+// weightLayout is what the direct and the blocked depthwise plans share:
+// a padded bias and weights packed for their kernels.
+type weightLayout interface {
+	BiasElems() int
+	PadBias(dst, b []float32)
+	PackedElems() int
+	PackWeights(dst, w []float32)
+}
+
+// layWeights sets e.biasPad to d's padded bias at the start of sc, and
+// e.pw to the packed weights: packed() for a constant's (once per Model),
+// else packed into sc after the bias, every run.
+func (e *convExec) layWeights(d weightLayout, sc []float32, packed func() []float32) {
 	be := roundUpInt(d.BiasElems(), 16)
 	e.biasPad = sc[:d.BiasElems()]
 	var bias []float32
@@ -396,11 +393,18 @@ func (e *convExec) runDW(x *RunCtx) {
 	}
 	d.PadBias(e.biasPad, bias)
 	if e.packs != nil {
-		e.pw = e.packs.getDW(d, f32s(e.w))
-	} else {
-		e.pw = sc[be : be+d.PackedElems()]
-		d.PackWeights(e.pw, f32s(e.w))
+		e.pw = packed()
+		return
 	}
+	e.pw = sc[be : be+d.PackedElems()]
+	d.PackWeights(e.pw, f32s(e.w))
+}
+
+// runDW runs the blocked depthwise path: the padded bias (and the packed
+// weights, when they are not a constant) in scratch, then the tasks.
+func (e *convExec) runDW(x *RunCtx) {
+	d := e.dw
+	e.layWeights(d, f32s(x.Scratch.Host), func() []float32 { return e.packs.getDW(d, f32s(e.w)) })
 	x.Parallel(d.Tasks(), e)
 	e.pw, e.biasPad = nil, nil
 }

@@ -43,35 +43,21 @@ func (o ops32) sub(x, y operand.Op) reg.VecVirtual { d := o.reg(); VSUBPS(y, x, 
 func (o ops32) div(x, y operand.Op) reg.VecVirtual { d := o.reg(); VDIVPS(y, x, d); return d }
 func (o ops32) min(x, y operand.Op) reg.VecVirtual { d := o.reg(); VMINPS(y, x, d); return d }
 
-func (o ops32) and(x, y operand.Op) reg.VecVirtual {
+// logic applies a bitwise operation: the integer form on AVX-512 (the
+// float forms of 512-bit registers need AVX512DQ), the float form on AVX2.
+func (o ops32) logic(evex, vex func(...operand.Op), x, y operand.Op) reg.VecVirtual {
 	d := o.reg()
 	if o.a.avx512 {
-		VPANDD(y, x, d)
+		evex(y, x, d)
 	} else {
-		VANDPS(y, x, d)
+		vex(y, x, d)
 	}
 	return d
 }
 
-func (o ops32) or(x, y operand.Op) reg.VecVirtual {
-	d := o.reg()
-	if o.a.avx512 {
-		VPORD(y, x, d)
-	} else {
-		VORPS(y, x, d)
-	}
-	return d
-}
-
-func (o ops32) xor(x, y operand.Op) reg.VecVirtual {
-	d := o.reg()
-	if o.a.avx512 {
-		VPXORD(y, x, d)
-	} else {
-		VXORPS(y, x, d)
-	}
-	return d
-}
+func (o ops32) and(x, y operand.Op) reg.VecVirtual { return o.logic(VPANDD, VANDPS, x, y) }
+func (o ops32) or(x, y operand.Op) reg.VecVirtual  { return o.logic(VPORD, VORPS, x, y) }
+func (o ops32) xor(x, y operand.Op) reg.VecVirtual { return o.logic(VPXORD, VXORPS, x, y) }
 
 // sel returns (x pred y) ? t : f, lane by lane.
 func (o ops32) sel(pred uint8, x, y operand.Op, t, f reg.VecVirtual) reg.VecVirtual {
@@ -101,13 +87,7 @@ func (o ops32) expNeg(a reg.VecVirtual) reg.VecVirtual {
 	r := o.sub(y, o.mul(k, p.f32c("exp32Ln2Hi")))
 	r = o.sub(r, o.mul(k, p.f32c("exp32Ln2Lo")))
 	z := o.mul(r, r)
-	n := len(p.consts.arrays["exp32P"])
-	q := o.reg()
-	VMOVUPS(p.f32Elem("exp32P", n-1), q)
-	for i := n - 2; i >= 0; i-- {
-		q = o.add(o.mul(q, r), p.f32Elem("exp32P", i))
-	}
-	e := o.add(o.add(o.mul(q, z), r), p.f32(1))
+	e := o.add(o.add(o.mul(o.horner("exp32P", r), z), r), p.f32(1))
 	// 2^(k+64): k + 64 + 127 in the exponent field.
 	bits := o.reg()
 	VCVTPS2DQ(k, bits)
@@ -175,13 +155,7 @@ func (a *isa) tanh32(name string) {
 		signMask := p.f32(math.Float32frombits(0x80000000))
 		abs := o.and(x, p.f32(math.Float32frombits(0x7fffffff)))
 		z := o.mul(x, x)
-		n := len(p.consts.arrays["tanh32P"])
-		q := o.reg()
-		VMOVUPS(p.f32Elem("tanh32P", n-1), q)
-		for i := n - 2; i >= 0; i-- {
-			q = o.add(o.mul(q, z), p.f32Elem("tanh32P", i))
-		}
-		w := o.add(o.mul(q, z), p.f32(0))
+		w := o.add(o.mul(o.horner("tanh32P", z), z), p.f32(0))
 		small := o.add(o.mul(w, x), x)
 		e := o.expNeg(o.min(o.add(abs, abs), p.f32c("expNegMax32")))
 		one := p.f32(1)
@@ -189,6 +163,18 @@ func (a *isa) tanh32(name string) {
 		large := o.or(t, o.and(x, signMask))
 		return o.sel(cmpLT, abs, p.f32c("tanh32Small"), small, large)
 	})
+}
+
+// horner evaluates table's polynomial (lowest degree first) at x, a
+// product and a sum per step, each rounded.
+func (o ops32) horner(table string, x reg.VecVirtual) reg.VecVirtual {
+	p := o.a.pool
+	n := len(p.consts.arrays[table])
+	q := o.reg1(p.f32Elem(table, n-1))
+	for i := n - 2; i >= 0; i-- {
+		q = o.add(o.mul(q, x), p.f32Elem(table, i))
+	}
+	return q
 }
 
 // reg1 loads constant c into a register (a first operand must be one).
