@@ -107,7 +107,7 @@ func unaryVmath[T Float](op UnaryOp, out, x []T) {
 
 // asF32 and asF64 view a []T (T a float type of that size) as its base
 // type: Float admits named types (~float32), which vmath does not.
-func asF32[T Float](s []T) []float32 {
+func asF32[T Number](s []T) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 

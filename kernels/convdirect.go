@@ -482,7 +482,7 @@ func (d *DirectConv) store(y, src []float32, ld, m0, rows, q, n int) {
 
 // copyBlock sets dst[i·ldd+j] = src[i·lds+j] for i < rows and j < n: one
 // AVX-512 call where there is one (a call per short row costs more than
-// its copy), else a row at a time.
+// its copy), else a copy per row.
 func copyBlock(dst []float32, ldd int, src []float32, lds, rows, n int) {
 	if rows == 0 || n == 0 {
 		return
@@ -494,13 +494,6 @@ func copyBlock(dst []float32, ldd int, src []float32, lds, rows, n int) {
 		return
 	}
 	for i := 0; i < rows; i++ {
-		d, s := dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n]
-		if n <= 16 {
-			for k, v := range s {
-				d[k] = v
-			}
-		} else {
-			copy(d, s)
-		}
+		copy(dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n])
 	}
 }

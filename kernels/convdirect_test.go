@@ -42,6 +42,20 @@ func naiveConv(x, w, b []float32, s *ConvShape, c, groups, mg int) []float64 {
 	return y
 }
 
+// noDirectKernels reports whether this build lacks the direct kernels,
+// asserting that the planner then refuses: the engine takes im2col + GEMM,
+// which its own tests cover.
+func noDirectKernels(t *testing.T) bool {
+	if len(convMicros) > 0 {
+		return false
+	}
+	s := ConvShape{H: 4, W: 4, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1, PHEnd: 1, PWE: 1, OH: 4, OW: 4}
+	if NewDirectConv(&s, 2, 1, 2) != nil {
+		t.Fatal("a direct plan without direct kernels")
+	}
+	return true
+}
+
 func randConvShape(r *rand.Rand) ConvShape {
 	s := ConvShape{H: 1 + r.Intn(20), W: 1 + r.Intn(40), KH: 1 + r.Intn(5), KW: 1 + r.Intn(5),
 		SH: 1 + r.Intn(3), SW: 1 + r.Intn(3), DH: 1 + r.Intn(2), DW: 1 + r.Intn(2)}
@@ -60,13 +74,7 @@ func randConvShape(r *rand.Rand) ConvShape {
 // every output against a float64 reference, with a fused activation and
 // residual, split into blocks the way the engine's threads split it.
 func TestDirectConvMatchesReference(t *testing.T) {
-	if len(convMicros) == 0 {
-		// Without the kernels the planner refuses, and the engine takes
-		// im2col + GEMM (its own tests cover that path).
-		s := ConvShape{H: 4, W: 4, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1, PHEnd: 1, PWE: 1, OH: 4, OW: 4}
-		if NewDirectConv(&s, 2, 1, 2) != nil {
-			t.Fatal("a direct plan without direct kernels")
-		}
+	if noDirectKernels(t) {
 		return
 	}
 	r := rand.New(rand.NewSource(1))
@@ -361,13 +369,7 @@ func TestStride2GatherRows(t *testing.T) {
 // input, one output position, a 1×1 strided conv and a stride above 64
 // (refused: the GEMM path takes it).
 func TestDirectConvEdgeGeometries(t *testing.T) {
-	if len(convMicros) == 0 {
-		// Without the kernels the planner refuses, and the engine takes
-		// im2col + GEMM (its own tests cover that path).
-		s := ConvShape{H: 4, W: 4, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1, PHEnd: 1, PWE: 1, OH: 4, OW: 4}
-		if NewDirectConv(&s, 2, 1, 2) != nil {
-			t.Fatal("a direct plan without direct kernels")
-		}
+	if noDirectKernels(t) {
 		return
 	}
 	r := rand.New(rand.NewSource(11))

@@ -1,7 +1,5 @@
 package kernels
 
-import "unsafe"
-
 // Number is the element types of MLE's arithmetic ops.
 type Number interface {
 	~float32 | ~float64 | ~int32 | ~int64
@@ -139,7 +137,7 @@ func BinaryRow[T Number](op BinaryOp, o, a, b []T) { binaryRow(op, o, a, b, 1, 1
 
 func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	n := len(o)
-	if isFloat32Num[T]() && binaryRow32(op, numF32(o), numF32(a), numF32(b), ia, ib) {
+	if isFloat32Num[T]() && binaryRow32(op, asF32(o), asF32(a), asF32(b), ia, ib) {
 		return
 	}
 	if op == OpDiv && !isInteger[T]() {
@@ -222,11 +220,6 @@ func isFloat32Num[T Number]() bool {
 	var z T
 	_, ok := any(z).(float32)
 	return ok
-}
-
-// numF32 views s as float32 (T must be float32).
-func numF32[T Number](s []T) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 func isInteger[T Number]() bool {

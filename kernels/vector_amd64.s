@@ -2,6 +2,110 @@
 
 #include "textflag.h"
 
+// BINROW(OP) is the body of func(o, a, b *float32, n int): o[i] = a[i] OP
+// b[i] for i < n, 64 per iteration, a masked tail. a is the first operand,
+// as in Go's scalar code, so which NaN a NaN OP NaN gives follows it.
+#define BINROW(OP) \
+	MOVQ o+0(FP), DI \
+	MOVQ a+8(FP), SI \
+	MOVQ b+16(FP), DX \
+	MOVQ n+24(FP), CX \
+loop64: \
+	CMPQ CX, $64 \
+	JLT  loop16 \
+	VMOVUPS (SI), Z0 \
+	VMOVUPS 64(SI), Z1 \
+	VMOVUPS 128(SI), Z2 \
+	VMOVUPS 192(SI), Z3 \
+	OP (DX), Z0, Z0 \
+	OP 64(DX), Z1, Z1 \
+	OP 128(DX), Z2, Z2 \
+	OP 192(DX), Z3, Z3 \
+	VMOVUPS Z0, (DI) \
+	VMOVUPS Z1, 64(DI) \
+	VMOVUPS Z2, 128(DI) \
+	VMOVUPS Z3, 192(DI) \
+	ADDQ $256, SI \
+	ADDQ $256, DI \
+	ADDQ $256, DX \
+	SUBQ $64, CX \
+	JMP  loop64 \
+loop16: \
+	CMPQ CX, $16 \
+	JLT  tail \
+	VMOVUPS (SI), Z0 \
+	OP (DX), Z0, Z0 \
+	VMOVUPS Z0, (DI) \
+	ADDQ $64, SI \
+	ADDQ $64, DI \
+	ADDQ $64, DX \
+	SUBQ $16, CX \
+	JMP  loop16 \
+tail: \
+	TESTQ CX, CX \
+	JEQ   done \
+	MOVQ  $1, AX \
+	SHLQ  CX, AX \
+	DECQ  AX \
+	KMOVW AX, K1 \
+	VMOVUPS.Z (SI), K1, Z0 \
+	VMOVUPS.Z (DX), K1, Z1 \
+	OP Z1, Z0, Z0 \
+	VMOVUPS Z0, K1, (DI) \
+done: \
+	VZEROUPPER \
+	RET
+
+// BINSCALAR(OP) is the body of func(o, a *float32, n int, y float32):
+// o[i] = a[i] OP y, as BINROW with b[i] = y.
+#define BINSCALAR(OP) \
+	MOVQ o+0(FP), DI \
+	MOVQ a+8(FP), SI \
+	MOVQ n+16(FP), CX \
+	VBROADCASTSS y+24(FP), Z7 \
+loop64: \
+	CMPQ CX, $64 \
+	JLT  loop16 \
+	VMOVUPS (SI), Z0 \
+	VMOVUPS 64(SI), Z1 \
+	VMOVUPS 128(SI), Z2 \
+	VMOVUPS 192(SI), Z3 \
+	OP Z7, Z0, Z0 \
+	OP Z7, Z1, Z1 \
+	OP Z7, Z2, Z2 \
+	OP Z7, Z3, Z3 \
+	VMOVUPS Z0, (DI) \
+	VMOVUPS Z1, 64(DI) \
+	VMOVUPS Z2, 128(DI) \
+	VMOVUPS Z3, 192(DI) \
+	ADDQ $256, SI \
+	ADDQ $256, DI \
+	SUBQ $64, CX \
+	JMP  loop64 \
+loop16: \
+	CMPQ CX, $16 \
+	JLT  tail \
+	VMOVUPS (SI), Z0 \
+	OP Z7, Z0, Z0 \
+	VMOVUPS Z0, (DI) \
+	ADDQ $64, SI \
+	ADDQ $64, DI \
+	SUBQ $16, CX \
+	JMP  loop16 \
+tail: \
+	TESTQ CX, CX \
+	JEQ   done \
+	MOVQ  $1, AX \
+	SHLQ  CX, AX \
+	DECQ  AX \
+	KMOVW AX, K1 \
+	VMOVUPS.Z (SI), K1, Z0 \
+	OP Z7, Z0, Z0 \
+	VMOVUPS Z0, K1, (DI) \
+done: \
+	VZEROUPPER \
+	RET
+
 // func axpy32AVX512(y, x *float32, n int, a float32)
 // y[i] += a·x[i] for i < n, 64 elements per iteration, a masked tail.
 TEXT ·axpy32AVX512(SB), NOSPLIT, $0-28
@@ -344,211 +448,17 @@ r2done:
 	RET
 
 // func addF32AVX512(o, a, b *float32, n int)
-// o[i] = a[i] + b[i] for i < n, a the first operand as in Go's scalar code
-// (which NaN a NaN + NaN gives follows it), 64 per iteration, a masked tail.
 TEXT ·addF32AVX512(SB), NOSPLIT, $0-32
-	MOVQ o+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
-addF3264:
-	CMPQ CX, $64
-	JLT  addF3216
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS 192(DX), Z3, Z3
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	ADDQ $256, DX
-	SUBQ $64, CX
-	JMP  addF3264
-addF3216:
-	CMPQ CX, $16
-	JLT  addF32tail
-	VMOVUPS (SI), Z0
-	VADDPS (DX), Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, DX
-	SUBQ $16, CX
-	JMP  addF3216
-addF32tail:
-	TESTQ CX, CX
-	JEQ   addF32done
-	MOVQ  $1, AX
-	SHLQ  CX, AX
-	DECQ  AX
-	KMOVW AX, K1
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (DX), K1, Z1
-	VADDPS Z1, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
-addF32done:
-	VZEROUPPER
-	RET
+	BINROW(VADDPS)
 
 // func mulF32AVX512(o, a, b *float32, n int)
-// o[i] = a[i] · b[i] for i < n, a the first operand as in Go's scalar code
-// (which NaN a NaN · NaN gives follows it), 64 per iteration, a masked tail.
 TEXT ·mulF32AVX512(SB), NOSPLIT, $0-32
-	MOVQ o+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ n+24(FP), CX
-mulF3264:
-	CMPQ CX, $64
-	JLT  mulF3216
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VMULPS (DX), Z0, Z0
-	VMULPS 64(DX), Z1, Z1
-	VMULPS 128(DX), Z2, Z2
-	VMULPS 192(DX), Z3, Z3
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	ADDQ $256, DX
-	SUBQ $64, CX
-	JMP  mulF3264
-mulF3216:
-	CMPQ CX, $16
-	JLT  mulF32tail
-	VMOVUPS (SI), Z0
-	VMULPS (DX), Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, DX
-	SUBQ $16, CX
-	JMP  mulF3216
-mulF32tail:
-	TESTQ CX, CX
-	JEQ   mulF32done
-	MOVQ  $1, AX
-	SHLQ  CX, AX
-	DECQ  AX
-	KMOVW AX, K1
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (DX), K1, Z1
-	VMULPS Z1, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
-mulF32done:
-	VZEROUPPER
-	RET
+	BINROW(VMULPS)
 
 // func addScalarF32AVX512(o, a *float32, n int, y float32)
-// o[i] = a[i] + y for i < n, a the first operand as in Go's scalar code
-// (which NaN a NaN + NaN gives follows it), 64 per iteration, a masked tail.
 TEXT ·addScalarF32AVX512(SB), NOSPLIT, $0-28
-	MOVQ o+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ n+16(FP), CX
-	VBROADCASTSS y+24(FP), Z7
-addScalarF3264:
-	CMPQ CX, $64
-	JLT  addScalarF3216
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VADDPS Z7, Z0, Z0
-	VADDPS Z7, Z1, Z1
-	VADDPS Z7, Z2, Z2
-	VADDPS Z7, Z3, Z3
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	SUBQ $64, CX
-	JMP  addScalarF3264
-addScalarF3216:
-	CMPQ CX, $16
-	JLT  addScalarF32tail
-	VMOVUPS (SI), Z0
-	VADDPS Z7, Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP  addScalarF3216
-addScalarF32tail:
-	TESTQ CX, CX
-	JEQ   addScalarF32done
-	MOVQ  $1, AX
-	SHLQ  CX, AX
-	DECQ  AX
-	KMOVW AX, K1
-	VMOVUPS.Z (SI), K1, Z0
-	VADDPS Z7, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
-addScalarF32done:
-	VZEROUPPER
-	RET
+	BINSCALAR(VADDPS)
 
 // func mulScalarF32AVX512(o, a *float32, n int, y float32)
-// o[i] = a[i] · y for i < n, a the first operand as in Go's scalar code
-// (which NaN a NaN · NaN gives follows it), 64 per iteration, a masked tail.
 TEXT ·mulScalarF32AVX512(SB), NOSPLIT, $0-28
-	MOVQ o+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ n+16(FP), CX
-	VBROADCASTSS y+24(FP), Z7
-mulScalarF3264:
-	CMPQ CX, $64
-	JLT  mulScalarF3216
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS 128(SI), Z2
-	VMOVUPS 192(SI), Z3
-	VMULPS Z7, Z0, Z0
-	VMULPS Z7, Z1, Z1
-	VMULPS Z7, Z2, Z2
-	VMULPS Z7, Z3, Z3
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	SUBQ $64, CX
-	JMP  mulScalarF3264
-mulScalarF3216:
-	CMPQ CX, $16
-	JLT  mulScalarF32tail
-	VMOVUPS (SI), Z0
-	VMULPS Z7, Z0, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP  mulScalarF3216
-mulScalarF32tail:
-	TESTQ CX, CX
-	JEQ   mulScalarF32done
-	MOVQ  $1, AX
-	SHLQ  CX, AX
-	DECQ  AX
-	KMOVW AX, K1
-	VMOVUPS.Z (SI), K1, Z0
-	VMULPS Z7, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
-mulScalarF32done:
-	VZEROUPPER
-	RET
+	BINSCALAR(VMULPS)
