@@ -38,6 +38,9 @@ type Epilogue[T Float] struct {
 	// It must not overlap C.
 	Residual []T
 	LdR      int
+	// ReluAfter applies a ReLU after the residual (ResNet's Conv, Add,
+	// Relu), with the same code as a Relu node.
+	ReluAfter bool
 }
 
 // check panics, before any work starts, when e's operands are too short
@@ -60,7 +63,7 @@ func (e *Epilogue[T]) check(m, n int) {
 // finishes reports whether e has work after the product: an activation or
 // a residual.
 func (e *Epilogue[T]) finishes() bool {
-	return e != nil && (e.Act != ActNone || e.Residual != nil)
+	return e != nil && (e.Act != ActNone || e.Residual != nil || e.ReluAfter)
 }
 
 // finish applies the activation and the residual to rows [i0, i1) and
@@ -88,7 +91,8 @@ func (e *Epilogue[T]) residualAt(off, n int) []T {
 // epilogue's finish on a run of C that the caller computed some other way.
 func (e *Epilogue[T]) FinishRun(run, r []T) { e.finishRun(run, r) }
 
-// finishRun applies the activation to run and adds r (nil: none).
+// finishRun applies the activation to run, adds r (nil: none), then
+// applies ReluAfter.
 func (e *Epilogue[T]) finishRun(run, r []T) {
 	switch e.Act {
 	case ActUnary:
@@ -102,6 +106,9 @@ func (e *Epilogue[T]) finishRun(run, r []T) {
 		// Binary's own row loop: the same code gives the same bits, down
 		// to which NaN a NaN + NaN returns.
 		binaryRow(OpAdd, run, run, r, 1, 1)
+	}
+	if e.ReluAfter {
+		Unary(OpRelu, run, run, 0)
 	}
 }
 

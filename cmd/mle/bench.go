@@ -58,6 +58,7 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 	opens := fs.Int("opens", 200, "timed opens")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions")
 	threads := fs.Int("threads", 0, "intra-op threads (0 = all CPUs)")
+	profile := fs.Bool("profile", false, "time each node (or fused group) over the timed runs and report where the time went")
 	lim := addLimitFlags(fs, true)
 	sec := addSecFlags(fs, true)
 	path, err := parseFile(fs, args)
@@ -111,6 +112,9 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 			return *asJSON, err
 		}
 	}
+	if *profile {
+		ro.Profile = &engine.Profile{}
+	}
 	runTimes := make([]time.Duration, *runs)
 	for i := range runTimes {
 		start := time.Now()
@@ -122,8 +126,12 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 	ost, rst := summarize(openTimes), summarize(runTimes)
 	rowsPerSec := float64(*batch) / rst.P50.Seconds()
 	if *asJSON {
-		writeJSON(w, map[string]any{"ok": true, "path": path, "batch": *batch, "threads": m.Threads(),
-			"open": ost.json(), "first_run_us": float64(firstRun.Nanoseconds()) / 1e3, "run": rst.json(), "rows_per_second_p50": rowsPerSec})
+		out := map[string]any{"ok": true, "path": path, "batch": *batch, "threads": m.Threads(),
+			"open": ost.json(), "first_run_us": float64(firstRun.Nanoseconds()) / 1e3, "run": rst.json(), "rows_per_second_p50": rowsPerSec}
+		if ro.Profile != nil {
+			out["profile"] = profileJSON(ro.Profile)
+		}
+		writeJSON(w, out)
 		return true, nil
 	}
 	fmt.Fprintf(w, "%s (batch %d, %d threads)\n", path, *batch, m.Threads())
@@ -132,6 +140,9 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 	fmt.Fprintf(w, "  run:           %s\n", rst)
 	if *batch > 0 {
 		fmt.Fprintf(w, "  throughput:    %.0f rows/s at p50\n", rowsPerSec)
+	}
+	if ro.Profile != nil {
+		writeProfile(w, ro.Profile)
 	}
 	return false, nil
 }

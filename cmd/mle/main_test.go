@@ -190,3 +190,31 @@ func TestBench(t *testing.T) {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
 }
+
+func TestBenchProfile(t *testing.T) {
+	p := model(t)
+	code, out, errOut := mle("bench", "--runs", "20", "--opens", "1", "--profile", p)
+	if code != 0 || !strings.Contains(out, "by op:") || !strings.Contains(out, "1× MatMul") || !strings.Contains(out, "1× ArgMax") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	code, out, errOut = mle("bench", "--runs", "20", "--opens", "1", "--profile", "--json", p)
+	var got struct {
+		Profile struct {
+			Runs  int
+			Steps []struct {
+				Op     string
+				Shape  []int64
+				MeanUS float64 `json:"mean_us"`
+			}
+			ByOp []struct{ Op string } `json:"by_op"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s %s", code, err, out, errOut)
+	}
+	pr := got.Profile
+	if pr.Runs != 20 || len(pr.Steps) != 2 || pr.Steps[0].Op != "MatMul" || pr.Steps[1].Op != "ArgMax" ||
+		len(pr.Steps[0].Shape) != 2 || pr.Steps[0].Shape[0] != 1 || pr.Steps[0].MeanUS <= 0 || len(pr.ByOp) != 2 {
+		t.Fatalf("profile: %+v", pr)
+	}
+}

@@ -407,6 +407,9 @@ func convGroup(g *graph.Checked, isConst func(int) bool, ni int, next func(int) 
 	}
 	if nx := next(cur); nx >= 0 && free(nx) && residualAdd(g, nx, g.Nodes[cur].Out[0]) {
 		grp.nodes = append(grp.nodes, nx)
+		if r := next(nx); r >= 0 && free(r) && g.Nodes[r].Op == "Relu" {
+			grp.nodes = append(grp.nodes, r)
+		}
 	}
 	return grp
 }
@@ -562,6 +565,15 @@ type epilogueTail struct {
 	p2       kernels.UnaryParams
 	clipArgs [2]int // arg indices of Clip's bounds, -1: none
 	resArg   int    // arg index of the residual, -1: none
+	// reluAfter: a Relu after the residual (convGroup's last member).
+	reluAfter bool
+}
+
+// epilogueOf is the tail's epilogue for a run with Clip bounds lo, hi
+// (the caller sets Bias and Residual).
+func epilogueOf[T kernels.Float](t *epilogueTail, lo, hi float64) kernels.Epilogue[T] {
+	return kernels.Epilogue[T]{Act: t.act, Op: t.op, Alpha: t.actAlpha, Lo: T(lo), Hi: T(hi), Op2: t.op2, P2: t.p2,
+		ReluAfter: t.reluAfter}
 }
 
 func newEpilogueTail() epilogueTail {
@@ -572,8 +584,10 @@ func newEpilogueTail() epilogueTail {
 // arguments it needs; false when it cannot fuse at these shapes (a
 // residual that broadcasts).
 func (t *epilogueTail) take(n *graph.CNode, y int, shapes [][]int64, args *[]int) bool {
-	switch n.Op {
-	case "Add": // the residual: exactly Y's shape, no broadcast
+	switch {
+	case n.Op == "Relu" && t.resArg >= 0:
+		t.reluAfter = true
+	case n.Op == "Add": // the residual: exactly Y's shape, no broadcast
 		r := n.In[0]
 		if r == y {
 			r = n.In[1]
@@ -583,7 +597,7 @@ func (t *epilogueTail) take(n *graph.CNode, y int, shapes [][]int64, args *[]int
 		}
 		t.resArg = len(*args)
 		*args = append(*args, r)
-	case "Clip":
+	case n.Op == "Clip":
 		t.act = kernels.ActClip
 		for j := 1; j < len(n.In) && j < 3; j++ {
 			if n.In[j] >= 0 {

@@ -411,7 +411,7 @@ func (e *convExec) runDW(x *RunCtx) {
 
 // dwChunk runs task c of the blocked depthwise path.
 func (e *convExec) dwChunk(c int, w *kernels.Worker) {
-	ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
+	ep := epilogueOf[float32](&e.epilogueTail, e.lo, e.hi)
 	if e.res != nil {
 		ep.Residual, ep.LdR = f32s(e.res), e.p
 	}
@@ -431,7 +431,7 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 	mb, qb := d.Blocks()
 	q0, b0 := t/sp.tb*sp.nqPer, t%sp.tb*sp.nbPer
 	q1, b1 := min(q0+sp.nqPer, e.imgs*qb), min(b0+sp.nbPer, mb)
-	ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
+	ep := epilogueOf[float32](&e.epilogueTail, e.lo, e.hi)
 	at, end := e.img*e.m*e.p, (e.img+e.imgs)*e.m*e.p
 	if e.res != nil {
 		ep.Residual, ep.LdR = f32s(e.res)[at:end], e.p
@@ -508,12 +508,12 @@ func convImage[T kernels.Float](e *convExec, p *kernels.Pool, w *kernels.Worker,
 				kernels.Fill(yg[r*e.p:r*e.p+nc], bias[g*e.mg+r])
 			}
 		}
-		*ep = kernels.Epilogue[T]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: T(e.lo), Hi: T(e.hi), Op2: e.op2, P2: e.p2}
+		*ep = epilogueOf[T](&e.epilogueTail, e.lo, e.hi)
 		if res != nil {
 			ep.Residual, ep.LdR = res[g*e.mg*e.p+j0:], e.p
 		}
 		var epp *kernels.Epilogue[T]
-		if e.act != kernels.ActNone || res != nil {
+		if ep.Act != kernels.ActNone || res != nil || ep.ReluAfter {
 			epp = ep
 		}
 		gemmT(p, w, false, false, e.mg, nc, e.k, wt[g*e.mg*e.k:], e.k, b, ldb, beta, yg, e.p, epp)
@@ -565,6 +565,7 @@ func depthwiseRows[T kernels.Float](e *convExec, wk *kernels.Worker, r0, r1 int,
 		res = view(e.res)
 	}
 	kk := e.s.KH * e.s.KW
+	ep := epilogueOf[T](&e.epilogueTail, e.lo, e.hi)
 	for r := r0; r < r1; r++ {
 		img, m := r/e.m, r%e.m
 		ci := m / e.mg // input channel of this output channel
@@ -575,20 +576,11 @@ func depthwiseRows[T kernels.Float](e *convExec, wk *kernels.Worker, r0, r1 int,
 		out := y[r*e.p : (r+1)*e.p]
 		kernels.DepthwisePhases(out, x[(img*e.c+ci)*e.hw:(img*e.c+ci+1)*e.hw], w[m*kk:(m+1)*kk], b, &e.s,
 			workerScratch[T](wk, kernels.DepthwiseScratch(&e.s)))
-		switch e.act {
-		case kernels.ActUnary2:
-			kernels.Unary2(e.op2, out, out, e.p2)
-		case kernels.ActUnary:
-			kernels.Unary(e.op, out, out, e.actAlpha)
-		case kernels.ActClip:
-			kernels.Clip(out, out, T(e.lo), T(e.hi))
-		}
+		var rr []T
 		if res != nil {
-			rr := res[r*e.p : (r+1)*e.p]
-			for i := range out {
-				out[i] += rr[i]
-			}
+			rr = res[r*e.p : (r+1)*e.p]
 		}
+		ep.FinishRun(out, rr)
 	}
 }
 

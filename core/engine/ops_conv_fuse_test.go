@@ -12,15 +12,21 @@ import (
 )
 
 // TestConvFusionMatchesUnfused runs Conv → BatchNormalization → activation
-// → residual Add fused (BN folded) and unfused: within 1e-5 relative of
-// the output's max-abs (f32) and 1e-12 (f64), with fewer steps fused.
+// → residual Add (or, ResNet's tail, → residual Add → Relu) fused (BN
+// folded) and unfused: within 1e-5 relative of the output's max-abs (f32)
+// and 1e-12 (f64), with fewer steps fused.
 func TestConvFusionMatchesUnfused(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	for _, tc := range []struct {
-		w     []int64
-		group int64
-		act   string
+		w         []int64
+		group     int64
+		act       string
+		reluAfter bool // act is "": Add, then Relu
 	}{
+		{w: []int64{8, 8, 3, 3}, group: 1, reluAfter: true}, // Winograd
+		{w: []int64{8, 8, 5, 5}, group: 1, reluAfter: true}, // direct
+		{w: []int64{8, 8, 1, 1}, group: 1, reluAfter: true},
+		{w: []int64{8, 1, 3, 3}, group: 8, reluAfter: true}, // depthwise
 		{w: []int64{8, 8, 3, 3}, group: 1, act: "Relu"},
 		{w: []int64{8, 1, 3, 3}, group: 8, act: "Clip"},
 		{w: []int64{8, 8, 1, 1}, group: 1, act: "Sigmoid"},
@@ -43,6 +49,10 @@ func TestConvFusionMatchesUnfused(t *testing.T) {
 		}
 		if tc.act == "Clip" {
 			nodes[2].Inputs = []string{"n", "lo", "hi"}
+		}
+		if tc.reluAfter {
+			nodes[2] = graph.Node{Op: "Add", Name: "add", Inputs: []string{"n", "x"}, Outputs: []string{"r"}}
+			nodes[3] = graph.Node{Op: "Relu", Name: "relu", Inputs: []string{"r"}, Outputs: []string{"y"}}
 		}
 		for _, dt := range floatTypes {
 			consts := []tconst{{name: "w", dt: dt, shape: tc.w, values: convRand(prod(tc.w), r)}, {name: "b", dt: dt, shape: tc.w[:1], values: convRand(8, r)},

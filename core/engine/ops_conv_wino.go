@@ -15,13 +15,16 @@ import (
 	"github.com/mle-runtime/mle/kernels"
 )
 
-// Winograd takes a layer with enough tiles for its 16 products to run well
-// (resnet18's layer1–3: 12–30% faster than direct on one core) and
-// transformed weights (16/9 of the weights, streamed from memory every
-// run) that stay small: layer4 (16 tiles, 16.8 MB) ran slower.
+// Winograd takes a layer whose pass (the images that share each product's
+// GEMM) has enough tiles for its 16 products to run well (resnet18's
+// layer1–3: 12–30% faster than direct on one core) and transformed
+// weights (16/9 of the weights, streamed from memory every run) that stay
+// small next to the pass: layer4 (16 tiles an image, 16.8 MB) ran slower
+// at batch 1, and at batch 8 takes 5.4 ms a convolution against the
+// direct path's 8.7 (docs/BENCHMARKS.md §15).
 const (
-	winoMinTiles   = 32
-	winoMaxWeights = 8 << 20  // bytes of transformed weights
+	winoMinTiles   = 32       // a pass's tiles
+	winoMaxWeights = 8 << 20  // bytes of transformed weights per image of a pass, up to 4 images
 	winoMaxScratch = 64 << 20 // bytes: a large image stays direct, whose planes are 4× smaller
 )
 
@@ -56,7 +59,7 @@ type winoPlan struct {
 }
 
 // maybeWino switches e, planned for the direct path, to Winograd where it
-// fits: float32 2-D 3×3 stride 1, ungrouped, enough tiles, and constant
+// fits: float32 2-D 3×3 stride 1, ungrouped, enough tiles a pass, and constant
 // weights (packs, once per Model: transforming them every run would cost
 // more than it saves).
 func (e *convExec) maybeWino() {
@@ -66,9 +69,6 @@ func (e *convExec) maybeWino() {
 		return
 	}
 	th, tw := kernels.WinogradTiles(s.OH, s.OW)
-	if th*tw < winoMinTiles || 16*e.c*e.m*4 > winoMaxWeights {
-		return
-	}
 	wp := &winoPlan{th: th, tw: tw, t: th * tw}
 	wp.eo = 2 * (2*th + 2) * kernels.WinogradRow(tw)
 	perImage := 16 * 4 * int64(e.c+e.m) * int64(wp.t)
@@ -76,6 +76,9 @@ func (e *convExec) maybeWino() {
 		return
 	}
 	wp.perPass = int(max(1, min(int64(e.n), int64(winoPassBytes)/perImage)))
+	if wp.perPass*wp.t < winoMinTiles || 16*e.c*e.m*4 > winoMaxWeights*min(wp.perPass, 4) {
+		return
+	}
 	wp.vs = kernels.WinogradStride(e.c * wp.perPass * wp.t)
 	wp.ms = kernels.WinogradStride(e.m * wp.perPass * wp.t)
 	wp.ins = splitWork(e.c, 16*wp.t, 1, e.threads)
@@ -138,7 +141,7 @@ func (e *convExec) winoChunk(c int, w *kernels.Worker) {
 			bias = f32s(e.bias)
 		}
 		y := f32s(e.y)[img*e.m*e.p:]
-		ep := kernels.Epilogue[float32]{Act: e.act, Op: e.op, Alpha: e.actAlpha, Lo: float32(e.lo), Hi: float32(e.hi), Op2: e.op2, P2: e.p2}
+		ep := epilogueOf[float32](&e.epilogueTail, e.lo, e.hi)
 		var res []float32
 		if e.res != nil {
 			res = f32s(e.res)[img*e.m*e.p:]
@@ -150,7 +153,7 @@ func (e *convExec) winoChunk(c int, w *kernels.Worker) {
 			}
 			plane := y[mo*e.p : (mo+1)*e.p]
 			kernels.WinogradOutput(plane, wp.mt[(img-e.img)*wp.t:], wp.ms, ld, b, mo, s.OH, s.OW)
-			if e.act != kernels.ActNone || res != nil {
+			if ep.Act != kernels.ActNone || res != nil || ep.ReluAfter {
 				var r []float32
 				if res != nil {
 					r = res[mo*e.p : (mo+1)*e.p]

@@ -35,6 +35,7 @@ type step struct {
 	out        []Buf
 	scratch    int64 // bytes of arena scratch the kernel needs during this step
 	scratchOff int64
+	fused      bool // a fusion group's step (node is its last)
 }
 
 // MemoryStats describes a plan's activation memory.
@@ -169,7 +170,7 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 					return nil, runShapeErr(err, n)
 				}
 				if exec != nil {
-					st := step{node: n, args: args, res: n.Out, exec: exec,
+					st := step{node: n, args: args, res: n.Out, exec: exec, fused: true,
 						in: make([]Buf, len(args)), out: make([]Buf, len(n.Out))}
 					if s, ok := exec.(scratcher); ok {
 						st.scratch = s.scratchBytes()

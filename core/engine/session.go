@@ -44,7 +44,8 @@ type Session struct {
 	strSrc  [][]byte // the run's string sources: the model's, then the inputs' (strings.go)
 	worker  kernels.Worker
 	stop    kernels.Stop
-	ctx     RunCtx // kept here so passing it to executors does not allocate
+	ctx     RunCtx          // kept here so passing it to executors does not allocate
+	times   []time.Duration // by step: this run's times, when profiled
 	busy    atomic.Bool
 	closed  bool
 	// maxMemory is the session's memory limit; maxPlans its plan cache's.
@@ -166,6 +167,8 @@ type RunOptions struct {
 	// Cancel, when set, stops the run with errs.Cancelled soon after it
 	// becomes non-zero (any goroutine or thread may set it).
 	Cancel *atomic.Int32
+	// Profile, when set, receives the run's time in each step.
+	Profile *Profile
 }
 
 // Run executes the model. inputs are in graph-input order; outputs, in
@@ -219,10 +222,21 @@ func (s *Session) RunAlloc(inputs, outputs []Tensor, which []int, opts RunOption
 			s.stop.Reset(opts.Cancel, opts.Timeout)
 			s.worker.Stop = &s.stop
 		}
+		s.times = s.times[:0]
+		if opts.Profile != nil {
+			s.times = slices.Grow(s.times, len(p.steps))[:len(p.steps)]
+			clear(s.times)
+		}
 		if err := s.execute(p, inputs); err != nil {
 			return err
 		}
-		return s.fillOutputs(p, outputs, true, alloc)
+		if err := s.fillOutputs(p, outputs, true, alloc); err != nil {
+			return err
+		}
+		if opts.Profile != nil {
+			opts.Profile.add(s.m, p, s.times)
+		}
+		return nil
 	})
 }
 
@@ -596,6 +610,10 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 	if stop.Stopped() { // a run started with its flag set does no work
 		return stopErr(stop, "before its first node", 0, len(p.steps), nil)
 	}
+	var t0 time.Time
+	if len(s.times) > 0 {
+		t0 = time.Now()
+	}
 	for i := range p.steps {
 		st := &p.steps[i]
 		if st.exec == nil {
@@ -619,6 +637,10 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 			x.Scratch = Buf{}
 		} else {
 			st.exec.Run(x, st.in, st.out)
+		}
+		if len(s.times) > 0 {
+			t1 := time.Now()
+			s.times[i], t0 = t1.Sub(t0), t1
 		}
 		if x.err != nil {
 			err := errs.Prefix(x.err, "node %s %q", st.node.Op, st.node.Name)
