@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func sconvDirect12x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect12x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x32(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect12x32(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -127,47 +127,234 @@ loop:
 	ADDQ         $0x00000030, DX
 	DECQ         AX
 	JNZ          loop
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z2, (SI)
-	VMOVUPS      Z3, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z4, (SI)
-	VMOVUPS      Z5, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z6, (SI)
-	VMOVUPS      Z7, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z8, (SI)
-	VMOVUPS      Z9, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z10, (SI)
-	VMOVUPS      Z11, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z12, (SI)
-	VMOVUPS      Z13, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z14, (SI)
-	VMOVUPS      Z15, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z16, (SI)
-	VMOVUPS      Z17, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z18, (SI)
-	VMOVUPS      Z19, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z20, (SI)
-	VMOVUPS      Z21, 64(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z22, (SI)
-	VMOVUPS      Z23, 64(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          relu
+	CMPQ         AX, $0x02
+	JEQ          hswish
+	JMP          done
+
+relu:
+	VPXORD Z24, Z24, Z24
+	VMAXPS Z0, Z24, Z0
+	VADDPS Z24, Z0, Z0
+	VMAXPS Z1, Z24, Z1
+	VADDPS Z24, Z1, Z1
+	VMAXPS Z2, Z24, Z2
+	VADDPS Z24, Z2, Z2
+	VMAXPS Z3, Z24, Z3
+	VADDPS Z24, Z3, Z3
+	VMAXPS Z4, Z24, Z4
+	VADDPS Z24, Z4, Z4
+	VMAXPS Z5, Z24, Z5
+	VADDPS Z24, Z5, Z5
+	VMAXPS Z6, Z24, Z6
+	VADDPS Z24, Z6, Z6
+	VMAXPS Z7, Z24, Z7
+	VADDPS Z24, Z7, Z7
+	VMAXPS Z8, Z24, Z8
+	VADDPS Z24, Z8, Z8
+	VMAXPS Z9, Z24, Z9
+	VADDPS Z24, Z9, Z9
+	VMAXPS Z10, Z24, Z10
+	VADDPS Z24, Z10, Z10
+	VMAXPS Z11, Z24, Z11
+	VADDPS Z24, Z11, Z11
+	VMAXPS Z12, Z24, Z12
+	VADDPS Z24, Z12, Z12
+	VMAXPS Z13, Z24, Z13
+	VADDPS Z24, Z13, Z13
+	VMAXPS Z14, Z24, Z14
+	VADDPS Z24, Z14, Z14
+	VMAXPS Z15, Z24, Z15
+	VADDPS Z24, Z15, Z15
+	VMAXPS Z16, Z24, Z16
+	VADDPS Z24, Z16, Z16
+	VMAXPS Z17, Z24, Z17
+	VADDPS Z24, Z17, Z17
+	VMAXPS Z18, Z24, Z18
+	VADDPS Z24, Z18, Z18
+	VMAXPS Z19, Z24, Z19
+	VADDPS Z24, Z19, Z19
+	VMAXPS Z20, Z24, Z20
+	VADDPS Z24, Z20, Z20
+	VMAXPS Z21, Z24, Z21
+	VADDPS Z24, Z21, Z21
+	VMAXPS Z22, Z24, Z22
+	VADDPS Z24, Z22, Z22
+	VMAXPS Z23, Z24, Z23
+	VADDPS Z24, Z23, Z23
+	JMP    done
+
+hswish:
+	VPXORD       Z24, Z24, Z24
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z25
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z26
+	VADDPS       Z25, Z0, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z0, Z27
+	VDIVPS       Z26, Z27, Z0
+	VADDPS       Z25, Z1, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z1, Z27
+	VDIVPS       Z26, Z27, Z1
+	VADDPS       Z25, Z2, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z2, Z27
+	VDIVPS       Z26, Z27, Z2
+	VADDPS       Z25, Z3, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z3, Z27
+	VDIVPS       Z26, Z27, Z3
+	VADDPS       Z25, Z4, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z4, Z27
+	VDIVPS       Z26, Z27, Z4
+	VADDPS       Z25, Z5, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z5, Z27
+	VDIVPS       Z26, Z27, Z5
+	VADDPS       Z25, Z6, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z6, Z27
+	VDIVPS       Z26, Z27, Z6
+	VADDPS       Z25, Z7, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z7, Z27
+	VDIVPS       Z26, Z27, Z7
+	VADDPS       Z25, Z8, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z8, Z27
+	VDIVPS       Z26, Z27, Z8
+	VADDPS       Z25, Z9, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z9, Z27
+	VDIVPS       Z26, Z27, Z9
+	VADDPS       Z25, Z10, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z10, Z27
+	VDIVPS       Z26, Z27, Z10
+	VADDPS       Z25, Z11, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z11, Z27
+	VDIVPS       Z26, Z27, Z11
+	VADDPS       Z25, Z12, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z12, Z27
+	VDIVPS       Z26, Z27, Z12
+	VADDPS       Z25, Z13, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z13, Z27
+	VDIVPS       Z26, Z27, Z13
+	VADDPS       Z25, Z14, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z14, Z27
+	VDIVPS       Z26, Z27, Z14
+	VADDPS       Z25, Z15, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z15, Z27
+	VDIVPS       Z26, Z27, Z15
+	VADDPS       Z25, Z16, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z16, Z27
+	VDIVPS       Z26, Z27, Z16
+	VADDPS       Z25, Z17, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z17, Z27
+	VDIVPS       Z26, Z27, Z17
+	VADDPS       Z25, Z18, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z18, Z27
+	VDIVPS       Z26, Z27, Z18
+	VADDPS       Z25, Z19, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z19, Z27
+	VDIVPS       Z26, Z27, Z19
+	VADDPS       Z25, Z20, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z20, Z27
+	VDIVPS       Z26, Z27, Z20
+	VADDPS       Z25, Z21, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z21, Z27
+	VDIVPS       Z26, Z27, Z21
+	VADDPS       Z25, Z22, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z22, Z27
+	VDIVPS       Z26, Z27, Z22
+	VADDPS       Z25, Z23, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z23, Z27
+	VDIVPS       Z26, Z27, Z23
+
+done:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z13, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z14, (SI)
+	VMOVUPS Z15, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z16, (SI)
+	VMOVUPS Z17, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z18, (SI)
+	VMOVUPS Z19, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z20, (SI)
+	VMOVUPS Z21, 64(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z22, (SI)
+	VMOVUPS Z23, 64(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect8x48(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect8x48(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x48(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect8x48(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -281,43 +468,230 @@ loop:
 	ADDQ         $0x00000020, DX
 	DECQ         AX
 	JNZ          loop
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
-	VMOVUPS      Z2, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z3, (SI)
-	VMOVUPS      Z4, 64(SI)
-	VMOVUPS      Z5, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z6, (SI)
-	VMOVUPS      Z7, 64(SI)
-	VMOVUPS      Z8, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z9, (SI)
-	VMOVUPS      Z10, 64(SI)
-	VMOVUPS      Z11, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z12, (SI)
-	VMOVUPS      Z13, 64(SI)
-	VMOVUPS      Z14, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z15, (SI)
-	VMOVUPS      Z16, 64(SI)
-	VMOVUPS      Z17, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z18, (SI)
-	VMOVUPS      Z19, 64(SI)
-	VMOVUPS      Z20, 128(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z21, (SI)
-	VMOVUPS      Z22, 64(SI)
-	VMOVUPS      Z23, 128(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          relu
+	CMPQ         AX, $0x02
+	JEQ          hswish
+	JMP          done
+
+relu:
+	VPXORD Z24, Z24, Z24
+	VMAXPS Z0, Z24, Z0
+	VADDPS Z24, Z0, Z0
+	VMAXPS Z1, Z24, Z1
+	VADDPS Z24, Z1, Z1
+	VMAXPS Z2, Z24, Z2
+	VADDPS Z24, Z2, Z2
+	VMAXPS Z3, Z24, Z3
+	VADDPS Z24, Z3, Z3
+	VMAXPS Z4, Z24, Z4
+	VADDPS Z24, Z4, Z4
+	VMAXPS Z5, Z24, Z5
+	VADDPS Z24, Z5, Z5
+	VMAXPS Z6, Z24, Z6
+	VADDPS Z24, Z6, Z6
+	VMAXPS Z7, Z24, Z7
+	VADDPS Z24, Z7, Z7
+	VMAXPS Z8, Z24, Z8
+	VADDPS Z24, Z8, Z8
+	VMAXPS Z9, Z24, Z9
+	VADDPS Z24, Z9, Z9
+	VMAXPS Z10, Z24, Z10
+	VADDPS Z24, Z10, Z10
+	VMAXPS Z11, Z24, Z11
+	VADDPS Z24, Z11, Z11
+	VMAXPS Z12, Z24, Z12
+	VADDPS Z24, Z12, Z12
+	VMAXPS Z13, Z24, Z13
+	VADDPS Z24, Z13, Z13
+	VMAXPS Z14, Z24, Z14
+	VADDPS Z24, Z14, Z14
+	VMAXPS Z15, Z24, Z15
+	VADDPS Z24, Z15, Z15
+	VMAXPS Z16, Z24, Z16
+	VADDPS Z24, Z16, Z16
+	VMAXPS Z17, Z24, Z17
+	VADDPS Z24, Z17, Z17
+	VMAXPS Z18, Z24, Z18
+	VADDPS Z24, Z18, Z18
+	VMAXPS Z19, Z24, Z19
+	VADDPS Z24, Z19, Z19
+	VMAXPS Z20, Z24, Z20
+	VADDPS Z24, Z20, Z20
+	VMAXPS Z21, Z24, Z21
+	VADDPS Z24, Z21, Z21
+	VMAXPS Z22, Z24, Z22
+	VADDPS Z24, Z22, Z22
+	VMAXPS Z23, Z24, Z23
+	VADDPS Z24, Z23, Z23
+	JMP    done
+
+hswish:
+	VPXORD       Z24, Z24, Z24
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z25
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z26
+	VADDPS       Z25, Z0, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z0, Z27
+	VDIVPS       Z26, Z27, Z0
+	VADDPS       Z25, Z1, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z1, Z27
+	VDIVPS       Z26, Z27, Z1
+	VADDPS       Z25, Z2, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z2, Z27
+	VDIVPS       Z26, Z27, Z2
+	VADDPS       Z25, Z3, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z3, Z27
+	VDIVPS       Z26, Z27, Z3
+	VADDPS       Z25, Z4, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z4, Z27
+	VDIVPS       Z26, Z27, Z4
+	VADDPS       Z25, Z5, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z5, Z27
+	VDIVPS       Z26, Z27, Z5
+	VADDPS       Z25, Z6, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z6, Z27
+	VDIVPS       Z26, Z27, Z6
+	VADDPS       Z25, Z7, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z7, Z27
+	VDIVPS       Z26, Z27, Z7
+	VADDPS       Z25, Z8, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z8, Z27
+	VDIVPS       Z26, Z27, Z8
+	VADDPS       Z25, Z9, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z9, Z27
+	VDIVPS       Z26, Z27, Z9
+	VADDPS       Z25, Z10, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z10, Z27
+	VDIVPS       Z26, Z27, Z10
+	VADDPS       Z25, Z11, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z11, Z27
+	VDIVPS       Z26, Z27, Z11
+	VADDPS       Z25, Z12, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z12, Z27
+	VDIVPS       Z26, Z27, Z12
+	VADDPS       Z25, Z13, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z13, Z27
+	VDIVPS       Z26, Z27, Z13
+	VADDPS       Z25, Z14, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z14, Z27
+	VDIVPS       Z26, Z27, Z14
+	VADDPS       Z25, Z15, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z15, Z27
+	VDIVPS       Z26, Z27, Z15
+	VADDPS       Z25, Z16, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z16, Z27
+	VDIVPS       Z26, Z27, Z16
+	VADDPS       Z25, Z17, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z17, Z27
+	VDIVPS       Z26, Z27, Z17
+	VADDPS       Z25, Z18, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z18, Z27
+	VDIVPS       Z26, Z27, Z18
+	VADDPS       Z25, Z19, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z19, Z27
+	VDIVPS       Z26, Z27, Z19
+	VADDPS       Z25, Z20, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z20, Z27
+	VDIVPS       Z26, Z27, Z20
+	VADDPS       Z25, Z21, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z21, Z27
+	VDIVPS       Z26, Z27, Z21
+	VADDPS       Z25, Z22, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z22, Z27
+	VDIVPS       Z26, Z27, Z22
+	VADDPS       Z25, Z23, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z23, Z27
+	VDIVPS       Z26, Z27, Z23
+
+done:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z9, (SI)
+	VMOVUPS Z10, 64(SI)
+	VMOVUPS Z11, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z13, 64(SI)
+	VMOVUPS Z14, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z15, (SI)
+	VMOVUPS Z16, 64(SI)
+	VMOVUPS Z17, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z18, (SI)
+	VMOVUPS Z19, 64(SI)
+	VMOVUPS Z20, 128(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z21, (SI)
+	VMOVUPS Z22, 64(SI)
+	VMOVUPS Z23, 128(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect6x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect6x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x64(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect6x64(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -428,41 +802,228 @@ loop:
 	ADDQ         $0x00000018, DX
 	DECQ         AX
 	JNZ          loop
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
-	VMOVUPS      Z2, 128(SI)
-	VMOVUPS      Z3, 192(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z4, (SI)
-	VMOVUPS      Z5, 64(SI)
-	VMOVUPS      Z6, 128(SI)
-	VMOVUPS      Z7, 192(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z8, (SI)
-	VMOVUPS      Z9, 64(SI)
-	VMOVUPS      Z10, 128(SI)
-	VMOVUPS      Z11, 192(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z12, (SI)
-	VMOVUPS      Z13, 64(SI)
-	VMOVUPS      Z14, 128(SI)
-	VMOVUPS      Z15, 192(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z16, (SI)
-	VMOVUPS      Z17, 64(SI)
-	VMOVUPS      Z18, 128(SI)
-	VMOVUPS      Z19, 192(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z20, (SI)
-	VMOVUPS      Z21, 64(SI)
-	VMOVUPS      Z22, 128(SI)
-	VMOVUPS      Z23, 192(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          relu
+	CMPQ         AX, $0x02
+	JEQ          hswish
+	JMP          done
+
+relu:
+	VPXORD Z24, Z24, Z24
+	VMAXPS Z0, Z24, Z0
+	VADDPS Z24, Z0, Z0
+	VMAXPS Z1, Z24, Z1
+	VADDPS Z24, Z1, Z1
+	VMAXPS Z2, Z24, Z2
+	VADDPS Z24, Z2, Z2
+	VMAXPS Z3, Z24, Z3
+	VADDPS Z24, Z3, Z3
+	VMAXPS Z4, Z24, Z4
+	VADDPS Z24, Z4, Z4
+	VMAXPS Z5, Z24, Z5
+	VADDPS Z24, Z5, Z5
+	VMAXPS Z6, Z24, Z6
+	VADDPS Z24, Z6, Z6
+	VMAXPS Z7, Z24, Z7
+	VADDPS Z24, Z7, Z7
+	VMAXPS Z8, Z24, Z8
+	VADDPS Z24, Z8, Z8
+	VMAXPS Z9, Z24, Z9
+	VADDPS Z24, Z9, Z9
+	VMAXPS Z10, Z24, Z10
+	VADDPS Z24, Z10, Z10
+	VMAXPS Z11, Z24, Z11
+	VADDPS Z24, Z11, Z11
+	VMAXPS Z12, Z24, Z12
+	VADDPS Z24, Z12, Z12
+	VMAXPS Z13, Z24, Z13
+	VADDPS Z24, Z13, Z13
+	VMAXPS Z14, Z24, Z14
+	VADDPS Z24, Z14, Z14
+	VMAXPS Z15, Z24, Z15
+	VADDPS Z24, Z15, Z15
+	VMAXPS Z16, Z24, Z16
+	VADDPS Z24, Z16, Z16
+	VMAXPS Z17, Z24, Z17
+	VADDPS Z24, Z17, Z17
+	VMAXPS Z18, Z24, Z18
+	VADDPS Z24, Z18, Z18
+	VMAXPS Z19, Z24, Z19
+	VADDPS Z24, Z19, Z19
+	VMAXPS Z20, Z24, Z20
+	VADDPS Z24, Z20, Z20
+	VMAXPS Z21, Z24, Z21
+	VADDPS Z24, Z21, Z21
+	VMAXPS Z22, Z24, Z22
+	VADDPS Z24, Z22, Z22
+	VMAXPS Z23, Z24, Z23
+	VADDPS Z24, Z23, Z23
+	JMP    done
+
+hswish:
+	VPXORD       Z24, Z24, Z24
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z25
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z26
+	VADDPS       Z25, Z0, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z0, Z27
+	VDIVPS       Z26, Z27, Z0
+	VADDPS       Z25, Z1, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z1, Z27
+	VDIVPS       Z26, Z27, Z1
+	VADDPS       Z25, Z2, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z2, Z27
+	VDIVPS       Z26, Z27, Z2
+	VADDPS       Z25, Z3, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z3, Z27
+	VDIVPS       Z26, Z27, Z3
+	VADDPS       Z25, Z4, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z4, Z27
+	VDIVPS       Z26, Z27, Z4
+	VADDPS       Z25, Z5, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z5, Z27
+	VDIVPS       Z26, Z27, Z5
+	VADDPS       Z25, Z6, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z6, Z27
+	VDIVPS       Z26, Z27, Z6
+	VADDPS       Z25, Z7, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z7, Z27
+	VDIVPS       Z26, Z27, Z7
+	VADDPS       Z25, Z8, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z8, Z27
+	VDIVPS       Z26, Z27, Z8
+	VADDPS       Z25, Z9, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z9, Z27
+	VDIVPS       Z26, Z27, Z9
+	VADDPS       Z25, Z10, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z10, Z27
+	VDIVPS       Z26, Z27, Z10
+	VADDPS       Z25, Z11, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z11, Z27
+	VDIVPS       Z26, Z27, Z11
+	VADDPS       Z25, Z12, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z12, Z27
+	VDIVPS       Z26, Z27, Z12
+	VADDPS       Z25, Z13, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z13, Z27
+	VDIVPS       Z26, Z27, Z13
+	VADDPS       Z25, Z14, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z14, Z27
+	VDIVPS       Z26, Z27, Z14
+	VADDPS       Z25, Z15, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z15, Z27
+	VDIVPS       Z26, Z27, Z15
+	VADDPS       Z25, Z16, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z16, Z27
+	VDIVPS       Z26, Z27, Z16
+	VADDPS       Z25, Z17, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z17, Z27
+	VDIVPS       Z26, Z27, Z17
+	VADDPS       Z25, Z18, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z18, Z27
+	VDIVPS       Z26, Z27, Z18
+	VADDPS       Z25, Z19, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z19, Z27
+	VDIVPS       Z26, Z27, Z19
+	VADDPS       Z25, Z20, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z20, Z27
+	VDIVPS       Z26, Z27, Z20
+	VADDPS       Z25, Z21, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z21, Z27
+	VDIVPS       Z26, Z27, Z21
+	VADDPS       Z25, Z22, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z22, Z27
+	VDIVPS       Z26, Z27, Z22
+	VADDPS       Z25, Z23, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z23, Z27
+	VDIVPS       Z26, Z27, Z23
+
+done:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z13, 64(SI)
+	VMOVUPS Z14, 128(SI)
+	VMOVUPS Z15, 192(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z16, (SI)
+	VMOVUPS Z17, 64(SI)
+	VMOVUPS Z18, 128(SI)
+	VMOVUPS Z19, 192(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z20, (SI)
+	VMOVUPS Z21, 64(SI)
+	VMOVUPS Z22, 128(SI)
+	VMOVUPS Z23, 192(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x96(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect4x96(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -571,39 +1132,226 @@ loop:
 	ADDQ         $0x00000010, DX
 	DECQ         AX
 	JNZ          loop
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
-	VMOVUPS      Z2, 128(SI)
-	VMOVUPS      Z3, 192(SI)
-	VMOVUPS      Z4, 256(SI)
-	VMOVUPS      Z5, 320(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z6, (SI)
-	VMOVUPS      Z7, 64(SI)
-	VMOVUPS      Z8, 128(SI)
-	VMOVUPS      Z9, 192(SI)
-	VMOVUPS      Z10, 256(SI)
-	VMOVUPS      Z11, 320(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z12, (SI)
-	VMOVUPS      Z13, 64(SI)
-	VMOVUPS      Z14, 128(SI)
-	VMOVUPS      Z15, 192(SI)
-	VMOVUPS      Z16, 256(SI)
-	VMOVUPS      Z17, 320(SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z18, (SI)
-	VMOVUPS      Z19, 64(SI)
-	VMOVUPS      Z20, 128(SI)
-	VMOVUPS      Z21, 192(SI)
-	VMOVUPS      Z22, 256(SI)
-	VMOVUPS      Z23, 320(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          relu
+	CMPQ         AX, $0x02
+	JEQ          hswish
+	JMP          done
+
+relu:
+	VPXORD Z24, Z24, Z24
+	VMAXPS Z0, Z24, Z0
+	VADDPS Z24, Z0, Z0
+	VMAXPS Z1, Z24, Z1
+	VADDPS Z24, Z1, Z1
+	VMAXPS Z2, Z24, Z2
+	VADDPS Z24, Z2, Z2
+	VMAXPS Z3, Z24, Z3
+	VADDPS Z24, Z3, Z3
+	VMAXPS Z4, Z24, Z4
+	VADDPS Z24, Z4, Z4
+	VMAXPS Z5, Z24, Z5
+	VADDPS Z24, Z5, Z5
+	VMAXPS Z6, Z24, Z6
+	VADDPS Z24, Z6, Z6
+	VMAXPS Z7, Z24, Z7
+	VADDPS Z24, Z7, Z7
+	VMAXPS Z8, Z24, Z8
+	VADDPS Z24, Z8, Z8
+	VMAXPS Z9, Z24, Z9
+	VADDPS Z24, Z9, Z9
+	VMAXPS Z10, Z24, Z10
+	VADDPS Z24, Z10, Z10
+	VMAXPS Z11, Z24, Z11
+	VADDPS Z24, Z11, Z11
+	VMAXPS Z12, Z24, Z12
+	VADDPS Z24, Z12, Z12
+	VMAXPS Z13, Z24, Z13
+	VADDPS Z24, Z13, Z13
+	VMAXPS Z14, Z24, Z14
+	VADDPS Z24, Z14, Z14
+	VMAXPS Z15, Z24, Z15
+	VADDPS Z24, Z15, Z15
+	VMAXPS Z16, Z24, Z16
+	VADDPS Z24, Z16, Z16
+	VMAXPS Z17, Z24, Z17
+	VADDPS Z24, Z17, Z17
+	VMAXPS Z18, Z24, Z18
+	VADDPS Z24, Z18, Z18
+	VMAXPS Z19, Z24, Z19
+	VADDPS Z24, Z19, Z19
+	VMAXPS Z20, Z24, Z20
+	VADDPS Z24, Z20, Z20
+	VMAXPS Z21, Z24, Z21
+	VADDPS Z24, Z21, Z21
+	VMAXPS Z22, Z24, Z22
+	VADDPS Z24, Z22, Z22
+	VMAXPS Z23, Z24, Z23
+	VADDPS Z24, Z23, Z23
+	JMP    done
+
+hswish:
+	VPXORD       Z24, Z24, Z24
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z25
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z26
+	VADDPS       Z25, Z0, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z0, Z27
+	VDIVPS       Z26, Z27, Z0
+	VADDPS       Z25, Z1, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z1, Z27
+	VDIVPS       Z26, Z27, Z1
+	VADDPS       Z25, Z2, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z2, Z27
+	VDIVPS       Z26, Z27, Z2
+	VADDPS       Z25, Z3, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z3, Z27
+	VDIVPS       Z26, Z27, Z3
+	VADDPS       Z25, Z4, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z4, Z27
+	VDIVPS       Z26, Z27, Z4
+	VADDPS       Z25, Z5, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z5, Z27
+	VDIVPS       Z26, Z27, Z5
+	VADDPS       Z25, Z6, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z6, Z27
+	VDIVPS       Z26, Z27, Z6
+	VADDPS       Z25, Z7, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z7, Z27
+	VDIVPS       Z26, Z27, Z7
+	VADDPS       Z25, Z8, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z8, Z27
+	VDIVPS       Z26, Z27, Z8
+	VADDPS       Z25, Z9, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z9, Z27
+	VDIVPS       Z26, Z27, Z9
+	VADDPS       Z25, Z10, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z10, Z27
+	VDIVPS       Z26, Z27, Z10
+	VADDPS       Z25, Z11, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z11, Z27
+	VDIVPS       Z26, Z27, Z11
+	VADDPS       Z25, Z12, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z12, Z27
+	VDIVPS       Z26, Z27, Z12
+	VADDPS       Z25, Z13, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z13, Z27
+	VDIVPS       Z26, Z27, Z13
+	VADDPS       Z25, Z14, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z14, Z27
+	VDIVPS       Z26, Z27, Z14
+	VADDPS       Z25, Z15, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z15, Z27
+	VDIVPS       Z26, Z27, Z15
+	VADDPS       Z25, Z16, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z16, Z27
+	VDIVPS       Z26, Z27, Z16
+	VADDPS       Z25, Z17, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z17, Z27
+	VDIVPS       Z26, Z27, Z17
+	VADDPS       Z25, Z18, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z18, Z27
+	VDIVPS       Z26, Z27, Z18
+	VADDPS       Z25, Z19, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z19, Z27
+	VDIVPS       Z26, Z27, Z19
+	VADDPS       Z25, Z20, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z20, Z27
+	VDIVPS       Z26, Z27, Z20
+	VADDPS       Z25, Z21, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z21, Z27
+	VDIVPS       Z26, Z27, Z21
+	VADDPS       Z25, Z22, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z22, Z27
+	VDIVPS       Z26, Z27, Z22
+	VADDPS       Z25, Z23, Z27
+	VMAXPS       Z27, Z24, Z27
+	VMINPS       Z27, Z26, Z27
+	VMULPS       Z27, Z23, Z27
+	VDIVPS       Z26, Z27, Z23
+
+done:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z13, 64(SI)
+	VMOVUPS Z14, 128(SI)
+	VMOVUPS Z15, 192(SI)
+	VMOVUPS Z16, 256(SI)
+	VMOVUPS Z17, 320(SI)
+	ADDQ    DI, SI
+	VMOVUPS Z18, (SI)
+	VMOVUPS Z19, 64(SI)
+	VMOVUPS Z20, 128(SI)
+	VMOVUPS Z21, 192(SI)
+	VMOVUPS Z22, 256(SI)
+	VMOVUPS Z23, 320(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect12x16(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -687,35 +1435,138 @@ loop:
 	ADDQ         $0x00000030, DX
 	DECQ         AX
 	JNZ          loop
-	VMOVUPS      Z0, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z1, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z2, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z3, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z4, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z5, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z6, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z7, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z8, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z9, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z10, (SI)
-	ADDQ         DI, SI
-	VMOVUPS      Z11, (SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          relu
+	CMPQ         AX, $0x02
+	JEQ          hswish
+	JMP          done
+
+relu:
+	VPXORD Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VADDPS Z12, Z0, Z0
+	VMAXPS Z1, Z12, Z1
+	VADDPS Z12, Z1, Z1
+	VMAXPS Z2, Z12, Z2
+	VADDPS Z12, Z2, Z2
+	VMAXPS Z3, Z12, Z3
+	VADDPS Z12, Z3, Z3
+	VMAXPS Z4, Z12, Z4
+	VADDPS Z12, Z4, Z4
+	VMAXPS Z5, Z12, Z5
+	VADDPS Z12, Z5, Z5
+	VMAXPS Z6, Z12, Z6
+	VADDPS Z12, Z6, Z6
+	VMAXPS Z7, Z12, Z7
+	VADDPS Z12, Z7, Z7
+	VMAXPS Z8, Z12, Z8
+	VADDPS Z12, Z8, Z8
+	VMAXPS Z9, Z12, Z9
+	VADDPS Z12, Z9, Z9
+	VMAXPS Z10, Z12, Z10
+	VADDPS Z12, Z10, Z10
+	VMAXPS Z11, Z12, Z11
+	VADDPS Z12, Z11, Z11
+	JMP    done
+
+hswish:
+	VPXORD       Z12, Z12, Z12
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z13
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z14
+	VADDPS       Z13, Z0, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z0, Z15
+	VDIVPS       Z14, Z15, Z0
+	VADDPS       Z13, Z1, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z1, Z15
+	VDIVPS       Z14, Z15, Z1
+	VADDPS       Z13, Z2, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z2, Z15
+	VDIVPS       Z14, Z15, Z2
+	VADDPS       Z13, Z3, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z3, Z15
+	VDIVPS       Z14, Z15, Z3
+	VADDPS       Z13, Z4, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z4, Z15
+	VDIVPS       Z14, Z15, Z4
+	VADDPS       Z13, Z5, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z5, Z15
+	VDIVPS       Z14, Z15, Z5
+	VADDPS       Z13, Z6, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z6, Z15
+	VDIVPS       Z14, Z15, Z6
+	VADDPS       Z13, Z7, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z7, Z15
+	VDIVPS       Z14, Z15, Z7
+	VADDPS       Z13, Z8, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z8, Z15
+	VDIVPS       Z14, Z15, Z8
+	VADDPS       Z13, Z9, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z9, Z15
+	VDIVPS       Z14, Z15, Z9
+	VADDPS       Z13, Z10, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z10, Z15
+	VDIVPS       Z14, Z15, Z10
+	VADDPS       Z13, Z11, Z15
+	VMAXPS       Z15, Z12, Z15
+	VMINPS       Z15, Z14, Z15
+	VMULPS       Z15, Z11, Z15
+	VDIVPS       Z14, Z15, Z11
+
+done:
+	VMOVUPS Z0, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z3, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z4, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z5, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z6, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z7, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z8, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z9, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z10, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z11, (SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect1x128(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect1x128(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F
-TEXT ·sconvDirect1x128(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect1x128(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -760,20 +1611,95 @@ loopDW:
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JNZ          loopDW
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
-	VMOVUPS      Z2, 128(SI)
-	VMOVUPS      Z3, 192(SI)
-	VMOVUPS      Z4, 256(SI)
-	VMOVUPS      Z5, 320(SI)
-	VMOVUPS      Z6, 384(SI)
-	VMOVUPS      Z7, 448(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          dwrelu
+	CMPQ         AX, $0x02
+	JEQ          dwhswish
+	JMP          dwdone
+
+dwrelu:
+	VPXORD Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VADDPS Z9, Z0, Z0
+	VMAXPS Z1, Z9, Z1
+	VADDPS Z9, Z1, Z1
+	VMAXPS Z2, Z9, Z2
+	VADDPS Z9, Z2, Z2
+	VMAXPS Z3, Z9, Z3
+	VADDPS Z9, Z3, Z3
+	VMAXPS Z4, Z9, Z4
+	VADDPS Z9, Z4, Z4
+	VMAXPS Z5, Z9, Z5
+	VADDPS Z9, Z5, Z5
+	VMAXPS Z6, Z9, Z6
+	VADDPS Z9, Z6, Z6
+	VMAXPS Z7, Z9, Z7
+	VADDPS Z9, Z7, Z7
+	JMP    dwdone
+
+dwhswish:
+	VPXORD       Z9, Z9, Z9
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z10
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z11
+	VADDPS       Z10, Z0, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z12
+	VDIVPS       Z11, Z12, Z0
+	VADDPS       Z10, Z1, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z12
+	VDIVPS       Z11, Z12, Z1
+	VADDPS       Z10, Z2, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z12
+	VDIVPS       Z11, Z12, Z2
+	VADDPS       Z10, Z3, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z12
+	VDIVPS       Z11, Z12, Z3
+	VADDPS       Z10, Z4, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z12
+	VDIVPS       Z11, Z12, Z4
+	VADDPS       Z10, Z5, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z12
+	VDIVPS       Z11, Z12, Z5
+	VADDPS       Z10, Z6, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z12
+	VDIVPS       Z11, Z12, Z6
+	VADDPS       Z10, Z7, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z12
+	VDIVPS       Z11, Z12, Z7
+
+dwdone:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	VMOVUPS Z6, 384(SI)
+	VMOVUPS Z7, 448(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F
-TEXT ·sconvDirect1x64(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect1x64(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -806,16 +1732,63 @@ loopDW:
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JNZ          loopDW
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
-	VMOVUPS      Z2, 128(SI)
-	VMOVUPS      Z3, 192(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          dwrelu
+	CMPQ         AX, $0x02
+	JEQ          dwhswish
+	JMP          dwdone
+
+dwrelu:
+	VPXORD Z5, Z5, Z5
+	VMAXPS Z0, Z5, Z0
+	VADDPS Z5, Z0, Z0
+	VMAXPS Z1, Z5, Z1
+	VADDPS Z5, Z1, Z1
+	VMAXPS Z2, Z5, Z2
+	VADDPS Z5, Z2, Z2
+	VMAXPS Z3, Z5, Z3
+	VADDPS Z5, Z3, Z3
+	JMP    dwdone
+
+dwhswish:
+	VPXORD       Z5, Z5, Z5
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z6
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z7
+	VADDPS       Z6, Z0, Z8
+	VMAXPS       Z8, Z5, Z8
+	VMINPS       Z8, Z7, Z8
+	VMULPS       Z8, Z0, Z8
+	VDIVPS       Z7, Z8, Z0
+	VADDPS       Z6, Z1, Z8
+	VMAXPS       Z8, Z5, Z8
+	VMINPS       Z8, Z7, Z8
+	VMULPS       Z8, Z1, Z8
+	VDIVPS       Z7, Z8, Z1
+	VADDPS       Z6, Z2, Z8
+	VMAXPS       Z8, Z5, Z8
+	VMINPS       Z8, Z7, Z8
+	VMULPS       Z8, Z2, Z8
+	VDIVPS       Z7, Z8, Z2
+	VADDPS       Z6, Z3, Z8
+	VMAXPS       Z8, Z5, Z8
+	VMINPS       Z8, Z7, Z8
+	VMULPS       Z8, Z3, Z8
+	VDIVPS       Z7, Z8, Z3
+
+dwdone:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+// func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 // Requires: AVX, AVX512F
-TEXT ·sconvDirect1x32(SB), NOSPLIT, $0-57
+TEXT ·sconvDirect1x32(SB), NOSPLIT, $0-72
 	MOVQ    k+0(FP), AX
 	MOVQ    offs+8(FP), CX
 	MOVQ    a+16(FP), DX
@@ -842,14 +1815,47 @@ loopDW:
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JNZ          loopDW
-	VMOVUPS      Z0, (SI)
-	VMOVUPS      Z1, 64(SI)
+	MOVQ         act+64(FP), AX
+	CMPQ         AX, $0x01
+	JEQ          dwrelu
+	CMPQ         AX, $0x02
+	JEQ          dwhswish
+	JMP          dwdone
+
+dwrelu:
+	VPXORD Z3, Z3, Z3
+	VMAXPS Z0, Z3, Z0
+	VADDPS Z3, Z0, Z0
+	VMAXPS Z1, Z3, Z1
+	VADDPS Z3, Z1, Z1
+	JMP    dwdone
+
+dwhswish:
+	VPXORD       Z3, Z3, Z3
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z4
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z5
+	VADDPS       Z4, Z0, Z6
+	VMAXPS       Z6, Z3, Z6
+	VMINPS       Z6, Z5, Z6
+	VMULPS       Z6, Z0, Z6
+	VDIVPS       Z5, Z6, Z0
+	VADDPS       Z4, Z1, Z6
+	VMAXPS       Z6, Z3, Z6
+	VMINPS       Z6, Z5, Z6
+	VMULPS       Z6, Z1, Z6
+	VDIVPS       Z5, Z6, Z1
+
+dwdone:
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
 	VZEROUPPER
 	RET
 
-// func sconvDW16(n int, taps int, offs *int32, w *float32, x *float32, bias *float32, out *float32, pix *int32)
+// func sconvDW16(n int, taps int, offs *int32, w *float32, x *float32, bias *float32, out *float32, pix *int32, act int)
 // Requires: AVX, AVX512F
-TEXT ·sconvDW16(SB), NOSPLIT, $0-64
+TEXT ·sconvDW16(SB), NOSPLIT, $0-72
 	MOVQ    bias+40(FP), AX
 	VMOVUPS (AX), Z31
 
@@ -902,18 +1908,93 @@ dw16g8tap:
 	ADDQ        $0x40, R12
 	DECQ        AX
 	JNZ         dw16g8tap
-	MOVQ        out+48(FP), AX
-	VMOVUPS     Z0, (AX)
-	VMOVUPS     Z1, 64(AX)
-	VMOVUPS     Z2, 128(AX)
-	VMOVUPS     Z3, 192(AX)
-	VMOVUPS     Z4, 256(AX)
-	VMOVUPS     Z5, 320(AX)
-	VMOVUPS     Z6, 384(AX)
-	VMOVUPS     Z7, 448(AX)
-	ADDQ        $0x00000200, out+48(FP)
-	SUBQ        $0x08, n+0(FP)
-	JMP         dw16g8
+	MOVQ        act+64(FP), AX
+	CMPQ        AX, $0x01
+	JEQ         dw16g8relu
+	CMPQ        AX, $0x02
+	JEQ         dw16g8hswish
+	JMP         dw16g8done
+
+dw16g8relu:
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VADDPS Z8, Z0, Z0
+	VMAXPS Z1, Z8, Z1
+	VADDPS Z8, Z1, Z1
+	VMAXPS Z2, Z8, Z2
+	VADDPS Z8, Z2, Z2
+	VMAXPS Z3, Z8, Z3
+	VADDPS Z8, Z3, Z3
+	VMAXPS Z4, Z8, Z4
+	VADDPS Z8, Z4, Z4
+	VMAXPS Z5, Z8, Z5
+	VADDPS Z8, Z5, Z5
+	VMAXPS Z6, Z8, Z6
+	VADDPS Z8, Z6, Z6
+	VMAXPS Z7, Z8, Z7
+	VADDPS Z8, Z7, Z7
+	JMP    dw16g8done
+
+dw16g8hswish:
+	VPXORD       Z8, Z8, Z8
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z9
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z10
+	VADDPS       Z9, Z0, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z0, Z11
+	VDIVPS       Z10, Z11, Z0
+	VADDPS       Z9, Z1, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z1, Z11
+	VDIVPS       Z10, Z11, Z1
+	VADDPS       Z9, Z2, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z2, Z11
+	VDIVPS       Z10, Z11, Z2
+	VADDPS       Z9, Z3, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z3, Z11
+	VDIVPS       Z10, Z11, Z3
+	VADDPS       Z9, Z4, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z4, Z11
+	VDIVPS       Z10, Z11, Z4
+	VADDPS       Z9, Z5, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z5, Z11
+	VDIVPS       Z10, Z11, Z5
+	VADDPS       Z9, Z6, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z6, Z11
+	VDIVPS       Z10, Z11, Z6
+	VADDPS       Z9, Z7, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z7, Z11
+	VDIVPS       Z10, Z11, Z7
+
+dw16g8done:
+	MOVQ    out+48(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	ADDQ    $0x00000200, out+48(FP)
+	SUBQ    $0x08, n+0(FP)
+	JMP     dw16g8
 
 dw16g8next:
 	CMPQ    n+0(FP), $0x04
@@ -948,13 +2029,60 @@ dw16g4tap:
 	ADDQ        $0x40, R8
 	DECQ        AX
 	JNZ         dw16g4tap
-	MOVQ        out+48(FP), AX
-	VMOVUPS     Z0, (AX)
-	VMOVUPS     Z1, 64(AX)
-	VMOVUPS     Z2, 128(AX)
-	VMOVUPS     Z3, 192(AX)
-	ADDQ        $0x00000100, out+48(FP)
-	SUBQ        $0x04, n+0(FP)
+	MOVQ        act+64(FP), AX
+	CMPQ        AX, $0x01
+	JEQ         dw16g4relu
+	CMPQ        AX, $0x02
+	JEQ         dw16g4hswish
+	JMP         dw16g4done
+
+dw16g4relu:
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VADDPS Z8, Z0, Z0
+	VMAXPS Z1, Z8, Z1
+	VADDPS Z8, Z1, Z1
+	VMAXPS Z2, Z8, Z2
+	VADDPS Z8, Z2, Z2
+	VMAXPS Z3, Z8, Z3
+	VADDPS Z8, Z3, Z3
+	JMP    dw16g4done
+
+dw16g4hswish:
+	VPXORD       Z8, Z8, Z8
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z9
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z10
+	VADDPS       Z9, Z0, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z0, Z11
+	VDIVPS       Z10, Z11, Z0
+	VADDPS       Z9, Z1, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z1, Z11
+	VDIVPS       Z10, Z11, Z1
+	VADDPS       Z9, Z2, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z2, Z11
+	VDIVPS       Z10, Z11, Z2
+	VADDPS       Z9, Z3, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z3, Z11
+	VDIVPS       Z10, Z11, Z3
+
+dw16g4done:
+	MOVQ    out+48(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    $0x00000100, out+48(FP)
+	SUBQ    $0x04, n+0(FP)
 
 dw16g4next:
 	CMPQ    n+0(FP), $0x02
@@ -981,11 +2109,44 @@ dw16g2tap:
 	ADDQ        $0x40, SI
 	DECQ        AX
 	JNZ         dw16g2tap
-	MOVQ        out+48(FP), AX
-	VMOVUPS     Z0, (AX)
-	VMOVUPS     Z1, 64(AX)
-	ADDQ        $0x00000080, out+48(FP)
-	SUBQ        $0x02, n+0(FP)
+	MOVQ        act+64(FP), AX
+	CMPQ        AX, $0x01
+	JEQ         dw16g2relu
+	CMPQ        AX, $0x02
+	JEQ         dw16g2hswish
+	JMP         dw16g2done
+
+dw16g2relu:
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VADDPS Z8, Z0, Z0
+	VMAXPS Z1, Z8, Z1
+	VADDPS Z8, Z1, Z1
+	JMP    dw16g2done
+
+dw16g2hswish:
+	VPXORD       Z8, Z8, Z8
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z9
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z10
+	VADDPS       Z9, Z0, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z0, Z11
+	VDIVPS       Z10, Z11, Z0
+	VADDPS       Z9, Z1, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z1, Z11
+	VDIVPS       Z10, Z11, Z1
+
+dw16g2done:
+	MOVQ    out+48(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	ADDQ    $0x00000080, out+48(FP)
+	SUBQ    $0x02, n+0(FP)
 
 dw16g2next:
 	CMPQ    n+0(FP), $0x01
@@ -1008,10 +2169,36 @@ dw16g1tap:
 	ADDQ        $0x40, BX
 	DECQ        AX
 	JNZ         dw16g1tap
-	MOVQ        out+48(FP), AX
-	VMOVUPS     Z0, (AX)
-	ADDQ        $0x00000040, out+48(FP)
-	SUBQ        $0x01, n+0(FP)
+	MOVQ        act+64(FP), AX
+	CMPQ        AX, $0x01
+	JEQ         dw16g1relu
+	CMPQ        AX, $0x02
+	JEQ         dw16g1hswish
+	JMP         dw16g1done
+
+dw16g1relu:
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VADDPS Z8, Z0, Z0
+	JMP    dw16g1done
+
+dw16g1hswish:
+	VPXORD       Z8, Z8, Z8
+	MOVL         $0x40400000, AX
+	VPBROADCASTD AX, Z9
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z10
+	VADDPS       Z9, Z0, Z11
+	VMAXPS       Z11, Z8, Z11
+	VMINPS       Z11, Z10, Z11
+	VMULPS       Z11, Z0, Z11
+	VDIVPS       Z10, Z11, Z0
+
+dw16g1done:
+	MOVQ    out+48(FP), AX
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, out+48(FP)
+	SUBQ    $0x01, n+0(FP)
 
 dw16g1next:
 	VZEROUPPER

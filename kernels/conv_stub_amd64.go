@@ -6,63 +6,72 @@ package kernels
 
 // sconvDirect12x32 is the AVX-512F 12×32 float32 direct-convolution micro-kernel:
 // C[i][j] = S[i][j] + Σp a[p·12+i]·x[offs[p]+j] over k >= 1 taps, 12 rows of 32 at c (row stride ldc),
-// where S is C itself when load, else bias[i].
+// where S is C itself when load, else bias[i]; each result goes through activation act
+// (0: none, 1: ReLU, 2: HardSwish) as it is stored.
 //
 //go:noescape
-func sconvDirect12x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect12x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect8x48 is the AVX-512F 8×48 float32 direct-convolution micro-kernel:
 // C[i][j] = S[i][j] + Σp a[p·8+i]·x[offs[p]+j] over k >= 1 taps, 8 rows of 48 at c (row stride ldc),
-// where S is C itself when load, else bias[i].
+// where S is C itself when load, else bias[i]; each result goes through activation act
+// (0: none, 1: ReLU, 2: HardSwish) as it is stored.
 //
 //go:noescape
-func sconvDirect8x48(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect8x48(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect6x64 is the AVX-512F 6×64 float32 direct-convolution micro-kernel:
 // C[i][j] = S[i][j] + Σp a[p·6+i]·x[offs[p]+j] over k >= 1 taps, 6 rows of 64 at c (row stride ldc),
-// where S is C itself when load, else bias[i].
+// where S is C itself when load, else bias[i]; each result goes through activation act
+// (0: none, 1: ReLU, 2: HardSwish) as it is stored.
 //
 //go:noescape
-func sconvDirect6x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect6x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect4x96 is the AVX-512F 4×96 float32 direct-convolution micro-kernel:
 // C[i][j] = S[i][j] + Σp a[p·4+i]·x[offs[p]+j] over k >= 1 taps, 4 rows of 96 at c (row stride ldc),
-// where S is C itself when load, else bias[i].
+// where S is C itself when load, else bias[i]; each result goes through activation act
+// (0: none, 1: ReLU, 2: HardSwish) as it is stored.
 //
 //go:noescape
-func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect12x16 is the AVX-512F 12×16 float32 direct-convolution micro-kernel:
 // C[i][j] = S[i][j] + Σp a[p·12+i]·x[offs[p]+j] over k >= 1 taps, 12 rows of 16 at c (row stride ldc),
-// where S is C itself when load, else bias[i].
+// where S is C itself when load, else bias[i]; each result goes through activation act
+// (0: none, 1: ReLU, 2: HardSwish) as it is stored.
 //
 //go:noescape
-func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect1x128 is the AVX-512F 1×128 float32 direct-convolution micro-kernel (depthwise):
-// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.
+// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0], through
+// activation act as it is stored (as the tiled kernels); ldc is unused.
 //
 //go:noescape
-func sconvDirect1x128(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect1x128(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect1x64 is the AVX-512F 1×64 float32 direct-convolution micro-kernel (depthwise):
-// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.
+// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0], through
+// activation act as it is stored (as the tiled kernels); ldc is unused.
 //
 //go:noescape
-func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect1x64(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDirect1x32 is the AVX-512F 1×32 float32 direct-convolution micro-kernel (depthwise):
-// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.
+// C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0], through
+// activation act as it is stored (as the tiled kernels); ldc is unused.
 //
 //go:noescape
-func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool)
+func sconvDirect1x32(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
 // sconvDW16 is the AVX-512F channel-blocked depthwise-convolution kernel:
 // out[r·16+l] = bias[l] + Σt w[t·16+l]·x[pix[r]+offs[t]+l] for r < n pixels and l < 16
-// channels, the taps t < taps (>= 1) in order, offsets in float32s.
+// channels, the taps t < taps (>= 1) in order, offsets in float32s, through activation
+// act (as the direct kernels) as it is stored.
 //
 //go:noescape
-func sconvDW16(n int, taps int, offs *int32, w *float32, x *float32, bias *float32, out *float32, pix *int32)
+func sconvDW16(n int, taps int, offs *int32, w *float32, x *float32, bias *float32, out *float32, pix *int32, act int)
 
 // transpose16F32 sets dst[j·ldd+i] = src[i·lds+j] (0 for i >= r) for j < c and i < w,
 // where r, c, w <= 16; strides in float32s.

@@ -17,7 +17,7 @@ import "unsafe"
 // convMicro is one direct micro-kernel: mr output channels × nr positions.
 type convMicro struct {
 	mr, nr int
-	fn     func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool)
+	fn     func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool, act int)
 	// cost weighs a tile's FMAs: the 12×16 tile does half the work of the
 	// others per load of its 12 weights.
 	cost float64
@@ -339,10 +339,12 @@ func (d *DirectConv) Run(y, planes, w, bias []float32, n, g0, g1, b0, b1, q0, q1
 	if b0 >= b1 || q0 >= q1 || g0 >= g1 {
 		return
 	}
+	// A lone ReLU or HardSwish runs in the kernels as they store.
+	act := ep.kernelAct()
 	for g := g0; g < g1; g++ {
-		d.runGroup(y, planes, w, bias, n, g, b0, b1, q0, q1, scratch)
+		d.runGroup(y, planes, w, bias, n, g, b0, b1, q0, q1, act, scratch)
 	}
-	if !ep.finishes() {
+	if !ep.finishes() || act != actNone {
 		return
 	}
 	// The outputs written in each image: from the first kept position at
@@ -368,8 +370,9 @@ func (d *DirectConv) Run(y, planes, w, bias []float32, n, g0, g1, b0, b1, q0, q1
 	}
 }
 
-// runGroup is Run's product for group g, before the epilogue.
-func (d *DirectConv) runGroup(y, planes, w, bias []float32, n, g, b0, b1, q0, q1 int, scratch []float32) {
+// runGroup is Run's product for group g, through the kernels' activation
+// act, before the rest of the epilogue.
+func (d *DirectConv) runGroup(y, planes, w, bias []float32, n, g, b0, b1, q0, q1, act int, scratch []float32) {
 	mk := d.micro
 	mr, nr := mk.mr, mk.nr
 	_, qb := d.Blocks()
@@ -422,10 +425,10 @@ func (d *DirectConv) runGroup(y, planes, w, bias []float32, n, g, b0, b1, q0, q1
 				rows := min(mr, d.mg-b*mr)
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k], &bias[g*d.mPad+b*mr]
 				if cnt == nr && rows == mr && at >= 0 {
-					mk.fn(d.k, &to[0], wb, xq, bb, &yi[m0*p+at], p, false)
+					mk.fn(d.k, &to[0], wb, xq, bb, &yi[m0*p+at], p, false, act)
 					continue
 				}
-				mk.fn(d.k, &to[0], wb, xq, bb, &scratch[0], nr, false)
+				mk.fn(d.k, &to[0], wb, xq, bb, &scratch[0], nr, false, act)
 				d.store(yi, scratch, nr, m0, rows, q, cnt)
 			}
 		}
@@ -439,7 +442,7 @@ func (d *DirectConv) runGroup(y, planes, w, bias []float32, n, g, b0, b1, q0, q1
 				wb, bb := &w[(g*d.mPad+b*mr)*d.k+t0*mr], &bias[g*d.mPad+b*mr]
 				for j := q0; j < q1; j++ {
 					xq, to := src(j)
-					mk.fn(kt, &to[t0], wb, xq, bb, &scratch[(b-b0)*mr*ld+(j-q0)*nr], ld, t0 > 0)
+					mk.fn(kt, &to[t0], wb, xq, bb, &scratch[(b-b0)*mr*ld+(j-q0)*nr], ld, t0 > 0, lastAct(act, t0+kt == d.k))
 				}
 			}
 		}
@@ -452,6 +455,14 @@ func (d *DirectConv) runGroup(y, planes, w, bias []float32, n, g, b0, b1, q0, q1
 			j0 = j1
 		}
 	}
+}
+
+// lastAct is act on a chunk's last pass over the taps, else none.
+func lastAct(act int, last bool) int {
+	if last {
+		return act
+	}
+	return actNone
 }
 
 // outPos returns the output index of the first kept position at or after

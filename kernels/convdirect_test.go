@@ -411,3 +411,70 @@ func TestDirectConvEdgeGeometries(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectConvActInKernel checks the ReLU and HardSwish the kernels
+// apply as they store (an epilogue of the activation alone) bit for bit
+// against the product followed by the activation's own kernel, NaNs
+// included, in one pass and in passes over chunks of the taps.
+func TestDirectConvActInKernel(t *testing.T) {
+	if noDirectKernels(t) {
+		return
+	}
+	defer func(v int) { convChunkBytes = v }(convChunkBytes)
+	r := rand.New(rand.NewSource(5))
+	for trial := 0; trial < 200; trial++ {
+		s := randConvShape(r)
+		if trial%4 == 1 {
+			s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.PHEnd, s.PWE = 1, 1, 1, 1, 0, 0, 0, 0
+			s.OH, s.OW = s.H, s.W
+		}
+		if s.OH < 1 || s.OW < 1 {
+			continue
+		}
+		convChunkBytes = 16 << 10
+		if trial%3 == 0 {
+			convChunkBytes = 64 // a pass per tap or two
+		}
+		groups, c, mg := 1, 1+r.Intn(12), 1+r.Intn(30)
+		if trial%5 == 0 { // depthwise: the one-channel kernels
+			groups = 2 + r.Intn(8)
+			c, mg = groups, 1
+		}
+		d := NewDirectConv(&s, c, groups, mg)
+		n := 1 + r.Intn(2)
+		x := randF32(r, n*c*s.H*s.W)
+		for i := range x {
+			if r.Intn(50) == 0 {
+				x[i] = float32(math.NaN())
+			}
+		}
+		w := randF32(r, groups*mg*(c/groups)*s.KH*s.KW)
+		planes := make([]float32, d.PlaneElems(n))
+		d.BuildPlanes(planes, x, n, 0, n*c)
+		if d.Pointwise() {
+			planes = x[:len(x):len(x)]
+		}
+		pw := make([]float32, d.PackedElems())
+		d.PackWeights(pw, w)
+		pb := make([]float32, d.BiasElems())
+		d.PadBias(pb, randF32(r, groups*mg))
+		mb, qb := d.Blocks()
+		qb *= n
+		tile := make([]float32, d.TaskElems(mb, qb))
+		want := make([]float32, n*groups*mg*s.OH*s.OW)
+		d.Run(want, planes, pw, pb, n, 0, groups, 0, mb, 0, qb, nil, tile)
+		ep := &Epilogue[float32]{Act: ActUnary, Op: OpRelu}
+		if trial%2 == 1 {
+			ep = &Epilogue[float32]{Act: ActUnary2, Op2: OpHardSwish}
+		}
+		ep.finishRun(want, nil)
+		got := make([]float32, len(want))
+		d.Run(got, planes, pw, pb, n, 0, groups, 0, mb, 0, qb, ep, tile)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d %+v act %d c=%d groups=%d mg=%d tile %dx%d: y[%d] = %v, want %v", trial, s, ep.kernelAct(),
+					c, groups, mg, d.micro.mr, d.micro.nr, i, got[i], want[i])
+			}
+		}
+	}
+}

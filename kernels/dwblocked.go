@@ -169,7 +169,8 @@ func (d *DepthwiseBlocked) Run(y, x, w, bias []float32, t int, ep *Epilogue[floa
 		}
 	}
 	npix := (oh1 - oh0) * s.OW
-	sconvDW16(npix, d.taps, &d.offs[0], &w[b*d.taps*16], &buf[0], &bias[b*16], &ob[0], &d.pix[0])
+	act := ep.kernelAct()
+	sconvDW16(npix, d.taps, &d.offs[0], &w[b*d.taps*16], &buf[0], &bias[b*16], &ob[0], &d.pix[0], act)
 	// Back to Y's layout: pixels × 16 channels → channel rows.
 	at := (img*d.c+b*16)*p + oh0*s.OW
 	yb := y[at : at+(vc-1)*p+npix]
@@ -177,7 +178,7 @@ func (d *DepthwiseBlocked) Run(y, x, w, bias []float32, t int, ep *Epilogue[floa
 		k := min(16, npix-j0)
 		transpose16F32(&yb[j0], p, &ob[j0*16], 16, k, vc, k)
 	}
-	if !ep.finishes() {
+	if !ep.finishes() || act != actNone {
 		return
 	}
 	if npix == p {

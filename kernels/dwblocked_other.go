@@ -6,7 +6,7 @@ package kernels
 // AVX-512 code, absent from this build (NewDepthwiseBlocked returns nil).
 const blockAsm = false
 
-func sconvDW16(n, taps int, offs *int32, w, x, bias, out *float32, pix *int32) {
+func sconvDW16(n, taps int, offs *int32, w, x, bias, out *float32, pix *int32, act int) {
 	panic("kernels: no blocked depthwise kernels in this build")
 }
 

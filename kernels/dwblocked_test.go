@@ -52,8 +52,10 @@ func TestTranspose16(t *testing.T) {
 // random geometries (strides, dilations, uneven pads, 1-D, partial channel
 // blocks, rows wider than 16, several images, tasks in any order) and
 // checks every output bit for bit against the direct kernels' depthwise
-// tile (the same FMA chain), and within float32 rounding of a float64
-// reference, with a fused activation and residual.
+// tile (the same FMA chain) followed by the activation's own kernel, and
+// within float32 rounding of a float64 reference: with a ReLU and a
+// residual (the epilogue's pass), a ReLU alone and a HardSwish alone (the
+// kernel's).
 func TestDepthwiseBlockedMatchesDirect(t *testing.T) {
 	if !blockAsm {
 		return // TestTranspose16 asserts the planner refuses
@@ -82,8 +84,15 @@ func TestDepthwiseBlockedMatchesDirect(t *testing.T) {
 		if r.Intn(2) == 0 {
 			b = randF32(r, c)
 		}
-		res := randF32(r, n*c*p)
-		ep := &Epilogue[float32]{Act: ActUnary, Op: OpRelu, Residual: res, LdR: p}
+		var res []float32
+		ep := &Epilogue[float32]{Act: ActUnary, Op: OpRelu}
+		switch trial % 3 {
+		case 0: // ReLU and residual: the epilogue's pass
+			res = randF32(r, n*c*p)
+			ep.Residual, ep.LdR = res, p
+		case 2: // HardSwish alone: in the kernel, as the ReLU alone
+			ep = &Epilogue[float32]{Act: ActUnary2, Op2: OpHardSwish}
+		}
 
 		pw := make([]float32, d.PackedElems())
 		d.PackWeights(pw, w)
@@ -98,7 +107,9 @@ func TestDepthwiseBlockedMatchesDirect(t *testing.T) {
 			d.Run(y, x, pw, pb, task, ep, scratch)
 		}
 
-		want := directDepthwise(x, w, b, &s, c, n, ep)
+		// The direct path, then the activation's own kernel.
+		want := directDepthwise(x, w, b, &s, c, n, nil)
+		ep.finishRun(want, res)
 		for i, v := range y {
 			if math.Float32bits(v) != math.Float32bits(want[i]) {
 				t.Fatalf("trial %d %+v n=%d c=%d threads=%d: y[%d] = %v, direct path %v", trial, s, n, c, threads, i, v, want[i])
@@ -107,7 +118,13 @@ func TestDepthwiseBlockedMatchesDirect(t *testing.T) {
 		for i := 0; i < n; i++ {
 			ref := naiveConv(x[i*c*hw:], w, b, &s, c, c, 1)
 			for j, v := range ref {
-				want := math.Max(v, 0) + float64(res[i*c*p+j])
+				want := math.Max(v, 0)
+				if ep.Act == ActUnary2 {
+					want = v * min(max(v+3, 0), 6) / 6
+				}
+				if res != nil {
+					want += float64(res[i*c*p+j])
+				}
 				if got := float64(y[i*c*p+j]); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
 					t.Fatalf("trial %d %+v: y[%d] = %v, want %v", trial, s, i*c*p+j, got, want)
 				}

@@ -66,6 +66,29 @@ func (e *Epilogue[T]) finishes() bool {
 	return e != nil && (e.Act != ActNone || e.Residual != nil || e.ReluAfter)
 }
 
+// The activations the convolution kernels apply as they store their
+// results (their act argument).
+const (
+	actNone = iota
+	actRelu
+	actHardSwish
+)
+
+// kernelAct returns the kernels' code for e when e is an activation they
+// apply (ReLU or HardSwish, in float32) and nothing else, else actNone.
+func (e *Epilogue[T]) kernelAct() int {
+	if e == nil || e.Residual != nil || e.ReluAfter || !isFloat32[T]() {
+		return actNone
+	}
+	switch {
+	case e.Act == ActUnary && e.Op == OpRelu:
+		return actRelu
+	case e.Act == ActUnary2 && e.Op2 == OpHardSwish:
+		return actHardSwish
+	}
+	return actNone
+}
+
 // finish applies the activation and the residual to rows [i0, i1) and
 // columns [j0, j1) of C.
 func (e *Epilogue[T]) finish(c []T, ldc, i0, i1, j0, j1 int) {

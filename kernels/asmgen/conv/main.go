@@ -8,7 +8,9 @@
 // starts it at the channels' bias, and for each of k taps loads nv vectors
 // at x + offs[p], broadcasts the MR packed weights of the tap and adds their
 // products with one FMA each, so every output is one FMA chain over the
-// taps in order. It then stores the tile to C (row stride ldc).
+// taps in order. It then stores the tile to C (row stride ldc), through a
+// ReLU or HardSwish when asked: a fused Conv → activation then needs no
+// pass over its output.
 //
 // See kernels/asmgen/doc.go for the command line.
 package main
@@ -42,10 +44,11 @@ func kernel(mr, nv int) {
 	acc := zmm[:mr*nv]
 	bv := zmm[mr*nv : mr*nv+nv]
 	av := zmm[mr*nv+nv : mr*nv+nv+2]
-	TEXT(name, NOSPLIT, "func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool)")
+	TEXT(name, NOSPLIT, "func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool, act int)")
 	Doc(fmt.Sprintf("%s is the AVX-512F %d×%d float32 direct-convolution micro-kernel:", name, mr, nv*16),
 		fmt.Sprintf("C[i][j] = S[i][j] + Σp a[p·%d+i]·x[offs[p]+j] over k >= 1 taps, %d rows of %d at c (row stride ldc),", mr, mr, nv*16),
-		"where S is C itself when load, else bias[i].")
+		"where S is C itself when load, else bias[i]; each result goes through activation act",
+		"(0: none, 1: ReLU, 2: HardSwish) as it is stored.")
 	Pragma("noescape")
 
 	k := Load(Param("k"), GP64())
@@ -96,6 +99,7 @@ func kernel(mr, nv int) {
 	DECQ(k)
 	JNZ(LabelRef("loop"))
 
+	actTile(acc, zmm[mr*nv:], "") // the registers past the accumulators are free now
 	for i := 0; i < mr; i++ {
 		if i > 0 {
 			ADDQ(ldc, c)
@@ -108,6 +112,47 @@ func kernel(mr, nv int) {
 	RET()
 }
 
+// actTile applies the activation the act argument names (0: none, 1:
+// ReLU, 2: HardSwish; kernels/convdirect.go's kernelAct) to the
+// accumulators, with the same instructions as vmath's ReLU and
+// hardSwish32AVX512, so the same bits, and continues at label pre+"done".
+// free holds at least four registers the kernel no longer needs. MAXPS
+// and MINPS return their second source (the sum) when either is NaN (and
+// MAXPS when both are zero: adding +0 after the ReLU turns −0 into +0).
+func actTile(acc, free []VecPhysical, pre string) {
+	act := Load(Param("act"), GP64())
+	CMPQ(act, U8(1))
+	JEQ(LabelRef(pre + "relu"))
+	CMPQ(act, U8(2))
+	JEQ(LabelRef(pre + "hswish"))
+	JMP(LabelRef(pre + "done"))
+
+	zero, three, six, t := free[0], free[1], free[2], free[3]
+	Label(pre + "relu")
+	VPXORD(zero, zero, zero)
+	for _, r := range acc {
+		VMAXPS(r, zero, r)
+		VADDPS(zero, r, r)
+	}
+	JMP(LabelRef(pre + "done"))
+
+	Label(pre + "hswish") // x·min(max(x+3, 0), 6)/6
+	VPXORD(zero, zero, zero)
+	k := GP32()
+	MOVL(U32(0x40400000), k) // 3
+	VPBROADCASTD(k, three)
+	MOVL(U32(0x40C00000), k) // 6
+	VPBROADCASTD(k, six)
+	for _, r := range acc {
+		VADDPS(three, r, t)
+		VMAXPS(t, zero, t)
+		VMINPS(t, six, t)
+		VMULPS(t, r, t)
+		VDIVPS(six, t, r)
+	}
+	Label(pre + "done")
+}
+
 // kernelDW generates the one-channel tile of depthwise convolution: nv
 // vectors of 16 positions, one FMA chain per vector over the taps, each
 // tap one broadcast weight and nv FMAs reading the input from memory.
@@ -116,9 +161,10 @@ func kernelDW(nv int) {
 	name := fmt.Sprintf("sconvDirect1x%d", nv*16)
 	acc := zmm[:nv]
 	wv := zmm[nv]
-	TEXT(name, NOSPLIT, "func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool)")
+	TEXT(name, NOSPLIT, "func(k int, offs *int32, a, x, bias, c *float32, ldc int, load bool, act int)")
 	Doc(fmt.Sprintf("%s is the AVX-512F 1×%d float32 direct-convolution micro-kernel (depthwise):", name, nv*16),
-		"C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0]; ldc is unused.")
+		"C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0], through",
+		"activation act as it is stored (as the tiled kernels); ldc is unused.")
 	Pragma("noescape")
 	k := Load(Param("k"), GP64())
 	offs := Load(Param("offs"), GP64())
@@ -149,6 +195,7 @@ func kernelDW(nv int) {
 	ADDQ(U8(4), a)
 	DECQ(k)
 	JNZ(LabelRef("loopDW"))
+	actTile(acc, zmm[nv+1:nv+5], "dw")
 	for v := 0; v < nv; v++ {
 		VMOVUPS(acc[v], Mem{Base: c, Disp: 64 * v})
 	}
@@ -165,10 +212,11 @@ func kernelDW(nv int) {
 // width. The count and pointers that last across blocks live in the
 // argument frame: the tap loop needs 12 general registers.
 func kernelDW16() {
-	TEXT("sconvDW16", NOSPLIT, "func(n, taps int, offs *int32, w, x, bias, out *float32, pix *int32)")
+	TEXT("sconvDW16", NOSPLIT, "func(n, taps int, offs *int32, w, x, bias, out *float32, pix *int32, act int)")
 	Doc("sconvDW16 is the AVX-512F channel-blocked depthwise-convolution kernel:",
 		"out[r·16+l] = bias[l] + Σt w[t·16+l]·x[pix[r]+offs[t]+l] for r < n pixels and l < 16",
-		"channels, the taps t < taps (>= 1) in order, offsets in float32s.")
+		"channels, the taps t < taps (>= 1) in order, offsets in float32s, through activation",
+		"act (as the direct kernels) as it is stored.")
 	Pragma("noescape")
 	nMem, outMem, pixMem := argAddr("n"), argAddr("out"), argAddr("pix")
 	bias := Load(Param("bias"), GP64())
@@ -205,6 +253,7 @@ func kernelDW16() {
 		ADDQ(U8(64), w)
 		DECQ(t)
 		JNZ(LabelRef(tap))
+		actTile(zmm[:g], zmm[8:12], blk)
 		out := Load(Param("out"), GP64())
 		for r := 0; r < g; r++ {
 			VMOVUPS(zmm[r], Mem{Base: out, Disp: 64 * r})
