@@ -115,90 +115,182 @@ func maxPoolRow(s *ConvShape) int {
 	return max(s.PW+s.W, (s.OW-1)*s.SW+(s.KW-1)*s.DW+1)
 }
 
+// maxPoolBlock is how many output rows MaxPoolPlane takes at a time: each
+// of its passes is then one call over the block's rows, not one per row,
+// while its scratch stays small.
+const maxPoolBlock = 32
+
 // MaxPoolScratch is the scratch MaxPoolPlane needs, in elements.
 func MaxPoolScratch(s *ConvShape) int {
-	wp := maxPoolRow(s)
+	wp, rows := maxPoolRow(s), min(s.OH, maxPoolBlock)
 	if s.SW == 1 {
-		return wp
+		return rows * wp
 	}
-	return wp + s.SW*((wp+s.SW-1)/s.SW)
+	return rows * (wp + s.SW*((wp+s.SW-1)/s.SW))
 }
 
 // MaxPoolPlane is max pooling of one plane x into out, with tmp
-// (MaxPoolScratch elements) as scratch. A window with no input element
-// (dilated, over padding) gives −Inf. As in torch, a value replaces the
-// running max when it is larger or NaN, so NaN propagates and the first of
-// equal values stays. Each output row takes the max of its window's input
-// rows first, element by element into a row padded with −Inf, then of
-// that row's columns: the row split by stride phase, so that each tap is
-// one vector pass over a contiguous run.
-func MaxPoolPlane[T Float](out, x []T, s *ConvShape, tmp []T) {
+// (MaxPoolScratch elements) as scratch; see MaxPoolPlanes.
+func MaxPoolPlane[T Float](out, x []T, s *ConvShape, tmp []T) { MaxPoolPlanes(out, x, 1, s, tmp) }
+
+// MaxPoolPlanes is max pooling of n planes x (H×W each) into out (OH×OW
+// each), with tmp (MaxPoolScratch elements) as scratch. A window with no
+// input element (dilated, over padding) gives −Inf. As in torch, a value
+// replaces the running max when it is larger or NaN, so NaN propagates and
+// the first of equal values stays. Each output row takes the max of its
+// window's input rows first, element by element into a row padded with
+// −Inf, then of that row's columns: the row split by stride phase, so that
+// each tap is one vector pass over a contiguous run. A block of output
+// rows goes through each pass in one call, and the padding is written
+// once for all the planes.
+func MaxPoolPlanes[T Float](out, x []T, n int, s *ConvShape, tmp []T) {
 	wp := maxPoolRow(s)
-	row := tmp[:wp]
-	inf := T(math.Inf(-1))
-	Fill(row[:s.PW], inf)
-	Fill(row[s.PW+s.W:], inf)
 	lph := (wp + s.SW - 1) / s.SW
-	var phases []T
-	if s.SW > 1 {
-		phases = tmp[wp : wp+s.SW*lph]
+	nb := min(s.OH, maxPoolBlock) // rows of the scratch blocks
+	inf := T(math.Inf(-1))
+	rows := tmp[:nb*wp] // a block's padded rows
+	for r := 0; r < nb; r++ {
+		Fill(rows[r*wp:r*wp+s.PW], inf)
+		Fill(rows[r*wp+s.PW+s.W:(r+1)*wp], inf)
 	}
-	acc := row[s.PW : s.PW+s.W]
-	for oh := 0; oh < s.OH; oh++ {
-		first := true
-		for i := 0; i < s.KH; i++ {
-			ih := oh*s.SH - s.PH + i*s.DH
-			if ih < 0 || ih >= s.H {
-				continue
+	// Phase f of a row holds its columns f, f+SW, …, then −Inf.
+	src, ld := rows, wp
+	var width []int // per phase: the columns gathered
+	if s.SW > 1 {
+		src, ld = tmp[nb*wp:nb*wp+s.SW*nb*lph], lph
+		width = make([]int, s.SW)
+		for f := range width {
+			if f < wp {
+				width[f] = (wp - f + s.SW - 1) / s.SW
 			}
-			in := x[ih*s.W : ih*s.W+s.W]
-			if first {
-				copy(acc, in)
-				first = false
-			} else {
-				maxAcc(acc, in)
+			for r := 0; r < nb; r++ {
+				Fill(src[(f*nb+r)*lph+width[f]:(f*nb+r+1)*lph], inf)
 			}
 		}
-		if first { // a dilated window may miss the input: −Inf, as torch
-			Fill(acc, inf)
-		}
-		// Phase f holds the padded row's columns f, f+SW, …
-		phase := func(f int) []T { return row }
-		if s.SW > 1 {
-			for f := 0; f < s.SW; f++ {
-				ph := phases[f*lph : (f+1)*lph]
-				n := 0
-				if f < wp {
-					n = (wp - f + s.SW - 1) / s.SW
-					gatherStride(ph[:n], row[f:], s.SW)
+	}
+	// Where each tap starts: a window row's input row, and a window
+	// column's phase and shift.
+	var vBuf, hBuf [16]int
+	vTaps, hTaps := vBuf[:0], hBuf[:0]
+	for i := 0; i < s.KH; i++ {
+		vTaps = append(vTaps, i*s.DH*s.W)
+	}
+	for j := 0; j < s.KW; j++ {
+		d := j * s.DW
+		hTaps = append(hTaps, (d%s.SW)*nb*ld+d/s.SW)
+	}
+	hw, ohw := s.H*s.W, s.OH*s.OW
+	for p := 0; p < n; p++ {
+		xp := x[p*hw : (p+1)*hw]
+		for oh0 := 0; oh0 < s.OH; oh0 += nb {
+			nr := min(nb, s.OH-oh0)
+			maxPoolRows(rows[s.PW:], wp, xp, s, oh0, nr, vTaps)
+			for f, w := range width {
+				if w > 0 {
+					gatherStrideRows(src[f*nb*lph:], lph, rows[f:], wp, nr, w, s.SW)
 				}
-				Fill(ph[n:], inf)
 			}
-			phase = func(f int) []T { return phases[f*lph : (f+1)*lph] }
+			maxTaps(out[p*ohw+oh0*s.OW:p*ohw+(oh0+nr)*s.OW], s.OW, src, ld, hTaps, nr, s.OW)
 		}
-		o := out[oh*s.OW : oh*s.OW+s.OW]
-		for j := 0; j < s.KW; j++ {
-			d := j * s.DW
-			src := phase(d % s.SW)[d/s.SW:]
-			if j == 0 {
-				copy(o, src)
-			} else {
-				maxAcc(o, src)
+	}
+}
+
+// maxPoolRows sets row r < nr of acc (row stride lda, W wide) to the
+// element-wise max of output row oh0+r's window rows, in window order:
+// the rows whose whole window is inside the input in one call (taps: the
+// window rows' offsets), the others one at a time (−Inf for a window of
+// padding only).
+func maxPoolRows[T Float](acc []T, lda int, x []T, s *ConvShape, oh0, nr int, taps []int) {
+	inside := func(oh int) bool {
+		return oh*s.SH-s.PH >= 0 && oh*s.SH-s.PH+(s.KH-1)*s.DH < s.H
+	}
+	for r := 0; r < nr; {
+		oh := oh0 + r
+		if !inside(oh) {
+			row := acc[r*lda : r*lda+s.W]
+			first := true
+			for i := 0; i < s.KH; i++ {
+				ih := oh*s.SH - s.PH + i*s.DH
+				if ih < 0 || ih >= s.H {
+					continue
+				}
+				if first {
+					copy(row, x[ih*s.W:ih*s.W+s.W])
+					first = false
+				} else {
+					maxAcc(row, x[ih*s.W:ih*s.W+s.W])
+				}
 			}
+			if first { // a dilated window may miss the input: −Inf, as torch
+				Fill(row, T(math.Inf(-1)))
+			}
+			r++
+			continue
+		}
+		n := 1
+		for r+n < nr && inside(oh+n) {
+			n++
+		}
+		maxTaps(acc[r*lda:], lda, x[(oh*s.SH-s.PH)*s.W:], s.SH*s.W, taps, n, s.W)
+		r += n
+	}
+}
+
+// maxTaps sets out[r·ldo+i] to the max of x[r·ldx+offs[t]+i] over the
+// taps t in order (the first copied, each later one taken when larger or
+// NaN), for r < rows and i < n.
+func maxTaps[T Float](out []T, ldo int, x []T, ldx int, offs []int, rows, n int) {
+	if isFloat32[T]() && maxTaps32(asF32(out), ldo, asF32(x), ldx, offs, rows, n) {
+		return
+	}
+	for t, off := range offs {
+		if t == 0 {
+			copyRows(out, ldo, x[off:], ldx, rows, n)
+		} else {
+			maxAccRows(out, ldo, x[off:], ldx, rows, n)
 		}
 	}
 }
 
 // maxAcc sets acc[i] = x[i] where x[i] > acc[i] or x[i] is NaN.
-func maxAcc[T Float](acc, x []T) {
-	if isFloat32[T]() && maxAcc32(asF32(acc), asF32(x)) {
+func maxAcc[T Float](acc, x []T) { maxAccRows(acc, len(acc), x, len(acc), 1, len(acc)) }
+
+// maxAccRows is maxAcc over rows r < rows of n elements: acc's at
+// acc[r·lda:], x's at x[r·ldx:].
+func maxAccRows[T Float](acc []T, lda int, x []T, ldx, rows, n int) {
+	if n == 0 || isFloat32[T]() && maxAccRows32(asF32(acc), lda, asF32(x), ldx, rows, n) {
 		return
 	}
-	x = x[:len(acc)]
-	for i, v := range x {
-		if v > acc[i] || v != v {
-			acc[i] = v
+	for r := 0; r < rows; r++ {
+		a, v := acc[r*lda:r*lda+n], x[r*ldx:r*ldx+n]
+		for i, e := range v {
+			if e > a[i] || e != e {
+				a[i] = e
+			}
 		}
+	}
+}
+
+// copyRows copies rows r < rows of n elements from src[r·lds:] to
+// dst[r·ldd:].
+func copyRows[T Float](dst []T, ldd int, src []T, lds, rows, n int) {
+	if isFloat32[T]() {
+		copyBlock(asF32(dst), ldd, asF32(src), lds, rows, n)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*ldd:r*ldd+n], src[r*lds:r*lds+n])
+	}
+}
+
+// gatherStrideRows sets dst[r·ldd+c] = src[r·lds+c·stride] for r < rows
+// and c < n.
+func gatherStrideRows[T Float](dst []T, ldd int, src []T, lds, rows, n, stride int) {
+	if stride == 2 && isFloat32[T]() && stride2GatherRows32(asF32(dst), ldd, asF32(src), lds, rows, n) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		gatherStride(dst[r*ldd:r*ldd+n], src[r*lds:], stride)
 	}
 }
 

@@ -289,13 +289,17 @@ func naiveMaxPool[T Float](x []T, s *ConvShape) []T {
 
 // TestMaxPoolPlaneMatchesTorchOrder checks MaxPoolPlane (float32 and
 // float64) against the naive loop over random windows, strides, dilations,
-// pads (ceil mode's extra windows included) and inputs with NaN and ±Inf.
+// pads (ceil mode's extra windows included), planes of several row blocks
+// and inputs with NaN and ±Inf.
 func TestMaxPoolPlaneMatchesTorchOrder(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	ran := 0
 	for trial := 0; trial < 400; trial++ {
 		s := ConvShape{H: 1 + r.Intn(12), W: 1 + r.Intn(40), KH: 1 + r.Intn(4), KW: 1 + r.Intn(4),
 			SH: 1 + r.Intn(3), SW: 1 + r.Intn(3), DH: 1 + r.Intn(2), DW: 1 + r.Intn(2)}
+		if trial%5 == 0 { // more output rows than a block
+			s.H += 70 + r.Intn(40)
+		}
 		s.PH, s.PW = r.Intn(s.KH), r.Intn(s.KW)
 		s.PHEnd, s.PWE = r.Intn(s.KH), r.Intn(s.KW)
 		s.OH = (s.H+s.PH+s.PHEnd-(s.KH-1)*s.DH-1)/s.SH + 1

@@ -78,19 +78,45 @@ func stride2Gather32(dst, src []float32) bool {
 }
 
 //go:noescape
-func maxAcc32AVX512(acc, x *float32, n int)
+func maxAccRows32AVX512(acc *float32, lda int, x *float32, ldx, rows, n int)
 
-// maxAcc32 sets acc[i] to x[i] where x[i] > acc[i] or x[i] is NaN (max
-// pooling's order: the first of equal values stays, NaN wins) with the
-// AVX-512 loop; false when it is not available.
-func maxAcc32(acc, x []float32) bool {
+// maxAccRows32 sets acc[r·lda+i] to x[r·ldx+i] where that is larger or NaN
+// (max pooling's order: the first of equal values stays, NaN wins), for
+// r < rows and i < n, with the AVX-512 loop; false when it is not
+// available.
+func maxAccRows32(acc []float32, lda int, x []float32, ldx, rows, n int) bool {
 	if !axpyAsm {
 		return false
 	}
-	if len(acc) > 0 {
-		_ = x[len(acc)-1]
-		maxAcc32AVX512(&acc[0], &x[0], len(acc))
+	if rows > 0 && n > 0 {
+		_ = acc[(rows-1)*lda+n-1]
+		_ = x[(rows-1)*ldx+n-1]
+		maxAccRows32AVX512(&acc[0], lda, &x[0], ldx, rows, n)
 	}
+	return true
+}
+
+//go:noescape
+func maxTaps32AVX512(out *float32, ldo int, x *float32, ldx int, offs *int32, taps, rows, n int)
+
+// maxTaps32 is maxTaps with the AVX-512 loop, for up to 32 taps; false
+// when it is not available or there are more taps.
+func maxTaps32(out []float32, ldo int, x []float32, ldx int, offs []int, rows, n int) bool {
+	if !axpyAsm || len(offs) > 32 || len(offs) == 0 {
+		return false
+	}
+	if rows == 0 || n == 0 {
+		return true
+	}
+	var o [32]int32
+	far := 0
+	for t, v := range offs {
+		o[t] = int32(v)
+		far = max(far, v)
+	}
+	_ = out[(rows-1)*ldo+n-1]
+	_ = x[(rows-1)*ldx+far+n-1]
+	maxTaps32AVX512(&out[0], ldo, &x[0], ldx, &o[0], len(offs), rows, n)
 	return true
 }
 

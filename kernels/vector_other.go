@@ -17,7 +17,11 @@ func hardSwish32(out, x []float32) bool { return false }
 
 func stride2Gather32(dst, src []float32) bool { return false }
 
-func maxAcc32(acc, x []float32) bool { return false }
+func maxTaps32(out []float32, ldo int, x []float32, ldx int, offs []int, rows, n int) bool {
+	return false
+}
+
+func maxAccRows32(acc []float32, lda int, x []float32, ldx, rows, n int) bool { return false }
 
 func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int) bool { return false }
 

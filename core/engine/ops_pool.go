@@ -97,15 +97,13 @@ func poolPlanes[T kernels.Float](e *poolExec, w *kernels.Worker, y, x []T, r0, r
 		kernels.AvgRows(y[r0:r1], x[r0*e.hw:r1*e.hw], e.hw)
 		return
 	}
-	var tmp []T
 	if e.kind == poolMax {
-		tmp = workerScratch[T](w, kernels.MaxPoolScratch(&e.s))
+		kernels.MaxPoolPlanes(y[r0*e.ohw:r1*e.ohw], x[r0*e.hw:r1*e.hw], r1-r0, &e.s, workerScratch[T](w, kernels.MaxPoolScratch(&e.s)))
+		return
 	}
 	for r := r0; r < r1; r++ {
 		out, in := y[r*e.ohw:(r+1)*e.ohw], x[r*e.hw:(r+1)*e.hw]
 		switch e.kind {
-		case poolMax:
-			kernels.MaxPoolPlane(out, in, &e.s, tmp)
 		case poolAvg:
 			kernels.AvgPoolPlane(out, in, &e.s, e.includePad)
 		default:
