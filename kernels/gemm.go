@@ -109,6 +109,9 @@ type gemmTask[T gemmFloat] struct {
 	// PackedB), packN its padded width; nil: blocks pack their own panels.
 	packed []T
 	packN  int
+	// packedA, when set, holds op(A) packed (see PackedA); nil: blocks
+	// pack their own panels of A.
+	packedA *PackedA[T]
 	// packUnits, when positive, is the number of pieces (a depth block
 	// of up to packUnitSlivers slivers) in which the chunks fill packed
 	// before they compute; packNext hands them out and packFlags[u] is
@@ -131,6 +134,12 @@ func dgemmState(w *Worker) *gemmState[float64] { return &w.gemm.d }
 // gemm is the driver behind every public entry point. pb, when not nil, is
 // op(B) packed by kern (b, ldb and transB are its original).
 func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], kern *gemmKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, pb *PackedB[T], beta T, c []T, ldc int, ep *Epilogue[T]) {
+	gemmA(p, w, state, kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, pb, nil, beta, c, ldc, ep)
+}
+
+// gemmA is gemm with op(A) also taken packed from pa when not nil (a, lda
+// and transA are its original).
+func gemmA[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], kern *gemmKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, pb *PackedB[T], pa *PackedA[T], beta T, c []T, ldc int, ep *Epilogue[T]) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -172,6 +181,9 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 		t.srs, t.scs = t.scs, t.srs
 	case pb != nil:
 		t.packed, t.packN = pb.data, pb.nPad
+	}
+	if !t.direct {
+		t.packedA = pa
 	}
 	threads := 1
 	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy &&
@@ -348,7 +360,12 @@ func (t *gemmTask[T]) block(st *gemmState[T], i0, i1, j0, j1 int) {
 		for pc := 0; pc < k; pc += kern.kc {
 			kc := min(kern.kc, k-pc)
 			first, last := pc == 0, pc+kc == k
-			gemmPackA(kern, pa, t.a, t.lda, t.transA, ic, mc, pc, kc)
+			pa := pa
+			if pre := t.packedA.block(kern, ic, mc, pc, kc); pre != nil {
+				pa = pre
+			} else {
+				gemmPackA(kern, pa, t.a, t.lda, t.transA, ic, mc, pc, kc)
+			}
 			for jc := j0; jc < j1; jc += kern.nc {
 				nc := min(kern.nc, j1-jc)
 				var pb []T

@@ -261,8 +261,9 @@ func TestGemmEpilogueLarge(t *testing.T) {
 }
 
 // TestGemmPackedBitExact checks that SgemmPacked and DgemmPacked give the
-// bits of Sgemm and Dgemm on the unpacked B, for every kernel family and
-// any pool, including products split into many row chunks.
+// bits of Sgemm and Dgemm on the unpacked B, and SgemmPackedA on the
+// unpacked A, for every kernel family and any pool, including products
+// split into many row chunks.
 func TestGemmPackedBitExact(t *testing.T) {
 	p := NewPool(3)
 	defer p.Close()
@@ -279,6 +280,7 @@ func TestGemmPackedBitExact(t *testing.T) {
 				a32, b32 := toF32(o.a), toF32(o.b)
 				pb32 := PackB32(g.transB, g.k, g.n, b32, o.ldb)
 				pb64 := PackB64(g.transB, g.k, g.n, o.b, o.ldb)
+				pa32 := PackA32(g.transA, g.m, g.k, a32, o.lda)
 				want32 := toF32(o.c)
 				Sgemm(nil, w, g.transA, g.transB, g.m, g.n, g.k, 0.5, a32, o.lda, b32, o.ldb, 0.25, want32, o.ldc)
 				want64 := append([]float64(nil), o.c...)
@@ -289,6 +291,14 @@ func TestGemmPackedBitExact(t *testing.T) {
 						c32 := toF32(o.c)
 						SgemmPacked(pool, w, g.transA, g.m, 0.5, a32, o.lda, pb32, 0.25, c32, o.ldc, nil)
 						checkSameBits(t, fmt.Sprintf("f32 packed pool=%v force=%v", pool != nil, force), gemmEpCase{g: g}, o.ldc, c32, want32)
+						a := toF32(o.c)
+						SgemmPackedA(pool, w, pa32, g.transB, g.n, 0.5, b32, o.ldb, 0.25, a, o.ldc, nil)
+						checkSameBits(t, fmt.Sprintf("f32 packed A pool=%v force=%v", pool != nil, force), gemmEpCase{g: g}, o.ldc, a, want32)
+						dropped := *pa32
+						dropped.DropSource()
+						a = toF32(o.c)
+						SgemmPackedA(pool, w, &dropped, g.transB, g.n, 0.5, b32, o.ldb, 0.25, a, o.ldc, nil)
+						checkSameBits(t, fmt.Sprintf("f32 packed A, source dropped, pool=%v force=%v", pool != nil, force), gemmEpCase{g: g}, o.ldc, a, want32)
 						c64 := append([]float64(nil), o.c...)
 						DgemmPacked(pool, w, g.transA, g.m, 0.5, o.a, o.lda, pb64, 0.25, c64, o.ldc, nil)
 						checkSameBits(t, fmt.Sprintf("f64 packed pool=%v force=%v", pool != nil, force), gemmEpCase{g: g}, o.ldc, c64, want64)
@@ -336,6 +346,41 @@ func TestPackedBKeepsItsKernel(t *testing.T) {
 			got := toF32(o.c)
 			SgemmPacked(nil, nil, false, g.m, 1, a, o.lda, pb, 0, got, o.ldc, nil)
 			checkSameBits(t, v.name+" packed, run with "+other.name+" active", gemmEpCase{g: g}, o.ldc, got, want)
+		}
+	}
+}
+
+// TestPackedAOtherKernels checks that SgemmPackedA runs with the active
+// kernel and gives its bits whatever kernel packed A: a packing with
+// other slivers or depth blocks is not read, A is packed as usual.
+func TestPackedAOtherKernels(t *testing.T) {
+	s0 := sgemmKern
+	defer func() { sgemmKern = s0 }()
+	var kerns []*gemmKernel[float32]
+	for _, v := range gemmVariants {
+		shallow := *v.s
+		shallow.kc = 7
+		kerns = append(kerns, v.s, &shallow)
+	}
+	rng := rand.New(rand.NewPCG(29, 30))
+	g := gemmCase{false, false, 50, 70, 300, 1, 0, 0, ""}
+	o := newGemmOperands(g, rng)
+	a, b := toF32(o.a), toF32(o.b)
+	for i, v := range kerns {
+		sgemmKern = v
+		pa := PackA32(false, g.m, g.k, a, o.lda)
+		for j, other := range kerns {
+			sgemmKern = other
+			want := toF32(o.c)
+			Sgemm(nil, nil, false, false, g.m, g.n, g.k, 1, a, o.lda, b, o.ldb, 0, want, o.ldc)
+			got := toF32(o.c)
+			SgemmPackedA(nil, nil, pa, false, g.n, 1, b, o.ldb, 0, got, o.ldc, nil)
+			checkSameBits(t, fmt.Sprintf("packed with kernel %d, run with %d", i, j), gemmEpCase{g: g}, o.ldc, got, want)
+			dropped := *pa
+			dropped.DropSource()
+			got = toF32(o.c)
+			SgemmPackedA(nil, nil, &dropped, false, g.n, 1, b, o.ldb, 0, got, o.ldc, nil)
+			checkSameBits(t, fmt.Sprintf("packed with kernel %d, source dropped, run with %d", i, j), gemmEpCase{g: g}, o.ldc, got, want)
 		}
 	}
 }

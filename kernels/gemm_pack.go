@@ -75,6 +75,104 @@ func DgemmPacked(p *Pool, w *Worker, transA bool, m int, alpha float64, a []floa
 	gemm(p, w, dgemmState, pb.kern, transA, pb.transB, m, pb.n, pb.k, alpha, a, lda, pb.b, pb.ldb, pb, beta, c, ldc, ep)
 }
 
+// PackedA is a constant op(A) packed once, as PackedB is for B: products
+// that reuse a left operand (Winograd's transformed weights) then skip
+// packing it. It holds op(A) in the depth blocks and row slivers of the
+// micro-kernel chosen when it was packed, and keeps A itself for the
+// products that read A unpacked (few rows or columns, or a kernel whose
+// slivers differ), so the result is bit for bit that of Sgemm with A
+// unpacked. It is immutable and safe for concurrent use.
+type PackedA[T Float] struct {
+	kern   *gemmKernel[T]
+	transA bool
+	m, k   int
+	a      []T // the caller's A
+	lda    int
+	// data holds depth block pc (kern.kc deep, the last one shorter) at
+	// data[pc*mPad:], as the driver packs a panel: the sliver of rows
+	// [i, i+mr) at +i·kcb.
+	data []T
+	mPad int // m rounded up to the kernel's mr
+}
+
+// PackA32 packs op(A), m×k (A stored k×m with row stride lda when
+// transA), for SgemmPackedA with the float32 kernel in use now. It keeps a
+// reference to a.
+func PackA32(transA bool, m, k int, a []float32, lda int) *PackedA[float32] {
+	if m < 0 || k < 0 {
+		panic("kernels: PackA with negative size")
+	}
+	kern := sgemmKern
+	pa := &PackedA[float32]{kern: kern, transA: transA, m: m, k: k, a: a, lda: lda}
+	if m > 0 && k > 0 {
+		pa.mPad = roundUp(m, kern.mr)
+		pa.data = make([]float32, k*pa.mPad)
+		for pc := 0; pc < k; pc += kern.kc {
+			gemmPackA(kern, pa.data[pc*pa.mPad:], a, lda, transA, 0, m, pc, min(kern.kc, k-pc))
+		}
+	}
+	return pa
+}
+
+// DropSource lets the caller's A go: products the packing cannot serve
+// (few rows or columns, or another kernel's slivers) then read a copy of
+// op(A) unpacked from the packing, made for each such call.
+func (pa *PackedA[T]) DropSource() { pa.a = nil }
+
+// serves reports whether a product of n columns with kern reads all of
+// op(A) from the packing.
+func (pa *PackedA[T]) serves(kern *gemmKernel[T], n int) bool {
+	return pa.data != nil && kern.mr == pa.kern.mr && kern.kc == pa.kern.kc && pa.m > kern.directMax && n > kern.directMax
+}
+
+// unpacked returns A from the packing, as it was stored (transposed when
+// transA, so that the product takes the same path), and its row stride.
+func (pa *PackedA[T]) unpacked() ([]T, int) {
+	mr := pa.kern.mr
+	a := make([]T, pa.m*pa.k)
+	// op(A)(i, p) is at a[i·si + p·sp].
+	si, sp, lda := pa.k, 1, pa.k
+	if pa.transA {
+		si, sp, lda = 1, pa.m, pa.m
+	}
+	for pc := 0; pc < pa.k; pc += pa.kern.kc {
+		kc := min(pa.kern.kc, pa.k-pc)
+		blk := pa.data[pc*pa.mPad:]
+		for i := 0; i < pa.m; i++ {
+			s := blk[i/mr*mr*kc:]
+			for p := 0; p < kc; p++ {
+				a[i*si+(pc+p)*sp] = s[p*mr+i%mr]
+			}
+		}
+	}
+	return a, lda
+}
+
+// block returns the packed slivers of rows [ic, ic+mc) (ic a multiple of
+// mr) for depth block pc, kc deep, or nil when kern's blocking is not the
+// one it was packed with.
+func (pa *PackedA[T]) block(kern *gemmKernel[T], ic, mc, pc, kc int) []T {
+	if pa == nil || pa.data == nil || kern.mr != pa.kern.mr || kern.kc != pa.kern.kc {
+		return nil
+	}
+	off := pc*pa.mPad + ic*kc
+	return pa.data[off : off+roundUp(mc, kern.mr)*kc]
+}
+
+// SgemmPackedA is SgemmEpilogue with op(A) taken from pa (pa's m×k times
+// op(B), k×n): C = alpha·op(A)·op(B) + beta·C, then ep (nil: none). The
+// result is bit for bit that of SgemmEpilogue on pa's A.
+func SgemmPackedA(p *Pool, w *Worker, pa *PackedA[float32], transB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue[float32]) {
+	if w == nil {
+		w = new(Worker)
+	}
+	a, lda := pa.a, pa.lda
+	if a == nil && pa.m > 0 && pa.k > 0 && !pa.serves(sgemmKern.forN(n), n) {
+		a, lda = pa.unpacked()
+	}
+	gemmA(p, w, sgemmState, sgemmKern, pa.transA, transB, pa.m, n, pa.k, alpha, a, lda, b, ldb, nil, pa, beta, c, ldc, ep)
+}
+
 // gemmPackBPanels packs columns [j0, j1) of op(B) (k deep; j0 a multiple
 // of kern.nr) into dst in the PackedB layout of kern for a padded width of
 // nPad.

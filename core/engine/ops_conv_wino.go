@@ -32,30 +32,38 @@ const (
 // many images as fit (at least one) share each product's GEMM.
 var winoPassBytes = 16 << 20
 
-// winoWeights is a constant Conv's transformed weights, once per Model.
+// winoWeights is a constant Conv's transformed weights, once per Model:
+// each of the 16 products' M×C matrix packed for the GEMM, which would
+// otherwise pack it again for every product of every run (half the time of
+// layer4's products at batch 1).
 type winoWeights struct {
 	once sync.Once
-	u    []float32
+	u    [16]*kernels.PackedA[float32]
 }
 
-func (ww *winoWeights) get(w []float32, m, c int) []float32 {
+func (ww *winoWeights) get(w []float32, m, c int) *[16]*kernels.PackedA[float32] {
 	ww.once.Do(func() {
-		ww.u = make([]float32, 16*c*m)
-		kernels.WinogradFilter(ww.u, w, m, c)
+		u := make([]float32, 16*c*m)
+		kernels.WinogradFilter(u, w, m, c)
+		for i := range ww.u {
+			ww.u[i] = kernels.PackA32(false, m, c, u[i*m*c:(i+1)*m*c], c)
+			ww.u[i].DropSource() // u goes: only the packing stays
+		}
 	})
-	return ww.u
+	return &ww.u
 }
 
 // winoPlan is a Conv run by Winograd at one plan's shapes.
 type winoPlan struct {
-	th, tw, t   int // tile grid, tiles an image
-	eo          int // elements of one channel's split plane
-	perPass     int // images a pass
-	vs, ms      int // strides of the transformed inputs and products (perPass images)
-	ins, outs   rowChunks
-	stage       int
-	imgs        int       // images in this pass, from e.img
-	u, v, mt, x []float32 // this run's weights and scratch, the pass's input
+	th, tw, t int // tile grid, tiles an image
+	eo        int // elements of one channel's split plane
+	perPass   int // images a pass
+	vs, ms    int // strides of the transformed inputs and products (perPass images)
+	ins, outs rowChunks
+	stage     int
+	imgs      int                            // images in this pass, from e.img
+	u         *[16]*kernels.PackedA[float32] // the packed transformed weights
+	v, mt, x  []float32                      // this run's scratch, the pass's input
 }
 
 // maybeWino switches e, planned for the direct path, to Winograd where it
@@ -131,8 +139,7 @@ func (e *convExec) winoChunk(c int, w *kernels.Worker) {
 			kernels.WinogradInput(wp.v[img*wp.t:], wp.vs, ld, eo, ci, wp.th, wp.tw)
 		}
 	case winoProducts:
-		kernels.SgemmEpilogue(nil, w, false, false, e.m, ld, e.c, 1, wp.u[c*e.m*e.c:(c+1)*e.m*e.c], e.c,
-			wp.v[c*wp.vs:c*wp.vs+e.c*ld], ld, 0, wp.mt[c*wp.ms:c*wp.ms+e.m*ld], ld, nil)
+		kernels.SgemmPackedA(nil, w, wp.u[c], false, ld, 1, wp.v[c*wp.vs:c*wp.vs+e.c*ld], ld, 0, wp.mt[c*wp.ms:c*wp.ms+e.m*ld], ld, nil)
 	case winoOut:
 		img := e.img + c/wp.outs.count
 		m0, m1 := wp.outs.bounds(c % wp.outs.count)
