@@ -44,6 +44,14 @@ func sconvDirect4x96(k int, offs *int32, a *float32, x *float32, bias *float32, 
 //go:noescape
 func sconvDirect12x16(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, ldc int, load bool, act int)
 
+// sconvPos32x7 is the AVX-512F position-broadcast direct-convolution micro-kernel:
+// C[j·32+i] = S + Σp a[p·32+i]·x[offs[p]+j] over k >= 1 taps for 32 channels i and 7 positions j,
+// where S is C[j·32+i] itself when load, else bias[i]; each result goes through activation
+// act (as the tiled kernels) as it is stored.
+//
+//go:noescape
+func sconvPos32x7(k int, offs *int32, a *float32, x *float32, bias *float32, c *float32, load bool, act int)
+
 // sconvDirect1x128 is the AVX-512F 1×128 float32 direct-convolution micro-kernel (depthwise):
 // C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0], through
 // activation act as it is stored (as the tiled kernels); ldc is unused.

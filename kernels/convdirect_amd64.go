@@ -14,6 +14,7 @@ func init() {
 		{mr: 6, nr: 64, fn: sconvDirect6x64, cost: 1},
 		{mr: 4, nr: 96, fn: sconvDirect4x96, cost: 1},
 		{mr: 12, nr: 16, fn: sconvDirect12x16, cost: 1.15},
+		{mr: 32, nr: 7, posFn: sconvPos32x7, cost: 1},
 		// Depthwise: one channel, 8, 4 or 2 FMA chains (fewer than 8
 		// leave the FMA ports idle for part of their latency).
 		{mr: 1, nr: 128, fn: sconvDirect1x128, cost: 1},

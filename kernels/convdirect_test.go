@@ -56,6 +56,112 @@ func noDirectKernels(t *testing.T) bool {
 	return true
 }
 
+// withMicroSets runs f with the direct kernels as this build picks them,
+// then with the position-broadcast kernels preferred wherever they apply
+// (the others weigh 100× more), so both are checked on every geometry.
+func withMicroSets(t *testing.T, f func(t *testing.T)) {
+	all := convMicros
+	defer func() { convMicros = all }()
+	t.Run("picked", f)
+	var pos []convMicro
+	for _, m := range all {
+		if m.posFn == nil {
+			m.cost *= 100
+		}
+		pos = append(pos, m)
+	}
+	convMicros = pos
+	t.Run("position-broadcast", f)
+}
+
+// TestDirectConvPosMatchesTiled checks the position-broadcast kernels bit
+// for bit against the tiled ones (the same FMA chain per output) over
+// random geometries, groups, several images and chunked taps, with the
+// tasks split the way the engine splits them.
+func TestDirectConvPosMatchesTiled(t *testing.T) {
+	if noDirectKernels(t) {
+		return
+	}
+	all := convMicros
+	defer func() { convMicros = all }()
+	defer func(v int) { convChunkBytes = v }(convChunkBytes)
+	// pos prefers one of the position-broadcast kernels; the tiled ones
+	// stay for the layers it cannot take (a pointwise row not a multiple
+	// of its tile, depthwise).
+	var tiled, pos []convMicro
+	for _, m := range all {
+		if m.posFn == nil {
+			tiled = append(tiled, m)
+			m.cost *= 100
+		}
+		pos = append(pos, m)
+	}
+	r := rand.New(rand.NewSource(8))
+	ran := 0
+	for trial := 0; trial < 300; trial++ {
+		s := randConvShape(r)
+		if trial%4 == 1 { // pointwise, rows a multiple of the tile
+			s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.PHEnd, s.PWE = 1, 1, 1, 1, 0, 0, 0, 0
+			s.W = 7 * (1 + r.Intn(4))
+			s.OH, s.OW = s.H, s.W
+		}
+		if s.OH < 1 || s.OW < 1 {
+			continue
+		}
+		convChunkBytes = 16 << 10
+		if trial%3 == 0 {
+			convChunkBytes = 256 // passes over chunks of the taps
+		}
+		groups := 1 + r.Intn(2)
+		c, mg := groups*(1+r.Intn(20)), 1+r.Intn(70)
+		n := 1 + r.Intn(3)
+		x := randF32(r, n*c*s.H*s.W)
+		w := randF32(r, groups*mg*(c/groups)*s.KH*s.KW)
+		b := randF32(r, groups*mg)
+		res := randF32(r, n*groups*mg*s.OH*s.OW)
+		var ys [2][]float32
+		for i, set := range [][]convMicro{tiled, pos} {
+			convMicros = set
+			d := NewDirectConv(&s, c, groups, mg)
+			if d == nil {
+				t.Fatalf("%+v: no plan", s)
+			}
+			if i == 1 && d.micro.posFn == nil && !(d.Pointwise() && s.OW%7 != 0) && !(c == groups && groups > 1) {
+				t.Fatalf("%+v: not a position-broadcast plan", s)
+			}
+			planes := make([]float32, d.PlaneElems(n))
+			d.BuildPlanes(planes, x, n, 0, n*c)
+			if d.Pointwise() {
+				planes = x[:len(x):len(x)]
+			}
+			pw := make([]float32, d.PackedElems())
+			d.PackWeights(pw, w)
+			pb := make([]float32, d.BiasElems())
+			d.PadBias(pb, b)
+			mb, qb := d.Blocks()
+			qb *= n
+			ys[i] = make([]float32, len(res))
+			ep := &Epilogue[float32]{Act: ActUnary, Op: OpRelu, Residual: res, LdR: s.OH * s.OW}
+			bs, qs := r.Intn(mb+1), r.Intn(qb+1)
+			for g := 0; g < groups; g++ {
+				tile := make([]float32, d.TaskElems(mb, qb))
+				d.Run(ys[i], planes, pw, pb, n, g, g+1, 0, bs, 0, qb, ep, tile)
+				d.Run(ys[i], planes, pw, pb, n, g, g+1, bs, mb, 0, qs, ep, tile)
+				d.Run(ys[i], planes, pw, pb, n, g, g+1, bs, mb, qs, qb, ep, tile)
+			}
+		}
+		ran++
+		for i := range ys[0] {
+			if math.Float32bits(ys[0][i]) != math.Float32bits(ys[1][i]) {
+				t.Fatalf("trial %d %+v n=%d c=%d groups=%d mg=%d: y[%d] = %v, tiled %v", trial, s, n, c, groups, mg, i, ys[1][i], ys[0][i])
+			}
+		}
+	}
+	if ran < 200 {
+		t.Fatalf("only %d geometries ran", ran)
+	}
+}
+
 func randConvShape(r *rand.Rand) ConvShape {
 	s := ConvShape{H: 1 + r.Intn(20), W: 1 + r.Intn(40), KH: 1 + r.Intn(5), KW: 1 + r.Intn(5),
 		SH: 1 + r.Intn(3), SW: 1 + r.Intn(3), DH: 1 + r.Intn(2), DW: 1 + r.Intn(2)}
@@ -77,6 +183,10 @@ func TestDirectConvMatchesReference(t *testing.T) {
 	if noDirectKernels(t) {
 		return
 	}
+	withMicroSets(t, testDirectConvMatchesReference)
+}
+
+func testDirectConvMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	for trial := 0; trial < 300; trial++ {
 		s := randConvShape(r)
@@ -424,6 +534,10 @@ func TestDirectConvActInKernel(t *testing.T) {
 	if noDirectKernels(t) {
 		return
 	}
+	withMicroSets(t, testDirectConvActInKernel)
+}
+
+func testDirectConvActInKernel(t *testing.T) {
 	defer func(v int) { convChunkBytes = v }(convChunkBytes)
 	r := rand.New(rand.NewSource(5))
 	for trial := 0; trial < 200; trial++ {
