@@ -296,6 +296,13 @@ func TestGemmPackedBitExact(t *testing.T) {
 						checkSameBits(t, fmt.Sprintf("f32 packed A pool=%v force=%v", pool != nil, force), gemmEpCase{g: g}, o.ldc, a, want32)
 						dropped := *pa32
 						dropped.DropSource()
+						if !g.transA { // the same packing, filled in row blocks
+							dropped = *NewPackedA32(g.m, g.k)
+							for i0 := 0; i0 < g.m; i0 += 2 * dropped.RowBlock() {
+								r := min(2*dropped.RowBlock(), g.m-i0)
+								dropped.PackRows(a32[i0*o.lda:], o.lda, i0, r)
+							}
+						}
 						a = toF32(o.c)
 						SgemmPackedA(pool, w, &dropped, g.transB, g.n, 0.5, b32, o.ldb, 0.25, a, o.ldc, nil)
 						checkSameBits(t, fmt.Sprintf("f32 packed A, source dropped, pool=%v force=%v", pool != nil, force), gemmEpCase{g: g}, o.ldc, a, want32)

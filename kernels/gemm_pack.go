@@ -99,19 +99,50 @@ type PackedA[T Float] struct {
 // transA), for SgemmPackedA with the float32 kernel in use now. It keeps a
 // reference to a.
 func PackA32(transA bool, m, k int, a []float32, lda int) *PackedA[float32] {
+	pa := NewPackedA32(m, k)
+	pa.transA, pa.a, pa.lda = transA, a, lda
+	pa.pack(a, lda, transA, 0, m)
+	return pa
+}
+
+// NewPackedA32 returns the packing of an m×k op(A) for the float32 kernel
+// in use now with nothing packed yet, for PackRows to fill a block of rows
+// at a time (a source computed in blocks need never exist whole). It has
+// no source (see DropSource).
+func NewPackedA32(m, k int) *PackedA[float32] {
 	if m < 0 || k < 0 {
 		panic("kernels: PackA with negative size")
 	}
 	kern := sgemmKern
-	pa := &PackedA[float32]{kern: kern, transA: transA, m: m, k: k, a: a, lda: lda}
+	pa := &PackedA[float32]{kern: kern, m: m, k: k}
 	if m > 0 && k > 0 {
 		pa.mPad = roundUp(m, kern.mr)
 		pa.data = make([]float32, k*pa.mPad)
-		for pc := 0; pc < k; pc += kern.kc {
-			gemmPackA(kern, pa.data[pc*pa.mPad:], a, lda, transA, 0, m, pc, min(kern.kc, k-pc))
-		}
 	}
 	return pa
+}
+
+// RowBlock is the multiple of rows PackRows takes: the kernel's sliver.
+func (pa *PackedA[T]) RowBlock() int { return pa.kern.mr }
+
+// PackRows packs rows [i0, i0+rows) of op(A) (i0 a multiple of
+// RowBlock()) from a, which holds them as rows×k, row stride lda.
+func (pa *PackedA[T]) PackRows(a []T, lda, i0, rows int) {
+	if i0%pa.kern.mr != 0 || i0 < 0 || rows < 0 || i0+rows > pa.m {
+		panic("kernels: PackRows outside the packing or off its row blocks")
+	}
+	pa.pack(a, lda, false, i0, rows)
+}
+
+// pack packs op(A) rows [i0, i0+rows) read from a's rows [0, rows).
+func (pa *PackedA[T]) pack(a []T, lda int, transA bool, i0, rows int) {
+	if pa.data == nil || rows == 0 {
+		return
+	}
+	for pc := 0; pc < pa.k; pc += pa.kern.kc {
+		kc := min(pa.kern.kc, pa.k-pc)
+		gemmPackA(pa.kern, pa.data[pc*pa.mPad+i0*kc:], a, lda, transA, 0, rows, pc, kc)
+	}
 }
 
 // DropSource lets the caller's A go: products the packing cannot serve

@@ -43,11 +43,20 @@ type winoWeights struct {
 
 func (ww *winoWeights) get(w []float32, m, c int) *[16]*kernels.PackedA[float32] {
 	ww.once.Do(func() {
-		u := make([]float32, 16*c*m)
-		kernels.WinogradFilter(u, w, m, c)
 		for i := range ww.u {
-			ww.u[i] = kernels.PackA32(false, m, c, u[i*m*c:(i+1)*m*c], c)
-			ww.u[i].DropSource() // u goes: only the packing stays
+			ww.u[i] = kernels.NewPackedA32(m, c)
+		}
+		// A few row blocks of output channels at a time: the whole of U
+		// besides its packing would double the memory it takes while it
+		// is made (layer4 of resnet18: 17 MB a convolution).
+		rows := min(m, 4*ww.u[0].RowBlock())
+		u := make([]float32, 16*rows*c)
+		for m0 := 0; m0 < m; m0 += rows {
+			r := min(rows, m-m0)
+			kernels.WinogradFilter(u, w[m0*c*9:], r, c)
+			for i, pa := range ww.u {
+				pa.PackRows(u[i*r*c:(i+1)*r*c], c, m0, r)
+			}
 		}
 	})
 	return &ww.u
