@@ -207,22 +207,23 @@ func maxPoolRows[T Float](acc []T, lda int, x []T, s *ConvShape, oh0, nr int, ta
 	for r := 0; r < nr; {
 		oh := oh0 + r
 		if !inside(oh) {
-			row := acc[r*lda : r*lda+s.W]
-			first := true
+			// The window rows inside the input, as offsets from the first.
+			var buf [16]int
+			rows, first := buf[:0], -1
 			for i := 0; i < s.KH; i++ {
 				ih := oh*s.SH - s.PH + i*s.DH
 				if ih < 0 || ih >= s.H {
 					continue
 				}
-				if first {
-					copy(row, x[ih*s.W:ih*s.W+s.W])
-					first = false
-				} else {
-					maxAcc(row, x[ih*s.W:ih*s.W+s.W])
+				if first < 0 {
+					first = ih
 				}
+				rows = append(rows, (ih-first)*s.W)
 			}
-			if first { // a dilated window may miss the input: −Inf, as torch
-				Fill(row, T(math.Inf(-1)))
+			if first < 0 { // a dilated window may miss the input: −Inf, as torch
+				Fill(acc[r*lda:r*lda+s.W], T(math.Inf(-1)))
+			} else {
+				maxTaps(acc[r*lda:], lda, x[first*s.W:], s.W, rows, 1, s.W)
 			}
 			r++
 			continue
@@ -252,15 +253,9 @@ func maxTaps[T Float](out []T, ldo int, x []T, ldx int, offs []int, rows, n int)
 	}
 }
 
-// maxAcc sets acc[i] = x[i] where x[i] > acc[i] or x[i] is NaN.
-func maxAcc[T Float](acc, x []T) { maxAccRows(acc, len(acc), x, len(acc), 1, len(acc)) }
-
-// maxAccRows is maxAcc over rows r < rows of n elements: acc's at
-// acc[r·lda:], x's at x[r·ldx:].
+// maxAccRows sets acc[r·lda+i] = x[r·ldx+i] where that is larger than
+// acc[r·lda+i] or NaN, for r < rows and i < n.
 func maxAccRows[T Float](acc []T, lda int, x []T, ldx, rows, n int) {
-	if n == 0 || isFloat32[T]() && maxAccRows32(asF32(acc), lda, asF32(x), ldx, rows, n) {
-		return
-	}
 	for r := 0; r < rows; r++ {
 		a, v := acc[r*lda:r*lda+n], x[r*ldx:r*ldx+n]
 		for i, e := range v {

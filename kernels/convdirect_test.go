@@ -129,15 +129,7 @@ func TestDirectConvPosMatchesTiled(t *testing.T) {
 			if i == 1 && d.micro.posFn == nil && !(d.Pointwise() && s.OW%7 != 0) && !(c == groups && groups > 1) {
 				t.Fatalf("%+v: not a position-broadcast plan", s)
 			}
-			planes := make([]float32, d.PlaneElems(n))
-			d.BuildPlanes(planes, x, n, 0, n*c)
-			if d.Pointwise() {
-				planes = x[:len(x):len(x)]
-			}
-			pw := make([]float32, d.PackedElems())
-			d.PackWeights(pw, w)
-			pb := make([]float32, d.BiasElems())
-			d.PadBias(pb, b)
+			planes, pw, pb := directOperands(d, x, w, b, n, c)
 			mb, qb := d.Blocks()
 			qb *= n
 			ys[i] = make([]float32, len(res))
@@ -160,6 +152,21 @@ func TestDirectConvPosMatchesTiled(t *testing.T) {
 	if ran < 200 {
 		t.Fatalf("only %d geometries ran", ran)
 	}
+}
+
+// directOperands builds what Run reads for n images x of c channels: the
+// planes (x itself when pointwise), the packed weights w and padded bias b.
+func directOperands(d *DirectConv, x, w, b []float32, n, c int) (planes, pw, pb []float32) {
+	planes = make([]float32, d.PlaneElems(n))
+	d.BuildPlanes(planes, x, n, 0, n*c)
+	if d.Pointwise() {
+		planes = x[:len(x):len(x)]
+	}
+	pw = make([]float32, d.PackedElems())
+	d.PackWeights(pw, w)
+	pb = make([]float32, d.BiasElems())
+	d.PadBias(pb, b)
+	return planes, pw, pb
 }
 
 func randConvShape(r *rand.Rand) ConvShape {
@@ -567,15 +574,7 @@ func testDirectConvActInKernel(t *testing.T) {
 			}
 		}
 		w := randF32(r, groups*mg*(c/groups)*s.KH*s.KW)
-		planes := make([]float32, d.PlaneElems(n))
-		d.BuildPlanes(planes, x, n, 0, n*c)
-		if d.Pointwise() {
-			planes = x[:len(x):len(x)]
-		}
-		pw := make([]float32, d.PackedElems())
-		d.PackWeights(pw, w)
-		pb := make([]float32, d.BiasElems())
-		d.PadBias(pb, randF32(r, groups*mg))
+		planes, pw, pb := directOperands(d, x, w, randF32(r, groups*mg), n, c)
 		mb, qb := d.Blocks()
 		qb *= n
 		tile := make([]float32, d.TaskElems(mb, qb))

@@ -78,25 +78,6 @@ func stride2Gather32(dst, src []float32) bool {
 }
 
 //go:noescape
-func maxAccRows32AVX512(acc *float32, lda int, x *float32, ldx, rows, n int)
-
-// maxAccRows32 sets acc[r·lda+i] to x[r·ldx+i] where that is larger or NaN
-// (max pooling's order: the first of equal values stays, NaN wins), for
-// r < rows and i < n, with the AVX-512 loop; false when it is not
-// available.
-func maxAccRows32(acc []float32, lda int, x []float32, ldx, rows, n int) bool {
-	if !axpyAsm {
-		return false
-	}
-	if rows > 0 && n > 0 {
-		_ = acc[(rows-1)*lda+n-1]
-		_ = x[(rows-1)*ldx+n-1]
-		maxAccRows32AVX512(&acc[0], lda, &x[0], ldx, rows, n)
-	}
-	return true
-}
-
-//go:noescape
 func maxTaps32AVX512(out *float32, ldo int, x *float32, ldx int, offs *int32, taps, rows, n int)
 
 // maxTaps32 is maxTaps with the AVX-512 loop, for up to 32 taps; false

@@ -334,65 +334,6 @@ s2k1:
 	VZEROUPPER
 	RET
 
-// func maxAccRows32AVX512(acc *float32, lda int, x *float32, ldx, rows, n int)
-// acc[r·lda+i] = x[r·ldx+i] if that is > acc[r·lda+i] or NaN, else
-// acc[r·lda+i], for r < rows and i < n (n >= 1): max pooling's order,
-// where the first of equal values stays and NaN wins. VMAXPS returns its
-// second source (acc) on ties and NaN; a compare then takes the NaN
-// elements of x. The tail mask is computed once.
-TEXT ·maxAccRows32AVX512(SB), NOSPLIT, $0-48
-	MOVQ acc+0(FP), DI
-	MOVQ lda+8(FP), R10
-	SHLQ $2, R10
-	MOVQ x+16(FP), SI
-	MOVQ ldx+24(FP), R11
-	SHLQ $2, R11
-	MOVQ rows+32(FP), R8
-	MOVQ n+40(FP), R9
-	MOVQ R9, CX
-	ANDQ $15, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	KMOVW AX, K1 // the last n mod 16 elements of a row
-
-marow:
-	MOVQ DI, DX
-	MOVQ SI, BX
-	MOVQ R9, CX
-
-maloop:
-	CMPQ CX, $16
-	JLT  matail
-	VMOVUPS (BX), Z1
-	VMOVUPS (DX), Z2
-	VMAXPS  Z2, Z1, Z3
-	VCMPPS  $3, Z1, Z1, K2 // unordered: x is NaN
-	VMOVAPS Z1, K2, Z3
-	VMOVUPS Z3, (DX)
-	ADDQ $64, BX
-	ADDQ $64, DX
-	SUBQ $16, CX
-	JMP  maloop
-
-matail:
-	TESTQ CX, CX
-	JEQ   manext
-	VMOVUPS.Z (BX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMAXPS  Z2, Z1, Z3
-	VCMPPS  $3, Z1, Z1, K2
-	VMOVAPS Z1, K2, Z3
-	VMOVUPS Z3, K1, (DX)
-
-manext:
-	ADDQ R10, DI
-	ADDQ R11, SI
-	DECQ R8
-	JNZ  marow
-	VZEROUPPER
-	RET
-
 // func maxTaps32AVX512(out *float32, ldo int, x *float32, ldx int, offs *int32, taps, rows, n int)
 // out[r·ldo+i] = the max over t < taps (>= 1), in order, of
 // x[r·ldx+offs[t]+i], for r < rows and i < n (n >= 1), in max pooling's

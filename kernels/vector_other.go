@@ -21,8 +21,6 @@ func maxTaps32(out []float32, ldo int, x []float32, ldx int, offs []int, rows, n
 	return false
 }
 
-func maxAccRows32(acc []float32, lda int, x []float32, ldx, rows, n int) bool { return false }
-
 func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int) bool { return false }
 
 func binaryRow32(op BinaryOp, o, a, b []float32, ia, ib int) bool { return false }

@@ -73,19 +73,19 @@ func (p *Profile) add(m *Model, pl *plan, times []time.Duration) {
 
 // stepOps names a step by its node's op, or by its fusion group's ops.
 func (m *Model) stepOps(st *step) string {
+	if !st.fused {
+		return st.node.Op
+	}
 	for ni := range m.g.Nodes {
 		if &m.g.Nodes[ni] != st.node {
 			continue
 		}
-		if gi := m.fusion.of[ni]; gi >= 0 && st.fused {
-			grp := &m.fusion.groups[gi]
-			ops := make([]string, len(grp.nodes))
-			for j, n := range grp.nodes {
-				ops[j] = m.g.Nodes[n].Op
-			}
-			return strings.Join(ops, "+")
+		grp := &m.fusion.groups[m.fusion.of[ni]]
+		ops := make([]string, len(grp.nodes))
+		for j, n := range grp.nodes {
+			ops[j] = m.g.Nodes[n].Op
 		}
-		break
+		return strings.Join(ops, "+")
 	}
 	return st.node.Op
 }

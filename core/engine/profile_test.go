@@ -75,4 +75,17 @@ func TestProfile(t *testing.T) {
 	if slices.Equal(prof.Steps()[0].Shape, steps[0].Shape) {
 		t.Fatal("Steps shares its shapes with the profile")
 	}
+	// Without fusion every node is its own step.
+	m = buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: 2, NoFusion: true})
+	var unfused Profile
+	if err := m.Run(inputsOf(ins), make([]Tensor, 1), nil, RunOptions{Profile: &unfused}, heapAlloc); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, s := range unfused.Steps() {
+		ops = append(ops, s.Op)
+	}
+	if d := cmp.Diff([]string{"Conv", "Add", "Relu", "ReduceSum"}, ops); d != "" {
+		t.Fatalf("unfused steps (-want +got):\n%s", d)
+	}
 }

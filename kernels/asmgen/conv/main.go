@@ -52,16 +52,9 @@ func kernel(mr, nv int) {
 		"(0: none, 1: ReLU, 2: HardSwish) as it is stored.")
 	Pragma("noescape")
 
-	k := Load(Param("k"), GP64())
-	offs := Load(Param("offs"), GP64())
-	a := Load(Param("a"), GP64())
-	x := Load(Param("x"), GP64())
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
+	ldc := Load(Param("ldc"), GP64()) // before tileArgs' jump: both paths store through it
 	SHLQ(U8(2), ldc)
-	load := Load(Param("load"), GP8())
-	TESTB(load, load)
-	JZ(LabelRef("bias"))
+	k, offs, a, x, c := tileArgs("bias")
 	pc := GP64()
 	MOVQ(c, pc)
 	for i := 0; i < mr; i++ {
@@ -111,6 +104,21 @@ func kernel(mr, nv int) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// tileArgs loads the arguments every direct kernel starts from (taps,
+// offsets, weights, input, output) and jumps to label bias unless load is
+// set (the tile then starts from C).
+func tileArgs(bias string) (k, offs, a, x, c Register) {
+	k = Load(Param("k"), GP64())
+	offs = Load(Param("offs"), GP64())
+	a = Load(Param("a"), GP64())
+	x = Load(Param("x"), GP64())
+	c = Load(Param("c"), GP64())
+	load := Load(Param("load"), GP8())
+	TESTB(load, load)
+	JZ(LabelRef(bias))
+	return k, offs, a, x, c
 }
 
 // actTile applies the activation the act argument names (0: none, 1:
@@ -182,14 +190,7 @@ func kernelPos(mv int) {
 		fmt.Sprintf("where S is C[j·%d+i] itself when load, else bias[i]; each result goes through activation", 16*mv),
 		"act (as the tiled kernels) as it is stored.")
 	Pragma("noescape")
-	k := Load(Param("k"), GP64())
-	offs := Load(Param("offs"), GP64())
-	a := Load(Param("a"), GP64())
-	x := Load(Param("x"), GP64())
-	c := Load(Param("c"), GP64())
-	load := Load(Param("load"), GP8())
-	TESTB(load, load)
-	JZ(LabelRef("posbias"))
+	k, offs, a, x, c := tileArgs("posbias")
 	for j := 0; j < posTile; j++ {
 		for v := 0; v < mv; v++ {
 			VMOVUPS(Mem{Base: c, Disp: 64 * (j*mv + v)}, acc[j*mv+v])
@@ -243,14 +244,7 @@ func kernelDW(nv int) {
 		"C[j] = S[j] + Σp a[p]·x[offs[p]+j] over k >= 1 taps, where S is C itself when load, else bias[0], through",
 		"activation act as it is stored (as the tiled kernels); ldc is unused.")
 	Pragma("noescape")
-	k := Load(Param("k"), GP64())
-	offs := Load(Param("offs"), GP64())
-	a := Load(Param("a"), GP64())
-	x := Load(Param("x"), GP64())
-	c := Load(Param("c"), GP64())
-	load := Load(Param("load"), GP8())
-	TESTB(load, load)
-	JZ(LabelRef("biasDW"))
+	k, offs, a, x, c := tileArgs("biasDW")
 	for v := 0; v < nv; v++ {
 		VMOVUPS(Mem{Base: c, Disp: 64 * v}, acc[v])
 	}
