@@ -137,8 +137,8 @@ func gemm[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], ke
 	gemmA(p, w, state, kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, pb, nil, beta, c, ldc, ep)
 }
 
-// gemmA is gemm with op(A) also taken packed from pa when not nil (a, lda
-// and transA are its original).
+// gemmA is gemm with op(A) taken packed from pa when not nil; a is then
+// read only by products the packing does not serve (see SgemmPackedA).
 func gemmA[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], kern *gemmKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, pb *PackedB[T], pa *PackedA[T], beta T, c []T, ldc int, ep *Epilogue[T]) {
 	if m <= 0 || n <= 0 {
 		return

@@ -75,19 +75,18 @@ func DgemmPacked(p *Pool, w *Worker, transA bool, m int, alpha float64, a []floa
 	gemm(p, w, dgemmState, pb.kern, transA, pb.transB, m, pb.n, pb.k, alpha, a, lda, pb.b, pb.ldb, pb, beta, c, ldc, ep)
 }
 
-// PackedA is a constant op(A) packed once, as PackedB is for B: products
-// that reuse a left operand (Winograd's transformed weights) then skip
-// packing it. It holds op(A) in the depth blocks and row slivers of the
-// micro-kernel chosen when it was packed, and keeps A itself for the
-// products that read A unpacked (few rows or columns, or a kernel whose
-// slivers differ), so the result is bit for bit that of Sgemm with A
-// unpacked. It is immutable and safe for concurrent use.
+// PackedA is a constant A packed once, as PackedB is for B: products that
+// reuse a left operand (Winograd's transformed weights) then skip packing
+// it. It holds A (m×k, not transposed) in the depth blocks and row slivers
+// of the micro-kernel chosen when it was made, filled a block of rows at a
+// time (PackRows), so a source computed in blocks need never exist whole.
+// The products the packing cannot serve (few rows or columns, or a kernel
+// with other slivers) read a copy of A unpacked from it, so every result
+// is bit for bit that of SgemmEpilogue on A. It is safe for concurrent
+// products once filled.
 type PackedA[T Float] struct {
-	kern   *gemmKernel[T]
-	transA bool
-	m, k   int
-	a      []T // the caller's A
-	lda    int
+	kern *gemmKernel[T]
+	m, k int
 	// data holds depth block pc (kern.kc deep, the last one shorter) at
 	// data[pc*mPad:], as the driver packs a panel: the sliver of rows
 	// [i, i+mr) at +i·kcb.
@@ -95,23 +94,11 @@ type PackedA[T Float] struct {
 	mPad int // m rounded up to the kernel's mr
 }
 
-// PackA32 packs op(A), m×k (A stored k×m with row stride lda when
-// transA), for SgemmPackedA with the float32 kernel in use now. It keeps a
-// reference to a.
-func PackA32(transA bool, m, k int, a []float32, lda int) *PackedA[float32] {
-	pa := NewPackedA32(m, k)
-	pa.transA, pa.a, pa.lda = transA, a, lda
-	pa.pack(a, lda, transA, 0, m)
-	return pa
-}
-
-// NewPackedA32 returns the packing of an m×k op(A) for the float32 kernel
-// in use now with nothing packed yet, for PackRows to fill a block of rows
-// at a time (a source computed in blocks need never exist whole). It has
-// no source (see DropSource).
+// NewPackedA32 returns the packing of an m×k A for the float32 kernel in
+// use now, with nothing packed yet: PackRows fills it.
 func NewPackedA32(m, k int) *PackedA[float32] {
 	if m < 0 || k < 0 {
-		panic("kernels: PackA with negative size")
+		panic("kernels: PackedA with negative size")
 	}
 	kern := sgemmKern
 	pa := &PackedA[float32]{kern: kern, m: m, k: k}
@@ -125,58 +112,42 @@ func NewPackedA32(m, k int) *PackedA[float32] {
 // RowBlock is the multiple of rows PackRows takes: the kernel's sliver.
 func (pa *PackedA[T]) RowBlock() int { return pa.kern.mr }
 
-// PackRows packs rows [i0, i0+rows) of op(A) (i0 a multiple of
-// RowBlock()) from a, which holds them as rows×k, row stride lda.
+// PackRows packs rows [i0, i0+rows) of A (i0 a multiple of RowBlock())
+// from a, which holds them as rows×k, row stride lda.
 func (pa *PackedA[T]) PackRows(a []T, lda, i0, rows int) {
 	if i0%pa.kern.mr != 0 || i0 < 0 || rows < 0 || i0+rows > pa.m {
 		panic("kernels: PackRows outside the packing or off its row blocks")
 	}
-	pa.pack(a, lda, false, i0, rows)
-}
-
-// pack packs op(A) rows [i0, i0+rows) read from a's rows [0, rows).
-func (pa *PackedA[T]) pack(a []T, lda int, transA bool, i0, rows int) {
 	if pa.data == nil || rows == 0 {
 		return
 	}
 	for pc := 0; pc < pa.k; pc += pa.kern.kc {
 		kc := min(pa.kern.kc, pa.k-pc)
-		gemmPackA(pa.kern, pa.data[pc*pa.mPad+i0*kc:], a, lda, transA, 0, rows, pc, kc)
+		gemmPackA(pa.kern, pa.data[pc*pa.mPad+i0*kc:], a, lda, false, 0, rows, pc, kc)
 	}
 }
 
-// DropSource lets the caller's A go: products the packing cannot serve
-// (few rows or columns, or another kernel's slivers) then read a copy of
-// op(A) unpacked from the packing, made for each such call.
-func (pa *PackedA[T]) DropSource() { pa.a = nil }
-
-// serves reports whether a product of n columns with kern reads all of
-// op(A) from the packing.
+// serves reports whether a product of n columns with kern reads all of A
+// from the packing.
 func (pa *PackedA[T]) serves(kern *gemmKernel[T], n int) bool {
 	return pa.data != nil && kern.mr == pa.kern.mr && kern.kc == pa.kern.kc && pa.m > kern.directMax && n > kern.directMax
 }
 
-// unpacked returns A from the packing, as it was stored (transposed when
-// transA, so that the product takes the same path), and its row stride.
-func (pa *PackedA[T]) unpacked() ([]T, int) {
+// unpacked returns A from the packing, m×k row-major.
+func (pa *PackedA[T]) unpacked() []T {
 	mr := pa.kern.mr
 	a := make([]T, pa.m*pa.k)
-	// op(A)(i, p) is at a[i·si + p·sp].
-	si, sp, lda := pa.k, 1, pa.k
-	if pa.transA {
-		si, sp, lda = 1, pa.m, pa.m
-	}
 	for pc := 0; pc < pa.k; pc += pa.kern.kc {
 		kc := min(pa.kern.kc, pa.k-pc)
 		blk := pa.data[pc*pa.mPad:]
 		for i := 0; i < pa.m; i++ {
 			s := blk[i/mr*mr*kc:]
 			for p := 0; p < kc; p++ {
-				a[i*si+(pc+p)*sp] = s[p*mr+i%mr]
+				a[i*pa.k+pc+p] = s[p*mr+i%mr]
 			}
 		}
 	}
-	return a, lda
+	return a
 }
 
 // block returns the packed slivers of rows [ic, ic+mc) (ic a multiple of
@@ -190,18 +161,18 @@ func (pa *PackedA[T]) block(kern *gemmKernel[T], ic, mc, pc, kc int) []T {
 	return pa.data[off : off+roundUp(mc, kern.mr)*kc]
 }
 
-// SgemmPackedA is SgemmEpilogue with op(A) taken from pa (pa's m×k times
-// op(B), k×n): C = alpha·op(A)·op(B) + beta·C, then ep (nil: none). The
-// result is bit for bit that of SgemmEpilogue on pa's A.
+// SgemmPackedA is SgemmEpilogue with A taken from pa (pa's m×k times
+// op(B), k×n): C = alpha·A·op(B) + beta·C, then ep (nil: none). The result
+// is bit for bit that of SgemmEpilogue on A.
 func SgemmPackedA(p *Pool, w *Worker, pa *PackedA[float32], transB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue[float32]) {
 	if w == nil {
 		w = new(Worker)
 	}
-	a, lda := pa.a, pa.lda
-	if a == nil && pa.m > 0 && pa.k > 0 && !pa.serves(sgemmKern.forN(n), n) {
-		a, lda = pa.unpacked()
+	var a []float32
+	if pa.m > 0 && pa.k > 0 && !pa.serves(sgemmKern.forN(n), n) {
+		a = pa.unpacked()
 	}
-	gemmA(p, w, sgemmState, sgemmKern, pa.transA, transB, pa.m, n, pa.k, alpha, a, lda, b, ldb, nil, pa, beta, c, ldc, ep)
+	gemmA(p, w, sgemmState, sgemmKern, false, transB, pa.m, n, pa.k, alpha, a, pa.k, b, ldb, nil, pa, beta, c, ldc, ep)
 }
 
 // gemmPackBPanels packs columns [j0, j1) of op(B) (k deep; j0 a multiple
