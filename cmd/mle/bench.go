@@ -56,7 +56,9 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 	fs, asJSON := newFlags("bench")
 	runs := fs.Int("runs", 1000, "timed runs")
 	opens := fs.Int("opens", 200, "timed opens")
-	batch := fs.Int64("batch", 1, "size given to dynamic dimensions")
+	batch := fs.Int64("batch", 1, "size given to dynamic dimensions of generated inputs")
+	var inputs multiFlag
+	fs.Var(&inputs, "input", "NAME=FILE.npy: run on this array instead of generated values (repeat per input)")
 	threads := fs.Int("threads", 0, "intra-op threads (0 = all CPUs)")
 	profile := fs.Bool("profile", false, "time each node (or fused group) over the timed runs and report where the time went")
 	lim := addLimitFlags(fs, true)
@@ -91,12 +93,26 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 	defer m.Close()
 	bufs := newBuffers(m)
 	defer bufs.free()
-	ins := concreteInputs(m, *batch)
+	given, gen := make([]bool, len(m.Inputs())), concreteInputs(m, *batch)
+	ins := gen
+	if len(inputs) > 0 {
+		if ins, given, _, err = readInputs(m, inputs); err != nil {
+			return *asJSON, err
+		}
+	}
 	for i := range ins {
-		if ins[i], err = bufs.tensor(ins[i].DType, ins[i].Shape()); err != nil {
+		if given[i] {
+			continue
+		}
+		if ins[i], err = bufs.tensor(gen[i].DType, gen[i].Shape()); err != nil {
 			return *asJSON, errs.Prefix(err, "input %q at --batch %d", m.Inputs()[i].Name, *batch)
 		}
 		fill(&ins[i])
+	}
+	// The batch reported is the first input's leading dimension.
+	rows := *batch
+	if len(ins) > 0 && given[0] && len(ins[0].Shape()) > 0 {
+		rows = ins[0].Shape()[0]
 	}
 	outs := make([]engine.Tensor, len(m.Outputs()))
 	// Runs go through Model.Run, the serving path every front end uses.
@@ -124,9 +140,9 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 		runTimes[i] = time.Since(start)
 	}
 	ost, rst := summarize(openTimes), summarize(runTimes)
-	rowsPerSec := float64(*batch) / rst.P50.Seconds()
+	rowsPerSec := float64(rows) / rst.P50.Seconds()
 	if *asJSON {
-		out := map[string]any{"ok": true, "path": path, "batch": *batch, "threads": m.Threads(),
+		out := map[string]any{"ok": true, "path": path, "batch": rows, "threads": m.Threads(),
 			"open": ost.json(), "first_run_us": float64(firstRun.Nanoseconds()) / 1e3, "run": rst.json(), "rows_per_second_p50": rowsPerSec}
 		if ro.Profile != nil {
 			out["profile"] = profileJSON(ro.Profile)
@@ -134,11 +150,11 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 		writeJSON(w, out)
 		return true, nil
 	}
-	fmt.Fprintf(w, "%s (batch %d, %d threads)\n", path, *batch, m.Threads())
+	fmt.Fprintf(w, "%s (batch %d, %d threads)\n", path, rows, m.Threads())
 	fmt.Fprintf(w, "  open+validate: %s\n", ost)
 	fmt.Fprintf(w, "  first run:     %s (plans and allocates the arena)\n", firstRun.Round(100*time.Nanosecond))
 	fmt.Fprintf(w, "  run:           %s\n", rst)
-	if *batch > 0 {
+	if rows > 0 {
 		fmt.Fprintf(w, "  throughput:    %.0f rows/s at p50\n", rowsPerSec)
 	}
 	if ro.Profile != nil {

@@ -191,6 +191,30 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// bench --input runs on the given array: its leading dimension is the batch
+// reported, and its shape the profile's; a bad name is refused.
+func TestBenchInput(t *testing.T) {
+	p := model(t)
+	x := filepath.Join(t.TempDir(), "x.npy")
+	if err := npy.WriteFile(x, &npy.Array{DType: dtype.Float32, Shape: []int64{5, 2}, Data: f32s(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := mle("bench", "--runs", "10", "--opens", "1", "--profile", "--json", "--input", "X="+x, p)
+	var got struct {
+		Batch   int64
+		Profile struct{ Steps []struct{ Shape []int64 } }
+	}
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s %s", code, err, out, errOut)
+	}
+	if got.Batch != 5 || len(got.Profile.Steps) != 2 || got.Profile.Steps[0].Shape[0] != 5 {
+		t.Fatalf("bench on a [5, 2] input: %s", out)
+	}
+	if code, _, errOut := mle("bench", "--runs", "1", "--opens", "1", "--input", "Q="+x, p); code != 1 || !strings.Contains(errOut, "MLE_ERR_INVALID_NAME") {
+		t.Fatalf("unknown input: exit %d: %s", code, errOut)
+	}
+}
+
 func TestBenchProfile(t *testing.T) {
 	p := model(t)
 	code, out, errOut := mle("bench", "--runs", "20", "--opens", "1", "--profile", p)

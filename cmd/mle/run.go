@@ -23,6 +23,45 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// readInputs reads the --input files into ins, indexed like the model's
+// inputs; given[i] says whether a file named input i. notes say which files
+// were converted to the input's dtype.
+func readInputs(m *engine.Model, specs []string) (ins []engine.Tensor, given []bool, notes []string, err error) {
+	sig := m.Inputs()
+	byName := map[string]int{}
+	for i, v := range sig {
+		byName[v.Name] = i
+	}
+	ins, given = make([]engine.Tensor, len(sig)), make([]bool, len(sig))
+	for _, spec := range specs {
+		name, file, ok := strings.Cut(spec, "=")
+		if !ok {
+			if len(sig) != 1 {
+				return nil, nil, nil, fmt.Errorf("%w: --input %q: say NAME=FILE; the model has %d inputs", errUsage, spec, len(sig))
+			}
+			name, file = sig[0].Name, spec
+		}
+		i, ok := byName[name]
+		if !ok {
+			return nil, nil, nil, errs.New(errs.InvalidName, "the model has no input %q (inputs: %s)", name, names(sig))
+		}
+		a, err := npy.ReadFile(file)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if a.DType != sig[i].DType {
+			converted, err := convert(a, sig[i].DType)
+			if err != nil {
+				return nil, nil, nil, errs.Prefix(err, "input %q", name)
+			}
+			notes = append(notes, fmt.Sprintf("input %q: converted %s to %s", name, a.DType, sig[i].DType))
+			a = converted
+		}
+		ins[i], given[i] = engine.NewTensor(a.DType, a.Shape, a.Data), true
+	}
+	return ins, given, notes, nil
+}
+
 func cmdRun(args []string, w, _ io.Writer) (bool, error) {
 	fs, asJSON := newFlags("run")
 	var inputs multiFlag
@@ -46,41 +85,11 @@ func cmdRun(args []string, w, _ io.Writer) (bool, error) {
 		return *asJSON, err
 	}
 	defer m.Close()
+	ins, given, notes, err := readInputs(m, inputs)
+	if err != nil {
+		return *asJSON, err
+	}
 	sig := m.Inputs()
-	byName := map[string]int{}
-	for i, v := range sig {
-		byName[v.Name] = i
-	}
-	ins := make([]engine.Tensor, len(sig))
-	given := make([]bool, len(sig))
-	var notes []string
-	for _, spec := range inputs {
-		name, file, ok := strings.Cut(spec, "=")
-		if !ok {
-			if len(sig) != 1 {
-				return *asJSON, fmt.Errorf("%w: --input %q: say NAME=FILE; the model has %d inputs", errUsage, spec, len(sig))
-			}
-			name, file = sig[0].Name, spec
-		}
-		i, ok := byName[name]
-		if !ok {
-			return *asJSON, errs.New(errs.InvalidName, "the model has no input %q (inputs: %s)", name, names(sig))
-		}
-		a, err := npy.ReadFile(file)
-		if err != nil {
-			return *asJSON, err
-		}
-		if a.DType != sig[i].DType {
-			converted, err := convert(a, sig[i].DType)
-			if err != nil {
-				return *asJSON, errs.Prefix(err, "input %q", name)
-			}
-			notes = append(notes, fmt.Sprintf("input %q: converted %s to %s", name, a.DType, sig[i].DType))
-			a = converted
-		}
-		ins[i] = engine.NewTensor(a.DType, a.Shape, a.Data)
-		given[i] = true
-	}
 	for i, g := range given {
 		if !g {
 			return *asJSON, fmt.Errorf("%w: no --input for %q (inputs: %s)", errUsage, sig[i].Name, names(sig))
