@@ -305,3 +305,39 @@ func TestPoolLockedCallerWaitsForHelpers(t *testing.T) {
 		t.Error("a nil pool is hot")
 	}
 }
+
+// On two threads the caller takes chunks from the front and the helper
+// from the back, so that the caller's chunks are a prefix: successive loops
+// over the same data then keep each part on the same core.
+func TestPoolCallerTakesFrontHelperBack(t *testing.T) {
+	p := NewPoolSpin(2, 50*time.Millisecond)
+	defer p.Close()
+	w := new(Worker)
+	const n = 64
+	shared := false
+	for r := 0; r < 200 && !shared; r++ {
+		var byCaller [n]atomic.Bool
+		var ran atomic.Int32
+		p.For(w, n, taskFunc(func(i int, cw *Worker) {
+			byCaller[i].Store(cw == w)
+			ran.Add(1)
+			time.Sleep(5 * time.Microsecond)
+		}))
+		if ran.Load() != n {
+			t.Fatalf("%d chunks ran, want %d", ran.Load(), n)
+		}
+		k := 0 // the caller's prefix
+		for k < n && byCaller[k].Load() {
+			k++
+		}
+		for i := k; i < n; i++ {
+			if byCaller[i].Load() {
+				t.Fatalf("run %d: the caller ran chunk %d after the helper's chunk %d", r, i, k)
+			}
+		}
+		shared = k > 0 && k < n
+	}
+	if !shared {
+		t.Fatal("the helper never joined a loop")
+	}
+}
