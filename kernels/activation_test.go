@@ -385,20 +385,85 @@ func TestHardSwishFloat32Exact(t *testing.T) {
 	}
 }
 
+// x86Binary is x op y by x86's rule, spelled out: the first operand's NaN
+// wins, quieted (Go's own x + y leaves the operand order to the compiler).
+func x86Binary(op BinaryOp, x, y float32) float32 {
+	switch {
+	case x != x:
+		return math.Float32frombits(math.Float32bits(x) | 1<<22)
+	case y != y:
+		return math.Float32frombits(math.Float32bits(y) | 1<<22)
+	case op == OpAdd:
+		return x + y
+	}
+	return x * y
+}
+
+// randBinaryArg draws normal values, infinities and NaNs with payloads.
+func randBinaryArg(r *rand.Rand) float32 {
+	switch r.IntN(8) {
+	case 0:
+		return math.Float32frombits(0x7fc00000 | uint32(r.IntN(1<<20)))
+	case 1:
+		return float32(math.Inf(1 - 2*r.IntN(2)))
+	}
+	return float32(r.NormFloat64())
+}
+
+// TestBinaryRowsScalarExact checks Binary over [rows, inner] against
+// [rows, 1] (squeeze-and-excite's scale, either operand order), whose rows
+// run in one call, bit for bit with NaN payloads, over row ranges and
+// inner lengths around the vector width.
+func TestBinaryRowsScalarExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 0))
+	for _, inner := range []int{2, 3, 15, 16, 17, 32, 49, 196} {
+		const rows = 9
+		x, sc := make([]float32, rows*inner), make([]float32, rows)
+		for i := range x {
+			x[i] = randBinaryArg(r)
+		}
+		for i := range sc {
+			sc[i] = randBinaryArg(r)
+		}
+		big, small := []int64{rows, int64(inner)}, []int64{rows, 1}
+		for _, op := range []BinaryOp{OpAdd, OpMul} {
+			for _, sFirst := range []bool{false, true} {
+				a, b, sa, sb := x, sc, big, small
+				if sFirst {
+					a, b, sa, sb = sc, x, small, big
+				}
+				s := NewStrided(big, sa, sb)
+				o := make([]float32, len(x))
+				for i := range o {
+					o[i] = 12345
+				}
+				r0, r1 := 2, 7
+				Binary(op, &s, o, a, b, r0, r1)
+				for i := range o {
+					row, want := i/inner, float32(12345)
+					if row >= r0 && row < r1 {
+						if sFirst {
+							want = x86Binary(op, sc[row], x[i])
+						} else {
+							want = x86Binary(op, x[i], sc[row])
+						}
+					}
+					if math.Float32bits(o[i]) != math.Float32bits(want) {
+						t.Fatalf("inner %d op %v sFirst %v: element %d = %x, want %x", inner, op, sFirst, i,
+							math.Float32bits(o[i]), math.Float32bits(want))
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestBinaryRowFloat32Exact checks binaryRow's float32 Add and Mul (two
 // rows, a scalar second operand, a scalar first one) bit for bit, NaN
 // payloads included: the first operand's NaN wins, at every length.
 func TestBinaryRowFloat32Exact(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 0))
-	val := func() float32 {
-		switch r.IntN(8) {
-		case 0:
-			return math.Float32frombits(0x7fc00000 | uint32(r.IntN(1<<20))) // NaNs with payloads
-		case 1:
-			return float32(math.Inf(1 - 2*r.IntN(2)))
-		}
-		return float32(r.NormFloat64())
-	}
+	val := func() float32 { return randBinaryArg(r) }
 	for n := 0; n <= 140; n++ {
 		a, b, o := make([]float32, n), make([]float32, n), make([]float32, n)
 		for i := range a {
@@ -420,20 +485,7 @@ func TestBinaryRowFloat32Exact(t *testing.T) {
 				binaryRow(op, o, aa, bb, ia, ib)
 				for i := range o {
 					x, y := aa[i*ia], bb[i*ib]
-					var want float32
-					switch {
-					// x86's rule, spelled out: Go's own x + y leaves the
-					// operand order to the compiler.
-					case x != x:
-						want = math.Float32frombits(math.Float32bits(x) | 1<<22)
-					case y != y:
-						want = math.Float32frombits(math.Float32bits(y) | 1<<22)
-					case op == OpAdd:
-						want = x + y
-					default:
-						want = x * y
-					}
-					if math.Float32bits(o[i]) != math.Float32bits(want) {
+					if want := x86Binary(op, x, y); math.Float32bits(o[i]) != math.Float32bits(want) {
 						t.Fatalf("n=%d op=%v ia=%d ib=%d: %x op %x = %x, want %x", n, op, ia, ib,
 							math.Float32bits(x), math.Float32bits(y), math.Float32bits(o[i]), math.Float32bits(want))
 					}

@@ -109,6 +109,28 @@ func (s *Strided) offsets(r int) (oa, ob int) {
 func Binary[T Number](op BinaryOp, s *Strided, out, a, b []T, r0, r1 int) {
 	_, inner := s.Rows()
 	ia, ib := s.StrideA[len(s.Dims)-1], s.StrideB[len(s.Dims)-1]
+	if len(s.Dims) == 2 {
+		// One outer dim (most broadcasts, once collapsed): row offsets
+		// without offsets' divisions, and rows of one operand against one
+		// element of the other per row in a single call.
+		sa, sb := s.StrideA[0], s.StrideB[0]
+		if isFloat32Num[T]() {
+			switch {
+			case sa == inner && ia == 1 && sb == 1 && ib == 0:
+				if rowsScalar32(op, asF32(out), asF32(a), asF32(b), false, inner, r0, r1) {
+					return
+				}
+			case sb == inner && ib == 1 && sa == 1 && ia == 0:
+				if rowsScalar32(op, asF32(out), asF32(b), asF32(a), true, inner, r0, r1) {
+					return
+				}
+			}
+		}
+		for r := r0; r < r1; r++ {
+			binaryRow(op, out[r*inner:r*inner+inner], a[r*sa:], b[r*sb:], ia, ib)
+		}
+		return
+	}
 	for r := r0; r < r1; r++ {
 		oa, ob := s.offsets(r)
 		o := out[r*inner : r*inner+inner]

@@ -131,6 +131,41 @@ func addScalarF32AVX512(o, a *float32, n int, y float32)
 //go:noescape
 func mulScalarF32AVX512(o, a *float32, n int, y float32)
 
+//go:noescape
+func mulRowsXSF32AVX512(o, a, s *float32, rows, inner int)
+
+//go:noescape
+func mulRowsSXF32AVX512(o, a, s *float32, rows, inner int)
+
+//go:noescape
+func addRowsXSF32AVX512(o, a, s *float32, rows, inner int)
+
+//go:noescape
+func addRowsSXF32AVX512(o, a, s *float32, rows, inner int)
+
+// rowsScalar32 is Binary's float32 Add and Mul of a contiguous operand and
+// one element of the other per row (squeeze-and-excite's scale·x): rows
+// [r0, r1) of inner elements in one call, with binaryRow32's arithmetic
+// and NaNs. sFirst says the per-row operand is a. False when it does not
+// apply.
+func rowsScalar32(op BinaryOp, o, x, s []float32, sFirst bool, inner, r0, r1 int) bool {
+	if !axpyAsm || (op != OpAdd && op != OpMul) || r1 <= r0 || inner == 0 {
+		return false
+	}
+	o, x, s = o[r0*inner:r1*inner], x[r0*inner:r1*inner], s[r0:r1]
+	switch {
+	case op == OpMul && sFirst:
+		mulRowsSXF32AVX512(&o[0], &x[0], &s[0], r1-r0, inner)
+	case op == OpMul:
+		mulRowsXSF32AVX512(&o[0], &x[0], &s[0], r1-r0, inner)
+	case sFirst:
+		addRowsSXF32AVX512(&o[0], &x[0], &s[0], r1-r0, inner)
+	default:
+		addRowsXSF32AVX512(&o[0], &x[0], &s[0], r1-r0, inner)
+	}
+	return true
+}
+
 // binaryRow32 is binaryRow's float32 Add and Mul of contiguous a and b (or
 // a scalar a or b: ia or ib 0) with the AVX-512 loops, at every length:
 // which NaN a NaN op NaN gives is then always the first operand's (x86's

@@ -106,6 +106,68 @@ done: \
 	VZEROUPPER \
 	RET
 
+// BINROWS(INSN, S1, S2) is the body of func(o, a, s *float32, rows,
+// inner int): row r of o (inner elements) is INSN S1, S2 over row r of a
+// and s[r] broadcast (Z0 holds a's vector, Z7 the scalar; the order of S1
+// and S2 picks whose NaN a NaN op NaN gives), 16 lanes at a time and a
+// masked tail, so that a short row costs no call.
+#define BINROWS(INSN, S1, S2) \
+	MOVQ o+0(FP), DI \
+	MOVQ a+8(FP), SI \
+	MOVQ s+16(FP), DX \
+	MOVQ rows+24(FP), R8 \
+	MOVQ inner+32(FP), R9 \
+	MOVQ R9, CX \
+	ANDQ $15, CX \
+	MOVQ $1, AX \
+	SHLQ CX, AX \
+	DECQ AX \
+	KMOVW AX, K1 \
+row: \
+	TESTQ R8, R8 \
+	JEQ   done \
+	VBROADCASTSS (DX), Z7 \
+	MOVQ R9, CX \
+loop16: \
+	CMPQ CX, $16 \
+	JLT  tail \
+	VMOVUPS (SI), Z0 \
+	INSN S1, S2, Z0 \
+	VMOVUPS Z0, (DI) \
+	ADDQ $64, SI \
+	ADDQ $64, DI \
+	SUBQ $16, CX \
+	JMP  loop16 \
+tail: \
+	TESTQ CX, CX \
+	JEQ   next \
+	VMOVUPS.Z (SI), K1, Z0 \
+	INSN S1, S2, Z0 \
+	VMOVUPS Z0, K1, (DI) \
+	LEAQ (SI)(CX*4), SI \
+	LEAQ (DI)(CX*4), DI \
+next: \
+	ADDQ $4, DX \
+	DECQ R8 \
+	JMP  row \
+done: \
+	VZEROUPPER \
+	RET
+
+// o = a·s and a + s by rows; the XS forms take a's NaN first, the SX forms
+// s's (Go operand order: the second source is x86's first).
+TEXT ·mulRowsXSF32AVX512(SB), NOSPLIT, $0-40
+	BINROWS(VMULPS, Z7, Z0)
+
+TEXT ·mulRowsSXF32AVX512(SB), NOSPLIT, $0-40
+	BINROWS(VMULPS, Z0, Z7)
+
+TEXT ·addRowsXSF32AVX512(SB), NOSPLIT, $0-40
+	BINROWS(VADDPS, Z7, Z0)
+
+TEXT ·addRowsSXF32AVX512(SB), NOSPLIT, $0-40
+	BINROWS(VADDPS, Z0, Z7)
+
 // func axpy32AVX512(y, x *float32, n int, a float32)
 // y[i] += a·x[i] for i < n, 64 elements per iteration, a masked tail.
 TEXT ·axpy32AVX512(SB), NOSPLIT, $0-28

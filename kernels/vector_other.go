@@ -23,4 +23,8 @@ func maxTaps32(out []float32, ldo int, x []float32, ldx int, offs []int, rows, n
 
 func stride2GatherRows32(dst []float32, ldd int, src []float32, lds, rows, n int) bool { return false }
 
+func rowsScalar32(op BinaryOp, o, x, s []float32, sFirst bool, inner, r0, r1 int) bool {
+	return false
+}
+
 func binaryRow32(op BinaryOp, o, a, b []float32, ia, ib int) bool { return false }
