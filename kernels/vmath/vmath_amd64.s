@@ -1341,996 +1341,796 @@ geluErfF32AVX2_done:
 	RET
 
 // func sigmoidF32AVX2(dst *float32, src *float32, n int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·sigmoidF32AVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
 sigmoidF32AVX2_loop4:
-	CMPQ      DX, $0x40
-	JL        sigmoidF32AVX2_next4
-	VMOVUPS   (CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, (AX)
-	VMOVUPS   32(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 32(AX)
-	VMOVUPS   64(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 64(AX)
-	VMOVUPS   96(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 96(AX)
-	VMOVUPS   128(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 128(AX)
-	VMOVUPS   160(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 160(AX)
-	VMOVUPS   192(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 192(AX)
-	VMOVUPS   224(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 224(AX)
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, AX
-	SUBQ      $0x40, DX
-	JMP       sigmoidF32AVX2_loop4
+	CMPQ         DX, $0x40
+	JL           sigmoidF32AVX2_next4
+	VMOVUPS      (CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      32(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 32(AX)
+	VMOVUPS      64(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 64(AX)
+	VMOVUPS      96(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 96(AX)
+	VMOVUPS      128(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 128(AX)
+	VMOVUPS      160(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 160(AX)
+	VMOVUPS      192(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 192(AX)
+	VMOVUPS      224(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 224(AX)
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x40, DX
+	JMP          sigmoidF32AVX2_loop4
 
 sigmoidF32AVX2_next4:
 sigmoidF32AVX2_loop1:
-	CMPQ      DX, $0x10
-	JL        sigmoidF32AVX2_next1
-	VMOVUPS   (CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, (AX)
-	VMOVUPS   32(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMINPS    vmathconst<>+9152(SB), Y1, Y1
-	VXORPS    vmathconst<>+8256(SB), Y1, Y1
-	VMULPS    vmathconst<>+9216(SB), Y1, Y2
-	VROUNDPS  $0x00, Y2, Y2
-	VMULPS    vmathconst<>+9280(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    vmathconst<>+9344(SB), Y2, Y3
-	VSUBPS    Y3, Y1, Y1
-	VMULPS    Y1, Y1, Y3
-	VMOVUPS   vmathconst<>+9408(SB), Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9472(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9536(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9600(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+9664(SB), Y4, Y4
-	VMULPS    Y1, Y4, Y4
-	VADDPS    vmathconst<>+8448(SB), Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y1, Y3, Y1
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VPADDD    vmathconst<>+9728(SB), Y2, Y2
-	VPSLLD    $0x17, Y2, Y2
-	VMULPS    Y2, Y1, Y1
-	VMULPS    vmathconst<>+9792(SB), Y1, Y1
-	VMOVUPS   vmathconst<>+8384(SB), Y2
-	VCMPPS    $0x1d, vmathconst<>+8576(SB), Y0, Y3
-	VBLENDVPS Y3, Y2, Y1, Y2
-	VADDPS    vmathconst<>+8384(SB), Y1, Y1
-	VDIVPS    Y1, Y2, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 32(AX)
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, AX
-	SUBQ      $0x10, DX
-	JMP       sigmoidF32AVX2_loop1
+	CMPQ         DX, $0x10
+	JL           sigmoidF32AVX2_next1
+	VMOVUPS      (CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      32(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMINPS       vmathconst<>+9152(SB), Y1, Y1
+	VXORPS       vmathconst<>+8256(SB), Y1, Y1
+	VMULPS       vmathconst<>+9216(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMULPS       vmathconst<>+9280(SB), Y2, Y3
+	VSUBPS       Y3, Y1, Y1
+	VFNMADD231PS vmathconst<>+9344(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      vmathconst<>+9408(SB), Y4
+	VFMADD213PS  vmathconst<>+9472(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9536(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9600(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+9664(SB), Y1, Y4
+	VFMADD213PS  vmathconst<>+8448(SB), Y1, Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       vmathconst<>+9728(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vmathconst<>+9792(SB), Y1, Y1
+	VMOVUPS      vmathconst<>+8384(SB), Y2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Y0, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y2
+	VADDPS       vmathconst<>+8384(SB), Y1, Y1
+	VDIVPS       Y1, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x10, DX
+	JMP          sigmoidF32AVX2_loop1
 
 sigmoidF32AVX2_next1:
 	VZEROUPPER
 	RET
 
 // func tanhF32AVX2(dst *float32, src *float32, n int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·tanhF32AVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 
 tanhF32AVX2_loop4:
-	CMPQ      DX, $0x40
-	JL        tanhF32AVX2_next4
-	VMOVUPS   (CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, (AX)
-	VMOVUPS   32(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 32(AX)
-	VMOVUPS   64(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 64(AX)
-	VMOVUPS   96(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 96(AX)
-	VMOVUPS   128(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 128(AX)
-	VMOVUPS   160(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 160(AX)
-	VMOVUPS   192(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 192(AX)
-	VMOVUPS   224(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 224(AX)
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, AX
-	SUBQ      $0x40, DX
-	JMP       tanhF32AVX2_loop4
+	CMPQ         DX, $0x40
+	JL           tanhF32AVX2_next4
+	VMOVUPS      (CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      32(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 32(AX)
+	VMOVUPS      64(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 64(AX)
+	VMOVUPS      96(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 96(AX)
+	VMOVUPS      128(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 128(AX)
+	VMOVUPS      160(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 160(AX)
+	VMOVUPS      192(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 192(AX)
+	VMOVUPS      224(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 224(AX)
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x40, DX
+	JMP          tanhF32AVX2_loop4
 
 tanhF32AVX2_next4:
 tanhF32AVX2_loop1:
-	CMPQ      DX, $0x10
-	JL        tanhF32AVX2_next1
-	VMOVUPS   (CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, (AX)
-	VMOVUPS   32(CX), Y0
-	VANDPS    vmathconst<>+8192(SB), Y0, Y1
-	VMULPS    Y0, Y0, Y2
-	VMOVUPS   vmathconst<>+9856(SB), Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9920(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+9984(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10048(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y3
-	VADDPS    vmathconst<>+10112(SB), Y3, Y3
-	VMULPS    Y2, Y3, Y2
-	VADDPS    vmathconst<>+8576(SB), Y2, Y2
-	VMULPS    Y0, Y2, Y2
-	VADDPS    Y0, Y2, Y2
-	VADDPS    Y1, Y1, Y3
-	VMINPS    vmathconst<>+9152(SB), Y3, Y3
-	VXORPS    vmathconst<>+8256(SB), Y3, Y3
-	VMULPS    vmathconst<>+9216(SB), Y3, Y4
-	VROUNDPS  $0x00, Y4, Y4
-	VMULPS    vmathconst<>+9280(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    vmathconst<>+9344(SB), Y4, Y5
-	VSUBPS    Y5, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMOVUPS   vmathconst<>+9408(SB), Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9472(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9536(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9600(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+9664(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    vmathconst<>+8448(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y5
-	VADDPS    Y3, Y5, Y3
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VCVTPS2DQ Y4, Y4
-	VPADDD    vmathconst<>+9728(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    vmathconst<>+9792(SB), Y3, Y3
-	VMOVUPS   vmathconst<>+8384(SB), Y4
-	VSUBPS    Y3, Y4, Y4
-	VADDPS    vmathconst<>+8384(SB), Y3, Y3
-	VDIVPS    Y3, Y4, Y3
-	VANDPS    vmathconst<>+8256(SB), Y0, Y4
-	VORPS     Y4, Y3, Y3
-	VCMPPS    $0x11, vmathconst<>+10176(SB), Y1, Y1
-	VBLENDVPS Y1, Y2, Y3, Y1
-	VCMPPS    $0x03, Y0, Y0, Y2
-	VBLENDVPS Y2, Y0, Y1, Y0
-	VMOVUPS   Y0, 32(AX)
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, AX
-	SUBQ      $0x10, DX
-	JMP       tanhF32AVX2_loop1
+	CMPQ         DX, $0x10
+	JL           tanhF32AVX2_next1
+	VMOVUPS      (CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      32(CX), Y0
+	VANDPS       vmathconst<>+8192(SB), Y0, Y1
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      vmathconst<>+9856(SB), Y3
+	VFMADD213PS  vmathconst<>+9920(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+9984(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10048(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+10112(SB), Y2, Y3
+	VFMADD213PS  vmathconst<>+8576(SB), Y2, Y3
+	VFMADD213PS  Y0, Y0, Y3
+	VADDPS       Y1, Y1, Y2
+	VMINPS       vmathconst<>+9152(SB), Y2, Y2
+	VXORPS       vmathconst<>+8256(SB), Y2, Y2
+	VMULPS       vmathconst<>+9216(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VMULPS       vmathconst<>+9280(SB), Y4, Y5
+	VSUBPS       Y5, Y2, Y2
+	VFNMADD231PS vmathconst<>+9344(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      vmathconst<>+9408(SB), Y6
+	VFMADD213PS  vmathconst<>+9472(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9536(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9600(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+9664(SB), Y2, Y6
+	VFMADD213PS  vmathconst<>+8448(SB), Y2, Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y4
+	VPADDD       vmathconst<>+9728(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y2, Y2
+	VMULPS       vmathconst<>+9792(SB), Y2, Y2
+	VMOVUPS      vmathconst<>+8384(SB), Y4
+	VSUBPS       Y2, Y4, Y4
+	VADDPS       vmathconst<>+8384(SB), Y2, Y2
+	VDIVPS       Y2, Y4, Y2
+	VANDPS       vmathconst<>+8256(SB), Y0, Y4
+	VORPS        Y4, Y2, Y2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Y1, Y1
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VCMPPS       $0x03, Y0, Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y0
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x10, DX
+	JMP          tanhF32AVX2_loop1
 
 tanhF32AVX2_next1:
 	VZEROUPPER
@@ -4549,211 +4349,176 @@ TEXT ·sigmoidF32AVX512(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 
 sigmoidF32AVX512_loop4:
-	CMPQ        DX, $0x40
-	JL          sigmoidF32AVX512_next4
-	VMOVUPS     (CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMINPS      vmathconst<>+9152(SB), Z1, Z1
-	VPXORD      vmathconst<>+8256(SB), Z1, Z1
-	VMULPS      vmathconst<>+9216(SB), Z1, Z12
-	VRNDSCALEPS $0x00, Z12, Z12
-	VMULPS      vmathconst<>+9280(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      vmathconst<>+9344(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      Z1, Z1, Z13
-	VMOVUPS     vmathconst<>+9408(SB), Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9472(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9536(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9600(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9664(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+8448(SB), Z14, Z14
-	VMULPS      Z13, Z14, Z13
-	VADDPS      Z1, Z13, Z1
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VCVTPS2DQ   Z12, Z12
-	VPADDD      vmathconst<>+9728(SB), Z12, Z12
-	VPSLLD      $0x17, Z12, Z12
-	VMULPS      Z12, Z1, Z1
-	VMULPS      vmathconst<>+9792(SB), Z1, Z1
-	VMOVUPS     vmathconst<>+8384(SB), Z12
-	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
-	VBLENDMPS   Z12, Z1, K1, Z2
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VDIVPS      Z1, Z2, Z1
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z1, K1, Z3
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     64(CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMINPS      vmathconst<>+9152(SB), Z1, Z1
-	VPXORD      vmathconst<>+8256(SB), Z1, Z1
-	VMULPS      vmathconst<>+9216(SB), Z1, Z12
-	VRNDSCALEPS $0x00, Z12, Z12
-	VMULPS      vmathconst<>+9280(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      vmathconst<>+9344(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      Z1, Z1, Z13
-	VMOVUPS     vmathconst<>+9408(SB), Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9472(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9536(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9600(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9664(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+8448(SB), Z14, Z14
-	VMULPS      Z13, Z14, Z13
-	VADDPS      Z1, Z13, Z1
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VCVTPS2DQ   Z12, Z12
-	VPADDD      vmathconst<>+9728(SB), Z12, Z12
-	VPSLLD      $0x17, Z12, Z12
-	VMULPS      Z12, Z1, Z1
-	VMULPS      vmathconst<>+9792(SB), Z1, Z1
-	VMOVUPS     vmathconst<>+8384(SB), Z12
-	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
-	VBLENDMPS   Z12, Z1, K1, Z4
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VDIVPS      Z1, Z4, Z1
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z1, K1, Z5
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     128(CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMINPS      vmathconst<>+9152(SB), Z1, Z1
-	VPXORD      vmathconst<>+8256(SB), Z1, Z1
-	VMULPS      vmathconst<>+9216(SB), Z1, Z12
-	VRNDSCALEPS $0x00, Z12, Z12
-	VMULPS      vmathconst<>+9280(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      vmathconst<>+9344(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      Z1, Z1, Z13
-	VMOVUPS     vmathconst<>+9408(SB), Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9472(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9536(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9600(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9664(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+8448(SB), Z14, Z14
-	VMULPS      Z13, Z14, Z13
-	VADDPS      Z1, Z13, Z1
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VCVTPS2DQ   Z12, Z12
-	VPADDD      vmathconst<>+9728(SB), Z12, Z12
-	VPSLLD      $0x17, Z12, Z12
-	VMULPS      Z12, Z1, Z1
-	VMULPS      vmathconst<>+9792(SB), Z1, Z1
-	VMOVUPS     vmathconst<>+8384(SB), Z12
-	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
-	VBLENDMPS   Z12, Z1, K1, Z6
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VDIVPS      Z1, Z6, Z1
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z1, K1, Z7
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     192(CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMINPS      vmathconst<>+9152(SB), Z1, Z1
-	VPXORD      vmathconst<>+8256(SB), Z1, Z1
-	VMULPS      vmathconst<>+9216(SB), Z1, Z12
-	VRNDSCALEPS $0x00, Z12, Z12
-	VMULPS      vmathconst<>+9280(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      vmathconst<>+9344(SB), Z12, Z13
-	VSUBPS      Z13, Z1, Z1
-	VMULPS      Z1, Z1, Z13
-	VMOVUPS     vmathconst<>+9408(SB), Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9472(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9536(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9600(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+9664(SB), Z14, Z14
-	VMULPS      Z1, Z14, Z14
-	VADDPS      vmathconst<>+8448(SB), Z14, Z14
-	VMULPS      Z13, Z14, Z13
-	VADDPS      Z1, Z13, Z1
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VCVTPS2DQ   Z12, Z12
-	VPADDD      vmathconst<>+9728(SB), Z12, Z12
-	VPSLLD      $0x17, Z12, Z12
-	VMULPS      Z12, Z1, Z1
-	VMULPS      vmathconst<>+9792(SB), Z1, Z1
-	VMOVUPS     vmathconst<>+8384(SB), Z12
-	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
-	VBLENDMPS   Z12, Z1, K1, Z8
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VDIVPS      Z1, Z8, Z1
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z1, K1, Z9
-	VMOVUPS     Z9, 192(AX)
-	ADDQ        $0x00000100, CX
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x40, DX
-	JMP         sigmoidF32AVX512_loop4
+	CMPQ         DX, $0x40
+	JL           sigmoidF32AVX512_next4
+	VMOVUPS      (CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMINPS       vmathconst<>+9152(SB), Z1, Z1
+	VPXORD       vmathconst<>+8256(SB), Z1, Z1
+	VMULPS       vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VMULPS       vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS       Z13, Z1, Z1
+	VFNMADD231PS vmathconst<>+9344(SB), Z12, Z1
+	VMULPS       Z1, Z1, Z13
+	VMOVUPS      vmathconst<>+9408(SB), Z14
+	VFMADD213PS  vmathconst<>+9472(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9536(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9600(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9664(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+8448(SB), Z1, Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD       $0x17, Z12, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS      vmathconst<>+8384(SB), Z12
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS    Z12, Z1, K1, Z2
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS       Z1, Z2, Z1
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z1, K1, Z3
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      64(CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMINPS       vmathconst<>+9152(SB), Z1, Z1
+	VPXORD       vmathconst<>+8256(SB), Z1, Z1
+	VMULPS       vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VMULPS       vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS       Z13, Z1, Z1
+	VFNMADD231PS vmathconst<>+9344(SB), Z12, Z1
+	VMULPS       Z1, Z1, Z13
+	VMOVUPS      vmathconst<>+9408(SB), Z14
+	VFMADD213PS  vmathconst<>+9472(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9536(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9600(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9664(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+8448(SB), Z1, Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD       $0x17, Z12, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS      vmathconst<>+8384(SB), Z12
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS    Z12, Z1, K1, Z4
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS       Z1, Z4, Z1
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z1, K1, Z5
+	VMOVUPS      Z5, 64(AX)
+	VMOVUPS      128(CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMINPS       vmathconst<>+9152(SB), Z1, Z1
+	VPXORD       vmathconst<>+8256(SB), Z1, Z1
+	VMULPS       vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VMULPS       vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS       Z13, Z1, Z1
+	VFNMADD231PS vmathconst<>+9344(SB), Z12, Z1
+	VMULPS       Z1, Z1, Z13
+	VMOVUPS      vmathconst<>+9408(SB), Z14
+	VFMADD213PS  vmathconst<>+9472(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9536(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9600(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9664(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+8448(SB), Z1, Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD       $0x17, Z12, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS      vmathconst<>+8384(SB), Z12
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS    Z12, Z1, K1, Z6
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS       Z1, Z6, Z1
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z1, K1, Z7
+	VMOVUPS      Z7, 128(AX)
+	VMOVUPS      192(CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMINPS       vmathconst<>+9152(SB), Z1, Z1
+	VPXORD       vmathconst<>+8256(SB), Z1, Z1
+	VMULPS       vmathconst<>+9216(SB), Z1, Z12
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VMULPS       vmathconst<>+9280(SB), Z12, Z13
+	VSUBPS       Z13, Z1, Z1
+	VFNMADD231PS vmathconst<>+9344(SB), Z12, Z1
+	VMULPS       Z1, Z1, Z13
+	VMOVUPS      vmathconst<>+9408(SB), Z14
+	VFMADD213PS  vmathconst<>+9472(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9536(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9600(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+9664(SB), Z1, Z14
+	VFMADD213PS  vmathconst<>+8448(SB), Z1, Z14
+	VFMADD231PS  Z13, Z14, Z1
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       vmathconst<>+9728(SB), Z12, Z12
+	VPSLLD       $0x17, Z12, Z12
+	VMULPS       Z12, Z1, Z1
+	VMULPS       vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS      vmathconst<>+8384(SB), Z12
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS    Z12, Z1, K1, Z8
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS       Z1, Z8, Z1
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z1, K1, Z9
+	VMOVUPS      Z9, 192(AX)
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x40, DX
+	JMP          sigmoidF32AVX512_loop4
 
 sigmoidF32AVX512_next4:
 sigmoidF32AVX512_loop1:
-	CMPQ        DX, $0x10
-	JL          sigmoidF32AVX512_next1
-	VMOVUPS     (CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMINPS      vmathconst<>+9152(SB), Z1, Z1
-	VPXORD      vmathconst<>+8256(SB), Z1, Z1
-	VMULPS      vmathconst<>+9216(SB), Z1, Z2
-	VRNDSCALEPS $0x00, Z2, Z2
-	VMULPS      vmathconst<>+9280(SB), Z2, Z3
-	VSUBPS      Z3, Z1, Z1
-	VMULPS      vmathconst<>+9344(SB), Z2, Z3
-	VSUBPS      Z3, Z1, Z1
-	VMULPS      Z1, Z1, Z3
-	VMOVUPS     vmathconst<>+9408(SB), Z4
-	VMULPS      Z1, Z4, Z4
-	VADDPS      vmathconst<>+9472(SB), Z4, Z4
-	VMULPS      Z1, Z4, Z4
-	VADDPS      vmathconst<>+9536(SB), Z4, Z4
-	VMULPS      Z1, Z4, Z4
-	VADDPS      vmathconst<>+9600(SB), Z4, Z4
-	VMULPS      Z1, Z4, Z4
-	VADDPS      vmathconst<>+9664(SB), Z4, Z4
-	VMULPS      Z1, Z4, Z4
-	VADDPS      vmathconst<>+8448(SB), Z4, Z4
-	VMULPS      Z3, Z4, Z3
-	VADDPS      Z1, Z3, Z1
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VCVTPS2DQ   Z2, Z2
-	VPADDD      vmathconst<>+9728(SB), Z2, Z2
-	VPSLLD      $0x17, Z2, Z2
-	VMULPS      Z2, Z1, Z1
-	VMULPS      vmathconst<>+9792(SB), Z1, Z1
-	VMOVUPS     vmathconst<>+8384(SB), Z2
-	VCMPPS      $0x1d, vmathconst<>+8576(SB), Z0, K1
-	VBLENDMPS   Z2, Z1, K1, Z10
-	VADDPS      vmathconst<>+8384(SB), Z1, Z1
-	VDIVPS      Z1, Z10, Z1
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z1, K1, Z11
-	VMOVUPS     Z11, (AX)
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x10, DX
-	JMP         sigmoidF32AVX512_loop1
+	CMPQ         DX, $0x10
+	JL           sigmoidF32AVX512_next1
+	VMOVUPS      (CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMINPS       vmathconst<>+9152(SB), Z1, Z1
+	VPXORD       vmathconst<>+8256(SB), Z1, Z1
+	VMULPS       vmathconst<>+9216(SB), Z1, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VMULPS       vmathconst<>+9280(SB), Z2, Z3
+	VSUBPS       Z3, Z1, Z1
+	VFNMADD231PS vmathconst<>+9344(SB), Z2, Z1
+	VMULPS       Z1, Z1, Z3
+	VMOVUPS      vmathconst<>+9408(SB), Z4
+	VFMADD213PS  vmathconst<>+9472(SB), Z1, Z4
+	VFMADD213PS  vmathconst<>+9536(SB), Z1, Z4
+	VFMADD213PS  vmathconst<>+9600(SB), Z1, Z4
+	VFMADD213PS  vmathconst<>+9664(SB), Z1, Z4
+	VFMADD213PS  vmathconst<>+8448(SB), Z1, Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       vmathconst<>+9728(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z1, Z1
+	VMULPS       vmathconst<>+9792(SB), Z1, Z1
+	VMOVUPS      vmathconst<>+8384(SB), Z2
+	VCMPPS       $0x1d, vmathconst<>+8576(SB), Z0, K1
+	VBLENDMPS    Z2, Z1, K1, Z10
+	VADDPS       vmathconst<>+8384(SB), Z1, Z1
+	VDIVPS       Z1, Z10, Z1
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z1, K1, Z11
+	VMOVUPS      Z11, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x10, DX
+	JMP          sigmoidF32AVX512_loop1
 
 sigmoidF32AVX512_next1:
 	VZEROUPPER
@@ -4767,301 +4532,236 @@ TEXT ·tanhF32AVX512(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), DX
 
 tanhF32AVX512_loop4:
-	CMPQ        DX, $0x40
-	JL          tanhF32AVX512_next4
-	VMOVUPS     (CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMULPS      Z0, Z0, Z2
-	VMOVUPS     vmathconst<>+9856(SB), Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9920(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9984(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10048(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10112(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z2
-	VADDPS      vmathconst<>+8576(SB), Z2, Z2
-	VMULPS      Z0, Z2, Z2
-	VADDPS      Z0, Z2, Z2
-	VADDPS      Z1, Z1, Z3
-	VMINPS      vmathconst<>+9152(SB), Z3, Z3
-	VPXORD      vmathconst<>+8256(SB), Z3, Z3
-	VMULPS      vmathconst<>+9216(SB), Z3, Z14
-	VRNDSCALEPS $0x00, Z14, Z14
-	VMULPS      vmathconst<>+9280(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      vmathconst<>+9344(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      Z3, Z3, Z15
-	VMOVUPS     vmathconst<>+9408(SB), Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9472(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9536(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9600(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9664(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+8448(SB), Z16, Z16
-	VMULPS      Z15, Z16, Z15
-	VADDPS      Z3, Z15, Z3
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VCVTPS2DQ   Z14, Z14
-	VPADDD      vmathconst<>+9728(SB), Z14, Z14
-	VPSLLD      $0x17, Z14, Z14
-	VMULPS      Z14, Z3, Z3
-	VMULPS      vmathconst<>+9792(SB), Z3, Z3
-	VMOVUPS     vmathconst<>+8384(SB), Z14
-	VSUBPS      Z3, Z14, Z14
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VDIVPS      Z3, Z14, Z3
-	VPANDD      vmathconst<>+8256(SB), Z0, Z14
-	VPORD       Z14, Z3, Z3
-	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
-	VBLENDMPS   Z2, Z3, K1, Z4
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z4, K1, Z5
-	VMOVUPS     Z5, (AX)
-	VMOVUPS     64(CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMULPS      Z0, Z0, Z2
-	VMOVUPS     vmathconst<>+9856(SB), Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9920(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9984(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10048(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10112(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z2
-	VADDPS      vmathconst<>+8576(SB), Z2, Z2
-	VMULPS      Z0, Z2, Z2
-	VADDPS      Z0, Z2, Z2
-	VADDPS      Z1, Z1, Z3
-	VMINPS      vmathconst<>+9152(SB), Z3, Z3
-	VPXORD      vmathconst<>+8256(SB), Z3, Z3
-	VMULPS      vmathconst<>+9216(SB), Z3, Z14
-	VRNDSCALEPS $0x00, Z14, Z14
-	VMULPS      vmathconst<>+9280(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      vmathconst<>+9344(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      Z3, Z3, Z15
-	VMOVUPS     vmathconst<>+9408(SB), Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9472(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9536(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9600(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9664(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+8448(SB), Z16, Z16
-	VMULPS      Z15, Z16, Z15
-	VADDPS      Z3, Z15, Z3
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VCVTPS2DQ   Z14, Z14
-	VPADDD      vmathconst<>+9728(SB), Z14, Z14
-	VPSLLD      $0x17, Z14, Z14
-	VMULPS      Z14, Z3, Z3
-	VMULPS      vmathconst<>+9792(SB), Z3, Z3
-	VMOVUPS     vmathconst<>+8384(SB), Z14
-	VSUBPS      Z3, Z14, Z14
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VDIVPS      Z3, Z14, Z3
-	VPANDD      vmathconst<>+8256(SB), Z0, Z14
-	VPORD       Z14, Z3, Z3
-	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
-	VBLENDMPS   Z2, Z3, K1, Z6
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z6, K1, Z7
-	VMOVUPS     Z7, 64(AX)
-	VMOVUPS     128(CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMULPS      Z0, Z0, Z2
-	VMOVUPS     vmathconst<>+9856(SB), Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9920(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9984(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10048(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10112(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z2
-	VADDPS      vmathconst<>+8576(SB), Z2, Z2
-	VMULPS      Z0, Z2, Z2
-	VADDPS      Z0, Z2, Z2
-	VADDPS      Z1, Z1, Z3
-	VMINPS      vmathconst<>+9152(SB), Z3, Z3
-	VPXORD      vmathconst<>+8256(SB), Z3, Z3
-	VMULPS      vmathconst<>+9216(SB), Z3, Z14
-	VRNDSCALEPS $0x00, Z14, Z14
-	VMULPS      vmathconst<>+9280(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      vmathconst<>+9344(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      Z3, Z3, Z15
-	VMOVUPS     vmathconst<>+9408(SB), Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9472(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9536(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9600(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9664(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+8448(SB), Z16, Z16
-	VMULPS      Z15, Z16, Z15
-	VADDPS      Z3, Z15, Z3
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VCVTPS2DQ   Z14, Z14
-	VPADDD      vmathconst<>+9728(SB), Z14, Z14
-	VPSLLD      $0x17, Z14, Z14
-	VMULPS      Z14, Z3, Z3
-	VMULPS      vmathconst<>+9792(SB), Z3, Z3
-	VMOVUPS     vmathconst<>+8384(SB), Z14
-	VSUBPS      Z3, Z14, Z14
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VDIVPS      Z3, Z14, Z3
-	VPANDD      vmathconst<>+8256(SB), Z0, Z14
-	VPORD       Z14, Z3, Z3
-	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
-	VBLENDMPS   Z2, Z3, K1, Z8
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z8, K1, Z9
-	VMOVUPS     Z9, 128(AX)
-	VMOVUPS     192(CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMULPS      Z0, Z0, Z2
-	VMOVUPS     vmathconst<>+9856(SB), Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9920(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9984(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10048(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10112(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z2
-	VADDPS      vmathconst<>+8576(SB), Z2, Z2
-	VMULPS      Z0, Z2, Z2
-	VADDPS      Z0, Z2, Z2
-	VADDPS      Z1, Z1, Z3
-	VMINPS      vmathconst<>+9152(SB), Z3, Z3
-	VPXORD      vmathconst<>+8256(SB), Z3, Z3
-	VMULPS      vmathconst<>+9216(SB), Z3, Z14
-	VRNDSCALEPS $0x00, Z14, Z14
-	VMULPS      vmathconst<>+9280(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      vmathconst<>+9344(SB), Z14, Z15
-	VSUBPS      Z15, Z3, Z3
-	VMULPS      Z3, Z3, Z15
-	VMOVUPS     vmathconst<>+9408(SB), Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9472(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9536(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9600(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+9664(SB), Z16, Z16
-	VMULPS      Z3, Z16, Z16
-	VADDPS      vmathconst<>+8448(SB), Z16, Z16
-	VMULPS      Z15, Z16, Z15
-	VADDPS      Z3, Z15, Z3
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VCVTPS2DQ   Z14, Z14
-	VPADDD      vmathconst<>+9728(SB), Z14, Z14
-	VPSLLD      $0x17, Z14, Z14
-	VMULPS      Z14, Z3, Z3
-	VMULPS      vmathconst<>+9792(SB), Z3, Z3
-	VMOVUPS     vmathconst<>+8384(SB), Z14
-	VSUBPS      Z3, Z14, Z14
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VDIVPS      Z3, Z14, Z3
-	VPANDD      vmathconst<>+8256(SB), Z0, Z14
-	VPORD       Z14, Z3, Z3
-	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
-	VBLENDMPS   Z2, Z3, K1, Z10
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z10, K1, Z11
-	VMOVUPS     Z11, 192(AX)
-	ADDQ        $0x00000100, CX
-	ADDQ        $0x00000100, AX
-	SUBQ        $0x40, DX
-	JMP         tanhF32AVX512_loop4
+	CMPQ         DX, $0x40
+	JL           tanhF32AVX512_next4
+	VMOVUPS      (CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      vmathconst<>+9856(SB), Z3
+	VFMADD213PS  vmathconst<>+9920(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+9984(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10048(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10112(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+8576(SB), Z2, Z3
+	VFMADD213PS  Z0, Z0, Z3
+	VADDPS       Z1, Z1, Z2
+	VMINPS       vmathconst<>+9152(SB), Z2, Z2
+	VPXORD       vmathconst<>+8256(SB), Z2, Z2
+	VMULPS       vmathconst<>+9216(SB), Z2, Z14
+	VRNDSCALEPS  $0x00, Z14, Z14
+	VMULPS       vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS       Z15, Z2, Z2
+	VFNMADD231PS vmathconst<>+9344(SB), Z14, Z2
+	VMULPS       Z2, Z2, Z15
+	VMOVUPS      vmathconst<>+9408(SB), Z16
+	VFMADD213PS  vmathconst<>+9472(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9536(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9600(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9664(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+8448(SB), Z2, Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z14, Z2, Z2
+	VMULPS       vmathconst<>+9792(SB), Z2, Z2
+	VMOVUPS      vmathconst<>+8384(SB), Z14
+	VSUBPS       Z2, Z14, Z14
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VDIVPS       Z2, Z14, Z2
+	VPANDD       vmathconst<>+8256(SB), Z0, Z14
+	VPORD        Z14, Z2, Z2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS    Z3, Z2, K1, Z4
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z4, K1, Z5
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      64(CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      vmathconst<>+9856(SB), Z3
+	VFMADD213PS  vmathconst<>+9920(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+9984(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10048(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10112(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+8576(SB), Z2, Z3
+	VFMADD213PS  Z0, Z0, Z3
+	VADDPS       Z1, Z1, Z2
+	VMINPS       vmathconst<>+9152(SB), Z2, Z2
+	VPXORD       vmathconst<>+8256(SB), Z2, Z2
+	VMULPS       vmathconst<>+9216(SB), Z2, Z14
+	VRNDSCALEPS  $0x00, Z14, Z14
+	VMULPS       vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS       Z15, Z2, Z2
+	VFNMADD231PS vmathconst<>+9344(SB), Z14, Z2
+	VMULPS       Z2, Z2, Z15
+	VMOVUPS      vmathconst<>+9408(SB), Z16
+	VFMADD213PS  vmathconst<>+9472(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9536(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9600(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9664(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+8448(SB), Z2, Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z14, Z2, Z2
+	VMULPS       vmathconst<>+9792(SB), Z2, Z2
+	VMOVUPS      vmathconst<>+8384(SB), Z14
+	VSUBPS       Z2, Z14, Z14
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VDIVPS       Z2, Z14, Z2
+	VPANDD       vmathconst<>+8256(SB), Z0, Z14
+	VPORD        Z14, Z2, Z2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS    Z3, Z2, K1, Z6
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z6, K1, Z7
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      128(CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      vmathconst<>+9856(SB), Z3
+	VFMADD213PS  vmathconst<>+9920(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+9984(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10048(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10112(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+8576(SB), Z2, Z3
+	VFMADD213PS  Z0, Z0, Z3
+	VADDPS       Z1, Z1, Z2
+	VMINPS       vmathconst<>+9152(SB), Z2, Z2
+	VPXORD       vmathconst<>+8256(SB), Z2, Z2
+	VMULPS       vmathconst<>+9216(SB), Z2, Z14
+	VRNDSCALEPS  $0x00, Z14, Z14
+	VMULPS       vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS       Z15, Z2, Z2
+	VFNMADD231PS vmathconst<>+9344(SB), Z14, Z2
+	VMULPS       Z2, Z2, Z15
+	VMOVUPS      vmathconst<>+9408(SB), Z16
+	VFMADD213PS  vmathconst<>+9472(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9536(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9600(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9664(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+8448(SB), Z2, Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z14, Z2, Z2
+	VMULPS       vmathconst<>+9792(SB), Z2, Z2
+	VMOVUPS      vmathconst<>+8384(SB), Z14
+	VSUBPS       Z2, Z14, Z14
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VDIVPS       Z2, Z14, Z2
+	VPANDD       vmathconst<>+8256(SB), Z0, Z14
+	VPORD        Z14, Z2, Z2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS    Z3, Z2, K1, Z8
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z8, K1, Z9
+	VMOVUPS      Z9, 128(AX)
+	VMOVUPS      192(CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      vmathconst<>+9856(SB), Z3
+	VFMADD213PS  vmathconst<>+9920(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+9984(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10048(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10112(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+8576(SB), Z2, Z3
+	VFMADD213PS  Z0, Z0, Z3
+	VADDPS       Z1, Z1, Z2
+	VMINPS       vmathconst<>+9152(SB), Z2, Z2
+	VPXORD       vmathconst<>+8256(SB), Z2, Z2
+	VMULPS       vmathconst<>+9216(SB), Z2, Z14
+	VRNDSCALEPS  $0x00, Z14, Z14
+	VMULPS       vmathconst<>+9280(SB), Z14, Z15
+	VSUBPS       Z15, Z2, Z2
+	VFNMADD231PS vmathconst<>+9344(SB), Z14, Z2
+	VMULPS       Z2, Z2, Z15
+	VMOVUPS      vmathconst<>+9408(SB), Z16
+	VFMADD213PS  vmathconst<>+9472(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9536(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9600(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+9664(SB), Z2, Z16
+	VFMADD213PS  vmathconst<>+8448(SB), Z2, Z16
+	VFMADD231PS  Z15, Z16, Z2
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       vmathconst<>+9728(SB), Z14, Z14
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z14, Z2, Z2
+	VMULPS       vmathconst<>+9792(SB), Z2, Z2
+	VMOVUPS      vmathconst<>+8384(SB), Z14
+	VSUBPS       Z2, Z14, Z14
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VDIVPS       Z2, Z14, Z2
+	VPANDD       vmathconst<>+8256(SB), Z0, Z14
+	VPORD        Z14, Z2, Z2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS    Z3, Z2, K1, Z10
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z10, K1, Z11
+	VMOVUPS      Z11, 192(AX)
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x40, DX
+	JMP          tanhF32AVX512_loop4
 
 tanhF32AVX512_next4:
 tanhF32AVX512_loop1:
-	CMPQ        DX, $0x10
-	JL          tanhF32AVX512_next1
-	VMOVUPS     (CX), Z0
-	VPANDD      vmathconst<>+8192(SB), Z0, Z1
-	VMULPS      Z0, Z0, Z2
-	VMOVUPS     vmathconst<>+9856(SB), Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9920(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+9984(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10048(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z3
-	VADDPS      vmathconst<>+10112(SB), Z3, Z3
-	VMULPS      Z2, Z3, Z2
-	VADDPS      vmathconst<>+8576(SB), Z2, Z2
-	VMULPS      Z0, Z2, Z2
-	VADDPS      Z0, Z2, Z2
-	VADDPS      Z1, Z1, Z3
-	VMINPS      vmathconst<>+9152(SB), Z3, Z3
-	VPXORD      vmathconst<>+8256(SB), Z3, Z3
-	VMULPS      vmathconst<>+9216(SB), Z3, Z4
-	VRNDSCALEPS $0x00, Z4, Z4
-	VMULPS      vmathconst<>+9280(SB), Z4, Z5
-	VSUBPS      Z5, Z3, Z3
-	VMULPS      vmathconst<>+9344(SB), Z4, Z5
-	VSUBPS      Z5, Z3, Z3
-	VMULPS      Z3, Z3, Z5
-	VMOVUPS     vmathconst<>+9408(SB), Z6
-	VMULPS      Z3, Z6, Z6
-	VADDPS      vmathconst<>+9472(SB), Z6, Z6
-	VMULPS      Z3, Z6, Z6
-	VADDPS      vmathconst<>+9536(SB), Z6, Z6
-	VMULPS      Z3, Z6, Z6
-	VADDPS      vmathconst<>+9600(SB), Z6, Z6
-	VMULPS      Z3, Z6, Z6
-	VADDPS      vmathconst<>+9664(SB), Z6, Z6
-	VMULPS      Z3, Z6, Z6
-	VADDPS      vmathconst<>+8448(SB), Z6, Z6
-	VMULPS      Z5, Z6, Z5
-	VADDPS      Z3, Z5, Z3
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VCVTPS2DQ   Z4, Z4
-	VPADDD      vmathconst<>+9728(SB), Z4, Z4
-	VPSLLD      $0x17, Z4, Z4
-	VMULPS      Z4, Z3, Z3
-	VMULPS      vmathconst<>+9792(SB), Z3, Z3
-	VMOVUPS     vmathconst<>+8384(SB), Z4
-	VSUBPS      Z3, Z4, Z4
-	VADDPS      vmathconst<>+8384(SB), Z3, Z3
-	VDIVPS      Z3, Z4, Z3
-	VPANDD      vmathconst<>+8256(SB), Z0, Z4
-	VPORD       Z4, Z3, Z3
-	VCMPPS      $0x11, vmathconst<>+10176(SB), Z1, K1
-	VBLENDMPS   Z2, Z3, K1, Z12
-	VCMPPS      $0x03, Z0, Z0, K1
-	VBLENDMPS   Z0, Z12, K1, Z13
-	VMOVUPS     Z13, (AX)
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, AX
-	SUBQ        $0x10, DX
-	JMP         tanhF32AVX512_loop1
+	CMPQ         DX, $0x10
+	JL           tanhF32AVX512_next1
+	VMOVUPS      (CX), Z0
+	VPANDD       vmathconst<>+8192(SB), Z0, Z1
+	VMULPS       Z0, Z0, Z2
+	VMOVUPS      vmathconst<>+9856(SB), Z3
+	VFMADD213PS  vmathconst<>+9920(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+9984(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10048(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+10112(SB), Z2, Z3
+	VFMADD213PS  vmathconst<>+8576(SB), Z2, Z3
+	VFMADD213PS  Z0, Z0, Z3
+	VADDPS       Z1, Z1, Z2
+	VMINPS       vmathconst<>+9152(SB), Z2, Z2
+	VPXORD       vmathconst<>+8256(SB), Z2, Z2
+	VMULPS       vmathconst<>+9216(SB), Z2, Z4
+	VRNDSCALEPS  $0x00, Z4, Z4
+	VMULPS       vmathconst<>+9280(SB), Z4, Z5
+	VSUBPS       Z5, Z2, Z2
+	VFNMADD231PS vmathconst<>+9344(SB), Z4, Z2
+	VMULPS       Z2, Z2, Z5
+	VMOVUPS      vmathconst<>+9408(SB), Z6
+	VFMADD213PS  vmathconst<>+9472(SB), Z2, Z6
+	VFMADD213PS  vmathconst<>+9536(SB), Z2, Z6
+	VFMADD213PS  vmathconst<>+9600(SB), Z2, Z6
+	VFMADD213PS  vmathconst<>+9664(SB), Z2, Z6
+	VFMADD213PS  vmathconst<>+8448(SB), Z2, Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       vmathconst<>+9728(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z4, Z2, Z2
+	VMULPS       vmathconst<>+9792(SB), Z2, Z2
+	VMOVUPS      vmathconst<>+8384(SB), Z4
+	VSUBPS       Z2, Z4, Z4
+	VADDPS       vmathconst<>+8384(SB), Z2, Z2
+	VDIVPS       Z2, Z4, Z2
+	VPANDD       vmathconst<>+8256(SB), Z0, Z4
+	VPORD        Z4, Z2, Z2
+	VCMPPS       $0x11, vmathconst<>+10176(SB), Z1, K1
+	VBLENDMPS    Z3, Z2, K1, Z12
+	VCMPPS       $0x03, Z0, Z0, K1
+	VBLENDMPS    Z0, Z12, K1, Z13
+	VMOVUPS      Z13, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x10, DX
+	JMP          tanhF32AVX512_loop1
 
 tanhF32AVX512_next1:
 	VZEROUPPER

@@ -43,6 +43,24 @@ func (o ops32) sub(x, y operand.Op) reg.VecVirtual { d := o.reg(); VSUBPS(y, x, 
 func (o ops32) div(x, y operand.Op) reg.VecVirtual { d := o.reg(); VDIVPS(y, x, d); return d }
 func (o ops32) min(x, y operand.Op) reg.VecVirtual { d := o.reg(); VMINPS(y, x, d); return d }
 
+// The fused forms (fma32: rounded once) update a register the caller no
+// longer needs: fmaTo sets d = y·d + z, fmaAcc d = x·y + d, fnmaAcc
+// d = d − x·y.
+func (o ops32) fmaTo(d reg.VecVirtual, y, z operand.Op) reg.VecVirtual {
+	VFMADD213PS(z, y, d)
+	return d
+}
+
+func (o ops32) fmaAcc(d, x reg.VecVirtual, y operand.Op) reg.VecVirtual {
+	VFMADD231PS(y, x, d)
+	return d
+}
+
+func (o ops32) fnmaAcc(d, x reg.VecVirtual, y operand.Op) reg.VecVirtual {
+	VFNMADD231PS(y, x, d)
+	return d
+}
+
 // logic applies a bitwise operation: the integer form on AVX-512 (the
 // float forms of 512-bit registers need AVX512DQ), the float form on AVX2.
 func (o ops32) logic(evex, vex func(...operand.Op), x, y operand.Op) reg.VecVirtual {
@@ -84,10 +102,10 @@ func (o ops32) expNeg(a reg.VecVirtual) reg.VecVirtual {
 	} else {
 		VROUNDPS(operand.Imm(0), o.mul(y, p.f32c("log2e32")), k)
 	}
-	r := o.sub(y, o.mul(k, p.f32c("exp32Ln2Hi")))
-	r = o.sub(r, o.mul(k, p.f32c("exp32Ln2Lo")))
+	r := o.sub(y, o.mul(k, p.f32c("exp32Ln2Hi"))) // k·ln2Hi is exact
+	r = o.fnmaAcc(r, k, p.f32c("exp32Ln2Lo"))
 	z := o.mul(r, r)
-	e := o.add(o.add(o.mul(o.horner("exp32P", r), z), r), p.f32(1))
+	e := o.add(o.fmaAcc(r, o.horner("exp32P", r), z), p.f32(1)) // p·z + r
 	// 2^(k+64): k + 64 + 127 in the exponent field.
 	bits := o.reg()
 	VCVTPS2DQ(k, bits)
@@ -155,8 +173,8 @@ func (a *isa) tanh32(name string) {
 		signMask := p.f32(math.Float32frombits(0x80000000))
 		abs := o.and(x, p.f32(math.Float32frombits(0x7fffffff)))
 		z := o.mul(x, x)
-		w := o.add(o.mul(o.horner("tanh32P", z), z), p.f32(0))
-		small := o.add(o.mul(w, x), x)
+		w := o.fmaTo(o.horner("tanh32P", z), z, p.f32(0))
+		small := o.fmaTo(w, x, x) // w·x + x
 		e := o.expNeg(o.min(o.add(abs, abs), p.f32c("expNegMax32")))
 		one := p.f32(1)
 		t := o.div(o.sub(o.reg1(one), e), o.add(e, one))
@@ -165,14 +183,14 @@ func (a *isa) tanh32(name string) {
 	})
 }
 
-// horner evaluates table's polynomial (lowest degree first) at x, a
-// product and a sum per step, each rounded.
+// horner evaluates table's polynomial (lowest degree first) at x, an FMA
+// a step.
 func (o ops32) horner(table string, x reg.VecVirtual) reg.VecVirtual {
 	p := o.a.pool
 	n := len(p.consts.arrays[table])
 	q := o.reg1(p.f32Elem(table, n-1))
 	for i := n - 2; i >= 0; i-- {
-		q = o.add(o.mul(q, x), p.f32Elem(table, i))
+		q = o.fmaTo(q, x, p.f32Elem(table, i))
 	}
 	return q
 }
