@@ -2210,3 +2210,31 @@ loop:
 	JNZ     loop
 	VZEROUPPER
 	RET
+
+// func gemmCopyRowsPad128(src *byte, lds int, rows int, dst *byte, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·gemmCopyRowsPad128(SB), NOSPLIT, $0-40
+	MOVQ  src+0(FP), AX
+	MOVQ  lds+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  dst+24(FP), BX
+	MOVQ  n+32(FP), SI
+	SHRQ  $0x02, SI
+	MOVQ  $0x00000001, DI
+	SHLXQ SI, DI, DI
+	DECQ  DI
+	KMOVW DI, K1
+	SHRQ  $0x10, DI
+	KMOVW DI, K2
+
+loop:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
+	VMOVUPS   Z0, (BX)
+	VMOVUPS   Z1, 64(BX)
+	ADDQ      CX, AX
+	ADDQ      $0x00000080, BX
+	DECQ      DX
+	JNZ       loop
+	VZEROUPPER
+	RET

@@ -55,6 +55,9 @@ type gemmKernel[T gemmFloat] struct {
 	// src (row stride lds) to dst back to back: packing op(A) = Aᵀ (op(B)
 	// = B) into slivers.
 	copyA, copyB func(src []T, lds, rows int, dst []T)
+	// copyBPad, where set, is copyB for a partial sliver: w < nr values a
+	// row, the rest of each packed row zero.
+	copyBPad func(src []T, lds, rows int, dst []T, w int)
 	// directParBytes, where set, replaces parMACs for the direct path: the
 	// size of op(B) in bytes from which a split pays. With at most four
 	// rows of A the SIMD kernels' time follows the bytes of B they stream,

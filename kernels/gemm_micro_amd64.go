@@ -68,6 +68,22 @@ func copyRowsAsm[T gemmFloat](width int, f func(src *byte, lds, rows int, dst *b
 	}
 }
 
+// copyRowsPadAsm returns a gemmKernel.copyBPad for 128-byte packed rows
+// (width values) on gemmCopyRowsPad128.
+func copyRowsPadAsm[T gemmFloat](width int) func(src []T, lds, rows int, dst []T, w int) {
+	return func(src []T, lds, rows int, dst []T, w int) {
+		if rows <= 0 {
+			return
+		}
+		if w <= 0 || w > width {
+			panic("kernels: copyBPad width out of range")
+		}
+		_, _ = src[(rows-1)*lds+w-1], dst[rows*width-1]
+		size := int(unsafe.Sizeof(src[0]))
+		gemmCopyRowsPad128((*byte)(unsafe.Pointer(&src[0])), lds*size, rows, (*byte)(unsafe.Pointer(&dst[0])), w*size)
+	}
+}
+
 // Block sizes for the loop order of gemmTask.block: an MR×KC sliver of A
 // in L1, a KC×NC block of B in L2 (256 KiB f32, 512 KiB f64 at 256×256:
 // the L2 is 2 MiB) and an MC×KC panel of A in L3. Chosen with the tuning
@@ -108,8 +124,9 @@ var sgemmKernelAVX512 = gemmKernel[float32]{
 	gemvN: sgemvAVX2.gemvN, gemvT: sgemvAVX2.gemvT,
 	transpose: transposeF32, tblk: 8,
 	copyA: copyRowsAsm[float32](12, gemmCopyRows48), copyB: copyRowsAsm[float32](32, gemmCopyRows128),
-	fn:    wrapMicro(12, 32, sgemmKernel12x32),
-	short: []gemmShort[float32]{wrapShort(4, 12, 32, sgemmKernel4x32), wrapShort(8, 12, 32, sgemmKernel8x32)},
+	copyBPad: copyRowsPadAsm[float32](32),
+	fn:       wrapMicro(12, 32, sgemmKernel12x32),
+	short:    []gemmShort[float32]{wrapShort(4, 12, 32, sgemmKernel4x32), wrapShort(8, 12, 32, sgemmKernel8x32)},
 }
 
 var dgemmKernelAVX512 = gemmKernel[float64]{
@@ -118,8 +135,9 @@ var dgemmKernelAVX512 = gemmKernel[float64]{
 	gemvN: dgemvAVX2.gemvN, gemvT: dgemvAVX2.gemvT,
 	transpose: transposeF64, tblk: 4,
 	copyA: copyRowsAsm[float64](12, gemmCopyRows96), copyB: copyRowsAsm[float64](16, gemmCopyRows128),
-	fn:    wrapMicro(12, 16, dgemmKernel12x16),
-	short: []gemmShort[float64]{wrapShort(4, 12, 16, dgemmKernel4x16), wrapShort(8, 12, 16, dgemmKernel8x16)},
+	copyBPad: copyRowsPadAsm[float64](16),
+	fn:       wrapMicro(12, 16, dgemmKernel12x16),
+	short:    []gemmShort[float64]{wrapShort(4, 12, 16, dgemmKernel4x16), wrapShort(8, 12, 16, dgemmKernel8x16)},
 }
 
 // narrowed returns k one vector wide (nr values), for narrow products:
@@ -129,6 +147,7 @@ func narrowed[T gemmFloat](k *gemmKernel[T], name string, nr int, copyB func(src
 	fn func(kc int, a, b []T, alpha, beta T, c []T, ldc int, s []T, lds int), short []gemmShort[T]) *gemmKernel[T] {
 	n := *k
 	n.name, n.nr, n.copyB, n.fn, n.short, n.narrow = name, nr, copyB, fn, short, nil
+	n.copyBPad = nil // its rows are 128 bytes
 	return &n
 }
 

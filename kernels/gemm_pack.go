@@ -198,6 +198,10 @@ func gemmPackB[T gemmFloat](kern *gemmKernel[T], dst, b []T, ldb int, trans bool
 		d := dst[js*kc : js*kc+kc*nr]
 		if !trans {
 			// op(B)(p, j) = b[p*ldb+j]: each step copies w contiguous values.
+			if w < nr && kern.copyBPad != nil {
+				kern.copyBPad(b[pc*ldb+jc+js:], ldb, kc, d, w)
+				continue
+			}
 			gemmCopyRows(kern.copyB, d, nr, b[pc*ldb+jc+js:], ldb, kc, w)
 			continue
 		}

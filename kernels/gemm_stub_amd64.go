@@ -133,3 +133,9 @@ func gemmCopyRows96(src *byte, lds int, rows int, dst *byte)
 //
 //go:noescape
 func gemmCopyRows128(src *byte, lds int, rows int, dst *byte)
+
+// gemmCopyRowsPad128 copies rows rows of n bytes (n a multiple of 4, at most 128) from src (row stride lds bytes) to
+// 128-byte rows at dst, back to back, zero past n; rows >= 1. AVX-512F.
+//
+//go:noescape
+func gemmCopyRowsPad128(src *byte, lds int, rows int, dst *byte, n int)

@@ -61,10 +61,13 @@ func WinogradFilter(u, w []float32, m, c int) {
 func WinogradSplit(eo, x []float32, h, w, ph, pw, th, tw int) {
 	l, hp := WinogradRow(tw), 2*th+2
 	_ = eo[2*hp*l-1]
-	clear(eo[:2*hp*l])
+	// Only what no input value lands on is cleared (the padding, the
+	// vectors' slack): clearing all of eo first doubled the stores.
 	for r := 0; r < hp; r++ {
 		ih := r - ph
 		if ih < 0 || ih >= h {
+			clear(eo[r*l : r*l+l])
+			clear(eo[hp*l+r*l : hp*l+r*l+l])
 			continue
 		}
 		row := x[ih*w : ih*w+w]
@@ -74,12 +77,16 @@ func WinogradSplit(eo, x []float32, h, w, ph, pw, th, tw int) {
 			if pw > p {
 				k0 = (pw - p + 1) / 2
 			}
+			half := eo[p*hp*l+r*l : p*hp*l+r*l+l]
 			col := 2*k0 + p - pw
 			if col >= w || k0 > tw {
+				clear(half)
 				continue
 			}
 			n := min(tw+1-k0, (w-col+1)/2)
-			dst := eo[p*hp*l+r*l+k0 : p*hp*l+r*l+k0+n]
+			clear(half[:k0])
+			clear(half[k0+n:])
+			dst := half[k0 : k0+n]
 			if !stride2Gather32(dst, row[col:]) {
 				for k := range dst {
 					dst[k] = row[col+2*k]

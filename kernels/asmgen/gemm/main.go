@@ -267,5 +267,6 @@ func main() {
 	for _, w := range []int{48, 64, 96, 128} {
 		copyRows(fmt.Sprintf("gemmCopyRows%d", w), w)
 	}
+	copyRowsPad("gemmCopyRowsPad128")
 	Generate()
 }

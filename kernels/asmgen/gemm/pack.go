@@ -139,3 +139,41 @@ func copyRows(name string, width int) {
 	VZEROUPPER()
 	RET()
 }
+
+// copyRowsPad emits name(src *byte, lds, rows int, dst *byte, n int) for
+// AVX-512: rows rows of n bytes (a multiple of 4, at most 128) from src
+// (row stride lds bytes) to 128-byte rows at dst, each zero past n: the
+// last, partial sliver of a packed B. Masked loads read nothing past n.
+func copyRowsPad(name string) {
+	TEXT(name, NOSPLIT, "func(src *byte, lds, rows int, dst *byte, n int)")
+	Doc(fmt.Sprintf("%s copies rows rows of n bytes (n a multiple of 4, at most 128) from src (row stride lds bytes) to", name),
+		"128-byte rows at dst, back to back, zero past n; rows >= 1. AVX-512F.")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	rows := Load(Param("rows"), GP64())
+	dst := Load(Param("dst"), GP64())
+	n := Load(Param("n"), GP64())
+	// Dword mask of the first n/4 lanes: its low 16 bits cover the first
+	// vector, its high 16 bits the second.
+	SHRQ(U8(2), n)
+	m := GP64()
+	MOVQ(U32(1), m)
+	SHLXQ(n, m, m)
+	DECQ(m)
+	k1, k2 := K1, K2
+	KMOVW(m.As32(), k1)
+	SHRQ(U8(16), m)
+	KMOVW(m.As32(), k2)
+	Label("loop")
+	VMOVUPS_Z(Mem{Base: src}, k1, Z0)
+	VMOVUPS_Z(Mem{Base: src, Disp: 64}, k2, Z1)
+	VMOVUPS(Z0, Mem{Base: dst})
+	VMOVUPS(Z1, Mem{Base: dst, Disp: 64})
+	ADDQ(lds, src)
+	ADDQ(U32(128), dst)
+	DECQ(rows)
+	JNZ(LabelRef("loop"))
+	VZEROUPPER()
+	RET()
+}
