@@ -97,3 +97,23 @@ func copyBlock32AVX512(dst *float32, ldd int, src *float32, lds int, rows int, n
 //
 //go:noescape
 func avgRows32AVX512(out *float32, x *float32, rows int, n int, div float64)
+
+// wino4In16AVX512 is the Winograd F(4×4, 3×3) input transform Bᵀ·d·B of n <= 16 consecutive tiles of
+// one tile row and channel. p is phase 0 (padded columns 4k) of the patch's first padded row at the
+// first tile; the four phases are pl floats apart and rows ld apart, so tile j's column c is phase
+// c mod 4 at j + c/4. Tile j's 36 values go to v[ξ·vs + j], ξ = 6·row + column.
+//
+//go:noescape
+func wino4In16AVX512(v *float32, vs int, p *float32, pl int, ld int, n int)
+
+// wino4Out16AVX512 is the Winograd F(4×4, 3×3) output transform Aᵀ·M·A of n <= 16 consecutive tiles of
+// one tile row and channel: tile j's products at m[ξ·ms + j]; its 4×4 outputs plus bias go to y (row
+// stride ow), w <= 64 columns of each of the first rows <= 4 rows.
+//
+//go:noescape
+func wino4Out16AVX512(y *float32, ow int, rows int, w int, m *float32, ms int, bias float32, n int)
+
+// deint4AVX512 sets dst[q·pl + k] = src[4k + q] for q < 4 and k < 16·blocks (pl in float32s).
+//
+//go:noescape
+func deint4AVX512(dst *float32, pl int, src *float32, blocks int)

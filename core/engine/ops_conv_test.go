@@ -563,17 +563,27 @@ func maxAbs(v []float64) float64 {
 }
 
 // TestWinogradPasses runs a 3×3 layer that Winograd takes over a batch of
-// three in passes of two images (the pass budget lowered for the test):
-// the plan must pick Winograd with two images a pass, and every image's
-// output must match the reference, fused ReLU and residual included.
+// three in passes of two images (the pass budget lowered for the test), by
+// each algorithm: the plan must pick it with two images a pass, and every
+// image's output must match the reference, fused ReLU and residual
+// included.
 func TestWinogradPasses(t *testing.T) {
 	if !kernels.WinogradAvailable() {
 		return // the direct or im2col paths run it; TestConvMatchesReference covers them
 	}
+	for _, f4 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("f4=%v", f4), func(t *testing.T) { testWinogradPasses(t, f4) })
+	}
+}
+
+func testWinogradPasses(t *testing.T, f4 bool) {
 	xs, ws := []int64{3, 20, 18, 18}, []int64{24, 20, 3, 3}
 	perImage := 16 * 4 * (20 + 24) * 81 // transformed inputs and products of one image, bytes
-	defer func(b int) { winoPassBytes = b }(winoPassBytes)
-	winoPassBytes = 2 * perImage
+	if f4 {
+		perImage = 36 * 4 * (20 + 24) * 25
+	}
+	defer func(b int, f bool) { winoPassBytes, winoF4 = b, f }(winoPassBytes, winoF4)
+	winoPassBytes, winoF4 = 2*perImage, f4
 	r := rand.New(rand.NewSource(5))
 	x, w, b := convRand(prod(xs), r), convRand(prod(ws), r), convRand(24, r)
 	res := convRand(3*24*18*18, r)
@@ -604,8 +614,8 @@ func TestWinogradPasses(t *testing.T) {
 		for _, p := range s.plans {
 			for _, st := range p.steps {
 				if e, ok := st.exec.(*convExec); ok && e.wino != nil {
-					if e.wino.perPass != 2 {
-						t.Fatalf("threads %d: %d images a pass, want 2", threads, e.wino.perPass)
+					if e.wino.perPass != 2 || e.wino.f4 != f4 {
+						t.Fatalf("threads %d: %d images a pass, F(4×4, 3×3) %v; want 2, %v", threads, e.wino.perPass, e.wino.f4, f4)
 					}
 					wino++
 				}

@@ -558,6 +558,7 @@ func avgRows() {
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego")
+	wino4Tables()
 	for _, s := range shapes {
 		kernel(s.mr, s.nv)
 	}
@@ -571,5 +572,8 @@ func main() {
 	transpose16()
 	copyBlock()
 	avgRows()
+	wino4In()
+	wino4Out()
+	deint4()
 	Generate()
 }
