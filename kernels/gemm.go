@@ -77,6 +77,12 @@ var gemmForceSplit = false
 // wake-up, so a product of ~15 µs (256×256×50 f32) already gains.
 const gemmHotDiv = 8
 
+// gemmHotDivT is gemmHotDiv for direct products of a transposed B (a
+// layer's weights, as mobilenet's squeeze-and-excite convolutions and its
+// classifier read them): their chunks can be narrow (gemmDirectColsT), so
+// a 0.33 MB product of 13 µs already halves on two threads.
+const gemmHotDivT = 32
+
 // gemmChunksPerThread oversplits large products so that a goroutine that is
 // descheduled or slowed does not hold up the whole product. 4 and 8
 // measured no better on the busy 2-vCPU VM (row chunks share one packing
@@ -186,8 +192,12 @@ func gemmA[T gemmFloat](p *Pool, w *Worker, state func(*Worker) *gemmState[T], k
 		t.packedA = pa
 	}
 	threads := 1
+	hotDiv := gemmHotDiv
+	if t.direct && t.transB {
+		hotDiv = gemmHotDivT
+	}
 	if size, minPar := t.parSize(); p != nil && !w.inPool && !w.busy &&
-		(size >= minPar || size >= minPar/gemmHotDiv && p.Hot() || gemmForceSplit) {
+		(size >= minPar || size >= minPar/hotDiv && p.Hot() || gemmForceSplit) {
 		threads = p.Size()
 	}
 	t.stop = w.Stop // polled inside the blocks, on every goroutine
@@ -225,6 +235,9 @@ func (t *gemmTask[T]) split(threads int) int {
 	if t.direct {
 		// Direct chunks are column ranges of all rows.
 		mr, nr = t.m, gemmDirectCols
+		if t.transB {
+			nr = gemmDirectColsT
+		}
 	}
 	// One chunk per goroutine until each could take several of the
 	// kernel's minimum parallel size; a multiple of threads keeps them even.
@@ -435,6 +448,12 @@ func (t *gemmTask[T]) tile(kc int, as, bs []T, i, j, mrr, nrr int, first bool, t
 // and at least the widest, so that a chunk or tile narrower than a block
 // always has a full block's columns on its left (see gemmKernel.gemvN).
 const gemmDirectCols = 192
+
+// gemmDirectColsT is gemmDirectCols for a transposed B: every gemvT
+// kernel gives a column the same value (a dot product in order), whatever
+// the block it falls in, so the chunks need only be wide enough to pay
+// for themselves.
+const gemmDirectColsT = 32
 
 // gemmDirectTile is the width of the direct path's output tile: four
 // rows of it stay in L1 (12 KiB in f64), and it is a multiple of

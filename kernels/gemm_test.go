@@ -858,3 +858,35 @@ func to32(x []float64) []float32 {
 	}
 	return out
 }
+
+// TestGemmDirectTransBSplitBits checks that direct products of a
+// transposed B (gemvT), which split into narrow column chunks, give the
+// serial product's bits: every column is one dot product whatever chunk
+// and block it falls in.
+func TestGemmDirectTransBSplitBits(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	defer func() { gemmForceSplit = false }()
+	rng := rand.New(rand.NewPCG(11, 12))
+	w := new(Worker)
+	for _, s := range [][3]int{{1, 33, 70}, {1, 144, 576}, {2, 577, 144}, {4, 1000, 129}, {1, 40, 3}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b := make([]float32, m*k), make([]float32, n*k)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		serial, split := make([]float32, m*n), make([]float32, m*n)
+		gemmForceSplit = false
+		Sgemm(nil, w, false, true, m, n, k, 1, a, k, b, k, 0, serial, n)
+		gemmForceSplit = true
+		Sgemm(p, w, false, true, m, n, k, 1, a, k, b, k, 0, split, n)
+		for i := range serial {
+			if math.Float32bits(serial[i]) != math.Float32bits(split[i]) {
+				t.Fatalf("%d×%d×%d: element %d split %v, serial %v", m, n, k, i, split[i], serial[i])
+			}
+		}
+	}
+}

@@ -10,8 +10,9 @@
 //
 //	cd kernels/asmgen/gemm && go run . -out ../../gemm_amd64.s -stubs ../../gemm_stub_amd64.go -pkg kernels
 //
-// conv writes the direct-convolution micro-kernels, kernels/conv_amd64.s
-// and kernels/conv_stub_amd64.go, the same way from asmgen/conv.
+// conv writes the direct-convolution micro-kernels and the Winograd
+// F(4×4, 3×3) transforms, kernels/conv_amd64.s and
+// kernels/conv_stub_amd64.go, the same way from asmgen/conv.
 //
 // TestGemmAsmGenerated and TestConvAsmGenerated (package kernels) fail when
 // the committed files differ from what the generators write; the go command

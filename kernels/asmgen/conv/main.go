@@ -1,6 +1,7 @@
 // Command conv generates kernels/conv_amd64.s and its Go declarations,
 // kernels/conv_stub_amd64.go: the AVX-512 float32 micro-kernels of direct
-// convolution (kernels/convdirect.go).
+// convolution (kernels/convdirect.go), and the Winograd F(4×4, 3×3)
+// transforms (wino4.go, for kernels/winograd4.go).
 //
 // A kernel is the GEMM micro-kernel with B read through a table of offsets
 // instead of from a packed panel: it keeps an MR×NR tile of outputs in
