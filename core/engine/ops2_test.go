@@ -231,3 +231,73 @@ func TestGather(t *testing.T) {
 		graph.Node{Op: "Gather", Inputs: []string{"classes", "I"}, Outputs: []string{"Y"}})
 	wantCode(t, err, errs.InvalidValue)
 }
+
+// TestGatherSlices checks the Gathers read in place (one constant index,
+// only size-1 dimensions before the axis): their values, that the plan
+// made them views at the slice's offset, that an in-place step after one
+// does not write over its neighbours, a slice of a graph input given as an
+// output, and an index out of range still reported when the node runs.
+func TestGatherSlices(t *testing.T) {
+	xv := []float64{-1, 2, -3, 4, 5, -6, 7, -8, 9, 10, -11, 12}
+	idx := func(name string, v float64, shape []int64) tconst {
+		return tconst{name, dtype.Int64, shape, []float64{v}}
+	}
+	consts := []tconst{idx("one", 1, nil), idx("last", -1, nil), idx("two", 2, []int64{1}), idx("three", 3, nil)}
+	axis1 := []graph.Attr{{Name: "axis", Type: graph.AttrInt, Int: 1}}
+	nodes := []graph.Node{
+		{Op: "Relu", Inputs: []string{"X"}, Outputs: []string{"T"}},
+		{Op: "Gather", Name: "a", Inputs: []string{"T", "one"}, Outputs: []string{"A"}},
+		{Op: "Gather", Name: "b", Inputs: []string{"T", "last"}, Outputs: []string{"B"}},
+		{Op: "Neg", Inputs: []string{"A"}, Outputs: []string{"N"}},
+		{Op: "Add", Inputs: []string{"N", "B"}, Outputs: []string{"C"}},
+		{Op: "Gather", Name: "x", Inputs: []string{"X", "one"}, Outputs: []string{"XA"}},
+		{Op: "Gather", Name: "z", Inputs: []string{"Z", "two"}, Outputs: []string{"ZB"}, Attrs: axis1},
+	}
+	ins := []tin{{"X", dtype.Float32, []int64{3, 4}, []int64{3, 4}, xv},
+		{"Z", dtype.Float32, []int64{1, 3, 2}, []int64{1, 3, 2}, []float64{1, 2, 3, 4, 5, 6}}}
+	m := buildModel(t, ins, consts, nodes, []string{"C", "XA", "ZB", "T"}, Options{Threads: 2})
+	s, err := m.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := make([]Tensor, 4)
+	if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
+		t.Fatal(err)
+	}
+	relu := func(v float64) float64 { return math.Max(v, 0) }
+	var wantC []float64
+	for j := 0; j < 4; j++ {
+		wantC = append(wantC, -relu(xv[4+j])+relu(xv[8+j]))
+	}
+	near(t, "C", decode(dtype.Float32, got[0].Data), wantC, 0)
+	near(t, "XA", decode(dtype.Float32, got[1].Data), xv[4:8], 0)
+	near(t, "ZB", decode(dtype.Float32, got[2].Data), []float64{5, 6}, 0)
+	if sh := got[2].Shape(); len(sh) != 3 || sh[0] != 1 || sh[1] != 1 || sh[2] != 2 {
+		t.Fatalf("ZB shape %v, want [1 1 2]", sh)
+	}
+	var wantT []float64
+	for _, v := range xv {
+		wantT = append(wantT, relu(v))
+	}
+	near(t, "T after the slices' consumers ran", decode(dtype.Float32, got[3].Data), wantT, 0)
+	views := map[string]int64{}
+	for _, p := range s.plans {
+		for _, st := range p.steps {
+			if st.node.Op == "Gather" {
+				if st.exec != nil {
+					t.Errorf("Gather %q is copied, not read in place", st.node.Name)
+				}
+				views[st.node.Name] = p.viewOff[st.res[0]]
+			}
+		}
+	}
+	if views["a"] != 16 || views["b"] != 32 || views["x"] != 16 || views["z"] != 16 {
+		t.Fatalf("slice offsets %v, want a 16, b 32, x 16, z 16", views)
+	}
+	// Out of range: copied by the kernel, which reports it.
+	bad := buildModel(t, ins[:1], consts, []graph.Node{{Op: "Gather", Inputs: []string{"X", "three"}, Outputs: []string{"Y"}}},
+		[]string{"Y"}, Options{})
+	_, err = runModel(t, bad, inputsOf(ins[:1]))
+	wantCode(t, err, errs.InvalidValue)
+}

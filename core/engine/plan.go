@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -20,10 +21,13 @@ type plan struct {
 	shapes [][]int64 // by value id
 	bytes  []int64   // by value id
 	alias  []int     // by value id: value whose storage this one shares, or -1
-	offset []int64   // by value id: arena offset of computed, non-alias values; -1 otherwise
-	arena  int64     // planned peak bytes: activations and kernel scratch
-	naive  int64     // sum of all computed buffers, for comparison
-	steps  []step
+	// viewOff is, by value id, the byte offset of an alias in its root's
+	// storage: 0 for a reshape, a slice's start for a Gather read in place.
+	viewOff []int64
+	offset  []int64 // by value id: arena offset of computed, non-alias values; -1 otherwise
+	arena   int64   // planned peak bytes: activations and kernel scratch
+	naive   int64   // sum of all computed buffers, for comparison
+	steps   []step
 }
 
 // step is one live node, or a group of fused nodes, bound.
@@ -63,11 +67,12 @@ func newPlan(m *Model, inShapes [][]int64, sel []int, poolSize int, limit int64)
 	}
 	live := liveNodes(g, outIDs)
 	p := &plan{
-		sel:    sel,
-		shapes: make([][]int64, len(g.Values)),
-		bytes:  make([]int64, len(g.Values)),
-		alias:  make([]int, len(g.Values)),
-		offset: make([]int64, len(g.Values)),
+		sel:     sel,
+		shapes:  make([][]int64, len(g.Values)),
+		bytes:   make([]int64, len(g.Values)),
+		alias:   make([]int, len(g.Values)),
+		viewOff: make([]int64, len(g.Values)),
+		offset:  make([]int64, len(g.Values)),
 	}
 	for i := range p.alias {
 		p.alias[i], p.offset[i] = -1, -1
@@ -212,14 +217,16 @@ func (p *plan) addStep(m *Model, ni int, ins []*graph.ValueInfo, outs []graph.Va
 			return err
 		}
 		bind := !k.View
-		if k.View {
+		off, slice := p.gatherSlice(m, n, ins)
+		if k.View || slice {
 			root := rootOf(p.alias, n.In[0])
-			if p.bytes[n.Out[0]] > p.bytes[root] { // an inference bug must not read past a buffer
-				return errs.New(errs.Internal, "node %s %q: view %q needs %d bytes of %q's %d", n.Op, n.Name,
-					m.g.Values[n.Out[0]].Name, p.bytes[n.Out[0]], m.g.Values[root].Name, p.bytes[root])
+			off += p.viewOff[n.In[0]]
+			if off < 0 || p.bytes[n.Out[0]] > p.bytes[root]-off { // an inference bug must not read past a buffer
+				return errs.New(errs.Internal, "node %s %q: view %q needs %d bytes at %d of %q's %d", n.Op, n.Name,
+					m.g.Values[n.Out[0]].Name, p.bytes[n.Out[0]], off, m.g.Values[root].Name, p.bytes[root])
 			}
-			p.alias[n.Out[0]] = root
-			bind = c != nil && hasOutputsPast0(n)
+			p.alias[n.Out[0]], p.viewOff[n.Out[0]] = root, off
+			bind = k.View && c != nil && hasOutputsPast0(n)
 		}
 		if bind {
 			bc := BindCtx{Node: n, In: ins, Out: outs, Threads: poolSize}
@@ -246,6 +253,45 @@ func hasOutputsPast0(n *graph.CNode) bool {
 		}
 	}
 	return false
+}
+
+// gatherSlice returns the byte offset at which a Gather's output is a
+// contiguous slice of its data, read in place instead of copied (torch's
+// q, k, v = qkv[0], qkv[1], qkv[2] in every attention layer): one
+// constant index, in range, along an axis with only size-1 dimensions
+// before it, over numeric data. slice is false otherwise; an index out of
+// range is then the kernel's to report when the node runs.
+func (p *plan) gatherSlice(m *Model, n *graph.CNode, ins []*graph.ValueInfo) (off int64, slice bool) {
+	if n.Op != "Gather" || len(n.In) != 2 || n.In[1] < 0 || !m.isConst(n.In[1]) || ins[0].DType.IsString() {
+		return 0, false
+	}
+	s := ins[0].Shape
+	axis, ok := graph.NormAxis(n.Attr("axis").Int, len(s))
+	if !ok {
+		return 0, false
+	}
+	for _, d := range s[:axis] {
+		if d != 1 {
+			return 0, false
+		}
+	}
+	b, _ := m.constData(n.In[1])
+	var k int64
+	switch {
+	case ins[1].DType == dtype.Int64 && len(b) == 8:
+		k = int64(binary.LittleEndian.Uint64(b))
+	case ins[1].DType == dtype.Int32 && len(b) == 4:
+		k = int64(int32(binary.LittleEndian.Uint32(b)))
+	default:
+		return 0, false // not a single index
+	}
+	if k < 0 {
+		k += s[axis]
+	}
+	if k < 0 || k >= s[axis] {
+		return 0, false
+	}
+	return k * int64(numel(s[axis+1:])) * int64(ins[0].DType.Size()), true
 }
 
 func rootOf(alias []int, id int) int {

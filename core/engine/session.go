@@ -601,7 +601,7 @@ func (s *Session) execute(p *plan, inputs []Tensor) error {
 	}
 	for id, a := range p.alias {
 		if a >= 0 {
-			s.bufs[id] = be.Slice(s.bufs[rootOf(p.alias, id)], 0, p.bytes[id])
+			s.bufs[id] = be.Slice(s.bufs[rootOf(p.alias, id)], p.viewOff[id], p.bytes[id])
 		}
 	}
 	x := &s.ctx
