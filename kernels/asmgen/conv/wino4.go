@@ -222,24 +222,16 @@ func wino4Out() {
 			ADDQ(ow, y)
 		}
 		c0, c1, c2r, c3 := zmm[10+4*i], zmm[11+4*i], zmm[12+4*i], zmm[13+4*i]
-		// A = c0,c2 interleaved; B = c1,c3: A_lo, A_hi, B_lo, B_hi.
-		VMOVAPS(c0, Z0)
-		VPERMT2PS(c2r, lo, Z0)
-		VMOVAPS(c0, Z1)
-		VPERMT2PS(c2r, hi, Z1)
-		VMOVAPS(c1, Z2)
-		VPERMT2PS(c3, lo, Z2)
-		VMOVAPS(c1, Z3)
-		VPERMT2PS(c3, hi, Z3)
-		// Tiles 0–3, 4–7 from the low halves, 8–11, 12–15 from the high.
-		VMOVAPS(Z0, Z4)
-		VPERMT2PS(Z2, lo, Z4)
-		VMOVAPS(Z0, Z5)
-		VPERMT2PS(Z2, hi, Z5)
-		VMOVAPS(Z1, Z6)
-		VPERMT2PS(Z3, lo, Z6)
-		VMOVAPS(Z1, Z7)
-		VPERMT2PS(Z3, hi, Z7)
+		// A = c0,c2 interleaved and B = c1,c3, low and high halves; then
+		// tiles 0–3, 4–7 from the low halves, 8–11, 12–15 from the high.
+		permute2(Z0, c0, c2r, lo)
+		permute2(Z1, c0, c2r, hi)
+		permute2(Z2, c1, c3, lo)
+		permute2(Z3, c1, c3, hi)
+		permute2(Z4, Z0, Z2, lo)
+		permute2(Z5, Z0, Z2, hi)
+		permute2(Z6, Z1, Z3, lo)
+		permute2(Z7, Z1, Z3, hi)
 		for q, s := range []VecPhysical{Z4, Z5, Z6, Z7} {
 			VMOVUPS(s, masks[q], Mem{Base: y, Disp: 64 * q})
 		}
@@ -274,22 +266,14 @@ func deint4() {
 	VMOVUPS(Mem{Base: src, Disp: 128}, Z2)
 	VMOVUPS(Mem{Base: src, Disp: 192}, Z3)
 	// Even and odd of each pair of vectors, then of those.
-	VMOVAPS(Z0, Z4)
-	VPERMT2PS(Z1, even, Z4) // src[0, 2, …, 30]
-	VMOVAPS(Z0, Z5)
-	VPERMT2PS(Z1, odd, Z5) // src[1, 3, …, 31]
-	VMOVAPS(Z2, Z6)
-	VPERMT2PS(Z3, even, Z6) // src[32, 34, …]
-	VMOVAPS(Z2, Z7)
-	VPERMT2PS(Z3, odd, Z7)
-	VMOVAPS(Z4, Z8)
-	VPERMT2PS(Z6, even, Z8) // phase 0
-	VMOVAPS(Z4, Z9)
-	VPERMT2PS(Z6, odd, Z9) // phase 2
-	VMOVAPS(Z5, Z10)
-	VPERMT2PS(Z7, even, Z10) // phase 1
-	VMOVAPS(Z5, Z11)
-	VPERMT2PS(Z7, odd, Z11) // phase 3
+	permute2(Z4, Z0, Z1, even) // src[0, 2, …, 30]
+	permute2(Z5, Z0, Z1, odd)  // src[1, 3, …, 31]
+	permute2(Z6, Z2, Z3, even) // src[32, 34, …]
+	permute2(Z7, Z2, Z3, odd)
+	permute2(Z8, Z4, Z6, even)  // phase 0
+	permute2(Z9, Z4, Z6, odd)   // phase 2
+	permute2(Z10, Z5, Z7, even) // phase 1
+	permute2(Z11, Z5, Z7, odd)  // phase 3
 	VMOVUPS(Z8, Mem{Base: dst})
 	VMOVUPS(Z10, Mem{Base: dst, Index: pl, Scale: 1})
 	VMOVUPS(Z9, Mem{Base: dst, Index: pl, Scale: 2})
@@ -301,6 +285,13 @@ func deint4() {
 	Label("d4done")
 	VZEROUPPER()
 	RET()
+}
+
+// permute2 sets dst to the elements of the 32-element table a ‖ b that idx
+// selects.
+func permute2(dst, a, b, idx VecPhysical) {
+	VMOVAPS(a, dst)
+	VPERMT2PS(b, idx, dst)
 }
 
 // The permutation tables: wino4Lo/Hi interleave two vectors' low (high)
