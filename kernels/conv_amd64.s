@@ -3779,3 +3779,2887 @@ d4loop:
 d4done:
 	VZEROUPPER
 	RET
+
+// func sconvDWRows3x1(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·sconvDWRows3x1(SB), NOSPLIT, $0-104
+	MOVQ  x+0(FP), AX
+	MOVQ  y+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  bias+24(FP), BX
+	MOVQ  c+32(FP), SI
+	MOVQ  masks+88(FP), DI
+	TESTQ SI, SI
+	JZ    dwr3x1end
+
+dwr3x1chan:
+	XORQ R8, R8
+
+dwr3x1block:
+	VBROADCASTSS     (BX), Z0
+	VBROADCASTSS     (BX), Z1
+	VBROADCASTSS     (BX), Z2
+	VBROADCASTSS     (BX), Z3
+	VBROADCASTSS     (BX), Z4
+	VBROADCASTSS     (BX), Z5
+	VBROADCASTSS     (BX), Z6
+	VBROADCASTSS     (BX), Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST (DX), Z8, Z0
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 4(DX), Z8, Z0
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 8(DX), Z8, Z0
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x01, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 12(DX), Z8, Z0
+	VFMADD231PS.BCST (DX), Z8, Z1
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 16(DX), Z8, Z0
+	VFMADD231PS.BCST 4(DX), Z8, Z1
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 20(DX), Z8, Z0
+	VFMADD231PS.BCST 8(DX), Z8, Z1
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x02, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z0
+	VFMADD231PS.BCST 12(DX), Z8, Z1
+	VFMADD231PS.BCST (DX), Z8, Z2
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z0
+	VFMADD231PS.BCST 16(DX), Z8, Z1
+	VFMADD231PS.BCST 4(DX), Z8, Z2
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z0
+	VFMADD231PS.BCST 20(DX), Z8, Z1
+	VFMADD231PS.BCST 8(DX), Z8, Z2
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x03, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z1
+	VFMADD231PS.BCST 12(DX), Z8, Z2
+	VFMADD231PS.BCST (DX), Z8, Z3
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z1
+	VFMADD231PS.BCST 16(DX), Z8, Z2
+	VFMADD231PS.BCST 4(DX), Z8, Z3
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z1
+	VFMADD231PS.BCST 20(DX), Z8, Z2
+	VFMADD231PS.BCST 8(DX), Z8, Z3
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x04, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z2
+	VFMADD231PS.BCST 12(DX), Z8, Z3
+	VFMADD231PS.BCST (DX), Z8, Z4
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z2
+	VFMADD231PS.BCST 16(DX), Z8, Z3
+	VFMADD231PS.BCST 4(DX), Z8, Z4
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z2
+	VFMADD231PS.BCST 20(DX), Z8, Z3
+	VFMADD231PS.BCST 8(DX), Z8, Z4
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x05, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z3
+	VFMADD231PS.BCST 12(DX), Z8, Z4
+	VFMADD231PS.BCST (DX), Z8, Z5
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z3
+	VFMADD231PS.BCST 16(DX), Z8, Z4
+	VFMADD231PS.BCST 4(DX), Z8, Z5
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z3
+	VFMADD231PS.BCST 20(DX), Z8, Z4
+	VFMADD231PS.BCST 8(DX), Z8, Z5
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x06, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z4
+	VFMADD231PS.BCST 12(DX), Z8, Z5
+	VFMADD231PS.BCST (DX), Z8, Z6
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z4
+	VFMADD231PS.BCST 16(DX), Z8, Z5
+	VFMADD231PS.BCST 4(DX), Z8, Z6
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z4
+	VFMADD231PS.BCST 20(DX), Z8, Z5
+	VFMADD231PS.BCST 8(DX), Z8, Z6
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x07, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z5
+	VFMADD231PS.BCST 12(DX), Z8, Z6
+	VFMADD231PS.BCST (DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z5
+	VFMADD231PS.BCST 16(DX), Z8, Z6
+	VFMADD231PS.BCST 4(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z5
+	VFMADD231PS.BCST 20(DX), Z8, Z6
+	VFMADD231PS.BCST 8(DX), Z8, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x08, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z6
+	VFMADD231PS.BCST 12(DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z6
+	VFMADD231PS.BCST 16(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z6
+	VFMADD231PS.BCST 20(DX), Z8, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x09, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z7
+	MOVQ             act+96(FP), R9
+	CMPQ             R9, $0x01
+	JEQ              dwr3x1relu
+	CMPQ             R9, $0x02
+	JEQ              dwr3x1hswish
+	JMP              dwr3x1done
+
+dwr3x1relu:
+	VPXORD Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VADDPS Z9, Z0, Z0
+	VMAXPS Z1, Z9, Z1
+	VADDPS Z9, Z1, Z1
+	VMAXPS Z2, Z9, Z2
+	VADDPS Z9, Z2, Z2
+	VMAXPS Z3, Z9, Z3
+	VADDPS Z9, Z3, Z3
+	VMAXPS Z4, Z9, Z4
+	VADDPS Z9, Z4, Z4
+	VMAXPS Z5, Z9, Z5
+	VADDPS Z9, Z5, Z5
+	VMAXPS Z6, Z9, Z6
+	VADDPS Z9, Z6, Z6
+	VMAXPS Z7, Z9, Z7
+	VADDPS Z9, Z7, Z7
+	JMP    dwr3x1done
+
+dwr3x1hswish:
+	VPXORD       Z9, Z9, Z9
+	MOVL         $0x40400000, R9
+	VPBROADCASTD R9, Z10
+	MOVL         $0x40c00000, R9
+	VPBROADCASTD R9, Z11
+	VADDPS       Z10, Z0, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z12
+	VDIVPS       Z11, Z12, Z0
+	VADDPS       Z10, Z1, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z12
+	VDIVPS       Z11, Z12, Z1
+	VADDPS       Z10, Z2, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z12
+	VDIVPS       Z11, Z12, Z2
+	VADDPS       Z10, Z3, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z12
+	VDIVPS       Z11, Z12, Z3
+	VADDPS       Z10, Z4, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z12
+	VDIVPS       Z11, Z12, Z4
+	VADDPS       Z10, Z5, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z12
+	VDIVPS       Z11, Z12, Z5
+	VADDPS       Z10, Z6, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z12
+	VDIVPS       Z11, Z12, Z6
+	VADDPS       Z10, Z7, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z12
+	VDIVPS       Z11, Z12, Z7
+
+dwr3x1done:
+	// Store the block's rows that are inside the output.
+	MOVQ    R8, R9
+	IMULQ   ow+64(FP), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVQ    oh+56(FP), R10
+	SUBQ    R8, R10
+	KMOVW   12(DI), K3
+	MOVQ    ow+64(FP), R11
+	VMOVUPS Z0, K3, (R9)
+	CMPQ    R10, $0x01
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z1, K3, (R9)
+	CMPQ    R10, $0x02
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z2, K3, (R9)
+	CMPQ    R10, $0x03
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z3, K3, (R9)
+	CMPQ    R10, $0x04
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z4, K3, (R9)
+	CMPQ    R10, $0x05
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z5, K3, (R9)
+	CMPQ    R10, $0x06
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z6, K3, (R9)
+	CMPQ    R10, $0x07
+	JLE     dwr3x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z7, K3, (R9)
+
+dwr3x1stored:
+	ADDQ $0x08, R8
+	CMPQ R8, oh+56(FP)
+	JL   dwr3x1block
+
+	// Next channel: its plane, its outputs, its weights and bias.
+	MOVQ  h+40(FP), R8
+	IMULQ wd+48(FP), R8
+	LEAQ  (AX)(R8*4), AX
+	MOVQ  oh+56(FP), R8
+	IMULQ ow+64(FP), R8
+	LEAQ  (CX)(R8*4), CX
+	ADDQ  $0x00000024, DX
+	ADDQ  $0x04, BX
+	DECQ  SI
+	JNZ   dwr3x1chan
+
+dwr3x1end:
+	VZEROUPPER
+	RET
+
+// func sconvDWRows3x2(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·sconvDWRows3x2(SB), NOSPLIT, $0-104
+	MOVQ  x+0(FP), AX
+	MOVQ  y+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  bias+24(FP), BX
+	MOVQ  c+32(FP), SI
+	MOVQ  masks+88(FP), DI
+	TESTQ SI, SI
+	JZ    dwr3x2end
+
+dwr3x2chan:
+	XORQ R8, R8
+
+dwr3x2block:
+	VBROADCASTSS     (BX), Z0
+	VBROADCASTSS     (BX), Z1
+	VBROADCASTSS     (BX), Z2
+	VBROADCASTSS     (BX), Z3
+	VBROADCASTSS     (BX), Z4
+	VBROADCASTSS     (BX), Z5
+	VBROADCASTSS     (BX), Z6
+	VBROADCASTSS     (BX), Z7
+	VBROADCASTSS     (BX), Z8
+	VBROADCASTSS     (BX), Z9
+	VBROADCASTSS     (BX), Z10
+	VBROADCASTSS     (BX), Z11
+	VBROADCASTSS     (BX), Z12
+	VBROADCASTSS     (BX), Z13
+	VBROADCASTSS     (BX), Z14
+	VBROADCASTSS     (BX), Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST (DX), Z16, Z0
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST (DX), Z16, Z1
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 4(DX), Z16, Z0
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 4(DX), Z16, Z1
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 8(DX), Z16, Z0
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 8(DX), Z16, Z1
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x01, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 12(DX), Z16, Z0
+	VFMADD231PS.BCST (DX), Z16, Z2
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 12(DX), Z16, Z1
+	VFMADD231PS.BCST (DX), Z16, Z3
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 16(DX), Z16, Z0
+	VFMADD231PS.BCST 4(DX), Z16, Z2
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 16(DX), Z16, Z1
+	VFMADD231PS.BCST 4(DX), Z16, Z3
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 20(DX), Z16, Z0
+	VFMADD231PS.BCST 8(DX), Z16, Z2
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 20(DX), Z16, Z1
+	VFMADD231PS.BCST 8(DX), Z16, Z3
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x02, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z0
+	VFMADD231PS.BCST 12(DX), Z16, Z2
+	VFMADD231PS.BCST (DX), Z16, Z4
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z1
+	VFMADD231PS.BCST 12(DX), Z16, Z3
+	VFMADD231PS.BCST (DX), Z16, Z5
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z0
+	VFMADD231PS.BCST 16(DX), Z16, Z2
+	VFMADD231PS.BCST 4(DX), Z16, Z4
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z1
+	VFMADD231PS.BCST 16(DX), Z16, Z3
+	VFMADD231PS.BCST 4(DX), Z16, Z5
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z0
+	VFMADD231PS.BCST 20(DX), Z16, Z2
+	VFMADD231PS.BCST 8(DX), Z16, Z4
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z1
+	VFMADD231PS.BCST 20(DX), Z16, Z3
+	VFMADD231PS.BCST 8(DX), Z16, Z5
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x03, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z2
+	VFMADD231PS.BCST 12(DX), Z16, Z4
+	VFMADD231PS.BCST (DX), Z16, Z6
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z3
+	VFMADD231PS.BCST 12(DX), Z16, Z5
+	VFMADD231PS.BCST (DX), Z16, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z2
+	VFMADD231PS.BCST 16(DX), Z16, Z4
+	VFMADD231PS.BCST 4(DX), Z16, Z6
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z3
+	VFMADD231PS.BCST 16(DX), Z16, Z5
+	VFMADD231PS.BCST 4(DX), Z16, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z2
+	VFMADD231PS.BCST 20(DX), Z16, Z4
+	VFMADD231PS.BCST 8(DX), Z16, Z6
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z3
+	VFMADD231PS.BCST 20(DX), Z16, Z5
+	VFMADD231PS.BCST 8(DX), Z16, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x04, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z4
+	VFMADD231PS.BCST 12(DX), Z16, Z6
+	VFMADD231PS.BCST (DX), Z16, Z8
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z5
+	VFMADD231PS.BCST 12(DX), Z16, Z7
+	VFMADD231PS.BCST (DX), Z16, Z9
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z4
+	VFMADD231PS.BCST 16(DX), Z16, Z6
+	VFMADD231PS.BCST 4(DX), Z16, Z8
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z5
+	VFMADD231PS.BCST 16(DX), Z16, Z7
+	VFMADD231PS.BCST 4(DX), Z16, Z9
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z4
+	VFMADD231PS.BCST 20(DX), Z16, Z6
+	VFMADD231PS.BCST 8(DX), Z16, Z8
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z5
+	VFMADD231PS.BCST 20(DX), Z16, Z7
+	VFMADD231PS.BCST 8(DX), Z16, Z9
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x05, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z6
+	VFMADD231PS.BCST 12(DX), Z16, Z8
+	VFMADD231PS.BCST (DX), Z16, Z10
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z7
+	VFMADD231PS.BCST 12(DX), Z16, Z9
+	VFMADD231PS.BCST (DX), Z16, Z11
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z6
+	VFMADD231PS.BCST 16(DX), Z16, Z8
+	VFMADD231PS.BCST 4(DX), Z16, Z10
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z7
+	VFMADD231PS.BCST 16(DX), Z16, Z9
+	VFMADD231PS.BCST 4(DX), Z16, Z11
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z6
+	VFMADD231PS.BCST 20(DX), Z16, Z8
+	VFMADD231PS.BCST 8(DX), Z16, Z10
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z7
+	VFMADD231PS.BCST 20(DX), Z16, Z9
+	VFMADD231PS.BCST 8(DX), Z16, Z11
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x06, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z8
+	VFMADD231PS.BCST 12(DX), Z16, Z10
+	VFMADD231PS.BCST (DX), Z16, Z12
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z9
+	VFMADD231PS.BCST 12(DX), Z16, Z11
+	VFMADD231PS.BCST (DX), Z16, Z13
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z8
+	VFMADD231PS.BCST 16(DX), Z16, Z10
+	VFMADD231PS.BCST 4(DX), Z16, Z12
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z9
+	VFMADD231PS.BCST 16(DX), Z16, Z11
+	VFMADD231PS.BCST 4(DX), Z16, Z13
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z8
+	VFMADD231PS.BCST 20(DX), Z16, Z10
+	VFMADD231PS.BCST 8(DX), Z16, Z12
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z9
+	VFMADD231PS.BCST 20(DX), Z16, Z11
+	VFMADD231PS.BCST 8(DX), Z16, Z13
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x07, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z10
+	VFMADD231PS.BCST 12(DX), Z16, Z12
+	VFMADD231PS.BCST (DX), Z16, Z14
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z11
+	VFMADD231PS.BCST 12(DX), Z16, Z13
+	VFMADD231PS.BCST (DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z10
+	VFMADD231PS.BCST 16(DX), Z16, Z12
+	VFMADD231PS.BCST 4(DX), Z16, Z14
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z11
+	VFMADD231PS.BCST 16(DX), Z16, Z13
+	VFMADD231PS.BCST 4(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z10
+	VFMADD231PS.BCST 20(DX), Z16, Z12
+	VFMADD231PS.BCST 8(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z11
+	VFMADD231PS.BCST 20(DX), Z16, Z13
+	VFMADD231PS.BCST 8(DX), Z16, Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x08, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z12
+	VFMADD231PS.BCST 12(DX), Z16, Z14
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z13
+	VFMADD231PS.BCST 12(DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z12
+	VFMADD231PS.BCST 16(DX), Z16, Z14
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z13
+	VFMADD231PS.BCST 16(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z12
+	VFMADD231PS.BCST 20(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z13
+	VFMADD231PS.BCST 20(DX), Z16, Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x09, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z14
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z14
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z15
+	MOVQ             act+96(FP), R9
+	CMPQ             R9, $0x01
+	JEQ              dwr3x2relu
+	CMPQ             R9, $0x02
+	JEQ              dwr3x2hswish
+	JMP              dwr3x2done
+
+dwr3x2relu:
+	VPXORD Z17, Z17, Z17
+	VMAXPS Z0, Z17, Z0
+	VADDPS Z17, Z0, Z0
+	VMAXPS Z1, Z17, Z1
+	VADDPS Z17, Z1, Z1
+	VMAXPS Z2, Z17, Z2
+	VADDPS Z17, Z2, Z2
+	VMAXPS Z3, Z17, Z3
+	VADDPS Z17, Z3, Z3
+	VMAXPS Z4, Z17, Z4
+	VADDPS Z17, Z4, Z4
+	VMAXPS Z5, Z17, Z5
+	VADDPS Z17, Z5, Z5
+	VMAXPS Z6, Z17, Z6
+	VADDPS Z17, Z6, Z6
+	VMAXPS Z7, Z17, Z7
+	VADDPS Z17, Z7, Z7
+	VMAXPS Z8, Z17, Z8
+	VADDPS Z17, Z8, Z8
+	VMAXPS Z9, Z17, Z9
+	VADDPS Z17, Z9, Z9
+	VMAXPS Z10, Z17, Z10
+	VADDPS Z17, Z10, Z10
+	VMAXPS Z11, Z17, Z11
+	VADDPS Z17, Z11, Z11
+	VMAXPS Z12, Z17, Z12
+	VADDPS Z17, Z12, Z12
+	VMAXPS Z13, Z17, Z13
+	VADDPS Z17, Z13, Z13
+	VMAXPS Z14, Z17, Z14
+	VADDPS Z17, Z14, Z14
+	VMAXPS Z15, Z17, Z15
+	VADDPS Z17, Z15, Z15
+	JMP    dwr3x2done
+
+dwr3x2hswish:
+	VPXORD       Z17, Z17, Z17
+	MOVL         $0x40400000, R9
+	VPBROADCASTD R9, Z18
+	MOVL         $0x40c00000, R9
+	VPBROADCASTD R9, Z19
+	VADDPS       Z18, Z0, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z0, Z20
+	VDIVPS       Z19, Z20, Z0
+	VADDPS       Z18, Z1, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z1, Z20
+	VDIVPS       Z19, Z20, Z1
+	VADDPS       Z18, Z2, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z2, Z20
+	VDIVPS       Z19, Z20, Z2
+	VADDPS       Z18, Z3, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z3, Z20
+	VDIVPS       Z19, Z20, Z3
+	VADDPS       Z18, Z4, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z4, Z20
+	VDIVPS       Z19, Z20, Z4
+	VADDPS       Z18, Z5, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z5, Z20
+	VDIVPS       Z19, Z20, Z5
+	VADDPS       Z18, Z6, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z6, Z20
+	VDIVPS       Z19, Z20, Z6
+	VADDPS       Z18, Z7, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z7, Z20
+	VDIVPS       Z19, Z20, Z7
+	VADDPS       Z18, Z8, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z8, Z20
+	VDIVPS       Z19, Z20, Z8
+	VADDPS       Z18, Z9, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z9, Z20
+	VDIVPS       Z19, Z20, Z9
+	VADDPS       Z18, Z10, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z10, Z20
+	VDIVPS       Z19, Z20, Z10
+	VADDPS       Z18, Z11, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z11, Z20
+	VDIVPS       Z19, Z20, Z11
+	VADDPS       Z18, Z12, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z12, Z20
+	VDIVPS       Z19, Z20, Z12
+	VADDPS       Z18, Z13, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z13, Z20
+	VDIVPS       Z19, Z20, Z13
+	VADDPS       Z18, Z14, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z14, Z20
+	VDIVPS       Z19, Z20, Z14
+	VADDPS       Z18, Z15, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z15, Z20
+	VDIVPS       Z19, Z20, Z15
+
+dwr3x2done:
+	// Store the block's rows that are inside the output.
+	MOVQ    R8, R9
+	IMULQ   ow+64(FP), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVQ    oh+56(FP), R10
+	SUBQ    R8, R10
+	KMOVW   12(DI), K3
+	KMOVW   14(DI), K4
+	MOVQ    ow+64(FP), R11
+	VMOVUPS Z0, K3, (R9)
+	VMOVUPS Z1, K4, 64(R9)
+	CMPQ    R10, $0x01
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z2, K3, (R9)
+	VMOVUPS Z3, K4, 64(R9)
+	CMPQ    R10, $0x02
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z4, K3, (R9)
+	VMOVUPS Z5, K4, 64(R9)
+	CMPQ    R10, $0x03
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z6, K3, (R9)
+	VMOVUPS Z7, K4, 64(R9)
+	CMPQ    R10, $0x04
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z8, K3, (R9)
+	VMOVUPS Z9, K4, 64(R9)
+	CMPQ    R10, $0x05
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z10, K3, (R9)
+	VMOVUPS Z11, K4, 64(R9)
+	CMPQ    R10, $0x06
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z12, K3, (R9)
+	VMOVUPS Z13, K4, 64(R9)
+	CMPQ    R10, $0x07
+	JLE     dwr3x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z14, K3, (R9)
+	VMOVUPS Z15, K4, 64(R9)
+
+dwr3x2stored:
+	ADDQ $0x08, R8
+	CMPQ R8, oh+56(FP)
+	JL   dwr3x2block
+
+	// Next channel: its plane, its outputs, its weights and bias.
+	MOVQ  h+40(FP), R8
+	IMULQ wd+48(FP), R8
+	LEAQ  (AX)(R8*4), AX
+	MOVQ  oh+56(FP), R8
+	IMULQ ow+64(FP), R8
+	LEAQ  (CX)(R8*4), CX
+	ADDQ  $0x00000024, DX
+	ADDQ  $0x04, BX
+	DECQ  SI
+	JNZ   dwr3x2chan
+
+dwr3x2end:
+	VZEROUPPER
+	RET
+
+// func sconvDWRows5x1(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·sconvDWRows5x1(SB), NOSPLIT, $0-104
+	MOVQ  x+0(FP), AX
+	MOVQ  y+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  bias+24(FP), BX
+	MOVQ  c+32(FP), SI
+	MOVQ  masks+88(FP), DI
+	TESTQ SI, SI
+	JZ    dwr5x1end
+
+dwr5x1chan:
+	XORQ R8, R8
+
+dwr5x1block:
+	VBROADCASTSS     (BX), Z0
+	VBROADCASTSS     (BX), Z1
+	VBROADCASTSS     (BX), Z2
+	VBROADCASTSS     (BX), Z3
+	VBROADCASTSS     (BX), Z4
+	VBROADCASTSS     (BX), Z5
+	VBROADCASTSS     (BX), Z6
+	VBROADCASTSS     (BX), Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST (DX), Z8, Z0
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 4(DX), Z8, Z0
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 8(DX), Z8, Z0
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 12(DX), Z8, Z0
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 16(DX), Z8, Z0
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x01, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 20(DX), Z8, Z0
+	VFMADD231PS.BCST (DX), Z8, Z1
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 24(DX), Z8, Z0
+	VFMADD231PS.BCST 4(DX), Z8, Z1
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 28(DX), Z8, Z0
+	VFMADD231PS.BCST 8(DX), Z8, Z1
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 32(DX), Z8, Z0
+	VFMADD231PS.BCST 12(DX), Z8, Z1
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 36(DX), Z8, Z0
+	VFMADD231PS.BCST 16(DX), Z8, Z1
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x02, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 40(DX), Z8, Z0
+	VFMADD231PS.BCST 20(DX), Z8, Z1
+	VFMADD231PS.BCST (DX), Z8, Z2
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 44(DX), Z8, Z0
+	VFMADD231PS.BCST 24(DX), Z8, Z1
+	VFMADD231PS.BCST 4(DX), Z8, Z2
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 48(DX), Z8, Z0
+	VFMADD231PS.BCST 28(DX), Z8, Z1
+	VFMADD231PS.BCST 8(DX), Z8, Z2
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 52(DX), Z8, Z0
+	VFMADD231PS.BCST 32(DX), Z8, Z1
+	VFMADD231PS.BCST 12(DX), Z8, Z2
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 56(DX), Z8, Z0
+	VFMADD231PS.BCST 36(DX), Z8, Z1
+	VFMADD231PS.BCST 16(DX), Z8, Z2
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x03, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 60(DX), Z8, Z0
+	VFMADD231PS.BCST 40(DX), Z8, Z1
+	VFMADD231PS.BCST 20(DX), Z8, Z2
+	VFMADD231PS.BCST (DX), Z8, Z3
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 64(DX), Z8, Z0
+	VFMADD231PS.BCST 44(DX), Z8, Z1
+	VFMADD231PS.BCST 24(DX), Z8, Z2
+	VFMADD231PS.BCST 4(DX), Z8, Z3
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 68(DX), Z8, Z0
+	VFMADD231PS.BCST 48(DX), Z8, Z1
+	VFMADD231PS.BCST 28(DX), Z8, Z2
+	VFMADD231PS.BCST 8(DX), Z8, Z3
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 72(DX), Z8, Z0
+	VFMADD231PS.BCST 52(DX), Z8, Z1
+	VFMADD231PS.BCST 32(DX), Z8, Z2
+	VFMADD231PS.BCST 12(DX), Z8, Z3
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 76(DX), Z8, Z0
+	VFMADD231PS.BCST 56(DX), Z8, Z1
+	VFMADD231PS.BCST 36(DX), Z8, Z2
+	VFMADD231PS.BCST 16(DX), Z8, Z3
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x04, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z0
+	VFMADD231PS.BCST 60(DX), Z8, Z1
+	VFMADD231PS.BCST 40(DX), Z8, Z2
+	VFMADD231PS.BCST 20(DX), Z8, Z3
+	VFMADD231PS.BCST (DX), Z8, Z4
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z0
+	VFMADD231PS.BCST 64(DX), Z8, Z1
+	VFMADD231PS.BCST 44(DX), Z8, Z2
+	VFMADD231PS.BCST 24(DX), Z8, Z3
+	VFMADD231PS.BCST 4(DX), Z8, Z4
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z0
+	VFMADD231PS.BCST 68(DX), Z8, Z1
+	VFMADD231PS.BCST 48(DX), Z8, Z2
+	VFMADD231PS.BCST 28(DX), Z8, Z3
+	VFMADD231PS.BCST 8(DX), Z8, Z4
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z0
+	VFMADD231PS.BCST 72(DX), Z8, Z1
+	VFMADD231PS.BCST 52(DX), Z8, Z2
+	VFMADD231PS.BCST 32(DX), Z8, Z3
+	VFMADD231PS.BCST 12(DX), Z8, Z4
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z0
+	VFMADD231PS.BCST 76(DX), Z8, Z1
+	VFMADD231PS.BCST 56(DX), Z8, Z2
+	VFMADD231PS.BCST 36(DX), Z8, Z3
+	VFMADD231PS.BCST 16(DX), Z8, Z4
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x05, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z1
+	VFMADD231PS.BCST 60(DX), Z8, Z2
+	VFMADD231PS.BCST 40(DX), Z8, Z3
+	VFMADD231PS.BCST 20(DX), Z8, Z4
+	VFMADD231PS.BCST (DX), Z8, Z5
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z1
+	VFMADD231PS.BCST 64(DX), Z8, Z2
+	VFMADD231PS.BCST 44(DX), Z8, Z3
+	VFMADD231PS.BCST 24(DX), Z8, Z4
+	VFMADD231PS.BCST 4(DX), Z8, Z5
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z1
+	VFMADD231PS.BCST 68(DX), Z8, Z2
+	VFMADD231PS.BCST 48(DX), Z8, Z3
+	VFMADD231PS.BCST 28(DX), Z8, Z4
+	VFMADD231PS.BCST 8(DX), Z8, Z5
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z1
+	VFMADD231PS.BCST 72(DX), Z8, Z2
+	VFMADD231PS.BCST 52(DX), Z8, Z3
+	VFMADD231PS.BCST 32(DX), Z8, Z4
+	VFMADD231PS.BCST 12(DX), Z8, Z5
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z1
+	VFMADD231PS.BCST 76(DX), Z8, Z2
+	VFMADD231PS.BCST 56(DX), Z8, Z3
+	VFMADD231PS.BCST 36(DX), Z8, Z4
+	VFMADD231PS.BCST 16(DX), Z8, Z5
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x06, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z2
+	VFMADD231PS.BCST 60(DX), Z8, Z3
+	VFMADD231PS.BCST 40(DX), Z8, Z4
+	VFMADD231PS.BCST 20(DX), Z8, Z5
+	VFMADD231PS.BCST (DX), Z8, Z6
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z2
+	VFMADD231PS.BCST 64(DX), Z8, Z3
+	VFMADD231PS.BCST 44(DX), Z8, Z4
+	VFMADD231PS.BCST 24(DX), Z8, Z5
+	VFMADD231PS.BCST 4(DX), Z8, Z6
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z2
+	VFMADD231PS.BCST 68(DX), Z8, Z3
+	VFMADD231PS.BCST 48(DX), Z8, Z4
+	VFMADD231PS.BCST 28(DX), Z8, Z5
+	VFMADD231PS.BCST 8(DX), Z8, Z6
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z2
+	VFMADD231PS.BCST 72(DX), Z8, Z3
+	VFMADD231PS.BCST 52(DX), Z8, Z4
+	VFMADD231PS.BCST 32(DX), Z8, Z5
+	VFMADD231PS.BCST 12(DX), Z8, Z6
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z2
+	VFMADD231PS.BCST 76(DX), Z8, Z3
+	VFMADD231PS.BCST 56(DX), Z8, Z4
+	VFMADD231PS.BCST 36(DX), Z8, Z5
+	VFMADD231PS.BCST 16(DX), Z8, Z6
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x07, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z3
+	VFMADD231PS.BCST 60(DX), Z8, Z4
+	VFMADD231PS.BCST 40(DX), Z8, Z5
+	VFMADD231PS.BCST 20(DX), Z8, Z6
+	VFMADD231PS.BCST (DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z3
+	VFMADD231PS.BCST 64(DX), Z8, Z4
+	VFMADD231PS.BCST 44(DX), Z8, Z5
+	VFMADD231PS.BCST 24(DX), Z8, Z6
+	VFMADD231PS.BCST 4(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z3
+	VFMADD231PS.BCST 68(DX), Z8, Z4
+	VFMADD231PS.BCST 48(DX), Z8, Z5
+	VFMADD231PS.BCST 28(DX), Z8, Z6
+	VFMADD231PS.BCST 8(DX), Z8, Z7
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z3
+	VFMADD231PS.BCST 72(DX), Z8, Z4
+	VFMADD231PS.BCST 52(DX), Z8, Z5
+	VFMADD231PS.BCST 32(DX), Z8, Z6
+	VFMADD231PS.BCST 12(DX), Z8, Z7
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z3
+	VFMADD231PS.BCST 76(DX), Z8, Z4
+	VFMADD231PS.BCST 56(DX), Z8, Z5
+	VFMADD231PS.BCST 36(DX), Z8, Z6
+	VFMADD231PS.BCST 16(DX), Z8, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x08, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z4
+	VFMADD231PS.BCST 60(DX), Z8, Z5
+	VFMADD231PS.BCST 40(DX), Z8, Z6
+	VFMADD231PS.BCST 20(DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z4
+	VFMADD231PS.BCST 64(DX), Z8, Z5
+	VFMADD231PS.BCST 44(DX), Z8, Z6
+	VFMADD231PS.BCST 24(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z4
+	VFMADD231PS.BCST 68(DX), Z8, Z5
+	VFMADD231PS.BCST 48(DX), Z8, Z6
+	VFMADD231PS.BCST 28(DX), Z8, Z7
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z4
+	VFMADD231PS.BCST 72(DX), Z8, Z5
+	VFMADD231PS.BCST 52(DX), Z8, Z6
+	VFMADD231PS.BCST 32(DX), Z8, Z7
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z4
+	VFMADD231PS.BCST 76(DX), Z8, Z5
+	VFMADD231PS.BCST 56(DX), Z8, Z6
+	VFMADD231PS.BCST 36(DX), Z8, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x09, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z5
+	VFMADD231PS.BCST 60(DX), Z8, Z6
+	VFMADD231PS.BCST 40(DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z5
+	VFMADD231PS.BCST 64(DX), Z8, Z6
+	VFMADD231PS.BCST 44(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z5
+	VFMADD231PS.BCST 68(DX), Z8, Z6
+	VFMADD231PS.BCST 48(DX), Z8, Z7
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z5
+	VFMADD231PS.BCST 72(DX), Z8, Z6
+	VFMADD231PS.BCST 52(DX), Z8, Z7
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z5
+	VFMADD231PS.BCST 76(DX), Z8, Z6
+	VFMADD231PS.BCST 56(DX), Z8, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x0a, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z6
+	VFMADD231PS.BCST 60(DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z6
+	VFMADD231PS.BCST 64(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z6
+	VFMADD231PS.BCST 68(DX), Z8, Z7
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z6
+	VFMADD231PS.BCST 72(DX), Z8, Z7
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z6
+	VFMADD231PS.BCST 76(DX), Z8, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x0b, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z8
+	VFMADD231PS.BCST 80(DX), Z8, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z8
+	VFMADD231PS.BCST 84(DX), Z8, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z8
+	VFMADD231PS.BCST 88(DX), Z8, Z7
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z8
+	VFMADD231PS.BCST 92(DX), Z8, Z7
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z8
+	VFMADD231PS.BCST 96(DX), Z8, Z7
+	MOVQ             act+96(FP), R9
+	CMPQ             R9, $0x01
+	JEQ              dwr5x1relu
+	CMPQ             R9, $0x02
+	JEQ              dwr5x1hswish
+	JMP              dwr5x1done
+
+dwr5x1relu:
+	VPXORD Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VADDPS Z9, Z0, Z0
+	VMAXPS Z1, Z9, Z1
+	VADDPS Z9, Z1, Z1
+	VMAXPS Z2, Z9, Z2
+	VADDPS Z9, Z2, Z2
+	VMAXPS Z3, Z9, Z3
+	VADDPS Z9, Z3, Z3
+	VMAXPS Z4, Z9, Z4
+	VADDPS Z9, Z4, Z4
+	VMAXPS Z5, Z9, Z5
+	VADDPS Z9, Z5, Z5
+	VMAXPS Z6, Z9, Z6
+	VADDPS Z9, Z6, Z6
+	VMAXPS Z7, Z9, Z7
+	VADDPS Z9, Z7, Z7
+	JMP    dwr5x1done
+
+dwr5x1hswish:
+	VPXORD       Z9, Z9, Z9
+	MOVL         $0x40400000, R9
+	VPBROADCASTD R9, Z10
+	MOVL         $0x40c00000, R9
+	VPBROADCASTD R9, Z11
+	VADDPS       Z10, Z0, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z0, Z12
+	VDIVPS       Z11, Z12, Z0
+	VADDPS       Z10, Z1, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z1, Z12
+	VDIVPS       Z11, Z12, Z1
+	VADDPS       Z10, Z2, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z2, Z12
+	VDIVPS       Z11, Z12, Z2
+	VADDPS       Z10, Z3, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z3, Z12
+	VDIVPS       Z11, Z12, Z3
+	VADDPS       Z10, Z4, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z4, Z12
+	VDIVPS       Z11, Z12, Z4
+	VADDPS       Z10, Z5, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z5, Z12
+	VDIVPS       Z11, Z12, Z5
+	VADDPS       Z10, Z6, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z6, Z12
+	VDIVPS       Z11, Z12, Z6
+	VADDPS       Z10, Z7, Z12
+	VMAXPS       Z12, Z9, Z12
+	VMINPS       Z12, Z11, Z12
+	VMULPS       Z12, Z7, Z12
+	VDIVPS       Z11, Z12, Z7
+
+dwr5x1done:
+	// Store the block's rows that are inside the output.
+	MOVQ    R8, R9
+	IMULQ   ow+64(FP), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVQ    oh+56(FP), R10
+	SUBQ    R8, R10
+	KMOVW   20(DI), K3
+	MOVQ    ow+64(FP), R11
+	VMOVUPS Z0, K3, (R9)
+	CMPQ    R10, $0x01
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z1, K3, (R9)
+	CMPQ    R10, $0x02
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z2, K3, (R9)
+	CMPQ    R10, $0x03
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z3, K3, (R9)
+	CMPQ    R10, $0x04
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z4, K3, (R9)
+	CMPQ    R10, $0x05
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z5, K3, (R9)
+	CMPQ    R10, $0x06
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z6, K3, (R9)
+	CMPQ    R10, $0x07
+	JLE     dwr5x1stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z7, K3, (R9)
+
+dwr5x1stored:
+	ADDQ $0x08, R8
+	CMPQ R8, oh+56(FP)
+	JL   dwr5x1block
+
+	// Next channel: its plane, its outputs, its weights and bias.
+	MOVQ  h+40(FP), R8
+	IMULQ wd+48(FP), R8
+	LEAQ  (AX)(R8*4), AX
+	MOVQ  oh+56(FP), R8
+	IMULQ ow+64(FP), R8
+	LEAQ  (CX)(R8*4), CX
+	ADDQ  $0x00000064, DX
+	ADDQ  $0x04, BX
+	DECQ  SI
+	JNZ   dwr5x1chan
+
+dwr5x1end:
+	VZEROUPPER
+	RET
+
+// func sconvDWRows5x2(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·sconvDWRows5x2(SB), NOSPLIT, $0-104
+	MOVQ  x+0(FP), AX
+	MOVQ  y+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  bias+24(FP), BX
+	MOVQ  c+32(FP), SI
+	MOVQ  masks+88(FP), DI
+	TESTQ SI, SI
+	JZ    dwr5x2end
+
+dwr5x2chan:
+	XORQ R8, R8
+
+dwr5x2block:
+	VBROADCASTSS     (BX), Z0
+	VBROADCASTSS     (BX), Z1
+	VBROADCASTSS     (BX), Z2
+	VBROADCASTSS     (BX), Z3
+	VBROADCASTSS     (BX), Z4
+	VBROADCASTSS     (BX), Z5
+	VBROADCASTSS     (BX), Z6
+	VBROADCASTSS     (BX), Z7
+	VBROADCASTSS     (BX), Z8
+	VBROADCASTSS     (BX), Z9
+	VBROADCASTSS     (BX), Z10
+	VBROADCASTSS     (BX), Z11
+	VBROADCASTSS     (BX), Z12
+	VBROADCASTSS     (BX), Z13
+	VBROADCASTSS     (BX), Z14
+	VBROADCASTSS     (BX), Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST (DX), Z16, Z0
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST (DX), Z16, Z1
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 4(DX), Z16, Z0
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 4(DX), Z16, Z1
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 8(DX), Z16, Z0
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 8(DX), Z16, Z1
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 12(DX), Z16, Z0
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 12(DX), Z16, Z1
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 16(DX), Z16, Z0
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 16(DX), Z16, Z1
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x01, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 20(DX), Z16, Z0
+	VFMADD231PS.BCST (DX), Z16, Z2
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 20(DX), Z16, Z1
+	VFMADD231PS.BCST (DX), Z16, Z3
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z0
+	VFMADD231PS.BCST 4(DX), Z16, Z2
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 24(DX), Z16, Z1
+	VFMADD231PS.BCST 4(DX), Z16, Z3
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z0
+	VFMADD231PS.BCST 8(DX), Z16, Z2
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 28(DX), Z16, Z1
+	VFMADD231PS.BCST 8(DX), Z16, Z3
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z0
+	VFMADD231PS.BCST 12(DX), Z16, Z2
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 32(DX), Z16, Z1
+	VFMADD231PS.BCST 12(DX), Z16, Z3
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 36(DX), Z16, Z0
+	VFMADD231PS.BCST 16(DX), Z16, Z2
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 36(DX), Z16, Z1
+	VFMADD231PS.BCST 16(DX), Z16, Z3
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x02, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 40(DX), Z16, Z0
+	VFMADD231PS.BCST 20(DX), Z16, Z2
+	VFMADD231PS.BCST (DX), Z16, Z4
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 40(DX), Z16, Z1
+	VFMADD231PS.BCST 20(DX), Z16, Z3
+	VFMADD231PS.BCST (DX), Z16, Z5
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 44(DX), Z16, Z0
+	VFMADD231PS.BCST 24(DX), Z16, Z2
+	VFMADD231PS.BCST 4(DX), Z16, Z4
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 44(DX), Z16, Z1
+	VFMADD231PS.BCST 24(DX), Z16, Z3
+	VFMADD231PS.BCST 4(DX), Z16, Z5
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 48(DX), Z16, Z0
+	VFMADD231PS.BCST 28(DX), Z16, Z2
+	VFMADD231PS.BCST 8(DX), Z16, Z4
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 48(DX), Z16, Z1
+	VFMADD231PS.BCST 28(DX), Z16, Z3
+	VFMADD231PS.BCST 8(DX), Z16, Z5
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 52(DX), Z16, Z0
+	VFMADD231PS.BCST 32(DX), Z16, Z2
+	VFMADD231PS.BCST 12(DX), Z16, Z4
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 52(DX), Z16, Z1
+	VFMADD231PS.BCST 32(DX), Z16, Z3
+	VFMADD231PS.BCST 12(DX), Z16, Z5
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 56(DX), Z16, Z0
+	VFMADD231PS.BCST 36(DX), Z16, Z2
+	VFMADD231PS.BCST 16(DX), Z16, Z4
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 56(DX), Z16, Z1
+	VFMADD231PS.BCST 36(DX), Z16, Z3
+	VFMADD231PS.BCST 16(DX), Z16, Z5
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x03, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 60(DX), Z16, Z0
+	VFMADD231PS.BCST 40(DX), Z16, Z2
+	VFMADD231PS.BCST 20(DX), Z16, Z4
+	VFMADD231PS.BCST (DX), Z16, Z6
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 60(DX), Z16, Z1
+	VFMADD231PS.BCST 40(DX), Z16, Z3
+	VFMADD231PS.BCST 20(DX), Z16, Z5
+	VFMADD231PS.BCST (DX), Z16, Z7
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 64(DX), Z16, Z0
+	VFMADD231PS.BCST 44(DX), Z16, Z2
+	VFMADD231PS.BCST 24(DX), Z16, Z4
+	VFMADD231PS.BCST 4(DX), Z16, Z6
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 64(DX), Z16, Z1
+	VFMADD231PS.BCST 44(DX), Z16, Z3
+	VFMADD231PS.BCST 24(DX), Z16, Z5
+	VFMADD231PS.BCST 4(DX), Z16, Z7
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 68(DX), Z16, Z0
+	VFMADD231PS.BCST 48(DX), Z16, Z2
+	VFMADD231PS.BCST 28(DX), Z16, Z4
+	VFMADD231PS.BCST 8(DX), Z16, Z6
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 68(DX), Z16, Z1
+	VFMADD231PS.BCST 48(DX), Z16, Z3
+	VFMADD231PS.BCST 28(DX), Z16, Z5
+	VFMADD231PS.BCST 8(DX), Z16, Z7
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 72(DX), Z16, Z0
+	VFMADD231PS.BCST 52(DX), Z16, Z2
+	VFMADD231PS.BCST 32(DX), Z16, Z4
+	VFMADD231PS.BCST 12(DX), Z16, Z6
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 72(DX), Z16, Z1
+	VFMADD231PS.BCST 52(DX), Z16, Z3
+	VFMADD231PS.BCST 32(DX), Z16, Z5
+	VFMADD231PS.BCST 12(DX), Z16, Z7
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 76(DX), Z16, Z0
+	VFMADD231PS.BCST 56(DX), Z16, Z2
+	VFMADD231PS.BCST 36(DX), Z16, Z4
+	VFMADD231PS.BCST 16(DX), Z16, Z6
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 76(DX), Z16, Z1
+	VFMADD231PS.BCST 56(DX), Z16, Z3
+	VFMADD231PS.BCST 36(DX), Z16, Z5
+	VFMADD231PS.BCST 16(DX), Z16, Z7
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x04, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z0
+	VFMADD231PS.BCST 60(DX), Z16, Z2
+	VFMADD231PS.BCST 40(DX), Z16, Z4
+	VFMADD231PS.BCST 20(DX), Z16, Z6
+	VFMADD231PS.BCST (DX), Z16, Z8
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z1
+	VFMADD231PS.BCST 60(DX), Z16, Z3
+	VFMADD231PS.BCST 40(DX), Z16, Z5
+	VFMADD231PS.BCST 20(DX), Z16, Z7
+	VFMADD231PS.BCST (DX), Z16, Z9
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z0
+	VFMADD231PS.BCST 64(DX), Z16, Z2
+	VFMADD231PS.BCST 44(DX), Z16, Z4
+	VFMADD231PS.BCST 24(DX), Z16, Z6
+	VFMADD231PS.BCST 4(DX), Z16, Z8
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z1
+	VFMADD231PS.BCST 64(DX), Z16, Z3
+	VFMADD231PS.BCST 44(DX), Z16, Z5
+	VFMADD231PS.BCST 24(DX), Z16, Z7
+	VFMADD231PS.BCST 4(DX), Z16, Z9
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z0
+	VFMADD231PS.BCST 68(DX), Z16, Z2
+	VFMADD231PS.BCST 48(DX), Z16, Z4
+	VFMADD231PS.BCST 28(DX), Z16, Z6
+	VFMADD231PS.BCST 8(DX), Z16, Z8
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z1
+	VFMADD231PS.BCST 68(DX), Z16, Z3
+	VFMADD231PS.BCST 48(DX), Z16, Z5
+	VFMADD231PS.BCST 28(DX), Z16, Z7
+	VFMADD231PS.BCST 8(DX), Z16, Z9
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z0
+	VFMADD231PS.BCST 72(DX), Z16, Z2
+	VFMADD231PS.BCST 52(DX), Z16, Z4
+	VFMADD231PS.BCST 32(DX), Z16, Z6
+	VFMADD231PS.BCST 12(DX), Z16, Z8
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z1
+	VFMADD231PS.BCST 72(DX), Z16, Z3
+	VFMADD231PS.BCST 52(DX), Z16, Z5
+	VFMADD231PS.BCST 32(DX), Z16, Z7
+	VFMADD231PS.BCST 12(DX), Z16, Z9
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z0
+	VFMADD231PS.BCST 76(DX), Z16, Z2
+	VFMADD231PS.BCST 56(DX), Z16, Z4
+	VFMADD231PS.BCST 36(DX), Z16, Z6
+	VFMADD231PS.BCST 16(DX), Z16, Z8
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z1
+	VFMADD231PS.BCST 76(DX), Z16, Z3
+	VFMADD231PS.BCST 56(DX), Z16, Z5
+	VFMADD231PS.BCST 36(DX), Z16, Z7
+	VFMADD231PS.BCST 16(DX), Z16, Z9
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x05, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z2
+	VFMADD231PS.BCST 60(DX), Z16, Z4
+	VFMADD231PS.BCST 40(DX), Z16, Z6
+	VFMADD231PS.BCST 20(DX), Z16, Z8
+	VFMADD231PS.BCST (DX), Z16, Z10
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z3
+	VFMADD231PS.BCST 60(DX), Z16, Z5
+	VFMADD231PS.BCST 40(DX), Z16, Z7
+	VFMADD231PS.BCST 20(DX), Z16, Z9
+	VFMADD231PS.BCST (DX), Z16, Z11
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z2
+	VFMADD231PS.BCST 64(DX), Z16, Z4
+	VFMADD231PS.BCST 44(DX), Z16, Z6
+	VFMADD231PS.BCST 24(DX), Z16, Z8
+	VFMADD231PS.BCST 4(DX), Z16, Z10
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z3
+	VFMADD231PS.BCST 64(DX), Z16, Z5
+	VFMADD231PS.BCST 44(DX), Z16, Z7
+	VFMADD231PS.BCST 24(DX), Z16, Z9
+	VFMADD231PS.BCST 4(DX), Z16, Z11
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z2
+	VFMADD231PS.BCST 68(DX), Z16, Z4
+	VFMADD231PS.BCST 48(DX), Z16, Z6
+	VFMADD231PS.BCST 28(DX), Z16, Z8
+	VFMADD231PS.BCST 8(DX), Z16, Z10
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z3
+	VFMADD231PS.BCST 68(DX), Z16, Z5
+	VFMADD231PS.BCST 48(DX), Z16, Z7
+	VFMADD231PS.BCST 28(DX), Z16, Z9
+	VFMADD231PS.BCST 8(DX), Z16, Z11
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z2
+	VFMADD231PS.BCST 72(DX), Z16, Z4
+	VFMADD231PS.BCST 52(DX), Z16, Z6
+	VFMADD231PS.BCST 32(DX), Z16, Z8
+	VFMADD231PS.BCST 12(DX), Z16, Z10
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z3
+	VFMADD231PS.BCST 72(DX), Z16, Z5
+	VFMADD231PS.BCST 52(DX), Z16, Z7
+	VFMADD231PS.BCST 32(DX), Z16, Z9
+	VFMADD231PS.BCST 12(DX), Z16, Z11
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z2
+	VFMADD231PS.BCST 76(DX), Z16, Z4
+	VFMADD231PS.BCST 56(DX), Z16, Z6
+	VFMADD231PS.BCST 36(DX), Z16, Z8
+	VFMADD231PS.BCST 16(DX), Z16, Z10
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z3
+	VFMADD231PS.BCST 76(DX), Z16, Z5
+	VFMADD231PS.BCST 56(DX), Z16, Z7
+	VFMADD231PS.BCST 36(DX), Z16, Z9
+	VFMADD231PS.BCST 16(DX), Z16, Z11
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x06, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z4
+	VFMADD231PS.BCST 60(DX), Z16, Z6
+	VFMADD231PS.BCST 40(DX), Z16, Z8
+	VFMADD231PS.BCST 20(DX), Z16, Z10
+	VFMADD231PS.BCST (DX), Z16, Z12
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z5
+	VFMADD231PS.BCST 60(DX), Z16, Z7
+	VFMADD231PS.BCST 40(DX), Z16, Z9
+	VFMADD231PS.BCST 20(DX), Z16, Z11
+	VFMADD231PS.BCST (DX), Z16, Z13
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z4
+	VFMADD231PS.BCST 64(DX), Z16, Z6
+	VFMADD231PS.BCST 44(DX), Z16, Z8
+	VFMADD231PS.BCST 24(DX), Z16, Z10
+	VFMADD231PS.BCST 4(DX), Z16, Z12
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z5
+	VFMADD231PS.BCST 64(DX), Z16, Z7
+	VFMADD231PS.BCST 44(DX), Z16, Z9
+	VFMADD231PS.BCST 24(DX), Z16, Z11
+	VFMADD231PS.BCST 4(DX), Z16, Z13
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z4
+	VFMADD231PS.BCST 68(DX), Z16, Z6
+	VFMADD231PS.BCST 48(DX), Z16, Z8
+	VFMADD231PS.BCST 28(DX), Z16, Z10
+	VFMADD231PS.BCST 8(DX), Z16, Z12
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z5
+	VFMADD231PS.BCST 68(DX), Z16, Z7
+	VFMADD231PS.BCST 48(DX), Z16, Z9
+	VFMADD231PS.BCST 28(DX), Z16, Z11
+	VFMADD231PS.BCST 8(DX), Z16, Z13
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z4
+	VFMADD231PS.BCST 72(DX), Z16, Z6
+	VFMADD231PS.BCST 52(DX), Z16, Z8
+	VFMADD231PS.BCST 32(DX), Z16, Z10
+	VFMADD231PS.BCST 12(DX), Z16, Z12
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z5
+	VFMADD231PS.BCST 72(DX), Z16, Z7
+	VFMADD231PS.BCST 52(DX), Z16, Z9
+	VFMADD231PS.BCST 32(DX), Z16, Z11
+	VFMADD231PS.BCST 12(DX), Z16, Z13
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z4
+	VFMADD231PS.BCST 76(DX), Z16, Z6
+	VFMADD231PS.BCST 56(DX), Z16, Z8
+	VFMADD231PS.BCST 36(DX), Z16, Z10
+	VFMADD231PS.BCST 16(DX), Z16, Z12
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z5
+	VFMADD231PS.BCST 76(DX), Z16, Z7
+	VFMADD231PS.BCST 56(DX), Z16, Z9
+	VFMADD231PS.BCST 36(DX), Z16, Z11
+	VFMADD231PS.BCST 16(DX), Z16, Z13
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x07, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z6
+	VFMADD231PS.BCST 60(DX), Z16, Z8
+	VFMADD231PS.BCST 40(DX), Z16, Z10
+	VFMADD231PS.BCST 20(DX), Z16, Z12
+	VFMADD231PS.BCST (DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z7
+	VFMADD231PS.BCST 60(DX), Z16, Z9
+	VFMADD231PS.BCST 40(DX), Z16, Z11
+	VFMADD231PS.BCST 20(DX), Z16, Z13
+	VFMADD231PS.BCST (DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z6
+	VFMADD231PS.BCST 64(DX), Z16, Z8
+	VFMADD231PS.BCST 44(DX), Z16, Z10
+	VFMADD231PS.BCST 24(DX), Z16, Z12
+	VFMADD231PS.BCST 4(DX), Z16, Z14
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z7
+	VFMADD231PS.BCST 64(DX), Z16, Z9
+	VFMADD231PS.BCST 44(DX), Z16, Z11
+	VFMADD231PS.BCST 24(DX), Z16, Z13
+	VFMADD231PS.BCST 4(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z6
+	VFMADD231PS.BCST 68(DX), Z16, Z8
+	VFMADD231PS.BCST 48(DX), Z16, Z10
+	VFMADD231PS.BCST 28(DX), Z16, Z12
+	VFMADD231PS.BCST 8(DX), Z16, Z14
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z7
+	VFMADD231PS.BCST 68(DX), Z16, Z9
+	VFMADD231PS.BCST 48(DX), Z16, Z11
+	VFMADD231PS.BCST 28(DX), Z16, Z13
+	VFMADD231PS.BCST 8(DX), Z16, Z15
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z6
+	VFMADD231PS.BCST 72(DX), Z16, Z8
+	VFMADD231PS.BCST 52(DX), Z16, Z10
+	VFMADD231PS.BCST 32(DX), Z16, Z12
+	VFMADD231PS.BCST 12(DX), Z16, Z14
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z7
+	VFMADD231PS.BCST 72(DX), Z16, Z9
+	VFMADD231PS.BCST 52(DX), Z16, Z11
+	VFMADD231PS.BCST 32(DX), Z16, Z13
+	VFMADD231PS.BCST 12(DX), Z16, Z15
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z6
+	VFMADD231PS.BCST 76(DX), Z16, Z8
+	VFMADD231PS.BCST 56(DX), Z16, Z10
+	VFMADD231PS.BCST 36(DX), Z16, Z12
+	VFMADD231PS.BCST 16(DX), Z16, Z14
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z7
+	VFMADD231PS.BCST 76(DX), Z16, Z9
+	VFMADD231PS.BCST 56(DX), Z16, Z11
+	VFMADD231PS.BCST 36(DX), Z16, Z13
+	VFMADD231PS.BCST 16(DX), Z16, Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x08, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z8
+	VFMADD231PS.BCST 60(DX), Z16, Z10
+	VFMADD231PS.BCST 40(DX), Z16, Z12
+	VFMADD231PS.BCST 20(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z9
+	VFMADD231PS.BCST 60(DX), Z16, Z11
+	VFMADD231PS.BCST 40(DX), Z16, Z13
+	VFMADD231PS.BCST 20(DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z8
+	VFMADD231PS.BCST 64(DX), Z16, Z10
+	VFMADD231PS.BCST 44(DX), Z16, Z12
+	VFMADD231PS.BCST 24(DX), Z16, Z14
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z9
+	VFMADD231PS.BCST 64(DX), Z16, Z11
+	VFMADD231PS.BCST 44(DX), Z16, Z13
+	VFMADD231PS.BCST 24(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z8
+	VFMADD231PS.BCST 68(DX), Z16, Z10
+	VFMADD231PS.BCST 48(DX), Z16, Z12
+	VFMADD231PS.BCST 28(DX), Z16, Z14
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z9
+	VFMADD231PS.BCST 68(DX), Z16, Z11
+	VFMADD231PS.BCST 48(DX), Z16, Z13
+	VFMADD231PS.BCST 28(DX), Z16, Z15
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z8
+	VFMADD231PS.BCST 72(DX), Z16, Z10
+	VFMADD231PS.BCST 52(DX), Z16, Z12
+	VFMADD231PS.BCST 32(DX), Z16, Z14
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z9
+	VFMADD231PS.BCST 72(DX), Z16, Z11
+	VFMADD231PS.BCST 52(DX), Z16, Z13
+	VFMADD231PS.BCST 32(DX), Z16, Z15
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z8
+	VFMADD231PS.BCST 76(DX), Z16, Z10
+	VFMADD231PS.BCST 56(DX), Z16, Z12
+	VFMADD231PS.BCST 36(DX), Z16, Z14
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z9
+	VFMADD231PS.BCST 76(DX), Z16, Z11
+	VFMADD231PS.BCST 56(DX), Z16, Z13
+	VFMADD231PS.BCST 36(DX), Z16, Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x09, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z10
+	VFMADD231PS.BCST 60(DX), Z16, Z12
+	VFMADD231PS.BCST 40(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z11
+	VFMADD231PS.BCST 60(DX), Z16, Z13
+	VFMADD231PS.BCST 40(DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z10
+	VFMADD231PS.BCST 64(DX), Z16, Z12
+	VFMADD231PS.BCST 44(DX), Z16, Z14
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z11
+	VFMADD231PS.BCST 64(DX), Z16, Z13
+	VFMADD231PS.BCST 44(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z10
+	VFMADD231PS.BCST 68(DX), Z16, Z12
+	VFMADD231PS.BCST 48(DX), Z16, Z14
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z11
+	VFMADD231PS.BCST 68(DX), Z16, Z13
+	VFMADD231PS.BCST 48(DX), Z16, Z15
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z10
+	VFMADD231PS.BCST 72(DX), Z16, Z12
+	VFMADD231PS.BCST 52(DX), Z16, Z14
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z11
+	VFMADD231PS.BCST 72(DX), Z16, Z13
+	VFMADD231PS.BCST 52(DX), Z16, Z15
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z10
+	VFMADD231PS.BCST 76(DX), Z16, Z12
+	VFMADD231PS.BCST 56(DX), Z16, Z14
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z11
+	VFMADD231PS.BCST 76(DX), Z16, Z13
+	VFMADD231PS.BCST 56(DX), Z16, Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x0a, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z12
+	VFMADD231PS.BCST 60(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z13
+	VFMADD231PS.BCST 60(DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z12
+	VFMADD231PS.BCST 64(DX), Z16, Z14
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z13
+	VFMADD231PS.BCST 64(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z12
+	VFMADD231PS.BCST 68(DX), Z16, Z14
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z13
+	VFMADD231PS.BCST 68(DX), Z16, Z15
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z12
+	VFMADD231PS.BCST 72(DX), Z16, Z14
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z13
+	VFMADD231PS.BCST 72(DX), Z16, Z15
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z12
+	VFMADD231PS.BCST 76(DX), Z16, Z14
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z13
+	VFMADD231PS.BCST 76(DX), Z16, Z15
+	MOVQ             R8, R9
+	SUBQ             ph+72(FP), R9
+	ADDQ             $0x0b, R9
+	XORQ             R10, R10
+	CMPQ             R9, h+40(FP)
+	MOVQ             $0x0000ffff, R11
+	CMOVQCS          R11, R10
+	KMOVW            R10, K2
+	IMULQ            wd+48(FP), R9
+	SUBQ             pw+80(FP), R9
+	LEAQ             (AX)(R9*4), R9
+	KMOVW            (DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        (R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z14
+	KMOVW            10(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        64(R9), K1, Z16
+	VFMADD231PS.BCST 80(DX), Z16, Z15
+	KMOVW            2(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        4(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z14
+	KMOVW            12(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        68(R9), K1, Z16
+	VFMADD231PS.BCST 84(DX), Z16, Z15
+	KMOVW            4(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        8(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z14
+	KMOVW            14(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        72(R9), K1, Z16
+	VFMADD231PS.BCST 88(DX), Z16, Z15
+	KMOVW            6(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        12(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z14
+	KMOVW            16(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        76(R9), K1, Z16
+	VFMADD231PS.BCST 92(DX), Z16, Z15
+	KMOVW            8(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        16(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z14
+	KMOVW            18(DI), K1
+	KANDW            K2, K1, K1
+	VMOVUPS.Z        80(R9), K1, Z16
+	VFMADD231PS.BCST 96(DX), Z16, Z15
+	MOVQ             act+96(FP), R9
+	CMPQ             R9, $0x01
+	JEQ              dwr5x2relu
+	CMPQ             R9, $0x02
+	JEQ              dwr5x2hswish
+	JMP              dwr5x2done
+
+dwr5x2relu:
+	VPXORD Z17, Z17, Z17
+	VMAXPS Z0, Z17, Z0
+	VADDPS Z17, Z0, Z0
+	VMAXPS Z1, Z17, Z1
+	VADDPS Z17, Z1, Z1
+	VMAXPS Z2, Z17, Z2
+	VADDPS Z17, Z2, Z2
+	VMAXPS Z3, Z17, Z3
+	VADDPS Z17, Z3, Z3
+	VMAXPS Z4, Z17, Z4
+	VADDPS Z17, Z4, Z4
+	VMAXPS Z5, Z17, Z5
+	VADDPS Z17, Z5, Z5
+	VMAXPS Z6, Z17, Z6
+	VADDPS Z17, Z6, Z6
+	VMAXPS Z7, Z17, Z7
+	VADDPS Z17, Z7, Z7
+	VMAXPS Z8, Z17, Z8
+	VADDPS Z17, Z8, Z8
+	VMAXPS Z9, Z17, Z9
+	VADDPS Z17, Z9, Z9
+	VMAXPS Z10, Z17, Z10
+	VADDPS Z17, Z10, Z10
+	VMAXPS Z11, Z17, Z11
+	VADDPS Z17, Z11, Z11
+	VMAXPS Z12, Z17, Z12
+	VADDPS Z17, Z12, Z12
+	VMAXPS Z13, Z17, Z13
+	VADDPS Z17, Z13, Z13
+	VMAXPS Z14, Z17, Z14
+	VADDPS Z17, Z14, Z14
+	VMAXPS Z15, Z17, Z15
+	VADDPS Z17, Z15, Z15
+	JMP    dwr5x2done
+
+dwr5x2hswish:
+	VPXORD       Z17, Z17, Z17
+	MOVL         $0x40400000, R9
+	VPBROADCASTD R9, Z18
+	MOVL         $0x40c00000, R9
+	VPBROADCASTD R9, Z19
+	VADDPS       Z18, Z0, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z0, Z20
+	VDIVPS       Z19, Z20, Z0
+	VADDPS       Z18, Z1, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z1, Z20
+	VDIVPS       Z19, Z20, Z1
+	VADDPS       Z18, Z2, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z2, Z20
+	VDIVPS       Z19, Z20, Z2
+	VADDPS       Z18, Z3, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z3, Z20
+	VDIVPS       Z19, Z20, Z3
+	VADDPS       Z18, Z4, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z4, Z20
+	VDIVPS       Z19, Z20, Z4
+	VADDPS       Z18, Z5, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z5, Z20
+	VDIVPS       Z19, Z20, Z5
+	VADDPS       Z18, Z6, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z6, Z20
+	VDIVPS       Z19, Z20, Z6
+	VADDPS       Z18, Z7, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z7, Z20
+	VDIVPS       Z19, Z20, Z7
+	VADDPS       Z18, Z8, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z8, Z20
+	VDIVPS       Z19, Z20, Z8
+	VADDPS       Z18, Z9, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z9, Z20
+	VDIVPS       Z19, Z20, Z9
+	VADDPS       Z18, Z10, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z10, Z20
+	VDIVPS       Z19, Z20, Z10
+	VADDPS       Z18, Z11, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z11, Z20
+	VDIVPS       Z19, Z20, Z11
+	VADDPS       Z18, Z12, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z12, Z20
+	VDIVPS       Z19, Z20, Z12
+	VADDPS       Z18, Z13, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z13, Z20
+	VDIVPS       Z19, Z20, Z13
+	VADDPS       Z18, Z14, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z14, Z20
+	VDIVPS       Z19, Z20, Z14
+	VADDPS       Z18, Z15, Z20
+	VMAXPS       Z20, Z17, Z20
+	VMINPS       Z20, Z19, Z20
+	VMULPS       Z20, Z15, Z20
+	VDIVPS       Z19, Z20, Z15
+
+dwr5x2done:
+	// Store the block's rows that are inside the output.
+	MOVQ    R8, R9
+	IMULQ   ow+64(FP), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVQ    oh+56(FP), R10
+	SUBQ    R8, R10
+	KMOVW   20(DI), K3
+	KMOVW   22(DI), K4
+	MOVQ    ow+64(FP), R11
+	VMOVUPS Z0, K3, (R9)
+	VMOVUPS Z1, K4, 64(R9)
+	CMPQ    R10, $0x01
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z2, K3, (R9)
+	VMOVUPS Z3, K4, 64(R9)
+	CMPQ    R10, $0x02
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z4, K3, (R9)
+	VMOVUPS Z5, K4, 64(R9)
+	CMPQ    R10, $0x03
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z6, K3, (R9)
+	VMOVUPS Z7, K4, 64(R9)
+	CMPQ    R10, $0x04
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z8, K3, (R9)
+	VMOVUPS Z9, K4, 64(R9)
+	CMPQ    R10, $0x05
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z10, K3, (R9)
+	VMOVUPS Z11, K4, 64(R9)
+	CMPQ    R10, $0x06
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z12, K3, (R9)
+	VMOVUPS Z13, K4, 64(R9)
+	CMPQ    R10, $0x07
+	JLE     dwr5x2stored
+	LEAQ    (R9)(R11*4), R9
+	VMOVUPS Z14, K3, (R9)
+	VMOVUPS Z15, K4, 64(R9)
+
+dwr5x2stored:
+	ADDQ $0x08, R8
+	CMPQ R8, oh+56(FP)
+	JL   dwr5x2block
+
+	// Next channel: its plane, its outputs, its weights and bias.
+	MOVQ  h+40(FP), R8
+	IMULQ wd+48(FP), R8
+	LEAQ  (AX)(R8*4), AX
+	MOVQ  oh+56(FP), R8
+	IMULQ ow+64(FP), R8
+	LEAQ  (CX)(R8*4), CX
+	ADDQ  $0x00000064, DX
+	ADDQ  $0x04, BX
+	DECQ  SI
+	JNZ   dwr5x2chan
+
+dwr5x2end:
+	VZEROUPPER
+	RET

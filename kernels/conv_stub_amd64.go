@@ -117,3 +117,39 @@ func wino4Out16AVX512(y *float32, ow int, rows int, w int, m *float32, ms int, b
 //
 //go:noescape
 func deint4AVX512(dst *float32, pl int, src *float32, blocks int)
+
+// sconvDWRows3x1 is the AVX-512F row-wise depthwise kernel of a 3×3 stride-1 convolution with output
+// rows of 1 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
+// each), out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[r−ph+kh][16v+l+kw−pw] in order, zeros outside the plane
+// (the load of tap column kw of vector v masked by masks[v·k+kw]), through activation act, stored under
+// masks[2k+v].
+//
+//go:noescape
+func sconvDWRows3x1(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+
+// sconvDWRows3x2 is the AVX-512F row-wise depthwise kernel of a 3×3 stride-1 convolution with output
+// rows of 2 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
+// each), out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[r−ph+kh][16v+l+kw−pw] in order, zeros outside the plane
+// (the load of tap column kw of vector v masked by masks[v·k+kw]), through activation act, stored under
+// masks[2k+v].
+//
+//go:noescape
+func sconvDWRows3x2(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+
+// sconvDWRows5x1 is the AVX-512F row-wise depthwise kernel of a 5×5 stride-1 convolution with output
+// rows of 1 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
+// each), out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[r−ph+kh][16v+l+kw−pw] in order, zeros outside the plane
+// (the load of tap column kw of vector v masked by masks[v·k+kw]), through activation act, stored under
+// masks[2k+v].
+//
+//go:noescape
+func sconvDWRows5x1(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+
+// sconvDWRows5x2 is the AVX-512F row-wise depthwise kernel of a 5×5 stride-1 convolution with output
+// rows of 2 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
+// each), out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[r−ph+kh][16v+l+kw−pw] in order, zeros outside the plane
+// (the load of tap column kw of vector v masked by masks[v·k+kw]), through activation act, stored under
+// masks[2k+v].
+//
+//go:noescape
+func sconvDWRows5x2(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)

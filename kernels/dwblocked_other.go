@@ -21,3 +21,19 @@ func copyBlock32AVX512(dst *float32, ldd int, src *float32, lds int, rows, n int
 func avgRows32AVX512(out, x *float32, rows, n int, div float64) {
 	panic("kernels: no AVX-512 pooling in this build")
 }
+
+func sconvDWRows3x1(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+	panic("kernels: no row-wise depthwise kernels in this build")
+}
+
+func sconvDWRows3x2(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+	panic("kernels: no row-wise depthwise kernels in this build")
+}
+
+func sconvDWRows5x1(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+	panic("kernels: no row-wise depthwise kernels in this build")
+}
+
+func sconvDWRows5x2(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+	panic("kernels: no row-wise depthwise kernels in this build")
+}

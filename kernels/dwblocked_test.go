@@ -182,6 +182,17 @@ func BenchmarkDepthwise(b *testing.B) {
 				}
 			}
 		})
+		if d := NewDepthwiseRows(&s, l.c, 1, 1); d != nil {
+			b.Run(name+"/rows", func(b *testing.B) {
+				pb := make([]float32, d.BiasElems())
+				d.PadBias(pb, bias)
+				for b.Loop() {
+					for t := 0; t < d.Tasks(); t++ {
+						d.Run(y, x, w, pb, t, nil, nil)
+					}
+				}
+			})
+		}
 		b.Run(name+"/direct", func(b *testing.B) {
 			d := NewDirectConv(&s, l.c, l.c, 1)
 			planes := make([]float32, d.PlaneElems(1))
@@ -228,6 +239,77 @@ func TestAvgRowsMatchesSum32(t *testing.T) {
 			AdaptivePoolPlane(want, x[i*n:(i+1)*n], 1, n, 1, 1, false)
 			if math.Float32bits(got[i]) != math.Float32bits(want[0]) {
 				t.Fatalf("n=%d row %d: %v (%x), want %v (%x)", n, i, got[i], math.Float32bits(got[i]), want[0], math.Float32bits(want[0]))
+			}
+		}
+	}
+}
+
+// TestDepthwiseRowsMatchesBlocked runs the row-wise kernels over random
+// stride-1 3×3 and 5×5 layers (rows of 1 to 32 outputs, pads 0 to k−1 on
+// each side, with bias or without, the activations in the kernel or the
+// residual in the epilogue) and requires the blocked path's bits for every
+// output, tasks in any order.
+func TestDepthwiseRowsMatchesBlocked(t *testing.T) {
+	if !blockAsm {
+		return
+	}
+	r := rand.New(rand.NewSource(9))
+	for trial := 0; trial < 300; trial++ {
+		k := 3 + 2*r.Intn(2)
+		s := ConvShape{KH: k, KW: k, SH: 1, SW: 1, DH: 1, DW: 1, PH: r.Intn(k), PHEnd: r.Intn(k), PW: r.Intn(k), PWE: r.Intn(k)}
+		s.H, s.W = 1+r.Intn(20), 1+r.Intn(34)
+		s.OH, s.OW = s.H+s.PH+s.PHEnd-k+1, s.W+s.PW+s.PWE-k+1
+		if s.OH < 1 || s.OW < 1 || s.OW > 32 {
+			continue
+		}
+		c, n, threads := 1+r.Intn(40), 1+r.Intn(3), 1+r.Intn(4)
+		d, blk := NewDepthwiseRows(&s, c, n, threads), NewDepthwiseBlocked(&s, c, n, threads)
+		if d == nil || blk == nil {
+			t.Fatalf("%+v: no plan", s)
+		}
+		hw, p := s.H*s.W, s.OH*s.OW
+		x, w := randF32(r, n*c*hw), randF32(r, c*k*k)
+		var b []float32
+		if r.Intn(2) == 0 {
+			b = randF32(r, c)
+		}
+		var ep *Epilogue[float32]
+		switch trial % 4 {
+		case 0:
+			ep = &Epilogue[float32]{}
+		case 1:
+			ep = &Epilogue[float32]{Act: ActUnary, Op: OpRelu}
+		case 2:
+			ep = &Epilogue[float32]{Act: ActUnary2, Op2: OpHardSwish}
+		case 3: // ReLU and residual: the epilogue's pass
+			ep = &Epilogue[float32]{Act: ActUnary, Op: OpRelu, Residual: randF32(r, n*c*p), LdR: p}
+		}
+		run := func(plan interface {
+			Tasks() int
+			TaskElems() int
+			PackedElems() int
+			PackWeights(dst, w []float32)
+			BiasElems() int
+			PadBias(dst, b []float32)
+			Run(y, x, w, bias []float32, t int, ep *Epilogue[float32], scratch []float32)
+		}) []float32 {
+			pw, pb := make([]float32, plan.PackedElems()), make([]float32, plan.BiasElems())
+			plan.PackWeights(pw, w)
+			plan.PadBias(pb, b)
+			y := make([]float32, n*c*p)
+			for i := range y {
+				y[i] = float32(math.NaN())
+			}
+			scratch := make([]float32, plan.TaskElems())
+			for _, task := range r.Perm(plan.Tasks()) {
+				plan.Run(y, x, pw, pb, task, ep, scratch)
+			}
+			return y
+		}
+		got, want := run(d), run(blk)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d %+v n=%d c=%d threads=%d: y[%d] = %v, blocked %v", trial, s, n, c, threads, i, got[i], want[i])
 			}
 		}
 	}

@@ -64,6 +64,22 @@ type convPacks struct {
 	wino winoWeights
 }
 
+// dwPlan is a depthwise plan of the kernels: kernels.DepthwiseRows, which
+// reads the weights as they are stored, or kernels.DepthwiseBlocked, which
+// packs them.
+type dwPlan interface {
+	weightLayout
+	Tasks() int
+	TaskElems() int
+	Run(y, x, w, bias []float32, t int, ep *kernels.Epilogue[float32], scratch []float32)
+}
+
+// dwRowsMinWidth is the narrowest output row the row-wise depthwise path
+// takes: 7 of a vector's 16 lanes left mobilenet's 7×7 layers slower than
+// the blocked path (48 against 29 µs on one core), 14 tied and 28 gained
+// a third (BenchmarkDepthwise).
+const dwRowsMinWidth = 12
+
 func (c *convPacks) getDW(d *kernels.DepthwiseBlocked, w []float32) []float32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,8 +137,9 @@ type convExec struct {
 	elem                int
 	colPerTile, colSize int       // elements
 	wino                *winoPlan // Winograd (float32 3×3 stride 1, constant weights)
-	// The blocked depthwise path (float32, where this build has it):
-	dw *kernels.DepthwiseBlocked
+	// The depthwise path (float32, where this build has it): row-wise or
+	// channel-blocked.
+	dw dwPlan
 	// The direct path (float32 where this build has the kernels):
 	direct      *kernels.DirectConv
 	packs       *convPacks  // nil: weights packed into scratch every run
@@ -155,7 +172,12 @@ func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, thread
 	e.pointwise = e.s.KH == 1 && e.s.KW == 1 && e.s.SH == 1 && e.s.SW == 1 && e.s.PH == 0 && e.s.PW == 0 &&
 		e.s.OH == e.s.H && e.s.OW == e.s.W
 	if e.dt == dtype.Float32 && e.depthwise && e.mg == 1 {
-		if e.dw = kernels.NewDepthwiseBlocked(&e.s, e.c, e.n, threads); e.dw != nil {
+		if d := kernels.NewDepthwiseRows(&e.s, e.c, e.n, threads); d != nil && e.s.OW >= dwRowsMinWidth {
+			e.dw = d
+			return e, nil
+		}
+		if d := kernels.NewDepthwiseBlocked(&e.s, e.c, e.n, threads); d != nil {
+			e.dw = d
 			return e, nil
 		}
 	}
@@ -439,7 +461,12 @@ func (e *convExec) layWeights(d weightLayout, sc []float32, packed func() []floa
 // weights, when they are not a constant) in scratch, then the tasks.
 func (e *convExec) runDW(x *RunCtx) {
 	d := e.dw
-	e.layWeights(d, f32s(x.Scratch.Host), func() []float32 { return e.packs.getDW(d, f32s(e.w)) })
+	e.layWeights(d, f32s(x.Scratch.Host), func() []float32 {
+		if b, ok := d.(*kernels.DepthwiseBlocked); ok {
+			return e.packs.getDW(b, f32s(e.w))
+		}
+		return f32s(e.w) // the row-wise kernels read them as stored
+	})
 	x.Parallel(d.Tasks(), e)
 	e.pw, e.biasPad = nil, nil
 }

@@ -576,5 +576,10 @@ func main() {
 	wino4In()
 	wino4Out()
 	deint4()
+	for _, k := range []int{3, 5} {
+		for nv := 1; nv <= 2; nv++ {
+			dwRows(k, nv)
+		}
+	}
 	Generate()
 }
