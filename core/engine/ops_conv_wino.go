@@ -133,13 +133,15 @@ func (e *convExec) maybeWino() {
 // measured slower there than F(2×2, 3×3)).
 func (e *convExec) winoFits(f4 bool) *winoPlan {
 	s := &e.s
-	wp := &winoPlan{f4: f4, np: 16}
-	wp.th, wp.tw = kernels.WinogradTiles(s.OH, s.OW)
-	wp.eo = 2 * (2*wp.th + 2) * kernels.WinogradRow(wp.tw)
+	wp := &winoPlan{f4: f4}
 	if f4 {
 		wp.np = 36
 		wp.th, wp.tw = kernels.Winograd4Tiles(s.OH, s.OW)
 		wp.eo = kernels.Winograd4SplitElems(wp.th, wp.tw)
+	} else {
+		wp.np = 16
+		wp.th, wp.tw = kernels.WinogradTiles(s.OH, s.OW)
+		wp.eo = 2 * (2*wp.th + 2) * kernels.WinogradRow(wp.tw)
 	}
 	wp.t = wp.th * wp.tw
 	perImage := int64(wp.np) * 4 * int64(e.c+e.m) * int64(wp.t)
