@@ -127,6 +127,14 @@ func deint4AVX512(dst *float32, pl int, src *float32, blocks int)
 //go:noescape
 func sconvDWRows3x1(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
 
+// sconvDWPhases3x1 is the AVX-512F row-wise depthwise kernel of a 3×3 stride-2 convolution of one channel
+// with output rows of 1 vectors: out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[(2(2r+kh) + kw mod 2)·rl
+// + 16v+l + kw/2] in order (x: the column phases of the zero-padded input rows, rl values each), through
+// activation act, oh rows of ow at y stored under masks[v].
+//
+//go:noescape
+func sconvDWPhases3x1(x *float32, y *float32, w *float32, bias *float32, rl int, oh int, ow int, masks *uint16, act int)
+
 // sconvDWRows3x2 is the AVX-512F row-wise depthwise kernel of a 3×3 stride-1 convolution with output
 // rows of 2 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
 // each), out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[r−ph+kh][16v+l+kw−pw] in order, zeros outside the plane
@@ -135,6 +143,14 @@ func sconvDWRows3x1(x *float32, y *float32, w *float32, bias *float32, c int, h 
 //
 //go:noescape
 func sconvDWRows3x2(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+
+// sconvDWPhases3x2 is the AVX-512F row-wise depthwise kernel of a 3×3 stride-2 convolution of one channel
+// with output rows of 2 vectors: out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[(2(2r+kh) + kw mod 2)·rl
+// + 16v+l + kw/2] in order (x: the column phases of the zero-padded input rows, rl values each), through
+// activation act, oh rows of ow at y stored under masks[v].
+//
+//go:noescape
+func sconvDWPhases3x2(x *float32, y *float32, w *float32, bias *float32, rl int, oh int, ow int, masks *uint16, act int)
 
 // sconvDWRows5x1 is the AVX-512F row-wise depthwise kernel of a 5×5 stride-1 convolution with output
 // rows of 1 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
@@ -145,6 +161,14 @@ func sconvDWRows3x2(x *float32, y *float32, w *float32, bias *float32, c int, h 
 //go:noescape
 func sconvDWRows5x1(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
 
+// sconvDWPhases5x1 is the AVX-512F row-wise depthwise kernel of a 5×5 stride-2 convolution of one channel
+// with output rows of 1 vectors: out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[(2(2r+kh) + kw mod 2)·rl
+// + 16v+l + kw/2] in order (x: the column phases of the zero-padded input rows, rl values each), through
+// activation act, oh rows of ow at y stored under masks[v].
+//
+//go:noescape
+func sconvDWPhases5x1(x *float32, y *float32, w *float32, bias *float32, rl int, oh int, ow int, masks *uint16, act int)
+
 // sconvDWRows5x2 is the AVX-512F row-wise depthwise kernel of a 5×5 stride-1 convolution with output
 // rows of 2 vectors: for each of c channels (planes h×wd at x, oh×ow at y, weights k·k at w, one bias
 // each), out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[r−ph+kh][16v+l+kw−pw] in order, zeros outside the plane
@@ -153,3 +177,17 @@ func sconvDWRows5x1(x *float32, y *float32, w *float32, bias *float32, c int, h 
 //
 //go:noescape
 func sconvDWRows5x2(x *float32, y *float32, w *float32, bias *float32, c int, h int, wd int, oh int, ow int, ph int, pw int, masks *uint16, act int)
+
+// sconvDWPhases5x2 is the AVX-512F row-wise depthwise kernel of a 5×5 stride-2 convolution of one channel
+// with output rows of 2 vectors: out[r][16v+l] = bias + Σ taps w[kh·k+kw]·x[(2(2r+kh) + kw mod 2)·rl
+// + 16v+l + kw/2] in order (x: the column phases of the zero-padded input rows, rl values each), through
+// activation act, oh rows of ow at y stored under masks[v].
+//
+//go:noescape
+func sconvDWPhases5x2(x *float32, y *float32, w *float32, bias *float32, rl int, oh int, ow int, masks *uint16, act int)
+
+// deint2Rows32AVX512 sets even[r·ldd + i] = src[r·lds + 2i] and odd[r·ldd + i] = src[r·lds + 2i + 1]
+// for r < rows and 2i (2i + 1) < n, writing nothing else.
+//
+//go:noescape
+func deint2Rows32AVX512(even *float32, odd *float32, ldd int, src *float32, lds int, rows int, n int)

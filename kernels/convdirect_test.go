@@ -301,6 +301,8 @@ var convBenchShapes = []struct {
 	{"mb-pw16x72", 16, 72, 56, 1, 1, 0},
 	{"mb-pw96x576", 96, 576, 7, 1, 1, 0},
 	{"mb-pw48x144", 48, 144, 14, 1, 1, 0},
+	{"mb-pw240x40", 240, 40, 14, 1, 1, 0},
+	{"mb-pw576x96", 576, 96, 7, 1, 1, 0},
 }
 
 func benchShape(c, h, k, st, p int) ConvShape {

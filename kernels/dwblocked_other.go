@@ -22,18 +22,20 @@ func avgRows32AVX512(out, x *float32, rows, n int, div float64) {
 	panic("kernels: no AVX-512 pooling in this build")
 }
 
-func sconvDWRows3x1(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+// The row-wise depthwise kernels, all the same refusal.
+var (
+	sconvDWRows3x1, sconvDWRows3x2, sconvDWRows5x1, sconvDWRows5x2         = noDWRows, noDWRows, noDWRows, noDWRows
+	sconvDWPhases3x1, sconvDWPhases3x2, sconvDWPhases5x1, sconvDWPhases5x2 = noDWPhases, noDWPhases, noDWPhases, noDWPhases
+)
+
+func noDWRows(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
 	panic("kernels: no row-wise depthwise kernels in this build")
 }
 
-func sconvDWRows3x2(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+func noDWPhases(x, y, w, bias *float32, rl, oh, ow int, masks *uint16, act int) {
 	panic("kernels: no row-wise depthwise kernels in this build")
 }
 
-func sconvDWRows5x1(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
-	panic("kernels: no row-wise depthwise kernels in this build")
-}
-
-func sconvDWRows5x2(x, y, w, bias *float32, c, h, wd, oh, ow, ph, pw int, masks *uint16, act int) {
+func deint2Rows32AVX512(even, odd *float32, ldd int, src *float32, lds, rows, n int) {
 	panic("kernels: no row-wise depthwise kernels in this build")
 }

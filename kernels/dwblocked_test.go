@@ -186,9 +186,10 @@ func BenchmarkDepthwise(b *testing.B) {
 			b.Run(name+"/rows", func(b *testing.B) {
 				pb := make([]float32, d.BiasElems())
 				d.PadBias(pb, bias)
+				sc := make([]float32, d.TaskElems())
 				for b.Loop() {
 					for t := 0; t < d.Tasks(); t++ {
-						d.Run(y, x, w, pb, t, nil, nil)
+						d.Run(y, x, w, pb, t, nil, sc)
 					}
 				}
 			})
@@ -245,21 +246,31 @@ func TestAvgRowsMatchesSum32(t *testing.T) {
 }
 
 // TestDepthwiseRowsMatchesBlocked runs the row-wise kernels over random
-// stride-1 3×3 and 5×5 layers (rows of 1 to 32 outputs, pads 0 to k−1 on
-// each side, with bias or without, the activations in the kernel or the
-// residual in the epilogue) and requires the blocked path's bits for every
-// output, tasks in any order.
+// stride-1 and stride-2 3×3 and 5×5 layers (rows of one strip of 1 to 32
+// outputs and of several; stride 2 in one band of rows and in several,
+// its tasks whole channels or parts of their rows; pads 0 to k−1 on each
+// side, with bias or without, the activations in the kernel or the
+// residual in the epilogue) and requires the blocked path's bits for
+// every output, tasks in any order.
 func TestDepthwiseRowsMatchesBlocked(t *testing.T) {
 	if !blockAsm {
 		return
 	}
 	r := rand.New(rand.NewSource(9))
-	for trial := 0; trial < 300; trial++ {
-		k := 3 + 2*r.Intn(2)
-		s := ConvShape{KH: k, KW: k, SH: 1, SW: 1, DH: 1, DW: 1, PH: r.Intn(k), PHEnd: r.Intn(k), PW: r.Intn(k), PWE: r.Intn(k)}
-		s.H, s.W = 1+r.Intn(20), 1+r.Intn(34)
-		s.OH, s.OW = s.H+s.PH+s.PHEnd-k+1, s.W+s.PW+s.PWE-k+1
-		if s.OH < 1 || s.OW < 1 || s.OW > 32 {
+	var ran [2][2]int // by stride, and one strip or several
+	bands, parted := 0, 0
+	for trial := 0; trial < 400; trial++ {
+		k, st := 3+2*r.Intn(2), 1+r.Intn(2)
+		s := ConvShape{KH: k, KW: k, SH: st, SW: st, DH: 1, DW: 1, PH: r.Intn(k), PHEnd: r.Intn(k), PW: r.Intn(k), PWE: r.Intn(k)}
+		s.H, s.W = 1+r.Intn(20), 1+r.Intn(34*st)
+		switch trial % 10 {
+		case 0: // rows of several strips
+			s.W = 1 + r.Intn(120)
+		case 5: // several bands of rows (stride 2)
+			s.H = 1 + r.Intn(120)
+		}
+		s.OH, s.OW = (s.H+s.PH+s.PHEnd-k)/st+1, (s.W+s.PW+s.PWE-k)/st+1
+		if s.H+s.PH+s.PHEnd < k || s.W+s.PW+s.PWE < k {
 			continue
 		}
 		c, n, threads := 1+r.Intn(40), 1+r.Intn(3), 1+r.Intn(4)
@@ -311,6 +322,21 @@ func TestDepthwiseRowsMatchesBlocked(t *testing.T) {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("trial %d %+v n=%d c=%d threads=%d: y[%d] = %v, blocked %v", trial, s, n, c, threads, i, got[i], want[i])
 			}
+		}
+		ran[st-1][min(1, len(d.strips)-1)]++
+		if st == 2 && d.band < s.OH {
+			bands++
+		}
+		if d.parts > 1 && ep.Residual != nil {
+			parted++
+		}
+	}
+	if bands < 5 || parted < 3 {
+		t.Fatalf("%d stride-2 layers of several bands and %d split in parts of rows, with a residual, ran; want more", bands, parted)
+	}
+	for st, r := range ran {
+		if r[0] < 20 || r[1] < 5 {
+			t.Fatalf("stride %d: %d layers of one strip and %d of several ran; want more", st+1, r[0], r[1])
 		}
 	}
 }

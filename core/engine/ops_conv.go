@@ -76,8 +76,9 @@ type dwPlan interface {
 
 // dwRowsMinWidth is the narrowest output row the row-wise depthwise path
 // takes: 7 of a vector's 16 lanes left mobilenet's 7×7 layers slower than
-// the blocked path (48 against 29 µs on one core), 14 tied and 28 gained
-// a third (BenchmarkDepthwise).
+// the blocked path (stride 1: 50 against 29 µs on one core; stride 2, 14
+// to 7: 42 against 19), 14 tied, and 28 to 56 gained a third at stride 1
+// and 40–45% at stride 2 (BenchmarkDepthwise).
 const dwRowsMinWidth = 12
 
 func (c *convPacks) getDW(d *kernels.DepthwiseBlocked, w []float32) []float32 {

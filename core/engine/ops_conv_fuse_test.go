@@ -101,26 +101,33 @@ func TestConvFusionMatchesUnfused(t *testing.T) {
 	}
 }
 
-// BenchmarkConv measures the engine's Conv kernels alone (2 threads):
-// resnet18's 3×3 64→64 at 56×56, a 1×1 and a depthwise 3×3.
+// BenchmarkConv measures the engine's Conv kernels alone, on one thread
+// and two: resnet18's 3×3 64→64 at 56×56, 1×1s (mobilenet_v3_small's
+// projections among them) and depthwise 3×3 and 5×5 at strides 1 and 2.
 func BenchmarkConv(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		x, w  []int64
 		group int64
 		pads  int64
+		st    int64
 	}{
-		{"3x3_64_56", []int64{1, 64, 56, 56}, []int64{64, 64, 3, 3}, 1, 1},
-		{"1x1_64_256_56", []int64{1, 64, 56, 56}, []int64{256, 64, 1, 1}, 1, 0},
-		{"3x3_512_7_b8", []int64{8, 512, 7, 7}, []int64{512, 512, 3, 3}, 1, 1},
-		{"dw3x3_96_56", []int64{1, 96, 56, 56}, []int64{96, 1, 3, 3}, 96, 1},
+		{"3x3_64_56", []int64{1, 64, 56, 56}, []int64{64, 64, 3, 3}, 1, 1, 1},
+		{"1x1_64_256_56", []int64{1, 64, 56, 56}, []int64{256, 64, 1, 1}, 1, 0, 1},
+		{"3x3_512_7_b8", []int64{8, 512, 7, 7}, []int64{512, 512, 3, 3}, 1, 1, 1},
+		{"dw3x3_96_56", []int64{1, 96, 56, 56}, []int64{96, 1, 3, 3}, 96, 1, 1},
+		{"dw3x3s2_72_56", []int64{1, 72, 56, 56}, []int64{72, 1, 3, 3}, 72, 1, 2},
+		{"dw5x5s2_96_28", []int64{1, 96, 28, 28}, []int64{96, 1, 5, 5}, 96, 2, 2},
+		{"dw3x3s2_16_112", []int64{1, 16, 112, 112}, []int64{16, 1, 3, 3}, 16, 1, 2},
+		{"1x1_240_40_14", []int64{1, 240, 14, 14}, []int64{40, 240, 1, 1}, 1, 0, 1},
+		{"1x1_576_96_7", []int64{1, 576, 7, 7}, []int64{96, 576, 1, 1}, 1, 0, 1},
 	} {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/t%d", bc.name, threads), func(b *testing.B) {
 				r := rand.New(rand.NewSource(1))
 				dt := dtype.Float32
 				node := graph.Node{Op: "Conv", Name: "c", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"},
-					Attrs: []graph.Attr{cIntA("group", bc.group), cIntsA("pads", []int64{bc.pads, bc.pads, bc.pads, bc.pads})}}
+					Attrs: []graph.Attr{cIntA("group", bc.group), cIntsA("pads", []int64{bc.pads, bc.pads, bc.pads, bc.pads}), cIntsA("strides", []int64{bc.st, bc.st})}}
 				consts := []tconst{{name: "w", dt: dt, shape: bc.w, values: convRand(prod(bc.w), r)}, {name: "b", dt: dt, shape: bc.w[:1], values: convRand(int(bc.w[0]), r)}}
 				ins := []tin{{name: "x", dt: dt, sig: bc.x, shape: bc.x, values: convRand(prod(bc.x), r)}}
 				m := buildModel(b, ins, consts, []graph.Node{node}, []string{"y"}, Options{Threads: threads})
@@ -131,7 +138,7 @@ func BenchmarkConv(b *testing.B) {
 				if err := s.RunAlloc(in, outs, nil, RunOptions{}, heapAlloc); err != nil {
 					b.Fatal(err)
 				}
-				oh := bc.x[2] + 2*bc.pads - bc.w[2] + 1
+				oh := (bc.x[2]+2*bc.pads-bc.w[2])/bc.st + 1
 				flops := 2 * float64(bc.x[0]*bc.w[0]*bc.w[1]*bc.w[2]*bc.w[3]*oh*oh)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

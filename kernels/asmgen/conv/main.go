@@ -579,7 +579,9 @@ func main() {
 	for _, k := range []int{3, 5} {
 		for nv := 1; nv <= 2; nv++ {
 			dwRows(k, nv)
+			dwPhases(k, nv)
 		}
 	}
+	deint2Rows()
 	Generate()
 }
