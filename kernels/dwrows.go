@@ -30,7 +30,8 @@ type DepthwiseRows struct {
 	c, n   int
 	strips []dwStrip
 	chunks int // tasks per image and part
-	parts  int // parts of the output rows
+	parts  int // parts of the output rows: [0, split) and [split, OH) when 2
+	split  int
 	per    int // channels a task
 	// Stride 2: a band of a channel's phases in scratch, prows padded rows
 	// of 2·rl values each, for band output rows.
@@ -100,7 +101,20 @@ func NewDepthwiseRows(s *ConvShape, c, n, threads int) *DepthwiseRows {
 		want = 3 * threads
 	}
 	if st == 2 && threads > 1 && s.OH >= 2*dwRowsBlock {
-		d.parts = 2
+		// The parts meet at a cache line where a row boundary near the
+		// middle falls on one: else the line of each channel that both
+		// cores write moves between them.
+		d.parts, d.split = 2, s.OH/2
+		for dr := 0; dr <= s.OH/6; dr++ {
+			if r := s.OH/2 - dr; r*s.OW%16 == 0 {
+				d.split = r
+				break
+			}
+			if r := s.OH/2 + dr; r*s.OW%16 == 0 {
+				d.split = r
+				break
+			}
+		}
 	}
 	d.per = max(1, c/max(1, want/(n*d.parts)))
 	d.chunks = (c + d.per - 1) / d.per
@@ -181,7 +195,7 @@ func (d *DepthwiseRows) Run(y, x, w, bias []float32, t int, ep *Epilogue[float32
 			sp.fn(&xs[0], &ys[sp.o], &w[c0*kk], &bias[c0], c1-c0, s.H, s.W, s.OH, s.OW, s.PH, s.PW-sp.o, &sp.masks[0], act)
 		}
 	} else {
-		r0, r1 := part*s.OH/d.parts, (part+1)*s.OH/d.parts
+		r0, r1 := d.rowsOf(part)
 		d.runPhases(ys, xs, w, bias, c0, c1, r0, r1, act, scratch)
 	}
 	if !ep.finishes() || act != actNone {
@@ -192,11 +206,22 @@ func (d *DepthwiseRows) Run(y, x, w, bias []float32, t int, ep *Epilogue[float32
 		ep.finishRun(y[at:at+(c1-c0)*p], ep.residualAt(at, (c1-c0)*p))
 		return
 	}
-	r0, r1 := part*s.OH/d.parts, (part+1)*s.OH/d.parts
+	r0, r1 := d.rowsOf(part)
 	for c := c0; c < c1; c++ {
 		at := (img*d.c+c)*p + r0*s.OW
 		ep.finishRun(y[at:at+(r1-r0)*s.OW], ep.residualAt(at, (r1-r0)*s.OW))
 	}
+}
+
+// rowsOf returns the output rows of part part.
+func (d *DepthwiseRows) rowsOf(part int) (r0, r1 int) {
+	if d.parts == 1 {
+		return 0, d.s.OH
+	}
+	if part == 0 {
+		return 0, d.split
+	}
+	return d.split, d.s.OH
 }
 
 // runPhases computes channels [c0, c1) at stride 2 (xs and ys start at
