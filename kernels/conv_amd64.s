@@ -4151,13 +4151,13 @@ dwr3x1hswish:
 
 dwr3x1done:
 	// Store the block's rows that are inside the output.
+	MOVQ    ow+64(FP), R11
 	MOVQ    R8, R9
-	IMULQ   ow+64(FP), R9
+	IMULQ   R11, R9
 	LEAQ    (CX)(R9*4), R9
 	MOVQ    oh+56(FP), R10
 	SUBQ    R8, R10
 	KMOVW   12(DI), K3
-	MOVQ    ow+64(FP), R11
 	VMOVUPS Z0, K3, (R9)
 	CMPQ    R10, $0x01
 	JLE     dwr3x1stored
@@ -5101,14 +5101,14 @@ dwr3x2hswish:
 
 dwr3x2done:
 	// Store the block's rows that are inside the output.
+	MOVQ    ow+64(FP), R11
 	MOVQ    R8, R9
-	IMULQ   ow+64(FP), R9
+	IMULQ   R11, R9
 	LEAQ    (CX)(R9*4), R9
 	MOVQ    oh+56(FP), R10
 	SUBQ    R8, R10
 	KMOVW   12(DI), K3
 	KMOVW   14(DI), K4
-	MOVQ    ow+64(FP), R11
 	VMOVUPS Z0, K3, (R9)
 	VMOVUPS Z1, K4, 64(R9)
 	CMPQ    R10, $0x01
@@ -6270,13 +6270,13 @@ dwr5x1hswish:
 
 dwr5x1done:
 	// Store the block's rows that are inside the output.
+	MOVQ    ow+64(FP), R11
 	MOVQ    R8, R9
-	IMULQ   ow+64(FP), R9
+	IMULQ   R11, R9
 	LEAQ    (CX)(R9*4), R9
 	MOVQ    oh+56(FP), R10
 	SUBQ    R8, R10
 	KMOVW   20(DI), K3
-	MOVQ    ow+64(FP), R11
 	VMOVUPS Z0, K3, (R9)
 	CMPQ    R10, $0x01
 	JLE     dwr5x1stored
@@ -7843,14 +7843,14 @@ dwr5x2hswish:
 
 dwr5x2done:
 	// Store the block's rows that are inside the output.
+	MOVQ    ow+64(FP), R11
 	MOVQ    R8, R9
-	IMULQ   ow+64(FP), R9
+	IMULQ   R11, R9
 	LEAQ    (CX)(R9*4), R9
 	MOVQ    oh+56(FP), R10
 	SUBQ    R8, R10
 	KMOVW   20(DI), K3
 	KMOVW   22(DI), K4
-	MOVQ    ow+64(FP), R11
 	VMOVUPS Z0, K3, (R9)
 	VMOVUPS Z1, K4, 64(R9)
 	CMPQ    R10, $0x01

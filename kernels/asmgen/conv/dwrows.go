@@ -36,10 +36,7 @@ func dwRows(k, nv int) {
 	Pragma("noescape")
 	pre := fmt.Sprintf("dwr%dx%d", k, nv)
 	const R = dwRowsBlock
-	acc := make([][]VecPhysical, R)
-	for i := range acc {
-		acc[i] = zmm[i*nv : (i+1)*nv]
-	}
+	acc := dwBlockAcc(nv)
 	tmp := zmm[R*nv]
 	x := Load(Param("x"), GP64())
 	y := Load(Param("y"), GP64())
@@ -93,34 +90,7 @@ func dwRows(k, nv int) {
 			}
 		}
 	}
-	var all []VecPhysical
-	for i := range acc {
-		all = append(all, acc[i]...)
-	}
-	actTile(all, zmm[R*nv+1:R*nv+5], pre)
-	Comment("Store the block's rows that are inside the output.")
-	yr, left := GP64(), GP64()
-	MOVQ(r0, yr)
-	IMULQ(owMem, yr)
-	LEAQ(Mem{Base: y, Index: yr, Scale: 4}, yr)
-	MOVQ(ohMem, left)
-	SUBQ(r0, left) // rows left, >= 1
-	for v := 0; v < nv; v++ {
-		KMOVW(Mem{Base: masks, Disp: 2 * (2*k + v)}, zmask[v])
-	}
-	ow := GP64()
-	MOVQ(owMem, ow)
-	for i := 0; i < R; i++ {
-		if i > 0 {
-			CMPQ(left, U8(i))
-			JLE(LabelRef(pre + "stored"))
-			LEAQ(Mem{Base: yr, Index: ow, Scale: 4}, yr)
-		}
-		for v := 0; v < nv; v++ {
-			VMOVUPS(acc[i][v], zmask[v], Mem{Base: yr, Disp: 64 * v})
-		}
-	}
-	Label(pre + "stored")
+	dwStoreBlock(acc, zmm[R*nv+1:R*nv+5], pre, y, r0, masks, 2*k, ohMem, owMem)
 	ADDQ(U8(R), r0)
 	CMPQ(r0, ohMem)
 	JL(LabelRef(pre + "block"))
@@ -163,10 +133,7 @@ func dwPhases(k, nv int) {
 	Pragma("noescape")
 	pre := fmt.Sprintf("dwp%dx%d", k, nv)
 	const R = dwRowsBlock
-	acc := make([][]VecPhysical, R)
-	for i := range acc {
-		acc[i] = zmm[i*nv : (i+1)*nv]
-	}
+	acc := dwBlockAcc(nv)
 	next := R * nv
 	tmp := zmm[next]
 	free := zmm[next+1 : next+5]
@@ -225,33 +192,7 @@ func dwPhases(k, nv int) {
 			}
 		}
 	}
-	var all []VecPhysical
-	for i := range acc {
-		all = append(all, acc[i]...)
-	}
-	actTile(all, free, pre)
-	Comment("Store the block's rows that are inside the output.")
-	yr, left, ow := GP64(), GP64(), GP64()
-	MOVQ(owMem, ow)
-	MOVQ(r0, yr)
-	IMULQ(ow, yr)
-	LEAQ(Mem{Base: y, Index: yr, Scale: 4}, yr)
-	MOVQ(ohMem, left)
-	SUBQ(r0, left) // rows left, >= 1
-	for v := 0; v < nv; v++ {
-		KMOVW(Mem{Base: masks, Disp: 2 * v}, zmask[v])
-	}
-	for i := 0; i < R; i++ {
-		if i > 0 {
-			CMPQ(left, U8(i))
-			JLE(LabelRef(pre + "stored"))
-			LEAQ(Mem{Base: yr, Index: ow, Scale: 4}, yr)
-		}
-		for v := 0; v < nv; v++ {
-			VMOVUPS(acc[i][v], zmask[v], Mem{Base: yr, Disp: 64 * v})
-		}
-	}
-	Label(pre + "stored")
+	dwStoreBlock(acc, free, pre, y, r0, masks, 0, ohMem, owMem)
 	Comment("The next block starts 2·R padded rows down.")
 	adv := GP64()
 	MOVQ(row, adv)
@@ -343,4 +284,46 @@ func deint2Rows() {
 	Label("d2done")
 	VZEROUPPER()
 	RET()
+}
+
+// dwBlockAcc lays a block's accumulators out: output row i's nv vectors.
+func dwBlockAcc(nv int) [][]VecPhysical {
+	acc := make([][]VecPhysical, dwRowsBlock)
+	for i := range acc {
+		acc[i] = zmm[i*nv : (i+1)*nv]
+	}
+	return acc
+}
+
+// dwStoreBlock applies act to the block of output rows from r0 (free: four
+// spare registers) and stores the rows below oh at y (rows ow apart) under
+// the store masks at masks + 2·at.
+func dwStoreBlock(acc [][]VecPhysical, free []VecPhysical, pre string, y, r0, masks Register, at int, ohMem, owMem Mem) {
+	var all []VecPhysical
+	for i := range acc {
+		all = append(all, acc[i]...)
+	}
+	actTile(all, free, pre)
+	Comment("Store the block's rows that are inside the output.")
+	yr, left, ow := GP64(), GP64(), GP64()
+	MOVQ(owMem, ow)
+	MOVQ(r0, yr)
+	IMULQ(ow, yr)
+	LEAQ(Mem{Base: y, Index: yr, Scale: 4}, yr)
+	MOVQ(ohMem, left)
+	SUBQ(r0, left) // rows left, >= 1
+	for v := range acc[0] {
+		KMOVW(Mem{Base: masks, Disp: 2 * (at + v)}, zmask[v])
+	}
+	for i := range acc {
+		if i > 0 {
+			CMPQ(left, U8(i))
+			JLE(LabelRef(pre + "stored"))
+			LEAQ(Mem{Base: yr, Index: ow, Scale: 4}, yr)
+		}
+		for v, a := range acc[i] {
+			VMOVUPS(a, zmask[v], Mem{Base: yr, Disp: 64 * v})
+		}
+	}
+	Label(pre + "stored")
 }
