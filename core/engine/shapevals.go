@@ -88,7 +88,11 @@ func evalShapeValue(c constSource, n *graph.CNode, shapes [][]int64) {
 		if len(a) != len(b) && len(a) != 1 && len(b) != 1 {
 			return
 		}
-		out = make([]int64, max(len(a), len(b)))
+		size := max(len(a), len(b))
+		if len(a) == 0 || len(b) == 0 {
+			size = 0 // broadcasting an empty operand gives an empty result
+		}
+		out = make([]int64, size)
 		for i := range out {
 			x, y := a[min(i, len(a)-1)], b[min(i, len(b)-1)]
 			switch n.Op {

@@ -71,3 +71,29 @@ func TestShapeValuesFromDataRefused(t *testing.T) {
 		t.Fatalf("got %v, want MLE_ERR_UNSUPPORTED_FEATURE", err)
 	}
 }
+
+// Size arithmetic with an empty operand (a Shape slice of no dimensions
+// times a one-element constant) broadcasts to an empty result, as ONNX
+// has it, rather than indexing the empty operand (a fuzzer's panic).
+func TestShapeValuesEmptyOperand(t *testing.T) {
+	consts := []tconst{
+		{name: "one", dt: dtype.Int64, shape: []int64{1}, values: []float64{1}},
+		{name: "six", dt: dtype.Int64, shape: []int64{1}, values: []float64{6}},
+	}
+	nodes := []graph.Node{
+		{Op: "Shape", Inputs: []string{"X"}, Outputs: []string{"none"}, Attrs: []graph.Attr{{Name: "start", Type: graph.AttrInt, Int: 0}, {Name: "end", Type: graph.AttrInt, Int: 0}}},
+		{Op: "Mul", Inputs: []string{"none", "one"}, Outputs: []string{"still"}},
+		{Op: "Concat", Inputs: []string{"still", "six"}, Outputs: []string{"flat"}, Attrs: []graph.Attr{{Name: "axis", Type: graph.AttrInt, Int: 0}}},
+		{Op: "Reshape", Inputs: []string{"X", "flat"}, Outputs: []string{"Y"}},
+	}
+	ins := []tin{{name: "X", dt: dtype.Float32, sig: []int64{2, 3}, shape: []int64{2, 3}, values: seq(6, 1)}}
+	m := buildModel(t, ins, consts, nodes, []string{"Y"}, Options{Threads: 1})
+	defer m.Close()
+	out, err := runModel(t, m, inputsOf(ins))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out[0].Shape(), []int64{6}) {
+		t.Fatalf("Y is %v, want [6]", out[0].Shape())
+	}
+}
