@@ -221,6 +221,28 @@ func (d *DirectConv) PackWeights(dst, w []float32) {
 	}
 }
 
+// ScaleTaps sets dst to the packed weights w (PackWeights' layout, group
+// 1) with each tap's weights multiplied by the scale of its input channel,
+// s[c] (Cg values): the convolution of x then equals that of x scaled per
+// channel, up to the products' rounding. A 1×1 convolution's taps are its
+// channels: a block's rows, one AVX-512 call a block.
+func (d *DirectConv) ScaleTaps(dst, w, s []float32) {
+	mr, kk := d.micro.mr, d.s.KH*d.s.KW
+	n := d.PackedElems()
+	_, _, _ = dst[n-1], w[n-1], s[d.cg-1]
+	for blk := 0; blk < n; blk += mr * d.k {
+		if kk == 1 && rowsScalar32(OpMul, dst[blk:blk+mr*d.k], w[blk:blk+mr*d.k], s, false, mr, 0, d.k) {
+			continue
+		}
+		for p := 0; p < d.k; p++ {
+			v := s[p/kk]
+			for i := blk + p*mr; i < blk+(p+1)*mr; i++ {
+				dst[i] = w[i] * v
+			}
+		}
+	}
+}
+
 // PadBias lays the bias b (M values, nil: zeros) out in blocks of Rows()
 // per group into dst (groups·mPad values).
 func (d *DirectConv) PadBias(dst, b []float32) {

@@ -15,6 +15,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -36,6 +37,20 @@ type fuseGroup struct {
 	nodes []int
 	bn    *bnFold    // fuseConv with a BatchNormalization: its folding, once per Model
 	packs *convPacks // fuseConv with constant weights: packed for the direct kernels, once per Model
+	// scaled: fuseConv whose first node is a Mul by one value per input
+	// channel (squeeze-and-excite's scale·x) that only its 1×1 Conv, the
+	// second node, reads: the Conv reads x itself and multiplies its
+	// packed weights' taps by the scales instead (scaledConv).
+	scaled bool
+}
+
+// head is the index of the group's first node that computes on its own:
+// the Conv of a scaled group.
+func (grp *fuseGroup) head() int {
+	if grp.scaled {
+		return grp.nodes[1]
+	}
+	return grp.nodes[0]
 }
 
 // fusion holds a Model's groups.
@@ -90,6 +105,10 @@ func findGroups(g *graph.Checked, isConst func(id int) bool, folded []bool) fusi
 			}
 		case n.Op == "Conv" && len(n.Out) == 1:
 			grp = convGroup(g, isConst, ni, next, func(nx int) bool { return f.of[nx] < 0 })
+		case n.Op == "Mul" && scaledConv(g, isConst, ni, next(ni)):
+			grp = convGroup(g, isConst, next(ni), next, func(nx int) bool { return f.of[nx] < 0 })
+			grp.nodes = append([]int{ni}, grp.nodes...)
+			grp.scaled = true
 		case chainable(g, isConst, ni, -1):
 			grp = fuseGroup{kind: fuseChain, nodes: []int{ni}}
 			for cur := ni; ; {
@@ -195,7 +214,7 @@ func (p *plan) info(g *graph.Checked, id int) *graph.ValueInfo {
 
 // groupHead returns a group's first node and its arguments at the plan's shapes.
 func (p *plan) groupHead(g *graph.Checked, grp *fuseGroup) (*graph.CNode, []*graph.ValueInfo) {
-	head := &g.Nodes[grp.nodes[0]]
+	head := &g.Nodes[grp.head()]
 	ins := make([]*graph.ValueInfo, len(head.In))
 	for j, id := range head.In {
 		if id >= 0 {
@@ -414,6 +433,28 @@ func convGroup(g *graph.Checked, isConst func(int) bool, ni int, next func(int) 
 	return grp
 }
 
+// scaledConv reports whether Mul mi and Conv ci (-1: none), which alone
+// reads its product, may fuse as a scaled group: a float32 1×1 Conv of one
+// group with constant weights, reading the product as its input, with
+// fewer output channels than input positions (H and W fixed), so that
+// scaling its weights touches fewer values than the Mul (per image: M·C
+// against C·H·W). The rest (stride 1 and no padding: the direct kernels'
+// pointwise path; one operand per-channel scales of the other) is checked
+// at the plan's shapes (bindScale).
+func scaledConv(g *graph.Checked, isConst func(int) bool, mi, ci int) bool {
+	if ci < 0 {
+		return false
+	}
+	m, c := &g.Nodes[mi], &g.Nodes[ci]
+	if c.Op != "Conv" || len(c.Out) != 1 || len(c.In) < 2 || c.In[0] != m.Out[0] || c.In[1] < 0 || !isConst(c.In[1]) ||
+		len(m.In) != 2 || m.In[0] < 0 || m.In[1] < 0 || g.Values[m.Out[0]].DType != dtype.Float32 {
+		return false
+	}
+	ws, xs := g.Values[c.In[1]].Shape, g.Values[m.Out[0]].Shape
+	return len(ws) == 4 && ws[2] == 1 && ws[3] == 1 && c.Attr("group").Int <= 1 && len(xs) == 4 && xs[2] > 0 && xs[3] > 0 &&
+		ws[0] < xs[2]*xs[3]
+}
+
 // convAct is epilogueAct for a Conv: only activations whose parameters
 // the epilogue carries (none, LeakyRelu's alpha, Gelu's approximation), so
 // an op added to unaryOps later with other attributes is never fused with
@@ -537,7 +578,21 @@ func (p *plan) bindConvGroup(m *Model, grp *fuseGroup, threads int) (Executor, [
 	}
 	e.packs = grp.packs
 	args := append([]int{}, head.In...)
-	for _, ni := range grp.nodes[1:] {
+	members := grp.nodes[1:]
+	if grp.scaled {
+		if !p.bindScale(g, e, grp.nodes[0], args) {
+			return nil, nil, nil
+		}
+		x, sc := g.Nodes[grp.nodes[0]].In[0], g.Nodes[grp.nodes[0]].In[1]
+		if e.scaleFirst {
+			x, sc = sc, x
+		}
+		args[0] = x
+		args = append(args, sc)
+		e.scaleArg = len(args) - 1
+		members = grp.nodes[2:]
+	}
+	for _, ni := range members {
 		n := &g.Nodes[ni]
 		if n.Op == "BatchNormalization" {
 			grp.bn.once.Do(func() { grp.bn.compute(m, head, n, e.dt) })
@@ -552,6 +607,32 @@ func (p *plan) bindConvGroup(m *Model, grp *fuseGroup, threads int) (Executor, [
 	}
 	e.maybeWino()
 	return e, args, nil
+}
+
+// bindScale checks, at the plan's shapes, that scaled group's Mul mi
+// multiplies the Conv's input [N, C, H, W] by per-channel scales ([N, C,
+// 1, 1] or [1, C, 1, 1], either operand) and that the Conv runs the direct
+// kernels' pointwise path; it sets e's scale layout. (False runs the
+// group's nodes unfused.)
+func (p *plan) bindScale(g *graph.Checked, e *convExec, mi int, args []int) bool {
+	m := &g.Nodes[mi]
+	if e.direct == nil || !e.direct.Pointwise() || e.dt != dtype.Float32 || len(args) > 3 {
+		return false
+	}
+	xs := p.shapes[m.Out[0]]
+	for first, pair := range [2][2]int{{m.In[0], m.In[1]}, {m.In[1], m.In[0]}} {
+		xv, sv := p.shapes[pair[0]], p.shapes[pair[1]]
+		if !slices.Equal(xv, xs) || len(sv) != 4 || sv[1] != xs[1] || sv[2] != 1 || sv[3] != 1 || (sv[0] != 1 && sv[0] != xs[0]) {
+			continue
+		}
+		perImage := sv[0] > 1
+		e.scaleFirst, e.scaleImages = first == 1, perImage
+		if perImage {
+			e.perPass, e.split = 1, e.directSplit(1)
+		}
+		return true
+	}
+	return false
 }
 
 // epilogueTail is what a fused Gemm or Conv applies to its output blocks:

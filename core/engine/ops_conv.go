@@ -148,8 +148,14 @@ type convExec struct {
 	split, pass directSplit // the split of a full pass, and of this one
 	imgs        int         // images in this pass, from e.img
 	computing   bool        // RunChunk computes tasks (else it builds planes)
-	planes, pw  []float32   // this run's planes and packed weights
-	biasPad     []float32
+	// A scaled group (fuse.go): the run's input is x unscaled, and the
+	// packed weights' taps are multiplied by the per-channel scales at
+	// argument scaleArg (-1: none), an image's own when scaleImages.
+	scaleArg                int
+	scaleFirst, scaleImages bool
+	scale                   []byte
+	planes, pw              []float32 // this run's planes and packed weights
+	biasPad                 []float32
 }
 
 func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, threads int) (*convExec, error) {
@@ -162,7 +168,7 @@ func newConvExec(n *graph.CNode, in []*graph.ValueInfo, outShape []int64, thread
 		return nil, err
 	}
 	e := &convExec{dt: in[0].DType, n: int(xs[0]), c: int(xs[1]), m: int(ws[0]), group: int(n.Attr("group").Int),
-		epilogueTail: newEpilogueTail(), threads: threads}
+		epilogueTail: newEpilogueTail(), threads: threads, scaleArg: -1}
 	e.elem = e.dt.Size()
 	e.cg, e.mg = e.c/e.group, e.m/e.group
 	e.s = convShape(xs, g)
@@ -353,6 +359,9 @@ func (e *convExec) scratchBytes() int64 {
 	if d := e.direct; d != nil {
 		n := int64(roundUpInt(d.PlaneElems(e.perPass), 16)) + int64(roundUpInt(d.BiasElems(), 16))
 		if e.packs == nil {
+			n += int64(roundUpInt(d.PackedElems(), 16))
+		}
+		if e.scaleArg >= 0 {
 			n += int64(d.PackedElems())
 		}
 		return 4 * n
@@ -370,6 +379,10 @@ func (e *convExec) Run(x *RunCtx, in, out []Buf) {
 	e.res = nil
 	if e.resArg >= 0 {
 		e.res = in[e.resArg].Host
+	}
+	e.scale = nil
+	if e.scaleArg >= 0 {
+		e.scale = in[e.scaleArg].Host
 	}
 	if e.act == kernels.ActClip {
 		e.lo, e.hi = clipBounds(in, e.clipArgs, e.dt)
@@ -411,7 +424,23 @@ func (e *convExec) runDirect(x *RunCtx) {
 	sc := f32s(x.Scratch.Host)
 	pe := roundUpInt(d.PlaneElems(e.perPass), 16)
 	e.layWeights(d, sc[pe:], func() []float32 { return e.packs.get(d, f32s(e.w)) })
+	var packed, scaled []float32
+	if e.scale != nil {
+		at := pe + roundUpInt(d.BiasElems(), 16)
+		if e.packs == nil {
+			at += roundUpInt(d.PackedElems(), 16)
+		}
+		packed, scaled = e.pw, sc[at:at+d.PackedElems()]
+	}
 	for i0 := 0; i0 < e.n && !x.Worker.Stop.Stopped(); i0 += e.perPass {
+		if scaled != nil && (i0 == 0 || e.scaleImages) {
+			s := f32s(e.scale)
+			if e.scaleImages {
+				s = s[i0*e.c : (i0+1)*e.c]
+			}
+			d.ScaleTaps(scaled, packed, s)
+			e.pw = scaled
+		}
 		e.img, e.imgs = i0, min(e.perPass, e.n-i0)
 		e.pass = e.split
 		if e.imgs < e.perPass {

@@ -152,3 +152,92 @@ func BenchmarkConv(b *testing.B) {
 	}
 	_ = kernels.ActNone
 }
+
+// TestScaledConvMatchesUnfused runs squeeze-and-excite's tail — x times
+// per-channel scales (either operand order, one image's scales or every
+// image's), a 1×1 Conv, BatchNormalization and a residual Add — fused
+// (the Conv scales its packed weights instead) and unfused: within 1e-5
+// relative of the output's max-abs, in one step where the Conv has fewer
+// output channels than positions, else with the Mul a step of its own.
+func TestScaledConvMatchesUnfused(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	for _, tc := range []struct {
+		x          []int64
+		m          int64
+		perImage   bool
+		scaleFirst bool
+		fuses      bool
+	}{
+		{x: []int64{1, 24, 14, 14}, m: 16, scaleFirst: true, fuses: true},
+		{x: []int64{1, 24, 14, 14}, m: 16, fuses: true},
+		{x: []int64{3, 40, 7, 9}, m: 24, perImage: true, fuses: true},
+		{x: []int64{2, 40, 7, 9}, m: 24, fuses: true},  // one image's scales for both
+		{x: []int64{1, 32, 2, 8}, m: 48, fuses: false}, // more output channels than positions: the Mul stays
+	} {
+		c := tc.x[1]
+		sShape := []int64{1, c, 1, 1}
+		if tc.perImage {
+			sShape[0] = tc.x[0]
+		}
+		mul := graph.Node{Op: "Mul", Name: "se", Inputs: []string{"x", "s"}, Outputs: []string{"xs"}}
+		if tc.scaleFirst {
+			mul.Inputs = []string{"s", "x"}
+		}
+		nodes := []graph.Node{mul,
+			{Op: "Conv", Name: "c", Inputs: []string{"xs", "w", "b"}, Outputs: []string{"c"}},
+			{Op: "BatchNormalization", Name: "bn", Inputs: []string{"c", "g", "bb", "mu", "v"}, Outputs: []string{"n"}},
+			{Op: "Add", Name: "add", Inputs: []string{"n", "res"}, Outputs: []string{"y"}},
+		}
+		vr := convRand(int(tc.m), r)
+		for i := range vr {
+			vr[i] = math.Abs(vr[i]) + 0.1
+		}
+		dt := dtype.Float32
+		ws := []int64{tc.m, c, 1, 1}
+		consts := []tconst{{name: "w", dt: dt, shape: ws, values: convRand(prod(ws), r)}, {name: "b", dt: dt, shape: ws[:1], values: convRand(int(tc.m), r)},
+			{name: "g", dt: dt, shape: ws[:1], values: convRand(int(tc.m), r)}, {name: "bb", dt: dt, shape: ws[:1], values: convRand(int(tc.m), r)},
+			{name: "mu", dt: dt, shape: ws[:1], values: convRand(int(tc.m), r)}, {name: "v", dt: dt, shape: ws[:1], values: vr}}
+		ys := []int64{tc.x[0], tc.m, tc.x[2], tc.x[3]}
+		ins := []tin{{name: "x", dt: dt, sig: tc.x, shape: tc.x, values: convRand(prod(tc.x), r)},
+			{name: "s", dt: dt, sig: sShape, shape: sShape, values: convRand(prod(sShape), r)},
+			{name: "res", dt: dt, sig: ys, shape: ys, values: convRand(prod(ys), r)}}
+		var ref []float64
+		for _, fuse := range []bool{false, true} {
+			for _, threads := range []int{1, 2} {
+				m := buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: threads, NoFusion: !fuse})
+				s, _ := m.NewSession()
+				got := make([]Tensor, 1)
+				if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
+					t.Fatal(err)
+				}
+				if fuse {
+					want := 1
+					if !tc.fuses {
+						want = 2 // the Mul, then Conv+BatchNormalization+Add
+					}
+					for _, p := range s.plans {
+						if len(p.steps) != want {
+							t.Fatalf("%v→%d: fused plan has %d steps, want %d", tc.x, tc.m, len(p.steps), want)
+						}
+					}
+				}
+				s.Close()
+				m.Close()
+				y := decode(dt, got[0].Data)
+				if ref == nil {
+					ref = y
+					continue
+				}
+				maxAbs := 0.0
+				for _, v := range ref {
+					maxAbs = math.Max(maxAbs, math.Abs(v))
+				}
+				for i := range y {
+					if math.Abs(y[i]-ref[i]) > 1e-5*maxAbs {
+						t.Fatalf("%v→%d fuse %v threads %d: [%d] = %v, unfused %v", tc.x, tc.m, fuse, threads, i, y[i], ref[i])
+					}
+				}
+			}
+		}
+	}
+}
