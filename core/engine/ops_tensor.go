@@ -13,6 +13,7 @@ package engine
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -160,7 +161,9 @@ func (e *sliceExec) Run(x *RunCtx, in, out []Buf) {
 		start[d], step[d], lens[d] = sa.Start, sa.Step, sa.Len
 	}
 	if !sameShape(lens, e.out) {
-		x.Fail(errs.New(errs.InvalidValue, "Slice %q: the values of starts, ends, axes and steps give shape %v; the plan has %v", e.name, lens, e.out))
+		// A copy: lens itself passed to the message would move the array
+		// to the heap on every run.
+		x.Fail(errs.New(errs.InvalidValue, "Slice %q: the values of starts, ends, axes and steps give shape %v; the plan has %v", e.name, slices.Clone(lens), e.out))
 		return
 	}
 	var strideA [dtype.MaxRank]int

@@ -245,3 +245,36 @@ func TestUnary2Run(t *testing.T) {
 		}
 	}
 }
+
+// A Slice runs without allocating: the shape it checks its arguments'
+// values against once escaped to the heap through the error path, an
+// allocation per run of every transformer (its positional table's slice).
+func TestSliceSteadyStateAllocs(t *testing.T) {
+	ints := func(name string, v ...float64) tconst {
+		return tconst{name: name, dt: dtype.Int64, shape: []int64{int64(len(v))}, values: v}
+	}
+	consts := []tconst{ints("starts", 1, 0), ints("ends", 3, 5), ints("axes", 0, 1)}
+	nodes := []graph.Node{{Op: "Slice", Name: "s", Inputs: []string{"X", "starts", "ends", "axes"}, Outputs: []string{"Y"}}}
+	x := make([]float64, 24)
+	for i := range x {
+		x[i] = float64(i)
+	}
+	ins := []tin{{name: "X", dt: dtype.Float32, sig: []int64{4, 6}, shape: []int64{4, 6}, values: x}}
+	m := buildModel(t, ins, consts, nodes, []string{"Y"}, Options{Threads: 1})
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	in, outs := inputsOf(ins), []Tensor{{Data: make([]byte, 2*5*4)}}
+	run := func() {
+		if err := s.Run(in, outs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if want := []float64{6, 7, 8, 9, 10, 12, 13, 14, 15, 16}; !slices.Equal(decode(dtype.Float32, outs[0].Data), want) {
+		t.Fatalf("Y = %v, want %v", decode(dtype.Float32, outs[0].Data), want)
+	}
+	if a := testing.AllocsPerRun(20, run); a != 0 {
+		t.Fatalf("%v allocs per run, want 0", a)
+	}
+}
