@@ -263,9 +263,23 @@ func (d *DirectConv) BiasElems() int { return d.g * d.mPad }
 // (PlaneElems(n) long); the call that ends at channel n·C also zeroes the
 // read slack after the last plane.
 func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
+	d.buildPlanes(planes, x, n, c0, c1, 0, 1)
+}
+
+// BuildPlanesPart is BuildPlanes for part part of parts of every plane's
+// rows, so that a few channels' planes (an image's three colours) split
+// over more threads than channels; the part that ends at channel n·C's
+// last row also zeroes the read slack.
+func (d *DirectConv) BuildPlanesPart(planes, x []float32, n, c0, c1, part, parts int) {
+	d.buildPlanes(planes, x, n, c0, c1, part, parts)
+}
+
+func (d *DirectConv) buildPlanes(planes, x []float32, n, c0, c1, part, parts int) {
 	if d.pointwise {
 		return
 	}
+	// This part's plane rows: [p0, p1) of hq.
+	p0, p1 := part*d.hq/parts, (part+1)*d.hq/parts
 	s := &d.s
 	hw := s.H * s.W
 	for ph, slot := range d.slots {
@@ -281,6 +295,14 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 		if lo == hi {
 			r1 = r0
 		}
+		// Rows [r0, r1) hold input; within this part's rows, [z0, z1) are
+		// zero above them and [z2, z3) below.
+		z0, z1 := p0, max(p0, min(r0, p1))
+		z2, z3 := min(p1, max(r1, p0)), p1
+		r0, r1 = max(r0, p0), min(r1, p1)
+		if r1 < r0 {
+			r1 = r0
+		}
 		for cg := c0; cg < c1; cg++ {
 			img, ci := cg/d.c, cg%d.c
 			at := img*d.imgStride + (slot*d.c+ci)*d.planeLen
@@ -289,10 +311,10 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 			// The padding is zero: one clear of a small plane costs less
 			// than per-row ones; a large plane clears only its border.
 			if d.planeLen < planeClearWhole {
-				clear(dst)
+				clear(dst[p0*d.wq : p1*d.wq])
 			} else {
-				clear(dst[:r0*d.wq])
-				clear(dst[r1*d.wq:])
+				clear(dst[z0*d.wq : z1*d.wq])
+				clear(dst[z2*d.wq : z3*d.wq])
 				for r := r0; r < r1; r++ {
 					clear(dst[r*d.wq : r*d.wq+lo])
 					clear(dst[r*d.wq+hi : (r+1)*d.wq])
@@ -327,7 +349,7 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 			}
 		}
 	}
-	if c1 == n*d.c {
+	if c1 == n*d.c && part == parts-1 {
 		clear(planes[n*d.imgStride : n*d.imgStride+d.slack()])
 	}
 }

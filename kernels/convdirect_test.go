@@ -597,3 +597,47 @@ func testDirectConvActInKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildPlanesPartsMatchWhole builds random geometries' planes in 1 to
+// 5 parts of their rows, the parts in any order over planes holding
+// garbage, and requires BuildPlanes' planes exactly: every row written
+// once, the padding and the read slack zeroed.
+func TestBuildPlanesPartsMatchWhole(t *testing.T) {
+	if noDirectKernels(t) {
+		return
+	}
+	r := rand.New(rand.NewSource(4))
+	for trial := 0; trial < 200; trial++ {
+		s := randConvShape(r)
+		if trial%4 == 0 && s.H > 1 { // planes large enough to clear only their border
+			s.H, s.W = s.H+45, s.W+45
+			s.OH = (s.H+s.PH+s.PHEnd-(s.KH-1)*s.DH-1)/s.SH + 1
+			s.OW = (s.W+s.PW+s.PWE-(s.KW-1)*s.DW-1)/s.SW + 1
+		}
+		if s.OH < 1 || s.OW < 1 {
+			continue
+		}
+		c, n := 1+r.Intn(4), 1+r.Intn(2)
+		d := NewDirectConv(&s, c, 1, 8)
+		if d == nil || d.Pointwise() {
+			continue
+		}
+		x := randF32(r, n*c*s.H*s.W)
+		want := make([]float32, d.PlaneElems(n))
+		for i := range want {
+			want[i] = float32(math.NaN())
+		}
+		d.BuildPlanes(want, x, n, 0, n*c)
+		parts := 1 + r.Intn(5)
+		got := randF32(r, len(want))
+		for _, k := range r.Perm(n * c * parts) {
+			cg, part := k/parts, k%parts
+			d.BuildPlanesPart(got, x, n, cg, cg+1, part, parts)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d %+v c=%d n=%d parts=%d: planes[%d] = %v, want %v", trial, s, c, n, parts, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -280,7 +280,7 @@ func (e *convExec) directSplit(n int) directSplit {
 		// is one run over their channels.
 		sp.gPer = (e.group + want - 1) / want
 		sp.tq, sp.tb, sp.nqPer, sp.nbPer = 1, 1, qb, mb
-		sp.build = splitWork(n*e.c, e.hw, 1, e.threads)
+		sp.build, sp.buildParts = e.buildSplit(n)
 		return sp
 	}
 	sp.gPer = 1
@@ -304,8 +304,20 @@ func (e *convExec) directSplit(n int) directSplit {
 		sp.nqPer = evenPer(qb, sp.nqPer, e.threads)
 	}
 	sp.tq, sp.tb = (qb+sp.nqPer-1)/sp.nqPer, (mb+sp.nbPer-1)/sp.nbPer
-	sp.build = splitWork(n*e.c, e.hw, 1, e.threads)
+	sp.build, sp.buildParts = e.buildSplit(n)
 	return sp
+}
+
+// buildSplit splits the building of n images' planes: chunks of channels,
+// or, with fewer channels than two a thread (an image's three colours),
+// parts of each channel's rows, so that both threads build.
+func (e *convExec) buildSplit(n int) (rowChunks, int) {
+	ch := n * e.c
+	if e.threads > 1 && ch > 0 && ch < 2*e.threads && ch*e.hw >= parallelMin {
+		parts := (2*e.threads + ch - 1) / ch
+		return rowChunks{rows: ch * parts, size: 1, count: ch * parts}, parts
+	}
+	return splitWork(ch, e.hw, 1, e.threads), 1
 }
 
 // evenPer returns the items per task, near per, that split n items into
@@ -337,6 +349,7 @@ func abs(x int) int {
 // directSplit is how one pass of the direct path runs in parallel.
 type directSplit struct {
 	build        rowChunks // phase-plane building: chunks of the pass's channels
+	buildParts   int       // > 1: chunks are parts of one channel's rows
 	gPer         int       // groups per task
 	tq, tb       int       // each group's position and channel blocks split in tq × tb tasks
 	nqPer, nbPer int       // blocks per task
@@ -524,8 +537,14 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 	d := e.direct
 	sp := &e.pass
 	if !e.computing {
+		x := f32s(e.x)[e.img*e.c*e.hw : (e.img+e.imgs)*e.c*e.hw]
+		if sp.buildParts > 1 {
+			cg := c / sp.buildParts
+			d.BuildPlanesPart(e.planes, x, e.imgs, cg, cg+1, c%sp.buildParts, sp.buildParts)
+			return
+		}
 		c0, c1 := sp.build.bounds(c)
-		d.BuildPlanes(e.planes, f32s(e.x)[e.img*e.c*e.hw:(e.img+e.imgs)*e.c*e.hw], e.imgs, c0, c1)
+		d.BuildPlanes(e.planes, x, e.imgs, c0, c1)
 		return
 	}
 	g, t := c/(sp.tq*sp.tb)*sp.gPer, c%(sp.tq*sp.tb)
