@@ -60,43 +60,11 @@ func TestConvFusionMatchesUnfused(t *testing.T) {
 				{name: "m", dt: dt, shape: []int64{8}, values: convRand(8, r)}, {name: "v", dt: dt, shape: []int64{8}, values: vr},
 				{name: "lo", dt: dt, shape: []int64{}, values: []float64{0}}, {name: "hi", dt: dt, shape: []int64{}, values: []float64{6}}}
 			ins := []tin{{name: "x", dt: dt, sig: []int64{-1, 8, -1, -1}, shape: xs, values: x}}
-			var ref []float64
-			for _, fuse := range []bool{false, true} {
-				for _, threads := range []int{1, 2} {
-					m := buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: threads, NoFusion: !fuse})
-					s, _ := m.NewSession()
-					got := make([]Tensor, 1)
-					if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
-						t.Fatal(err)
-					}
-					if fuse {
-						for _, p := range s.plans {
-							if len(p.steps) != 1 {
-								t.Fatalf("%s %v: fused plan has %d steps, want 1", tc.act, tc.w, len(p.steps))
-							}
-						}
-					}
-					s.Close()
-					y := decode(dt, got[0].Data)
-					if ref == nil {
-						ref = y
-						continue
-					}
-					maxAbs := 0.0
-					for _, v := range ref {
-						maxAbs = math.Max(maxAbs, math.Abs(v))
-					}
-					tol := 1e-12
-					if dt == dtype.Float32 {
-						tol = 1e-5
-					}
-					for i := range y {
-						if math.Abs(y[i]-ref[i]) > tol*maxAbs {
-							t.Fatalf("%s %v %s fuse %v threads %d: [%d] = %v, unfused %v", tc.act, tc.w, dt, fuse, threads, i, y[i], ref[i])
-						}
-					}
-				}
+			tol := 1e-12
+			if dt == dtype.Float32 {
+				tol = 1e-5
 			}
+			matchUnfused(t, fmt.Sprintf("%s %v %s", tc.act, tc.w, dt), ins, consts, nodes, 1, tol)
 		}
 	}
 }
@@ -202,41 +170,49 @@ func TestScaledConvMatchesUnfused(t *testing.T) {
 		ins := []tin{{name: "x", dt: dt, sig: tc.x, shape: tc.x, values: convRand(prod(tc.x), r)},
 			{name: "s", dt: dt, sig: sShape, shape: sShape, values: convRand(prod(sShape), r)},
 			{name: "res", dt: dt, sig: ys, shape: ys, values: convRand(prod(ys), r)}}
-		var ref []float64
-		for _, fuse := range []bool{false, true} {
-			for _, threads := range []int{1, 2} {
-				m := buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: threads, NoFusion: !fuse})
-				s, _ := m.NewSession()
-				got := make([]Tensor, 1)
-				if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
-					t.Fatal(err)
-				}
-				if fuse {
-					want := 1
-					if !tc.fuses {
-						want = 2 // the Mul, then Conv+BatchNormalization+Add
+		steps := 1
+		if !tc.fuses {
+			steps = 2 // the Mul, then Conv+BatchNormalization+Add
+		}
+		matchUnfused(t, fmt.Sprintf("%v→%d", tc.x, tc.m), ins, consts, nodes, steps, 1e-5)
+	}
+}
+
+// matchUnfused runs the graph's output "y" fused and unfused on 1 and 2
+// threads: fused plans have steps steps, and every output is within tol of
+// the first unfused run's relative to its max-abs.
+func matchUnfused(t *testing.T, name string, ins []tin, consts []tconst, nodes []graph.Node, steps int, tol float64) {
+	t.Helper()
+	var ref []float64
+	for _, fuse := range []bool{false, true} {
+		for _, threads := range []int{1, 2} {
+			m := buildModel(t, ins, consts, nodes, []string{"y"}, Options{Threads: threads, NoFusion: !fuse})
+			s, _ := m.NewSession()
+			got := make([]Tensor, 1)
+			if err := s.RunAlloc(inputsOf(ins), got, nil, RunOptions{}, heapAlloc); err != nil {
+				t.Fatal(err)
+			}
+			if fuse {
+				for _, p := range s.plans {
+					if len(p.steps) != steps {
+						t.Fatalf("%s: fused plan has %d steps, want %d", name, len(p.steps), steps)
 					}
-					for _, p := range s.plans {
-						if len(p.steps) != want {
-							t.Fatalf("%v→%d: fused plan has %d steps, want %d", tc.x, tc.m, len(p.steps), want)
-						}
-					}
 				}
-				s.Close()
-				m.Close()
-				y := decode(dt, got[0].Data)
-				if ref == nil {
-					ref = y
-					continue
-				}
-				maxAbs := 0.0
-				for _, v := range ref {
-					maxAbs = math.Max(maxAbs, math.Abs(v))
-				}
-				for i := range y {
-					if math.Abs(y[i]-ref[i]) > 1e-5*maxAbs {
-						t.Fatalf("%v→%d fuse %v threads %d: [%d] = %v, unfused %v", tc.x, tc.m, fuse, threads, i, y[i], ref[i])
-					}
+			}
+			s.Close()
+			m.Close()
+			y := decode(ins[0].dt, got[0].Data)
+			if ref == nil {
+				ref = y
+				continue
+			}
+			maxAbs := 0.0
+			for _, v := range ref {
+				maxAbs = math.Max(maxAbs, math.Abs(v))
+			}
+			for i := range y {
+				if math.Abs(y[i]-ref[i]) > tol*maxAbs {
+					t.Fatalf("%s fuse %v threads %d: [%d] = %v, unfused %v", name, fuse, threads, i, y[i], ref[i])
 				}
 			}
 		}
