@@ -263,7 +263,7 @@ func (d *DirectConv) BiasElems() int { return d.g * d.mPad }
 // (PlaneElems(n) long); the call that ends at channel n·C also zeroes the
 // read slack after the last plane.
 func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
-	d.buildPlanes(planes, x, n, c0, c1, 0, 1)
+	d.BuildPlanesPart(planes, x, n, c0, c1, 0, 1)
 }
 
 // BuildPlanesPart is BuildPlanes for part part of parts of every plane's
@@ -271,10 +271,6 @@ func (d *DirectConv) BuildPlanes(planes, x []float32, n, c0, c1 int) {
 // over more threads than channels; the part that ends at channel n·C's
 // last row also zeroes the read slack.
 func (d *DirectConv) BuildPlanesPart(planes, x []float32, n, c0, c1, part, parts int) {
-	d.buildPlanes(planes, x, n, c0, c1, part, parts)
-}
-
-func (d *DirectConv) buildPlanes(planes, x []float32, n, c0, c1, part, parts int) {
 	if d.pointwise {
 		return
 	}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"slices"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -279,9 +278,9 @@ func (p *plan) gatherSlice(m *Model, n *graph.CNode, ins []*graph.ValueInfo) (of
 	var k int64
 	switch {
 	case ins[1].DType == dtype.Int64 && len(b) == 8:
-		k = int64(binary.LittleEndian.Uint64(b))
+		k = i64s(b)[0]
 	case ins[1].DType == dtype.Int32 && len(b) == 4:
-		k = int64(int32(binary.LittleEndian.Uint32(b)))
+		k = int64(i32s(b)[0])
 	default:
 		return 0, false // not a single index
 	}
