@@ -539,8 +539,12 @@ func (e *convExec) directChunk(c int, w *kernels.Worker) {
 	if !e.computing {
 		x := f32s(e.x)[e.img*e.c*e.hw : (e.img+e.imgs)*e.c*e.hw]
 		if sp.buildParts > 1 {
-			cg := c / sp.buildParts
-			d.BuildPlanesPart(e.planes, x, e.imgs, cg, cg+1, c%sp.buildParts, sp.buildParts)
+			// Chunks go part by part, so that the caller (claiming from
+			// the front) builds the top rows of every plane and a helper
+			// (from the back) the bottom ones: the rows each computes.
+			ch := sp.build.count / sp.buildParts
+			cg := c % ch
+			d.BuildPlanesPart(e.planes, x, e.imgs, cg, cg+1, c/ch, sp.buildParts)
 			return
 		}
 		c0, c1 := sp.build.bounds(c)
