@@ -71,7 +71,8 @@ func TestConvFusionMatchesUnfused(t *testing.T) {
 
 // BenchmarkConv measures the engine's Conv kernels alone, on one thread
 // and two: resnet18's 3×3 64→64 at 56×56, 1×1s (mobilenet_v3_small's
-// projections among them) and depthwise 3×3 and 5×5 at strides 1 and 2.
+// projections and squeeze-and-excite convolutions among them) and
+// depthwise 3×3 and 5×5 at strides 1 and 2.
 func BenchmarkConv(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
@@ -90,6 +91,8 @@ func BenchmarkConv(b *testing.B) {
 		{"dw3x3s2_16_112", []int64{1, 16, 112, 112}, []int64{16, 1, 3, 3}, 16, 1, 2},
 		{"1x1_240_40_14", []int64{1, 240, 14, 14}, []int64{40, 240, 1, 1}, 1, 0, 1},
 		{"1x1_576_96_7", []int64{1, 576, 7, 7}, []int64{96, 576, 1, 1}, 1, 0, 1},
+		{"se_576_144_1", []int64{1, 576, 1, 1}, []int64{144, 576, 1, 1}, 1, 0, 1},
+		{"se_144_576_1", []int64{1, 144, 1, 1}, []int64{576, 144, 1, 1}, 1, 0, 1},
 	} {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/t%d", bc.name, threads), func(b *testing.B) {
