@@ -42,6 +42,9 @@ commands:
   encrypt --key-file F IN OUT
   decrypt --key-file F IN OUT
                    seal IN with AES-256-GCM under the 32 raw bytes in F, or open it
+  serve --repository DIR [--listen HOST:PORT]
+                   serve DIR/<model>/<version>/model.mle over the Open Inference Protocol v2
+                   (REST, Prometheus /metrics); reloads what changes; docs/serve.md
   version          print the library and format versions
 
 Encrypted models: --key-file F on inspect, validate, run, bench, convert, diff and verify
@@ -86,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]command{
 		"inspect": cmdInspect, "validate": cmdValidate, "run": cmdRun, "bench": cmdBench, "version": cmdVersion,
 		"diff": cmdDiff, "convert": cmdConvert, "keygen": cmdKeygen, "sign": cmdSign, "verify": cmdVerify,
-		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt,
+		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt, "serve": cmdServe,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -1,0 +1,85 @@
+package serve
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// unknownModel is the model label of requests for a model the repository
+// does not have: label values stay bounded whatever clients send.
+const unknownModel = "_unknown"
+
+// Request outcomes (the outcome label).
+const (
+	outcomeSuccess     = "success"
+	outcomeBadRequest  = "bad_request"  // 400
+	outcomeNotFound    = "not_found"    // 404
+	outcomeTooLarge    = "too_large"    // 413
+	outcomeRejected    = "rejected"     // 429: over --max-inflight
+	outcomeTimeout     = "timeout"      // 504: past the request timeout
+	outcomeCancelled   = "cancelled"    // the client went away
+	outcomeUnavailable = "unavailable"  // 503: not ready, draining, unloaded
+	outcomeError       = "error"        // 500
+	outcomeUnauth      = "unauthorized" // 401
+)
+
+// metrics are the server's Prometheus collectors, on a registry of their
+// own so that several servers (tests) do not collide.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	queue    *prometheus.HistogramVec
+	compute  *prometheus.HistogramVec
+	batch    *prometheus.HistogramVec
+	load     *prometheus.HistogramVec
+	loadErrs *prometheus.CounterVec
+	loaded   prometheus.Gauge
+	inflight prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	lat := prometheus.ExponentialBucketsRange(50e-6, 30, 20)
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mle_inference_requests_total",
+			Help: "Inference requests by model, version and outcome.",
+		}, []string{"model", "version", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mle_inference_request_duration_seconds", Buckets: lat,
+			Help: "Time from a request's arrival to its response, in seconds.",
+		}, []string{"model", "version"}),
+		queue: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mle_inference_queue_duration_seconds", Buckets: lat,
+			Help: "Time a decoded request waited for a free session of its model, in seconds.",
+		}, []string{"model", "version"}),
+		compute: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mle_inference_compute_duration_seconds", Buckets: lat,
+			Help: "Time the engine took to run a request's model, in seconds.",
+		}, []string{"model", "version"}),
+		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mle_batch_size", Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+			Help: "Rows (the first input's leading dimension) per model run.",
+		}, []string{"model", "version"}),
+		load: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mle_model_load_duration_seconds", Buckets: prometheus.ExponentialBucketsRange(1e-4, 60, 16),
+			Help: "Time to open, verify and compile a model version, in seconds.",
+		}, []string{"model"}),
+		loadErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mle_model_load_failures_total",
+			Help: "Model versions that failed to load.",
+		}, []string{"model"}),
+		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mle_models_loaded",
+			Help: "Model versions loaded and ready.",
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mle_inference_requests_in_flight",
+			Help: "Inference requests being served now.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batch, m.load, m.loadErrs, m.loaded, m.inflight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

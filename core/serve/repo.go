@@ -1,0 +1,523 @@
+package serve
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/core/errs"
+	"github.com/mle-runtime/mle/core/format"
+)
+
+// ModelFile is the file of a version: REPOSITORY/<model>/<version>/model.mle.
+const ModelFile = "model.mle"
+
+// Version states in the repository index (Triton's names).
+const (
+	StateReady       = "READY"
+	StateUnavailable = "UNAVAILABLE"
+)
+
+// repoOptions are what the repository needs of the server's options.
+type repoOptions struct {
+	dir              string
+	threads          int
+	maxSessions      int
+	key              []byte
+	trustedKeys      []ed25519.PublicKey
+	requireSignature bool
+	log              *slog.Logger
+	metrics          *metrics
+}
+
+// repository keeps the loaded versions of the models under a directory,
+// and swaps in what changed there at each scan. Lookups read an immutable
+// snapshot through one atomic pointer; scans run one at a time.
+type repository struct {
+	opts    repoOptions
+	scanMu  sync.Mutex
+	state   atomic.Pointer[repoState]
+	scanned atomic.Bool // the first scan is done
+}
+
+type repoState struct {
+	models map[string]*modelState
+	err    string // the repository directory could not be read
+}
+
+// modelState is one model at one scan.
+type modelState struct {
+	name      string
+	config    *ModelConfig
+	configErr string
+	key       loadKey
+	versions  []*version         // ready, ascending
+	failed    map[int64]*failure // versions that failed to load, by number
+	present   []int64            // every version directory with a model file
+}
+
+// loadKey is what a version was loaded with: a change reloads it.
+type loadKey struct {
+	threads, maxSessions int
+	keyFile              string
+	keyStamp             fileStamp
+}
+
+type failure struct {
+	stamp  fileStamp
+	key    loadKey
+	reason string
+}
+
+// fileStamp notices a replaced or rewritten file.
+type fileStamp struct {
+	size, mtime int64
+	ino         uint64
+}
+
+func stampOf(fi os.FileInfo) fileStamp {
+	s := fileStamp{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.ino = st.Ino
+	}
+	return s
+}
+
+// version is a loaded model version. The repository holds one reference
+// while the version is in its state; each request holds one while it uses
+// the model; the last release closes the model.
+type version struct {
+	model    string
+	number   int64
+	path     string
+	stamp    fileStamp
+	key      loadKey
+	m        *engine.Model
+	refs     atomic.Int64
+	sessions chan struct{} // a slot per engine session: waiting here is queueing
+	loadedAt time.Time
+	reason   string // why a newer file of this version is not served
+	log      *slog.Logger
+}
+
+// acquire takes a reference; false when the version is already closing.
+func (v *version) acquire() bool {
+	for {
+		n := v.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if v.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (v *version) release() {
+	if v.refs.Add(-1) == 0 {
+		_ = v.m.Close()
+		v.log.Info("model version unloaded", "model", v.model, "version", v.number)
+	}
+}
+
+// versionLabel is the version's metric label.
+func (v *version) label() string { return strconv.FormatInt(v.number, 10) }
+
+// errNotFound and errUnavailable classify lookups (HTTP 404 and 503).
+type errNotFound struct{ msg string }
+
+func (e *errNotFound) Error() string { return e.msg }
+
+type errUnavailable struct{ msg string }
+
+func (e *errUnavailable) Error() string { return e.msg }
+
+func newRepository(o repoOptions) *repository {
+	r := &repository{opts: o}
+	r.state.Store(&repoState{models: map[string]*modelState{}})
+	return r
+}
+
+// has reports whether the repository has a model of that name.
+func (r *repository) has(model string) bool {
+	_, ok := r.state.Load().models[model]
+	return ok
+}
+
+// lookup returns a model's version, acquired: the caller releases it. ver
+// is a version number, an alias, or "" for the highest ready version.
+func (r *repository) lookup(model, ver string) (*version, error) {
+	for try := 0; ; try++ {
+		st := r.state.Load()
+		ms, ok := st.models[model]
+		if !ok {
+			return nil, &errNotFound{fmt.Sprintf("unknown model %q", model)}
+		}
+		v, err := ms.find(ver)
+		if err != nil {
+			return nil, err
+		}
+		if v.acquire() {
+			return v, nil
+		}
+		// A scan unloaded it between the two loads: the next snapshot has
+		// what replaced it. Spin a few times, then report.
+		if try == 3 {
+			return nil, &errUnavailable{fmt.Sprintf("model %q version %d was just unloaded", model, v.number)}
+		}
+		runtime.Gosched()
+	}
+}
+
+// find resolves ver in one snapshot.
+func (ms *modelState) find(ver string) (*version, error) {
+	if ver == "" {
+		if len(ms.versions) == 0 {
+			return nil, &errUnavailable{fmt.Sprintf("model %q has no ready version: %s", ms.name, ms.whyNone())}
+		}
+		return ms.versions[len(ms.versions)-1], nil
+	}
+	n, err := strconv.ParseInt(ver, 10, 64)
+	if err != nil {
+		a, ok := ms.config.Aliases[ver]
+		if !ok {
+			return nil, &errNotFound{fmt.Sprintf("model %q has no version or alias %q", ms.name, ver)}
+		}
+		n = a
+	}
+	for _, v := range ms.versions {
+		if v.number == n {
+			return v, nil
+		}
+	}
+	if f, ok := ms.failed[n]; ok {
+		return nil, &errUnavailable{fmt.Sprintf("model %q version %d failed to load: %s", ms.name, n, f.reason)}
+	}
+	if slices.Contains(ms.present, n) {
+		return nil, &errUnavailable{fmt.Sprintf("model %q version %d is not served: the version policy does not select it", ms.name, n)}
+	}
+	if ver != strconv.FormatInt(n, 10) {
+		return nil, &errNotFound{fmt.Sprintf("model %q alias %q points to version %d, which the repository does not have", ms.name, ver, n)}
+	}
+	return nil, &errNotFound{fmt.Sprintf("model %q has no version %d", ms.name, n)}
+}
+
+// whyNone says why a model has no ready version.
+func (ms *modelState) whyNone() string {
+	switch {
+	case ms.configErr != "":
+		return ms.configErr
+	case len(ms.failed) > 0:
+		n := slices.Max(slices.Collect(maps.Keys(ms.failed)))
+		return fmt.Sprintf("version %d failed to load: %s", n, ms.failed[n].reason)
+	case len(ms.present) == 0:
+		return fmt.Sprintf("no <version>/%s under its directory", ModelFile)
+	}
+	return "the version policy selects none of its versions"
+}
+
+// scan reads the repository directory and swaps in the new state: new and
+// changed versions are loaded before the swap, so requests always find a
+// ready model; versions that left are released after it, so in-flight
+// requests finish on them.
+func (r *repository) scan() {
+	r.scanMu.Lock()
+	defer r.scanMu.Unlock()
+	old := r.state.Load()
+	next := &repoState{models: map[string]*modelState{}}
+	entries, err := os.ReadDir(r.opts.dir)
+	if err != nil {
+		// Keep serving what is loaded: a briefly unreadable directory (a
+		// remount, a permission slip) should not take every model down.
+		next.models = old.models
+		next.err = fmt.Sprintf("reading the repository: %v", err)
+		if old.err != next.err {
+			r.opts.log.Error("repository unreadable", "dir", r.opts.dir, "error", err)
+		}
+		r.state.Store(next)
+		r.scanned.Store(true)
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !validName(name) || !isDir(filepath.Join(r.opts.dir, name)) {
+			continue
+		}
+		next.models[name] = r.scanModel(name, old.models[name])
+	}
+	r.state.Store(next)
+	r.scanned.Store(true)
+	// Release what the new state no longer holds.
+	loaded := 0
+	for name, ms := range old.models {
+		nm := next.models[name]
+		if nm == nil {
+			r.opts.log.Info("model removed", "model", name)
+		}
+		for _, v := range ms.versions {
+			if nm == nil || !slices.Contains(nm.versions, v) {
+				v.release()
+			}
+		}
+	}
+	for _, ms := range next.models {
+		loaded += len(ms.versions)
+	}
+	r.opts.metrics.loaded.Set(float64(loaded))
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// scanModel builds a model's next state from its directory and its
+// previous state.
+func (r *repository) scanModel(name string, prev *modelState) *modelState {
+	dir := filepath.Join(r.opts.dir, name)
+	cfg, _, err := readConfig(dir)
+	if err != nil {
+		// A half-edited configuration keeps the model as it was.
+		if prev == nil {
+			r.opts.log.Error("model configuration invalid", "model", name, "error", err)
+			return &modelState{name: name, config: &ModelConfig{}, configErr: err.Error()}
+		}
+		if prev.configErr != err.Error() {
+			r.opts.log.Error("model configuration invalid; keeping the previous one", "model", name, "error", err)
+		}
+		ms := *prev
+		ms.configErr = err.Error()
+		return &ms
+	}
+	ms := &modelState{name: name, config: cfg, failed: map[int64]*failure{}}
+	ms.key = loadKey{threads: cfg.Threads, maxSessions: cfg.MaxSessions, keyFile: cfg.KeyFile}
+	if cfg.KeyFile != "" {
+		if fi, err := os.Stat(r.keyPath(dir, cfg.KeyFile)); err == nil {
+			ms.key.keyStamp = stampOf(fi)
+		}
+	}
+	stamps := map[int64]fileStamp{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		n, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || n < 1 || strconv.FormatInt(n, 10) != e.Name() {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, e.Name(), ModelFile))
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		stamps[n] = stampOf(fi)
+		ms.present = append(ms.present, n)
+	}
+	slices.Sort(ms.present)
+	for _, n := range cfg.VersionPolicy.pick(ms.present) {
+		stamp := stamps[n]
+		var old *version
+		if prev != nil {
+			for _, v := range prev.versions {
+				if v.number == n {
+					old = v
+				}
+			}
+			if f := prev.failed[n]; f != nil && f.stamp == stamp && f.key == ms.key {
+				// Tried already and nothing changed: do not reload a bad
+				// file at every scan.
+				ms.failed[n] = f
+				if old != nil {
+					ms.versions = append(ms.versions, old)
+				}
+				continue
+			}
+		}
+		if old != nil && old.stamp == stamp && old.key == ms.key {
+			ms.versions = append(ms.versions, old)
+			continue
+		}
+		v, err := r.load(name, n, filepath.Join(dir, strconv.FormatInt(n, 10), ModelFile), stamp, ms.key, cfg)
+		if err != nil {
+			ms.failed[n] = &failure{stamp: stamp, key: ms.key, reason: err.Error()}
+			if old != nil {
+				r.opts.log.Error("model version reload failed; serving the previous file", "model", name, "version", n, "error", err)
+				ms.versions = append(ms.versions, old)
+			} else {
+				r.opts.log.Error("model version load failed", "model", name, "version", n, "error", err)
+			}
+			continue
+		}
+		ms.versions = append(ms.versions, v)
+	}
+	return ms
+}
+
+func (r *repository) keyPath(dir, keyFile string) string {
+	if filepath.IsAbs(keyFile) {
+		return keyFile
+	}
+	return filepath.Join(dir, keyFile)
+}
+
+// load opens one version.
+func (r *repository) load(name string, n int64, path string, stamp fileStamp, key loadKey, cfg *ModelConfig) (*version, error) {
+	o := engine.Options{Verify: true, Threads: r.opts.threads, Key: r.opts.key,
+		TrustedKeys: r.opts.trustedKeys, RequireSignature: r.opts.requireSignature}
+	if cfg.Threads > 0 {
+		o.Threads = cfg.Threads
+	}
+	sessions := r.opts.maxSessions
+	if cfg.MaxSessions > 0 {
+		sessions = cfg.MaxSessions
+	}
+	if sessions <= 0 {
+		sessions = runtime.NumCPU()
+	}
+	o.Serve.MaxSessions = sessions
+	if cfg.KeyFile != "" {
+		k, err := format.ReadKeyFile(r.keyPath(filepath.Dir(filepath.Dir(path)), cfg.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("key_file: %w", err)
+		}
+		o.Key = k
+	}
+	start := time.Now()
+	m, err := engine.Open(path, o)
+	took := time.Since(start)
+	if err != nil {
+		r.opts.metrics.loadErrs.WithLabelValues(name).Inc()
+		return nil, err
+	}
+	r.opts.metrics.load.WithLabelValues(name).Observe(took.Seconds())
+	v := &version{model: name, number: n, path: path, stamp: stamp, key: key, m: m,
+		sessions: make(chan struct{}, sessions), loadedAt: time.Now(), log: r.opts.log}
+	v.refs.Store(1)
+	r.opts.log.Info("model version loaded", "model", name, "version", n, "seconds", took.Seconds(), "path", path)
+	return v, nil
+}
+
+// poll scans every interval until ctx ends.
+func (r *repository) poll(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.scan()
+		}
+	}
+}
+
+// close releases every version; in-flight requests finish first.
+func (r *repository) close() {
+	r.scanMu.Lock()
+	defer r.scanMu.Unlock()
+	old := r.state.Swap(&repoState{models: map[string]*modelState{}, err: "the server is shutting down"})
+	for _, ms := range old.models {
+		for _, v := range ms.versions {
+			v.release()
+		}
+	}
+	r.opts.metrics.loaded.Set(0)
+}
+
+// IndexEntry is one row of the repository index.
+type IndexEntry struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// index lists every model and version directory with its state.
+func (r *repository) index() []IndexEntry {
+	st := r.state.Load()
+	var out []IndexEntry
+	for _, name := range slices.Sorted(maps.Keys(st.models)) {
+		ms := st.models[name]
+		if len(ms.present) == 0 && len(ms.versions) == 0 {
+			out = append(out, IndexEntry{Name: name, State: StateUnavailable, Reason: ms.whyNone()})
+			continue
+		}
+		seen := map[int64]bool{}
+		var nums []int64
+		for _, n := range ms.present {
+			nums = append(nums, n)
+			seen[n] = true
+		}
+		for _, v := range ms.versions {
+			if !seen[v.number] {
+				nums = append(nums, v.number)
+			}
+		}
+		slices.Sort(nums)
+		for _, n := range nums {
+			e := IndexEntry{Name: name, Version: strconv.FormatInt(n, 10), State: StateUnavailable}
+			ready := slices.ContainsFunc(ms.versions, func(v *version) bool { return v.number == n })
+			f := ms.failed[n]
+			switch {
+			case ready && f != nil:
+				e.State, e.Reason = StateReady, "the file changed but failed to load, so the previous file is served: "+f.reason
+			case ready:
+				e.State = StateReady
+			case f != nil:
+				e.Reason = f.reason
+			case !slices.Contains(ms.present, n):
+				e.Reason = "the version directory is gone"
+			default:
+				e.Reason = "not selected by the version policy"
+			}
+			if ms.configErr != "" {
+				e.Reason = joinReasons(e.Reason, "config: "+ms.configErr)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func joinReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// statusCode maps an engine error to its HTTP status and outcome.
+func statusCode(err error) (int, string) {
+	var nf *errNotFound
+	var un *errUnavailable
+	var br *badRequest
+	switch {
+	case errors.As(err, &br):
+		return 400, outcomeBadRequest
+	case errors.As(err, &nf):
+		return 404, outcomeNotFound
+	case errors.As(err, &un):
+		return 503, outcomeUnavailable
+	}
+	switch c := errs.CodeOf(err); c.Primary() {
+	case errs.InvalidArgument, errs.Shape, errs.DType:
+		return 400, outcomeBadRequest
+	case errs.NoMemory:
+		return 413, outcomeTooLarge
+	case errs.Cancelled:
+		return 504, outcomeTimeout
+	case errs.BadHandle, errs.IO, errs.Forked:
+		return 503, outcomeUnavailable
+	}
+	return 500, outcomeError
+}

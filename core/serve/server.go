@@ -1,0 +1,608 @@
+// Package serve is MLE's inference server: a model repository that reloads
+// what changes on disk, and an HTTP handler speaking the Open Inference
+// Protocol v2 (KServe's and Triton's), with Prometheus metrics. cmd/mle's
+// "serve" command puts it on a socket; docs/serve.md describes it.
+package serve
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/core/format"
+	"github.com/mle-runtime/mle/core/graph"
+)
+
+type graphValue = graph.ValueInfo
+
+// Options configure a Server. Zero values take the defaults named.
+type Options struct {
+	// Repository is the directory of models: <model>/<version>/model.mle,
+	// with an optional <model>/config.json.
+	Repository string
+	// PollInterval is how often the repository is scanned for changes;
+	// 0 means DefaultPollInterval, a negative value only the first scan.
+	PollInterval time.Duration
+	// Threads is each model's intra-op threads (0: one per CPU), and
+	// MaxSessions how many runs of one model go at once (0: one per CPU);
+	// a model's config.json may set its own.
+	Threads, MaxSessions int
+	// Key opens encrypted models (32 bytes); a model's config.json may
+	// name its own key file.
+	Key []byte
+	// TrustedKeys and RequireSignature: see engine.Options.
+	TrustedKeys      []ed25519.PublicKey
+	RequireSignature bool
+	// MaxBodyBytes bounds a request body, also after decompression
+	// (0: DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// RequestTimeout bounds the time from a request's arrival to the end
+	// of its run (0: DefaultRequestTimeout; negative: none).
+	RequestTimeout time.Duration
+	// MaxInflight bounds the inference requests served at once; more are
+	// refused with 429 (0: DefaultMaxInflight).
+	MaxInflight int
+	// AuthToken, when set, is the bearer token every request but the
+	// health checks must carry.
+	AuthToken string
+	// Logger receives the server's structured logs (nil: discarded).
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultPollInterval   = 2 * time.Second
+	DefaultMaxBodyBytes   = 64 << 20
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxInflight    = 1024
+)
+
+// Server serves a model repository over OIP v2 REST.
+type Server struct {
+	opts     Options
+	repo     *repository
+	metrics  *metrics
+	log      *slog.Logger
+	mux      *http.ServeMux
+	inflight atomic.Int64
+	draining atomic.Bool
+	token    [sha256.Size]byte
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// New checks the options, scans the repository once (loading every
+// version its policy selects) and starts polling it.
+func New(opts Options) (*Server, error) {
+	if opts.Repository == "" {
+		return nil, errors.New("serve: no repository directory")
+	}
+	fi, err := os.Stat(opts.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("serve: repository: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("serve: repository %s is not a directory", opts.Repository)
+	}
+	if opts.Threads < 0 || opts.Threads > engine.MaxThreads {
+		return nil, fmt.Errorf("serve: threads %d: want 0 (one per CPU) to %d", opts.Threads, engine.MaxThreads)
+	}
+	if opts.MaxSessions < 0 || opts.MaxSessions > engine.MaxSessions {
+		return nil, fmt.Errorf("serve: max sessions %d: want 0 (one per CPU) to %d", opts.MaxSessions, engine.MaxSessions)
+	}
+	if opts.MaxBodyBytes < 0 || opts.MaxInflight < 0 {
+		return nil, errors.New("serve: the body and in-flight limits must not be negative")
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.MaxInflight == 0 {
+		opts.MaxInflight = DefaultMaxInflight
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, metrics: newMetrics(), log: opts.Logger, done: make(chan struct{})}
+	if opts.AuthToken != "" {
+		s.token = sha256.Sum256([]byte(opts.AuthToken))
+	}
+	s.repo = newRepository(repoOptions{dir: opts.Repository, threads: opts.Threads, maxSessions: opts.MaxSessions,
+		key: opts.Key, trustedKeys: opts.TrustedKeys, requireSignature: opts.RequireSignature,
+		log: opts.Logger, metrics: s.metrics})
+	s.repo.scan()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		defer close(s.done)
+		if opts.PollInterval > 0 {
+			s.repo.poll(ctx, opts.PollInterval)
+		}
+	}()
+	s.routes()
+	return s, nil
+}
+
+// Registry returns the server's Prometheus registry (for adding
+// collectors, or gathering in tests).
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// Rescan scans the repository now, as the poller does.
+func (s *Server) Rescan() { s.repo.scan() }
+
+// Drain makes the server report not ready and refuse new inference
+// requests with 503; requests already in flight go on. Call it on SIGTERM,
+// then shut the HTTP server down, then Close.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Close stops polling and releases every model; runs still in flight
+// finish on theirs first.
+func (s *Server) Close() {
+	s.cancel()
+	<-s.done
+	s.repo.close()
+}
+
+// Handler returns the HTTP handler of every endpoint.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	open := func(pattern string, h http.HandlerFunc) { mux.HandleFunc(pattern, h) }
+	authed := func(pattern string, h http.HandlerFunc) { mux.HandleFunc(pattern, s.authorize(h)) }
+	open("GET /v2/health/live", s.live)
+	open("GET /v2/health/ready", s.ready)
+	authed("GET /v2", s.serverMetadata)
+	authed("GET /v2/models/{model}", s.modelMetadata)
+	authed("GET /v2/models/{model}/versions/{version}", s.modelMetadata)
+	authed("GET /v2/models/{model}/ready", s.modelReady)
+	authed("GET /v2/models/{model}/versions/{version}/ready", s.modelReady)
+	authed("POST /v2/models/{model}/infer", s.infer)
+	authed("POST /v2/models/{model}/versions/{version}/infer", s.infer)
+	authed("POST /v2/repository/index", s.repositoryIndex)
+	authed("GET /v2/repository/index", s.repositoryIndex)
+	authed("POST /v2/repository/models/{model}/load", s.repositoryLoad)
+	authed("POST /v2/repository/models/{model}/unload", s.repositoryUnload)
+	authed("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP)
+	// Anything else: the protocol's error object, not the mux's text.
+	open("/", func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := mux.Handler(&http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host})
+		_, postPattern := mux.Handler(&http.Request{Method: http.MethodPost, URL: r.URL, Host: r.Host})
+		if pattern != "/" || postPattern != "/" {
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
+			return
+		}
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s", r.URL.Path))
+	})
+	s.mux = mux
+}
+
+// authorize checks the bearer token in constant time.
+func (s *Server) authorize(h http.HandlerFunc) http.HandlerFunc {
+	if s.opts.AuthToken == "" {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !ok || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
+			if strings.HasSuffix(r.URL.Path, "/infer") {
+				s.metrics.requests.WithLabelValues(s.modelLabel(r.PathValue("model")), "", outcomeUnauth).Inc()
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mle"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSONBody(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = 500, []byte(`{"error":"encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeError writes the protocol's error object.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSONBody(w, status, map[string]string{"error": msg})
+}
+
+func (s *Server) live(w http.ResponseWriter, _ *http.Request) {
+	writeJSONBody(w, 200, map[string]bool{"live": true})
+}
+
+// ready: the first scan is done and the server is not draining.
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
+	if s.draining.Load() || !s.repo.scanned.Load() {
+		writeJSONBody(w, 503, map[string]bool{"ready": false})
+		return
+	}
+	writeJSONBody(w, 200, map[string]bool{"ready": true})
+}
+
+func (s *Server) serverMetadata(w http.ResponseWriter, _ *http.Request) {
+	writeJSONBody(w, 200, map[string]any{"name": "mle", "version": format.LibraryVersion,
+		"extensions": []string{"binary_tensor_data"}})
+}
+
+type tensorMetadata struct {
+	Name     string  `json:"name"`
+	Datatype string  `json:"datatype"`
+	Shape    []int64 `json:"shape"`
+}
+
+func (s *Server) modelMetadata(w http.ResponseWriter, r *http.Request) {
+	v, err := s.repo.lookup(r.PathValue("model"), r.PathValue("version"))
+	if err != nil {
+		status, _ := statusCode(err)
+		writeError(w, status, err.Error())
+		return
+	}
+	defer v.release()
+	st := s.repo.state.Load().models[v.model]
+	var versions []string
+	if st != nil {
+		for _, x := range st.versions {
+			versions = append(versions, x.label())
+		}
+	}
+	ins, outs := make([]tensorMetadata, 0), make([]tensorMetadata, 0)
+	for _, in := range v.m.Inputs() {
+		ins = append(ins, tensorMetadata{in.Name, oipName(in.DType), slices.Clone(in.Shape)})
+	}
+	for _, o := range v.m.Outputs() {
+		outs = append(outs, tensorMetadata{o.Name, oipName(o.DType), slices.Clone(o.Shape)})
+	}
+	writeJSONBody(w, 200, map[string]any{"name": v.model, "versions": versions, "platform": "mle",
+		"inputs": ins, "outputs": outs})
+}
+
+// modelReady answers 200 when the model (version) is ready, 4xx or 503
+// otherwise, as the protocol has it.
+func (s *Server) modelReady(w http.ResponseWriter, r *http.Request) {
+	v, err := s.repo.lookup(r.PathValue("model"), r.PathValue("version"))
+	if err != nil {
+		status, _ := statusCode(err)
+		if status == 503 {
+			status = 400 // known but not ready: the protocol's "false"
+		}
+		writeError(w, status, err.Error())
+		return
+	}
+	defer v.release()
+	writeJSONBody(w, 200, map[string]any{"name": v.model, "version": v.label(), "ready": true})
+}
+
+func (s *Server) repositoryIndex(w http.ResponseWriter, r *http.Request) {
+	idx := s.repo.index()
+	if idx == nil {
+		idx = []IndexEntry{}
+	}
+	writeJSONBody(w, 200, idx)
+}
+
+// repositoryLoad rescans the repository now instead of at the next poll,
+// and reports the model's state.
+func (s *Server) repositoryLoad(w http.ResponseWriter, r *http.Request) {
+	s.repo.scan()
+	v, err := s.repo.lookup(r.PathValue("model"), "")
+	if err != nil {
+		status, _ := statusCode(err)
+		if status == 503 {
+			status = 400
+		}
+		writeError(w, status, err.Error())
+		return
+	}
+	v.release()
+	w.WriteHeader(200)
+}
+
+func (s *Server) repositoryUnload(w http.ResponseWriter, r *http.Request) {
+	writeError(w, 400, "explicit unload is not supported: the server follows the repository directory; remove the version directory (or change the version policy) to unload it")
+}
+
+// modelLabel bounds the model label to the repository's names.
+func (s *Server) modelLabel(model string) string {
+	if s.repo.has(model) {
+		return model
+	}
+	return unknownModel
+}
+
+// infer serves one inference request.
+func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	model := r.PathValue("model")
+	label, verLabel := s.modelLabel(model), ""
+	finish := func(status int, outcome, msg string) {
+		if status != 200 {
+			writeError(w, status, msg)
+			if status >= 500 || outcome == outcomeRejected {
+				s.log.Warn("inference failed", "model", model, "version", r.PathValue("version"), "status", status, "error", msg)
+			} else {
+				s.log.Debug("inference refused", "model", model, "version", r.PathValue("version"), "status", status, "error", msg)
+			}
+		}
+		s.metrics.requests.WithLabelValues(label, verLabel, outcome).Inc()
+		if verLabel != "" {
+			s.metrics.duration.WithLabelValues(label, verLabel).Observe(time.Since(start).Seconds())
+		}
+	}
+	if s.draining.Load() {
+		finish(503, outcomeUnavailable, "the server is shutting down")
+		return
+	}
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	s.metrics.inflight.Set(float64(n))
+	defer func() { s.metrics.inflight.Set(float64(s.inflight.Load())) }()
+	if n > int64(s.opts.MaxInflight) {
+		w.Header().Set("Retry-After", "1")
+		finish(429, outcomeRejected, fmt.Sprintf("the server is busy: %d inference requests are in flight (the limit is %d)", n-1, s.opts.MaxInflight))
+		return
+	}
+	v, err := s.repo.lookup(model, r.PathValue("version"))
+	if err != nil {
+		status, outcome := statusCode(err)
+		finish(status, outcome, err.Error())
+		return
+	}
+	defer v.release()
+	verLabel = v.label()
+
+	if s.opts.RequestTimeout > 0 { // a slow sender cannot hold the request past its timeout
+		_ = http.NewResponseController(w).SetReadDeadline(start.Add(s.opts.RequestTimeout))
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		var tl *tooLarge
+		if errors.As(err, &tl) {
+			finish(413, outcomeTooLarge, err.Error())
+		} else {
+			finish(400, outcomeBadRequest, err.Error())
+		}
+		return
+	}
+	headerLen := int64(-1)
+	if h := r.Header.Get("Inference-Header-Content-Length"); h != "" {
+		headerLen, err = strconv.ParseInt(h, 10, 64)
+		if err != nil || headerLen < 0 {
+			finish(400, outcomeBadRequest, fmt.Sprintf("Inference-Header-Content-Length %q is not a byte count", h))
+			return
+		}
+	}
+	req, err := decodeRequest(body, headerLen)
+	if err != nil {
+		finish(400, outcomeBadRequest, err.Error())
+		return
+	}
+	inputs, which, binary, err := bind(v.m, req)
+	if err != nil {
+		finish(400, outcomeBadRequest, err.Error())
+		return
+	}
+
+	timeout := s.opts.RequestTimeout
+	if req.TimeoutMicros > 0 {
+		t := time.Duration(req.TimeoutMicros) * time.Microsecond
+		if timeout < 0 || t < timeout {
+			timeout = t
+		}
+	}
+	ctx := r.Context()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
+		defer cancel()
+	}
+	queued := time.Now()
+	select {
+	case v.sessions <- struct{}{}:
+	case <-ctx.Done():
+		status, outcome, msg := s.ctxFailure(r, timeout, "while waiting for a free session")
+		finish(status, outcome, msg)
+		return
+	}
+	s.metrics.queue.WithLabelValues(label, verLabel).Observe(time.Since(queued).Seconds())
+	outs := make([]engine.Tensor, len(which))
+	var cancelFlag atomic.Int32
+	stop := context.AfterFunc(ctx, func() { cancelFlag.Store(1) })
+	computeStart := time.Now()
+	err = v.m.Run(inputs, outs, which, engine.RunOptions{Cancel: &cancelFlag}, allocOutput)
+	computed := time.Since(computeStart)
+	stop()
+	<-v.sessions
+	if err != nil {
+		if ctx.Err() != nil {
+			status, outcome, msg := s.ctxFailure(r, timeout, "while running")
+			finish(status, outcome, msg)
+			return
+		}
+		status, outcome := statusCode(err)
+		finish(status, outcome, err.Error())
+		return
+	}
+	s.metrics.compute.WithLabelValues(label, verLabel).Observe(computed.Seconds())
+	if len(inputs) > 0 && inputs[0].Rank > 0 {
+		s.metrics.batch.WithLabelValues(label, verLabel).Observe(float64(inputs[0].Dims[0]))
+	}
+	resp := make([]respTensor, len(outs))
+	mo := v.m.Outputs()
+	for i := range outs {
+		resp[i] = respTensor{Name: mo[which[i]].Name, DType: outs[i].DType, Shape: outs[i].Shape(), Data: outs[i].Data, Binary: binary[i]}
+	}
+	b, head := encodeResponse(v.model, v.number, req.ID, resp)
+	if head >= 0 {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Inference-Header-Content-Length", strconv.Itoa(head))
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(200)
+	_, _ = w.Write(b)
+	finish(200, outcomeSuccess, "")
+}
+
+// ctxFailure describes a request whose context ended: the client left, or
+// the request timeout passed.
+func (s *Server) ctxFailure(r *http.Request, timeout time.Duration, when string) (int, string, string) {
+	if r.Context().Err() != nil {
+		return 499, outcomeCancelled, "the client closed the connection " + when
+	}
+	return 504, outcomeTimeout, fmt.Sprintf("the request ran past its timeout of %v %s", timeout, when)
+}
+
+// allocOutput gives each output a buffer of its own: the response encodes
+// from it after the session is back in the pool.
+func allocOutput(_ int, _ *engine.Tensor, n int64) ([]byte, error) { return make([]byte, n), nil }
+
+// bind matches a request's tensors to the model's inputs and outputs: the
+// inputs in graph order, the indices of the outputs to compute and
+// whether each is to be sent as binary data.
+func bind(m *engine.Model, req *inferRequest) ([]engine.Tensor, []int, []bool, error) {
+	mi := m.Inputs()
+	inputs := make([]engine.Tensor, len(mi))
+	found := make([]bool, len(mi))
+	for _, t := range req.Inputs {
+		i := slices.IndexFunc(mi, func(x graphValue) bool { return x.Name == t.Name })
+		if i < 0 {
+			return nil, nil, nil, bad("the model has no input %q (its inputs: %s)", t.Name, names(mi))
+		}
+		if t.DType != mi[i].DType {
+			return nil, nil, nil, bad("input %q: datatype %s, but the model takes %s", t.Name, oipName(t.DType), oipName(mi[i].DType))
+		}
+		inputs[i] = engine.NewTensor(t.DType, t.Shape, t.Data)
+		found[i] = true
+	}
+	for i, ok := range found {
+		if !ok {
+			return nil, nil, nil, bad("input %q is missing (the model's inputs: %s)", mi[i].Name, names(mi))
+		}
+	}
+	mo := m.Outputs()
+	var which []int
+	var binary []bool
+	if len(req.Outputs) == 0 {
+		for i := range mo {
+			which = append(which, i)
+			binary = append(binary, req.BinaryOut)
+		}
+		return inputs, which, binary, nil
+	}
+	for _, o := range req.Outputs {
+		i := slices.IndexFunc(mo, func(x graphValue) bool { return x.Name == o.Name })
+		if i < 0 {
+			return nil, nil, nil, bad("the model has no output %q (its outputs: %s)", o.Name, names(mo))
+		}
+		which = append(which, i)
+		b := req.BinaryOut
+		if o.Binary != nil {
+			b = *o.Binary
+		}
+		binary = append(binary, b)
+	}
+	return inputs, which, binary, nil
+}
+
+func names(vs []graphValue) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = strconv.Quote(v.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+// tooLarge is a body past the limit (HTTP 413).
+type tooLarge struct{ limit int64 }
+
+func (e *tooLarge) Error() string {
+	return fmt.Sprintf("the request body is over the limit of %d bytes", e.limit)
+}
+
+// readBody reads the request body within the limit, decompressing gzip
+// and deflate (the limit applies to the decompressed bytes too).
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	limit := s.opts.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, &tooLarge{limit}
+	}
+	var body io.Reader = r.Body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, fmt.Errorf("the gzip body does not decode: %v", err)
+		}
+		defer zr.Close()
+		body = zr
+	case "deflate":
+		zr := flate.NewReader(io.LimitReader(r.Body, limit+1))
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, fmt.Errorf("Content-Encoding %q is not supported (gzip, deflate or none)", enc)
+	}
+	n := r.ContentLength
+	if n < 0 || n > limit {
+		n = 512
+	}
+	buf := make([]byte, 0, n+1)
+	buf, err := readAllInto(buf, io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body: %v", err)
+	}
+	if int64(len(buf)) > limit {
+		return nil, &tooLarge{limit}
+	}
+	return buf, nil
+}
+
+// readAllInto is io.ReadAll into buf's spare capacity.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
