@@ -141,7 +141,9 @@ func TestInferBinary(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	s, hs := newTestServer(t, Options{Repository: repoWith(t), MaxBodyBytes: 4096})
 	const ok = `{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}`
-	hdr := func(n int) map[string]string { return map[string]string{"Inference-Header-Content-Length": strconv.Itoa(n)} }
+	hdr := func(n int) map[string]string {
+		return map[string]string{"Inference-Header-Content-Length": strconv.Itoa(n)}
+	}
 	binHead := `{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","parameters":{"binary_data_size":12}}]}`
 	strHead := `{"inputs":[{"name":"text","shape":[2],"datatype":"BYTES","parameters":{"binary_data_size":12}}]}`
 	cases := []struct {
