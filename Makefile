@@ -107,6 +107,7 @@ test-fuzz:
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeManifest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime 20s -fuzzminimizetime 5s ./core/seal
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/serve
 
 test-c: cmake conformance
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure
@@ -132,8 +133,8 @@ test-node: lib conformance
 	cd bindings/node && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance npm test
 	cd bindings/node && node ../../examples/node/predict.js $(CURDIR)/$(BUILD)/conformance/models/mlp_classifier.mle
 
-test-python: python conformance
-	cd bindings/python && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance ../../$(PY) -m pytest -q
+test-python: python conformance cli
+	cd bindings/python && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance MLE_CLI=$(CURDIR)/$(CLI) ../../$(PY) -m pytest -q
 
 demo: all cmake python
 	@scripts/demo.sh $(BUILD) $(CMAKE_DIR)
