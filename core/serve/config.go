@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,39 @@ type ModelConfig struct {
 	// KeyFile holds the 32-byte key of the model's encrypted files; a
 	// relative path is relative to the model's directory.
 	KeyFile string `json:"key_file,omitempty"`
+	// DynamicBatching, when set, runs requests that arrive together as one
+	// batch (every input and output needs a dynamic first dimension).
+	DynamicBatching *Batching `json:"dynamic_batching,omitempty"`
+	// Routing splits the requests that name no version between versions,
+	// and mirrors them to shadow versions.
+	Routing *Routing `json:"routing,omitempty"`
+}
+
+// Batching configures dynamic batching.
+type Batching struct {
+	// MaxBatchSize bounds the rows of one run (requests are never split).
+	MaxBatchSize int64 `json:"max_batch_size"`
+	// MaxQueueDelayMicros is the longest a request waits for others while
+	// a session is free.
+	MaxQueueDelayMicros int64 `json:"max_queue_delay_microseconds"`
+}
+
+// Routing is an A/B split and shadow traffic.
+type Routing struct {
+	// Split sends each request that names no version to one of these
+	// versions, at random in proportion to the weights (versions not ready
+	// drop out of the draw).
+	Split []Weighted `json:"split,omitempty"`
+	// Shadow versions receive a copy of every request served from the
+	// split (or the latest version); their answers are compared with the
+	// one returned and counted, never returned.
+	Shadow []int64 `json:"shadow,omitempty"`
+}
+
+// Weighted is one arm of a split.
+type Weighted struct {
+	Version int64   `json:"version"`
+	Weight  float64 `json:"weight"`
 }
 
 // VersionPolicy is Triton's version policy: exactly one field is set.
@@ -118,6 +152,26 @@ func numberOr(v json.RawMessage, key string) (int64, error) {
 	return n, nil
 }
 
+// served returns the versions to load out of those present: the policy's,
+// and those that aliases and routing name.
+func (c *ModelConfig) served(present []int64) []int64 {
+	vs := c.VersionPolicy.pick(present)
+	named := slices.Collect(maps.Values(c.Aliases))
+	if c.Routing != nil {
+		for _, w := range c.Routing.Split {
+			named = append(named, w.Version)
+		}
+		named = append(named, c.Routing.Shadow...)
+	}
+	for _, n := range named {
+		if slices.Contains(present, n) && !slices.Contains(vs, n) {
+			vs = append(vs, n)
+		}
+	}
+	slices.Sort(vs)
+	return vs
+}
+
 // pick returns the versions the policy serves out of those present
 // (ascending).
 func (p *VersionPolicy) pick(present []int64) []int64 {
@@ -195,6 +249,31 @@ func (c *ModelConfig) check() error {
 	}
 	if c.MaxSessions < 0 || c.MaxSessions > 1<<16 {
 		return fmt.Errorf("max_sessions %d: want 0 (the server's default) to 65536", c.MaxSessions)
+	}
+	if b := c.DynamicBatching; b != nil {
+		if b.MaxBatchSize < 1 || b.MaxBatchSize > 1<<16 {
+			return fmt.Errorf("dynamic_batching max_batch_size %d: want 1 to 65536 rows", b.MaxBatchSize)
+		}
+		if b.MaxQueueDelayMicros < 0 || b.MaxQueueDelayMicros > 1e6 {
+			return fmt.Errorf("dynamic_batching max_queue_delay_microseconds %d: want 0 to 1000000", b.MaxQueueDelayMicros)
+		}
+	}
+	if r := c.Routing; r != nil {
+		seen := map[int64]bool{}
+		for _, w := range r.Split {
+			if w.Version < 1 || seen[w.Version] {
+				return fmt.Errorf("routing split: version %d is not a positive integer or appears twice", w.Version)
+			}
+			if !(w.Weight > 0) || w.Weight > 1e9 {
+				return fmt.Errorf("routing split: version %d has weight %v; want a positive number", w.Version, w.Weight)
+			}
+			seen[w.Version] = true
+		}
+		for _, v := range r.Shadow {
+			if v < 1 {
+				return fmt.Errorf("routing shadow: version %d is not a positive integer", v)
+			}
+		}
 	}
 	return nil
 }

@@ -180,3 +180,16 @@ func output(t testing.TB, m map[string]any, name string) map[string]any {
 	t.Fatalf("no output %q in %v", name, m)
 	return nil
 }
+
+// writeLookup writes a model whose output "row" (FP32, [-1, 2]) is row
+// idx of a 5×2 table whose row i is [i, 10i]: an index past 4 fails the
+// run with a data-dependent error.
+func writeLookup(t testing.TB, path string) {
+	t.Helper()
+	b := format.NewBuilder()
+	must(t, b.AddInput("idx", dtype.Int64, []int64{-1}))
+	must(t, b.AddTensor("table", dtype.Float32, []int64{5, 2}, f32bytes(0, 0, 1, 10, 2, 20, 3, 30, 4, 40)))
+	b.AddNode(graph.Node{Op: "Gather", Name: "g", Inputs: []string{"table", "idx"}, Outputs: []string{"row"}})
+	must(t, b.AddOutput("row"))
+	save(t, b, path)
+}

@@ -36,6 +36,11 @@ type metrics struct {
 	loadErrs *prometheus.CounterVec
 	loaded   prometheus.Gauge
 	inflight prometheus.Gauge
+	// Shadow traffic: requests mirrored by outcome (plus "dropped" when
+	// no session was free, "incompatible" when the inputs or outputs
+	// differ), and outputs that differed from the served one.
+	shadow      *prometheus.CounterVec
+	shadowDiffs *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -78,8 +83,17 @@ func newMetrics() *metrics {
 			Name: "mle_inference_requests_in_flight",
 			Help: "Inference requests being served now.",
 		}),
+		shadow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mle_shadow_requests_total",
+			Help: "Requests mirrored to shadow versions, by outcome.",
+		}, []string{"model", "version", "outcome"}),
+		shadowDiffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mle_shadow_output_mismatches_total",
+			Help: "Shadow runs whose output differed from the one served, by output.",
+		}, []string{"model", "version", "output"}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batch, m.load, m.loadErrs, m.loaded, m.inflight,
+		m.shadow, m.shadowDiffs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,6 +75,7 @@ type loadKey struct {
 	threads, maxSessions int
 	keyFile              string
 	keyStamp             fileStamp
+	batching             Batching
 }
 
 type failure struct {
@@ -108,9 +110,11 @@ type version struct {
 	m        *engine.Model
 	refs     atomic.Int64
 	sessions chan struct{} // a slot per engine session: waiting here is queueing
+	batcher  *batcher      // nil without dynamic batching
+	note     string        // why dynamic batching is off although configured
 	loadedAt time.Time
-	reason   string // why a newer file of this version is not served
 	log      *slog.Logger
+	metrics  *metrics
 }
 
 // acquire takes a reference; false when the version is already closing.
@@ -128,12 +132,22 @@ func (v *version) acquire() bool {
 
 func (v *version) release() {
 	if v.refs.Add(-1) == 0 {
+		if v.batcher != nil {
+			v.batcher.close()
+		}
 		_ = v.m.Close()
 		v.log.Info("model version unloaded", "model", v.model, "version", v.number)
 	}
 }
 
-// versionLabel is the version's metric label.
+// observeBatch records the rows of one run.
+func (v *version) observeBatch(rows int64) {
+	if v.metrics != nil && rows > 0 {
+		v.metrics.batch.WithLabelValues(v.model, v.label()).Observe(float64(rows))
+	}
+}
+
+// label is the version's metric label.
 func (v *version) label() string { return strconv.FormatInt(v.number, 10) }
 
 // errNotFound and errUnavailable classify lookups (HTTP 404 and 503).
@@ -188,6 +202,9 @@ func (ms *modelState) find(ver string) (*version, error) {
 		if len(ms.versions) == 0 {
 			return nil, &errUnavailable{fmt.Sprintf("model %q has no ready version: %s", ms.name, ms.whyNone())}
 		}
+		if v := ms.split(); v != nil {
+			return v, nil
+		}
 		return ms.versions[len(ms.versions)-1], nil
 	}
 	n, err := strconv.ParseInt(ver, 10, 64)
@@ -213,6 +230,52 @@ func (ms *modelState) find(ver string) (*version, error) {
 		return nil, &errNotFound{fmt.Sprintf("model %q alias %q points to version %d, which the repository does not have", ms.name, ver, n)}
 	}
 	return nil, &errNotFound{fmt.Sprintf("model %q has no version %d", ms.name, n)}
+}
+
+// split draws a version from the routing split among those ready; nil
+// when there is no split or none of its versions is ready.
+func (ms *modelState) split() *version {
+	if ms.config.Routing == nil || len(ms.config.Routing.Split) == 0 {
+		return nil
+	}
+	var arms []*version
+	var weights []float64
+	total := 0.0
+	for _, w := range ms.config.Routing.Split {
+		for _, v := range ms.versions {
+			if v.number == w.Version {
+				arms, weights = append(arms, v), append(weights, w.Weight)
+				total += w.Weight
+			}
+		}
+	}
+	if len(arms) == 0 {
+		return nil
+	}
+	x := rand.Float64() * total
+	for i, w := range weights {
+		if x < w {
+			return arms[i]
+		}
+		x -= w
+	}
+	return arms[len(arms)-1]
+}
+
+// shadows returns the ready shadow versions other than primary.
+func (ms *modelState) shadows(primary *version) []*version {
+	if ms.config.Routing == nil {
+		return nil
+	}
+	var out []*version
+	for _, n := range ms.config.Routing.Shadow {
+		for _, v := range ms.versions {
+			if v.number == n && v != primary {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // whyNone says why a model has no ready version.
@@ -304,6 +367,9 @@ func (r *repository) scanModel(name string, prev *modelState) *modelState {
 	}
 	ms := &modelState{name: name, config: cfg, failed: map[int64]*failure{}}
 	ms.key = loadKey{threads: cfg.Threads, maxSessions: cfg.MaxSessions, keyFile: cfg.KeyFile}
+	if cfg.DynamicBatching != nil {
+		ms.key.batching = *cfg.DynamicBatching
+	}
 	if cfg.KeyFile != "" {
 		if fi, err := os.Stat(r.keyPath(dir, cfg.KeyFile)); err == nil {
 			ms.key.keyStamp = stampOf(fi)
@@ -324,7 +390,7 @@ func (r *repository) scanModel(name string, prev *modelState) *modelState {
 		ms.present = append(ms.present, n)
 	}
 	slices.Sort(ms.present)
-	for _, n := range cfg.VersionPolicy.pick(ms.present) {
+	for _, n := range cfg.served(ms.present) {
 		stamp := stamps[n]
 		var old *version
 		if prev != nil {
@@ -401,8 +467,16 @@ func (r *repository) load(name string, n int64, path string, stamp fileStamp, ke
 	}
 	r.opts.metrics.load.WithLabelValues(name).Observe(took.Seconds())
 	v := &version{model: name, number: n, path: path, stamp: stamp, key: key, m: m,
-		sessions: make(chan struct{}, sessions), loadedAt: time.Now(), log: r.opts.log}
+		sessions: make(chan struct{}, sessions), loadedAt: time.Now(), log: r.opts.log, metrics: r.opts.metrics}
 	v.refs.Store(1)
+	if b := cfg.DynamicBatching; b != nil {
+		if ok, why := batchable(m); ok {
+			v.batcher = newBatcher(v, b.MaxBatchSize, time.Duration(b.MaxQueueDelayMicros)*time.Microsecond)
+		} else {
+			v.note = "dynamic batching is off: " + why
+			r.opts.log.Warn("dynamic batching is off for this version", "model", name, "version", n, "reason", why)
+		}
+	}
 	r.opts.log.Info("model version loaded", "model", name, "version", n, "seconds", took.Seconds(), "path", path)
 	return v, nil
 }
@@ -473,6 +547,11 @@ func (r *repository) index() []IndexEntry {
 				e.State, e.Reason = StateReady, "the file changed but failed to load, so the previous file is served: "+f.reason
 			case ready:
 				e.State = StateReady
+				for _, v := range ms.versions {
+					if v.number == n {
+						e.Reason = v.note
+					}
+				}
 			case f != nil:
 				e.Reason = f.reason
 			case !slices.Contains(ms.present, n):

@@ -7,6 +7,7 @@ package serve
 import (
 	"compress/flate"
 	"compress/gzip"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -27,9 +28,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/engine"
+	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
+	"github.com/mle-runtime/mle/core/strs"
 )
 
 type graphValue = graph.ValueInfo
@@ -426,37 +430,23 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
 		defer cancel()
 	}
-	queued := time.Now()
-	select {
-	case v.sessions <- struct{}{}:
-	case <-ctx.Done():
-		status, outcome, msg := s.ctxFailure(r, timeout, "while waiting for a free session")
-		finish(status, outcome, msg)
-		return
-	}
-	s.metrics.queue.WithLabelValues(label, verLabel).Observe(time.Since(queued).Seconds())
-	outs := make([]engine.Tensor, len(which))
-	var cancelFlag atomic.Int32
-	stop := context.AfterFunc(ctx, func() { cancelFlag.Store(1) })
-	computeStart := time.Now()
-	err = v.m.Run(inputs, outs, which, engine.RunOptions{Cancel: &cancelFlag}, allocOutput)
-	computed := time.Since(computeStart)
-	stop()
-	<-v.sessions
-	if err != nil {
+	res := s.execute(ctx, v, inputs, which)
+	if res.err != nil {
 		if ctx.Err() != nil {
-			status, outcome, msg := s.ctxFailure(r, timeout, "while running")
+			status, outcome, msg := s.ctxFailure(r, timeout, res.where)
 			finish(status, outcome, msg)
 			return
 		}
-		status, outcome := statusCode(err)
-		finish(status, outcome, err.Error())
+		status, outcome := statusCode(res.err)
+		finish(status, outcome, res.err.Error())
 		return
 	}
-	s.metrics.compute.WithLabelValues(label, verLabel).Observe(computed.Seconds())
-	if len(inputs) > 0 && inputs[0].Rank > 0 {
-		s.metrics.batch.WithLabelValues(label, verLabel).Observe(float64(inputs[0].Dims[0]))
+	s.metrics.queue.WithLabelValues(label, verLabel).Observe(res.queued.Seconds())
+	s.metrics.compute.WithLabelValues(label, verLabel).Observe(res.compute.Seconds())
+	if r.PathValue("version") == "" {
+		s.shadow(v, inputs, which, res.outs)
 	}
+	outs := res.outs
 	resp := make([]respTensor, len(outs))
 	mo := v.m.Outputs()
 	for i := range outs {
@@ -473,6 +463,140 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 	_, _ = w.Write(b)
 	finish(200, outcomeSuccess, "")
+}
+
+// execute runs a request on v: with the version's batcher when it has one
+// and the request fits, else alone on a free session.
+func (s *Server) execute(ctx context.Context, v *version, inputs []engine.Tensor, which []int) jobResult {
+	for i, t := range inputs { // checked here, so that a bad one cannot fail a batch
+		if t.DType == dtype.String {
+			n, _ := dtype.NumElements(t.Shape())
+			if err := strs.Check(t.Data, n, errs.InvalidString); err != nil {
+				return jobResult{err: errs.Prefix(err, "input %q", v.m.Inputs()[i].Name)}
+			}
+		}
+	}
+	if rows, ok := sameRows(inputs); ok && v.batcher != nil && rows <= v.batcher.maxRows {
+		j := &job{inputs: inputs, which: which, rows: rows, key: batchKey(inputs, which), ctx: ctx,
+			enqueued: time.Now(), done: make(chan jobResult, 1)}
+		select {
+		case v.batcher.queue <- j:
+		case <-ctx.Done():
+			return jobResult{err: ctx.Err(), where: "while waiting to join a batch"}
+		}
+		select {
+		case res := <-j.done:
+			res.where = "while running in a batch"
+			return res
+		case <-ctx.Done():
+			return jobResult{err: ctx.Err(), where: "while waiting in a batch"}
+		}
+	}
+	queued := time.Now()
+	if ctx.Err() != nil {
+		return jobResult{err: ctx.Err(), where: "before it could run"}
+	}
+	select {
+	case v.sessions <- struct{}{}:
+	case <-ctx.Done():
+		return jobResult{err: ctx.Err(), where: "while waiting for a free session"}
+	}
+	defer func() { <-v.sessions }()
+	waited := time.Since(queued)
+	start := time.Now()
+	outs, err := runOne(v.m, inputs, which, ctx)
+	rows, _ := sameRows(inputs)
+	v.observeBatch(rows)
+	return jobResult{outs: outs, err: err, queued: waited, compute: time.Since(start), where: "while running"}
+}
+
+// sameRows returns the inputs' common first dimension.
+func sameRows(inputs []engine.Tensor) (int64, bool) {
+	if len(inputs) == 0 || inputs[0].Rank == 0 {
+		return 0, false
+	}
+	for _, t := range inputs {
+		if t.Rank == 0 || t.Dims[0] != inputs[0].Dims[0] {
+			return 0, false
+		}
+	}
+	return inputs[0].Dims[0], true
+}
+
+// shadow mirrors a served request to the model's shadow versions, in the
+// background and only where a session is free (shadows never queue), and
+// counts whether their outputs equal the ones returned.
+func (s *Server) shadow(v *version, inputs []engine.Tensor, which []int, served []engine.Tensor) {
+	ms := s.repo.state.Load().models[v.model]
+	if ms == nil {
+		return
+	}
+	for _, sv := range ms.shadows(v) {
+		if !sv.acquire() {
+			continue
+		}
+		count := func(outcome string) { s.metrics.shadow.WithLabelValues(sv.model, sv.label(), outcome).Inc() }
+		select {
+		case sv.sessions <- struct{}{}:
+		default:
+			count("dropped")
+			sv.release()
+			continue
+		}
+		go func() {
+			defer sv.release()
+			defer func() { <-sv.sessions }()
+			in, w, ok := rebind(v.m, sv.m, inputs, which)
+			if !ok {
+				count("incompatible")
+				return
+			}
+			ctx := context.Background()
+			if s.opts.RequestTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, s.opts.RequestTimeout)
+				defer cancel()
+			}
+			outs, err := runOne(sv.m, in, w, ctx)
+			if err != nil {
+				_, outcome := statusCode(err)
+				count(outcome)
+				return
+			}
+			count(outcomeSuccess)
+			for i, o := range outs {
+				if !slices.Equal(o.Shape(), served[i].Shape()) || !bytes.Equal(o.Data, served[i].Data) {
+					s.metrics.shadowDiffs.WithLabelValues(sv.model, sv.label(), sv.m.Outputs()[w[i]].Name).Inc()
+				}
+			}
+		}()
+	}
+}
+
+// rebind maps inputs and requested outputs of model a to model b by name.
+func rebind(a, b *engine.Model, inputs []engine.Tensor, which []int) ([]engine.Tensor, []int, bool) {
+	ai, bi := a.Inputs(), b.Inputs()
+	if len(ai) != len(bi) {
+		return nil, nil, false
+	}
+	in := make([]engine.Tensor, len(bi))
+	for k, x := range bi {
+		i := slices.IndexFunc(ai, func(y graphValue) bool { return y.Name == x.Name })
+		if i < 0 || ai[i].DType != x.DType {
+			return nil, nil, false
+		}
+		in[k] = inputs[i]
+	}
+	ao, bo := a.Outputs(), b.Outputs()
+	w := make([]int, len(which))
+	for k, i := range which {
+		j := slices.IndexFunc(bo, func(y graphValue) bool { return y.Name == ao[i].Name })
+		if j < 0 {
+			return nil, nil, false
+		}
+		w[k] = j
+	}
+	return in, w, true
 }
 
 // ctxFailure describes a request whose context ended: the client left, or
