@@ -5,9 +5,9 @@
 package serve
 
 import (
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
