@@ -24,7 +24,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: proto all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -108,6 +108,15 @@ test-fuzz:
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeSection$$' -fuzztime 20s -fuzzminimizetime 5s ./core/sign
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime 20s -fuzzminimizetime 5s ./core/seal
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/serve
+
+# Regenerate core/serve/oippb (the OIP v2 gRPC service) from its .proto: protoc from Debian's
+# protobuf-compiler, the Go plugins at pinned versions. The generated files are committed.
+proto:
+	command -v protoc >/dev/null || apt-get install -y protobuf-compiler
+	GOBIN=$(CURDIR)/$(BUILD)/bin $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	GOBIN=$(CURDIR)/$(BUILD)/bin $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
+	PATH=$(CURDIR)/$(BUILD)/bin:$$PATH protoc -I core/serve/oippb --go_out=core/serve/oippb --go_opt=paths=source_relative \
+	  --go-grpc_out=core/serve/oippb --go-grpc_opt=paths=source_relative core/serve/oippb/oip.proto
 
 test-c: cmake conformance
 	ctest --test-dir $(CMAKE_DIR) --output-on-failure

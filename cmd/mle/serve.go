@@ -12,8 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/mle-runtime/mle/core/serve"
 )
@@ -25,6 +29,7 @@ func cmdServe(args []string, _, ew io.Writer) (bool, error) {
 	fs, _ := newFlags("serve")
 	repo := fs.String("repository", "", "model repository: DIR/<model>/<version>/model.mle, optional DIR/<model>/config.json (required)")
 	listen := fs.String("listen", "127.0.0.1:8000", "HTTP address, HOST:PORT (port 0: any free port; the address is logged)")
+	grpcListen := fs.String("grpc-listen", "", "also serve gRPC (inference.GRPCInferenceService) on HOST:PORT")
 	poll := fs.Duration("poll-interval", serve.DefaultPollInterval, "how often the repository is scanned for new, changed and removed versions (0: only at start)")
 	threads := fs.Int("threads", 0, "intra-op threads per model (0: one per CPU)")
 	sessions := fs.Int("max-sessions", 0, "runs of one model version at once (0: one per CPU)")
@@ -93,9 +98,19 @@ func cmdServe(args []string, _, ew io.Writer) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("--listen: %w", err)
 	}
+	var gln net.Listener
+	if *grpcListen != "" {
+		if gln, err = net.Listen("tcp", *grpcListen); err != nil {
+			ln.Close()
+			return false, fmt.Errorf("--grpc-listen: %w", err)
+		}
+	}
 	srv, err := serve.New(opts)
 	if err != nil {
 		ln.Close()
+		if gln != nil {
+			gln.Close()
+		}
 		return false, err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -105,26 +120,55 @@ func cmdServe(args []string, _, ew io.Writer) (bool, error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- hs.Serve(ln) }()
+	var gs *grpc.Server
+	if gln != nil {
+		var extra []grpc.ServerOption
+		if tlsConfig != nil {
+			extra = append(extra, grpc.Creds(credentials.NewTLS(tlsConfig)))
+		}
+		gs = srv.GRPCServer(extra...)
+		go func() { served <- gs.Serve(gln) }()
+	}
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "repository", *repo)
+	log.Info("listening", "addr", ln.Addr().String(), "protocol", scheme, "repository", *repo)
+	if gln != nil {
+		log.Info("listening", "addr", gln.Addr().String(), "protocol", "grpc")
+	}
 	select {
-	case err = <-served:
+	case err = <-served: // a listener failed: stop the other one too
+		_ = hs.Close()
+		if gs != nil {
+			gs.Stop()
+		}
 	case <-ctx.Done():
 		log.Info("draining", "timeout", drain.String())
 		srv.Drain()
 		sctx, cancel := context.WithTimeout(context.Background(), *drain)
-		err = hs.Shutdown(sctx)
-		cancel()
-		if err != nil {
+		var wg sync.WaitGroup
+		if gs != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				stopped := make(chan struct{})
+				go func() { gs.GracefulStop(); close(stopped) }()
+				select {
+				case <-stopped:
+				case <-sctx.Done():
+					gs.Stop()
+				}
+			}()
+		}
+		if err := hs.Shutdown(sctx); err != nil {
 			log.Warn("drain timed out; closing the connections left", "error", err)
 			_ = hs.Close()
 		}
-		err = nil
+		wg.Wait()
+		cancel()
 	}
 	srv.Close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -20,6 +21,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/mle-runtime/mle/core/serve/oippb"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -82,28 +88,41 @@ func TestServeTLSAndDrain(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := cmdServe([]string{"--repository", repo, "--listen", "127.0.0.1:0", "--tls-cert", certPath, "--tls-key", keyPath}, io.Discard, pw)
+		_, err := cmdServe([]string{"--repository", repo, "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
+			"--tls-cert", certPath, "--tls-key", keyPath}, io.Discard, pw)
 		pw.Close()
 		done <- err
 	}()
 	lines := bufio.NewScanner(pr)
-	var addr string
+	var addr, grpcAddr string
 	var msgs []string
-	for addr == "" && lines.Scan() {
+	for (addr == "" || grpcAddr == "") && lines.Scan() {
 		var rec map[string]any
 		if err := json.Unmarshal(lines.Bytes(), &rec); err != nil {
 			t.Fatalf("log line is not JSON: %s", lines.Bytes())
 		}
 		msgs = append(msgs, rec["msg"].(string))
 		if rec["msg"] == "listening" {
-			addr = rec["addr"].(string)
-			if rec["scheme"] != "https" {
-				t.Errorf("scheme %v", rec["scheme"])
+			switch rec["protocol"] {
+			case "https":
+				addr = rec["addr"].(string)
+			case "grpc":
+				grpcAddr = rec["addr"].(string)
+			default:
+				t.Errorf("protocol %v", rec["protocol"])
 			}
 		}
 	}
-	if addr == "" {
-		t.Fatalf("no listening line: %v (%v)", msgs, <-done)
+	if addr == "" || grpcAddr == "" {
+		t.Fatalf("no listening lines: %v (%v)", msgs, <-done)
+	}
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if md, err := oippb.NewGRPCInferenceServiceClient(conn).ModelMetadata(context.Background(), &oippb.ModelMetadataRequest{Name: "m"}); err != nil || md.Inputs[0].Name != "X" {
+		t.Fatalf("gRPC over TLS: %v %v", md, err)
 	}
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	r, err := c.Get("https://" + addr + "/v2/models/m/ready")

@@ -191,26 +191,9 @@ func boolParam(v json.RawMessage) (bool, error) {
 // decodeInput decodes one input tensor, taking its binary data from the
 // front of bin; it returns the rest of bin.
 func decodeInput(in *wireInput, bin []byte) (reqTensor, []byte, error) {
-	t := reqTensor{Name: in.Name, Shape: in.Shape}
-	dt, ok := oipTypes[in.Datatype]
-	if !ok {
-		return t, bin, bad("input %q: datatype %q is not one MLE has (BOOL, UINT8, INT8, INT32, INT64, FP16, BF16, FP32, FP64, BYTES)", in.Name, in.Datatype)
-	}
-	t.DType = dt
-	if in.Shape == nil {
-		return t, bin, bad("input %q has no shape", in.Name)
-	}
-	if len(in.Shape) > dtype.MaxRank {
-		return t, bin, bad("input %q has rank %d; at most %d", in.Name, len(in.Shape), dtype.MaxRank)
-	}
-	for _, d := range in.Shape {
-		if d < 0 {
-			return t, bin, bad("input %q: shape %v has a negative dimension", in.Name, in.Shape)
-		}
-	}
-	n, ok := dtype.NumElements(in.Shape)
-	if !ok {
-		return t, bin, bad("input %q: shape %v overflows", in.Name, in.Shape)
+	t, n, err := newReqTensor(in.Name, in.Datatype, in.Shape)
+	if err != nil {
+		return t, bin, err
 	}
 	size := int64(-1)
 	if raw, has := in.Parameters["binary_data_size"]; has {
@@ -222,7 +205,7 @@ func decodeInput(in *wireInput, bin []byte) (reqTensor, []byte, error) {
 		if len(in.Data) == 0 || string(in.Data) == "null" {
 			return t, bin, bad("input %q has neither data nor binary_data_size", in.Name)
 		}
-		data, err := parseJSONData(in.Data, dt, n)
+		data, err := parseJSONData(in.Data, t.DType, n)
 		if err != nil {
 			return t, bin, bad("input %q: %v", in.Name, err)
 		}
@@ -235,21 +218,59 @@ func decodeInput(in *wireInput, bin []byte) (reqTensor, []byte, error) {
 	if size > int64(len(bin)) {
 		return t, bin, bad("input %q: binary_data_size is %d but only %d bytes of binary data remain", in.Name, size, len(bin))
 	}
-	raw, rest := bin[:size], bin[size:]
-	if dt == dtype.String {
+	if err := t.setRaw(bin[:size], n, "binary_data_size"); err != nil {
+		return t, bin, err
+	}
+	return t, bin[size:], nil
+}
+
+// newReqTensor checks an input's name, datatype and shape; it returns the
+// tensor without data and its element count.
+func newReqTensor(name, datatype string, shape []int64) (reqTensor, int64, error) {
+	t := reqTensor{Name: name, Shape: shape}
+	dt, ok := oipTypes[datatype]
+	if !ok {
+		return t, 0, bad("input %q: datatype %q is not one MLE has (BOOL, UINT8, INT8, INT32, INT64, FP16, BF16, FP32, FP64, BYTES)", name, datatype)
+	}
+	t.DType = dt
+	if shape == nil {
+		return t, 0, bad("input %q has no shape", name)
+	}
+	if len(shape) > dtype.MaxRank {
+		return t, 0, bad("input %q has rank %d; at most %d", name, len(shape), dtype.MaxRank)
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return t, 0, bad("input %q: shape %v has a negative dimension", name, shape)
+		}
+	}
+	n, ok := dtype.NumElements(shape)
+	if !ok {
+		return t, 0, bad("input %q: shape %v overflows", name, shape)
+	}
+	if _, ok := dtype.ByteSize(dt, shape); !ok {
+		return t, 0, bad("input %q: shape %v overflows", name, shape)
+	}
+	return t, n, nil
+}
+
+// setRaw sets the data of a tensor of n elements from its little-endian
+// bytes (BYTES: each element a 4-byte length and its bytes). what names
+// the size's source in errors.
+func (t *reqTensor) setRaw(raw []byte, n int64, what string) error {
+	if t.DType == dtype.String {
 		data, err := unpackBinaryStrings(raw, n)
 		if err != nil {
-			return t, bin, bad("input %q: %v", in.Name, err)
+			return bad("input %q: %v", t.Name, err)
 		}
 		t.Data = data
-		return t, rest, nil
+		return nil
 	}
-	want, _ := dtype.ByteSize(dt, in.Shape)
-	if size != want {
-		return t, bin, bad("input %q: binary_data_size is %d but a %s tensor of shape %v takes %d bytes", in.Name, size, in.Datatype, in.Shape, want)
+	if want, _ := dtype.ByteSize(t.DType, t.Shape); int64(len(raw)) != want {
+		return bad("input %q: %s is %d bytes but a %s tensor of shape %v takes %d bytes", t.Name, what, len(raw), oipName(t.DType), t.Shape, want)
 	}
 	t.Data = aligned(raw)
-	return t, rest, nil
+	return nil
 }
 
 // aligned returns b, or a copy of it when it does not start on an 8-byte

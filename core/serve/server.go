@@ -205,15 +205,21 @@ func (s *Server) routes() {
 	s.mux = mux
 }
 
-// authorize checks the bearer token in constant time.
+// tokenOK compares a bearer token with the server's in constant time
+// (hashed first, so that the length does not show either).
+func (s *Server) tokenOK(tok string) bool {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1
+}
+
+// authorize checks the bearer token.
 func (s *Server) authorize(h http.HandlerFunc) http.HandlerFunc {
 	if s.opts.AuthToken == "" {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		if !ok || subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
+		if !ok || !s.tokenOK(tok) {
 			if strings.HasSuffix(r.URL.Path, "/infer") {
 				s.metrics.requests.WithLabelValues(s.modelLabel(r.PathValue("model")), "", outcomeUnauth).Inc()
 			}
@@ -245,9 +251,11 @@ func (s *Server) live(w http.ResponseWriter, _ *http.Request) {
 	writeJSONBody(w, 200, map[string]bool{"live": true})
 }
 
-// ready: the first scan is done and the server is not draining.
+// isReady: the first scan is done and the server is not draining.
+func (s *Server) isReady() bool { return !s.draining.Load() && s.repo.scanned.Load() }
+
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
-	if s.draining.Load() || !s.repo.scanned.Load() {
+	if !s.isReady() {
 		writeJSONBody(w, 503, map[string]bool{"ready": false})
 		return
 	}
@@ -265,30 +273,44 @@ type tensorMetadata struct {
 	Shape    []int64 `json:"shape"`
 }
 
+// modelMeta is a model version's metadata.
+type modelMeta struct {
+	Name     string           `json:"name"`
+	Versions []string         `json:"versions"`
+	Platform string           `json:"platform"`
+	Inputs   []tensorMetadata `json:"inputs"`
+	Outputs  []tensorMetadata `json:"outputs"`
+}
+
+func (s *Server) metadata(model, ver string) (*modelMeta, error) {
+	v, err := s.repo.lookup(model, ver)
+	if err != nil {
+		return nil, err
+	}
+	defer v.release()
+	md := &modelMeta{Name: v.model, Platform: "mle", Versions: []string{}, Inputs: []tensorMetadata{}, Outputs: []tensorMetadata{}}
+	if st := s.repo.state.Load().models[v.model]; st != nil {
+		for _, x := range st.versions {
+			md.Versions = append(md.Versions, x.label())
+		}
+	}
+	for _, in := range v.m.Inputs() {
+		md.Inputs = append(md.Inputs, tensorMetadata{in.Name, oipName(in.DType), slices.Clone(in.Shape)})
+	}
+	for _, o := range v.m.Outputs() {
+		md.Outputs = append(md.Outputs, tensorMetadata{o.Name, oipName(o.DType), slices.Clone(o.Shape)})
+	}
+	return md, nil
+}
+
 func (s *Server) modelMetadata(w http.ResponseWriter, r *http.Request) {
-	v, err := s.repo.lookup(r.PathValue("model"), r.PathValue("version"))
+	md, err := s.metadata(r.PathValue("model"), r.PathValue("version"))
 	if err != nil {
 		status, _ := statusCode(err)
 		writeError(w, status, err.Error())
 		return
 	}
-	defer v.release()
-	st := s.repo.state.Load().models[v.model]
-	var versions []string
-	if st != nil {
-		for _, x := range st.versions {
-			versions = append(versions, x.label())
-		}
-	}
-	ins, outs := make([]tensorMetadata, 0), make([]tensorMetadata, 0)
-	for _, in := range v.m.Inputs() {
-		ins = append(ins, tensorMetadata{in.Name, oipName(in.DType), slices.Clone(in.Shape)})
-	}
-	for _, o := range v.m.Outputs() {
-		outs = append(outs, tensorMetadata{o.Name, oipName(o.DType), slices.Clone(o.Shape)})
-	}
-	writeJSONBody(w, 200, map[string]any{"name": v.model, "versions": versions, "platform": "mle",
-		"inputs": ins, "outputs": outs})
+	writeJSONBody(w, 200, md)
 }
 
 // modelReady answers 200 when the model (version) is ready, 4xx or 503
@@ -344,115 +366,34 @@ func (s *Server) modelLabel(model string) string {
 	return unknownModel
 }
 
-// infer serves one inference request.
+// infer serves one inference request over REST.
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	model := r.PathValue("model")
-	label, verLabel := s.modelLabel(model), ""
-	finish := func(status int, outcome, msg string) {
-		if status != 200 {
-			writeError(w, status, msg)
-			if status >= 500 || outcome == outcomeRejected {
-				s.log.Warn("inference failed", "model", model, "version", r.PathValue("version"), "status", status, "error", msg)
-			} else {
-				s.log.Debug("inference refused", "model", model, "version", r.PathValue("version"), "status", status, "error", msg)
-			}
-		}
-		s.metrics.requests.WithLabelValues(label, verLabel, outcome).Inc()
-		if verLabel != "" {
-			s.metrics.duration.WithLabelValues(label, verLabel).Observe(time.Since(start).Seconds())
-		}
-	}
-	if s.draining.Load() {
-		finish(503, outcomeUnavailable, "the server is shutting down")
-		return
-	}
-	n := s.inflight.Add(1)
-	defer s.inflight.Add(-1)
-	s.metrics.inflight.Set(float64(n))
-	defer func() { s.metrics.inflight.Set(float64(s.inflight.Load())) }()
-	if n > int64(s.opts.MaxInflight) {
-		w.Header().Set("Retry-After", "1")
-		finish(429, outcomeRejected, fmt.Sprintf("the server is busy: %d inference requests are in flight (the limit is %d)", n-1, s.opts.MaxInflight))
-		return
-	}
-	v, err := s.repo.lookup(model, r.PathValue("version"))
-	if err != nil {
-		status, outcome := statusCode(err)
-		finish(status, outcome, err.Error())
-		return
-	}
-	defer v.release()
-	verLabel = v.label()
-
 	if s.opts.RequestTimeout > 0 { // a slow sender cannot hold the request past its timeout
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(s.opts.RequestTimeout))
 	}
-	body, err := s.readBody(r)
-	if err != nil {
-		var tl *tooLarge
-		if errors.As(err, &tl) {
-			finish(413, outcomeTooLarge, err.Error())
-		} else {
-			finish(400, outcomeBadRequest, err.Error())
+	res := s.handle(r.Context(), r.PathValue("model"), r.PathValue("version"), start, func() (*inferRequest, error) {
+		body, err := s.readBody(r)
+		if err != nil {
+			return nil, err
 		}
+		headerLen := int64(-1)
+		if h := r.Header.Get("Inference-Header-Content-Length"); h != "" {
+			headerLen, err = strconv.ParseInt(h, 10, 64)
+			if err != nil || headerLen < 0 {
+				return nil, bad("Inference-Header-Content-Length %q is not a byte count", h)
+			}
+		}
+		return decodeRequest(body, headerLen)
+	})
+	if res.status != 200 {
+		if res.status == 429 {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, res.status, res.msg)
 		return
 	}
-	headerLen := int64(-1)
-	if h := r.Header.Get("Inference-Header-Content-Length"); h != "" {
-		headerLen, err = strconv.ParseInt(h, 10, 64)
-		if err != nil || headerLen < 0 {
-			finish(400, outcomeBadRequest, fmt.Sprintf("Inference-Header-Content-Length %q is not a byte count", h))
-			return
-		}
-	}
-	req, err := decodeRequest(body, headerLen)
-	if err != nil {
-		finish(400, outcomeBadRequest, err.Error())
-		return
-	}
-	inputs, which, binary, err := bind(v.m, req)
-	if err != nil {
-		finish(400, outcomeBadRequest, err.Error())
-		return
-	}
-
-	timeout := s.opts.RequestTimeout
-	if req.TimeoutMicros > 0 {
-		t := time.Duration(req.TimeoutMicros) * time.Microsecond
-		if timeout < 0 || t < timeout {
-			timeout = t
-		}
-	}
-	ctx := r.Context()
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
-		defer cancel()
-	}
-	res := s.execute(ctx, v, inputs, which)
-	if res.err != nil {
-		if ctx.Err() != nil {
-			status, outcome, msg := s.ctxFailure(r, timeout, res.where)
-			finish(status, outcome, msg)
-			return
-		}
-		status, outcome := statusCode(res.err)
-		finish(status, outcome, res.err.Error())
-		return
-	}
-	s.metrics.queue.WithLabelValues(label, verLabel).Observe(res.queued.Seconds())
-	s.metrics.compute.WithLabelValues(label, verLabel).Observe(res.compute.Seconds())
-	if r.PathValue("version") == "" {
-		s.shadow(v, inputs, which, res.outs)
-	}
-	outs := res.outs
-	resp := make([]respTensor, len(outs))
-	mo := v.m.Outputs()
-	for i := range outs {
-		resp[i] = respTensor{Name: mo[which[i]].Name, DType: outs[i].DType, Shape: outs[i].Shape(), Data: outs[i].Data, Binary: binary[i]}
-	}
-	b, head := encodeResponse(v.model, v.number, req.ID, resp)
+	b, head := encodeResponse(res.model, res.version, res.id, res.outs)
 	if head >= 0 {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Inference-Header-Content-Length", strconv.Itoa(head))
@@ -462,7 +403,103 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(200)
 	_, _ = w.Write(b)
-	finish(200, outcomeSuccess, "")
+}
+
+// handled is what an inference request came to, in either protocol.
+type handled struct {
+	status  int // an HTTP status: 200 or the failure's
+	outcome string
+	msg     string // the error message
+	model   string
+	version int64
+	id      string
+	outs    []respTensor
+}
+
+// handle serves one inference request, whatever its protocol: decode
+// reads and decodes it once the model is resolved. It counts the outcome
+// and logs failures.
+func (s *Server) handle(clientCtx context.Context, model, ver string, start time.Time, decode func() (*inferRequest, error)) (res handled) {
+	label, verLabel := s.modelLabel(model), ""
+	fail := func(status int, outcome, msg string) handled {
+		return handled{status: status, outcome: outcome, msg: msg}
+	}
+	defer func() {
+		if res.status != 200 {
+			if res.status >= 500 || res.status == 429 {
+				s.log.Warn("inference failed", "model", model, "version", ver, "status", res.status, "error", res.msg)
+			} else {
+				s.log.Debug("inference refused", "model", model, "version", ver, "status", res.status, "error", res.msg)
+			}
+		}
+		s.metrics.requests.WithLabelValues(label, verLabel, res.outcome).Inc()
+		if verLabel != "" {
+			s.metrics.duration.WithLabelValues(label, verLabel).Observe(time.Since(start).Seconds())
+		}
+	}()
+	if s.draining.Load() {
+		return fail(503, outcomeUnavailable, "the server is shutting down")
+	}
+	n := s.inflight.Add(1)
+	defer func() { s.metrics.inflight.Set(float64(s.inflight.Add(-1))) }()
+	s.metrics.inflight.Set(float64(n))
+	if n > int64(s.opts.MaxInflight) {
+		return fail(429, outcomeRejected, fmt.Sprintf("the server is busy: %d inference requests are in flight (the limit is %d)", n-1, s.opts.MaxInflight))
+	}
+	v, err := s.repo.lookup(model, ver)
+	if err != nil {
+		status, outcome := statusCode(err)
+		return fail(status, outcome, err.Error())
+	}
+	defer v.release()
+	verLabel = v.label()
+	req, err := decode()
+	if err != nil {
+		var tl *tooLarge
+		if errors.As(err, &tl) {
+			return fail(413, outcomeTooLarge, err.Error())
+		}
+		return fail(400, outcomeBadRequest, err.Error())
+	}
+	inputs, which, binary, err := bind(v.m, req)
+	if err != nil {
+		return fail(400, outcomeBadRequest, err.Error())
+	}
+	timeout := s.opts.RequestTimeout
+	if req.TimeoutMicros > 0 {
+		t := time.Duration(req.TimeoutMicros) * time.Microsecond
+		if timeout < 0 || t < timeout {
+			timeout = t
+		}
+	}
+	ctx := clientCtx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
+		defer cancel()
+	}
+	run := s.execute(ctx, v, inputs, which)
+	if run.err != nil {
+		switch {
+		case clientCtx.Err() != nil:
+			return fail(499, outcomeCancelled, "the client went away "+run.where)
+		case ctx.Err() != nil:
+			return fail(504, outcomeTimeout, fmt.Sprintf("the request ran past its timeout of %v %s", timeout, run.where))
+		}
+		status, outcome := statusCode(run.err)
+		return fail(status, outcome, run.err.Error())
+	}
+	s.metrics.queue.WithLabelValues(label, verLabel).Observe(run.queued.Seconds())
+	s.metrics.compute.WithLabelValues(label, verLabel).Observe(run.compute.Seconds())
+	if ver == "" {
+		s.shadow(v, inputs, which, run.outs)
+	}
+	mo := v.m.Outputs()
+	res = handled{status: 200, outcome: outcomeSuccess, model: v.model, version: v.number, id: req.ID, outs: make([]respTensor, len(run.outs))}
+	for i, o := range run.outs {
+		res.outs[i] = respTensor{Name: mo[which[i]].Name, DType: o.DType, Shape: o.Shape(), Data: o.Data, Binary: binary[i]}
+	}
+	return res
 }
 
 // execute runs a request on v: with the version's batcher when it has one
@@ -597,15 +634,6 @@ func rebind(a, b *engine.Model, inputs []engine.Tensor, which []int) ([]engine.T
 		w[k] = j
 	}
 	return in, w, true
-}
-
-// ctxFailure describes a request whose context ended: the client left, or
-// the request timeout passed.
-func (s *Server) ctxFailure(r *http.Request, timeout time.Duration, when string) (int, string, string) {
-	if r.Context().Err() != nil {
-		return 499, outcomeCancelled, "the client closed the connection " + when
-	}
-	return 504, outcomeTimeout, fmt.Sprintf("the request ran past its timeout of %v %s", timeout, when)
 }
 
 // allocOutput gives each output a buffer of its own: the response encodes

@@ -28,7 +28,7 @@ func TestHealthAndMetadata(t *testing.T) {
 		t.Fatalf("server metadata: %v", m)
 	}
 	r := do(t, "GET", hs.URL+"/v2/models/linear", nil, nil)
-	want := `{"inputs":[{"name":"x","datatype":"FP32","shape":[-1,3]}],"name":"linear","outputs":[{"name":"scores","datatype":"FP32","shape":[-1,2]},{"name":"label","datatype":"INT64","shape":[-1]}],"platform":"mle","versions":["2"]}`
+	want := `{"name":"linear","versions":["2"],"platform":"mle","inputs":[{"name":"x","datatype":"FP32","shape":[-1,3]}],"outputs":[{"name":"scores","datatype":"FP32","shape":[-1,2]},{"name":"label","datatype":"INT64","shape":[-1]}]}`
 	if r.status != 200 || string(r.body) != want {
 		t.Fatalf("model metadata: %d\n got %s\nwant %s", r.status, r.body, want)
 	}

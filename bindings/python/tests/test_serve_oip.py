@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from sklearn.datasets import make_classification
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -30,22 +31,22 @@ CLI = Path(os.environ.get("MLE_CLI", ROOT / "build" / "mle"))
 DOCS = ["a good movie", "bad film", "great great film", "awful", "not good", "the best movie"]
 
 
-def start_server(repo: Path, *flags: str) -> tuple[subprocess.Popen, str, list[dict]]:
-    """Start `mle serve` on a free port; return the process, HOST:PORT and its log lines so far."""
+def start_server(repo: Path, *flags: str) -> tuple[subprocess.Popen, dict[str, str], list[dict]]:
+    """Start `mle serve` on free ports (HTTP and gRPC); return the process, HOST:PORT by protocol and its log."""
     assert CLI.exists(), f"{CLI} is missing: build it with `make cli` (make test-python does)"
     p = subprocess.Popen([str(CLI), "serve", "--repository", str(repo), "--listen", "127.0.0.1:0",
-                          "--poll-interval", "100ms", *flags], stderr=subprocess.PIPE, text=True)
+                          "--grpc-listen", "127.0.0.1:0", "--poll-interval", "100ms", *flags],
+                         stderr=subprocess.PIPE, text=True)
     logs: list[dict] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    addrs: dict[str, str] = {}
+    while len(addrs) < 2:  # the process is killed by the caller's timeout if it hangs
         line = p.stderr.readline()
         if not line:
             raise AssertionError(f"mle serve exited with {p.wait()}: {logs}")
         logs.append(json.loads(line))
         if logs[-1]["msg"] == "listening":
-            return p, logs[-1]["addr"], logs
-    p.kill()
-    raise AssertionError(f"mle serve did not start: {logs}")
+            addrs[logs[-1]["protocol"]] = logs[-1]["addr"]
+    return p, addrs, logs
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +66,15 @@ def models(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(models):
     repo = models[0]
-    p, addr, logs = start_server(repo)
-    yield addr, p, logs
+    p, addrs, logs = start_server(repo)
+    yield addrs["http"], p, logs, addrs["grpc"]
     if p.poll() is None:
         p.kill()
         p.wait()
 
 
 def test_metadata_and_health(server):
-    addr, _, _ = server
+    addr = server[0]
     c = httpclient.InferenceServerClient(url=addr)
     assert c.is_server_live() and c.is_server_ready()
     assert c.get_server_metadata()["name"] == "mle"
@@ -88,7 +89,7 @@ def test_metadata_and_health(server):
 
 @pytest.mark.parametrize("binary", [True, False])
 def test_infer_matches_sklearn(server, models, binary):
-    addr, _, _ = server
+    addr = server[0]
     _, _, pipe, _, _, X = models
     c = httpclient.InferenceServerClient(url=addr)
     inp = httpclient.InferInput("X", list(X.shape), "FP64")
@@ -104,7 +105,7 @@ def test_infer_matches_sklearn(server, models, binary):
 
 @pytest.mark.parametrize("binary", [True, False])
 def test_bytes(server, models, binary):
-    addr, _, _ = server
+    addr = server[0]
     text = models[4]
     c = httpclient.InferenceServerClient(url=addr)
     docs = np.array(["a good film", "awful movie", "", "héllo wörld"], dtype=np.object_)
@@ -116,7 +117,7 @@ def test_bytes(server, models, binary):
 
 
 def test_errors_name_the_problem(server, models):
-    addr, _, _ = server
+    addr = server[0]
     X = models[5]
     c = httpclient.InferenceServerClient(url=addr)
     cases = [
@@ -143,7 +144,7 @@ def metric(addr: str, series: str) -> float:
 
 
 def test_hot_reload_and_metrics(server, models):
-    addr, _, _ = server
+    addr = server[0]
     repo, spare, pipe, pipe2, _, X = models
     c = httpclient.InferenceServerClient(url=addr)
     ok1 = 'mle_inference_requests_total{model="pipe",outcome="success",version="1"}'
@@ -175,7 +176,8 @@ def test_hot_reload_and_metrics(server, models):
 def test_auth_and_drain(models, tmp_path):
     repo = models[0]
     (tmp_path / "token").write_text("tok-123\n")
-    p, addr, _ = start_server(repo, "--auth-token-file", str(tmp_path / "token"))
+    p, addrs, _ = start_server(repo, "--auth-token-file", str(tmp_path / "token"))
+    addr = addrs["http"]
     try:
         c = httpclient.InferenceServerClient(url=addr)
         assert c.is_server_ready()  # health needs no token
@@ -190,3 +192,27 @@ def test_auth_and_drain(models, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_grpc_client(server, models):
+    """Triton's gRPC client: raw tensors both ways, BYTES, errors with their codes."""
+    _, _, pipe, _, text, X = models
+    c = grpcclient.InferenceServerClient(url=server[3])
+    assert c.is_server_live() and c.is_server_ready() and c.is_model_ready("pipe")
+    meta = c.get_model_metadata("pipe", as_json=True)
+    assert meta["inputs"] == [{"name": "X", "datatype": "FP64", "shape": ["-1", "8"]}]
+    inp = grpcclient.InferInput("X", list(X.shape), "FP64")
+    inp.set_data_from_numpy(X)
+    r = c.infer("pipe", [inp], outputs=[grpcclient.InferRequestedOutput("label"),
+                                        grpcclient.InferRequestedOutput("probabilities")])
+    np.testing.assert_array_equal(r.as_numpy("label"), pipe.predict(X))
+    np.testing.assert_allclose(r.as_numpy("probabilities"), pipe.predict_proba(X), rtol=0, atol=1e-9)
+    docs = np.array(["a good film", "awful movie"], dtype=np.object_)
+    t = grpcclient.InferInput("text", [2], "BYTES")
+    t.set_data_from_numpy(docs)
+    np.testing.assert_array_equal(c.infer("text", [t]).as_numpy("label"), text.predict(list(docs)))
+    bad = grpcclient.InferInput("X", [len(X), 8], "FP32")
+    bad.set_data_from_numpy(X.astype(np.float32))
+    with pytest.raises(InferenceServerException) as e:
+        c.infer("pipe", [bad])
+    assert e.value.status() == "StatusCode.INVALID_ARGUMENT" and "the model takes FP64" in e.value.message()
