@@ -24,7 +24,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: proto all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -41,6 +41,13 @@ cli: $(CLI)
 $(CLI): $(GO_SRC)
 	@mkdir -p $(BUILD)
 	$(GO) build -trimpath -o $@ ./cmd/mle
+
+# The bounded load generator of bench/serve.sh.
+loadgen: $(BUILD)/mle-loadgen
+
+$(BUILD)/mle-loadgen: $(GO_SRC)
+	@mkdir -p $(BUILD)
+	$(GO) build -trimpath -o $@ ./cmd/mle-loadgen
 
 # Regenerates the assembly kernels from their avo programs (kernels/asmgen, a
 # module of its own); TestGemmAsmGenerated checks the GEMM file is current.
