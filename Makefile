@@ -24,7 +24,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: browser proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -95,7 +95,11 @@ python: $(LIB) venv
 
 test: all test-go test-fuzz test-c test-asan test-python test-rust test-node
 
-test-go:
+# Debian's Chromium, for the model viewer's browser test (core/serve, TestViewerInBrowser).
+browser:
+	@command -v chromium >/dev/null || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+test-go: browser
 	@test -z "$$(gofmt -l capi core kernels cmd tests)" || { echo "gofmt needed:"; gofmt -l capi core kernels cmd tests; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...

@@ -192,6 +192,7 @@ func (s *Server) routes() {
 	authed("POST /v2/repository/models/{model}/load", s.repositoryLoad)
 	authed("POST /v2/repository/models/{model}/unload", s.repositoryUnload)
 	authed("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP)
+	s.uiRoutes(mux, authed)
 	// Anything else: the protocol's error object, not the mux's text.
 	open("/", func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(&http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host})
