@@ -69,14 +69,12 @@ func (g *grpcService) ServerMetadata(context.Context, *oippb.ServerMetadataReque
 }
 
 func (g *grpcService) ModelReady(_ context.Context, r *oippb.ModelReadyRequest) (*oippb.ModelReadyResponse, error) {
-	v, err := g.s.repo.lookup(r.Name, r.Version)
-	if err != nil {
+	if err := g.s.repo.ready(r.Name, r.Version); err != nil {
 		if st, _ := statusCode(err); st == 404 {
 			return nil, grpcError(404, err.Error())
 		}
 		return &oippb.ModelReadyResponse{Ready: false}, nil
 	}
-	v.release()
 	return &oippb.ModelReadyResponse{Ready: true}, nil
 }
 

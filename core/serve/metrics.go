@@ -41,6 +41,11 @@ type metrics struct {
 	// differ), and outputs that differed from the served one.
 	shadow      *prometheus.CounterVec
 	shadowDiffs *prometheus.CounterVec
+	// The model cache (--model-cache-bytes): lookups that found the
+	// version loaded or had to load it, evictions, bytes held.
+	modelCache *prometheus.CounterVec
+	evictions  prometheus.Counter
+	cacheBytes prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -91,8 +96,20 @@ func newMetrics() *metrics {
 			Name: "mle_shadow_output_mismatches_total",
 			Help: "Shadow runs whose output differed from the one served, by output.",
 		}, []string{"model", "version", "output"}),
+		modelCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mle_model_cache_lookups_total",
+			Help: "Requests that found their model version in memory (hit) or had to load it (miss).",
+		}, []string{"result"}),
+		evictions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mle_model_cache_evictions_total",
+			Help: "Model versions evicted from memory to keep the model cache within its budget.",
+		}),
+		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mle_model_cache_bytes",
+			Help: "Bytes of the model files loaded now.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.queue, m.compute, m.batch, m.load, m.loadErrs, m.loaded, m.inflight,
+	m.reg.MustRegister(m.modelCache, m.evictions, m.cacheBytes, m.requests, m.duration, m.queue, m.compute, m.batch, m.load, m.loadErrs, m.loaded, m.inflight,
 		m.shadow, m.shadowDiffs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -42,6 +43,10 @@ type repoOptions struct {
 	requireSignature bool
 	log              *slog.Logger
 	metrics          *metrics
+	// cacheBytes > 0 loads versions on their first request and keeps the
+	// loaded ones under this many bytes of model files, evicting the least
+	// recently used.
+	cacheBytes int64
 }
 
 // repository keeps the loaded versions of the models under a directory,
@@ -49,9 +54,18 @@ type repoOptions struct {
 // snapshot through one atomic pointer; scans run one at a time.
 type repository struct {
 	opts    repoOptions
-	scanMu  sync.Mutex
+	scanMu  sync.Mutex // serializes scans and every other change of state
 	state   atomic.Pointer[repoState]
 	scanned atomic.Bool // the first scan is done
+
+	flightMu sync.Mutex
+	flights  map[string]*flight // on-demand loads in progress, by model/version
+}
+
+// flight is one on-demand load that concurrent requests wait for.
+type flight struct {
+	done chan struct{}
+	err  error
 }
 
 type repoState struct {
@@ -68,6 +82,22 @@ type modelState struct {
 	versions  []*version         // ready, ascending
 	failed    map[int64]*failure // versions that failed to load, by number
 	present   []int64            // every version directory with a model file
+	lazy      map[int64]fileAt   // selected but not in memory (model cache)
+}
+
+// fileAt is a version's file as the last scan saw it.
+type fileAt struct {
+	path  string
+	stamp fileStamp
+}
+
+// clone copies a state for a change: the caller replaces what it changes.
+func (ms *modelState) clone() *modelState {
+	c := *ms
+	c.versions = slices.Clone(ms.versions)
+	c.failed = maps.Clone(ms.failed)
+	c.lazy = maps.Clone(ms.lazy)
+	return &c
 }
 
 // loadKey is what a version was loaded with: a change reloads it.
@@ -113,6 +143,7 @@ type version struct {
 	batcher  *batcher      // nil without dynamic batching
 	note     string        // why dynamic batching is off although configured
 	loadedAt time.Time
+	lastUsed atomic.Int64 // unix nanoseconds: the model cache evicts the oldest
 	log      *slog.Logger
 	metrics  *metrics
 }
@@ -160,7 +191,7 @@ type errUnavailable struct{ msg string }
 func (e *errUnavailable) Error() string { return e.msg }
 
 func newRepository(o repoOptions) *repository {
-	r := &repository{opts: o}
+	r := &repository{opts: o, flights: map[string]*flight{}}
 	r.state.Store(&repoState{models: map[string]*modelState{}})
 	return r
 }
@@ -172,7 +203,8 @@ func (r *repository) has(model string) bool {
 }
 
 // lookup returns a model's version, acquired: the caller releases it. ver
-// is a version number, an alias, or "" for the highest ready version.
+// is a version number, an alias, or "" for the routing split or the highest
+// ready version. A version the model cache does not hold is loaded first.
 func (r *repository) lookup(model, ver string) (*version, error) {
 	for try := 0; ; try++ {
 		st := r.state.Load()
@@ -180,86 +212,131 @@ func (r *repository) lookup(model, ver string) (*version, error) {
 		if !ok {
 			return nil, &errNotFound{fmt.Sprintf("unknown model %q", model)}
 		}
-		v, err := ms.find(ver)
+		v, n, err := ms.find(ver)
 		if err != nil {
 			return nil, err
 		}
+		if v == nil {
+			r.opts.metrics.modelCache.WithLabelValues("miss").Inc()
+			if err := r.loadOnDemand(model, n); err != nil {
+				return nil, err
+			}
+			continue // the next snapshot holds it
+		}
 		if v.acquire() {
+			v.lastUsed.Store(time.Now().UnixNano())
+			if r.opts.cacheBytes > 0 && try == 0 {
+				r.opts.metrics.modelCache.WithLabelValues("hit").Inc()
+			}
 			return v, nil
 		}
-		// A scan unloaded it between the two loads: the next snapshot has
-		// what replaced it. Spin a few times, then report.
-		if try == 3 {
+		// A scan or the cache unloaded it between the two loads: the next
+		// snapshot has what replaced it. Retry a few times, then report.
+		if try >= 3 {
 			return nil, &errUnavailable{fmt.Sprintf("model %q version %d was just unloaded", model, v.number)}
 		}
 		runtime.Gosched()
 	}
 }
 
-// find resolves ver in one snapshot.
-func (ms *modelState) find(ver string) (*version, error) {
+// ready reports whether a request for the version would be served,
+// without loading anything.
+func (r *repository) ready(model, ver string) error {
+	ms, ok := r.state.Load().models[model]
+	if !ok {
+		return &errNotFound{fmt.Sprintf("unknown model %q", model)}
+	}
+	_, _, err := ms.find(ver)
+	return err
+}
+
+// find resolves ver in one snapshot: a loaded version, or the number of
+// one the model cache must load first.
+func (ms *modelState) find(ver string) (*version, int64, error) {
 	if ver == "" {
-		if len(ms.versions) == 0 {
-			return nil, &errUnavailable{fmt.Sprintf("model %q has no ready version: %s", ms.name, ms.whyNone())}
+		n, ok := ms.split()
+		if !ok {
+			nums := ms.servable()
+			if len(nums) == 0 {
+				return nil, 0, &errUnavailable{fmt.Sprintf("model %q has no ready version: %s", ms.name, ms.whyNone())}
+			}
+			n = nums[len(nums)-1]
 		}
-		if v := ms.split(); v != nil {
-			return v, nil
-		}
-		return ms.versions[len(ms.versions)-1], nil
+		return ms.byNumber(n)
 	}
 	n, err := strconv.ParseInt(ver, 10, 64)
 	if err != nil {
 		a, ok := ms.config.Aliases[ver]
 		if !ok {
-			return nil, &errNotFound{fmt.Sprintf("model %q has no version or alias %q", ms.name, ver)}
+			return nil, 0, &errNotFound{fmt.Sprintf("model %q has no version or alias %q", ms.name, ver)}
 		}
 		n = a
 	}
-	for _, v := range ms.versions {
-		if v.number == n {
-			return v, nil
-		}
+	if v, n2, err := ms.byNumber(n); err == nil {
+		return v, n2, nil
 	}
 	if f, ok := ms.failed[n]; ok {
-		return nil, &errUnavailable{fmt.Sprintf("model %q version %d failed to load: %s", ms.name, n, f.reason)}
+		return nil, 0, &errUnavailable{fmt.Sprintf("model %q version %d failed to load: %s", ms.name, n, f.reason)}
 	}
 	if slices.Contains(ms.present, n) {
-		return nil, &errUnavailable{fmt.Sprintf("model %q version %d is not served: the version policy does not select it", ms.name, n)}
+		return nil, 0, &errUnavailable{fmt.Sprintf("model %q version %d is not served: the version policy does not select it", ms.name, n)}
 	}
 	if ver != strconv.FormatInt(n, 10) {
-		return nil, &errNotFound{fmt.Sprintf("model %q alias %q points to version %d, which the repository does not have", ms.name, ver, n)}
+		return nil, 0, &errNotFound{fmt.Sprintf("model %q alias %q points to version %d, which the repository does not have", ms.name, ver, n)}
 	}
-	return nil, &errNotFound{fmt.Sprintf("model %q has no version %d", ms.name, n)}
+	return nil, 0, &errNotFound{fmt.Sprintf("model %q has no version %d", ms.name, n)}
 }
 
-// split draws a version from the routing split among those ready; nil
-// when there is no split or none of its versions is ready.
-func (ms *modelState) split() *version {
-	if ms.config.Routing == nil || len(ms.config.Routing.Split) == 0 {
-		return nil
+// byNumber returns version n if loaded, or n if the cache can load it.
+func (ms *modelState) byNumber(n int64) (*version, int64, error) {
+	for _, v := range ms.versions {
+		if v.number == n {
+			return v, n, nil
+		}
 	}
-	var arms []*version
+	if _, ok := ms.lazy[n]; ok {
+		return nil, n, nil
+	}
+	return nil, 0, &errNotFound{fmt.Sprintf("model %q has no version %d", ms.name, n)}
+}
+
+// servable lists the versions a request may get, loaded or not (ascending).
+func (ms *modelState) servable() []int64 {
+	nums := slices.Collect(maps.Keys(ms.lazy))
+	for _, v := range ms.versions {
+		nums = append(nums, v.number)
+	}
+	slices.Sort(nums)
+	return nums
+}
+
+// split draws a version from the routing split among those servable;
+// false when there is no split or none of its versions is servable.
+func (ms *modelState) split() (int64, bool) {
+	if ms.config.Routing == nil || len(ms.config.Routing.Split) == 0 {
+		return 0, false
+	}
+	nums := ms.servable()
+	var arms []int64
 	var weights []float64
 	total := 0.0
 	for _, w := range ms.config.Routing.Split {
-		for _, v := range ms.versions {
-			if v.number == w.Version {
-				arms, weights = append(arms, v), append(weights, w.Weight)
-				total += w.Weight
-			}
+		if slices.Contains(nums, w.Version) {
+			arms, weights = append(arms, w.Version), append(weights, w.Weight)
+			total += w.Weight
 		}
 	}
 	if len(arms) == 0 {
-		return nil
+		return 0, false
 	}
 	x := rand.Float64() * total
 	for i, w := range weights {
 		if x < w {
-			return arms[i]
+			return arms[i], true
 		}
 		x -= w
 	}
-	return arms[len(arms)-1]
+	return arms[len(arms)-1], true
 }
 
 // shadows returns the ready shadow versions other than primary.
@@ -324,7 +401,6 @@ func (r *repository) scan() {
 	r.state.Store(next)
 	r.scanned.Store(true)
 	// Release what the new state no longer holds.
-	loaded := 0
 	for name, ms := range old.models {
 		nm := next.models[name]
 		if nm == nil {
@@ -336,10 +412,7 @@ func (r *repository) scan() {
 			}
 		}
 	}
-	for _, ms := range next.models {
-		loaded += len(ms.versions)
-	}
-	r.opts.metrics.loaded.Set(float64(loaded))
+	r.updateGauges(next)
 }
 
 func isDir(p string) bool {
@@ -365,7 +438,7 @@ func (r *repository) scanModel(name string, prev *modelState) *modelState {
 		ms.configErr = err.Error()
 		return &ms
 	}
-	ms := &modelState{name: name, config: cfg, failed: map[int64]*failure{}}
+	ms := &modelState{name: name, config: cfg, failed: map[int64]*failure{}, lazy: map[int64]fileAt{}}
 	ms.key = loadKey{threads: cfg.Threads, maxSessions: cfg.MaxSessions, keyFile: cfg.KeyFile}
 	if cfg.DynamicBatching != nil {
 		ms.key.batching = *cfg.DynamicBatching
@@ -411,6 +484,11 @@ func (r *repository) scanModel(name string, prev *modelState) *modelState {
 		}
 		if old != nil && old.stamp == stamp && old.key == ms.key {
 			ms.versions = append(ms.versions, old)
+			continue
+		}
+		if old == nil && r.opts.cacheBytes > 0 {
+			// The model cache loads it when a request asks for it.
+			ms.lazy[n] = fileAt{filepath.Join(dir, strconv.FormatInt(n, 10), ModelFile), stamp}
 			continue
 		}
 		v, err := r.load(name, n, filepath.Join(dir, strconv.FormatInt(n, 10), ModelFile), stamp, ms.key, cfg)
@@ -538,6 +616,7 @@ func (r *repository) index() []IndexEntry {
 			}
 		}
 		slices.Sort(nums)
+		// (lazy versions are present ones: already in nums)
 		for _, n := range nums {
 			e := IndexEntry{Name: name, Version: strconv.FormatInt(n, 10), State: StateUnavailable}
 			ready := slices.ContainsFunc(ms.versions, func(v *version) bool { return v.number == n })
@@ -554,6 +633,8 @@ func (r *repository) index() []IndexEntry {
 				}
 			case f != nil:
 				e.Reason = f.reason
+			case ms.lazy[n] != fileAt{}:
+				e.State, e.Reason = StateReady, "not in memory: the model cache loads it on its first request"
 			case !slices.Contains(ms.present, n):
 				e.Reason = "the version directory is gone"
 			default:
@@ -599,4 +680,121 @@ func statusCode(err error) (int, string) {
 		return 503, outcomeUnavailable
 	}
 	return 500, outcomeError
+}
+
+// loadOnDemand loads a version the model cache does not hold. Concurrent
+// requests for it wait for one load (single flight). Once it is in, the
+// least recently used versions are evicted until the loaded files fit the
+// budget again; a version larger than the whole budget is still served,
+// alone.
+func (r *repository) loadOnDemand(model string, n int64) error {
+	key := model + "/" + strconv.FormatInt(n, 10)
+	r.flightMu.Lock()
+	if f, ok := r.flights[key]; ok {
+		r.flightMu.Unlock()
+		<-f.done
+		return f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	r.flights[key] = f
+	r.flightMu.Unlock()
+	defer func() {
+		r.flightMu.Lock()
+		delete(r.flights, key)
+		r.flightMu.Unlock()
+		close(f.done)
+	}()
+	f.err = r.loadCached(model, n)
+	return f.err
+}
+
+func (r *repository) loadCached(model string, n int64) error {
+	r.scanMu.Lock()
+	ms := r.state.Load().models[model]
+	var at fileAt
+	ok := false
+	if ms != nil {
+		at, ok = ms.lazy[n]
+	}
+	r.scanMu.Unlock()
+	if !ok {
+		return nil // loaded or gone meanwhile: the caller looks again
+	}
+	v, err := r.load(model, n, at.path, at.stamp, ms.key, ms.config)
+
+	r.scanMu.Lock()
+	defer r.scanMu.Unlock()
+	st := r.state.Load()
+	cur := st.models[model]
+	if cur == nil || cur.lazy[n] != at {
+		// A scan changed the version while it loaded: drop this copy.
+		if v != nil {
+			v.release()
+		}
+		return nil
+	}
+	next := &repoState{models: maps.Clone(st.models), err: st.err}
+	c := cur.clone()
+	delete(c.lazy, n)
+	next.models[model] = c
+	if err != nil {
+		c.failed[n] = &failure{stamp: at.stamp, key: c.key, reason: err.Error()}
+		r.state.Store(next)
+		return &errUnavailable{fmt.Sprintf("model %q version %d failed to load: %v", model, n, err)}
+	}
+	v.lastUsed.Store(time.Now().UnixNano())
+	c.versions = append(c.versions, v)
+	slices.SortFunc(c.versions, func(a, b *version) int { return cmp.Compare(a.number, b.number) })
+	evicted := r.evict(next, v)
+	r.state.Store(next)
+	for _, e := range evicted {
+		r.opts.log.Info("model version evicted from the model cache", "model", e.model, "version", e.number, "bytes", e.stamp.size)
+		r.opts.metrics.evictions.Inc()
+		e.release()
+	}
+	r.updateGauges(next)
+	return nil
+}
+
+// evict removes the least recently used versions from next (not keep)
+// until the loaded files fit the cache budget; they become loadable again.
+func (r *repository) evict(next *repoState, keep *version) []*version {
+	var loaded []*version
+	total := int64(0)
+	for _, ms := range next.models {
+		for _, v := range ms.versions {
+			loaded = append(loaded, v)
+			total += v.stamp.size
+		}
+	}
+	slices.SortFunc(loaded, func(a, b *version) int { return cmp.Compare(a.lastUsed.Load(), b.lastUsed.Load()) })
+	var out []*version
+	for _, v := range loaded {
+		if total <= r.opts.cacheBytes {
+			break
+		}
+		if v == keep {
+			continue
+		}
+		ms := next.models[v.model].clone()
+		ms.versions = slices.DeleteFunc(ms.versions, func(x *version) bool { return x == v })
+		ms.lazy[v.number] = fileAt{v.path, v.stamp}
+		next.models[v.model] = ms
+		total -= v.stamp.size
+		out = append(out, v)
+	}
+	return out
+}
+
+// updateGauges sets the loaded-versions and cached-bytes gauges.
+func (r *repository) updateGauges(st *repoState) {
+	n, bytes := 0, int64(0)
+	for _, ms := range st.models {
+		n += len(ms.versions)
+		for _, v := range ms.versions {
+			bytes += v.stamp.size
+		}
+	}
+	r.opts.metrics.loaded.Set(float64(n))
+	r.opts.metrics.cacheBytes.Set(float64(bytes))
 }

@@ -65,6 +65,11 @@ type Options struct {
 	// MaxInflight bounds the inference requests served at once; more are
 	// refused with 429 (0: DefaultMaxInflight).
 	MaxInflight int
+	// ModelCacheBytes > 0 loads versions on their first request instead of
+	// at the scan, and evicts the least recently used ones when the loaded
+	// model files pass this many bytes (0: every selected version stays
+	// loaded).
+	ModelCacheBytes int64
 	// AuthToken, when set, is the bearer token every request but the
 	// health checks must carry.
 	AuthToken string
@@ -113,8 +118,8 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxSessions < 0 || opts.MaxSessions > engine.MaxSessions {
 		return nil, fmt.Errorf("serve: max sessions %d: want 0 (one per CPU) to %d", opts.MaxSessions, engine.MaxSessions)
 	}
-	if opts.MaxBodyBytes < 0 || opts.MaxInflight < 0 {
-		return nil, errors.New("serve: the body and in-flight limits must not be negative")
+	if opts.MaxBodyBytes < 0 || opts.MaxInflight < 0 || opts.ModelCacheBytes < 0 {
+		return nil, errors.New("serve: the body, in-flight and model cache limits must not be negative")
 	}
 	if opts.PollInterval == 0 {
 		opts.PollInterval = DefaultPollInterval
@@ -137,7 +142,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.repo = newRepository(repoOptions{dir: opts.Repository, threads: opts.Threads, maxSessions: opts.MaxSessions,
 		key: opts.Key, trustedKeys: opts.TrustedKeys, requireSignature: opts.RequireSignature,
-		log: opts.Logger, metrics: s.metrics})
+		log: opts.Logger, metrics: s.metrics, cacheBytes: opts.ModelCacheBytes})
 	s.repo.scan()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -314,11 +319,11 @@ func (s *Server) modelMetadata(w http.ResponseWriter, r *http.Request) {
 	writeJSONBody(w, 200, md)
 }
 
-// modelReady answers 200 when the model (version) is ready, 4xx or 503
-// otherwise, as the protocol has it.
+// modelReady answers 200 when a request for the model (version) would be
+// served, 400 when it would not and 404 when it is unknown, as the protocol
+// has it. It loads nothing.
 func (s *Server) modelReady(w http.ResponseWriter, r *http.Request) {
-	v, err := s.repo.lookup(r.PathValue("model"), r.PathValue("version"))
-	if err != nil {
+	if err := s.repo.ready(r.PathValue("model"), r.PathValue("version")); err != nil {
 		status, _ := statusCode(err)
 		if status == 503 {
 			status = 400 // known but not ready: the protocol's "false"
@@ -326,8 +331,7 @@ func (s *Server) modelReady(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err.Error())
 		return
 	}
-	defer v.release()
-	writeJSONBody(w, 200, map[string]any{"name": v.model, "version": v.label(), "ready": true})
+	writeJSONBody(w, 200, map[string]any{"name": r.PathValue("model"), "ready": true})
 }
 
 func (s *Server) repositoryIndex(w http.ResponseWriter, r *http.Request) {
