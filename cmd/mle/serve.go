@@ -36,6 +36,7 @@ func cmdServe(args []string, _, ew io.Writer) (bool, error) {
 	maxBody := fs.Int64("max-body-bytes", serve.DefaultMaxBodyBytes, "largest request body, also after decompression (413 beyond)")
 	timeout := fs.Duration("request-timeout", serve.DefaultRequestTimeout, "longest time from a request's arrival to its result (504 beyond; 0: none)")
 	cacheBytes := fs.Int64("model-cache-bytes", 0, "load versions on their first request and keep at most this many bytes of model files loaded, evicting the least recently used (0: keep every selected version loaded)")
+	resultBytes := fs.Int64("result-cache-bytes", 0, "keep inference results under this many bytes and answer repeated requests from them (0: off)")
 	inflight := fs.Int("max-inflight", serve.DefaultMaxInflight, "inference requests served at once (429 beyond)")
 	tokenFile := fs.String("auth-token-file", "", "file holding a bearer token every request but the health checks must carry")
 	cert := fs.String("tls-cert", "", "TLS certificate chain (PEM); with --tls-key, serve HTTPS")
@@ -68,7 +69,7 @@ func cmdServe(args []string, _, ew io.Writer) (bool, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(ew, &slog.HandlerOptions{Level: lv}))
 	opts := serve.Options{Repository: *repo, PollInterval: *poll, Threads: *threads, MaxSessions: *sessions,
-		MaxBodyBytes: *maxBody, RequestTimeout: *timeout, MaxInflight: *inflight, ModelCacheBytes: *cacheBytes, Key: sec.key,
+		MaxBodyBytes: *maxBody, RequestTimeout: *timeout, MaxInflight: *inflight, ModelCacheBytes: *cacheBytes, ResultCacheBytes: *resultBytes, Key: sec.key,
 		TrustedKeys: sec.trusted, RequireSignature: sec.requireSig, Logger: log}
 	if *poll == 0 {
 		opts.PollInterval = -1

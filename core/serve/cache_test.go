@@ -85,3 +85,40 @@ func TestModelCache(t *testing.T) {
 		t.Fatalf("d failed to load %v times", got)
 	}
 }
+
+func TestResultCache(t *testing.T) {
+	dir := repoWith(t)
+	s, hs := newTestServer(t, Options{Repository: dir, ResultCacheBytes: 1 << 20})
+	q := func(x string) response {
+		return post(t, hs.URL+"/v2/models/linear/infer", `{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[`+x+`]}],"outputs":[{"name":"scores"}]}`)
+	}
+	first := q("1,0,0")
+	second := q("1,0,0")
+	if first.status != 200 || string(first.body) != string(second.body) || !strings.Contains(string(first.body), "[2.5,-0.5]") {
+		t.Fatalf("%s / %s", first.body, second.body)
+	}
+	hit := func() float64 { return testutil.ToFloat64(s.metrics.resultCache.WithLabelValues("linear", "hit")) }
+	if hit() != 1 || testutil.ToFloat64(s.metrics.resultCache.WithLabelValues("linear", "miss")) != 1 {
+		t.Fatalf("hits %v", hit())
+	}
+	// A hit may still be asked for in binary.
+	r := post(t, hs.URL+"/v2/models/linear/infer", `{"parameters":{"binary_data_output":true},"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,0,0]}],"outputs":[{"name":"scores"}]}`)
+	if hit() != 2 || r.header.Get("Inference-Header-Content-Length") == "" {
+		t.Fatalf("binary hit: %v %s", hit(), r.body)
+	}
+	if r := q("0,1,0"); !strings.Contains(string(r.body), "[0.5,1.5]") || hit() != 2 {
+		t.Fatalf("other input: %s", r.body)
+	}
+	// A new file for the version: the cached answers of the old one are
+	// not given.
+	tmp := filepath.Join(dir, "new.tmp")
+	writeLinear(t, tmp, 7)
+	must(t, os.Rename(tmp, filepath.Join(dir, "linear", "2", ModelFile)))
+	s.Rescan()
+	if r := q("1,0,0"); !strings.Contains(string(r.body), "[7.5,-0.5]") {
+		t.Fatalf("after the file changed: %s", r.body)
+	}
+	if got := testutil.ToFloat64(s.metrics.resultBytes); got <= 0 {
+		t.Fatalf("result cache bytes %v", got)
+	}
+}

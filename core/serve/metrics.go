@@ -46,6 +46,9 @@ type metrics struct {
 	modelCache *prometheus.CounterVec
 	evictions  prometheus.Counter
 	cacheBytes prometheus.Gauge
+	// The result cache (--result-cache-bytes).
+	resultCache *prometheus.CounterVec
+	resultBytes prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -108,8 +111,16 @@ func newMetrics() *metrics {
 			Name: "mle_model_cache_bytes",
 			Help: "Bytes of the model files loaded now.",
 		}),
+		resultCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mle_result_cache_lookups_total",
+			Help: "Inference requests answered from the result cache (hit) or run (miss).",
+		}, []string{"model", "result"}),
+		resultBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mle_result_cache_bytes",
+			Help: "Bytes of results held by the result cache.",
+		}),
 	}
-	m.reg.MustRegister(m.modelCache, m.evictions, m.cacheBytes, m.requests, m.duration, m.queue, m.compute, m.batch, m.load, m.loadErrs, m.loaded, m.inflight,
+	m.reg.MustRegister(m.resultCache, m.resultBytes, m.modelCache, m.evictions, m.cacheBytes, m.requests, m.duration, m.queue, m.compute, m.batch, m.load, m.loadErrs, m.loaded, m.inflight,
 		m.shadow, m.shadowDiffs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

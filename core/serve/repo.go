@@ -47,6 +47,9 @@ type repoOptions struct {
 	// loaded ones under this many bytes of model files, evicting the least
 	// recently used.
 	cacheBytes int64
+	// digests: compute each version's file digest at load (the result
+	// cache keys on it).
+	digests bool
 }
 
 // repository keeps the loaded versions of the models under a directory,
@@ -144,6 +147,7 @@ type version struct {
 	note     string        // why dynamic batching is off although configured
 	loadedAt time.Time
 	lastUsed atomic.Int64 // unix nanoseconds: the model cache evicts the oldest
+	digest   [32]byte     // SHA-256 of the file, when the result cache is on
 	log      *slog.Logger
 	metrics  *metrics
 }
@@ -537,7 +541,22 @@ func (r *repository) load(name string, n int64, path string, stamp fileStamp, ke
 		o.Key = k
 	}
 	start := time.Now()
+	var digest [32]byte
+	if r.opts.digests {
+		d, err := fileDigest(path)
+		if err != nil {
+			return nil, err
+		}
+		digest = d
+	}
 	m, err := engine.Open(path, o)
+	if err == nil && r.opts.digests {
+		// The digest must describe the file the engine opened.
+		if fi, serr := os.Stat(path); serr != nil || stampOf(fi) != stamp {
+			_ = m.Close()
+			err = fmt.Errorf("%s changed while it loaded; the next scan loads it again", path)
+		}
+	}
 	took := time.Since(start)
 	if err != nil {
 		r.opts.metrics.loadErrs.WithLabelValues(name).Inc()
@@ -545,7 +564,7 @@ func (r *repository) load(name string, n int64, path string, stamp fileStamp, ke
 	}
 	r.opts.metrics.load.WithLabelValues(name).Observe(took.Seconds())
 	v := &version{model: name, number: n, path: path, stamp: stamp, key: key, m: m,
-		sessions: make(chan struct{}, sessions), loadedAt: time.Now(), log: r.opts.log, metrics: r.opts.metrics}
+		sessions: make(chan struct{}, sessions), loadedAt: time.Now(), log: r.opts.log, metrics: r.opts.metrics, digest: digest}
 	v.refs.Store(1)
 	if b := cfg.DynamicBatching; b != nil {
 		if ok, why := batchable(m); ok {

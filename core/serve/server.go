@@ -70,6 +70,10 @@ type Options struct {
 	// model files pass this many bytes (0: every selected version stays
 	// loaded).
 	ModelCacheBytes int64
+	// ResultCacheBytes > 0 keeps inference results under this many bytes,
+	// keyed by the model file's SHA-256 and the request's tensors; a request
+	// equal to an earlier one is answered without a run (0: off).
+	ResultCacheBytes int64
 	// AuthToken, when set, is the bearer token every request but the
 	// health checks must carry.
 	AuthToken string
@@ -95,6 +99,7 @@ type Server struct {
 	inflight atomic.Int64
 	draining atomic.Bool
 	token    [sha256.Size]byte
+	results  *resultCache // nil when off
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
@@ -118,7 +123,7 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxSessions < 0 || opts.MaxSessions > engine.MaxSessions {
 		return nil, fmt.Errorf("serve: max sessions %d: want 0 (one per CPU) to %d", opts.MaxSessions, engine.MaxSessions)
 	}
-	if opts.MaxBodyBytes < 0 || opts.MaxInflight < 0 || opts.ModelCacheBytes < 0 {
+	if opts.MaxBodyBytes < 0 || opts.MaxInflight < 0 || opts.ModelCacheBytes < 0 || opts.ResultCacheBytes < 0 {
 		return nil, errors.New("serve: the body, in-flight and model cache limits must not be negative")
 	}
 	if opts.PollInterval == 0 {
@@ -142,7 +147,10 @@ func New(opts Options) (*Server, error) {
 	}
 	s.repo = newRepository(repoOptions{dir: opts.Repository, threads: opts.Threads, maxSessions: opts.MaxSessions,
 		key: opts.Key, trustedKeys: opts.TrustedKeys, requireSignature: opts.RequireSignature,
-		log: opts.Logger, metrics: s.metrics, cacheBytes: opts.ModelCacheBytes})
+		log: opts.Logger, metrics: s.metrics, cacheBytes: opts.ModelCacheBytes, digests: opts.ResultCacheBytes > 0})
+	if opts.ResultCacheBytes > 0 {
+		s.results = newResultCache(opts.ResultCacheBytes)
+	}
 	s.repo.scan()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -483,6 +491,15 @@ func (s *Server) handle(clientCtx context.Context, model, ver string, start time
 		ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
 		defer cancel()
 	}
+	var key [32]byte
+	if s.results != nil {
+		key = resultKey(v.digest, inputs, which)
+		if outs, ok := s.results.get(key); ok {
+			s.metrics.resultCache.WithLabelValues(label, "hit").Inc()
+			return s.respond(v, req, which, binary, outs)
+		}
+		s.metrics.resultCache.WithLabelValues(label, "miss").Inc()
+	}
 	run := s.execute(ctx, v, inputs, which)
 	if run.err != nil {
 		switch {
@@ -499,9 +516,19 @@ func (s *Server) handle(clientCtx context.Context, model, ver string, start time
 	if ver == "" {
 		s.shadow(v, inputs, which, run.outs)
 	}
+	if s.results != nil {
+		s.results.put(key, run.outs)
+		s.metrics.resultBytes.Set(float64(s.results.bytes()))
+	}
+	return s.respond(v, req, which, binary, run.outs)
+}
+
+// respond is a successful answer with outs.
+func (s *Server) respond(v *version, req *inferRequest, which []int, binary []bool, outs []engine.Tensor) handled {
 	mo := v.m.Outputs()
-	res = handled{status: 200, outcome: outcomeSuccess, model: v.model, version: v.number, id: req.ID, outs: make([]respTensor, len(run.outs))}
-	for i, o := range run.outs {
+	res := handled{status: 200, outcome: outcomeSuccess, model: v.model, version: v.number, id: req.ID, outs: make([]respTensor, len(outs))}
+	for i := range outs {
+		o := &outs[i]
 		res.outs[i] = respTensor{Name: mo[which[i]].Name, DType: o.DType, Shape: o.Shape(), Data: o.Data, Binary: binary[i]}
 	}
 	return res
