@@ -148,6 +148,7 @@ type version struct {
 	loadedAt time.Time
 	lastUsed atomic.Int64 // unix nanoseconds: the model cache evicts the oldest
 	digest   [32]byte     // SHA-256 of the file, when the result cache is on
+	drift    *drift       // nil unless the file carries mle.reference
 	log      *slog.Logger
 	metrics  *metrics
 }
@@ -566,11 +567,19 @@ func (r *repository) load(name string, n int64, path string, stamp fileStamp, ke
 	v := &version{model: name, number: n, path: path, stamp: stamp, key: key, m: m,
 		sessions: make(chan struct{}, sessions), loadedAt: time.Now(), log: r.opts.log, metrics: r.opts.metrics, digest: digest}
 	v.refs.Store(1)
+	if text, ok := m.File().Metadata.Properties[ReferenceProperty]; ok {
+		if ref, in, err := parseReference(text, m); err == nil {
+			v.drift = newDrift(ref, in)
+		} else {
+			v.note = joinReasons(v.note, "drift statistics are off: "+err.Error())
+			r.opts.log.Warn("drift statistics are off for this version", "model", name, "version", n, "reason", err)
+		}
+	}
 	if b := cfg.DynamicBatching; b != nil {
 		if ok, why := batchable(m); ok {
 			v.batcher = newBatcher(v, b.MaxBatchSize, time.Duration(b.MaxQueueDelayMicros)*time.Microsecond)
 		} else {
-			v.note = "dynamic batching is off: " + why
+			v.note = joinReasons(v.note, "dynamic batching is off: "+why)
 			r.opts.log.Warn("dynamic batching is off for this version", "model", name, "version", n, "reason", why)
 		}
 	}

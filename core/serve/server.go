@@ -151,6 +151,7 @@ func New(opts Options) (*Server, error) {
 	if opts.ResultCacheBytes > 0 {
 		s.results = newResultCache(opts.ResultCacheBytes)
 	}
+	s.metrics.reg.MustRegister(newDriftCollector(s.repo))
 	s.repo.scan()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -496,6 +497,9 @@ func (s *Server) handle(clientCtx context.Context, model, ver string, start time
 		key = resultKey(v.digest, inputs, which)
 		if outs, ok := s.results.get(key); ok {
 			s.metrics.resultCache.WithLabelValues(label, "hit").Inc()
+			if v.drift != nil {
+				v.drift.observe(&inputs[v.drift.input])
+			}
 			return s.respond(v, req, which, binary, outs)
 		}
 		s.metrics.resultCache.WithLabelValues(label, "miss").Inc()
@@ -515,6 +519,9 @@ func (s *Server) handle(clientCtx context.Context, model, ver string, start time
 	s.metrics.compute.WithLabelValues(label, verLabel).Observe(run.compute.Seconds())
 	if ver == "" {
 		s.shadow(v, inputs, which, run.outs)
+	}
+	if v.drift != nil {
+		v.drift.observe(&inputs[v.drift.input])
 	}
 	if s.results != nil {
 		s.results.put(key, run.outs)

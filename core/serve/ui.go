@@ -1,8 +1,10 @@
 package serve
 
 import (
+	"cmp"
 	"embed"
 	"io/fs"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -204,5 +206,30 @@ func (s *Server) uiStats(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSONBody(w, 200, map[string]any{"outcomes": outcomes, "histograms": hist, "in_flight": s.inflight.Load()})
+	out := map[string]any{"outcomes": outcomes, "histograms": hist, "in_flight": s.inflight.Load()}
+	if ms := s.repo.state.Load().models[model]; ms != nil {
+		for _, v := range ms.versions {
+			if v.label() != ver || v.drift == nil {
+				continue
+			}
+			if stats, rows, ok := v.drift.stats(); ok {
+				type feat struct {
+					Name string  `json:"name"`
+					PSI  float64 `json:"psi"`
+					Mean float64 `json:"mean"`
+				}
+				fs := make([]feat, len(stats))
+				for j, st := range stats {
+					mean := st.mean
+					if math.IsNaN(mean) {
+						mean = 0
+					}
+					fs[j] = feat{v.drift.ref.Features[j].Name, st.psi, mean}
+				}
+				slices.SortFunc(fs, func(a, b feat) int { return cmp.Compare(b.PSI, a.PSI) })
+				out["drift"] = map[string]any{"rows": rows, "features": fs[:min(len(fs), 10)], "score": fs[0].PSI}
+			}
+		}
+	}
+	writeJSONBody(w, 200, out)
 }

@@ -116,7 +116,7 @@ def _is_torch(model: Any) -> bool:
 def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, dtype: Any = None,
          example_input: Any = None, durable: bool = True, compress: str | None = None, quantize: str | None = None,
          sign_key: Any = None, encrypt_key: Any = None, calibration: Any = None, policy: dict | None = None,
-         lineage: dict | None = None) -> DumpInfo:
+         lineage: dict | None = None, reference: Any = None) -> DumpInfo:
     """Writes a fitted scikit-learn estimator (or Pipeline) or a torch.nn.Module
     to an .mle file, atomically: readers see the whole file or none (a
     failing dump leaves no file behind, and path untouched).
@@ -163,12 +163,19 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
     lineage: where the model came from: {"parents": [{"name", "version",
     "sha256"}], "dataset": {"name", "sha256", "rows"}, "git_commit",
     "author", "params": {str: scalar}}; recorded, not checked.
+    reference: training data (a 2-D array or DataFrame, as predict takes it)
+    for a model with one 2-D numeric input: each column's deciles and the
+    fraction of rows between them are stored as the property
+    "mle.reference", against which `mle serve` scores the drift of live
+    traffic (population stability index per feature; docs/serve.md).
     """
     from . import _trust, export
 
     g, head, info = export.export(model, dtype, example_input)
     meta = dict(info["meta"])
     props = dict(info["properties"])
+    if reference is not None:
+        props["mle.reference"] = _reference_property(reference, g.inputs)
     for key, value in (metadata or {}).items():
         if key == "properties":
             props.update({str(k): str(v) for k, v in value.items()})
@@ -217,6 +224,38 @@ def dump(model: Any, path: str | os.PathLike, *, metadata: dict | None = None, d
         else:
             size = b.save(path, durable=durable)
     return DumpInfo(os.fspath(path), size, inputs, specs, qerr)
+
+
+def _reference_property(data: Any, inputs: list) -> str:
+    """The "mle.reference" property: per-feature decile edges and bin fractions."""
+    import numpy as np
+
+    numeric = ("float32", "float64", "int8", "uint8", "int32", "int64", "float16", "bfloat16")
+    if len(inputs) != 1 or len(inputs[0][2]) != 2 or DTYPE_NAMES[dtype_id(inputs[0][1])] not in numeric:
+        takes = ", ".join(f"{n} {DTYPE_NAMES[dtype_id(d)]}{list(s)}" for n, d, s in inputs)
+        raise MLEValueError(f"reference= needs a model with one 2-D numeric input; this one takes {takes}",
+                            1025, "MLE_ERR_INVALID_VALUE")
+    name, _, shape = inputs[0]
+    names = [str(c) for c in data.columns] if hasattr(data, "columns") else None
+    try:
+        x = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise MLEValueError(f"reference= must be numeric: {e}", 1025, "MLE_ERR_INVALID_VALUE") from None
+    if x.ndim != 2 or x.shape[0] == 0 or (shape[1] >= 0 and x.shape[1] != shape[1]):
+        raise MLEValueError(f"reference= has shape {x.shape}; the model's input {name} takes {list(shape)}"
+                            " (and at least one row)", 1025, "MLE_ERR_INVALID_VALUE")
+    names = names or [f"f{j}" for j in range(x.shape[1])]
+    features = []
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        nan = np.isnan(col)
+        finite = col[~nan]
+        edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9))) if finite.size else np.empty(0)
+        counts = np.bincount(np.searchsorted(edges, finite, side="left"), minlength=edges.size + 1)
+        features.append({"name": names[j], "edges": edges.tolist(), "fractions": (counts / col.size).tolist(),
+                         "missing": float(nan.sum() / col.size),
+                         "mean": float(finite[np.isfinite(finite)].mean()) if np.isfinite(finite).any() else 0.0})
+    return json.dumps({"input": name, "rows": int(x.shape[0]), "features": features})
 
 
 def load(path: str | os.PathLike, *, verify: bool = False, device: str = "cpu", threads: int = 0,

@@ -216,3 +216,34 @@ def test_grpc_client(server, models):
     with pytest.raises(InferenceServerException) as e:
         c.infer("pipe", [bad])
     assert e.value.status() == "StatusCode.INVALID_ARGUMENT" and "the model takes FP64" in e.value.message()
+
+
+def test_drift_against_the_reference(tmp_path):
+    """dump(reference=X_train) stores per-feature deciles; mle serve scores live rows against them (PSI)."""
+    X, y = make_classification(n_samples=3000, n_features=5, n_informative=3, random_state=7)
+    est = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X[:2000], y[:2000])
+    for name, rows in [("same", X[2000:]), ("shifted", X[2000:] + np.array([0, 0, 3.0, 0, 0]))]:
+        (tmp_path / name / "m" / "1").mkdir(parents=True)
+        mle_runtime.dump(est, tmp_path / name / "m" / "1" / "model.mle", reference=X[:2000])
+        p, addrs, _ = start_server(tmp_path / name)
+        try:
+            c = httpclient.InferenceServerClient(url=addrs["http"])
+            inp = httpclient.InferInput("X", list(rows.shape), "FP64")
+            inp.set_data_from_numpy(np.ascontiguousarray(rows))
+            np.testing.assert_array_equal(c.infer("m", [inp]).as_numpy("label"), est.predict(rows))
+            psi = [metric(addrs["http"], f'mle_feature_psi{{feature="f{j}",model="m",version="1"}}') for j in range(5)]
+            score = metric(addrs["http"], 'mle_drift_score{model="m",version="1"}')
+            mean2 = metric(addrs["http"], 'mle_feature_mean{feature="f2",model="m",version="1"}')
+        finally:
+            p.kill()
+            p.wait()
+        if name == "same":
+            assert max(psi) < 0.1 and score == max(psi), psi
+        else:
+            assert psi[2] > 1 and max(psi[:2] + psi[3:]) < 0.1 and score == psi[2], psi
+            assert abs(mean2 - (rows[:, 2].mean())) < 1e-6
+    with pytest.raises(mle_runtime.MLEValueError, match="one 2-D numeric input"):
+        mle_runtime.dump(make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(DOCS, [1, 0, 1, 0, 0, 1]),
+                         tmp_path / "t.mle", reference=np.zeros((2, 2)))
+    with pytest.raises(mle_runtime.MLEValueError, match="shape"):
+        mle_runtime.dump(est, tmp_path / "x.mle", reference=np.zeros((4, 3)))

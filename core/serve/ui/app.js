@@ -186,7 +186,14 @@ async function showModel(name, version) {
       if (h && h.count) cards.push(card("mean latency", (1000 * h.sum / h.count).toFixed(2) + " ms"));
       if (b && b.count) cards.push(card("mean rows per run", (b.sum / b.count).toFixed(1)));
       cards.push(card("in flight (server)", s.in_flight));
-      document.getElementById("stats")?.replaceChildren(...cards);
+      const kids = [...cards];
+      if (s.drift) {
+        kids.push(card("drift score (max PSI)", s.drift.score.toFixed(3)));
+        kids.push(el("div", { class: "card" }, table(["feature", "PSI", "mean"],
+          s.drift.features.map(f => [f.name, f.psi.toFixed(3), f.mean.toFixed(3)]), [1, 2]),
+          el("span", { class: "muted" }, `over the last ~${Math.round(s.drift.rows)} rows`)));
+      }
+      document.getElementById("stats")?.replaceChildren(...kids);
     } catch (e) {
       document.getElementById("stats")?.replaceChildren(el("span", { class: "error" }, e.message));
     }
