@@ -29,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from _docs import replace_block
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "build" / "mle"
@@ -220,18 +221,11 @@ def run(a, work: Path) -> None:
 
 
 def write_docs(lines: list[str], mem: str, a) -> None:
-    doc = ROOT / "docs" / "BENCHMARKS.md"
-    text = doc.read_text()
-    begin, end = "<!-- serve:begin -->", "<!-- serve:end -->"
     cmd = f"bench/serve.sh --write-docs --rounds {a.rounds} --requests {a.requests}"
-    body = (f"{begin}\nMeasured {time.strftime('%Y-%m-%d')} with `{cmd}`: single-row requests, every server and the "
-            "load generator on this 2-core VM at once; rounds alternate the servers.\n\n" + "\n".join(lines) +
-            f"\n\n{mem}\n{end}")
-    if begin in text:
-        text = text[: text.index(begin)] + body + text[text.index(end) + len(end):]
-    else:
-        text += "\n" + body + "\n"
-    doc.write_text(text)
+    replace_block(ROOT / "docs" / "BENCHMARKS.md", "<!-- serve:begin -->", "<!-- serve:end -->",
+                  f"Measured {time.strftime('%Y-%m-%d')} with `{cmd}`: single-row requests, every server and the "
+                  "load generator on this 2-core VM at once; rounds alternate the servers.\n\n" + "\n".join(lines) +
+                  f"\n\n{mem}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _docs import replace_block
+
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("MLE", "onnxruntime", "torch")
 # (case, model, batch)
@@ -205,17 +207,10 @@ def main() -> None:
 
 
 def write_docs(lines: list[str]) -> None:
-    doc = ROOT / "docs" / "BENCHMARKS.md"
-    text = doc.read_text()
-    begin, end = "<!-- torch_models:begin -->", "<!-- torch_models:end -->"
     cmd = os.environ.get("MLE_TORCH_MODELS_COMMAND", "bench/torch_models.sh")
-    body = (f"{begin}\nMeasured {time.strftime('%Y-%m-%d')} with `{cmd}`; 2 threads per engine; "
-            "each (model, engine) in its own process.\n\n" + "\n".join(lines) + f"\n{end}")
-    if begin in text:
-        text = text[: text.index(begin)] + body + text[text.index(end) + len(end):]
-    else:
-        text += "\n" + body + "\n"
-    doc.write_text(text)
+    replace_block(ROOT / "docs" / "BENCHMARKS.md", "<!-- torch_models:begin -->", "<!-- torch_models:end -->",
+                  f"Measured {time.strftime('%Y-%m-%d')} with `{cmd}`; 2 threads per engine; "
+                  "each (model, engine) in its own process.\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

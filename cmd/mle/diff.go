@@ -264,22 +264,6 @@ func nodeString(n *graph.Node) string {
 	return fmt.Sprintf("%s(%s) -> %s", n.Op, strings.Join(ins, ", "), strings.Join(n.Outputs, ", "))
 }
 
-func attrString(a graph.Attr) string {
-	switch a.Type {
-	case graph.AttrInt:
-		return strconv.FormatInt(a.Int, 10)
-	case graph.AttrFloat:
-		return strconv.FormatFloat(a.Float, 'g', -1, 64)
-	case graph.AttrString:
-		return strconv.Quote(a.String)
-	case graph.AttrInts:
-		return fmt.Sprint(a.Ints)
-	case graph.AttrFloats:
-		return fmt.Sprint(a.Floats)
-	}
-	return fmt.Sprintf("attribute of type %d", a.Type)
-}
-
 func diffGraphs(d *differ, a, b *graph.Graph) {
 	diffValueInfos(d, "input", a.Inputs, b.Inputs)
 	diffValueInfos(d, "output", a.Outputs, b.Outputs)
@@ -308,7 +292,7 @@ func diffGraphs(d *differ, a, b *graph.Graph) {
 		attrs := func(n *graph.Node) map[string]string {
 			m := map[string]string{}
 			for _, at := range n.Attrs {
-				m[at.Name] = attrString(at)
+				m[at.Name] = at.ValueString()
 			}
 			return m
 		}

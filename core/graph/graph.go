@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/mle-runtime/mle/core/dtype"
@@ -57,6 +58,24 @@ type Attr struct {
 	String string
 	Ints   []int64
 	Floats []float64
+}
+
+// ValueString formats the attribute's value for people: 3, 0.5, "text",
+// [1 2 3].
+func (a Attr) ValueString() string {
+	switch a.Type {
+	case AttrInt:
+		return strconv.FormatInt(a.Int, 10)
+	case AttrFloat:
+		return strconv.FormatFloat(a.Float, 'g', -1, 64)
+	case AttrString:
+		return strconv.Quote(a.String)
+	case AttrInts:
+		return fmt.Sprint(a.Ints)
+	case AttrFloats:
+		return fmt.Sprint(a.Floats)
+	}
+	return fmt.Sprintf("attribute of type %d", a.Type)
 }
 
 // Node is one operation. An empty input or output name marks an absent

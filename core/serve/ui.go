@@ -108,7 +108,7 @@ func (s *Server) uiModel(w http.ResponseWriter, r *http.Request) {
 	for i, n := range g.Nodes {
 		attrs := make([]string, 0, len(n.Attrs))
 		for _, a := range n.Attrs {
-			attrs = append(attrs, a.Name+"="+attrString(a))
+			attrs = append(attrs, a.Name+"="+truncate(a.ValueString(), 60))
 		}
 		nodes[i] = uiNode{Name: n.Name, Op: n.Op, Inputs: n.In, Outputs: n.Out, Attrs: attrs}
 	}
@@ -140,33 +140,6 @@ func (s *Server) uiModel(w http.ResponseWriter, r *http.Request) {
 		"tensors": tensors, "weights": map[string]uint64{"stored_bytes": stored, "raw_bytes": raw},
 		"dynamic_batching": v.batcher != nil,
 	})
-}
-
-func attrString(a graph.Attr) string {
-	switch a.Type {
-	case graph.AttrInt:
-		return strconv.FormatInt(a.Int, 10)
-	case graph.AttrFloat:
-		return strconv.FormatFloat(a.Float, 'g', -1, 64)
-	case graph.AttrString:
-		return strconv.Quote(truncate(a.String, 60))
-	case graph.AttrInts:
-		return truncate(fmtSlice(a.Ints), 60)
-	case graph.AttrFloats:
-		return truncate(fmtSlice(a.Floats), 60)
-	}
-	return "?"
-}
-
-func fmtSlice[T int64 | float64](xs []T) string {
-	b := []byte{'['}
-	for i, x := range xs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendFloat(b, float64(x), 'g', -1, 64)
-	}
-	return string(append(b, ']'))
 }
 
 // uiStats reads one version's request metrics from the registry.
