@@ -105,7 +105,8 @@ type Server struct {
 }
 
 // New checks the options, scans the repository once (loading every
-// version its policy selects) and starts polling it.
+// version its policy selects, unless the model cache loads them on demand)
+// and starts polling it.
 func New(opts Options) (*Server, error) {
 	if opts.Repository == "" {
 		return nil, errors.New("serve: no repository directory")
@@ -124,7 +125,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("serve: max sessions %d: want 0 (one per CPU) to %d", opts.MaxSessions, engine.MaxSessions)
 	}
 	if opts.MaxBodyBytes < 0 || opts.MaxInflight < 0 || opts.ModelCacheBytes < 0 || opts.ResultCacheBytes < 0 {
-		return nil, errors.New("serve: the body, in-flight and model cache limits must not be negative")
+		return nil, errors.New("serve: the body, in-flight, model cache and result cache limits must not be negative")
 	}
 	if opts.PollInterval == 0 {
 		opts.PollInterval = DefaultPollInterval
