@@ -157,7 +157,13 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func newFlags(name string) (*flag.FlagSet, *bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs.SetOutput(io.Discard) // parse errors are reported as usage errors, once
+	fs.Usage = func() {      // -h: the command's flags on stdout
+		fmt.Fprintf(os.Stdout, "usage: mle %s [flags]\n\nflags:\n", name)
+		fs.SetOutput(os.Stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	return fs, asJSON
 }
