@@ -405,7 +405,7 @@ func jsonText(tok []byte) ([]byte, error) {
 
 // putElem parses the JSON token tok as element i of a dt tensor.
 func putElem(out []byte, dt dtype.DType, i int64, tok []byte) error {
-	s := string(tok)
+	s := unsafe.String(&tok[0], len(tok)) // read only while tok lives: no copy per element
 	if dt == dtype.Bool {
 		switch s {
 		case "true":
