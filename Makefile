@@ -120,6 +120,7 @@ test-fuzz:
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime 20s -fuzzminimizetime 5s ./core/seal
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 20s -fuzzminimizetime 5s ./core/serve
 	$(FUZZGO) test -run '^$$' -fuzz '^FuzzDecodeGRPC$$' -fuzztime 20s -fuzzminimizetime 5s ./core/serve
+	$(FUZZGO) test -run '^$$' -fuzz '^FuzzParseURI$$' -fuzztime 10s -fuzzminimizetime 5s ./core/registry
 
 # Regenerate core/serve/oippb (the OIP v2 gRPC service) from its .proto: protoc from Debian's
 # protobuf-compiler, the Go plugins at pinned versions. The generated files are committed.
