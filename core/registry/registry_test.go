@@ -3,8 +3,8 @@ package registry
 import (
 	"encoding/binary"
 	"encoding/json"
-	"math"
 	"errors"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
