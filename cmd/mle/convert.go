@@ -80,6 +80,9 @@ func cmdConvert(args []string, w, ew io.Writer) (bool, error) {
 		return *asJSON, err
 	}
 	in, out := pos[0], pos[1]
+	if in, err = resolveFile(in); err != nil {
+		return *asJSON, err
+	}
 	// Verify: a damaged weight must fail here, not be stored anew under a
 	// fresh CRC. The policy travels with the file; it does not run here.
 	f, err := format.Open(in, sec.open(format.OpenOptions{Verify: true, SkipPolicy: true}))

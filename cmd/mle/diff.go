@@ -86,6 +86,11 @@ func cmdDiff(args []string, w, _ io.Writer) (bool, error) {
 	}
 	// Like diff(1): 0 identical, 1 different, 2 trouble.
 	trouble := func(err error) (bool, error) { return *asJSON, &exitError{2, err} }
+	for i := range pos {
+		if pos[i], err = resolveFile(pos[i]); err != nil {
+			return trouble(err)
+		}
+	}
 	if err := sec.load(); err != nil {
 		return trouble(err)
 	}

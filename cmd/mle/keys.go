@@ -174,6 +174,9 @@ func cmdVerify(args []string, w, _ io.Writer) (bool, error) {
 	if err != nil {
 		return *asJSON, err
 	}
+	if pos[0], err = resolveFile(pos[0]); err != nil {
+		return *asJSON, err
+	}
 	if len(sec.pubs) == 0 {
 		return *asJSON, fmt.Errorf("%w: --pub P is required (the public key the signature must be by)", errUsage)
 	}

@@ -45,12 +45,16 @@ commands:
   serve --repository DIR [--listen HOST:PORT]
                    serve DIR/<model>/<version>/model.mle over the Open Inference Protocol v2
                    (REST, Prometheus /metrics); reloads what changes; docs/serve.md
+  registry VERB DIR ...
+                   register, list, show, compare, alias, unalias, deprecate, gc, resolve:
+                   model versions in a directory mle serve reads ("mle registry -h")
   version          print the library and format versions
 
 Encrypted models: --key-file F on inspect, validate, run, bench, convert, diff and verify
 (inspect without it shows the public part). Signed models: --pub P (repeatable) on inspect,
 validate, run and bench requires a signed model's signature to be by one of those keys;
 --require-signature also refuses unsigned ones.
+A FILE may also be given as registry://DIR/MODEL[@REF] (its SHA-256 is checked against its record).
 Every command takes --json for machine-readable output. Run "mle <command> -h" for its flags.
 `
 
@@ -89,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]command{
 		"inspect": cmdInspect, "validate": cmdValidate, "run": cmdRun, "bench": cmdBench, "version": cmdVersion,
 		"diff": cmdDiff, "convert": cmdConvert, "keygen": cmdKeygen, "sign": cmdSign, "verify": cmdVerify,
-		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt, "serve": cmdServe,
+		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt, "serve": cmdServe, "registry": cmdRegistry,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -168,13 +172,14 @@ func newFlags(name string) (*flag.FlagSet, *bool) {
 	return fs, asJSON
 }
 
-// parseFile parses the flags of a command that takes exactly one FILE.
+// parseFile parses the flags of a command that takes exactly one FILE (a
+// path or a registry URI).
 func parseFile(fs *flag.FlagSet, args []string) (string, error) {
 	pos, err := parsePositional(fs, args, "FILE")
 	if err != nil {
 		return "", err
 	}
-	return pos[0], nil
+	return resolveFile(pos[0])
 }
 
 // parsePositional parses the flags of a command that takes exactly the
