@@ -344,3 +344,8 @@ mle_status mle_keygen(const char *prefix, mle_error **err) {
     MLE_FORK_GUARD(err);
     return mlego_keygen((char *)prefix, err);
 }
+
+mle_status mle_registry(const char *request, char **response, mle_error **err) {
+    MLE_FORK_GUARD(err);
+    return mlego_registry((char *)request, response, err);
+}

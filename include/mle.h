@@ -555,6 +555,30 @@ mle_status mle_decrypt_file(const char *in, const char *out, const void *key, si
  * prefix.pub (PKIX PEM). An existing prefix.key is not replaced. */
 mle_status mle_keygen(const char *prefix, mle_error **err);
 
+/* ---- Model registry -------------------------------------------------------
+ * A registry keeps versions of models in a directory, in the layout an
+ * mle serve repository has: DIR/<model>/<version>/model.mle with a record
+ * (registry.json) beside each version and aliases in DIR/<model>/config.json.
+ * Writers lock DIR/.registry.lock; every change is a rename.
+ *
+ * One call takes a JSON request and returns a JSON response in *response
+ * (NUL-terminated, free it with mle_free):
+ *   {"verb":"register","dir":D,"file":F,"model":M[,"version":N][,"alias":A][,"key":base64]}
+ *       -> {"record":{...},"path":P}
+ *   {"verb":"list","dir":D}                        -> {"models":[{"name","versions":[...],"aliases":{...}}]}
+ *   {"verb":"show","dir":D,"model":M,"ref":R}      -> {"record":{...},"path":P}   (R: number, alias, "latest")
+ *   {"verb":"compare","dir":D,"model":M,"ref":R1,"ref2":R2} -> {"a","b","differences":[{"field","a","b"}]}
+ *   {"verb":"alias","dir":D,"model":M,"alias":A,"version":N}, {"verb":"unalias",...,"alias":A} -> {}
+ *   {"verb":"deprecate","dir":D,"model":M,"version":N,"reason":T} (T "" undoes) -> {}
+ *   {"verb":"gc","dir":D[,"keep":N][,"dry_run":true]} -> {"removed":[records]}
+ *   {"verb":"resolve","uri":"registry://D/M@R"[,"verify":true]} -> {"record":{...},"path":P}
+ * Errors: MLE_ERR_IO_OPEN (a registry, model, version or alias that does not
+ * exist), MLE_ERR_DIGEST_MISMATCH (verify: the file changed after it was
+ * registered), MLE_ERR_BUSY (the lock stayed taken 30 s), MLE_ERR_INVALID_VALUE
+ * (a bad request, name or conflict), or the format's codes for a file that
+ * does not validate. Thread-safe. */
+mle_status mle_registry(const char *request, char **response, mle_error **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,7 @@ from ._errors import (
     MLEValueError,
 )
 from ._model import Model, TensorSpec
+from ._registry import ModelRegistry
 from ._trust import convert, decrypt, encrypt, keygen, sign, verify
 from .export import SklearnMLEExporter
 
@@ -45,7 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "dump", "load", "Model", "TensorSpec", "DumpInfo", "Engine", "Device", "SklearnMLEExporter",
-    "export_pytorch", "library_version", "keygen", "sign", "verify", "encrypt", "decrypt", "convert",
+    "export_pytorch", "library_version", "keygen", "sign", "verify", "encrypt", "decrypt", "convert", "ModelRegistry",
     "MLEError", "MLEValueError", "MLEIOError", "MLEFormatError", "MLEChecksumError", "MLEUnsupportedError",
     "MLEShapeError", "MLEDTypeError", "MLEForkError", "MLEBusyError", "MLEInternalError", "MLEMemoryError",
     "MLECancelledError", "MLETimeoutError", "MLESecurityError",

@@ -170,6 +170,7 @@ _SIGNATURES = {
     "mle_encrypt_file": (_c.c_uint32, [_c.c_char_p, _c.c_char_p, _P, _c.c_size_t, _ERR]),
     "mle_decrypt_file": (_c.c_uint32, [_c.c_char_p, _c.c_char_p, _P, _c.c_size_t, _ERR]),
     "mle_keygen": (_c.c_uint32, [_c.c_char_p, _ERR]),
+    "mle_registry": (_c.c_uint32, [_c.c_char_p, _c.POINTER(_c.c_char_p), _ERR]),
 }
 
 _lock = threading.Lock()

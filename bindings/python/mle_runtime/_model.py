@@ -223,6 +223,12 @@ class Model(_lib.Closeable):
                  max_memory: int | None = None, max_sessions: int | None = None,
                  spin_us: int | None = None, key: Any = None, trusted_keys: Any = None,
                  require_signature: bool = False) -> None:
+        if isinstance(path, str) and path.startswith("registry://"):
+            from . import _registry
+
+            # The file the URI names, its SHA-256 checked against its record.
+            self._uri = path
+            path, _ = _registry.resolve(path, verify=True)
         max_arena = _max_arena_bytes(max_memory)
         serve = (None if max_sessions is None else _option_int32("max_sessions", max_sessions),
                  None if spin_us is None else _option_int32("spin_us", spin_us))
