@@ -16,12 +16,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import _interrupt, _lib, _metadata, _trust
+from . import _interrupt, _lib, _metadata, _tables_gen, _trust
 from ._builder import (BF16_BITS, DTYPE_NAMES, DTYPE_STRING, DTYPES, PUBLIC_DTYPES, STRING, bfloat16_bits, dtype_id,
                        float32_from_bfloat16, is_bfloat16)
 from ._strings import Lookup, Packed, pack, unpack
-from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEForkError, MLEFormatError, MLEShapeError, MLETimeoutError,
-                      MLEUnsupportedError, MLEValueError)
+from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEForkError, MLEFormatError, MLEIOError, MLESecurityError,
+                      MLEShapeError, MLETimeoutError, MLEUnsupportedError, MLEValueError)
 
 _DEVICES = {"cpu": 0, "cuda": 1}
 # The first buffer Model offers mle_model_metadata: larger than the metadata
@@ -223,12 +223,20 @@ class Model(_lib.Closeable):
                  max_memory: int | None = None, max_sessions: int | None = None,
                  spin_us: int | None = None, key: Any = None, trusted_keys: Any = None,
                  require_signature: bool = False) -> None:
+        self._uri = None
         if isinstance(path, str) and path.startswith("registry://"):
             from . import _registry
 
             # The file the URI names, its SHA-256 checked against its record.
             self._uri = path
-            path, _ = _registry.resolve(path, verify=True)
+            path, record = _registry.resolve(path, verify=True)
+            self._sha256 = record["sha256"]
+        # What a pickle carries to reopen the model elsewhere (by reference).
+        self._reopen_options = {"verify": verify, "device": device, "threads": threads, "read_all": read_all,
+                                "max_memory": max_memory, "max_sessions": max_sessions, "spin_us": spin_us,
+                                "trusted_keys": trusted_keys, "require_signature": require_signature}
+        self._has_key = key is not None
+        self._sha256: str | None = None
         max_arena = _max_arena_bytes(max_memory)
         serve = (None if max_sessions is None else _option_int32("max_sessions", max_sessions),
                  None if spin_us is None else _option_int32("spin_us", spin_us))
@@ -800,6 +808,33 @@ class Model(_lib.Closeable):
     def feature_names_in_(self) -> list[str] | None:
         return self._feature_names
 
+    # ------------------------------------------------------------ pickling
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the model's file (hex), computed once."""
+        if self._sha256 is None:
+            if self.path is None:
+                raise MLEValueError("a model opened from bytes has no file to hash", 1025, "MLE_ERR_INVALID_VALUE")
+            self._sha256 = _file_sha256(self.path)
+        return self._sha256
+
+    def __reduce__(self):
+        """Pickles by reference: (the path or registry URI, the file's SHA-256,
+        the open options), never the weights. Unpickling reopens the file —
+        once per process, whatever the number of pickles — and refuses it
+        when its SHA-256 differs (MLE_ERR_DIGEST_MISMATCH). The file must be
+        visible at the same path where it is unpickled (a shared filesystem,
+        or the same image)."""
+        if self.path is None:
+            raise TypeError("a model opened from bytes does not pickle: save it to a file every process can read, "
+                            "or pickle the bytes")
+        if self._has_key:
+            raise TypeError("an encrypted model does not pickle: its key would travel with it; open it with "
+                            "load(path, key=...) in the process that uses it")
+        ref = self._uri or os.path.abspath(self.path)
+        return (_reopen, (ref, self.sha256, self._reopen_options))
+
     # ------------------------------------------------------------ lifetime
 
     def close(self) -> None:
@@ -809,6 +844,51 @@ class Model(_lib.Closeable):
         if h is not None and h.value and os.getpid() == self._pid:
             self._lib.mle_model_free(h)
         self._h = None
+
+
+def _file_sha256(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# Models reopened from pickles, one per (file digest, options) in this
+# process: a worker that unpickles the same model for every task opens it
+# once. Keyed by the fork generation too: a child never reuses its parent's.
+_reopened: dict[tuple, Model] = {}
+_reopened_lock = threading.Lock()
+
+
+def _reopen(ref: str, sha256: str, options: dict) -> Model:
+    key = (_fork_generation, sha256, ref, repr(sorted(options.items())))
+    with _reopened_lock:
+        m = _reopened.get(key)
+        if m is not None and m._h is not None:
+            return m
+        path = ref
+        if ref.startswith("registry://"):
+            from . import _registry
+
+            path, record = _registry.resolve(ref)
+            if record["sha256"] != sha256:
+                raise MLESecurityError(f"{ref} now names a file with SHA-256 {record['sha256']}, but the pickled model "
+                                       f"was {sha256}", _tables_gen.MLE_ERR_DIGEST_MISMATCH, "MLE_ERR_DIGEST_MISMATCH")
+        try:
+            got = _file_sha256(path)
+        except OSError as e:
+            raise MLEIOError(f"cannot reopen the pickled model {ref} here: {e} (models travel by path: the file must "
+                             "be visible to every worker at the same path)", _tables_gen.MLE_ERR_IO_OPEN, "MLE_ERR_IO_OPEN") from None
+        if got != sha256:
+            raise MLESecurityError(f"{path} has SHA-256 {got}, but the pickled model was {sha256}: the file changed",
+                                   _tables_gen.MLE_ERR_DIGEST_MISMATCH, "MLE_ERR_DIGEST_MISMATCH")
+        m = Model(path, **options)
+        m._sha256, m._uri = sha256, ref if ref.startswith("registry://") else None
+        _reopened[key] = m
+        return m
 
 
 # Full dtype names (as the writer spells them in metadata) -> MLE dtype id.

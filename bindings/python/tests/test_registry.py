@@ -88,3 +88,53 @@ def test_concurrent_writers(tmp_path, files):
     for t in threads:
         t.join()
     assert results == [7] and len(errors) == 5 and all("already exists" in e for e in errors)
+
+
+def test_models_pickle_by_reference(tmp_path, files):
+    """A model pickles as (path or URI, SHA-256, options): small, reopened once per process, refused if changed."""
+    import pickle
+
+    paths, X = files
+    m = mle_runtime.load(paths[0], threads=1)
+    blob = pickle.dumps(m)
+    assert len(blob) < 1000 and paths[0].name.encode() in blob  # no weights travel
+    a, b = pickle.loads(blob), pickle.loads(blob)
+    assert a is b  # one open per process
+    np.testing.assert_array_equal(a.predict(X), m.predict(X))
+    reg = ModelRegistry(tmp_path / "reg")
+    reg.register(paths[1], "ridge", alias="production")
+    via = pickle.loads(pickle.dumps(mle_runtime.load(reg.uri("ridge", "production"))))
+    assert b"registry://" in pickle.dumps(via)
+    np.testing.assert_array_equal(via.predict(X), mle_runtime.load(paths[1]).predict(X))
+    # The file changed under the reference.
+    moved = tmp_path / "copy.mle"
+    moved.write_bytes(paths[2].read_bytes())
+    blob = pickle.dumps(mle_runtime.load(moved))
+    moved.write_bytes(paths[0].read_bytes())
+    with pytest.raises(MLESecurityError, match="MLE_ERR_DIGEST_MISMATCH"):
+        pickle.loads(blob)
+    moved.unlink()
+    with pytest.raises(MLEIOError, match="visible to every worker"):
+        pickle.loads(blob)
+    with pytest.raises(TypeError, match="opened from bytes"):
+        pickle.dumps(mle_runtime.Model(data=paths[0].read_bytes()))
+
+
+def test_unpickled_in_worker_processes(tmp_path, files):
+    """Worker processes (spawned: libmle must load after the fork) get the model by path."""
+    import concurrent.futures
+    import multiprocessing
+    import pickle
+
+    paths, X = files
+    m = mle_runtime.load(paths[0])
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        outs = list(ex.map(_predict_in_worker, [pickle.dumps(m)] * 2, [X] * 2))
+    for out in outs:
+        np.testing.assert_array_equal(out, m.predict(X))
+
+
+def _predict_in_worker(blob, X):
+    import pickle
+
+    return pickle.loads(blob).predict(X)
