@@ -24,7 +24,7 @@ LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -W
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: browser proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: jre browser proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -99,6 +99,10 @@ test: all test-go test-fuzz test-c test-asan test-python test-rust test-node
 browser:
 	@command -v chromium >/dev/null || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
+# A JRE for the Spark tests (bindings/python/tests/test_scale_out.py): Debian's, unless java is there.
+jre:
+	@command -v java >/dev/null || apt-get install -y openjdk-17-jre-headless || (apt-get update && apt-get install -y openjdk-17-jre-headless)
+
 test-go: browser
 	@test -z "$$(gofmt -l capi core kernels cmd tests)" || { echo "gofmt needed:"; gofmt -l capi core kernels cmd tests; exit 1; }
 	$(GO) vet ./...
@@ -155,7 +159,7 @@ test-node: lib conformance
 	cd bindings/node && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance npm test
 	cd bindings/node && node ../../examples/node/predict.js $(CURDIR)/$(BUILD)/conformance/models/mlp_classifier.mle
 
-test-python: python conformance cli
+test-python: python conformance cli jre
 	cd bindings/python && MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance MLE_CLI=$(CURDIR)/$(CLI) ../../$(PY) -m pytest -q
 
 demo: all cmake python

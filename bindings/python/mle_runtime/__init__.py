@@ -328,3 +328,13 @@ class Engine:
         if self.model is None:
             raise MLEValueError("no model loaded: call load_model(path) first", 1025, "MLE_ERR_INVALID_VALUE")
         return list(self.model.run(inputs, timeout=timeout).values())
+
+
+def __getattr__(name: str) -> Any:
+    # The integrations load on first use: importing mle_runtime must not
+    # import Spark, Dask or Ray (nor need them installed).
+    if name in ("spark", "dask", "ray"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mle_runtime' has no attribute {name!r}")
