@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
 )
@@ -196,7 +197,7 @@ func (r *Registry) Register(src, model string, o RegisterOptions) (*Record, erro
 		return nil, fmt.Errorf("version %d: want a positive number, or 0 for the next: %w", o.Version, ErrInvalid)
 	}
 	if o.Alias != "" {
-		if err := checkAlias(o.Alias); err != nil {
+		if err := CheckAlias(o.Alias); err != nil {
 			return nil, err
 		}
 	}
@@ -408,7 +409,10 @@ func (r *Registry) writeAliases(model string, fields map[string]json.RawMessage,
 	return err
 }
 
-func checkAlias(alias string) error {
+// CheckAlias reports why alias cannot name a version: it must be a valid
+// name that does not start with a digit (it would read as a version
+// number) and is not "latest".
+func CheckAlias(alias string) error {
 	if !ValidName(alias) || alias == Latest || alias[0] >= '0' && alias[0] <= '9' {
 		return fmt.Errorf("alias %q: want letters, digits, '_', '-' or '.', not starting with a digit, not %q: %w", alias, Latest, ErrInvalid)
 	}
@@ -421,7 +425,7 @@ func (r *Registry) SetAlias(model, alias string, version int64) error {
 	if err := checkModel(model); err != nil {
 		return err
 	}
-	if err := checkAlias(alias); err != nil {
+	if err := CheckAlias(alias); err != nil {
 		return err
 	}
 	unlock, err := r.lock()
@@ -748,4 +752,27 @@ func (r *Registry) removeTemps(model string) {
 			_ = os.RemoveAll(filepath.Join(r.dir, model, e.Name()))
 		}
 	}
+}
+
+// Coded gives a registry error its MLE status code, for callers that report
+// codes (the CLI, the C API): MLE_ERR_IO_OPEN for what does not exist,
+// MLE_ERR_DIGEST_MISMATCH for a file changed after registration,
+// MLE_ERR_BUSY for a lock held too long, MLE_ERR_INVALID_VALUE for names and
+// conflicts. Errors that carry a code already keep it.
+func Coded(err error) error {
+	if err == nil || errs.CodeOf(err) != errs.Internal {
+		return err
+	}
+	code := errs.IO
+	switch {
+	case errors.Is(err, ErrNotFound):
+		code = errs.IOOpen
+	case errors.Is(err, ErrDigest):
+		code = errs.DigestMismatch
+	case errors.Is(err, ErrLocked):
+		code = errs.Busy
+	case errors.Is(err, ErrExists), errors.Is(err, ErrDeprecated), errors.Is(err, ErrInvalid):
+		code = errs.InvalidValue
+	}
+	return errs.Wrap(code, err, "registry")
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/mle-runtime/mle/core/dtype"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/graph"
-	"github.com/mle-runtime/mle/core/serve"
 )
 
 func must(t testing.TB, err error) {
@@ -285,24 +283,5 @@ func TestURI(t *testing.T) {
 	}
 	if _, _, err := ResolveURI("registry://"+filepath.Join(dir, "nope")+"/churn", false); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing registry: %v", err)
-	}
-}
-
-// mle serve reads a registry as its repository, aliases included.
-func TestServedByMLEServe(t *testing.T) {
-	dir := t.TempDir()
-	r, err := Init(dir)
-	must(t, err)
-	_, err = r.Register(model(t, "1.0.0", 1), "churn", RegisterOptions{})
-	must(t, err)
-	_, err = r.Register(model(t, "1.1.0", 2), "churn", RegisterOptions{Alias: "production"})
-	must(t, err)
-	s, err := serve.New(serve.Options{Repository: dir, PollInterval: -1})
-	must(t, err)
-	defer s.Close()
-	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/v2/models/churn/versions/production/ready", nil))
-	if rec.Code != 200 {
-		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
+
+	"github.com/mle-runtime/mle/core/registry"
 )
 
 // ConfigFile is the optional per-model configuration file:
@@ -234,11 +235,8 @@ func readConfig(dir string) (*ModelConfig, []byte, error) {
 
 func (c *ModelConfig) check() error {
 	for a, v := range c.Aliases {
-		if a == "" || !validName(a) {
-			return fmt.Errorf("alias %q: want letters, digits, '_', '-' or '.', not starting with a digit", a)
-		}
-		if _, err := strconv.ParseInt(a, 10, 64); err == nil || a[0] >= '0' && a[0] <= '9' {
-			return fmt.Errorf("alias %q would read as a version number", a)
+		if err := registry.CheckAlias(a); err != nil {
+			return err
 		}
 		if v < 1 {
 			return fmt.Errorf("alias %q points to version %d, not a positive integer", a, v)
@@ -276,19 +274,4 @@ func (c *ModelConfig) check() error {
 		}
 	}
 	return nil
-}
-
-// validName reports whether s may name a model or an alias: ASCII
-// letters, digits, '_', '-' and '.', at most 128 bytes, not "." or "..".
-func validName(s string) bool {
-	if s == "" || len(s) > 128 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

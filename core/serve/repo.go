@@ -22,6 +22,7 @@ import (
 	"github.com/mle-runtime/mle/core/engine"
 	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
+	"github.com/mle-runtime/mle/core/registry"
 )
 
 // ModelFile is the file of a version: REPOSITORY/<model>/<version>/model.mle.
@@ -398,7 +399,7 @@ func (r *repository) scan() {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !validName(name) || !isDir(filepath.Join(r.opts.dir, name)) {
+		if !registry.ValidName(name) || !isDir(filepath.Join(r.opts.dir, name)) {
 			continue
 		}
 		next.models[name] = r.scanModel(name, old.models[name])
