@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mle-runtime/mle/core/errs"
 	"github.com/mle-runtime/mle/core/format"
 	"github.com/mle-runtime/mle/core/registry"
 )
@@ -305,26 +304,12 @@ func resolveFile(arg string) (string, error) {
 	return path, nil
 }
 
-// registryError gives a registry error its MLE status code.
+// registryError gives a registry error its MLE status code; usage errors
+// and exit statuses pass through.
 func registryError(err error) error {
-	if err == nil || errors.Is(err, errUsage) || errs.CodeOf(err) != errs.Internal {
-		return err
-	}
 	var ee *exitError
-	if errors.As(err, &ee) {
+	if errors.Is(err, errUsage) || errors.As(err, &ee) {
 		return err
 	}
-	code := errs.InvalidValue
-	switch {
-	case errors.Is(err, registry.ErrNotFound):
-		code = errs.IOOpen
-	case errors.Is(err, registry.ErrDigest):
-		code = errs.DigestMismatch
-	case errors.Is(err, registry.ErrLocked):
-		code = errs.Busy
-	case errors.Is(err, registry.ErrExists), errors.Is(err, registry.ErrDeprecated), errors.Is(err, registry.ErrInvalid):
-	default:
-		code = errs.IO
-	}
-	return errs.New(code, "%s", err.Error())
+	return registry.Coded(err)
 }
