@@ -790,4 +790,7 @@ extern "C" {
     /// Writes a new Ed25519 key pair: `prefix.key` (PKCS #8 PEM, mode 0600)
     /// and `prefix.pub` (PKIX PEM). An existing `prefix.key` is not replaced.
     pub fn mle_keygen(prefix: *const c_char, err: *mut *mut mle_error) -> mle_status;
+    /// The model registry: a JSON request in, a JSON response in
+    /// `*response` (free it with `mle_free`); mle.h lists the verbs.
+    pub fn mle_registry(request: *const c_char, response: *mut *mut c_char, err: *mut *mut mle_error) -> mle_status;
 }
