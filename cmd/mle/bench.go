@@ -52,8 +52,8 @@ func fill(t *engine.Tensor) {
 	kernels.FromFloat64s(t.Data, kernels.Elem(t.DType), vals)
 }
 
-func cmdBench(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("bench")
+func cmdBench(args []string, w, ew io.Writer) (bool, error) {
+	fs, asJSON := newFlags("bench", w)
 	runs := fs.Int("runs", 1000, "timed runs")
 	opens := fs.Int("opens", 200, "timed opens")
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions of generated inputs")
@@ -132,13 +132,17 @@ func cmdBench(args []string, w, _ io.Writer) (bool, error) {
 		ro.Profile = &engine.Profile{}
 	}
 	runTimes := make([]time.Duration, *runs)
+	bar := newProgress(ew, "bench", *asJSON, runsCount)
 	for i := range runTimes {
 		start := time.Now()
 		if err := m.Run(ins, outs, nil, ro, nil); err != nil {
+			bar.finish()
 			return *asJSON, err
 		}
 		runTimes[i] = time.Since(start)
+		bar.update(int64(i+1), int64(len(runTimes))) // outside the timed span
 	}
+	bar.finish()
 	ost, rst := summarize(openTimes), summarize(runTimes)
 	rowsPerSec := float64(rows) / rst.P50.Seconds()
 	if *asJSON {

@@ -65,7 +65,7 @@ func (s weightStats) String() string {
 }
 
 func cmdConvert(args []string, w, ew io.Writer) (bool, error) {
-	fs, asJSON := newFlags("convert")
+	fs, asJSON := newFlags("convert", w)
 	compress := &encodingFlag{id: format.Keep, allow: codec.ID.Compressed, names: "zstd, lz4, brotli, none"}
 	quantize := &encodingFlag{id: format.Keep, allow: codec.ID.Quantized, names: "fp16, bf16, int8, none"}
 	fs.Var(compress, "compress", "compress the weights: zstd, lz4, brotli or none (default: as IN)")
@@ -99,7 +99,10 @@ func cmdConvert(args []string, w, ew io.Writer) (bool, error) {
 		// An encrypted model stays encrypted: decrypting is its own step.
 		opts.EncryptKey = sec.key
 	}
+	bar := newProgress(ew, "convert", *asJSON, bytesCount)
+	opts.Progress = bar.update
 	b, rep, err := format.Rewrite(f, opts)
+	bar.finish()
 	f.Close()
 	if err != nil {
 		return *asJSON, err

@@ -78,7 +78,7 @@ func diffMaps[V any](d *differ, part, what string, a, b map[string]V, show func(
 }
 
 func cmdDiff(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("diff")
+	fs, asJSON := newFlags("diff", w)
 	sec := addSecFlags(fs, false)
 	pos, err := parsePositional(fs, args, "A", "B")
 	if err != nil {
@@ -109,7 +109,7 @@ func cmdDiff(args []string, w, _ io.Writer) (bool, error) {
 	}
 	a := files[0]
 	if *asJSON {
-		writeJSON(w, map[string]any{"ok": true, "a": pos[0], "b": pos[1], "identical": len(d) == 0, "differences": d})
+		writeJSON(w, map[string]any{"ok": true, "a": pos[0], "b": pos[1], "identical": len(d) == 0, "differences": list(d)})
 	} else if len(d) == 0 {
 		fmt.Fprintf(w, "%s and %s are identical: metadata, signatures, graph (%d nodes) and %d tensors (decoded contents compared by SHA-256)\n",
 			pos[0], pos[1], len(a.Graph.Nodes), len(a.Tensors))

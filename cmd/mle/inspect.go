@@ -44,7 +44,7 @@ func concreteInputs(m *engine.Model, batch int64) []engine.Tensor {
 }
 
 func cmdInspect(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("inspect")
+	fs, asJSON := newFlags("inspect", w)
 	batch := fs.Int64("batch", 1, "size given to dynamic dimensions when planning memory")
 	lim := addLimitFlags(fs, false)
 	sec := addSecFlags(fs, true)
@@ -411,8 +411,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func cmdValidate(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("validate")
+func cmdValidate(args []string, w, ew io.Writer) (bool, error) {
+	fs, asJSON := newFlags("validate", w)
 	sec := addSecFlags(fs, true)
 	path, err := parseFile(fs, args)
 	if err != nil {
@@ -422,9 +422,11 @@ func cmdValidate(args []string, w, _ io.Writer) (bool, error) {
 		return *asJSON, err
 	}
 	start := time.Now()
+	bar := newProgress(ew, "validate", *asJSON, bytesCount)
 	// The policy says who may use the model, not whether it is valid: it
 	// is reported, not enforced.
-	f, err := format.Open(path, sec.open(format.OpenOptions{Verify: true, ReadAll: true, SkipPolicy: true}))
+	f, err := format.Open(path, sec.open(format.OpenOptions{Verify: true, ReadAll: true, SkipPolicy: true, Progress: bar.update}))
+	bar.finish()
 	if err != nil {
 		return *asJSON, err
 	}

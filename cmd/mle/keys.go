@@ -101,7 +101,7 @@ func signerIDs(sg *format.Signed) []string {
 }
 
 func cmdKeygen(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("keygen")
+	fs, asJSON := newFlags("keygen", w)
 	pos, err := parsePositional(fs, args, "PREFIX")
 	if err != nil {
 		return *asJSON, err
@@ -130,7 +130,7 @@ func cmdKeygen(args []string, w, _ io.Writer) (bool, error) {
 }
 
 func cmdSign(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("sign")
+	fs, asJSON := newFlags("sign", w)
 	keyPath := fs.String("key", "", "the private key file (PEM, as mle keygen writes)")
 	out := fs.String("o", "", "write the signed model to OUT (default: replace IN)")
 	pos, err := parsePositional(fs, args, "IN")
@@ -167,7 +167,7 @@ func cmdSign(args []string, w, _ io.Writer) (bool, error) {
 }
 
 func cmdVerify(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("verify")
+	fs, asJSON := newFlags("verify", w)
 	sec := addSecFlags(fs, false)
 	fs.Var(&sec.pubs, "pub", "trusted Ed25519 public key file, PEM or 32 raw bytes (repeatable)")
 	pos, err := parsePositional(fs, args, "IN")
@@ -219,7 +219,7 @@ func cmdDecrypt(args []string, w, _ io.Writer) (bool, error) {
 }
 
 func cryptCommand(name string, args []string, w io.Writer, do func(in, out string, key []byte) error) (bool, error) {
-	fs, asJSON := newFlags(name)
+	fs, asJSON := newFlags(name, w)
 	sec := addSecFlags(fs, false)
 	pos, err := parsePositional(fs, args, "IN", "OUT")
 	if err != nil {

@@ -48,7 +48,9 @@ commands:
   registry VERB DIR ...
                    register, list, show, compare, alias, unalias, deprecate, gc, resolve:
                    model versions in a directory mle serve reads ("mle registry -h")
-  version          print the library and format versions
+  version          print the library and format versions (also mle --version)
+  completion bash|zsh|fish
+                   print a shell completion script: source <(mle completion bash)
 
 Encrypted models: --key-file F on inspect, validate, run, bench, convert, diff and verify
 (inspect without it shows the public part). Signed models: --pub P (repeatable) on inspect,
@@ -90,17 +92,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cmds := map[string]command{
-		"inspect": cmdInspect, "validate": cmdValidate, "run": cmdRun, "bench": cmdBench, "version": cmdVersion,
-		"diff": cmdDiff, "convert": cmdConvert, "keygen": cmdKeygen, "sign": cmdSign, "verify": cmdVerify,
-		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt, "serve": cmdServe, "registry": cmdRegistry,
-	}
+	cmds := commands()
 	cmd, ok := cmds[args[0]]
 	if !ok {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		switch args[0] {
+		case "-h", "--help", "help":
 			fmt.Fprint(stdout, usage)
 			return 0
+		case "--version", "-version", "-V":
+			cmd, args = cmdVersion, append([]string{"version"}, args[1:]...)
+			ok = true
 		}
+	}
+	if !ok {
 		fmt.Fprintf(stderr, "mle: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
@@ -134,6 +138,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
+// commands maps each subcommand's name to its function.
+func commands() map[string]command {
+	return map[string]command{
+		"inspect": cmdInspect, "validate": cmdValidate, "run": cmdRun, "bench": cmdBench, "version": cmdVersion,
+		"diff": cmdDiff, "convert": cmdConvert, "keygen": cmdKeygen, "sign": cmdSign, "verify": cmdVerify,
+		"encrypt": cmdEncrypt, "decrypt": cmdDecrypt, "serve": cmdServe, "registry": cmdRegistry,
+		"completion": cmdCompletion,
+	}
+}
+
+// list is s, or an empty slice for nil: JSON lists are [] when empty, never null.
+func list[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func writeJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -159,12 +181,18 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func newFlags(name string) (*flag.FlagSet, *bool) {
+// newFlags is a command's flag set; -h and --help print its flags to w
+// (the command's stdout).
+func newFlags(name string, w io.Writer) (*flag.FlagSet, *bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse errors are reported as usage errors, once
-	fs.Usage = func() {      // -h: the command's flags on stdout
-		fmt.Fprintf(os.Stdout, "usage: mle %s [flags]\n\nflags:\n", name)
-		fs.SetOutput(os.Stdout)
+	fs.Usage = func() {
+		if hook, ok := w.(flagLister); ok { // completion asks for the flags, not the text
+			hook.listFlags(name, fs)
+			return
+		}
+		fmt.Fprintf(w, "usage: mle %s [flags]\n\nflags:\n", name)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
@@ -200,7 +228,7 @@ func parsePositional(fs *flag.FlagSet, args []string, names ...string) ([]string
 }
 
 func cmdVersion(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("version")
+	fs, asJSON := newFlags("version", w)
 	if _, err := parseArgs(fs, args); err != nil {
 		return false, err
 	}

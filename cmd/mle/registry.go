@@ -33,6 +33,9 @@ Every verb takes --json. Files are also accepted as registry://DIR/MODEL[@REF] b
 bench, verify, diff and convert (as input).
 `
 
+// registryVerbs are the verbs of mle registry, in the order of its usage.
+var registryVerbs = []string{"register", "list", "show", "compare", "alias", "unalias", "deprecate", "gc", "resolve"}
+
 // cmdRegistry runs a registry verb.
 func cmdRegistry(args []string, w, _ io.Writer) (bool, error) {
 	asJSON, err := runRegistry(args, w)
@@ -48,7 +51,7 @@ func runRegistry(args []string, w io.Writer) (bool, error) {
 		return false, nil
 	}
 	verb, args := args[0], args[1:]
-	fs, asJSON := newFlags("registry " + verb)
+	fs, asJSON := newFlags("registry "+verb, w)
 	var (
 		modelName = fs.String("model", "", "register: the model's name")
 		version   = fs.Int64("version", 0, "register: the version number (default: the next)")
@@ -120,7 +123,7 @@ func runRegistry(args []string, w io.Writer) (bool, error) {
 			return *asJSON, err
 		}
 		if *asJSON {
-			writeJSON(w, map[string]any{"ok": true, "models": models})
+			writeJSON(w, map[string]any{"ok": true, "models": list(models)})
 			return true, nil
 		}
 		for _, m := range models {
@@ -169,7 +172,7 @@ func runRegistry(args []string, w io.Writer) (bool, error) {
 		}
 		diffs := registry.Compare(a, b)
 		if *asJSON {
-			writeJSON(w, map[string]any{"ok": true, "a": a.Version, "b": b.Version, "differences": diffs})
+			writeJSON(w, map[string]any{"ok": true, "a": a.Version, "b": b.Version, "differences": list(diffs)})
 		} else if len(diffs) == 0 {
 			fmt.Fprintf(w, "versions %d and %d are the same file\n", a.Version, b.Version)
 		}
@@ -225,7 +228,7 @@ func runRegistry(args []string, w io.Writer) (bool, error) {
 			return *asJSON, err
 		}
 		if *asJSON {
-			writeJSON(w, map[string]any{"ok": true, "dry_run": *dryRun, "removed": gone})
+			writeJSON(w, map[string]any{"ok": true, "dry_run": *dryRun, "removed": list(gone)})
 			return true, nil
 		}
 		verbWord := "removed"

@@ -63,7 +63,7 @@ func readInputs(m *engine.Model, specs []string) (ins []engine.Tensor, given []b
 }
 
 func cmdRun(args []string, w, _ io.Writer) (bool, error) {
-	fs, asJSON := newFlags("run")
+	fs, asJSON := newFlags("run", w)
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "NAME=FILE.npy (repeat per input; NAME= may be omitted for a single-input model)")
 	outDir := fs.String("output-dir", "", "write each output to DIR/NAME.npy")
@@ -122,7 +122,7 @@ func cmdRun(args []string, w, _ io.Writer) (bool, error) {
 		results = append(results, r)
 	}
 	if *asJSON {
-		writeJSON(w, map[string]any{"ok": true, "outputs": results, "notes": notes})
+		writeJSON(w, map[string]any{"ok": true, "outputs": results, "notes": list(notes)})
 		return true, nil
 	}
 	for _, n := range notes {

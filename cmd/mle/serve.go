@@ -25,8 +25,8 @@ import (
 // cmdServe runs the inference server until SIGTERM or SIGINT, then drains:
 // readiness turns false, new inference requests get 503, requests in
 // flight finish (up to --drain-timeout), models are released.
-func cmdServe(args []string, _, ew io.Writer) (bool, error) {
-	fs, _ := newFlags("serve")
+func cmdServe(args []string, w, ew io.Writer) (bool, error) {
+	fs, _ := newFlags("serve", w)
 	repo := fs.String("repository", "", "model repository: DIR/<model>/<version>/model.mle, optional DIR/<model>/config.json (required)")
 	listen := fs.String("listen", "127.0.0.1:8000", "HTTP address, HOST:PORT (port 0: any free port; the address is logged)")
 	grpcListen := fs.String("grpc-listen", "", "also serve gRPC (inference.GRPCInferenceService) on HOST:PORT")

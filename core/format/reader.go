@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"os"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -51,6 +52,10 @@ type OpenOptions struct {
 	// encryption; Graph, Checked and Tensors are nil. Unencrypted files open
 	// in full.
 	PublicOnly bool
+	// Progress, when set, is called as Verify checks the weights, with the
+	// bytes checked so far and the total (for progress bars). It may be
+	// called from several goroutines at once.
+	Progress func(done, total int64)
 }
 
 func (o *OpenOptions) check() error {
@@ -642,7 +647,7 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 		}
 	}
 	if opts.Verify {
-		if err := f.verifyWeights(); err != nil {
+		if err := f.verifyWeights(opts.Progress); err != nil {
 			return nil, err
 		}
 	}
@@ -659,8 +664,26 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 }
 
 // verifyWeights checks every tensor's CRC, that the padding between tensors
-// is zero, and the WEIGHTS section's CRC.
-func (f *File) verifyWeights() error {
+// is zero, and the WEIGHTS section's CRC. progress (may be nil) hears of
+// each tensor's bytes in each pass.
+func (f *File) verifyWeights(progress func(done, total int64)) error {
+	loads := func(i int) bool { return f.Signed != nil || f.Tensors[i].Encoding != EncodingRaw }
+	var done, total atomic.Int64
+	report := func(n uint64) {
+		if progress != nil {
+			progress(done.Add(int64(n)), total.Load())
+		}
+	}
+	if progress != nil {
+		t := int64(len(f.weights)) // the section CRC
+		for i := range f.Tensors {
+			t += int64(f.Tensors[i].StoredLen)
+			if loads(i) {
+				t += int64(f.Tensors[i].StoredLen)
+			}
+		}
+		total.Store(t)
+	}
 	var end uint64
 	for i := range f.Tensors {
 		t := &f.Tensors[i]
@@ -671,13 +694,15 @@ func (f *File) verifyWeights() error {
 			return errs.New(errs.ChecksumTensor, "tensor %q CRC-32C is %#08x but its bytes hash to %#08x", t.Name, t.CRC, got)
 		}
 		end = t.Offset + t.StoredLen
+		report(t.StoredLen)
 	}
 	// Signed tensors' digests, and every encoded tensor's stream.
 	if err := par.For(len(f.Tensors), func(i int) error {
-		if f.Signed == nil && f.Tensors[i].Encoding == EncodingRaw {
+		if !loads(i) {
 			return nil
 		}
 		_, err := f.Load(i)
+		report(f.Tensors[i].StoredLen)
 		return err
 	}); err != nil {
 		return err
@@ -689,6 +714,7 @@ func (f *File) verifyWeights() error {
 			}
 		}
 	}
+	report(uint64(len(f.weights)))
 	return nil
 }
 
@@ -709,7 +735,7 @@ func (f *File) Verify() error {
 				return errs.New(errs.ChecksumSection, "%s section CRC-32C is %#08x but its bytes hash to %#08x", s.Kind, s.CRC, got)
 			}
 		}
-		if err := f.verifyWeights(); err != nil {
+		if err := f.verifyWeights(nil); err != nil {
 			return err
 		}
 		for i := range f.Tensors {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/mle-runtime/mle/core/codec"
 	"github.com/mle-runtime/mle/core/dtype"
@@ -34,6 +35,10 @@ type WriteOptions struct {
 	Properties map[string]string
 	SignKeys   []ed25519.PrivateKey
 	EncryptKey []byte // 32 bytes
+	// Progress, when set, is called as tensors are encoded, with the raw
+	// bytes done so far and the total (for progress bars). It may be called
+	// from several goroutines at once.
+	Progress func(done, total int64)
 }
 
 // QuantReport says what quantization did.
@@ -133,6 +138,13 @@ func storeTensors(g *graph.Graph, ts []TensorDesc, cur []storedAs, data [][]byte
 	qerr := make([]float64, len(ts))
 	quantized := make([]codec.ID, len(ts)) // the scheme each tensor got
 	axes := make([]int, len(ts))
+	var total int64
+	if o.Progress != nil {
+		for i := range data {
+			total += int64(len(data[i]))
+		}
+	}
+	var doneAt atomic.Int64
 	err := par.For(len(ts), func(i int) error {
 		t := &out[i]
 		spec := codec.Spec{Compress: o.Compress, Level: o.Level, Shuffle: o.Shuffle, ChunkSize: o.ChunkSize, Quantize: o.Quantize}
@@ -168,6 +180,9 @@ func storeTensors(g *graph.Graph, ts []TensorDesc, cur []storedAs, data [][]byte
 		}
 		t.Encoding, t.StoredLen, t.RawLen, t.CRC = id, uint64(len(b)), uint64(len(data[i])), crc32c(b)
 		stored[i], qerr[i], quantized[i], axes[i] = b, e, spec.Quantize, spec.Axis
+		if o.Progress != nil {
+			o.Progress(doneAt.Add(int64(len(data[i]))), total)
+		}
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -577,4 +578,39 @@ func replaceSignature(t *testing.T, signed, body []byte) []byte {
 		}
 	}
 	return writeSections(f.data[:32], kinds, flags, bodies)
+}
+
+// Progress hears of every byte Verify and the encoder handle, ending at the
+// total (Verify: one pass over raw tensors, two over compressed ones).
+func TestProgressReachesTotal(t *testing.T) {
+	for _, c := range []codec.ID{codec.Raw, codec.Zstd} {
+		var mu sync.Mutex
+		var calls int
+		var last, lastTotal int64
+		record := func(done, total int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			last, lastTotal = max(last, done), total
+		}
+		b, _, err := wideModel(t).BytesWith(WriteOptions{Compress: c, Progress: record})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c == codec.Raw && calls != 0 {
+			t.Errorf("raw tensors are copied, not encoded: %d progress calls", calls)
+		}
+		if c != codec.Raw && (calls == 0 || last != lastTotal || lastTotal <= 0) {
+			t.Errorf("%s encode: %d calls, ended at %d of %d", c, calls, last, lastTotal)
+		}
+		calls, last, lastTotal = 0, 0, 0
+		f, err := Parse(b, OpenOptions{Verify: true, Progress: record})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if calls == 0 || last != lastTotal || lastTotal < int64(len(b))/2 {
+			t.Errorf("%s verify: %d calls, ended at %d of %d (file %d bytes)", c, calls, last, lastTotal, len(b))
+		}
+	}
 }
