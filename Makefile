@@ -3,6 +3,9 @@
 
 GO      ?= go
 BUILD   := build
+# libmle.so.N (N: the C ABI version, the SONAME) and the libmle.so link to it.
+ABI     := $(shell sed -n 's/^\#define MLE_ABI_VERSION \([0-9]*\)u$$/\1/p' include/mle.h)
+SONAME  := libmle.so.$(ABI)
 LIB     := $(BUILD)/libmle.so
 CLI     := $(BUILD)/mle
 CMAKE_DIR := $(BUILD)/cmake
@@ -20,11 +23,14 @@ VENV_STAMP := $(VENV)/.installed
 
 # Only the documented mle_* symbols are exported (capi/libmle.map); the
 # library is never unloaded (-z nodelete: the Go runtime cannot be).
-LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -Wl,-z,nodelete -Wl,-soname,libmle.so'
+# capi/glibc_compat.h binds glibc's pthread functions to their oldest versions, and netgo/osusergo keep
+# the resolver's and os/user's cgo out: one libmle for glibc 2.17 and later (the manylinux_2_28 wheel).
+LIB_CGO_CFLAGS := -O2 -g -include $(CURDIR)/capi/glibc_compat.h
+LIB_LDFLAGS := -s -extldflags '-Wl,--version-script=$(CURDIR)/capi/libmle.map -Wl,-z,nodelete -Wl,-soname,$(SONAME)'
 
 GO_SRC := $(shell find capi core kernels cmd -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum include/mle.h
 
-.PHONY: jre browser proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
+.PHONY: dist test-dist jre browser proto loadgen all lib cli check-abi cmake test-asan test-rust test-node conformance examples venv python test test-go test-fuzz test-c test-python demo bench bench-python clean
 
 all: lib cli check-abi
 
@@ -32,9 +38,11 @@ lib: $(LIB)
 
 $(LIB): $(GO_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -trimpath -ldflags="$(LIB_LDFLAGS)" -o $@.tmp ./capi
-	@mv -f $@.tmp $@  # replaced atomically: processes using the old one keep their mapping
-	@rm -f $@.tmp.h $(BUILD)/libmle.h  # cgo's generated header is internal; include/mle.h is public
+	CGO_CFLAGS="$(LIB_CGO_CFLAGS)" $(GO) build -buildmode=c-shared -trimpath -tags netgo,osusergo \
+	  -ldflags="$(LIB_LDFLAGS)" -o $(BUILD)/$(SONAME).tmp ./capi
+	@mv -f $(BUILD)/$(SONAME).tmp $(BUILD)/$(SONAME)  # replaced atomically: processes using the old one keep their mapping
+	@ln -sfn $(SONAME) $@
+	@rm -f $(BUILD)/$(SONAME).h $(BUILD)/$(SONAME).tmp.h $(BUILD)/libmle.h  # cgo's generated header is internal; include/mle.h is public
 
 cli: $(CLI)
 
@@ -68,8 +76,8 @@ gen:
 check-abi: $(LIB)
 	capi/check_abi.sh $(LIB) capi/symbols.txt include/mle.h
 
-cmake: $(LIB)
-	cmake -S . -B $(CMAKE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLE_PREBUILT_LIB=$(CURDIR)/$(LIB) \
+cmake: $(LIB) $(CLI)
+	cmake -S . -B $(CMAKE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLE_PREBUILT_LIB=$(CURDIR)/$(LIB) -DMLE_CLI=$(CURDIR)/$(CLI) \
 	  -DMLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance >/dev/null
 	cmake --build $(CMAKE_DIR) -j2
 
@@ -93,7 +101,14 @@ $(VENV_STAMP): bindings/python/requirements-dev.txt
 python: $(LIB) venv
 	MLE_PREBUILT_LIB=$(CURDIR)/$(LIB) $(VENV)/bin/pip install --quiet --no-build-isolation --no-deps -e bindings/python
 
-test: all test-go test-fuzz test-c test-asan test-python test-rust test-node
+test: all test-go test-fuzz test-c test-asan test-python test-rust test-node test-dist
+
+# Every release artifact into dist/ (scripts/dist.sh), and each installed outside the checkout and run.
+dist: all cmake python conformance
+	scripts/dist.sh dist
+
+test-dist: dist
+	scripts/test-dist.sh dist
 
 # Debian's Chromium, for the model viewer's browser test (core/serve, TestViewerInBrowser).
 browser:
@@ -152,6 +167,7 @@ test-rust: lib conformance
 	cd bindings/rust && cargo fmt --check
 	cd bindings/rust && CARGO_BUILD_JOBS=2 cargo clippy --locked --all-targets -- -D warnings
 	cd bindings/rust && cargo run --locked -q --example predict -- $(CURDIR)/$(BUILD)/conformance/models/mlp_classifier.mle
+	MLE_LIB_DIR=$(CURDIR)/$(BUILD) MLE_CONFORMANCE_DIR=$(CURDIR)/$(BUILD)/conformance CARGO_BUILD_JOBS=2 bindings/rust/scripts/install-test.sh
 
 # Node.js: the N-API addon (bindings/node), built by npm ci against build/libmle.so.
 test-node: lib conformance
@@ -199,4 +215,4 @@ bench-sidebyside: python
 	bench/sidebyside.sh
 
 clean:
-	rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info bindings/rust/target bindings/node/build bindings/node/node_modules
+	rm -rf dist rm -rf $(BUILD) bindings/python/mle_runtime/libmle.so bindings/python/build bindings/python/*.egg-info bindings/rust/target bindings/node/build bindings/node/node_modules

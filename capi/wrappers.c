@@ -14,10 +14,6 @@
 #include "internal.h"
 #include "status_names.h"
 
-/* BEGIN GENERATED: library version (cmd/mle-gentables) - do not edit */
-#define MLE_VERSION_STRING "0.1.0"
-/* END GENERATED: library version */
-
 static volatile sig_atomic_t mle__forked = 0;
 
 static void mle__atfork_child(void) { mle__forked = 1; }

@@ -44,9 +44,20 @@ extern "C" {
 
 /* BEGIN GENERATED: abi version (cmd/mle-gentables) - do not edit */
 /* Bumped on any incompatible change of this header. Compare with
- * mle_abi_version() at load time. */
+ * mle_abi_version() at load time. It is the library's SONAME version:
+ * libmle.so.1. */
 #define MLE_ABI_VERSION 1u
 /* END GENERATED: abi version */
+
+/* BEGIN GENERATED: library version (cmd/mle-gentables) - do not edit */
+/* The library version this header comes with (mle_version() gives the
+ * loaded library's). MLE_VERSION_NUMBER compares: 10203 is 1.2.3. */
+#define MLE_VERSION_MAJOR 0
+#define MLE_VERSION_MINOR 1
+#define MLE_VERSION_PATCH 0
+#define MLE_VERSION_STRING "0.1.0"
+#define MLE_VERSION_NUMBER (MLE_VERSION_MAJOR * 10000 + MLE_VERSION_MINOR * 100 + MLE_VERSION_PATCH)
+/* END GENERATED: library version */
 
 /* Largest tensor rank MLE handles. */
 #define MLE_MAX_RANK 8

@@ -17,14 +17,15 @@ func (m *model) targets() []target {
 		{path: "core/dtype/dtype_gen.go", whole: m.goDTypes},
 		{path: "core/format/version_gen.go", whole: m.goVersion},
 		{path: "capi/status_names.h", whole: m.cStatusNames},
-		{path: "capi/wrappers.c", regions: []region{{"library version", m.cVersion}}},
 		{path: "include/mle.h", regions: []region{
-			{"abi version", m.cABI}, {"status codes", m.cStatus}, {"dtypes", m.cDTypes}}},
+			{"abi version", m.cABI}, {"library version", m.cVersion}, {"status codes", m.cStatus},
+			{"dtypes", m.cDTypes}}},
 		{path: "include/mle.hpp", regions: []region{{"dtype_of", m.cppDTypeOf}}},
 		{path: "bindings/python/mle_runtime/_tables_gen.py", whole: m.pyTables},
 		{path: "bindings/python/mle_runtime/_errors.py", regions: []region{{"exception classes", m.pyClasses}}},
 		{path: "bindings/rust/mle-sys/src/lib.rs", regions: []region{
-			{"abi version", m.rsABI}, {"status codes", m.rsStatus}, {"dtypes", m.rsDTypes}}},
+			{"abi version", m.rsABI}, {"library version", m.rsVersion}, {"status codes", m.rsStatus},
+			{"dtypes", m.rsDTypes}}},
 		{path: "bindings/rust/mle/src/error.rs", regions: []region{{"error kinds", m.rsKinds}}},
 		{path: "bindings/rust/mle/src/dtype.rs", regions: []region{
 			{"dtype enum", m.rsDTypeEnum}, {"element types", m.rsElements}}},
@@ -144,12 +145,20 @@ func (m *model) cStatusNames() (string, error) {
 }
 
 func (m *model) cVersion() string {
-	return fmt.Sprintf("#define MLE_VERSION_STRING %q\n", m.version.Library)
+	var major, minor, patch int
+	fmt.Sscanf(m.version.Library, "%d.%d.%d", &major, &minor, &patch) // checked by buildModel
+	return fmt.Sprintf("/* The library version this header comes with (mle_version() gives the\n"+
+		" * loaded library's). MLE_VERSION_NUMBER compares: 10203 is 1.2.3. */\n"+
+		"#define MLE_VERSION_MAJOR %d\n#define MLE_VERSION_MINOR %d\n#define MLE_VERSION_PATCH %d\n"+
+		"#define MLE_VERSION_STRING %q\n"+
+		"#define MLE_VERSION_NUMBER (MLE_VERSION_MAJOR * 10000 + MLE_VERSION_MINOR * 100 + MLE_VERSION_PATCH)\n",
+		major, minor, patch, m.version.Library)
 }
 
 func (m *model) cABI() string {
 	return fmt.Sprintf("/* Bumped on any incompatible change of this header. Compare with\n"+
-		" * mle_abi_version() at load time. */\n#define MLE_ABI_VERSION %du\n", m.version.ABI)
+		" * mle_abi_version() at load time. It is the library's SONAME version:\n"+
+		" * libmle.so.%d. */\n#define MLE_ABI_VERSION %du\n", m.version.ABI, m.version.ABI)
 }
 
 // cDefine writes one #define, its name and value padded to the widths of
@@ -310,6 +319,18 @@ func rsDoc(l *lines, doc string) {
 func (m *model) rsABI() string {
 	return fmt.Sprintf("/// Bumped on any incompatible change of the header. Compare with\n"+
 		"/// [`mle_abi_version`] at load time.\npub const MLE_ABI_VERSION: u32 = %d;\n", m.version.ABI)
+}
+
+func (m *model) rsVersion() string {
+	var major, minor, patch int
+	fmt.Sscanf(m.version.Library, "%d.%d.%d", &major, &minor, &patch) // checked by buildModel
+	return fmt.Sprintf("/// The library version mle.h comes with ([`mle_version`] gives the loaded\n"+
+		"/// library's).\npub const MLE_VERSION_MAJOR: u32 = %d;\n/// See [`MLE_VERSION_MAJOR`].\n"+
+		"pub const MLE_VERSION_MINOR: u32 = %d;\n/// See [`MLE_VERSION_MAJOR`].\npub const MLE_VERSION_PATCH: u32 = %d;\n"+
+		"/// `MLE_VERSION_STRING`.\npub const MLE_VERSION_STRING: &str = %q;\n"+
+		"/// `MLE_VERSION_NUMBER`: compares; 10203 is 1.2.3.\n"+
+		"pub const MLE_VERSION_NUMBER: u32 = MLE_VERSION_MAJOR * 10000 + MLE_VERSION_MINOR * 100 + MLE_VERSION_PATCH;\n",
+		major, minor, patch, m.version.Library)
 }
 
 func (m *model) rsStatus() string {
