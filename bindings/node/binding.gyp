@@ -2,6 +2,7 @@
   "variables": {
     "mle_lib_dir%": "<!(node -p \"require('./scripts/paths.js').libDir()\")",
     "mle_include_dir%": "<!(node -p \"require('./scripts/paths.js').includeDir()\")",
+    "mle_rpath_origin%": "<!(node -p \"require('./scripts/paths.js').rpathOrigin()\")",
     "napi_include_dir%": "<!(node -p \"require('node-addon-api').include_dir\")"
   },
   "targets": [
@@ -13,7 +14,14 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-L<(mle_lib_dir)", "-lmle", "-Wl,-rpath,<(mle_lib_dir)"]
+      "libraries": ["-L<(mle_lib_dir)", "-lmle"],
+      "conditions": [
+        ["mle_rpath_origin==1", {
+          "ldflags": ["-Wl,-rpath,'$$ORIGIN'"]
+        }, {
+          "ldflags": ["-Wl,-rpath,<(mle_lib_dir)"]
+        }]
+      ]
     }
   ]
 }

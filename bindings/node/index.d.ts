@@ -119,7 +119,7 @@ export interface RunSyncOptions {
   /** Compute only these outputs (by name); nodes that feed none of them do not run. Default: all. */
   outputs?: readonly string[] | string;
   /**
-   * Stop the run with MLEError MLE_ERR_CANCELLED_DEADLINE (272) once it has run this long
+   * Stop the run with MLEError "MLE_ERR_CANCELLED_DEADLINE" (status 272) once it has run this long
    * (milliseconds, from when it starts on its thread: time queued for a libuv pool thread does not
    * count; time waiting for one of the model's maxSessions sessions does).
    * 0 or absent: no limit. A TypeError if not a number, a RangeError if negative, NaN or infinite.
@@ -130,8 +130,9 @@ export interface RunSyncOptions {
 /** run() options. */
 export interface RunOptions extends RunSyncOptions {
   /**
-   * Aborting it stops the run soon after (within about a millisecond of work): the promise rejects
-   * with MLEError MLE_ERR_CANCELLED (16), whose `cause` is the signal's reason. A signal already
+   * Aborting it stops the run soon after (within about a millisecond of work) and the promise
+   * rejects with an AbortError (code "MLE_ERR_CANCELLED", status 16), whose `cause` is the
+   * signal's reason; so does a run whose signal fires before its promise settles. A signal already
    * aborted rejects at once and nothing runs. One signal may serve many runs.
    */
   signal?: AbortSignal;
@@ -188,6 +189,16 @@ export interface LoadOptions extends ModelOptions {
   requireSignature?: boolean;
 }
 
+/** loadAsync() options. */
+export interface LoadAsyncOptions extends LoadOptions {
+  /**
+   * Aborting it rejects the promise at once with an AbortError whose `cause` is the signal's
+   * reason. libmle cannot stop an open half-way: one in progress finishes on its thread and its
+   * model is freed, never handed out. A signal already aborted rejects without opening anything.
+   */
+  signal?: AbortSignal;
+}
+
 /** A key as bytes (Buffer, Uint8Array), PEM text, or a key file's path. */
 export type KeySource = Uint8Array | string | URL;
 
@@ -210,7 +221,8 @@ export declare class Model {
   readonly closed: boolean;
   /**
    * Runs on the libuv thread pool without blocking the event loop. Inputs are copied before this
-   * returns. Rejects with MLEError (argument errors too). A pending run never delays
+   * returns. Rejects with MLEError (argument errors too), or AbortError once options.signal fires
+   * before the promise settles. A pending run never delays
    * process.exit() or worker.terminate(): it is cancelled.
    */
   run(inputs: Inputs, options?: RunOptions): Promise<Outputs>;
@@ -234,18 +246,44 @@ export declare class Model {
   [Symbol.dispose](): void;
 }
 
-/** An error from libmle, or from argument checks here (same status scheme). */
+/**
+ * A status name: "MLE_ERR_" and a key of Status, e.g. "MLE_ERR_FORMAT_TRUNCATED". A libmle newer
+ * than this package may report one it does not list ("MLE_ERR_UNKNOWN" if even libmle does not
+ * know the code), hence the open string.
+ */
+export type StatusCode = `MLE_${Exclude<keyof typeof Status, 'OK'>}` | (string & {});
+
+/**
+ * An error from libmle, or from argument checks here (same status scheme). Like Node's own
+ * errors, `code` is a string; the number is `status`.
+ */
 export declare class MLEError extends Error {
-  constructor(message: string, code: number, status?: string);
-  readonly name: 'MLEError';
-  /** The extended status code, e.g. 516. */
-  readonly code: number;
-  /** Its name, e.g. "MLE_ERR_FORMAT_BAD_MAGIC". */
-  readonly status: string;
-  /** The primary code, code & 0xff, e.g. 4. */
+  constructor(message: string, status: number, code?: string);
+  readonly name: 'MLEError' | 'AbortError';
+  /** The extended status's name, e.g. "MLE_ERR_FORMAT_BAD_MAGIC" (mle_status_string). */
+  readonly code: StatusCode;
+  /** The extended status code, e.g. 516 (a value of Status). */
+  readonly status: number;
+  /** The primary code, status & 0xff, e.g. 4. */
   readonly primary: number;
   /** The primary code's name, e.g. "MLE_ERR_FORMAT". */
-  readonly primaryStatus: string;
+  readonly primaryCode: StatusCode;
+  /** @deprecated The old name of primaryCode. */
+  readonly primaryStatus: StatusCode;
+}
+
+/**
+ * How run() and loadAsync() reject once their AbortSignal fires: an MLEError of status
+ * MLE_ERR_CANCELLED (16) named "AbortError" (as Node's abortable calls name theirs), whose cause
+ * is the signal's reason.
+ */
+export declare class AbortError extends MLEError {
+  constructor(message: string, reason?: unknown);
+  readonly name: 'AbortError';
+  readonly code: 'MLE_ERR_CANCELLED';
+  readonly status: 16;
+  /** signal.reason: by default a DOMException named "AbortError" ("TimeoutError" for AbortSignal.timeout()). */
+  readonly cause: unknown;
 }
 
 // BEGIN GENERATED: status codes (cmd/mle-gentables) - do not edit
@@ -347,8 +385,11 @@ export declare const Status: {
 
 /** Opens the .mle file at path (memory-mapped unless readAll) and validates it. Throws MLEError. */
 export declare function load(path: string | URL, options?: LoadOptions): Model;
-/** load() on the libuv thread pool (useful with verify on large files). Rejects with MLEError. */
-export declare function loadAsync(path: string | URL, options?: LoadOptions): Promise<Model>;
+/**
+ * load() on the libuv thread pool (useful with verify on large files). Rejects with MLEError, or
+ * AbortError once options.signal fires.
+ */
+export declare function loadAsync(path: string | URL, options?: LoadAsyncOptions): Promise<Model>;
 /** Opens a model from a whole .mle file's bytes (copied). Throws MLEError. */
 export declare function loadBuffer(
   buffer: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
@@ -383,7 +424,7 @@ export declare function abiVersion(): number;
 /** The longest string element a run takes, in bytes of UTF-8: MLE_MAX_STRING_BYTES (1 MiB). */
 export declare const MAX_STRING_BYTES: number;
 /** Name of a status code, e.g. "MLE_ERR_FORMAT_BAD_MAGIC"; "MLE_ERR_UNKNOWN" for unknown codes. */
-export declare function statusString(code: number): string;
+export declare function statusString(status: number): string;
 /** The dtype names. */
 export declare const dtypes: readonly DType[];
 // BEGIN GENERATED: abi version (cmd/mle-gentables) - do not edit

@@ -5,9 +5,11 @@
 // infers dtypes and shapes, and presents models as JS objects.
 
 const fs = require('node:fs');
+const path = require('node:path');
 const { fileURLToPath } = require('node:url');
 const util = require('node:util');
 const convert = require('./convert.js');
+const { prebuildDir } = require('./scripts/paths.js');
 
 // BEGIN GENERATED: abi version (cmd/mle-gentables) - do not edit
 // The libmle ABI this package speaks: MLE_ABI_VERSION of include/mle.h.
@@ -16,29 +18,40 @@ const ABI_VERSION = 1;
 
 const native = loadNative();
 
+// The addon: the prebuilt one shipped for this platform and CPU
+// (prebuilds/<platform>-<arch>/, next to its copy of libmle, found through
+// RUNPATH $ORIGIN), else one built from source (build/Release). An addon
+// that is present but does not load (say, a prebuild for a newer glibc) is
+// passed over for the next; if none loads, the error names each.
 function loadNative() {
-  const candidates = ['./build/Release/mle.node', './build/Debug/mle.node'];
-  let notFound;
+  const candidates = [
+    path.join(prebuildDir(), 'mle.node'),
+    path.join(__dirname, 'build', 'Release', 'mle.node'),
+    path.join(__dirname, 'build', 'Debug', 'mle.node'),
+  ];
+  const failures = [];
   for (const file of candidates) {
+    if (!fs.existsSync(file)) continue;
     try {
       return require(file);
     } catch (e) {
-      if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes('mle.node')) {
-        e.message = `mle-runtime: cannot load the native addon ${file}: ${e.message}`;
-        if (String(e.message).includes('libmle')) {
-          e.message +=
-            ' (the addon finds libmle.so through the rpath set at build time, MLE_LIB_DIR or <repo>/build; ' +
-            'rebuild with `npm run build` or set LD_LIBRARY_PATH)';
-        }
-        throw e;
-      }
-      notFound = notFound || e;
+      failures.push(e);
+      e.message = `${file}: ${e.message}`;
     }
   }
+  if (failures.length > 0) {
+    let msg = `mle-runtime: cannot load the native addon (${failures.map((e) => e.message).join('; ')})`;
+    if (failures.some((e) => String(e.message).includes('libmle'))) {
+      msg +=
+        '. A source build finds libmle.so through the rpath set when it was built (MLE_LIB_DIR, or <repo>/build): ' +
+        'rebuild with `npm run build`, or set LD_LIBRARY_PATH';
+    }
+    throw new Error(msg, { cause: failures[0] });
+  }
   throw new Error(
-    'mle-runtime: the native addon is not built: run `npm install` (or `npm run build`) in bindings/node ' +
-      'after `make lib` at the repository root',
-    { cause: notFound },
+    `mle-runtime: no native addon: no prebuilt one for ${process.platform}-${process.arch} in this package, ` +
+      'and none built from source. In an MLE checkout: `make lib` at the repository root, then `npm install` ' +
+      '(or `npm run build`) in bindings/node; elsewhere: reinstall with MLE_LIB_DIR set to the directory holding libmle.so',
   );
 }
 
@@ -155,21 +168,41 @@ function statusString(code) {
 
 /**
  * An error reported by libmle (or by this package, with a status of the same
- * scheme). `code` is the extended status, `status` its name, `primary` the
- * class (code & 0xff), `primaryStatus` the class's name.
+ * scheme). As Node's own errors do, `code` is a string: the extended status's
+ * name, e.g. "MLE_ERR_FORMAT_TRUNCATED". `status` is its number (260),
+ * `primary` the class's number (status & 0xff) and `primaryCode` its name.
  */
 class MLEError extends Error {
-  constructor(message, code, status) {
+  constructor(message, status, code) {
     super(message);
-    const c = Number(code) >>> 0;
+    const s = Number(status) >>> 0;
     Object.defineProperty(this, 'name', { value: 'MLEError', enumerable: false, configurable: true, writable: true });
-    this.code = c;
-    this.status = typeof status === 'string' ? status : native.statusString(c);
-    this.primary = c & 0xff;
+    this.code = typeof code === 'string' ? code : native.statusString(s);
+    this.status = s;
+    this.primary = s & 0xff;
   }
 
-  get primaryStatus() {
+  /** The primary code's name, e.g. "MLE_ERR_FORMAT". */
+  get primaryCode() {
     return native.statusString(this.primary);
+  }
+
+  /** Old name of primaryCode (kept so code written for 0.1.0 still works). */
+  get primaryStatus() {
+    return this.primaryCode;
+  }
+}
+
+/**
+ * How run() and loadAsync() reject when their AbortSignal fires: an MLEError
+ * of status MLE_ERR_CANCELLED (16) whose name is "AbortError", as for Node's
+ * own abortable calls, and whose cause is the signal's reason.
+ */
+class AbortError extends MLEError {
+  constructor(message, reason) {
+    super(message, Status.ERR_CANCELLED);
+    Object.defineProperty(this, 'name', { value: 'AbortError', enumerable: false, configurable: true, writable: true });
+    setCause(this, reason);
   }
 }
 
@@ -181,8 +214,8 @@ native.setErrorClass(MLEError);
 // terminate() run the hook, which cancels them too.
 process.on('exit', () => native.cancelAll());
 
-function mleError(code, message) {
-  return new MLEError(message, code);
+function mleError(status, message) {
+  return new MLEError(message, status);
 }
 
 // ------------------------------------------------------------------ dtypes
@@ -317,6 +350,9 @@ function trustOptions(options) {
 // the keys (trust; undefined when none are given).
 function openOptions(options) {
   if (options === undefined || options === null) return { open: {}, model: {}, trust: undefined };
+  if (typeof options === 'object' && 'signal' in options) {
+    throw new TypeError('options.signal is for loadAsync(): load() and loadBuffer() block this thread, so nothing could abort them');
+  }
   checkKeys(options, OPEN_OPTIONS, 'options');
   const o = {};
   for (const key of ['verify', 'readAll']) {
@@ -574,9 +610,8 @@ function setCause(e, cause) {
   return e;
 }
 
-function abortedError(signal) {
-  const msg = 'the run was cancelled: its AbortSignal was aborted before it started';
-  return setCause(mleError(Status.ERR_CANCELLED, msg), signal.reason);
+function abortError(signal, what) {
+  return new AbortError(`${what} was aborted: its AbortSignal fired`, signal.reason);
 }
 
 // ------------------------------------------------------------------- model
@@ -660,8 +695,9 @@ class Model {
   /**
    * Runs the model on the libuv thread pool. Inputs are copied first, so the
    * arrays may change as soon as this returns. Resolves to
-   * {outputName: {data, shape, dtype}}; rejects with MLEError (code 16 when
-   * options.signal aborts it, 272 past options.timeoutMs).
+   * {outputName: {data, shape, dtype}}; rejects with MLEError (code
+   * "MLE_ERR_CANCELLED_DEADLINE" past options.timeoutMs), or AbortError once
+   * options.signal fires.
    */
   run(inputs, options) {
     let o;
@@ -678,7 +714,7 @@ class Model {
         return Promise.reject(e);
       }
     }
-    if (signal.aborted) return Promise.reject(abortedError(signal));
+    if (signal.aborted) return Promise.reject(abortError(signal, 'the run'));
     let promise, cancel;
     try {
       [promise, cancel] = this.#native.run(o.list, o.names, o.timeoutUs, true);
@@ -686,19 +722,23 @@ class Model {
       return Promise.reject(e);
     }
     if (!cancel) return promise; // the arguments were refused
-    // The listener sets the run's cancel flag; it goes when the run settles,
-    // so a long-lived signal does not collect listeners.
+    // The listener sets the run's cancel flag: libmle stops the run within
+    // about a millisecond of work, and the promise settles then (so the run
+    // no longer holds a session or CPU when it rejects). The listener goes
+    // when the run settles, so a long-lived signal does not collect them.
     const onAbort = () => cancel();
     signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal.removeEventListener('abort', onAbort);
+    // Aborted before the promise settled: an AbortError, even when the run
+    // got to its end before seeing the flag (its outputs are dropped).
     return promise.then(
       (result) => {
-        done();
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) throw abortError(signal, 'the run');
         return result;
       },
       (e) => {
-        done();
-        if (e instanceof MLEError && e.code === Status.ERR_CANCELLED && signal.aborted) setCause(e, signal.reason);
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) throw abortError(signal, 'the run');
         throw e;
       },
     );
@@ -763,11 +803,45 @@ function load(path, options) {
   return new Model(kCreate, native.open(p, o.open, o.trust), o.model);
 }
 
-/** load() on the libuv thread pool (for verify on large files). Rejects with MLEError. */
+/**
+ * load() on the libuv thread pool (for verify on large files). Rejects with
+ * MLEError; with AbortError once options.signal fires.
+ */
 async function loadAsync(path, options) {
+  let signal;
+  if (options !== undefined && options !== null && typeof options === 'object' && 'signal' in options) {
+    ({ signal, ...options } = options);
+    if (signal !== undefined && !isAbortSignal(signal)) throw new TypeError('options.signal must be an AbortSignal');
+  }
   const p = toPath(path);
   const o = openOptions(options);
-  return new Model(kCreate, await native.openAsync(p, o.open, o.trust), o.model);
+  if (signal === undefined) return new Model(kCreate, await native.openAsync(p, o.open, o.trust), o.model);
+  if (signal.aborted) throw abortError(signal, 'the load');
+  // libmle cannot stop an open half-way: an abort rejects at once, and the
+  // model, when the open completes, is closed here, never handed out.
+  const opening = native.openAsync(p, o.open, o.trust);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, 'the load'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    opening.then(
+      (nativeModel) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) {
+          nativeModel.close(); // already rejected
+          return;
+        }
+        try {
+          resolve(new Model(kCreate, nativeModel, o.model));
+        } catch (e) {
+          reject(e); // the Model closed it
+        }
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e); // after an abort: ignored, the promise is settled
+      },
+    );
+  });
 }
 
 /** Opens a model from the bytes of a whole .mle file (copied). Throws MLEError. */
@@ -855,7 +929,12 @@ module.exports = {
   MAX_STRING_BYTES,
   Model,
   MLEError,
+  AbortError,
   Status,
   dtypes: DTYPE_NAMES,
   ABI_VERSION,
 };
+
+// For the tests only (not API): how many libmle model handles the addon
+// holds in this process, to check that nothing leaks.
+Object.defineProperty(module.exports, Symbol.for('mle-runtime.liveModels'), { value: () => native.liveModels() });

@@ -67,6 +67,7 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(e instanceof mle.MLEError ? `${e.status}: ${e.message}` : e);
+  // e.code is the status name ("MLE_ERR_IO_OPEN"), e.status its number (259).
+  console.error(e instanceof mle.MLEError ? `${e.code}: ${e.message}` : e);
   process.exit(1);
 });

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-// Builds the native addon with node-gyp (`npm install` and `npm run build`
-// run this).
+// Builds the native addon from source with node-gyp (`npm run build`, and
+// scripts/install.js when there is no prebuilt addon for this platform).
 //
 // - libmle: MLE_LIB_DIR (default <repo>/build) must hold libmle.so (`make lib`
 //   at the repository root builds it). The addon links it with an rpath to
-//   that directory, so `require` needs no LD_LIBRARY_PATH.
+//   that directory, so `require` needs no LD_LIBRARY_PATH (MLE_RPATH_ORIGIN=1:
+//   $ORIGIN instead, for scripts/pack.js).
 // - Node headers: the ones installed with this node (<prefix>/include/node)
 //   when present, so no download is needed (they also match the running node
 //   exactly); else node-gyp downloads them. npm_config_nodedir (or
@@ -14,7 +15,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { pkgDir, libDir, includeDir } = require('./paths.js');
+const { pkgDir, libDir, includeDir, inCheckout } = require('./paths.js');
 
 function fail(msg) {
   console.error(`mle-runtime: ${msg}`);
@@ -23,7 +24,12 @@ function fail(msg) {
 
 const lib = path.join(libDir(), 'libmle.so');
 if (!fs.existsSync(lib)) {
-  fail(`${lib} not found: run \`make lib\` at the repository root, or set MLE_LIB_DIR to the directory holding libmle.so`);
+  fail(
+    inCheckout() && !process.env.MLE_LIB_DIR
+      ? `${lib} not found: run \`make lib\` at the repository root, or set MLE_LIB_DIR to the directory holding libmle.so`
+      : `cannot build the addon from source: ${lib} not found. Set MLE_LIB_DIR to the directory holding ` +
+          'libmle.so (lib/ of the MLE release tarball, or build/ of an MLE checkout after `make lib`) and install again',
+  );
 }
 const header = path.join(includeDir(), 'mle.h');
 if (!fs.existsSync(header)) {

@@ -29,6 +29,7 @@
 //    copies what it keeps, so nothing here outlives the call that used it.
 #include <napi.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -107,6 +108,10 @@ Status MakeStatus(mle_status code, std::string message) {
     return s;
 }
 
+// libmle model handles held by every Core of the process (liveModels(), for
+// the tests' leak checks).
+std::atomic<int64_t> g_live_models{0};
+
 // ------------------------------------------------------------ cancellation
 
 // A run's cancel flag. libmle polls it on the pool thread; the JS thread sets
@@ -168,10 +173,13 @@ private:
         runs.CancelAll();
         return info.Env().Undefined();
     }
+    Napi::Value LiveModels(const Napi::CallbackInfo &info) {
+        return Napi::Number::New(info.Env(), static_cast<double>(g_live_models.load()));
+    }
 };
 
 // A JS error for s: an MLEError (index.js) once it is registered, else an
-// Error with the same properties.
+// Error with the same properties (code: the name, status: the number).
 Napi::Value ErrorValue(Napi::Env env, const Status &s) {
     MleAddon *addon = env.GetInstanceData<MleAddon>();
     Napi::String msg = Napi::String::New(env, s.message);
@@ -179,8 +187,8 @@ Napi::Value ErrorValue(Napi::Env env, const Status &s) {
     Napi::String name = Napi::String::New(env, mle_status_string(s.code));
     if (addon && !addon->error_class.IsEmpty()) return addon->error_class.New({msg, code, name});
     Napi::Error e = Napi::Error::New(env, s.message);
-    e.Set("code", code);
-    e.Set("status", name);
+    e.Set("code", name);
+    e.Set("status", code);
     e.Set("primary", Napi::Number::New(env, MLE_STATUS_PRIMARY(s.code)));
     return e.Value();
 }
@@ -275,7 +283,9 @@ public:
     }
 
 private:
-    explicit Core(mle_model *m) : model_(m) {}
+    explicit Core(mle_model *m) : model_(m) {
+        if (m) g_live_models++;
+    }
 
     template <class CountFn, class InfoFn>
     Status ReadInfo(CountFn count_fn, InfoFn info_fn, std::vector<IoInfo> *out) {
@@ -319,7 +329,10 @@ private:
             m = model_;
             model_ = nullptr;
         }
-        if (m) mle_model_free(m);
+        if (m) {
+            mle_model_free(m);
+            g_live_models--;
+        }
     }
 
     std::mutex mu_;
@@ -1087,6 +1100,7 @@ MleAddon::MleAddon(Napi::Env env, Napi::Object exports) : env_(env) {
                              InstanceMethod<&MleAddon::EncryptFile>("encryptFile"),
                              InstanceMethod<&MleAddon::DecryptFile>("decryptFile"),
                              InstanceMethod<&MleAddon::CancelAll>("cancelAll"),
+                             InstanceMethod<&MleAddon::LiveModels>("liveModels"),
                          });
     // Last: a constructor that throws leaves no hook pointing into this object.
     if (napi_add_env_cleanup_hook(env, PendingRuns::Drain, &runs) != napi_ok)

@@ -71,7 +71,7 @@ async function main(mode) {
     const t0 = process.hrtime.bigint();
     let finished = true;
     await model.run(inputs, { timeoutMs: LIMIT_MS }).catch((e) => {
-      if (e.code !== mle.Status.ERR_CANCELLED_DEADLINE) throw e;
+      if (e.code !== 'MLE_ERR_CANCELLED_DEADLINE') throw e;
       finished = false;
     });
     print({ runMs: Number(process.hrtime.bigint() - t0) / 1e6, finished });

@@ -20,14 +20,16 @@ const MLP = suite.mlpPath();
 const model = (name) => suite.suitePath(`models/${name}.mle`);
 const X = { features: { data: new Float32Array([0.5, -1, 2, 0.25, 1, 1, 1, 1]), shape: [2, 4] } };
 
-function isMLEError(code, status) {
+// status: the number; code: its name (default: libmle's name for status).
+function isMLEError(status, code) {
   return (e) => {
     assert.ok(e instanceof mle.MLEError, `want MLEError, got ${e && e.stack}`);
     assert.ok(e instanceof Error);
     assert.equal(e.name, 'MLEError');
-    assert.equal(e.code, code, `got ${e.status}: ${e.message}`);
-    if (status) assert.equal(e.status, status);
-    assert.equal(e.primary, code & 0xff);
+    assert.equal(e.status, status, `got ${e.code} (${e.status}): ${e.message}`);
+    assert.equal(typeof e.code, 'string');
+    assert.equal(e.code, code || mle.statusString(status));
+    assert.equal(e.primary, status & 0xff);
     assert.equal(typeof e.message, 'string');
     assert.ok(e.message.length > 0);
     return true;
@@ -63,7 +65,8 @@ test('missing file: MLE_ERR_IO_OPEN (259)', async () => {
     mle.load(missing);
   } catch (e) {
     assert.equal(e.primary, 3);
-    assert.equal(e.primaryStatus, 'MLE_ERR_IO');
+    assert.equal(e.primaryCode, 'MLE_ERR_IO');
+    assert.equal(e.primaryStatus, 'MLE_ERR_IO'); // the old name still works
     assert.match(e.message, /mle-node-no-such-file/);
   }
 });

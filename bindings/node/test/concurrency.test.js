@@ -95,10 +95,10 @@ test('close() with runs pending: they finish, later runs fail with MLE_ERR_BAD_H
   const pending = Array.from({ length: 50 }, () => model.run(x));
   model.close();
   assert.equal(model.closed, true);
-  await assert.rejects(model.run(x), (e) => e instanceof mle.MLEError && e.code === 2);
-  assert.throws(() => model.runSync(x), (e) => e instanceof mle.MLEError && e.code === 2);
+  await assert.rejects(model.run(x), (e) => e instanceof mle.MLEError && e.code === 'MLE_ERR_BAD_HANDLE');
+  assert.throws(() => model.runSync(x), (e) => e instanceof mle.MLEError && e.code === 'MLE_ERR_BAD_HANDLE');
   for (const r of await Promise.all(pending)) same(r, want, 'run begun before close()');
-  assert.throws(() => model.setOptions({ maxSessions: 1 }), (e) => e instanceof mle.MLEError && e.code === 2);
+  assert.throws(() => model.setOptions({ maxSessions: 1 }), (e) => e instanceof mle.MLEError && e.code === 'MLE_ERR_BAD_HANDLE');
 });
 
 test('many models at once', async () => {

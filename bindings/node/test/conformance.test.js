@@ -20,10 +20,10 @@ try {
 
 function checkOpenError(err, want, how) {
   assert.ok(err instanceof mle.MLEError, `${how}: want MLEError, got ${err && err.stack}`);
-  assert.equal(err.code, want.code, `${how}: got ${err.status} (${err.message}), want ${want.name}`);
-  assert.equal(err.status, want.name, how);
+  assert.equal(err.code, want.name, `${how}: got ${err.code} (${err.message}), want ${want.name}`);
+  assert.equal(err.status, want.code, how);
   assert.equal(err.primary, want.primary, how);
-  assert.equal(err.primaryStatus, want.primary_name, how);
+  assert.equal(err.primaryCode, want.primary_name, how);
 }
 
 const signature = (list) => list.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] }));
@@ -81,8 +81,8 @@ if (cases) {
           if (run.error) {
             const check = (how) => (e) => {
               assert.ok(e instanceof mle.MLEError, `${how}: want MLEError, got ${e && e.stack}`);
-              assert.equal(e.code, run.error.code, `${how}: got ${e.status} (${e.message}), want ${run.error.name}`);
-              assert.equal(e.status, run.error.name);
+              assert.equal(e.code, run.error.name, `${how}: got ${e.code} (${e.message}), want ${run.error.name}`);
+              assert.equal(e.status, run.error.code);
               assert.equal(e.primary, run.error.primary);
               return true;
             };

@@ -17,7 +17,8 @@ const caseOf = (name) => suite.manifest().cases.find((c) => c.name === name);
 async function refuses(m, inputs, code, pattern) {
   const check = (how) => (e) => {
     assert.ok(e instanceof mle.MLEError, `${how}: want MLEError, got ${e && e.stack}`);
-    assert.equal(e.code, code, `${how}: got ${e.status}: ${e.message}`);
+    assert.equal(e.status, code, `${how}: got ${e.code}: ${e.message}`);
+    assert.equal(e.code, mle.statusString(code), how);
     assert.match(e.message, pattern, how);
     return true;
   };
@@ -150,6 +151,6 @@ test('string tensors through run(): concurrent runs, inputs taken at the call', 
   // Errors reject; they do not throw.
   const p = m.run({ city: ['\ud800'], age: [1] });
   assert.ok(p instanceof Promise);
-  await assert.rejects(p, (e) => e instanceof mle.MLEError && e.code === mle.Status.ERR_INVALID_STRING);
+  await assert.rejects(p, (e) => e instanceof mle.MLEError && e.code === 'MLE_ERR_INVALID_STRING');
   m.close();
 });

@@ -24,8 +24,8 @@ function basePath() {
 function isMLEError(code) {
   return (e) => {
     assert.ok(e instanceof mle.MLEError, `want MLEError, got ${e && e.stack}`);
-    assert.equal(e.code, code, `got ${e.status} (${e.code}): ${e.message}, want ${mle.statusString(code)}`);
-    assert.equal(e.status, mle.statusString(code));
+    assert.equal(e.code, mle.statusString(code), `got ${e.code} (${e.status}): ${e.message}`);
+    assert.equal(e.status, code);
     assert.equal(e.primary, code & 0xff);
     return true;
   };
