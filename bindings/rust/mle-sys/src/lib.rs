@@ -6,9 +6,11 @@
 //! read `include/mle.h` for the full contract (ownership, thread safety). The
 //! safe API is the `mle` crate.
 //!
-//! Linking: the build script looks for `libmle.so` in `$MLE_LIB_DIR`, else in
-//! `<repository>/build` (run `make lib`), and exports the directory to
-//! dependents' build scripts as `DEP_MLE_LIB_DIR`.
+//! Linking: the build script takes `libmle.so` from `$MLE_LIB_DIR`; else, with
+//! the `build-from-source` feature, builds it with Go from `$MLE_SOURCE_DIR`
+//! (or the repository the crate sits in); else asks pkg-config for `mle`; else
+//! takes `<repository>/build` (run `make lib`). It exports the directory to
+//! direct dependents' build scripts as `DEP_MLE_LIB_DIR`.
 #![no_std]
 #![allow(non_camel_case_types)]
 
@@ -20,6 +22,20 @@ use core::marker::{PhantomData, PhantomPinned};
 /// [`mle_abi_version`] at load time.
 pub const MLE_ABI_VERSION: u32 = 1;
 // END GENERATED: abi version
+
+// BEGIN GENERATED: library version (cmd/mle-gentables) - do not edit
+/// The library version mle.h comes with ([`mle_version`] gives the loaded
+/// library's).
+pub const MLE_VERSION_MAJOR: u32 = 0;
+/// See [`MLE_VERSION_MAJOR`].
+pub const MLE_VERSION_MINOR: u32 = 1;
+/// See [`MLE_VERSION_MAJOR`].
+pub const MLE_VERSION_PATCH: u32 = 0;
+/// `MLE_VERSION_STRING`.
+pub const MLE_VERSION_STRING: &str = "0.1.0";
+/// `MLE_VERSION_NUMBER`: compares; 10203 is 1.2.3.
+pub const MLE_VERSION_NUMBER: u32 = MLE_VERSION_MAJOR * 10000 + MLE_VERSION_MINOR * 100 + MLE_VERSION_PATCH;
+// END GENERATED: library version
 
 /// `mle_builder_save_flags`: skip the fsyncs of the file and its directory.
 pub const MLE_SAVE_NO_SYNC: u32 = 1;

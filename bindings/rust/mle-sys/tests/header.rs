@@ -74,6 +74,16 @@ fn every_constant_matches_the_header() {
 }
 
 #[test]
+fn version_string_matches_the_header() {
+    let header = read("include/mle.h");
+    let line = header.lines().find_map(|l| l.strip_prefix("#define MLE_VERSION_STRING ")).expect("MLE_VERSION_STRING");
+    assert_eq!(line.trim(), format!("\"{}\"", mle_sys::MLE_VERSION_STRING));
+    let parts: Vec<u32> = mle_sys::MLE_VERSION_STRING.split('.').map(|p| p.parse().unwrap()).collect();
+    assert_eq!(parts, [mle_sys::MLE_VERSION_MAJOR, mle_sys::MLE_VERSION_MINOR, mle_sys::MLE_VERSION_PATCH]);
+    assert_eq!(mle_sys::MLE_VERSION_NUMBER, parts[0] * 10000 + parts[1] * 100 + parts[2]);
+}
+
+#[test]
 fn status_strings_name_the_constants() {
     for (name, value) in header_defines() {
         if !(name.starts_with("MLE_ERR_") || name == "MLE_OK") {
