@@ -26,11 +26,13 @@ from ._errors import (
     MLEChecksumError,
     MLEDTypeError,
     MLEError,
+    MLEFileNotFoundError,
     MLEForkError,
     MLEFormatError,
     MLEInternalError,
     MLEIOError,
     MLEMemoryError,
+    MLEPermissionError,
     MLEShapeError,
     MLETimeoutError,
     MLESecurityError,
@@ -49,7 +51,7 @@ __all__ = [
     "export_pytorch", "library_version", "keygen", "sign", "verify", "encrypt", "decrypt", "convert", "ModelRegistry",
     "MLEError", "MLEValueError", "MLEIOError", "MLEFormatError", "MLEChecksumError", "MLEUnsupportedError",
     "MLEShapeError", "MLEDTypeError", "MLEForkError", "MLEBusyError", "MLEInternalError", "MLEMemoryError",
-    "MLECancelledError", "MLETimeoutError", "MLESecurityError",
+    "MLECancelledError", "MLETimeoutError", "MLESecurityError", "MLEFileNotFoundError", "MLEPermissionError",
 ]
 
 

@@ -16,7 +16,9 @@ class MLEError(Exception):
         self.status_name = status_name
 
     def __str__(self) -> str:
-        msg = super().__str__()
+        # The message as given: OSError's own str would show errno and
+        # strerror instead, once they are set (MLEFileNotFoundError).
+        msg = self.args[0] if len(self.args) == 1 and isinstance(self.args[0], str) else super().__str__()
         return f"{self.status_name}: {msg}" if self.status_name else msg
 
 
@@ -26,6 +28,14 @@ class MLEValueError(MLEError, ValueError):
 
 class MLEIOError(MLEError, OSError):
     """The file could not be read or written, or a mapped file was truncated."""
+
+
+class MLEFileNotFoundError(MLEIOError, FileNotFoundError):
+    """The file does not exist: errno is ENOENT and filename names it."""
+
+
+class MLEPermissionError(MLEIOError, PermissionError):
+    """The file cannot be read for lack of permission (errno EACCES or EPERM)."""
 
 
 class MLEFormatError(MLEError, ValueError):

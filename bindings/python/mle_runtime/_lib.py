@@ -9,6 +9,11 @@ MLE_ERR_FORKED (MLEForkError).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
 import ctypes
 import os
 import threading
@@ -246,10 +251,10 @@ class Closeable:
         except Exception:
             pass  # finalizers must not raise (interpreter shutdown, a fork child)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

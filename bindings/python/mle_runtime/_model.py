@@ -12,16 +12,32 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar, cast
 
 import numpy as np
 
-from . import _interrupt, _lib, _metadata, _tables_gen, _trust
+from . import _estimator, _interrupt, _lib, _metadata, _tables_gen, _trust
 from ._builder import (BF16_BITS, DTYPE_NAMES, DTYPE_STRING, DTYPES, PUBLIC_DTYPES, STRING, bfloat16_bits, dtype_id,
                        float32_from_bfloat16, is_bfloat16)
 from ._strings import Lookup, Packed, pack, unpack
-from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEForkError, MLEFormatError, MLEIOError, MLESecurityError,
-                      MLEShapeError, MLETimeoutError, MLEUnsupportedError, MLEValueError)
+from ._errors import (FORK_GUIDANCE, MLEDTypeError, MLEError, MLEFileNotFoundError, MLEForkError, MLEFormatError, MLEIOError,
+                      MLEPermissionError, MLESecurityError, MLEShapeError, MLETimeoutError, MLEUnsupportedError,
+                      MLEValueError)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _only_if(check: Callable[[Any], bool] | None) -> Callable[[_F], _F]:
+    """Marks a method that exists only on models where check holds
+    (_estimator.available_if); typed as the method itself."""
+    def mark(fn: _F) -> _F:
+        return cast(_F, _estimator.available_if(check, fn))
+    return mark
+
+
+def _if_method(fn: _F) -> _F:
+    """A scikit-learn method present only when the model's file offers it."""
+    return _only_if(None)(fn)
 
 _DEVICES = {"cpu": 0, "cuda": 1}
 # The first buffer Model offers mle_model_metadata: larger than the metadata
@@ -224,6 +240,7 @@ class Model(_lib.Closeable):
                  spin_us: int | None = None, key: Any = None, trusted_keys: Any = None,
                  require_signature: bool = False) -> None:
         self._uri = None
+        self._path_param = path  # as given: get_params returns it (scikit-learn's clone checks identity)
         if isinstance(path, str) and path.startswith("registry://"):
             from . import _registry
 
@@ -268,7 +285,9 @@ class Model(_lib.Closeable):
         else:
             status = lib.mle_model_open(os.fsencode(os.fspath(path)), ctypes.byref(opts), ctypes.byref(h),
                                         ctypes.byref(err))
-        _lib.check(status, err)
+        if status != _lib.MLE_OK:
+            e = _lib.error(status, err)
+            raise (_os_error(e, os.fspath(path)) if path is not None and data is None else e) from None
         self._h = h
         self.path = None if path is None else os.fspath(path)
         self._serve = (0, 0)  # max_sessions, spin_us as last set (0: libmle's defaults)
@@ -287,6 +306,7 @@ class Model(_lib.Closeable):
         # What each input is converted to: the public dtype, or BF16_BITS.
         self._targets = [(s.name, BF16_BITS if s.mle_dtype == "bfloat16" else s.dtype) for s in self.inputs]
         self._methods = props.methods
+        self._task = (self.metadata.get("properties") or {}).get("mle.task") if isinstance(self.metadata, dict) else None
         self._classes = props.classes
         self._labels_are_indices = props.labels_are_indices
         self._feature_names = props.feature_names
@@ -655,7 +675,7 @@ class Model(_lib.Closeable):
                     raise MLEShapeError(
                         f"feature names do not match those seen at fit time: expected {self._feature_names}, "
                         f"got {got}", 9, "MLE_ERR_SHAPE")
-            a = self._convert(self._targets[0], X)
+            a = self._convert(self._targets[0], _estimator.dense(X, self._x_target))
         shape = a.shape
         if len(shape) != 2 or (shape[1] != self._x_width and self._x_width != -1):
             self._bad_shape(shape)
@@ -744,8 +764,7 @@ class Model(_lib.Closeable):
                                 "MLE_ERR_SHAPE")
         out = []
         for spec, (_, target) in zip(self.inputs, self._targets):
-            col = get(spec.name)
-            col = col.to_numpy() if hasattr(col, "to_numpy") else col
+            col = _estimator.column(get(spec.name), None if target is STRING else target)
             if target is STRING:
                 out.append(pack(np.asarray(col, dtype=object), spec.name, self._missing_text))
                 continue
@@ -764,6 +783,7 @@ class Model(_lib.Closeable):
             out.append(np.ascontiguousarray(v))
         return out
 
+    @_if_method
     def predict(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         """Like the source estimator's predict (labels in their original dtype).
         timeout: seconds, or None (MLETimeoutError past it)."""
@@ -776,9 +796,11 @@ class Model(_lib.Closeable):
         _check_indices(y, len(self._classes))
         return self._classes[y]
 
+    @_if_method
     def predict_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("predict_proba", X, timeout)
 
+    @_if_method
     def predict_log_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         y = self._method("predict_log_proba", X, timeout)
         if self._methods.get("predict_log_proba") != self._methods.get("predict_proba"):
@@ -787,15 +809,19 @@ class Model(_lib.Closeable):
             return [np.log(p) for p in y]
         return np.log(y)  # scikit-learn's log(predict_proba), warnings included
 
+    @_if_method
     def predict_joint_log_proba(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("predict_joint_log_proba", X, timeout)
 
+    @_if_method
     def decision_function(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("decision_function", X, timeout)
 
+    @_if_method
     def score_samples(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("score_samples", X, timeout)
 
+    @_if_method
     def transform(self, X: Any, *, timeout: float | None = None) -> np.ndarray:
         return self._method("transform", X, timeout)
 
@@ -807,6 +833,82 @@ class Model(_lib.Closeable):
     @property
     def feature_names_in_(self) -> list[str] | None:
         return self._feature_names
+
+    # ------------------------------------------ the scikit-learn protocol
+
+    @property
+    def n_features_in_(self) -> int:
+        """The number of features the model takes (AttributeError where
+        the source estimator has none: text vectorizers, torch modules)."""
+        if self._columns:
+            return len(self._feature_names or self.inputs)
+        if self._methods and not self._documents and self._x_width >= 0:
+            return int(self._x_width)
+        raise AttributeError("this model has no n_features_in_: it does not take a feature matrix")
+
+    @property
+    def _estimator_type(self) -> str | None:
+        return _estimator.ESTIMATOR_TYPES.get(self._task or "")
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags, from the source estimator's kind: is_classifier,
+        scorers and meta-estimators read them."""
+        return _estimator.tags(self)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # a file holds a fitted model
+
+    def fit(self, *args: Any, **kwargs: Any) -> Model:
+        """Refused: a loaded model is trained in its source framework.
+        Meta-estimators that fit their steps (cross_val_predict, stacking)
+        take it wrapped in sklearn.frozen.FrozenEstimator, whose fit does
+        nothing."""
+        raise MLEUnsupportedError("a loaded .mle model cannot be fitted: train the source estimator and dump it "
+                                  "again; to use it where scikit-learn calls fit, wrap it in "
+                                  "sklearn.frozen.FrozenEstimator(model)", 8 | 3 << 8, "MLE_ERR_UNSUPPORTED_FEATURE")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The path (or URI) and the open options: scikit-learn's clone()
+        reopens the file with them (a key is never returned)."""
+        return {"path": self._path_param, **self._reopen_options}
+
+    def set_params(self, **params: Any) -> Model:
+        """Accepts only the parameters the model already has: change the
+        file or options by loading it again."""
+        current = self.get_params()
+        changed = sorted(k for k, v in params.items() if k not in current or current[k] is not v)
+        if changed:
+            raise MLEValueError(f"a loaded model's parameters are fixed ({', '.join(changed)}): load it again with "
+                                "the options wanted", 513, "MLE_ERR_INVALID_OPTIONS")
+        return self
+
+    @_only_if(lambda m: m._estimator_type in ("classifier", "regressor") and "predict" in m._which)
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The source estimator's default score: accuracy for classifiers
+        (subset accuracy for several outputs), R² for regressors (the mean
+        over outputs), as scikit-learn computes them."""
+        pred = self.predict(X)
+        if self._estimator_type == "classifier":
+            return _estimator.accuracy(y, pred, sample_weight)
+        return _estimator.r2(y, pred, sample_weight)
+
+    def __copy__(self) -> Model:
+        """A new handle on the same file and options: closing or collecting
+        either model leaves the other working."""
+        return self._reopened_here()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Model:
+        return self._reopened_here()
+
+    def _reopened_here(self) -> Model:
+        if self.path is None:
+            raise TypeError("a model opened from bytes cannot be copied: open the bytes again with "
+                            "mle_runtime.load_bytes, or save them to a file")
+        if self._has_key:
+            raise TypeError("an encrypted model cannot be copied (its key is not kept): load it again with key=...")
+        m = Model(self._path_param, **self._reopen_options)
+        m._sha256 = self._sha256
+        return m
 
     # ------------------------------------------------------------ pickling
 
@@ -844,6 +946,24 @@ class Model(_lib.Closeable):
         if h is not None and h.value and os.getpid() == self._pid:
             self._lib.mle_model_free(h)
         self._h = None
+
+
+def _os_error(e: MLEError, path: str) -> MLEError:
+    """A failed open's error as Python reports a missing or unreadable file:
+    a FileNotFoundError or PermissionError subclass with errno, strerror and
+    filename, found by asking the OS about the path. Other errors, and files
+    the OS can stat, keep libmle's error (with filename set for I/O ones)."""
+    if not isinstance(e, MLEIOError):
+        return e
+    try:
+        os.stat(path)
+    except OSError as oe:
+        cls = {FileNotFoundError: MLEFileNotFoundError, PermissionError: MLEPermissionError}.get(type(oe))
+        if cls is not None:
+            e = cls(e.args[0] if e.args else "", e.status, e.status_name)
+        e.errno, e.strerror = oe.errno, oe.strerror
+    e.filename = path
+    return e
 
 
 def _file_sha256(path: str) -> str:
