@@ -144,9 +144,15 @@ func (m *model) cStatusNames() (string, error) {
 	return l.String(), nil
 }
 
+// versionParts is the library version's major, minor and patch numbers
+// (buildModel checked its form).
+func (m *model) versionParts() (major, minor, patch int) {
+	fmt.Sscanf(m.version.Library, "%d.%d.%d", &major, &minor, &patch)
+	return major, minor, patch
+}
+
 func (m *model) cVersion() string {
-	var major, minor, patch int
-	fmt.Sscanf(m.version.Library, "%d.%d.%d", &major, &minor, &patch) // checked by buildModel
+	major, minor, patch := m.versionParts()
 	return fmt.Sprintf("/* The library version this header comes with (mle_version() gives the\n"+
 		" * loaded library's). MLE_VERSION_NUMBER compares: 10203 is 1.2.3. */\n"+
 		"#define MLE_VERSION_MAJOR %d\n#define MLE_VERSION_MINOR %d\n#define MLE_VERSION_PATCH %d\n"+
@@ -322,8 +328,7 @@ func (m *model) rsABI() string {
 }
 
 func (m *model) rsVersion() string {
-	var major, minor, patch int
-	fmt.Sscanf(m.version.Library, "%d.%d.%d", &major, &minor, &patch) // checked by buildModel
+	major, minor, patch := m.versionParts()
 	return fmt.Sprintf("/// The library version mle.h comes with ([`mle_version`] gives the loaded\n"+
 		"/// library's).\npub const MLE_VERSION_MAJOR: u32 = %d;\n/// See [`MLE_VERSION_MAJOR`].\n"+
 		"pub const MLE_VERSION_MINOR: u32 = %d;\n/// See [`MLE_VERSION_MAJOR`].\npub const MLE_VERSION_PATCH: u32 = %d;\n"+
