@@ -32,6 +32,11 @@ type convMicro struct {
 // empty where there are none, and DirectConv is then unavailable.
 var convMicros []convMicro
 
+// DirectConvAvailable reports whether this CPU runs the direct convolution
+// kernels (AVX-512F): without them NewDirectConv is nil and convolutions
+// take the GEMM path, which fuses neither epilogues nor scales.
+func DirectConvAvailable() bool { return len(convMicros) > 0 }
+
 // posTileTaps weighs a position-broadcast tile's fixed cost (its
 // transposed store, its setup) in taps: on resnet18's and mobilenet's
 // layers these tiles ran at 0.36× the tiled kernels' speed over 16 taps,

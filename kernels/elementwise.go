@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Number is the element types of MLE's arithmetic ops.
 type Number interface {
 	~float32 | ~float64 | ~int32 | ~int64
@@ -165,6 +167,19 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	if op == OpDiv && !isInteger[T]() {
 		op = opFloatDiv // IEEE division: no zero check per element
 	}
+	if ia == 0 && ib == 1 && n > 0 && (op == OpAdd || op == OpMul) && !isInteger[T]() {
+		// A scalar first operand: x86's rule (the first operand's NaN wins)
+		// says a NaN there is every result, quieted. Otherwise the order
+		// changes no bit, and x first is what the loops below take (Go
+		// compiles x + b[i] with b[i] first, which would let b's NaN win).
+		if x := a[0]; x != x {
+			for i := range o {
+				o[i] = quietNaN(x)
+			}
+			return
+		}
+		a, b, ia, ib = b, a, 1, 0
+	}
 	switch {
 	case ia == 1 && ib == 1:
 		a, b = a[:n], b[:n]
@@ -232,6 +247,17 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			}
 		}
 	}
+}
+
+// quietNaN is the NaN x with its quiet bit set, as x86 arithmetic returns it.
+func quietNaN[T Number](x T) T {
+	switch v := any(x).(type) {
+	case float32:
+		return any(math.Float32frombits(math.Float32bits(v) | 1<<22)).(T)
+	case float64:
+		return any(math.Float64frombits(math.Float64bits(v) | 1<<51)).(T)
+	}
+	return x
 }
 
 // opFloatDiv is OpDiv for float types, chosen once per row.
