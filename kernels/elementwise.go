@@ -169,9 +169,8 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 	}
 	if ia == 0 && ib == 1 && n > 0 && (op == OpAdd || op == OpMul) && !isInteger[T]() {
 		// A scalar first operand: x86's rule (the first operand's NaN wins)
-		// says a NaN there is every result, quieted. Otherwise the order
-		// changes no bit, and x first is what the loops below take (Go
-		// compiles x + b[i] with b[i] first, which would let b's NaN win).
+		// says a NaN there is every result, quieted; otherwise the order
+		// changes no bit, and the loops below take the vector first.
 		if x := a[0]; x != x {
 			for i := range o {
 				o[i] = quietNaN(x)
@@ -186,15 +185,15 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 		switch op {
 		case OpAdd:
 			for i := range o {
-				o[i] = a[i] + b[i]
+				o[i] = nanFirst(a[i]+b[i], a[i])
 			}
 		case OpSub:
 			for i := range o {
-				o[i] = a[i] - b[i]
+				o[i] = nanFirst(a[i]-b[i], a[i])
 			}
 		case OpMul:
 			for i := range o {
-				o[i] = a[i] * b[i]
+				o[i] = nanFirst(a[i]*b[i], a[i])
 			}
 		case OpDiv:
 			for i := range o {
@@ -202,7 +201,7 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			}
 		case opFloatDiv:
 			for i := range o {
-				o[i] = a[i] / b[i]
+				o[i] = nanFirst(a[i]/b[i], a[i])
 			}
 		}
 	case ia == 1 && ib == 0:
@@ -211,15 +210,15 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 		switch op {
 		case OpAdd:
 			for i := range o {
-				o[i] = a[i] + y
+				o[i] = nanFirst(a[i]+y, a[i])
 			}
 		case OpSub:
 			for i := range o {
-				o[i] = a[i] - y
+				o[i] = nanFirst(a[i]-y, a[i])
 			}
 		case OpMul:
 			for i := range o {
-				o[i] = a[i] * y
+				o[i] = nanFirst(a[i]*y, a[i])
 			}
 		case OpDiv:
 			for i := range o {
@@ -227,7 +226,7 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			}
 		case opFloatDiv:
 			for i := range o {
-				o[i] = a[i] / y
+				o[i] = nanFirst(a[i]/y, a[i])
 			}
 		}
 	default:
@@ -235,18 +234,28 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			x, y := a[i*ia], b[i*ib]
 			switch op {
 			case OpAdd:
-				o[i] = x + y
+				o[i] = nanFirst(x+y, x)
 			case OpSub:
-				o[i] = x - y
+				o[i] = nanFirst(x-y, x)
 			case OpMul:
-				o[i] = x * y
+				o[i] = nanFirst(x*y, x)
 			case OpDiv:
 				o[i] = div(x, y)
 			case opFloatDiv:
-				o[i] = x / y
+				o[i] = nanFirst(x/y, x)
 			}
 		}
 	}
+}
+
+// nanFirst is r, the result of x op y, with x86's rule for two NaN
+// operands: the first one's payload wins. Go's compiler may swap the
+// operands of + and * (it does under -race), so the Go loops say it.
+func nanFirst[T Number](r, x T) T {
+	if r != r && x != x {
+		return quietNaN(x)
+	}
+	return r
 }
 
 // quietNaN is the NaN x with its quiet bit set, as x86 arithmetic returns it.
