@@ -69,7 +69,9 @@ def test_tags_and_attributes(models):
     # Methods exist where the source estimator has them, as hasattr sees it.
     assert hasattr(clf, "predict_proba") and hasattr(clf, "score") and not hasattr(clf, "transform")
     assert not hasattr(reg, "predict_proba") and hasattr(reg, "score")
-    assert hasattr(scaler, "transform") and not hasattr(scaler, "predict") and not hasattr(scaler, "score")
+    assert hasattr(scaler, "transform") and not hasattr(scaler, "score")
+    with pytest.raises(AttributeError, match="no predict"):  # predict is always an attribute (the hot path)
+        scaler.predict(models["X"])
     with pytest.raises(AttributeError, match="no predict_proba"):
         reg.predict_proba(models["Xr"])
     with pytest.raises(mle_runtime.MLEUnsupportedError, match="FrozenEstimator"):
