@@ -185,15 +185,15 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 		switch op {
 		case OpAdd:
 			for i := range o {
-				o[i] = nanFirst(a[i]+b[i], a[i])
+				o[i] = a[i] + b[i]
 			}
 		case OpSub:
 			for i := range o {
-				o[i] = nanFirst(a[i]-b[i], a[i])
+				o[i] = a[i] - b[i]
 			}
 		case OpMul:
 			for i := range o {
-				o[i] = nanFirst(a[i]*b[i], a[i])
+				o[i] = a[i] * b[i]
 			}
 		case OpDiv:
 			for i := range o {
@@ -201,7 +201,7 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			}
 		case opFloatDiv:
 			for i := range o {
-				o[i] = nanFirst(a[i]/b[i], a[i])
+				o[i] = a[i] / b[i]
 			}
 		}
 	case ia == 1 && ib == 0:
@@ -210,15 +210,15 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 		switch op {
 		case OpAdd:
 			for i := range o {
-				o[i] = nanFirst(a[i]+y, a[i])
+				o[i] = a[i] + y
 			}
 		case OpSub:
 			for i := range o {
-				o[i] = nanFirst(a[i]-y, a[i])
+				o[i] = a[i] - y
 			}
 		case OpMul:
 			for i := range o {
-				o[i] = nanFirst(a[i]*y, a[i])
+				o[i] = a[i] * y
 			}
 		case OpDiv:
 			for i := range o {
@@ -226,7 +226,7 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			}
 		case opFloatDiv:
 			for i := range o {
-				o[i] = nanFirst(a[i]/y, a[i])
+				o[i] = a[i] / y
 			}
 		}
 	default:
@@ -234,28 +234,39 @@ func binaryRow[T Number](op BinaryOp, o, a, b []T, ia, ib int) {
 			x, y := a[i*ia], b[i*ib]
 			switch op {
 			case OpAdd:
-				o[i] = nanFirst(x+y, x)
+				o[i] = x + y
 			case OpSub:
-				o[i] = nanFirst(x-y, x)
+				o[i] = x - y
 			case OpMul:
-				o[i] = nanFirst(x*y, x)
+				o[i] = x * y
 			case OpDiv:
 				o[i] = div(x, y)
 			case opFloatDiv:
-				o[i] = nanFirst(x/y, x)
+				o[i] = x / y
 			}
 		}
 	}
+	firstNaNs(o, a, ia) // after the loops: they keep no per-element check
 }
 
-// nanFirst is r, the result of x op y, with x86's rule for two NaN
-// operands: the first one's payload wins. Go's compiler may swap the
-// operands of + and * (it does under -race), so the Go loops say it.
-func nanFirst[T Number](r, x T) T {
-	if r != r && x != x {
-		return quietNaN(x)
+// firstNaNs applies x86's rule for two NaN operands to binaryRow's output
+// o: the first operand's payload wins. Go's compiler may swap the operands
+// of + and * (it does under -race). A NaN result whose first operand (a,
+// stride ia) is NaN gets that NaN, quieted.
+func firstNaNs[T Number](o, a []T, ia int) {
+	// float32 only: the engine's float32 ops follow x86's rule bit for bit
+	// (the AVX-512 kernels do); this pass costs about 2× on the Go loops,
+	// which run float32 only where AVX-512 is missing, and float64 always.
+	if !isFloat32Num[T]() {
+		return
 	}
-	return r
+	for i, r := range o {
+		if r != r {
+			if x := a[i*ia]; x != x {
+				o[i] = quietNaN(x)
+			}
+		}
+	}
 }
 
 // quietNaN is the NaN x with its quiet bit set, as x86 arithmetic returns it.
