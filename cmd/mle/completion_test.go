@@ -167,7 +167,7 @@ func TestJSONListsNeverNull(t *testing.T) {
 
 func TestProgressBar(t *testing.T) {
 	var b bytes.Buffer
-	p := &progressBar{w: &b, label: "validate", format: bytesCount}
+	p := &progressBar{w: &b, label: "validate", format: human}
 	p.update(0, 4<<20)
 	p.update(1<<20, 4<<20) // within 100 ms of the last draw: skipped
 	p.update(4<<20, 4<<20) // the end is always drawn
@@ -187,8 +187,8 @@ func TestProgressBar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for _, bar := range []*progressBar{newProgress(&b, "x", false, bytesCount), newProgress(f, "x", false, bytesCount),
-		newProgress(os.Stderr, "x", true, bytesCount)} {
+	for _, bar := range []*progressBar{newProgress(&b, "x", false, human), newProgress(f, "x", false, human),
+		newProgress(os.Stderr, "x", true, human)} {
 		if bar != nil {
 			t.Errorf("a bar where none belongs: %+v", bar)
 		}

@@ -99,7 +99,7 @@ func cmdConvert(args []string, w, ew io.Writer) (bool, error) {
 		// An encrypted model stays encrypted: decrypting is its own step.
 		opts.EncryptKey = sec.key
 	}
-	bar := newProgress(ew, "convert", *asJSON, bytesCount)
+	bar := newProgress(ew, "convert", *asJSON, human)
 	opts.Progress = bar.update
 	b, rep, err := format.Rewrite(f, opts)
 	bar.finish()

@@ -422,7 +422,7 @@ func cmdValidate(args []string, w, ew io.Writer) (bool, error) {
 		return *asJSON, err
 	}
 	start := time.Now()
-	bar := newProgress(ew, "validate", *asJSON, bytesCount)
+	bar := newProgress(ew, "validate", *asJSON, human)
 	// The policy says who may use the model, not whether it is valid: it
 	// is reported, not enforced.
 	f, err := format.Open(path, sec.open(format.OpenOptions{Verify: true, ReadAll: true, SkipPolicy: true, Progress: bar.update}))

@@ -74,6 +74,4 @@ func (p *progressBar) finish() {
 	}
 }
 
-func bytesCount(n int64) string { return human(n) }
-
 func runsCount(n int64) string { return fmt.Sprintf("%d runs", n) }

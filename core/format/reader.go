@@ -668,21 +668,18 @@ func parseUnguarded(data, head []byte, opts OpenOptions) (*File, error) {
 // each tensor's bytes in each pass.
 func (f *File) verifyWeights(progress func(done, total int64)) error {
 	loads := func(i int) bool { return f.Signed != nil || f.Tensors[i].Encoding != EncodingRaw }
-	var done, total atomic.Int64
-	report := func(n uint64) {
-		if progress != nil {
-			progress(done.Add(int64(n)), total.Load())
+	var done atomic.Int64          // the Load pass reports from several goroutines
+	total := int64(len(f.weights)) // the section CRC
+	for i := range f.Tensors {
+		total += int64(f.Tensors[i].StoredLen)
+		if loads(i) {
+			total += int64(f.Tensors[i].StoredLen)
 		}
 	}
-	if progress != nil {
-		t := int64(len(f.weights)) // the section CRC
-		for i := range f.Tensors {
-			t += int64(f.Tensors[i].StoredLen)
-			if loads(i) {
-				t += int64(f.Tensors[i].StoredLen)
-			}
+	report := func(n uint64) {
+		if progress != nil {
+			progress(done.Add(int64(n)), total)
 		}
-		total.Store(t)
 	}
 	var end uint64
 	for i := range f.Tensors {
